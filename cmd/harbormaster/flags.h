@@ -1,0 +1,34 @@
+// A deliberately small command-line parser: "--name value", "--name=value", repeatable flags,
+// booleans, positionals. Unknown flags are errors so a typo never runs with a default.
+#pragma once
+
+#include <chrono>
+#include <map>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "harbormaster/base/status.h"
+
+namespace hm::cli {
+
+struct FlagSpec {
+  std::set<std::string> valued;   // flags that take a value
+  std::set<std::string> boolean;  // flags that take none
+};
+
+struct Flags {
+  std::map<std::string, std::vector<std::string>> values;
+  std::set<std::string> set;
+  std::vector<std::string> positional;
+
+  std::string get(const std::string& name, const std::string& fallback = "") const;
+  bool has(const std::string& name) const { return set.count(name) > 0; }
+};
+
+StatusOr<Flags> parseFlags(const std::vector<std::string>& args, const FlagSpec& spec);
+
+// "10s", "500ms", "2m", or a bare number of seconds.
+StatusOr<std::chrono::milliseconds> parseDuration(const std::string& flag, const std::string& text);
+
+}  // namespace hm::cli

@@ -1,0 +1,43 @@
+#include <iostream>
+#include <string>
+#include <vector>
+
+#include "commands.h"
+
+namespace {
+
+constexpr const char* kUsage = R"(harbormaster: admission webhook and operator for the Harbor registry
+
+Usage:
+  harbormaster webhook --tls-cert FILE --tls-key FILE --policy FILE [--listen :8443]
+                       [--metrics-listen ADDR] [--namespace NS] [--threads N]
+                       [--request-timeout 10s] [--shutdown-grace 20s] [--log-level info]
+  harbormaster check --policy FILE [--namespace NS] IMAGE...
+  harbormaster version
+
+check exits 0 when every image is allowed, 1 when any is denied, 2 on an error.
+)";
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::vector<std::string> args(argv + 1, argv + argc);
+  if (args.empty() || args[0] == "help" || args[0] == "--help" || args[0] == "-h") {
+    std::cout << kUsage;
+    return args.empty() ? 2 : 0;
+  }
+  std::string command = args[0];
+  args.erase(args.begin());
+  if (command == "webhook") {
+    return hm::cli::runWebhook(args);
+  }
+  if (command == "check") {
+    return hm::cli::runCheck(args);
+  }
+  if (command == "version" || command == "--version") {
+    std::cout << "harbormaster " << HM_VERSION << "\n";
+    return 0;
+  }
+  std::cerr << "harbormaster: unknown command \"" << command << "\"\n\n" << kUsage;
+  return 2;
+}

@@ -1,0 +1,361 @@
+// `harbormaster webhook`: wires policy, admission, metrics and the HTTPS server together.
+#include "harbormaster/net/server.h"  // first: it works around a Boost 1.74 header
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/redirect_error.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <cstdlib>
+#include <iostream>
+#include <thread>
+
+#include "commands.h"
+#include "flags.h"
+#include "harbormaster/admission/review.h"
+#include "harbormaster/base/log.h"
+#include "harbormaster/metrics/metrics.h"
+#include "harbormaster/net/server.h"
+#include "harbormaster/policy/store.h"
+
+namespace hm::cli {
+namespace {
+
+namespace asio = boost::asio;
+using net::HttpRequest;
+using net::HttpResponse;
+
+struct WebhookOptions {
+  net::ServerOptions server;
+  std::optional<net::ServerOptions> metricsServer;
+  std::string policyFile;
+  std::string ownNamespace;
+  unsigned threads = 2;
+  std::chrono::milliseconds shutdownGrace{20'000};
+  std::chrono::milliseconds policyCheckInterval{2'000};
+};
+
+StatusOr<WebhookOptions> parseWebhookOptions(const std::vector<std::string>& args) {
+  auto flags = parseFlags(
+      args, {.valued = {"listen", "tls-cert", "tls-key", "policy", "metrics-listen", "namespace",
+                        "threads", "request-timeout", "idle-timeout", "shutdown-grace",
+                        "policy-check-interval", "log-level"},
+             .boolean = {}});
+  if (!flags.ok()) {
+    return flags.status();
+  }
+  for (const char* required : {"tls-cert", "tls-key", "policy"}) {
+    if (!flags->has(required)) {
+      return invalidArgument(std::string("--") + required + " is required");
+    }
+  }
+  WebhookOptions o;
+  auto listen = net::parseListenAddress(flags->get("listen", ":8443"));
+  if (!listen.ok()) {
+    return listen.status();
+  }
+  o.server.address = listen->first;
+  o.server.port = listen->second;
+  o.server.tls = net::TlsFiles{flags->get("tls-cert"), flags->get("tls-key")};
+  if (flags->has("metrics-listen")) {
+    auto m = net::parseListenAddress(flags->get("metrics-listen"));
+    if (!m.ok()) {
+      return m.status();
+    }
+    net::ServerOptions ms;
+    ms.address = m->first;
+    ms.port = m->second;
+    o.metricsServer = ms;
+  }
+  o.policyFile = flags->get("policy");
+  const char* podNamespace = std::getenv("POD_NAMESPACE");
+  o.ownNamespace = flags->get("namespace", podNamespace != nullptr ? podNamespace : "");
+  if (flags->has("threads")) {
+    int n = std::atoi(flags->get("threads").c_str());
+    if (n < 1 || n > 256) {
+      return invalidArgument("--threads must be between 1 and 256");
+    }
+    o.threads = static_cast<unsigned>(n);
+  } else {
+    o.threads = std::max(1u, std::thread::hardware_concurrency());
+  }
+  struct DurationFlag {
+    const char* name;
+    std::chrono::milliseconds* target;
+  };
+  for (auto [name, target] : {DurationFlag{"request-timeout", &o.server.requestTimeout},
+                              DurationFlag{"idle-timeout", &o.server.idleTimeout},
+                              DurationFlag{"shutdown-grace", &o.shutdownGrace},
+                              DurationFlag{"policy-check-interval", &o.policyCheckInterval}}) {
+    if (flags->has(name)) {
+      auto d = parseDuration(name, flags->get(name));
+      if (!d.ok()) {
+        return d.status();
+      }
+      *target = *d;
+    }
+  }
+  std::string level = flags->get("log-level", "info");
+  if (level == "debug") {
+    log::configure(log::Level::kDebug);
+  } else if (level == "info") {
+    log::configure(log::Level::kInfo);
+  } else if (level == "warn") {
+    log::configure(log::Level::kWarn);
+  } else if (level == "error") {
+    log::configure(log::Level::kError);
+  } else {
+    return invalidArgument("--log-level must be debug, info, warn or error");
+  }
+  return o;
+}
+
+// Label values for metrics come from a fixed set, never from the request, so a client cannot
+// grow the metric cardinality.
+std::string_view pathLabel(std::string_view path) {
+  for (std::string_view known : {"/validate", "/healthz", "/readyz", "/metrics"}) {
+    if (path == known) {
+      return known;
+    }
+  }
+  return "other";
+}
+
+std::string_view kindLabel(const admission::Request& r) {
+  for (std::string_view k : {"Pod", "Deployment", "ReplicaSet", "ReplicationController",
+                             "StatefulSet", "DaemonSet", "Job", "CronJob"}) {
+    if (r.kind == k) {
+      return k;
+    }
+  }
+  return r.kind.empty() ? "unknown" : "other";
+}
+
+std::string_view operationLabel(const admission::Request& r) {
+  for (std::string_view op : {"CREATE", "UPDATE", "DELETE", "CONNECT"}) {
+    if (r.operation == op) {
+      return op;
+    }
+  }
+  return "unknown";
+}
+
+class Webhook {
+ public:
+  Webhook(policy::PolicyStore& policies, metrics::WebhookMetrics& metrics)
+      : policies_(policies), metrics_(metrics) {}
+
+  void setStopping() { stopping_ = true; }
+
+  asio::awaitable<HttpResponse> handle(HttpRequest req) {
+    HttpResponse res = route(req);
+    metrics_.httpRequest(pathLabel(req.path()), res.status);
+    co_return res;
+  }
+
+  // The metrics/health listener never serves /validate.
+  asio::awaitable<HttpResponse> handleOps(HttpRequest req) {
+    HttpResponse res = req.path() == "/validate" ? notFound() : route(req);
+    metrics_.httpRequest(pathLabel(req.path()), res.status);
+    co_return res;
+  }
+
+ private:
+  static HttpResponse notFound() { return {404, "application/json", R"({"error":"not found"})", {}}; }
+
+  HttpResponse route(const HttpRequest& req) {
+    std::string_view path = req.path();
+    if (path == "/validate") {
+      if (req.method != "POST") {
+        return {405, "application/json", R"({"error":"use POST"})", {{"Allow", "POST"}}};
+      }
+      return validate(req);
+    }
+    if (req.method != "GET" && req.method != "HEAD") {
+      return {405, "application/json", R"({"error":"use GET"})", {{"Allow", "GET"}}};
+    }
+    if (path == "/healthz") {
+      return {200, "application/json", R"({"status":"ok"})", {}};
+    }
+    if (path == "/readyz") {
+      // Not ready while draining, so the Service stops sending new reviews here.
+      if (stopping_ || policies_.current() == nullptr) {
+        return {503, "application/json", R"({"status":"shutting down"})", {}};
+      }
+      return {200, "application/json", R"({"status":"ready"})", {}};
+    }
+    if (path == "/metrics") {
+      return {200, "text/plain; version=0.0.4; charset=utf-8", metrics_.serialize(), {}};
+    }
+    return notFound();
+  }
+
+  HttpResponse validate(const HttpRequest& req) {
+    metrics_.reviewStarted();
+    auto start = std::chrono::steady_clock::now();
+    std::shared_ptr<const policy::PolicySet> policies = policies_.current();
+    admission::Outcome out = admission::review(req.body, *policies, std::chrono::system_clock::now());
+    double seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    metrics_.reviewFinished();
+    metrics_.observeReview(kindLabel(out.request), operationLabel(out.request),
+                           admission::decisionName(out.decision), seconds);
+    logDecision(req, out, seconds);
+    return {out.httpStatus, "application/json", std::move(out.body), {}};
+  }
+
+  void logDecision(const HttpRequest& req, const admission::Outcome& out, double seconds) {
+    const admission::Request& r = out.request;
+    if (out.decision == admission::Decision::kInvalid) {
+      log::warn("Rejected malformed admission request",
+                {{"remote", req.remote}, {"error", out.message}});
+      return;
+    }
+    auto level = out.decision == admission::Decision::kSkipped ? log::Level::kDebug
+                                                               : log::Level::kInfo;
+    if (!log::enabled(level)) {
+      return;
+    }
+    nlohmann::json findings = nlohmann::json::array();
+    for (const auto& f : out.evaluation.findings) {
+      findings.push_back({{"policy", f.policy},
+                          {"mode", policy::modeName(f.mode)},
+                          {"check", policy::checkName(f.check)},
+                          {"path", f.use.path},
+                          {"image", f.use.image}});
+    }
+    log::write(level, "Reviewed admission request",
+               {{"uid", r.uid},
+                {"kind", r.kind},
+                {"namespace", r.ns},
+                {"name", r.name},
+                {"operation", r.operation},
+                {"dryRun", r.dryRun},
+                {"decision", admission::decisionName(out.decision)},
+                {"images", r.images.size()},
+                {"findings", findings},
+                {"durationMs", seconds * 1000.0}});
+  }
+
+  policy::PolicyStore& policies_;
+  metrics::WebhookMetrics& metrics_;
+  std::atomic<bool> stopping_{false};
+};
+
+asio::awaitable<void> watchPolicy(asio::steady_timer& timer, std::chrono::milliseconds interval,
+                                  policy::PolicyStore& store, metrics::WebhookMetrics& metrics,
+                                  std::string path) {
+  for (;;) {
+    boost::system::error_code ec;
+    timer.expires_after(interval);
+    co_await timer.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+    if (ec) {
+      co_return;
+    }
+    if (auto status = store.reloadIfChanged()) {
+      metrics.policyReload(status->ok());
+      if (status->ok()) {
+        log::info("Reloaded policy", {{"file", path},
+                                      {"policies", store.current()->policies.size()}});
+      } else {
+        log::error("Rejected invalid policy; the previous policy stays in force",
+                   {{"file", path}, {"error", status->message()}});
+      }
+    }
+  }
+}
+
+}  // namespace
+
+int runWebhook(const std::vector<std::string>& args) {
+  auto opts = parseWebhookOptions(args);
+  if (!opts.ok()) {
+    std::cerr << "harbormaster webhook: " << opts.status().message() << "\n";
+    return 2;
+  }
+  metrics::WebhookMetrics metrics;
+  auto store = policy::PolicyStore::create(opts->policyFile, {.ownNamespace = opts->ownNamespace});
+  if (!store.ok()) {
+    log::error("Failed to load policy", {{"file", opts->policyFile},
+                                         {"error", store.status().message()}});
+    return 2;
+  }
+  metrics.policyReload(true);
+  Webhook webhook(**store, metrics);
+
+  asio::io_context ioc(static_cast<int>(opts->threads));
+  opts->server.onCertificateReload = [&metrics](const Status& s) {
+    metrics.certificateReload(s.ok());
+  };
+  auto server = net::Server::create(ioc, opts->server, [&webhook](HttpRequest req) {
+    return webhook.handle(std::move(req));
+  });
+  if (!server.ok()) {
+    log::error("Failed to start webhook server", {{"error", server.status().message()}});
+    return 2;
+  }
+  std::unique_ptr<net::Server> opsServer;
+  if (opts->metricsServer) {
+    auto s = net::Server::create(ioc, *opts->metricsServer, [&webhook](HttpRequest req) {
+      return webhook.handleOps(std::move(req));
+    });
+    if (!s.ok()) {
+      log::error("Failed to start metrics server", {{"error", s.status().message()}});
+      return 2;
+    }
+    opsServer = std::move(*s);
+    opsServer->start();
+  }
+  (*server)->start();
+
+  asio::steady_timer policyTimer(ioc);
+  asio::co_spawn(ioc,
+                 watchPolicy(policyTimer, opts->policyCheckInterval, **store, metrics,
+                             opts->policyFile),
+                 asio::detached);
+
+  asio::signal_set signals(ioc, SIGTERM, SIGINT);
+  signals.async_wait([&](const boost::system::error_code& ec, int signal) {
+    if (ec) {
+      return;
+    }
+    log::info("Received signal; shutting down",
+              {{"signal", signal}, {"graceMs", opts->shutdownGrace.count()}});
+    webhook.setStopping();
+    policyTimer.cancel();
+    auto pending = std::make_shared<int>(opsServer ? 2 : 1);
+    auto finished = [&ioc, pending] {
+      if (--*pending == 0) {
+        log::info("Shut down");
+        ioc.stop();
+      }
+    };
+    (*server)->shutdown(opts->shutdownGrace, finished);
+    if (opsServer) {
+      opsServer->shutdown(opts->shutdownGrace, finished);
+    }
+  });
+
+  log::info("Started webhook",
+            {{"listen", opts->server.address + ":" + std::to_string((*server)->port())},
+             {"metricsListen", opsServer ? opts->metricsServer->address + ":" +
+                                               std::to_string(opsServer->port())
+                                         : ""},
+             {"policies", (*store)->current()->policies.size()},
+             {"threads", opts->threads},
+             {"version", HM_VERSION}});
+
+  std::vector<std::thread> workers;
+  for (unsigned i = 1; i < opts->threads; ++i) {
+    workers.emplace_back([&ioc] { ioc.run(); });
+  }
+  ioc.run();
+  for (auto& t : workers) {
+    t.join();
+  }
+  return 0;
+}
+
+}  // namespace hm::cli

@@ -1,0 +1,159 @@
+// Turning an evaluation into the AdmissionReview response the API server expects.
+#include <nlohmann/json.hpp>
+
+#include "harbormaster/admission/review.h"
+
+namespace hm::admission {
+namespace {
+
+using nlohmann::json;
+
+// The API server may truncate warnings over 256 characters and asks for 120 where possible.
+constexpr size_t kMaxWarningLength = 256;
+constexpr size_t kMaxWarnings = 10;
+// A denial message travels in events and kubectl output; keep it readable.
+constexpr size_t kMaxMessageLength = 8 * 1024;
+
+std::string truncate(std::string s, size_t max) {
+  if (s.size() <= max) {
+    return s;
+  }
+  size_t cut = max - 3;
+  // Do not cut a UTF-8 sequence in half.
+  while (cut > 0 && (static_cast<unsigned char>(s[cut]) & 0xC0) == 0x80) {
+    --cut;
+  }
+  s.resize(cut);
+  return s + "...";
+}
+
+std::string objectLabel(const Request& r) {
+  std::string label = r.kind + " ";
+  if (!r.ns.empty()) {
+    label += r.ns + "/";
+  }
+  return label + (r.name.empty() ? "(unnamed)" : r.name);
+}
+
+std::string warningText(const policy::Finding& f) {
+  std::string w = "harbormaster: policy \"" + f.policy + "\": " + policy::describe(f);
+  return truncate(std::move(w), kMaxWarningLength);
+}
+
+std::string dump(const json& j) {
+  // Untrusted strings (image names) may hold invalid UTF-8; never let that fail a response.
+  return j.dump(-1, ' ', false, json::error_handler_t::replace);
+}
+
+json errorBody(const std::string& message) {
+  return json{{"error", message}};
+}
+
+}  // namespace
+
+std::string_view decisionName(Decision d) {
+  switch (d) {
+    case Decision::kAllowed:
+      return "allowed";
+    case Decision::kWarned:
+      return "warned";
+    case Decision::kDenied:
+      return "denied";
+    case Decision::kSkipped:
+      return "skipped";
+    case Decision::kInvalid:
+      return "invalid";
+  }
+  return "invalid";
+}
+
+std::string denialMessage(const Request& request, const policy::Evaluation& evaluation) {
+  std::string msg = "harbormaster: " + objectLabel(request) + " denied";
+  std::string currentPolicy;
+  size_t shown = 0, total = 0;
+  for (const auto& f : evaluation.findings) {
+    if (f.mode != policy::Mode::kEnforce) {
+      continue;
+    }
+    ++total;
+    if (msg.size() > kMaxMessageLength) {
+      continue;
+    }
+    ++shown;
+    if (f.policy != currentPolicy) {
+      msg += (currentPolicy.empty() ? " by policy \"" : "; and by policy \"") + f.policy + "\": ";
+      currentPolicy = f.policy;
+    } else {
+      msg += "; ";
+    }
+    msg += policy::describe(f);
+  }
+  if (shown < total) {
+    msg += "; and " + std::to_string(total - shown) + " more";
+  }
+  return msg;
+}
+
+Outcome review(std::string_view body, const policy::PolicySet& policies, WallTime now) {
+  Outcome out;
+  auto decoded = decode(body);
+  if (!decoded.ok()) {
+    out.httpStatus = 400;
+    out.decision = Decision::kInvalid;
+    out.message = decoded.status().message();
+    out.body = dump(errorBody(out.message));
+    return out;
+  }
+  out.request = std::move(decoded).value();
+  const Request& req = out.request;
+
+  json response = {{"uid", req.uid}, {"allowed", true}};
+  json audit = json::object();
+  if (!req.handled) {
+    out.decision = Decision::kSkipped;
+  } else {
+    out.evaluation = policy::evaluate(policies, req.ns, req.images, now);
+    const auto& ev = out.evaluation;
+    json warnings = json::array();
+    std::string violations;
+    for (const auto& f : ev.findings) {
+      if (f.mode == policy::Mode::kWarn && warnings.size() < kMaxWarnings) {
+        warnings.push_back(warningText(f));
+      }
+      violations += (violations.empty() ? "" : "; ") + f.policy + "/" +
+                    std::string(policy::checkName(f.check)) + " " + f.use.path;
+    }
+    if (ev.denied()) {
+      out.decision = Decision::kDenied;
+      out.message = denialMessage(req, ev);
+      response["allowed"] = false;
+      response["status"] = {{"status", "Failure"}, {"code", 403}, {"reason", "Forbidden"},
+                            {"message", out.message}};
+    } else {
+      out.decision = warnings.empty() ? Decision::kAllowed : Decision::kWarned;
+    }
+    if (!warnings.empty()) {
+      response["warnings"] = std::move(warnings);
+    }
+    audit["decision"] = std::string(decisionName(out.decision));
+    if (!ev.matchedPolicies.empty()) {
+      std::string names;
+      for (const auto& p : ev.matchedPolicies) {
+        names += (names.empty() ? "" : ",") + p;
+      }
+      audit["policies"] = names;
+    }
+    if (!violations.empty()) {
+      audit["violations"] = truncate(violations, 2048);
+    }
+    if (ev.exceptionsApplied > 0) {
+      audit["exceptions-applied"] = std::to_string(ev.exceptionsApplied);
+    }
+    response["auditAnnotations"] = std::move(audit);
+  }
+  json doc = {{"apiVersion", req.apiVersion}, {"kind", "AdmissionReview"}, {"response", response}};
+  out.body = dump(doc);
+  return out;
+}
+
+}  // namespace hm::admission

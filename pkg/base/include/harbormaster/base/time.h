@@ -1,0 +1,18 @@
+// RFC 3339 timestamps as Kubernetes writes them ("2026-12-31T00:00:00Z").
+#pragma once
+
+#include <chrono>
+#include <string>
+#include <string_view>
+
+#include "harbormaster/base/status.h"
+
+namespace hm {
+
+using WallTime = std::chrono::system_clock::time_point;
+
+// Accepts "YYYY-MM-DDTHH:MM:SS[.frac](Z|±HH:MM)"; the date "YYYY-MM-DD" alone means midnight UTC.
+StatusOr<WallTime> parseRfc3339(std::string_view text);
+std::string formatRfc3339(WallTime t, bool millis = false);
+
+}  // namespace hm

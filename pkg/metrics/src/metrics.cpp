@@ -1,0 +1,102 @@
+#include "harbormaster/metrics/metrics.h"
+
+#include <prometheus/counter.h>
+#include <prometheus/gauge.h>
+#include <prometheus/histogram.h>
+#include <prometheus/registry.h>
+#include <prometheus/text_serializer.h>
+
+#include <sstream>
+
+namespace hm::metrics {
+
+struct WebhookMetrics::Impl {
+  std::shared_ptr<prometheus::Registry> registry = std::make_shared<prometheus::Registry>();
+  prometheus::Family<prometheus::Counter>& requests =
+      prometheus::BuildCounter()
+          .Name("harbormaster_admission_requests_total")
+          .Help("Admission reviews answered, by object kind, operation and decision.")
+          .Register(*registry);
+  prometheus::Family<prometheus::Histogram>& latency =
+      prometheus::BuildHistogram()
+          .Name("harbormaster_admission_duration_seconds")
+          .Help("Time from a complete AdmissionReview body to its encoded response.")
+          .Register(*registry);
+  prometheus::Gauge& inFlight = prometheus::BuildGauge()
+                                    .Name("harbormaster_admission_in_flight")
+                                    .Help("Admission reviews being evaluated now.")
+                                    .Register(*registry)
+                                    .Add({});
+  prometheus::Family<prometheus::Counter>& policyReloads =
+      prometheus::BuildCounter()
+          .Name("harbormaster_policy_reloads_total")
+          .Help("Policy file (re)loads, by result.")
+          .Register(*registry);
+  prometheus::Counter& policyReloadErrors =
+      prometheus::BuildCounter()
+          .Name("harbormaster_policy_reload_errors_total")
+          .Help("Policy reloads rejected because the file was invalid; the previous policy stays.")
+          .Register(*registry)
+          .Add({});
+  prometheus::Gauge& policyLastReloadOk =
+      prometheus::BuildGauge()
+          .Name("harbormaster_policy_last_reload_success")
+          .Help("1 when the last policy load succeeded, 0 when it failed.")
+          .Register(*registry)
+          .Add({});
+  prometheus::Family<prometheus::Counter>& certReloads =
+      prometheus::BuildCounter()
+          .Name("harbormaster_certificate_reloads_total")
+          .Help("Serving certificate reloads, by result.")
+          .Register(*registry);
+  prometheus::Family<prometheus::Counter>& http =
+      prometheus::BuildCounter()
+          .Name("harbormaster_http_requests_total")
+          .Help("HTTP requests served, by path and status code.")
+          .Register(*registry);
+  // Sub-millisecond buckets: a digest-only decision takes tens of microseconds.
+  const prometheus::Histogram::BucketBoundaries buckets{0.0001, 0.00025, 0.0005, 0.001, 0.0025,
+                                                        0.005,  0.01,    0.025,  0.05,  0.1,
+                                                        0.25,   0.5,     1,      2.5,   5,
+                                                        10};
+};
+
+WebhookMetrics::WebhookMetrics() : impl_(std::make_unique<Impl>()) {}
+WebhookMetrics::~WebhookMetrics() = default;
+
+void WebhookMetrics::observeReview(std::string_view kind, std::string_view operation,
+                                   std::string_view decision, double seconds) {
+  impl_->requests
+      .Add({{"kind", std::string(kind)},
+            {"operation", std::string(operation)},
+            {"decision", std::string(decision)}})
+      .Increment();
+  impl_->latency.Add({}, impl_->buckets).Observe(seconds);
+}
+
+void WebhookMetrics::reviewStarted() { impl_->inFlight.Increment(); }
+void WebhookMetrics::reviewFinished() { impl_->inFlight.Decrement(); }
+
+void WebhookMetrics::policyReload(bool ok) {
+  impl_->policyReloads.Add({{"result", ok ? "success" : "error"}}).Increment();
+  if (!ok) {
+    impl_->policyReloadErrors.Increment();
+  }
+  impl_->policyLastReloadOk.Set(ok ? 1 : 0);
+}
+
+void WebhookMetrics::certificateReload(bool ok) {
+  impl_->certReloads.Add({{"result", ok ? "success" : "error"}}).Increment();
+}
+
+void WebhookMetrics::httpRequest(std::string_view path, int code) {
+  impl_->http.Add({{"path", std::string(path)}, {"code", std::to_string(code)}}).Increment();
+}
+
+std::string WebhookMetrics::serialize() const {
+  std::ostringstream out;
+  prometheus::TextSerializer().Serialize(out, impl_->registry->Collect());
+  return out.str();
+}
+
+}  // namespace hm::metrics

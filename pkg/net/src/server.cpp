@@ -1,0 +1,433 @@
+#include "harbormaster/net/server.h"
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/redirect_error.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/strand.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <boost/beast/ssl.hpp>
+#include <unordered_set>
+
+#include "harbormaster/base/log.h"
+#include "tls.h"
+
+namespace hm::net {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+using tcp = asio::ip::tcp;
+using asio::awaitable;
+using asio::redirect_error;
+using asio::use_awaitable;
+
+namespace {
+
+constexpr size_t kHeaderLimit = 16 * 1024;
+// After an error response we read and discard what the client still sends, briefly, so that
+// closing the socket does not reset the connection before the client has read the response.
+constexpr size_t kDrainLimit = 16 * 1024 * 1024;
+constexpr auto kDrainTime = std::chrono::seconds(2);
+constexpr auto kTlsShutdownTime = std::chrono::seconds(1);
+
+// One open connection. Touched only on its own strand, except for the set that holds it.
+struct Connection {
+  beast::tcp_stream* stream = nullptr;
+  bool idle = false;  // waiting for the next request: safe to close on shutdown
+};
+
+}  // namespace
+
+struct Server::State : std::enable_shared_from_this<Server::State> {
+  State(asio::io_context& ctx, ServerOptions opts, Handler h)
+      : ioc(ctx), options(std::move(opts)), handler(std::move(h)), acceptor(asio::make_strand(ctx)),
+        certificateTimer(acceptor.get_executor()), shutdownTimer(acceptor.get_executor()) {}
+
+  asio::io_context& ioc;
+  ServerOptions options;
+  Handler handler;
+  tcp::acceptor acceptor;
+  asio::steady_timer certificateTimer;
+  asio::steady_timer shutdownTimer;
+  std::unique_ptr<internal::CertificateStore> certificates;
+  std::atomic<bool> stopping{false};
+  uint16_t boundPort = 0;
+
+  mutable std::mutex mu;
+  std::unordered_map<std::shared_ptr<Connection>, asio::any_io_executor> connections;
+
+  void track(const std::shared_ptr<Connection>& c, asio::any_io_executor ex) {
+    std::lock_guard lock(mu);
+    connections.emplace(c, std::move(ex));
+  }
+  void untrack(const std::shared_ptr<Connection>& c) {
+    std::lock_guard lock(mu);
+    connections.erase(c);
+  }
+  // Cancels the I/O of every connection (only idle ones unless `all`), each on its own strand.
+  void cancelConnections(bool all) {
+    std::lock_guard lock(mu);
+    for (const auto& [conn, ex] : connections) {
+      asio::post(ex, [conn = conn, all] {
+        if (conn->stream != nullptr && (all || conn->idle)) {
+          conn->stream->cancel();
+        }
+      });
+    }
+  }
+};
+
+namespace {
+
+using State = Server::State;
+
+template <typename Stream>
+awaitable<void> writeResponse(Stream& stream, http::response<http::string_body>& res,
+                              beast::error_code& ec) {
+  res.prepare_payload();
+  co_await http::async_write(stream, res, redirect_error(use_awaitable, ec));
+}
+
+http::response<http::string_body> simpleResponse(http::status status, std::string_view message) {
+  http::response<http::string_body> res{status, 11};
+  res.set(http::field::content_type, "application/json");
+  res.set(http::field::server, "harbormaster");
+  res.keep_alive(false);
+  res.body() = "{\"error\":\"" + std::string(message) + "\"}";
+  return res;
+}
+
+template <typename Stream>
+awaitable<void> drain(Stream& stream, beast::flat_buffer& buffer) {
+  beast::get_lowest_layer(stream).expires_after(kDrainTime);
+  size_t total = 0;
+  beast::error_code ec;
+  while (!ec && total < kDrainLimit) {
+    buffer.consume(buffer.size());
+    total += co_await stream.async_read_some(buffer.prepare(64 * 1024),
+                                             redirect_error(use_awaitable, ec));
+  }
+}
+
+template <typename Stream>
+awaitable<void> refuse(Stream& stream, beast::flat_buffer& buffer, http::status status,
+                       std::string_view message) {
+  auto res = simpleResponse(status, message);
+  beast::error_code ec;
+  co_await writeResponse(stream, res, ec);
+  if (!ec) {
+    co_await drain(stream, buffer);
+  }
+}
+
+bool isProtocolError(const beast::error_code& ec) {
+  static const auto& httpCategory = make_error_code(http::error::bad_version).category();
+  return ec.category() == httpCategory && ec != http::error::end_of_stream &&
+         ec != http::error::partial_message;
+}
+
+HttpRequest toRequest(http::request<http::string_body>&& msg, std::string remote,
+                      std::chrono::steady_clock::time_point deadline) {
+  HttpRequest req;
+  req.method = std::string(msg.method_string());
+  req.target = std::string(msg.target());
+  for (const auto& field : msg) {
+    req.headers.push_back({std::string(field.name_string()), std::string(field.value())});
+  }
+  req.body = std::move(msg.body());
+  req.remote = std::move(remote);
+  req.deadline = deadline;
+  return req;
+}
+
+template <typename Stream>
+awaitable<void> serveHttp(std::shared_ptr<State> st, Stream& stream, Connection& conn,
+                          std::string remote) {
+  beast::flat_buffer buffer;
+  auto& lowest = beast::get_lowest_layer(stream);
+  const ServerOptions& opts = st->options;
+  for (;;) {
+    if (st->stopping) {
+      co_return;
+    }
+    http::request_parser<http::string_body> parser;
+    parser.header_limit(kHeaderLimit);
+    parser.body_limit(opts.bodyLimit);
+    beast::error_code ec;
+    conn.idle = true;
+    lowest.expires_after(opts.idleTimeout);
+    co_await http::async_read_header(stream, buffer, parser, redirect_error(use_awaitable, ec));
+    conn.idle = false;
+    if (ec) {
+      if (ec == http::error::header_limit) {
+        co_await refuse(stream, buffer, http::status::request_header_fields_too_large,
+                        "request headers are larger than 16 KiB");
+      } else if (isProtocolError(ec)) {
+        co_await refuse(stream, buffer, http::status::bad_request, "malformed HTTP request");
+      }
+      co_return;
+    }
+    auto deadline = std::chrono::steady_clock::now() + opts.requestTimeout;
+    lowest.expires_after(opts.requestTimeout);
+    if (auto len = parser.content_length(); len && *len > opts.bodyLimit) {
+      co_await refuse(stream, buffer, http::status::payload_too_large,
+                      "request body is larger than the limit");
+      co_return;
+    }
+    co_await http::async_read(stream, buffer, parser, redirect_error(use_awaitable, ec));
+    if (ec == http::error::body_limit) {
+      co_await refuse(stream, buffer, http::status::payload_too_large,
+                      "request body is larger than the limit");
+      co_return;
+    }
+    if (ec) {
+      if (isProtocolError(ec)) {
+        co_await refuse(stream, buffer, http::status::bad_request, "malformed HTTP request");
+      }
+      co_return;
+    }
+    http::request<http::string_body> msg = parser.release();
+    const bool keepAlive = msg.keep_alive();
+    const unsigned version = msg.version();
+    HttpResponse out;
+    try {
+      out = co_await st->handler(toRequest(std::move(msg), remote, deadline));
+    } catch (const std::exception& e) {
+      log::error("Handler failed", {{"error", e.what()}, {"remote", remote}});
+      out = HttpResponse{500, "application/json", "{\"error\":\"internal error\"}", {}};
+    }
+    http::response<http::string_body> res{static_cast<http::status>(out.status), version};
+    res.set(http::field::server, "harbormaster");
+    res.set(http::field::content_type, out.contentType);
+    for (const auto& h : out.headers) {
+      res.set(h.name, h.value);
+    }
+    res.body() = std::move(out.body);
+    // A request that arrives during shutdown is answered, then its connection closed.
+    const bool again = keepAlive && !st->stopping;
+    res.keep_alive(again);
+    co_await writeResponse(stream, res, ec);
+    if (ec || !again) {
+      co_return;
+    }
+  }
+}
+
+// Keeps a connection in the server's set for as long as its coroutine runs.
+struct Tracked {
+  Tracked(std::shared_ptr<State> s, asio::any_io_executor ex, beast::tcp_stream& stream)
+      : state(std::move(s)), conn(std::make_shared<Connection>()) {
+    conn->stream = &stream;
+    state->track(conn, std::move(ex));
+  }
+  ~Tracked() {
+    conn->stream = nullptr;
+    state->untrack(conn);
+  }
+  std::shared_ptr<State> state;
+  std::shared_ptr<Connection> conn;
+};
+
+std::string remoteOf(const tcp::socket& socket) {
+  beast::error_code ec;
+  auto ep = socket.remote_endpoint(ec);
+  return ec ? std::string("unknown") : ep.address().to_string() + ":" + std::to_string(ep.port());
+}
+
+awaitable<void> tlsSession(std::shared_ptr<State> st, tcp::socket socket) {
+  auto ex = socket.get_executor();
+  std::string remote = remoteOf(socket);
+  // The context is shared: a reload replaces it for new connections only.
+  std::shared_ptr<asio::ssl::context> ctx = st->certificates->current();
+  beast::ssl_stream<beast::tcp_stream> stream(std::move(socket), *ctx);
+  Tracked tracked(st, ex, beast::get_lowest_layer(stream));
+  beast::error_code ec;
+  beast::get_lowest_layer(stream).expires_after(st->options.handshakeTimeout);
+  co_await stream.async_handshake(asio::ssl::stream_base::server,
+                                  redirect_error(use_awaitable, ec));
+  if (ec) {
+    log::debug("TLS handshake failed", {{"remote", remote}, {"error", ec.message()}});
+    co_return;
+  }
+  co_await serveHttp(st, stream, *tracked.conn, remote);
+  beast::get_lowest_layer(stream).expires_after(kTlsShutdownTime);
+  co_await stream.async_shutdown(redirect_error(use_awaitable, ec));
+}
+
+awaitable<void> plainSession(std::shared_ptr<State> st, tcp::socket socket) {
+  auto ex = socket.get_executor();
+  std::string remote = remoteOf(socket);
+  beast::tcp_stream stream(std::move(socket));
+  Tracked tracked(st, ex, stream);
+  co_await serveHttp(st, stream, *tracked.conn, remote);
+  beast::error_code ec;
+  stream.socket().shutdown(tcp::socket::shutdown_send, ec);
+}
+
+void logCoroutineFailure(std::exception_ptr e) {
+  if (!e) {
+    return;
+  }
+  try {
+    std::rethrow_exception(e);
+  } catch (const std::exception& ex) {
+    log::error("Connection failed", {{"error", ex.what()}});
+  }
+}
+
+awaitable<void> acceptLoop(std::shared_ptr<State> st) {
+  for (;;) {
+    beast::error_code ec;
+    auto socket = co_await st->acceptor.async_accept(asio::make_strand(st->ioc),
+                                                     redirect_error(use_awaitable, ec));
+    if (st->stopping || ec == asio::error::operation_aborted) {
+      co_return;
+    }
+    if (ec) {
+      // Out of file descriptors and the like: back off instead of spinning.
+      log::warn("Accept failed", {{"error", ec.message()}});
+      asio::steady_timer pause(st->acceptor.get_executor(), std::chrono::milliseconds(50));
+      co_await pause.async_wait(redirect_error(use_awaitable, ec));
+      continue;
+    }
+    tcp::socket s(std::move(socket));
+    auto ex = s.get_executor();
+    if (st->certificates) {
+      asio::co_spawn(ex, tlsSession(st, std::move(s)), logCoroutineFailure);
+    } else {
+      asio::co_spawn(ex, plainSession(st, std::move(s)), logCoroutineFailure);
+    }
+  }
+}
+
+awaitable<void> certificateLoop(std::shared_ptr<State> st) {
+  for (;;) {
+    beast::error_code ec;
+    st->certificateTimer.expires_after(st->options.certificateCheckInterval);
+    co_await st->certificateTimer.async_wait(redirect_error(use_awaitable, ec));
+    if (ec || st->stopping) {
+      co_return;
+    }
+    if (auto status = st->certificates->reloadIfChanged()) {
+      if (status->ok()) {
+        log::info("Reloaded serving certificate", {{"cert", st->options.tls->certFile}});
+      } else {
+        log::error("Rejected new serving certificate; keeping the previous one",
+                   {{"error", status->message()}});
+      }
+      if (st->options.onCertificateReload) {
+        st->options.onCertificateReload(*status);
+      }
+    }
+  }
+}
+
+}  // namespace
+
+Server::Server(std::shared_ptr<State> state) : state_(std::move(state)) {}
+
+Server::~Server() {
+  // Nothing may outlive the io_context's run: the owner shuts down or stops it first.
+  beast::error_code ec;
+  state_->acceptor.close(ec);
+}
+
+StatusOr<std::unique_ptr<Server>> Server::create(asio::io_context& ioc, ServerOptions options,
+                                                 Handler handler) {
+  auto st = std::make_shared<State>(ioc, std::move(options), std::move(handler));
+  if (st->options.tls) {
+    auto store = internal::CertificateStore::create(*st->options.tls);
+    if (!store.ok()) {
+      return store.status();
+    }
+    st->certificates = std::move(*store);
+  }
+  beast::error_code ec;
+  auto address = asio::ip::make_address(st->options.address, ec);
+  if (ec) {
+    return invalidArgument("listen address \"" + st->options.address + "\" is not an IP address");
+  }
+  tcp::endpoint endpoint(address, st->options.port);
+  st->acceptor.open(endpoint.protocol(), ec);
+  if (!ec) {
+    st->acceptor.set_option(asio::socket_base::reuse_address(true), ec);
+  }
+  if (!ec) {
+    st->acceptor.bind(endpoint, ec);
+  }
+  if (!ec) {
+    st->acceptor.listen(asio::socket_base::max_listen_connections, ec);
+  }
+  if (ec) {
+    return unavailable("cannot listen on " + st->options.address + ":" +
+                       std::to_string(st->options.port) + ": " + ec.message());
+  }
+  st->boundPort = st->acceptor.local_endpoint().port();
+  return std::unique_ptr<Server>(new Server(std::move(st)));
+}
+
+uint16_t Server::port() const { return state_->boundPort; }
+
+void Server::start() {
+  asio::co_spawn(state_->acceptor.get_executor(), acceptLoop(state_), logCoroutineFailure);
+  if (state_->certificates) {
+    asio::co_spawn(state_->acceptor.get_executor(), certificateLoop(state_), logCoroutineFailure);
+  }
+}
+
+size_t Server::connections() const {
+  std::lock_guard lock(state_->mu);
+  return state_->connections.size();
+}
+
+void Server::shutdown(std::chrono::milliseconds grace, std::function<void()> done) {
+  auto st = state_;
+  asio::post(st->acceptor.get_executor(), [st, grace, done = std::move(done)]() mutable {
+    st->stopping = true;
+    beast::error_code ec;
+    st->acceptor.close(ec);
+    st->certificateTimer.cancel();
+    st->cancelConnections(/*all=*/false);
+    auto deadline = std::chrono::steady_clock::now() + grace;
+    // Poll rather than signal: connections end on many strands, and 20 ms is far below any
+    // grace period that matters.
+    auto wait = std::make_shared<std::function<void(bool)>>();
+    *wait = [st, deadline, done = std::move(done), wait](bool cut) mutable {
+      bool empty;
+      {
+        std::lock_guard lock(st->mu);
+        empty = st->connections.empty();
+      }
+      if (empty || (cut && std::chrono::steady_clock::now() > deadline + kTlsShutdownTime)) {
+        auto finish = std::move(done);
+        *wait = nullptr;  // break the self-reference
+        if (finish) {
+          finish();
+        }
+        return;
+      }
+      if (!cut && std::chrono::steady_clock::now() > deadline) {
+        log::warn("Grace period ended; closing the remaining connections",
+                  {{"connections", st->connections.size()}});
+        st->cancelConnections(/*all=*/true);
+        cut = true;
+      } else {
+        // Connections that were busy when shutdown began may have gone idle since.
+        st->cancelConnections(/*all=*/false);
+      }
+      st->shutdownTimer.expires_after(std::chrono::milliseconds(20));
+      st->shutdownTimer.async_wait([wait, cut](const beast::error_code&) {
+        if (*wait) {
+          (*wait)(cut);
+        }
+      });
+    };
+    (*wait)(false);
+  });
+}
+
+}  // namespace hm::net

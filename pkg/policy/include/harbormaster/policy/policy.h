@@ -1,0 +1,84 @@
+// The ImagePolicy model and its loader.
+//
+//   auto set = hm::policy::loadPolicyFile("/etc/harbormaster/policy.yaml", {.ownNamespace = "hm"});
+//   if (!set.ok()) { /* set.status().message() names the document, field and problem */ }
+//
+// A policy file holds one or more YAML documents of kind ImagePolicy
+// (apiVersion harbormaster.io/v1alpha1). Unknown fields are errors, so a typo never silently
+// weakens a policy. See docs/policy.md for the full schema and semantics.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "harbormaster/base/status.h"
+#include "harbormaster/base/time.h"
+
+namespace hm::policy {
+
+enum class Mode { kEnforce, kWarn, kAudit };
+
+// What a policy checks about an image. Each later capability (vulnerabilities, signatures)
+// adds a check here, a section in ImagePolicy, and a step in evaluate().
+enum class Check {
+  kReference,  // the image reference parses (never excepted)
+  kRegistry,   // the image comes from an allowed registry
+  kDigest,     // the image is pinned by digest
+};
+
+enum class DigestRule { kRequire, kOff };
+
+// On UPDATE, whether images already present in oldObject are judged again. Skipping them means
+// a scale, label or annotation change is never blocked by a policy that changed since.
+enum class UpdateRule { kSkipUnchanged, kCheckAll };
+
+std::string_view modeName(Mode mode);
+std::string_view checkName(Check check);
+
+// Globs: '*' and '?' stay within one '/'-separated segment, '**' crosses segments.
+// An empty list matches everything.
+struct Selector {
+  std::vector<std::string> namespaces;
+  std::vector<std::string> images;
+};
+
+struct PolicyException {
+  std::vector<std::string> images;
+  std::vector<std::string> namespaces;
+  std::vector<Check> checks;
+  std::optional<WallTime> expires;
+  std::string reason;
+};
+
+struct ImagePolicy {
+  std::string name;
+  std::string source;  // "file.yaml, document 2": where it was defined, for messages
+  Mode mode = Mode::kEnforce;
+  Selector match;
+  Selector exclude;
+  std::vector<std::string> registries;  // normalised hosts; empty allows any registry
+  DigestRule digest = DigestRule::kRequire;
+  UpdateRule onUpdate = UpdateRule::kSkipUnchanged;
+  std::vector<PolicyException> exceptions;
+};
+
+struct PolicySet {
+  std::vector<ImagePolicy> policies;
+  // Namespaces no policy applies to unless it names them literally in match.namespaces:
+  // kube-system and the webhook's own namespace.
+  std::vector<std::string> defaultExcludedNamespaces;
+};
+
+struct LoadOptions {
+  std::string ownNamespace;  // the webhook's namespace, excluded by default; may be empty
+};
+
+StatusOr<PolicySet> parsePolicies(std::string_view yaml, std::string_view sourceName,
+                                  const LoadOptions& options);
+StatusOr<PolicySet> loadPolicyFile(const std::string& path, const LoadOptions& options);
+
+bool globMatch(std::string_view pattern, std::string_view text);
+
+}  // namespace hm::policy
