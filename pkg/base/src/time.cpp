@@ -34,6 +34,7 @@ StatusOr<WallTime> parseRfc3339(std::string_view text) {
   }
   size_t pos = 10;
   int offsetSeconds = 0;
+  long long fractionNanos = 0;
   if (text.size() > 10) {
     if ((text[10] != 'T' && text[10] != 't') || !readDigits(text, 11, 2, hour) ||
         text.size() < 19 || text[13] != ':' || !readDigits(text, 14, 2, minute) ||
@@ -44,7 +45,10 @@ StatusOr<WallTime> parseRfc3339(std::string_view text) {
     if (pos < text.size() && text[pos] == '.') {
       ++pos;
       size_t start = pos;
+      long long scale = 100'000'000;
       while (pos < text.size() && text[pos] >= '0' && text[pos] <= '9') {
+        fractionNanos += (text[pos] - '0') * scale;
+        scale /= 10;
         ++pos;
       }
       if (pos == start) {
@@ -74,7 +78,8 @@ StatusOr<WallTime> parseRfc3339(std::string_view text) {
   if (!ymd.ok() || hour > 23 || minute > 59 || second > 60) {
     return bad();
   }
-  auto t = sys_days(ymd) + hours(hour) + minutes(minute) + seconds(second) - seconds(offsetSeconds);
+  auto t = sys_days(ymd) + hours(hour) + minutes(minute) + seconds(second) -
+           seconds(offsetSeconds) + nanoseconds(fractionNanos);
   return WallTime(time_point_cast<system_clock::duration>(t));
 }
 

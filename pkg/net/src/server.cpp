@@ -163,7 +163,10 @@ awaitable<void> serveHttp(std::shared_ptr<State> st, Stream& stream, Connection&
     co_await http::async_read_header(stream, buffer, parser, redirect_error(use_awaitable, ec));
     conn.idle = false;
     if (ec) {
-      if (ec == http::error::header_limit) {
+      if (ec == http::error::body_limit) {  // Content-Length alone is over the limit
+        co_await refuse(stream, buffer, http::status::payload_too_large,
+                        "request body is larger than the limit");
+      } else if (ec == http::error::header_limit) {
         co_await refuse(stream, buffer, http::status::request_header_fields_too_large,
                         "request headers are larger than 16 KiB");
       } else if (isProtocolError(ec)) {
@@ -173,11 +176,6 @@ awaitable<void> serveHttp(std::shared_ptr<State> st, Stream& stream, Connection&
     }
     auto deadline = std::chrono::steady_clock::now() + opts.requestTimeout;
     lowest.expires_after(opts.requestTimeout);
-    if (auto len = parser.content_length(); len && *len > opts.bodyLimit) {
-      co_await refuse(stream, buffer, http::status::payload_too_large,
-                      "request body is larger than the limit");
-      co_return;
-    }
     co_await http::async_read(stream, buffer, parser, redirect_error(use_awaitable, ec));
     if (ec == http::error::body_limit) {
       co_await refuse(stream, buffer, http::status::payload_too_large,

@@ -2,6 +2,9 @@
 
 #include <openssl/err.h>
 #include <openssl/ssl.h>
+#include <openssl/x509.h>
+
+#include <boost/asio/ssl/error.hpp>
 
 #include "harbormaster/base/files.h"
 
@@ -34,6 +37,11 @@ StatusOr<std::shared_ptr<boost::asio::ssl::context>> makeServerContext(const std
     return invalidArgument("TLS certificate is not a valid PEM certificate chain: " + ec.message());
   }
   ctx->use_private_key(boost::asio::buffer(keyPem), ssl::context::pem, ec);
+  if (ec && ec.category() == boost::asio::error::get_ssl_category() &&
+      ERR_GET_REASON(static_cast<unsigned long>(ec.value())) == X509_R_KEY_VALUES_MISMATCH) {
+    ERR_clear_error();
+    return invalidArgument("TLS key does not belong to the certificate");
+  }
   if (ec) {
     return invalidArgument("TLS key is not a valid PEM private key: " + ec.message());
   }

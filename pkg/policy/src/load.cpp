@@ -17,14 +17,15 @@ struct Ctx {
   std::string document;  // "policy.yaml, document 2 (ImagePolicy \"production\")"
 
   Status error(const std::string& field, const std::string& problem) const {
-    return invalidArgument(document + ": " + field + ": " + problem);
+    return invalidArgument(document + ": " + (field.empty() ? "" : field + ": ") + problem);
   }
 };
 
 Status requireMap(const Ctx& ctx, const YAML::Node& node, const std::string& field,
                   std::initializer_list<std::string_view> allowed) {
   if (!node.IsMap()) {
-    return ctx.error(field, "must be a mapping");
+    return ctx.error(field, field.empty() ? "a policy document must be a mapping"
+                                          : "must be a mapping");
   }
   for (const auto& kv : node) {
     std::string key = kv.first.Scalar();

@@ -1,0 +1,12 @@
+#pragma once
+
+#include <string>
+
+namespace hm::testing {
+
+// Writes a self-signed P-256 certificate for localhost/127.0.0.1 with the given CN, using the
+// openssl command line (real OpenSSL, as an operator would).
+void makeSelfSignedCert(const std::string& certPath, const std::string& keyPath,
+                        const std::string& commonName);
+
+}  // namespace hm::testing

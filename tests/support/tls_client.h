@@ -1,0 +1,44 @@
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace hm::testing {
+
+struct Reply {
+  int status = 0;
+  std::string body;
+  bool keepAlive = false;
+  std::vector<std::pair<std::string, std::string>> headers;
+};
+
+// A blocking HTTPS (or HTTP) client on one keep-alive connection to 127.0.0.1:port. Throws on
+// I/O errors: tests that expect a closed connection catch them.
+class Client {
+ public:
+  Client(uint16_t port, bool tls = true);
+  ~Client();
+  Client(Client&&) noexcept;
+
+  Reply request(const std::string& method, const std::string& target, const std::string& body = "",
+                const std::string& contentType = "application/json");
+  Reply post(const std::string& target, const std::string& body) {
+    return request("POST", target, body);
+  }
+  Reply get(const std::string& target) { return request("GET", target); }
+
+  // Raw bytes, for malformed-request tests; readReply() then reads one response.
+  void writeRaw(const std::string& bytes);
+  Reply readReply();
+  // True when the server has closed the connection (a read sees EOF or an error).
+  bool closedByPeer();
+  // The CN of the certificate the server presented.
+  std::string peerCommonName();
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace hm::testing

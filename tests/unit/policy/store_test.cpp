@@ -1,0 +1,53 @@
+#include "harbormaster/policy/store.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include "support/temp_dir.h"
+
+namespace hm::policy {
+namespace {
+
+std::string policyYaml(const std::string& name) {
+  return "apiVersion: harbormaster.io/v1alpha1\nkind: ImagePolicy\nmetadata: {name: " + name +
+         "}\nspec: {mode: Enforce}\n";
+}
+
+TEST(PolicyStoreTest, ReloadsChangesAndKeepsTheLastGoodPolicy) {
+  hm::testing::TempDir dir;
+  dir.write("policy.yaml", policyYaml("first"));
+  auto store = PolicyStore::create(dir.file("policy.yaml"), {});
+  ASSERT_TRUE(store.ok()) << store.status().message();
+  EXPECT_EQ((*store)->current()->policies.at(0).name, "first");
+  EXPECT_FALSE((*store)->reloadIfChanged().has_value()) << "unchanged file, no reload";
+
+  dir.write("policy.yaml", policyYaml("second"));
+  auto ok = (*store)->reloadIfChanged();
+  ASSERT_TRUE(ok.has_value());
+  EXPECT_TRUE(ok->ok());
+  EXPECT_EQ((*store)->current()->policies.at(0).name, "second");
+
+  dir.write("policy.yaml", "spec: [broken");
+  auto bad = (*store)->reloadIfChanged();
+  ASSERT_TRUE(bad.has_value());
+  EXPECT_FALSE(bad->ok());
+  EXPECT_EQ((*store)->current()->policies.at(0).name, "second") << "the previous policy stays";
+  EXPECT_FALSE((*store)->reloadIfChanged().has_value()) << "the same bad file is reported once";
+
+  std::remove(dir.file("policy.yaml").c_str());
+  auto missing = (*store)->reloadIfChanged();
+  ASSERT_TRUE(missing.has_value());
+  EXPECT_EQ(missing->code(), StatusCode::kNotFound);
+  EXPECT_EQ((*store)->current()->policies.at(0).name, "second");
+}
+
+TEST(PolicyStoreTest, RefusesToStartWithAnInvalidFile) {
+  hm::testing::TempDir dir;
+  dir.write("policy.yaml", "apiVersion: nope\n");
+  auto store = PolicyStore::create(dir.file("policy.yaml"), {});
+  ASSERT_FALSE(store.ok());
+  EXPECT_THAT(store.status().message(), ::testing::HasSubstr("apiVersion"));
+}
+
+}  // namespace
+}  // namespace hm::policy
