@@ -35,8 +35,15 @@ std::string objectLabel(const Request& r) {
   return label + (r.name.empty() ? "(unnamed)" : r.name);
 }
 
+// Warnings are shown by kubectl one per line; keep them near 120 characters: the container,
+// the image and the problem. The full text with path and fix is in the audit annotations
+// and the log.
 std::string warningText(const policy::Finding& f) {
-  std::string w = "harbormaster: policy \"" + f.policy + "\": " + policy::describe(f);
+  std::string w = "harbormaster: policy \"" + f.policy + "\": ";
+  if (!f.use.container.empty()) {
+    w += "container \"" + f.use.container + "\" ";
+  }
+  w += f.use.image + " " + f.problem;
   return truncate(std::move(w), kMaxWarningLength);
 }
 
