@@ -51,7 +51,8 @@ StatusOr<Flags> parseFlags(const std::vector<std::string>& args, const FlagSpec&
   return flags;
 }
 
-StatusOr<std::chrono::milliseconds> parseDuration(const std::string& flag, const std::string& text) {
+StatusOr<std::chrono::milliseconds> parseDuration(const std::string& flag,
+                                                  const std::string& text) {
   size_t pos = 0;
   while (pos < text.size() && text[pos] >= '0' && text[pos] <= '9') {
     ++pos;

@@ -6,7 +6,8 @@
 
 namespace {
 
-constexpr const char* kUsage = R"(harbormaster: admission webhook and operator for the Harbor registry
+constexpr const char* kUsage =
+    R"(harbormaster: admission webhook and operator for the Harbor registry
 
 Usage:
   harbormaster webhook --tls-cert FILE --tls-key FILE --policy FILE [--listen :8443]

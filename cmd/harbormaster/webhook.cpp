@@ -38,11 +38,11 @@ struct WebhookOptions {
 };
 
 StatusOr<WebhookOptions> parseWebhookOptions(const std::vector<std::string>& args) {
-  auto flags = parseFlags(
-      args, {.valued = {"listen", "tls-cert", "tls-key", "policy", "metrics-listen", "namespace",
-                        "threads", "request-timeout", "idle-timeout", "shutdown-grace",
-                        "policy-check-interval", "log-level"},
-             .boolean = {}});
+  auto flags =
+      parseFlags(args, {.valued = {"listen", "tls-cert", "tls-key", "policy", "metrics-listen",
+                                   "namespace", "threads", "request-timeout", "idle-timeout",
+                                   "shutdown-grace", "policy-check-interval", "log-level"},
+                        .boolean = {}});
   if (!flags.ok()) {
     return flags.status();
   }
@@ -163,7 +163,9 @@ class Webhook {
   }
 
  private:
-  static HttpResponse notFound() { return {404, "application/json", R"({"error":"not found"})", {}}; }
+  static HttpResponse notFound() {
+    return {404, "application/json", R"({"error":"not found"})", {}};
+  }
 
   HttpResponse route(const HttpRequest& req) {
     std::string_view path = req.path();
@@ -196,7 +198,8 @@ class Webhook {
     metrics_.reviewStarted();
     auto start = std::chrono::steady_clock::now();
     std::shared_ptr<const policy::PolicySet> policies = policies_.current();
-    admission::Outcome out = admission::review(req.body, *policies, std::chrono::system_clock::now());
+    admission::Outcome out =
+        admission::review(req.body, *policies, std::chrono::system_clock::now());
     double seconds =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     metrics_.reviewFinished();
@@ -213,8 +216,8 @@ class Webhook {
                 {{"remote", req.remote}, {"error", out.message}});
       return;
     }
-    auto level = out.decision == admission::Decision::kSkipped ? log::Level::kDebug
-                                                               : log::Level::kInfo;
+    auto level =
+        out.decision == admission::Decision::kSkipped ? log::Level::kDebug : log::Level::kInfo;
     if (!log::enabled(level)) {
       return;
     }
@@ -257,8 +260,8 @@ asio::awaitable<void> watchPolicy(asio::steady_timer& timer, std::chrono::millis
     if (auto status = store.reloadIfChanged()) {
       metrics.policyReload(status->ok());
       if (status->ok()) {
-        log::info("Reloaded policy", {{"file", path},
-                                      {"policies", store.current()->policies.size()}});
+        log::info("Reloaded policy",
+                  {{"file", path}, {"policies", store.current()->policies.size()}});
       } else {
         log::error("Rejected invalid policy; the previous policy stays in force",
                    {{"file", path}, {"error", status->message()}});
@@ -278,8 +281,8 @@ int runWebhook(const std::vector<std::string>& args) {
   metrics::WebhookMetrics metrics;
   auto store = policy::PolicyStore::create(opts->policyFile, {.ownNamespace = opts->ownNamespace});
   if (!store.ok()) {
-    log::error("Failed to load policy", {{"file", opts->policyFile},
-                                         {"error", store.status().message()}});
+    log::error("Failed to load policy",
+               {{"file", opts->policyFile}, {"error", store.status().message()}});
     return 2;
   }
   metrics.policyReload(true);
@@ -289,9 +292,8 @@ int runWebhook(const std::vector<std::string>& args) {
   opts->server.onCertificateReload = [&metrics](const Status& s) {
     metrics.certificateReload(s.ok());
   };
-  auto server = net::Server::create(ioc, opts->server, [&webhook](HttpRequest req) {
-    return webhook.handle(std::move(req));
-  });
+  auto server = net::Server::create(
+      ioc, opts->server, [&webhook](HttpRequest req) { return webhook.handle(std::move(req)); });
   if (!server.ok()) {
     log::error("Failed to start webhook server", {{"error", server.status().message()}});
     return 2;
@@ -311,10 +313,9 @@ int runWebhook(const std::vector<std::string>& args) {
   (*server)->start();
 
   asio::steady_timer policyTimer(ioc);
-  asio::co_spawn(ioc,
-                 watchPolicy(policyTimer, opts->policyCheckInterval, **store, metrics,
-                             opts->policyFile),
-                 asio::detached);
+  asio::co_spawn(
+      ioc, watchPolicy(policyTimer, opts->policyCheckInterval, **store, metrics, opts->policyFile),
+      asio::detached);
 
   asio::signal_set signals(ioc, SIGTERM, SIGINT);
   signals.async_wait([&](const boost::system::error_code& ec, int signal) {
@@ -338,14 +339,14 @@ int runWebhook(const std::vector<std::string>& args) {
     }
   });
 
-  log::info("Started webhook",
-            {{"listen", opts->server.address + ":" + std::to_string((*server)->port())},
-             {"metricsListen", opsServer ? opts->metricsServer->address + ":" +
-                                               std::to_string(opsServer->port())
-                                         : ""},
-             {"policies", (*store)->current()->policies.size()},
-             {"threads", opts->threads},
-             {"version", HM_VERSION}});
+  log::info(
+      "Started webhook",
+      {{"listen", opts->server.address + ":" + std::to_string((*server)->port())},
+       {"metricsListen",
+        opsServer ? opts->metricsServer->address + ":" + std::to_string(opsServer->port()) : ""},
+       {"policies", (*store)->current()->policies.size()},
+       {"threads", opts->threads},
+       {"version", HM_VERSION}});
 
   std::vector<std::thread> workers;
   for (unsigned i = 1; i < opts->threads; ++i) {

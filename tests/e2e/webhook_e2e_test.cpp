@@ -46,7 +46,9 @@ std::string sample(const std::string& name) {
   return hm::testing::readText(hm::testing::sharedFile("admission-samples/" + name));
 }
 
-json sampleJson(const std::string& name) { return json::parse(sample(name)); }
+json sampleJson(const std::string& name) {
+  return json::parse(sample(name));
+}
 
 class WebhookE2E : public ::testing::Test {
  protected:
@@ -56,13 +58,12 @@ class WebhookE2E : public ::testing::Test {
     port_ = hm::testing::freePort();
     metricsPort_ = hm::testing::freePort();
     proc_ = std::make_unique<hm::testing::Process>(
-        std::vector<std::string>{HM_BINARY, "webhook", "--listen",
-                                 "127.0.0.1:" + std::to_string(port_), "--metrics-listen",
-                                 "127.0.0.1:" + std::to_string(metricsPort_), "--tls-cert",
-                                 dir_.file("tls.crt"), "--tls-key", dir_.file("tls.key"),
-                                 "--policy", dir_.file("policy.yaml"), "--namespace",
-                                 "harbormaster", "--policy-check-interval", "100ms",
-                                 "--shutdown-grace", "5s"},
+        std::vector<std::string>{
+            HM_BINARY, "webhook", "--listen", "127.0.0.1:" + std::to_string(port_),
+            "--metrics-listen", "127.0.0.1:" + std::to_string(metricsPort_), "--tls-cert",
+            dir_.file("tls.crt"), "--tls-key", dir_.file("tls.key"), "--policy",
+            dir_.file("policy.yaml"), "--namespace", "harbormaster", "--policy-check-interval",
+            "100ms", "--shutdown-grace", "5s"},
         dir_.file("webhook.log"));
     ASSERT_TRUE(eventually(20, [&] {
       try {
@@ -127,9 +128,9 @@ TEST_F(WebhookE2E, AuditModeOnlyAnnotates) {
 
 TEST_F(WebhookE2E, JudgesEveryWorkloadKind) {
   Client c(port_);
-  for (const char* file : {"04-Job-CREATE.json", "05-CronJob-CREATE.json",
-                           "07-StatefulSet-CREATE.json", "08-DaemonSet-CREATE.json",
-                           "03-Deployment-UPDATE.json"}) {
+  for (const char* file :
+       {"04-Job-CREATE.json", "05-CronJob-CREATE.json", "07-StatefulSet-CREATE.json",
+        "08-DaemonSet-CREATE.json", "03-Deployment-UPDATE.json"}) {
     EXPECT_EQ(review(c, sample(file))["response"]["allowed"], false) << file;
   }
   // ReplicaSet and ReplicationController carry the same template as a Deployment.
@@ -160,7 +161,8 @@ TEST_F(WebhookE2E, BadBodiesGetClearErrorsAndTheServerStaysUp) {
     auto r = c.post("/validate", "{not json");
     EXPECT_EQ(r.status, 400);
     EXPECT_THAT(json::parse(r.body)["error"].get<std::string>(), HasSubstr("not valid JSON"));
-    auto missing = c.post("/validate", R"({"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview"})");
+    auto missing =
+        c.post("/validate", R"({"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview"})");
     EXPECT_EQ(missing.status, 400);
     EXPECT_EQ(c.get("/validate").status, 405);
     EXPECT_EQ(c.get("/nope").status, 404);
@@ -189,8 +191,10 @@ TEST_F(WebhookE2E, Serves200ConcurrentKeepAliveConnections) {
   const std::string body = sample("01-Pod-CREATE.json");
   // Every connection sends before any reads, so all 200 are in flight together.
   for (int round = 0; round < 2; ++round) {
-    std::string raw = "POST /validate HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
-                      "Content-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body;
+    std::string raw =
+        "POST /validate HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+        "Content-Length: " +
+        std::to_string(body.size()) + "\r\n\r\n" + body;
     for (auto& c : clients) {
       c.writeRaw(raw);
     }
@@ -217,8 +221,9 @@ TEST_F(WebhookE2E, ReloadsTheCertificateWithoutDroppingTheListener) {
 }
 
 TEST_F(WebhookE2E, InvalidPolicyReloadKeepsThePreviousPolicy) {
-  dir_.write("policy.yaml", "apiVersion: harbormaster.io/v1alpha1\nkind: ImagePolicy\n"
-                            "metadata: {name: p}\nspec: {mode: Enforcing}\n");
+  dir_.write("policy.yaml",
+             "apiVersion: harbormaster.io/v1alpha1\nkind: ImagePolicy\n"
+             "metadata: {name: p}\nspec: {mode: Enforcing}\n");
   ASSERT_TRUE(eventually(10, [&] {
     return metrics().find("harbormaster_policy_reload_errors_total 1") != std::string::npos;
   }));
@@ -226,11 +231,10 @@ TEST_F(WebhookE2E, InvalidPolicyReloadKeepsThePreviousPolicy) {
   EXPECT_THAT(proc_->output(), HasSubstr("spec.mode: must be one of Enforce, Warn, Audit"));
   EXPECT_EQ(review(sample("01-Pod-CREATE.json"))["response"]["allowed"], false);
 
-  dir_.write("policy.yaml", std::string(kPolicy).replace(std::string(kPolicy).find("digest: Require"),
-                                                         15, "digest: Off"));
-  ASSERT_TRUE(eventually(10, [&] {
-    return review(sample("01-Pod-CREATE.json"))["response"]["allowed"] == true;
-  }));
+  dir_.write("policy.yaml", std::string(kPolicy).replace(
+                                std::string(kPolicy).find("digest: Require"), 15, "digest: Off"));
+  ASSERT_TRUE(eventually(
+      10, [&] { return review(sample("01-Pod-CREATE.json"))["response"]["allowed"] == true; }));
   EXPECT_THAT(metrics(), HasSubstr("harbormaster_policy_last_reload_success 1"));
 }
 
@@ -254,16 +258,15 @@ TEST(CheckCommandE2E, ExitStatusTellsTheVerdict) {
             0)
       << out;
   EXPECT_THAT(out, HasSubstr("ALLOWED  " + pinned));
-  EXPECT_EQ(hm::testing::runCommand({HM_BINARY, "check", "--policy", dir.file("policy.yaml"),
-                                     "--namespace", "shop", pinned,
-                                     "harbor.example.com/shop/web:1.4"},
-                                    out),
-            1);
+  EXPECT_EQ(
+      hm::testing::runCommand({HM_BINARY, "check", "--policy", dir.file("policy.yaml"),
+                               "--namespace", "shop", pinned, "harbor.example.com/shop/web:1.4"},
+                              out),
+      1);
   EXPECT_THAT(out, HasSubstr("DENIED   harbor.example.com/shop/web:1.4"));
   EXPECT_THAT(out, HasSubstr("use harbor.example.com/shop/web@sha256:<digest>"));
-  EXPECT_EQ(hm::testing::runCommand({HM_BINARY, "check", "--policy", dir.file("missing.yaml"),
-                                     "nginx"},
-                                    out),
+  EXPECT_EQ(hm::testing::runCommand(
+                {HM_BINARY, "check", "--policy", dir.file("missing.yaml"), "nginx"}, out),
             2);
   EXPECT_THAT(out, HasSubstr("missing.yaml"));
   EXPECT_EQ(hm::testing::runCommand({HM_BINARY, "check", "nginx"}, out), 2);
@@ -276,16 +279,16 @@ TEST(WebhookStartE2E, RefusesToStartWithAnInvalidPolicyOrCertificate) {
   hm::testing::makeSelfSignedCert(dir.file("tls.crt"), dir.file("tls.key"), "x");
   dir.write("bad.yaml", "kind: Nope\n");
   std::string out;
-  EXPECT_EQ(hm::testing::runCommand({HM_BINARY, "webhook", "--listen", "127.0.0.1:0",
-                                     "--tls-cert", dir.file("tls.crt"), "--tls-key",
-                                     dir.file("tls.key"), "--policy", dir.file("bad.yaml")},
-                                    out),
+  EXPECT_EQ(hm::testing::runCommand(
+                {HM_BINARY, "webhook", "--listen", "127.0.0.1:0", "--tls-cert", dir.file("tls.crt"),
+                 "--tls-key", dir.file("tls.key"), "--policy", dir.file("bad.yaml")},
+                out),
             2);
   EXPECT_THAT(out, HasSubstr("apiVersion"));
   dir.write("good.yaml", kPolicy);
-  EXPECT_EQ(hm::testing::runCommand({HM_BINARY, "webhook", "--listen", "127.0.0.1:0",
-                                     "--tls-cert", dir.file("missing.crt"), "--tls-key",
-                                     dir.file("tls.key"), "--policy", dir.file("good.yaml")},
+  EXPECT_EQ(hm::testing::runCommand({HM_BINARY, "webhook", "--listen", "127.0.0.1:0", "--tls-cert",
+                                     dir.file("missing.crt"), "--tls-key", dir.file("tls.key"),
+                                     "--policy", dir.file("good.yaml")},
                                     out),
             2);
   EXPECT_THAT(out, HasSubstr("missing.crt"));

@@ -45,7 +45,9 @@ Process::~Process() {
   }
 }
 
-void Process::signal(int sig) const { kill(pid_, sig); }
+void Process::signal(int sig) const {
+  kill(pid_, sig);
+}
 
 bool Process::running() {
   if (status_ != -1 || pid_ <= 0) {

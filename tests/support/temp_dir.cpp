@@ -43,6 +43,8 @@ std::string readText(const std::string& path) {
   return ss.str();
 }
 
-std::string sharedFile(const std::string& relative) { return std::string(HM_SHARED_DIR) + "/" + relative; }
+std::string sharedFile(const std::string& relative) {
+  return std::string(HM_SHARED_DIR) + "/" + relative;
+}
 
 }  // namespace hm::testing

@@ -54,8 +54,8 @@ Client::Client(uint16_t port, bool useTls) : impl_(std::make_unique<Impl>()) {
 Client::~Client() = default;
 Client::Client(Client&&) noexcept = default;
 
-Reply Client::request(const std::string& method, const std::string& target,
-                      const std::string& body, const std::string& contentType) {
+Reply Client::request(const std::string& method, const std::string& target, const std::string& body,
+                      const std::string& contentType) {
   http::request<http::string_body> req{http::string_to_verb(method), target, 11};
   req.set(http::field::host, "localhost");
   if (!body.empty() || method == "POST") {

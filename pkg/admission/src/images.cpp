@@ -61,7 +61,8 @@ std::vector<policy::ImageUse> collectImages(const json& object, std::string_view
   size_t start = 0;
   while (node != nullptr && start <= specPath.size()) {
     size_t dot = specPath.find('.', start);
-    std::string_view key = specPath.substr(start, dot == std::string_view::npos ? dot : dot - start);
+    std::string_view key =
+        specPath.substr(start, dot == std::string_view::npos ? dot : dot - start);
     node = child(*node, key);
     if (dot == std::string_view::npos) {
       break;

@@ -12,6 +12,7 @@ namespace hm::admission::internal {
 // Where the PodSpec lives in an object of this kind, or nullopt for kinds we do not judge.
 std::optional<std::string_view> podSpecPath(std::string_view group, std::string_view kind);
 
-std::vector<policy::ImageUse> collectImages(const nlohmann::json& object, std::string_view specPath);
+std::vector<policy::ImageUse> collectImages(const nlohmann::json& object,
+                                            std::string_view specPath);
 
 }  // namespace hm::admission::internal

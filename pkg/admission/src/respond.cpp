@@ -134,8 +134,8 @@ Outcome review(std::string_view body, const policy::PolicySet& policies, WallTim
       out.decision = Decision::kDenied;
       out.message = denialMessage(req, ev);
       response["allowed"] = false;
-      response["status"] = {{"status", "Failure"}, {"code", 403}, {"reason", "Forbidden"},
-                            {"message", out.message}};
+      response["status"] = {
+          {"status", "Failure"}, {"code", 403}, {"reason", "Forbidden"}, {"message", out.message}};
     } else {
       out.decision = warnings.empty() ? Decision::kAllowed : Decision::kWarned;
     }

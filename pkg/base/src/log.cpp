@@ -42,9 +42,13 @@ std::string_view levelName(Level level) {
 
 }  // namespace
 
-void configure(Level minimum) { g_minimum = minimum; }
+void configure(Level minimum) {
+  g_minimum = minimum;
+}
 
-bool enabled(Level level) { return level >= g_minimum.load(std::memory_order_relaxed); }
+bool enabled(Level level) {
+  return level >= g_minimum.load(std::memory_order_relaxed);
+}
 
 void write(Level level, std::string_view message, const nlohmann::json& fields) {
   if (!enabled(level)) {

@@ -7,11 +7,21 @@
 namespace hm::imageref {
 namespace {
 
-bool isLowerAlnum(char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'); }
-bool isAlnum(char c) { return isLowerAlnum(c) || (c >= 'A' && c <= 'Z'); }
-bool isDigit(char c) { return c >= '0' && c <= '9'; }
-bool isWordChar(char c) { return isAlnum(c) || c == '_'; }
-bool isLowerHex(char c) { return isDigit(c) || (c >= 'a' && c <= 'f'); }
+bool isLowerAlnum(char c) {
+  return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
+}
+bool isAlnum(char c) {
+  return isLowerAlnum(c) || (c >= 'A' && c <= 'Z');
+}
+bool isDigit(char c) {
+  return c >= '0' && c <= '9';
+}
+bool isWordChar(char c) {
+  return isAlnum(c) || c == '_';
+}
+bool isLowerHex(char c) {
+  return isDigit(c) || (c >= 'a' && c <= 'f');
+}
 
 // Quotes untrusted text for an error message: printable ASCII kept, the rest escaped, long
 // input cut, so a hostile reference cannot flood or garble a log line or a denial.
@@ -47,8 +57,8 @@ Status validatePathComponent(std::string_view input, std::string_view comp) {
   }
   for (char c : comp) {
     if (c >= 'A' && c <= 'Z') {
-      return refError(input, "repository name must be lowercase, path component " + quote(comp) +
-                                 " is not");
+      return refError(
+          input, "repository name must be lowercase, path component " + quote(comp) + " is not");
     }
   }
   size_t i = 0;
@@ -121,8 +131,8 @@ Status validateRegistry(std::string_view input, std::string_view registry) {
     std::string addr(registry.substr(1, close - 1));
     in6_addr parsed{};
     if (addr.empty() || inet_pton(AF_INET6, addr.c_str(), &parsed) != 1) {
-      return refError(input, "registry host " + quote(registry) +
-                                 " is not a valid bracketed IPv6 address");
+      return refError(
+          input, "registry host " + quote(registry) + " is not a valid bracketed IPv6 address");
     }
     std::string_view rest = registry.substr(close + 1);
     if (!rest.empty()) {
@@ -144,10 +154,12 @@ Status validateRegistry(std::string_view input, std::string_view registry) {
   size_t start = 0;
   while (true) {
     size_t dot = host.find('.', start);
-    std::string_view comp = host.substr(start, dot == std::string_view::npos ? host.npos : dot - start);
+    std::string_view comp =
+        host.substr(start, dot == std::string_view::npos ? host.npos : dot - start);
     if (!validDomainComponent(comp)) {
-      return refError(input, "registry host " + quote(host) +
-                                 " must be a DNS name or IP address (letters, digits, '-' and '.')");
+      return refError(input,
+                      "registry host " + quote(host) +
+                          " must be a DNS name or IP address (letters, digits, '-' and '.')");
     }
     if (dot == std::string_view::npos) {
       break;
@@ -164,9 +176,9 @@ Status validateTag(std::string_view input, std::string_view tag) {
   if (tag.size() > kMaxTagLength) {
     return refError(input, "tag is longer than 128 characters");
   }
-  if (!isWordChar(tag.front()) ||
-      !std::all_of(tag.begin(), tag.end(),
-                   [](char c) { return isWordChar(c) || c == '.' || c == '-'; })) {
+  if (!isWordChar(tag.front()) || !std::all_of(tag.begin(), tag.end(), [](char c) {
+        return isWordChar(c) || c == '.' || c == '-';
+      })) {
     return refError(input, "tag " + quote(tag) +
                                " must start with a letter, digit or '_' and contain only "
                                "letters, digits, '_', '.' and '-'");
@@ -179,10 +191,11 @@ Status validateTag(std::string_view input, std::string_view tag) {
 void splitRegistry(std::string_view name, std::string& registry, std::string& path) {
   size_t slash = name.find('/');
   std::string_view first = name.substr(0, slash);
-  bool isHost = slash != std::string_view::npos && !first.empty() &&
-                (first.find_first_of(".:") != std::string_view::npos || first == "localhost" ||
-                 std::any_of(first.begin(), first.end(), [](char c) { return c >= 'A' && c <= 'Z'; }) ||
-                 first.front() == '[');
+  bool isHost =
+      slash != std::string_view::npos && !first.empty() &&
+      (first.find_first_of(".:") != std::string_view::npos || first == "localhost" ||
+       std::any_of(first.begin(), first.end(), [](char c) { return c >= 'A' && c <= 'Z'; }) ||
+       first.front() == '[');
   if (isHost) {
     registry = std::string(first);
     path = std::string(name.substr(slash + 1));
@@ -275,9 +288,8 @@ StatusOr<Reference> parse(std::string_view text) {
   size_t start = 0;
   while (true) {
     size_t slash = path.find('/', start);
-    std::string_view comp =
-        std::string_view(path).substr(start, slash == std::string::npos ? std::string::npos
-                                                                         : slash - start);
+    std::string_view comp = std::string_view(path).substr(
+        start, slash == std::string::npos ? std::string::npos : slash - start);
     HM_RETURN_IF_ERROR(validatePathComponent(text, comp));
     if (slash == std::string::npos) {
       break;
@@ -293,7 +305,9 @@ StatusOr<Reference> parse(std::string_view text) {
   return ref;
 }
 
-std::string Reference::name() const { return registry + "/" + repository; }
+std::string Reference::name() const {
+  return registry + "/" + repository;
+}
 
 std::string Reference::normalized() const {
   std::string out = name();
@@ -328,6 +342,8 @@ std::string Reference::familiar() const {
   return out;
 }
 
-std::string Reference::withDigest(std::string_view d) const { return name() + "@" + std::string(d); }
+std::string Reference::withDigest(std::string_view d) const {
+  return name() + "@" + std::string(d);
+}
 
 }  // namespace hm::imageref

@@ -55,10 +55,9 @@ struct WebhookMetrics::Impl {
           .Help("HTTP requests served, by path and status code.")
           .Register(*registry);
   // Sub-millisecond buckets: a digest-only decision takes tens of microseconds.
-  const prometheus::Histogram::BucketBoundaries buckets{0.0001, 0.00025, 0.0005, 0.001, 0.0025,
-                                                        0.005,  0.01,    0.025,  0.05,  0.1,
-                                                        0.25,   0.5,     1,      2.5,   5,
-                                                        10};
+  const prometheus::Histogram::BucketBoundaries buckets{
+      0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025,
+      0.05,   0.1,     0.25,   0.5,   1,      2.5,   5,    10};
 };
 
 WebhookMetrics::WebhookMetrics() : impl_(std::make_unique<Impl>()) {}
@@ -74,8 +73,12 @@ void WebhookMetrics::observeReview(std::string_view kind, std::string_view opera
   impl_->latency.Add({}, impl_->buckets).Observe(seconds);
 }
 
-void WebhookMetrics::reviewStarted() { impl_->inFlight.Increment(); }
-void WebhookMetrics::reviewFinished() { impl_->inFlight.Decrement(); }
+void WebhookMetrics::reviewStarted() {
+  impl_->inFlight.Increment();
+}
+void WebhookMetrics::reviewFinished() {
+  impl_->inFlight.Decrement();
+}
 
 void WebhookMetrics::policyReload(bool ok) {
   impl_->policyReloads.Add({{"result", ok ? "success" : "error"}}).Increment();

@@ -44,8 +44,12 @@ struct Connection {
 
 struct Server::State : std::enable_shared_from_this<Server::State> {
   State(asio::io_context& ctx, ServerOptions opts, Handler h)
-      : ioc(ctx), options(std::move(opts)), handler(std::move(h)), acceptor(asio::make_strand(ctx)),
-        certificateTimer(acceptor.get_executor()), shutdownTimer(acceptor.get_executor()) {}
+      : ioc(ctx),
+        options(std::move(opts)),
+        handler(std::move(h)),
+        acceptor(asio::make_strand(ctx)),
+        certificateTimer(acceptor.get_executor()),
+        shutdownTimer(acceptor.get_executor()) {}
 
   asio::io_context& ioc;
   ServerOptions options;
@@ -368,7 +372,9 @@ StatusOr<std::unique_ptr<Server>> Server::create(asio::io_context& ioc, ServerOp
   return std::unique_ptr<Server>(new Server(std::move(st)));
 }
 
-uint16_t Server::port() const { return state_->boundPort; }
+uint16_t Server::port() const {
+  return state_->boundPort;
+}
 
 void Server::start() {
   asio::co_spawn(state_->acceptor.get_executor(), acceptLoop(state_), logCoroutineFailure);

@@ -21,13 +21,13 @@ constexpr const char* kTls12Ciphers =
 }  // namespace
 
 StatusOr<std::shared_ptr<boost::asio::ssl::context>> makeServerContext(const std::string& certPem,
-                                                                        const std::string& keyPem) {
+                                                                       const std::string& keyPem) {
   namespace ssl = boost::asio::ssl;
   auto ctx = std::make_shared<ssl::context>(ssl::context::tls_server);
   SSL_CTX* h = ctx->native_handle();
   SSL_CTX_set_min_proto_version(h, TLS1_2_VERSION);
-  SSL_CTX_set_options(h, SSL_OP_NO_COMPRESSION | SSL_OP_NO_RENEGOTIATION |
-                             SSL_OP_CIPHER_SERVER_PREFERENCE);
+  SSL_CTX_set_options(
+      h, SSL_OP_NO_COMPRESSION | SSL_OP_NO_RENEGOTIATION | SSL_OP_CIPHER_SERVER_PREFERENCE);
   if (SSL_CTX_set_cipher_list(h, kTls12Ciphers) != 1) {
     return internalError("OpenSSL rejected the TLS 1.2 cipher list");
   }

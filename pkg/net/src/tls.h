@@ -33,6 +33,6 @@ class CertificateStore {
 };
 
 StatusOr<std::shared_ptr<boost::asio::ssl::context>> makeServerContext(const std::string& certPem,
-                                                                        const std::string& keyPem);
+                                                                       const std::string& keyPem);
 
 }  // namespace hm::net::internal

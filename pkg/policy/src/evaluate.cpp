@@ -54,8 +54,8 @@ std::vector<Finding> checkImage(const ImagePolicy& policy, const ImageUse& use,
                                 const ParsedImage& parsed) {
   std::vector<Finding> out;
   auto add = [&](Check check, std::string problem, std::string fix) {
-    out.push_back(Finding{policy.name, policy.mode, check, use, std::move(problem),
-                          std::move(fix), {}});
+    out.push_back(
+        Finding{policy.name, policy.mode, check, use, std::move(problem), std::move(fix), {}});
   };
   if (!parsed.ref.ok()) {
     add(Check::kReference, "is not a valid image reference (" + parsed.ref.status().message() + ")",
@@ -63,9 +63,8 @@ std::vector<Finding> checkImage(const ImagePolicy& policy, const ImageUse& use,
     return out;
   }
   const imageref::Reference& ref = *parsed.ref;
-  if (!policy.registries.empty() &&
-      std::find(policy.registries.begin(), policy.registries.end(), ref.registry) ==
-          policy.registries.end()) {
+  if (!policy.registries.empty() && std::find(policy.registries.begin(), policy.registries.end(),
+                                              ref.registry) == policy.registries.end()) {
     std::string allowed;
     for (const auto& r : policy.registries) {
       allowed += (allowed.empty() ? "" : " or ") + r;

@@ -24,8 +24,8 @@ struct Ctx {
 Status requireMap(const Ctx& ctx, const YAML::Node& node, const std::string& field,
                   std::initializer_list<std::string_view> allowed) {
   if (!node.IsMap()) {
-    return ctx.error(field, field.empty() ? "a policy document must be a mapping"
-                                          : "must be a mapping");
+    return ctx.error(field,
+                     field.empty() ? "a policy document must be a mapping" : "must be a mapping");
   }
   for (const auto& kv : node) {
     std::string key = kv.first.Scalar();
@@ -121,8 +121,9 @@ StatusOr<std::vector<std::string>> readRegistries(const Ctx& ctx, const YAML::No
     std::string& host = (*list)[i];
     if (host.find_first_of("/@ \t") != std::string::npos) {
       return ctx.error("spec.registries[" + std::to_string(i) + "]",
-                       "\"" + host + "\" must be a registry host such as harbor.example.com or "
-                       "harbor.example.com:8443, without a path");
+                       "\"" + host +
+                           "\" must be a registry host such as harbor.example.com or "
+                           "harbor.example.com:8443, without a path");
     }
     host = normaliseRegistry(host);
   }
@@ -205,12 +206,13 @@ StatusOr<ImagePolicy> readPolicy(const Ctx& ctx, const YAML::Node& spec) {
       }
     }
   }
-  HM_RETURN_IF_ERROR(requireMap(
-      ctx, spec, "spec",
-      {"mode", "match", "exclude", "registries", "digest", "onUpdate", "exceptions"}));
+  HM_RETURN_IF_ERROR(
+      requireMap(ctx, spec, "spec",
+                 {"mode", "match", "exclude", "registries", "digest", "onUpdate", "exceptions"}));
   if (spec["mode"]) {
-    auto m = readEnum<Mode>(ctx, spec["mode"], "spec.mode",
-                            {{"Enforce", Mode::kEnforce}, {"Warn", Mode::kWarn}, {"Audit", Mode::kAudit}});
+    auto m = readEnum<Mode>(
+        ctx, spec["mode"], "spec.mode",
+        {{"Enforce", Mode::kEnforce}, {"Warn", Mode::kWarn}, {"Audit", Mode::kAudit}});
     if (!m.ok()) {
       return m.status();
     }
@@ -237,9 +239,9 @@ StatusOr<ImagePolicy> readPolicy(const Ctx& ctx, const YAML::Node& spec) {
     p.digest = *d;
   }
   if (spec["onUpdate"]) {
-    auto u = readEnum<UpdateRule>(
-        ctx, spec["onUpdate"], "spec.onUpdate",
-        {{"SkipUnchangedImages", UpdateRule::kSkipUnchanged}, {"CheckAllImages", UpdateRule::kCheckAll}});
+    auto u = readEnum<UpdateRule>(ctx, spec["onUpdate"], "spec.onUpdate",
+                                  {{"SkipUnchangedImages", UpdateRule::kSkipUnchanged},
+                                   {"CheckAllImages", UpdateRule::kCheckAll}});
     if (!u.ok()) {
       return u.status();
     }
@@ -359,8 +361,7 @@ StatusOr<PolicySet> parsePolicies(std::string_view yaml, std::string_view source
       }
       if (!names.insert(p->name).second) {
         return invalidArgument(source + ", document " + std::to_string(i + 1) +
-                               ": metadata.name: ImagePolicy \"" + p->name +
-                               "\" is defined twice");
+                               ": metadata.name: ImagePolicy \"" + p->name + "\" is defined twice");
       }
       set.policies.push_back(std::move(*p));
     }

@@ -33,7 +33,9 @@ spec:
   digest: Require
 )";
 
-WallTime now() { return *parseRfc3339("2026-11-23T00:00:00Z"); }
+WallTime now() {
+  return *parseRfc3339("2026-11-23T00:00:00Z");
+}
 
 json reviewJson(const json& body, const policy::PolicySet& set, Outcome* out = nullptr) {
   Outcome o = review(body.dump(), set, now());
@@ -113,13 +115,13 @@ TEST(ReviewTest, DeniesAnUnpinnedPodWithTheFix) {
 
 TEST(ReviewTest, DeniesEveryWorkloadKindByItsTemplatePath) {
   auto set = policies(kDigestPolicy);
-  for (const char* file : {"04-Job-CREATE.json", "05-CronJob-CREATE.json",
-                           "06-Deployment-CREATE.json", "07-StatefulSet-CREATE.json",
-                           "08-DaemonSet-CREATE.json"}) {
+  for (const char* file :
+       {"04-Job-CREATE.json", "05-CronJob-CREATE.json", "06-Deployment-CREATE.json",
+        "07-StatefulSet-CREATE.json", "08-DaemonSet-CREATE.json"}) {
     json res = reviewJson(sample(file), set);
     EXPECT_EQ(res["response"]["allowed"], false) << file;
-    EXPECT_THAT(res["response"]["status"]["message"].get<std::string>(),
-                HasSubstr("spec.")) << file;
+    EXPECT_THAT(res["response"]["status"]["message"].get<std::string>(), HasSubstr("spec."))
+        << file;
   }
   json sts = reviewJson(sample("07-StatefulSet-CREATE.json"), set);
   EXPECT_THAT(sts["response"]["status"]["message"].get<std::string>(),
@@ -157,8 +159,8 @@ TEST(ReviewTest, UpdateJudgesOnlyChangedImages) {
 
 TEST(ReviewTest, EphemeralContainerIsJudgedAloneOnItsSubresource) {
   Outcome out;
-  json res = reviewJson(sample("09-Pod-UPDATE-ephemeralcontainers.json"), policies(kDigestPolicy),
-                        &out);
+  json res =
+      reviewJson(sample("09-Pod-UPDATE-ephemeralcontainers.json"), policies(kDigestPolicy), &out);
   EXPECT_EQ(res["response"]["allowed"], false);
   std::string msg = res["response"]["status"]["message"];
   EXPECT_THAT(msg, HasSubstr("spec.ephemeralContainers[0].image) busybox:1.36"));
@@ -309,17 +311,20 @@ INSTANTIATE_TEST_SUITE_P(
                   "request"},
         Malformed{"no-uid", withRequest(R"({"kind":{"kind":"Pod"},"operation":"CREATE"})"),
                   "request.uid"},
-        Malformed{"uid-type", withRequest(R"({"uid":7,"kind":{"kind":"Pod"},"operation":"CREATE"})"),
+        Malformed{"uid-type",
+                  withRequest(R"({"uid":7,"kind":{"kind":"Pod"},"operation":"CREATE"})"),
                   "request.uid must be a string"},
         Malformed{"no-kind", withRequest(R"({"uid":"u","operation":"CREATE"})"), "request.kind"},
         Malformed{"no-operation", withRequest(R"({"uid":"u","kind":{"kind":"Pod"}})"),
                   "request.operation"},
-        Malformed{"no-object",
-                  withRequest(R"({"uid":"u","kind":{"group":"","kind":"Pod"},"operation":"CREATE"})"),
-                  "request.object"},
+        Malformed{
+            "no-object",
+            withRequest(R"({"uid":"u","kind":{"group":"","kind":"Pod"},"operation":"CREATE"})"),
+            "request.object"},
         Malformed{"deep", std::string(100000, '[') + std::string(100000, ']'), "nested deeper"},
-        Malformed{"deep-inside", withRequest(R"({"uid":"u","x":)" + std::string(5000, '[') +
-                                             std::string(5000, ']') + "}"),
+        Malformed{"deep-inside",
+                  withRequest(R"({"uid":"u","x":)" + std::string(5000, '[') +
+                              std::string(5000, ']') + "}"),
                   "nested deeper"}));
 
 }  // namespace

@@ -21,9 +21,9 @@ TEST(TimeTest, ParsesRfc3339Forms) {
 }
 
 TEST(TimeTest, RejectsMalformedTimes) {
-  for (const char* bad : {"", "2026", "2026-13-01", "2026-02-30", "2026-12-31T25:00:00Z",
-                          "2026-12-31T00:00:00", "2026-12-31 00:00:00Z", "2026-12-31T00:00:00Zjunk",
-                          "2026-12-31T00:00:00+2", "tomorrow"}) {
+  for (const char* bad :
+       {"", "2026", "2026-13-01", "2026-02-30", "2026-12-31T25:00:00Z", "2026-12-31T00:00:00",
+        "2026-12-31 00:00:00Z", "2026-12-31T00:00:00Zjunk", "2026-12-31T00:00:00+2", "tomorrow"}) {
     auto t = parseRfc3339(bad);
     EXPECT_FALSE(t.ok()) << bad;
   }

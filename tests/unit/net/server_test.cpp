@@ -244,7 +244,8 @@ TEST(ServerCreateTest, ExplainsWhyItCannotStart) {
 
 TEST(ListenAddressTest, Parses) {
   EXPECT_EQ(*parseListenAddress(":8443"), std::make_pair(std::string("0.0.0.0"), uint16_t{8443}));
-  EXPECT_EQ(*parseListenAddress("127.0.0.1:0"), std::make_pair(std::string("127.0.0.1"), uint16_t{0}));
+  EXPECT_EQ(*parseListenAddress("127.0.0.1:0"),
+            std::make_pair(std::string("127.0.0.1"), uint16_t{0}));
   EXPECT_EQ(*parseListenAddress("[::]:9090"), std::make_pair(std::string("::"), uint16_t{9090}));
   EXPECT_FALSE(parseListenAddress("8443").ok());
   EXPECT_FALSE(parseListenAddress("localhost:8443").ok());

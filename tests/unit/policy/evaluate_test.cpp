@@ -11,7 +11,9 @@ using ::testing::HasSubstr;
 
 const std::string kDigest = "sha256:" + std::string(64, 'c');
 
-WallTime at(const char* rfc3339) { return *parseRfc3339(rfc3339); }
+WallTime at(const char* rfc3339) {
+  return *parseRfc3339(rfc3339);
+}
 
 // Fixture builder: a policy by name plus modifiers.
 ImagePolicy policyNamed(std::string name, Mode mode = Mode::kEnforce) {
@@ -182,9 +184,9 @@ TEST(EvaluateTest, UnchangedImagesAreSkippedUnlessThePolicySaysOtherwise) {
 }
 
 TEST(EvaluateTest, EveryContainerIsReported) {
-  auto ev = evaluate(setOf({policyNamed("prod")}), "shop",
-                     {use("a:1", "a"), use("b:1", "b"), use("a:1", "c")},
-                     at("2026-01-01T00:00:00Z"));
+  auto ev =
+      evaluate(setOf({policyNamed("prod")}), "shop",
+               {use("a:1", "a"), use("b:1", "b"), use("a:1", "c")}, at("2026-01-01T00:00:00Z"));
   ASSERT_EQ(ev.findings.size(), 3u);
   EXPECT_EQ(ev.findings[2].use.container, "c");
 }

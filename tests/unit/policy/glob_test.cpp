@@ -28,9 +28,9 @@ INSTANTIATE_TEST_SUITE_P(
                       GlobCase{"harbor.example.com/*", "harbor.example.com/web", true},
                       GlobCase{"harbor.example.com/*/web", "harbor.example.com/shop/web", true},
                       GlobCase{"**/web", "harbor.example.com/a/b/web", true},
-                      GlobCase{"**/x*", "a/b/x1/x2", true},
-                      GlobCase{"*/x*", "a/b/x1", false},
-                      GlobCase{"docker.io/library/nginx:1.2?", "docker.io/library/nginx:1.25", true},
+                      GlobCase{"**/x*", "a/b/x1/x2", true}, GlobCase{"*/x*", "a/b/x1", false},
+                      GlobCase{"docker.io/library/nginx:1.2?", "docker.io/library/nginx:1.25",
+                               true},
                       GlobCase{"a?c", "a/c", false}, GlobCase{"exact", "exact", true},
                       GlobCase{"exact", "exactly", false}, GlobCase{"***", "a/b", true}));
 

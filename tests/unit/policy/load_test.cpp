@@ -72,7 +72,8 @@ TEST_P(BadPolicyTest, NamesDocumentFieldAndProblem) {
   std::string doc = c.spec.rfind("!", 0) == 0
                         ? c.spec.substr(1)
                         : "apiVersion: harbormaster.io/v1alpha1\nkind: ImagePolicy\n"
-                          "metadata: {name: p1}\nspec:\n" + c.spec;
+                          "metadata: {name: p1}\nspec:\n" +
+                              c.spec;
   auto set = parsePolicies(doc, "bad.yaml", {});
   ASSERT_FALSE(set.ok()) << c.name;
   EXPECT_EQ(set.status().code(), StatusCode::kInvalidArgument);
@@ -92,8 +93,8 @@ INSTANTIATE_TEST_SUITE_P(
         BadCase{"images-empty", "  match: {images: [\"\"]}\n", "spec.match.images[0]"},
         BadCase{"registry-path", "  registries: [\"harbor.example.com/shop\"]\n",
                 "spec.registries[0]"},
-        BadCase{"exception-check",
-                "  exceptions: [{checks: [sbom], reason: r}]\n", "unknown check \"sbom\""},
+        BadCase{"exception-check", "  exceptions: [{checks: [sbom], reason: r}]\n",
+                "unknown check \"sbom\""},
         BadCase{"exception-nochecks", "  exceptions: [{reason: r}]\n",
                 "spec.exceptions[0].checks: must name at least one check"},
         BadCase{"exception-reason", "  exceptions: [{checks: [digest]}]\n",
@@ -105,23 +106,32 @@ INSTANTIATE_TEST_SUITE_P(
         BadCase{"later-section", "  vulnerabilities: {severity: High}\n",
                 "spec.vulnerabilities: is not supported by this version"},
         BadCase{"onUpdate", "  onUpdate: Sometimes\n", "spec.onUpdate"},
-        BadCase{"no-spec", "!apiVersion: harbormaster.io/v1alpha1\nkind: ImagePolicy\n"
-                           "metadata: {name: p}\n", "spec: is required"},
+        BadCase{"no-spec",
+                "!apiVersion: harbormaster.io/v1alpha1\nkind: ImagePolicy\n"
+                "metadata: {name: p}\n",
+                "spec: is required"},
         BadCase{"apiVersion", "!apiVersion: v1\nkind: ImagePolicy\nmetadata: {name: p}\nspec: {}\n",
                 "apiVersion: must be harbormaster.io/v1alpha1"},
-        BadCase{"kind", "!apiVersion: harbormaster.io/v1alpha1\nkind: Policy\nmetadata: {name: p}\n"
-                        "spec: {}\n", "kind: must be ImagePolicy"},
-        BadCase{"name", "!apiVersion: harbormaster.io/v1alpha1\nkind: ImagePolicy\n"
-                        "metadata: {name: Prod_1}\nspec: {}\n", "metadata.name"},
-        BadCase{"no-name", "!apiVersion: harbormaster.io/v1alpha1\nkind: ImagePolicy\n"
-                           "metadata: {}\nspec: {}\n", "metadata.name: is required"},
+        BadCase{"kind",
+                "!apiVersion: harbormaster.io/v1alpha1\nkind: Policy\nmetadata: {name: p}\n"
+                "spec: {}\n",
+                "kind: must be ImagePolicy"},
+        BadCase{"name",
+                "!apiVersion: harbormaster.io/v1alpha1\nkind: ImagePolicy\n"
+                "metadata: {name: Prod_1}\nspec: {}\n",
+                "metadata.name"},
+        BadCase{"no-name",
+                "!apiVersion: harbormaster.io/v1alpha1\nkind: ImagePolicy\n"
+                "metadata: {}\nspec: {}\n",
+                "metadata.name: is required"},
         BadCase{"yaml", "!apiVersion: [unclosed\n", "not valid YAML"},
         BadCase{"top-level-list", "!- a\n- b\n", "must be a mapping"},
         BadCase{"duplicate",
                 "!apiVersion: harbormaster.io/v1alpha1\nkind: ImagePolicy\nmetadata: {name: p}\n"
                 "spec: {}\n---\napiVersion: harbormaster.io/v1alpha1\nkind: ImagePolicy\n"
-                "metadata: {name: p}\nspec: {}\n", "document 2: metadata.name: ImagePolicy \"p\" "
-                                                   "is defined twice"}));
+                "metadata: {name: p}\nspec: {}\n",
+                "document 2: metadata.name: ImagePolicy \"p\" "
+                "is defined twice"}));
 
 TEST(LoadTest, ErrorNamesThePolicyAndDocument) {
   std::string text = std::string(kFull) +

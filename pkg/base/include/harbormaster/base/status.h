@@ -56,23 +56,37 @@ class [[nodiscard]] Status {
   std::string message_;
 };
 
-inline Status okStatus() { return {}; }
-inline Status invalidArgument(std::string m) { return {StatusCode::kInvalidArgument, std::move(m)}; }
-inline Status notFound(std::string m) { return {StatusCode::kNotFound, std::move(m)}; }
-inline Status conflict(std::string m) { return {StatusCode::kConflict, std::move(m)}; }
-inline Status unavailable(std::string m) { return {StatusCode::kUnavailable, std::move(m)}; }
+inline Status okStatus() {
+  return {};
+}
+inline Status invalidArgument(std::string m) {
+  return {StatusCode::kInvalidArgument, std::move(m)};
+}
+inline Status notFound(std::string m) {
+  return {StatusCode::kNotFound, std::move(m)};
+}
+inline Status conflict(std::string m) {
+  return {StatusCode::kConflict, std::move(m)};
+}
+inline Status unavailable(std::string m) {
+  return {StatusCode::kUnavailable, std::move(m)};
+}
 inline Status deadlineExceeded(std::string m) {
   return {StatusCode::kDeadlineExceeded, std::move(m)};
 }
 inline Status failedPrecondition(std::string m) {
   return {StatusCode::kFailedPrecondition, std::move(m)};
 }
-inline Status internalError(std::string m) { return {StatusCode::kInternal, std::move(m)}; }
+inline Status internalError(std::string m) {
+  return {StatusCode::kInternal, std::move(m)};
+}
 
 [[nodiscard]] inline bool isInvalidArgument(const Status& s) {
   return s.code() == StatusCode::kInvalidArgument;
 }
-[[nodiscard]] inline bool isNotFound(const Status& s) { return s.code() == StatusCode::kNotFound; }
+[[nodiscard]] inline bool isNotFound(const Status& s) {
+  return s.code() == StatusCode::kNotFound;
+}
 [[nodiscard]] inline bool isUnavailable(const Status& s) {
   return s.code() == StatusCode::kUnavailable;
 }
@@ -81,7 +95,7 @@ inline Status internalError(std::string m) { return {StatusCode::kInternal, std:
 template <typename T>
 class [[nodiscard]] StatusOr {
  public:
-  StatusOr(T value) : data_(std::move(value)) {}  // NOLINT: implicit by design
+  StatusOr(T value) : data_(std::move(value)) {}        // NOLINT: implicit by design
   StatusOr(Status status) : data_(std::move(status)) {  // NOLINT: implicit by design
     if (std::get<Status>(data_).ok()) {
       data_ = Status(StatusCode::kInternal, "StatusOr built from an OK status without a value");
@@ -107,10 +121,10 @@ class [[nodiscard]] StatusOr {
 
 }  // namespace hm
 
-#define HM_RETURN_IF_ERROR(expr)              \
-  do {                                        \
-    ::hm::Status hm_status_tmp_ = (expr);     \
-    if (!hm_status_tmp_.ok()) {               \
-      return hm_status_tmp_;                  \
-    }                                         \
+#define HM_RETURN_IF_ERROR(expr)          \
+  do {                                    \
+    ::hm::Status hm_status_tmp_ = (expr); \
+    if (!hm_status_tmp_.ok()) {           \
+      return hm_status_tmp_;              \
+    }                                     \
   } while (false)

@@ -23,10 +23,10 @@ inline constexpr size_t kMaxNameLength = 255;
 inline constexpr size_t kMaxTagLength = 128;
 
 struct Reference {
-  std::string registry;    // host[:port], "docker.io" for Docker Hub, "[::1]:5000" for IPv6
-  std::string repository;  // path below the registry, e.g. "library/nginx"
-  std::string tag;         // empty when absent; "latest" when implied
-  std::string digest;      // "sha256:<64 hex>" or "sha512:<128 hex>", empty when absent
+  std::string registry;     // host[:port], "docker.io" for Docker Hub, "[::1]:5000" for IPv6
+  std::string repository;   // path below the registry, e.g. "library/nginx"
+  std::string tag;          // empty when absent; "latest" when implied
+  std::string digest;       // "sha256:<64 hex>" or "sha512:<128 hex>", empty when absent
   bool tagImplied = false;  // neither tag nor digest was written
 
   bool isPinned() const { return !digest.empty(); }

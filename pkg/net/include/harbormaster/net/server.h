@@ -68,7 +68,7 @@ struct TlsFiles {
 
 struct ServerOptions {
   std::string address = "0.0.0.0";
-  uint16_t port = 8443;     // 0 picks a free port; port() tells which
+  uint16_t port = 8443;         // 0 picks a free port; port() tells which
   std::optional<TlsFiles> tls;  // absent: plain HTTP (only for a separate metrics/health port)
   size_t bodyLimit = 7 * 1024 * 1024;
   std::chrono::milliseconds requestTimeout{10'000};  // reading a body, handling, writing

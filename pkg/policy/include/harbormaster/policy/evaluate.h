@@ -12,9 +12,9 @@
 namespace hm::policy {
 
 struct ImageUse {
-  std::string container;  // container name; empty when checked from the command line
-  std::string path;       // JSON path of the image field, e.g. spec.containers[0].image
-  std::string image;      // as written in the object
+  std::string container;   // container name; empty when checked from the command line
+  std::string path;        // JSON path of the image field, e.g. spec.containers[0].image
+  std::string image;       // as written in the object
   bool unchanged = false;  // the same image was already in oldObject (UPDATE)
 };
 
