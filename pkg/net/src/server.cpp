@@ -297,6 +297,9 @@ awaitable<void> acceptLoop(std::shared_ptr<State> st) {
       continue;
     }
     tcp::socket s(std::move(socket));
+    // A TLS response spans several records; without this, Nagle's algorithm holds the last
+    // one back until the client's delayed ACK (40 ms) arrives.
+    s.set_option(tcp::no_delay(true), ec);
     auto ex = s.get_executor();
     if (st->certificates) {
       asio::co_spawn(ex, tlsSession(st, std::move(s)), logCoroutineFailure);
