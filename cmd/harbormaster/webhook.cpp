@@ -7,6 +7,7 @@
 #include <boost/asio/redirect_error.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <boost/asio/strand.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <cstdlib>
 #include <iostream>
@@ -175,7 +176,7 @@ class Webhook {
       }
       return validate(req);
     }
-    if (req.method != "GET" && req.method != "HEAD") {
+    if (req.method != "GET") {
       return {405, "application/json", R"({"error":"use GET"})", {{"Allow", "GET"}}};
     }
     if (path == "/healthz") {
@@ -312,12 +313,15 @@ int runWebhook(const std::vector<std::string>& args) {
   }
   (*server)->start();
 
-  asio::steady_timer policyTimer(ioc);
+  // The policy timer and the signal handler touch each other; one strand keeps them ordered.
+  auto control = asio::make_strand(ioc);
+  asio::steady_timer policyTimer(control);
   asio::co_spawn(
-      ioc, watchPolicy(policyTimer, opts->policyCheckInterval, **store, metrics, opts->policyFile),
+      control,
+      watchPolicy(policyTimer, opts->policyCheckInterval, **store, metrics, opts->policyFile),
       asio::detached);
 
-  asio::signal_set signals(ioc, SIGTERM, SIGINT);
+  asio::signal_set signals(control, SIGTERM, SIGINT);
   signals.async_wait([&](const boost::system::error_code& ec, int signal) {
     if (ec) {
       return;

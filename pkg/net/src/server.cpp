@@ -418,8 +418,7 @@ void Server::shutdown(std::chrono::milliseconds grace, std::function<void()> don
         return;
       }
       if (!cut && std::chrono::steady_clock::now() > deadline) {
-        log::warn("Grace period ended; closing the remaining connections",
-                  {{"connections", st->connections.size()}});
+        log::warn("Grace period ended; closing the remaining connections");
         st->cancelConnections(/*all=*/true);
         cut = true;
       } else {

@@ -13,7 +13,7 @@ namespace hm::log {
 
 enum class Level { kDebug, kInfo, kWarn, kError };
 
-// Sets the minimum level and where lines go ("-" or empty: stdout). Call once at start.
+// Sets the minimum level; lines go to stdout. Call once at start.
 void configure(Level minimum);
 bool enabled(Level level);
 

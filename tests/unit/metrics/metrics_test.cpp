@@ -1,0 +1,36 @@
+#include "harbormaster/metrics/metrics.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+namespace hm::metrics {
+namespace {
+
+using ::testing::HasSubstr;
+
+TEST(WebhookMetricsTest, ExposesWhatWasRecorded) {
+  WebhookMetrics m;
+  m.observeReview("Pod", "CREATE", "denied", 0.0003);
+  m.observeReview("Pod", "CREATE", "denied", 0.002);
+  m.reviewStarted();
+  m.policyReload(true);
+  m.policyReload(false);
+  m.certificateReload(true);
+  m.httpRequest("/validate", 400);
+  std::string text = m.serialize();
+  EXPECT_THAT(text,
+              HasSubstr("harbormaster_admission_requests_total{decision=\"denied\",kind=\"Pod\","
+                        "operation=\"CREATE\"} 2"));
+  EXPECT_THAT(text, HasSubstr("harbormaster_admission_duration_seconds_count 2"));
+  EXPECT_THAT(text, HasSubstr("harbormaster_admission_duration_seconds_bucket{le=\"0.0005\"} 1"));
+  EXPECT_THAT(text, HasSubstr("harbormaster_admission_in_flight 1"));
+  EXPECT_THAT(text, HasSubstr("harbormaster_policy_reload_errors_total 1"));
+  EXPECT_THAT(text, HasSubstr("harbormaster_policy_last_reload_success 0"));
+  EXPECT_THAT(text, HasSubstr("harbormaster_certificate_reloads_total{result=\"success\"} 1"));
+  EXPECT_THAT(text,
+              HasSubstr("harbormaster_http_requests_total{code=\"400\",path=\"/validate\"} 1"));
+  EXPECT_THAT(text, HasSubstr("# TYPE harbormaster_admission_duration_seconds histogram"));
+}
+
+}  // namespace
+}  // namespace hm::metrics
