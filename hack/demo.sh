@@ -9,8 +9,8 @@ samples="$root/../shared/admission-samples"
 
 hack/install-deps.sh >/dev/null
 echo "==> Building (build/)"
-cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=Release -DHM_BUILD_TESTS=OFF >/dev/null
-cmake --build build --parallel "$(nproc)" >/dev/null
+cmake -S . -B build -G Ninja >/dev/null
+cmake --build build --parallel "$(nproc)" --target harbormaster >/dev/null
 bin="$root/build/bin/harbormaster"
 
 work=$(mktemp -d)

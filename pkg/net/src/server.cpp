@@ -180,6 +180,14 @@ awaitable<void> serveHttp(std::shared_ptr<State> st, Stream& stream, Connection&
     }
     auto deadline = std::chrono::steady_clock::now() + opts.requestTimeout;
     lowest.expires_after(opts.requestTimeout);
+    if (beast::iequals(parser.get()[http::field::expect], "100-continue")) {
+      // curl and some HTTP clients wait (about 1 s) for this before sending a large body.
+      http::response<http::empty_body> proceed{http::status::continue_, 11};
+      co_await http::async_write(stream, proceed, redirect_error(use_awaitable, ec));
+      if (ec) {
+        co_return;
+      }
+    }
     co_await http::async_read(stream, buffer, parser, redirect_error(use_awaitable, ec));
     if (ec == http::error::body_limit) {
       co_await refuse(stream, buffer, http::status::payload_too_large,

@@ -148,6 +148,18 @@ TEST_F(ServerTest, MalformedHttpGets400) {
   EXPECT_EQ(again.get("/x").status, 200);
 }
 
+TEST_F(ServerTest, AnswersExpectContinueBeforeTheBody) {
+  start();
+  Client c(server_->port());
+  c.writeRaw("POST /validate HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n"
+             "Expect: 100-continue\r\n\r\n");
+  EXPECT_EQ(c.readReply().status, 100);
+  c.writeRaw("hello");
+  auto r = c.readReply();
+  EXPECT_EQ(r.status, 200);
+  EXPECT_EQ(r.body, "POST /validate hello");
+}
+
 TEST_F(ServerTest, HandlerExceptionGives500AndTheConnectionLives) {
   start();
   Client c(server_->port());
