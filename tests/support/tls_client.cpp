@@ -34,11 +34,16 @@ struct Client::Impl {
   }
 };
 
-Client::Client(uint16_t port, bool useTls) : impl_(std::make_unique<Impl>()) {
+Client::Client(uint16_t port, bool useTls, int maxTlsVersion) : impl_(std::make_unique<Impl>()) {
   tcp::endpoint ep(asio::ip::make_address("127.0.0.1"), port);
   if (useTls) {
     // Tests use self-signed certificates; what is verified here is the protocol, not trust.
     impl_->ctx.set_verify_mode(asio::ssl::verify_none);
+    if (maxTlsVersion != 0) {
+      SSL_CTX_set_security_level(impl_->ctx.native_handle(), 0);  // allow offering old versions
+      SSL_CTX_set_min_proto_version(impl_->ctx.native_handle(), TLS1_VERSION);
+      SSL_CTX_set_max_proto_version(impl_->ctx.native_handle(), maxTlsVersion);
+    }
     impl_->tls.emplace(impl_->ioc, impl_->ctx);
     beast::get_lowest_layer(*impl_->tls).expires_after(std::chrono::seconds(30));
     beast::get_lowest_layer(*impl_->tls).connect(ep);
@@ -120,6 +125,14 @@ std::string Client::peerCommonName() {
   X509_NAME_get_text_by_NID(X509_get_subject_name(cert), NID_commonName, cn, sizeof(cn));
   X509_free(cert);
   return cn;
+}
+
+}  // namespace hm::testing
+
+namespace hm::testing {
+
+std::string Client::tlsVersion() {
+  return impl_->tls ? SSL_get_version(impl_->tls->native_handle()) : "";
 }
 
 }  // namespace hm::testing

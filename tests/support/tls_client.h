@@ -17,7 +17,8 @@ struct Reply {
 // I/O errors: tests that expect a closed connection catch them.
 class Client {
  public:
-  Client(uint16_t port, bool tls = true);
+  // maxTlsVersion: 0 for OpenSSL's default, or e.g. TLS1_1_VERSION to offer nothing newer.
+  explicit Client(uint16_t port, bool tls = true, int maxTlsVersion = 0);
   ~Client();
   Client(Client&&) noexcept;
 
@@ -35,6 +36,8 @@ class Client {
   bool closedByPeer();
   // The CN of the certificate the server presented.
   std::string peerCommonName();
+  // "TLSv1.3", "TLSv1.2", …
+  std::string tlsVersion();
 
  private:
   struct Impl;

@@ -3,6 +3,8 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <openssl/ssl.h>
+
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <future>
@@ -101,6 +103,14 @@ TEST_F(ServerTest, ServesManyRequestsOnOneKeepAliveConnection) {
   EXPECT_EQ(server_->connections(), 1u);
 }
 
+TEST_F(ServerTest, NegotiatesTls13AndRefusesTls11) {
+  start();
+  EXPECT_EQ(Client(server_->port()).tlsVersion(), "TLSv1.3");
+  EXPECT_EQ(Client(server_->port(), true, TLS1_2_VERSION).tlsVersion(), "TLSv1.2");
+  EXPECT_THROW(Client(server_->port(), true, TLS1_1_VERSION), std::exception);
+  EXPECT_EQ(Client(server_->port()).get("/x").status, 200) << "the server stays up";
+}
+
 TEST_F(ServerTest, PlainHttpWhenNoCertificateIsGiven) {
   plain_ = true;
   start();
@@ -151,8 +161,9 @@ TEST_F(ServerTest, MalformedHttpGets400) {
 TEST_F(ServerTest, AnswersExpectContinueBeforeTheBody) {
   start();
   Client c(server_->port());
-  c.writeRaw("POST /validate HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n"
-             "Expect: 100-continue\r\n\r\n");
+  c.writeRaw(
+      "POST /validate HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n"
+      "Expect: 100-continue\r\n\r\n");
   EXPECT_EQ(c.readReply().status, 100);
   c.writeRaw("hello");
   auto r = c.readReply();
