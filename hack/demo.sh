@@ -13,36 +13,16 @@ cmake -S . -B build -G Ninja >/dev/null
 cmake --build build --parallel "$(nproc)" --target harbormaster >/dev/null
 bin="$root/build/bin/harbormaster"
 
-work=$(mktemp -d)
-pid=""
-cleanup() {
-  [ -n "$pid" ] && kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null || true
-  rm -rf "$work"
-}
-trap cleanup EXIT
+# shellcheck source=hack/lib.sh
+source hack/lib.sh
+work=$HM_WORK
 
 echo "==> Creating a self-signed serving certificate"
-openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 1 \
-  -subj /CN=harbormaster.harbormaster.svc \
-  -addext "subjectAltName=DNS:harbormaster.harbormaster.svc,DNS:localhost,IP:127.0.0.1" \
-  -keyout "$work/tls.key" -out "$work/tls.crt" 2>/dev/null
+hm_make_cert
 
 echo "==> Starting: harbormaster webhook --listen 127.0.0.1:0 --policy examples/policy.yaml"
-"$bin" webhook --listen 127.0.0.1:0 --tls-cert "$work/tls.crt" --tls-key "$work/tls.key" \
-  --policy examples/policy.yaml --namespace harbormaster >"$work/webhook.log" 2>&1 &
-pid=$!
-port=""
-for _ in $(seq 100); do
-  port=$(grep -m1 '"msg":"Started webhook"' "$work/webhook.log" 2>/dev/null \
-         | jq -r '.listen' | sed 's/.*://') || true
-  [ -n "$port" ] && curl -sf --cacert "$work/tls.crt" "https://127.0.0.1:$port/readyz" >/dev/null 2>&1 && break
-  sleep 0.1
-done
-if [ -z "$port" ]; then
-  echo "demo: the webhook did not start:" >&2
-  cat "$work/webhook.log" >&2
-  exit 1
-fi
+hm_start_webhook "$bin" examples/policy.yaml --namespace harbormaster
+port=$HM_PORT
 
 if [ -t 1 ]; then green=$'\033[32m'; red=$'\033[31m'; plain=$'\033[0m'; else green=; red=; plain=; fi
 
