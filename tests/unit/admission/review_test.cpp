@@ -276,6 +276,29 @@ TEST(ReviewTest, HostileImageTextStillGivesValidJson) {
   }
 }
 
+// Every byte of every real sample, flipped to a few values, must give either a 200 with a
+// well-formed AdmissionReview or a 400 with a JSON error: never a crash (ASan/UBSan in CI).
+TEST(ReviewTest, SurvivesByteMutationsOfRealSamples) {
+  auto set = policies(kDigestPolicy);
+  for (const char* file :
+       {"01-Pod-CREATE.json", "05-CronJob-CREATE.json", "09-Pod-UPDATE-ephemeralcontainers.json"}) {
+    const std::string body = sample(file).dump();
+    for (size_t i = 0; i < body.size(); i += 5) {
+      for (char b : {'\0', '"', '{', ']', '\xff', 'x'}) {
+        std::string mutated = body;
+        mutated[i] = b;
+        Outcome out = review(mutated, set, now());
+        ASSERT_TRUE(out.httpStatus == 200 || out.httpStatus == 400) << file << " @" << i;
+        json parsed = json::parse(out.body, nullptr, false);
+        ASSERT_FALSE(parsed.is_discarded()) << file << " @" << i;
+        if (out.httpStatus == 200) {
+          ASSERT_TRUE(parsed["response"]["allowed"].is_boolean());
+        }
+      }
+    }
+  }
+}
+
 struct Malformed {
   std::string name;
   std::string body;

@@ -7,6 +7,7 @@
 
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <filesystem>
 #include <future>
 #include <thread>
 
@@ -202,6 +203,41 @@ TEST_F(ServerTest, ReloadsTheCertificateWithoutDroppingConnections) {
   auto r = reloads();
   ASSERT_FALSE(r.empty());
   EXPECT_TRUE(r.back().ok());
+}
+
+// The layout the kubelet gives a mounted Secret: tls.crt -> ..data/tls.crt, ..data -> a
+// timestamped directory, and an update swaps the ..data symlink atomically.
+TEST(ServerSecretVolumeTest, FollowsTheKubeletsSymlinkSwap) {
+  hm::testing::TempDir dir;
+  std::filesystem::create_directory(dir.file("v1"));
+  hm::testing::makeSelfSignedCert(dir.file("v1/tls.crt"), dir.file("v1/tls.key"), "v1");
+  std::filesystem::create_directory_symlink("v1", dir.file("..data"));
+  std::filesystem::create_symlink("..data/tls.crt", dir.file("tls.crt"));
+  std::filesystem::create_symlink("..data/tls.key", dir.file("tls.key"));
+
+  asio::io_context ioc;
+  ServerOptions opts;
+  opts.address = "127.0.0.1";
+  opts.port = 0;
+  opts.tls = TlsFiles{dir.file("tls.crt"), dir.file("tls.key")};
+  opts.certificateCheckInterval = std::chrono::milliseconds(50);
+  auto server = Server::create(ioc, opts, echo);
+  ASSERT_TRUE(server.ok()) << server.status().message();
+  (*server)->start();
+  std::thread io([&] { ioc.run(); });
+  EXPECT_EQ(Client((*server)->port()).peerCommonName(), "v1");
+
+  std::filesystem::create_directory(dir.file("v2"));
+  hm::testing::makeSelfSignedCert(dir.file("v2/tls.crt"), dir.file("v2/tls.key"), "v2");
+  std::filesystem::create_directory_symlink("v2", dir.file("..data_tmp"));
+  std::filesystem::rename(dir.file("..data_tmp"), dir.file("..data"));
+  EXPECT_TRUE(eventually(10, [&] { return Client((*server)->port()).peerCommonName() == "v2"; }));
+
+  std::promise<void> done;
+  (*server)->shutdown(std::chrono::seconds(2), [&] { done.set_value(); });
+  done.get_future().wait();
+  ioc.stop();
+  io.join();
 }
 
 TEST_F(ServerTest, AnInvalidNewCertificateKeepsTheOldOne) {
