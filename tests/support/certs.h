@@ -7,6 +7,7 @@ namespace hm::testing {
 // Writes a self-signed P-256 certificate for localhost/127.0.0.1 with the given CN, using the
 // openssl command line (real OpenSSL, as an operator would).
 void makeSelfSignedCert(const std::string& certPath, const std::string& keyPath,
-                        const std::string& commonName);
+                        const std::string& commonName,
+                        const std::string& subjectAltName = "DNS:localhost,IP:127.0.0.1");
 
 }  // namespace hm::testing

@@ -80,6 +80,12 @@ inline Status failedPrecondition(std::string m) {
 inline Status internalError(std::string m) {
   return {StatusCode::kInternal, std::move(m)};
 }
+inline Status unauthenticated(std::string m) {
+  return {StatusCode::kUnauthenticated, std::move(m)};
+}
+inline Status permissionDenied(std::string m) {
+  return {StatusCode::kPermissionDenied, std::move(m)};
+}
 
 [[nodiscard]] inline bool isInvalidArgument(const Status& s) {
   return s.code() == StatusCode::kInvalidArgument;
@@ -89,6 +95,9 @@ inline Status internalError(std::string m) {
 }
 [[nodiscard]] inline bool isUnavailable(const Status& s) {
   return s.code() == StatusCode::kUnavailable;
+}
+[[nodiscard]] inline bool isDeadlineExceeded(const Status& s) {
+  return s.code() == StatusCode::kDeadlineExceeded;
 }
 
 // A value or the Status that explains why there is none.

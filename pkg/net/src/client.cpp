@@ -1,0 +1,409 @@
+#include "harbormaster/net/client.h"
+
+#include <openssl/ssl.h>
+#include <openssl/x509v3.h>
+#include <sys/socket.h>
+
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/redirect_error.hpp>
+#include <boost/asio/ssl.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <boost/beast/ssl.hpp>
+#include <mutex>
+#include <random>
+#include <unordered_map>
+
+#include "harbormaster/base/log.h"
+
+namespace hm::net {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+using tcp = asio::ip::tcp;
+using asio::awaitable;
+using asio::redirect_error;
+using asio::use_awaitable;
+using Clock = std::chrono::steady_clock;
+
+namespace {
+
+// One pooled connection: plain or TLS, with the read buffer that belongs to it.
+struct Connection {
+  std::unique_ptr<beast::ssl_stream<beast::tcp_stream>> tls;
+  std::unique_ptr<beast::tcp_stream> plain;
+  beast::flat_buffer buffer;
+  Clock::time_point lastUsed;
+  bool reused = false;
+
+  beast::tcp_stream& lowest() { return tls ? beast::get_lowest_layer(*tls) : *plain; }
+};
+
+bool isIpLiteral(const std::string& host) {
+  boost::system::error_code ec;
+  asio::ip::make_address(host, ec);
+  return !ec;
+}
+
+// A pooled connection the server has closed (or that has unexpected bytes waiting) is useless;
+// peeking without blocking tells us before we write a request into it.
+bool stillOpen(Connection& c) {
+  char byte;
+  ssize_t n = ::recv(c.lowest().socket().native_handle(), &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+  return n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK);
+}
+
+bool idempotentMethod(const std::string& m) {
+  return m == "GET" || m == "HEAD" || m == "PUT" || m == "DELETE" || m == "OPTIONS";
+}
+
+bool retryableStatus(int status) {
+  return status == 429 || status == 502 || status == 503 || status == 504;
+}
+
+std::chrono::milliseconds remaining(Clock::time_point deadline) {
+  auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
+  return std::max(left, std::chrono::milliseconds(0));
+}
+
+// Retry-After in seconds (the HTTP-date form is rare from the servers we talk to and ignored).
+std::optional<std::chrono::milliseconds> retryAfter(const ClientResponse& r) {
+  std::string_view v = r.header("Retry-After");
+  if (v.empty() || v.size() > 6 ||
+      !std::all_of(v.begin(), v.end(), [](char c) { return c >= '0' && c <= '9'; })) {
+    return std::nullopt;
+  }
+  return std::chrono::seconds(std::stoi(std::string(v)));
+}
+
+}  // namespace
+
+struct HttpClient::State {
+  asio::any_io_executor executor;
+  ClientOptions options;
+  std::shared_ptr<asio::ssl::context> tls;
+  std::atomic<size_t> opened{0};
+
+  std::mutex mu;
+  std::unordered_map<std::string, std::vector<std::unique_ptr<Connection>>> idle;
+  std::mt19937_64 rng{std::random_device{}()};
+
+  std::unique_ptr<Connection> takeIdle(const std::string& key) {
+    std::lock_guard lock(mu);
+    auto it = idle.find(key);
+    if (it == idle.end()) {
+      return nullptr;
+    }
+    auto& list = it->second;
+    while (!list.empty()) {
+      std::unique_ptr<Connection> c = std::move(list.back());
+      list.pop_back();
+      if (Clock::now() - c->lastUsed < options.idleTimeout && stillOpen(*c)) {
+        c->reused = true;
+        return c;
+      }
+    }
+    return nullptr;
+  }
+
+  void putIdle(const std::string& key, std::unique_ptr<Connection> c) {
+    c->lastUsed = Clock::now();
+    std::lock_guard lock(mu);
+    auto& list = idle[key];
+    if (list.size() < options.maxIdlePerHost) {
+      list.push_back(std::move(c));
+    }
+  }
+
+  // Exponential backoff with "equal jitter": half fixed, half random, so retries from many
+  // callers spread out but never collapse to zero.
+  std::chrono::milliseconds backoff(int attempt) {
+    auto base = options.retry.initialBackoff * (1LL << std::min(attempt - 1, 16));
+    auto capped = std::min<std::chrono::milliseconds>(base, options.retry.maxBackoff);
+    std::lock_guard lock(mu);
+    std::uniform_int_distribution<long long> dist(0, capped.count() / 2);
+    return std::chrono::milliseconds(capped.count() / 2 + dist(rng));
+  }
+};
+
+namespace {
+
+using State = HttpClient::State;
+
+Status ioError(const Url& url, std::string_view step, const beast::error_code& ec) {
+  std::string msg = std::string(step) + " " + url.authority() + " failed: " + ec.message();
+  if (ec == beast::error::timeout) {
+    return deadlineExceeded(msg);
+  }
+  return unavailable(msg);
+}
+
+awaitable<StatusOr<std::unique_ptr<Connection>>> connect(State& st, const Url& url,
+                                                         Clock::time_point deadline) {
+  beast::error_code ec;
+  tcp::resolver resolver(st.executor);
+  auto endpoints = co_await resolver.async_resolve(url.host, std::to_string(url.port),
+                                                   redirect_error(use_awaitable, ec));
+  if (ec) {
+    co_return unavailable("cannot resolve " + url.host + ": " + ec.message());
+  }
+  auto conn = std::make_unique<Connection>();
+  if (url.scheme == "https") {
+    conn->tls = std::make_unique<beast::ssl_stream<beast::tcp_stream>>(st.executor, *st.tls);
+    SSL* ssl = conn->tls->native_handle();
+    const bool ip = isIpLiteral(url.host);
+    if (!ip) {
+      SSL_set_tlsext_host_name(ssl, url.host.c_str());  // SNI is for names only (RFC 6066)
+    }
+    if (!st.options.insecureSkipVerify) {
+      X509_VERIFY_PARAM* param = SSL_get0_param(ssl);
+      X509_VERIFY_PARAM_set_hostflags(param, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
+      int ok = ip ? X509_VERIFY_PARAM_set1_ip_asc(param, url.host.c_str())
+                  : X509_VERIFY_PARAM_set1_host(param, url.host.c_str(), url.host.size());
+      if (ok != 1) {
+        co_return internalError("cannot set TLS host verification for " + url.host);
+      }
+      SSL_set_verify(ssl, SSL_VERIFY_PEER, nullptr);
+    }
+  } else {
+    conn->plain = std::make_unique<beast::tcp_stream>(st.executor);
+  }
+  auto& lowest = conn->lowest();
+  lowest.expires_after(remaining(deadline));
+  co_await lowest.async_connect(endpoints, redirect_error(use_awaitable, ec));
+  if (ec) {
+    co_return ioError(url, "connecting to", ec);
+  }
+  lowest.socket().set_option(tcp::no_delay(true), ec);
+  if (conn->tls) {
+    co_await conn->tls->async_handshake(asio::ssl::stream_base::client,
+                                        redirect_error(use_awaitable, ec));
+    if (ec) {
+      long verify = SSL_get_verify_result(conn->tls->native_handle());
+      if (verify != X509_V_OK) {
+        co_return failedPrecondition("TLS verification of " + url.authority() + " failed (" +
+                                     X509_verify_cert_error_string(verify) +
+                                     "); give the CA bundle that signed its certificate");
+      }
+      co_return ioError(url, "TLS handshake with", ec);
+    }
+  }
+  ++st.opened;
+  co_return conn;
+}
+
+http::request<http::string_body> buildRequest(const State& st, const Url& url,
+                                              const ClientRequest& req) {
+  http::request<http::string_body> msg;
+  http::verb verb = http::string_to_verb(req.method);
+  if (verb == http::verb::unknown) {
+    msg.method_string(req.method);
+  } else {
+    msg.method(verb);
+  }
+  msg.target(url.target);
+  msg.version(11);
+  msg.set(http::field::host, url.authority());
+  msg.set(http::field::user_agent, st.options.userAgent);
+  for (const auto& h : req.headers) {
+    msg.set(h.name, h.value);
+  }
+  msg.body() = req.body;
+  msg.keep_alive(true);
+  msg.prepare_payload();
+  return msg;
+}
+
+template <typename Stream>
+awaitable<StatusOr<ClientResponse>> exchange(State& st, Stream& stream, Connection& conn,
+                                             const Url& url, http::request<http::string_body>& msg,
+                                             bool& keepAlive) {
+  beast::error_code ec;
+  co_await http::async_write(stream, msg, redirect_error(use_awaitable, ec));
+  if (ec) {
+    co_return ioError(url, "sending a request to", ec);
+  }
+  http::response_parser<http::string_body> parser;
+  parser.body_limit(st.options.maxResponseBytes);
+  if (msg.method() == http::verb::head) {
+    parser.skip(true);
+  }
+  co_await http::async_read(stream, conn.buffer, parser, redirect_error(use_awaitable, ec));
+  if (ec == http::error::body_limit) {
+    co_return failedPrecondition("response from " + url.authority() + " is larger than " +
+                                 std::to_string(st.options.maxResponseBytes) + " bytes");
+  }
+  if (ec) {
+    co_return ioError(url, "reading the response from", ec);
+  }
+  auto& res = parser.get();
+  ClientResponse out;
+  out.status = static_cast<int>(res.result_int());
+  for (const auto& f : res) {
+    out.headers.push_back({std::string(f.name_string()), std::string(f.value())});
+  }
+  out.body = std::move(res.body());
+  keepAlive = res.keep_alive();
+  co_return out;
+}
+
+awaitable<StatusOr<ClientResponse>> attemptOnce(std::shared_ptr<State> st, const Url& url,
+                                                const ClientRequest& req,
+                                                Clock::time_point deadline) {
+  const std::string key = url.scheme + "://" + url.authority();
+  std::unique_ptr<Connection> conn = st->takeIdle(key);
+  if (!conn) {
+    auto fresh = co_await connect(*st, url, deadline);
+    if (!fresh.ok()) {
+      co_return fresh.status();
+    }
+    conn = std::move(*fresh);
+  }
+  auto msg = buildRequest(*st, url, req);
+  conn->lowest().expires_after(remaining(deadline));
+  bool keepAlive = false;
+  // Two statements, not a conditional expression: GCC 12 mishandles temporaries of a co_await
+  // inside ?: and frees the response body early.
+  StatusOr<ClientResponse> res = internalError("no attempt made");
+  if (conn->tls) {
+    res = co_await exchange(*st, *conn->tls, *conn, url, msg, keepAlive);
+  } else {
+    res = co_await exchange(*st, *conn->plain, *conn, url, msg, keepAlive);
+  }
+  if (res.ok() && keepAlive) {
+    conn->lowest().expires_never();
+    st->putIdle(key, std::move(conn));
+  }
+  co_return res;
+}
+
+}  // namespace
+
+std::string_view ClientResponse::header(std::string_view name) const {
+  for (const auto& h : headers) {
+    if (beast::iequals(h.name, name)) {
+      return h.value;
+    }
+  }
+  return {};
+}
+
+HttpClient::HttpClient(std::shared_ptr<State> state) : state_(std::move(state)) {}
+HttpClient::~HttpClient() = default;
+
+StatusOr<std::unique_ptr<HttpClient>> HttpClient::create(asio::any_io_executor executor,
+                                                         ClientOptions options) {
+  auto st = std::make_shared<State>();
+  st->executor = std::move(executor);
+  st->tls = std::make_shared<asio::ssl::context>(asio::ssl::context::tls_client);
+  SSL_CTX_set_min_proto_version(st->tls->native_handle(), TLS1_2_VERSION);
+  boost::system::error_code ec;
+  if (options.insecureSkipVerify) {
+    log::warn(
+        "TLS verification is OFF for outgoing calls: anyone on the network path can read "
+        "and change them. Use this only for development.");
+    st->tls->set_verify_mode(asio::ssl::verify_none);
+  } else if (options.caFile) {
+    st->tls->load_verify_file(*options.caFile, ec);
+    if (ec) {
+      return invalidArgument("CA bundle " + *options.caFile + " cannot be loaded: " + ec.message());
+    }
+  } else {
+    st->tls->set_default_verify_paths(ec);
+    if (ec) {
+      return unavailable("the system trust store cannot be loaded: " + ec.message());
+    }
+  }
+  if (options.retry.maxAttempts < 1) {
+    options.retry.maxAttempts = 1;
+  }
+  st->options = std::move(options);
+  return std::unique_ptr<HttpClient>(new HttpClient(std::move(st)));
+}
+
+size_t HttpClient::connectionsOpened() const {
+  return state_->opened.load();
+}
+
+awaitable<StatusOr<ClientResponse>> HttpClient::send(ClientRequest req) {
+  std::shared_ptr<State> st = state_;
+  auto url = parseUrl(req.url);
+  if (!url.ok()) {
+    co_return url.status();
+  }
+  const auto deadline = req.deadline.value_or(Clock::now() + st->options.defaultTimeout);
+  const bool idempotent = req.idempotent.value_or(idempotentMethod(req.method));
+  const int maxAttempts = idempotent ? st->options.retry.maxAttempts : 1;
+  for (int attempt = 1;; ++attempt) {
+    if (Clock::now() >= deadline) {
+      co_return deadlineExceeded(req.method + " " + url->authority() + url->target.substr(0, 100) +
+                                 " ran out of time after " + std::to_string(attempt - 1) +
+                                 " attempt(s)");
+    }
+    StatusOr<ClientResponse> res = co_await attemptOnce(st, *url, req, deadline);
+    if (!res.ok() && Clock::now() >= deadline) {
+      // The stream's timer fired; what the TLS layer reports then varies, the cause does not.
+      co_return deadlineExceeded(res.status().message() + " (deadline reached)");
+    }
+    bool retry = attempt < maxAttempts &&
+                 (res.ok() ? retryableStatus(res->status) : isUnavailable(res.status()));
+    if (!retry) {
+      if (res.ok()) {
+        res->attempts = attempt;
+      }
+      co_return res;
+    }
+    auto wait = st->backoff(attempt);
+    if (res.ok()) {
+      if (auto after = retryAfter(*res)) {
+        wait = std::max(wait, *after);
+      }
+    }
+    if (Clock::now() + wait >= deadline) {
+      // No time left to wait and try again: the answer we have is the honest one.
+      if (res.ok()) {
+        res->attempts = attempt;
+      }
+      co_return res;
+    }
+    asio::steady_timer timer(co_await asio::this_coro::executor, wait);
+    beast::error_code ec;
+    co_await timer.async_wait(redirect_error(use_awaitable, ec));
+  }
+}
+
+Status statusFromHttp(int httpStatus, std::string message) {
+  switch (httpStatus) {
+    case 400:
+    case 422:
+      return invalidArgument(std::move(message));
+    case 401:
+      return unauthenticated(std::move(message));
+    case 403:
+      return permissionDenied(std::move(message));
+    case 404:
+      return notFound(std::move(message));
+    case 408:
+      return deadlineExceeded(std::move(message));
+    case 409:
+      return conflict(std::move(message));
+    case 412:
+      return failedPrecondition(std::move(message));
+    case 429:
+    case 502:
+    case 503:
+    case 504:
+      return unavailable(std::move(message));
+    default:
+      break;
+  }
+  if (httpStatus >= 200 && httpStatus < 300) {
+    return okStatus();
+  }
+  return internalError(std::move(message));
+}
+
+}  // namespace hm::net
