@@ -23,6 +23,7 @@ packages=(
   libgtest-dev libgmock-dev googletest
   prometheus-cpp-dev
   curl jq wrk
+  docker-registry skopeo umoci tar
 )
 
 missing=()

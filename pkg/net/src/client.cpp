@@ -218,8 +218,8 @@ http::request<http::string_body> buildRequest(const State& st, const Url& url,
 }
 
 template <typename Stream>
-awaitable<StatusOr<ClientResponse>> exchange(State& st, Stream& stream, Connection& conn,
-                                             const Url& url, http::request<http::string_body>& msg,
+awaitable<StatusOr<ClientResponse>> exchange(Stream& stream, Connection& conn, const Url& url,
+                                             http::request<http::string_body>& msg, size_t maxBytes,
                                              bool& keepAlive) {
   beast::error_code ec;
   co_await http::async_write(stream, msg, redirect_error(use_awaitable, ec));
@@ -227,19 +227,39 @@ awaitable<StatusOr<ClientResponse>> exchange(State& st, Stream& stream, Connecti
     co_return ioError(url, "sending a request to", ec);
   }
   http::response_parser<http::string_body> parser;
-  parser.body_limit(st.options.maxResponseBytes);
+  parser.body_limit(maxBytes);
+
   if (msg.method() == http::verb::head) {
     parser.skip(true);
   }
+  auto tooLarge = [&] {
+    return failedPrecondition("response from " + url.authority() + " is larger than " +
+                              std::to_string(maxBytes) + " bytes");
+  };
+  // The header first, so a declared size over the cap is refused before any body is read; the
+  // parser's own body limit did not hold for every response shape in Boost 1.74, so the size is
+  // checked here and again after reading.
+  co_await http::async_read_header(stream, conn.buffer, parser, redirect_error(use_awaitable, ec));
+  if (ec == http::error::body_limit) {
+    co_return tooLarge();
+  }
+  if (ec) {
+    co_return ioError(url, "reading the response from", ec);
+  }
+  if (auto declared = parser.content_length(); declared && *declared > maxBytes) {
+    co_return tooLarge();
+  }
   co_await http::async_read(stream, conn.buffer, parser, redirect_error(use_awaitable, ec));
   if (ec == http::error::body_limit) {
-    co_return failedPrecondition("response from " + url.authority() + " is larger than " +
-                                 std::to_string(st.options.maxResponseBytes) + " bytes");
+    co_return tooLarge();
   }
   if (ec) {
     co_return ioError(url, "reading the response from", ec);
   }
   auto& res = parser.get();
+  if (res.body().size() > maxBytes) {
+    co_return tooLarge();
+  }
   ClientResponse out;
   out.status = static_cast<int>(res.result_int());
   for (const auto& f : res) {
@@ -263,15 +283,16 @@ awaitable<StatusOr<ClientResponse>> attemptOnce(std::shared_ptr<State> st, const
     conn = std::move(*fresh);
   }
   auto msg = buildRequest(*st, url, req);
+  const size_t maxBytes = req.maxResponseBytes.value_or(st->options.maxResponseBytes);
   conn->lowest().expires_after(remaining(deadline));
   bool keepAlive = false;
   // Two statements, not a conditional expression: GCC 12 mishandles temporaries of a co_await
   // inside ?: and frees the response body early.
   StatusOr<ClientResponse> res = internalError("no attempt made");
   if (conn->tls) {
-    res = co_await exchange(*st, *conn->tls, *conn, url, msg, keepAlive);
+    res = co_await exchange(*conn->tls, *conn, url, msg, maxBytes, keepAlive);
   } else {
-    res = co_await exchange(*st, *conn->plain, *conn, url, msg, keepAlive);
+    res = co_await exchange(*conn->plain, *conn, url, msg, maxBytes, keepAlive);
   }
   if (res.ok() && keepAlive) {
     conn->lowest().expires_never();

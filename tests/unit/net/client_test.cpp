@@ -10,6 +10,7 @@
 #include <future>
 #include <thread>
 
+#include "support/async.h"
 #include "support/certs.h"
 #include "support/process.h"
 #include "support/temp_dir.h"
@@ -31,11 +32,7 @@ ClientRequest req(std::string method, std::string url, std::string body = "",
   return r;
 }
 
-template <typename T>
-asio::awaitable<void> deliver(asio::awaitable<T> work, std::promise<T>* result) {
-  T value = co_await std::move(work);
-  result->set_value(std::move(value));
-}
+using hm::testing::deliver;
 
 // A peer built on our own server, with routes that misbehave on demand.
 class ClientTest : public ::testing::Test {
@@ -242,6 +239,16 @@ TEST_F(ClientTest, CapsTheResponseSize) {
   auto r = send(*c, req("GET", url("/big")));
   ASSERT_FALSE(r.ok());
   EXPECT_THAT(r.status().message(), HasSubstr("is larger than 1048576 bytes"));
+}
+
+TEST_F(ClientTest, CapsTheResponseSizePerRequest) {
+  auto c = client();
+  ASSERT_TRUE(send(*c, req("GET", url("/first"))).ok()) << "the capped call reuses this connection";
+  auto r0 = req("GET", url("/big"));
+  r0.maxResponseBytes = 1000;
+  auto r = send(*c, r0);
+  ASSERT_FALSE(r.ok());
+  EXPECT_THAT(r.status().message(), HasSubstr("is larger than 1000 bytes"));
 }
 
 TEST_F(ClientTest, KeepsNoCookies) {

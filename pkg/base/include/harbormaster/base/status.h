@@ -137,3 +137,12 @@ class [[nodiscard]] StatusOr {
       return hm_status_tmp_;              \
     }                                     \
   } while (false)
+
+// HM_RETURN_IF_ERROR for coroutines returning awaitable<StatusOr<T>> or awaitable<Status>.
+#define HM_RETURN_IF_ERROR_CO(expr)       \
+  do {                                    \
+    ::hm::Status hm_status_tmp_ = (expr); \
+    if (!hm_status_tmp_.ok()) {           \
+      co_return hm_status_tmp_;           \
+    }                                     \
+  } while (false)

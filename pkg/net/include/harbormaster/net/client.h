@@ -70,6 +70,8 @@ struct ClientRequest {
   std::optional<std::chrono::steady_clock::time_point> deadline;
   // Defaults to GET, HEAD, PUT, DELETE and OPTIONS; set to true for a POST that is safe to repeat.
   std::optional<bool> idempotent;
+  // Overrides ClientOptions::maxResponseBytes for this call (a manifest is capped lower).
+  std::optional<size_t> maxResponseBytes;
 };
 
 struct ClientResponse {

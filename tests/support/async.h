@@ -1,0 +1,55 @@
+#pragma once
+
+#include "harbormaster/net/server.h"  // first: it works around a Boost 1.74 header
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/io_context.hpp>
+#include <future>
+#include <thread>
+#include <vector>
+
+namespace hm::testing {
+
+template <typename T>
+boost::asio::awaitable<void> deliver(boost::asio::awaitable<T> work, std::promise<T>* result) {
+  // Two statements: GCC 12 mishandles a co_await inside a call's arguments in some frames.
+  T value = co_await std::move(work);
+  result->set_value(std::move(value));
+}
+
+// Runs `work` on an io_context that other threads are running, and waits for its result.
+template <typename T>
+T runOn(boost::asio::io_context& ioc, boost::asio::awaitable<T> work) {
+  std::promise<T> result;
+  auto future = result.get_future();
+  boost::asio::co_spawn(ioc, deliver(std::move(work), &result), boost::asio::detached);
+  return future.get();
+}
+
+// An io_context run by two threads for the lifetime of the object.
+class IoThreads {
+ public:
+  IoThreads() : guard_(ioc_.get_executor()) {
+    for (int i = 0; i < 2; ++i) {
+      threads_.emplace_back([this] { ioc_.run(); });
+    }
+  }
+  ~IoThreads() { stop(); }
+  void stop() {
+    ioc_.stop();
+    for (auto& t : threads_) {
+      if (t.joinable()) {
+        t.join();
+      }
+    }
+  }
+  boost::asio::io_context& ioc() { return ioc_; }
+
+ private:
+  boost::asio::io_context ioc_;
+  boost::asio::executor_work_guard<boost::asio::io_context::executor_type> guard_;
+  std::vector<std::thread> threads_;
+};
+
+}  // namespace hm::testing

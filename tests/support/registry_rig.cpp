@@ -1,0 +1,147 @@
+#include "support/registry_rig.h"
+
+#include <openssl/evp.h>
+
+#include <filesystem>
+#include <fstream>
+#include <stdexcept>
+
+#include "support/tls_client.h"
+
+namespace hm::testing {
+
+std::string sha256Digest(const std::string& bytes) {
+  unsigned char out[EVP_MAX_MD_SIZE];
+  unsigned int len = 0;
+  EVP_Digest(bytes.data(), bytes.size(), out, &len, EVP_sha256(), nullptr);
+  static const char* hex = "0123456789abcdef";
+  std::string d = "sha256:";
+  for (unsigned int i = 0; i < len; ++i) {
+    d += hex[out[i] >> 4];
+    d += hex[out[i] & 0xf];
+  }
+  return d;
+}
+
+RegistryRig::RegistryRig() {
+  port_ = freePort();
+  dir_.write("config.yml",
+             "version: 0.1\n"
+             "log: {level: warn}\n"
+             "storage:\n"
+             "  filesystem: {rootdirectory: " +
+                 dir_.file("data") +
+                 "}\n"
+                 "  delete: {enabled: true}\n"
+                 "http:\n"
+                 "  addr: 127.0.0.1:" +
+                 std::to_string(port_) + "\n");
+  proc_ = std::make_unique<Process>(
+      std::vector<std::string>{"/usr/bin/docker-registry", "serve", dir_.file("config.yml")},
+      dir_.file("registry.log"));
+  bool up = eventually(20, [&] {
+    try {
+      return Client(port_, /*tls=*/false).get("/v2/").status == 200;
+    } catch (const std::exception&) {
+      return false;
+    }
+  });
+  if (!up) {
+    throw std::runtime_error("docker-registry did not start: " + proc_->output());
+  }
+}
+
+RegistryRig::~RegistryRig() = default;
+
+OciLayout::OciLayout() {
+  dir_.write("oci-layout", R"({"imageLayoutVersion":"1.0.0"})");
+  std::filesystem::create_directories(dir_.file("blobs/sha256"));
+}
+
+std::string OciLayout::writeBlob(const std::string& bytes) {
+  std::string digest = sha256Digest(bytes);
+  std::ofstream(dir_.file("blobs/sha256/" + digest.substr(7)), std::ios::binary) << bytes;
+  return digest;
+}
+
+void OciLayout::tagManifest(const std::string& tag, const std::string& mediaType,
+                            const std::string& digest, size_t size) {
+  indexEntries_.push_back(R"({"mediaType":")" + mediaType + R"(","digest":")" + digest +
+                          R"(","size":)" + std::to_string(size) +
+                          R"(,"annotations":{"org.opencontainers.image.ref.name":")" + tag +
+                          R"("}})");
+  std::string index = R"({"schemaVersion":2,"manifests":[)";
+  for (size_t i = 0; i < indexEntries_.size(); ++i) {
+    index += (i ? "," : "") + indexEntries_[i];
+  }
+  dir_.write("index.json", index + "]}");
+}
+
+PushedImage OciLayout::addImage(const std::string& tag, const std::string& seed,
+                                const std::string& architecture) {
+  // A real (uncompressed) tar layer holding one file, made by tar itself.
+  TempDir src;
+  src.write("hello.txt", "hello from " + seed + "\n");
+  std::string tarPath = src.file("layer.tar");
+  std::string cmd = "tar -C '" + src.path() + "' -cf '" + tarPath + "' hello.txt";
+  if (std::system(cmd.c_str()) != 0) {
+    throw std::runtime_error("tar failed");
+  }
+  std::string layer = readText(tarPath);
+  PushedImage img;
+  img.layerDigest = writeBlob(layer);
+  std::string config = R"({"architecture":")" + architecture +
+                       R"(","os":"linux","rootfs":{"type":"layers","diff_ids":[")" +
+                       img.layerDigest + R"("]},"config":{}})";
+  img.configDigest = writeBlob(config);
+  img.manifest = R"({"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json",)"
+                 R"("config":{"mediaType":"application/vnd.oci.image.config.v1+json","digest":")" +
+                 img.configDigest + R"(","size":)" + std::to_string(config.size()) +
+                 R"(},"layers":[{"mediaType":"application/vnd.oci.image.layer.v1.tar","digest":")" +
+                 img.layerDigest + R"(","size":)" + std::to_string(layer.size()) + "}]}";
+  img.digest = writeBlob(img.manifest);
+  tagManifest(tag, "application/vnd.oci.image.manifest.v1+json", img.digest, img.manifest.size());
+  return img;
+}
+
+PushedImage OciLayout::addIndex(const std::string& tag, const std::vector<PushedImage>& images,
+                                const std::vector<std::string>& architectures) {
+  PushedImage idx;
+  idx.manifest =
+      R"({"schemaVersion":2,"mediaType":"application/vnd.oci.image.index.v1+json","manifests":[)";
+  for (size_t i = 0; i < images.size(); ++i) {
+    idx.manifest += std::string(i ? "," : "") +
+                    R"({"mediaType":"application/vnd.oci.image.manifest.v1+json","digest":")" +
+                    images[i].digest + R"(","size":)" + std::to_string(images[i].manifest.size()) +
+                    R"(,"platform":{"os":"linux","architecture":")" + architectures[i] + R"("}})";
+  }
+  idx.manifest += "]}";
+  idx.digest = writeBlob(idx.manifest);
+  tagManifest(tag, "application/vnd.oci.image.index.v1+json", idx.digest, idx.manifest.size());
+  return idx;
+}
+
+PushedImage OciLayout::addRaw(const std::string& tag, const std::string& mediaType,
+                              const std::string& json) {
+  PushedImage raw;
+  raw.manifest = json;
+  raw.digest = writeBlob(json);
+  tagManifest(tag, mediaType, raw.digest, json.size());
+  return raw;
+}
+
+void OciLayout::push(const std::string& tag, const std::string& destination, bool all) {
+  std::string out;
+  std::vector<std::string> argv = {"/usr/bin/skopeo", "copy", "--quiet", "--dest-tls-verify=false",
+                                   "--preserve-digests"};
+  if (all) {
+    argv.push_back("--all");
+  }
+  argv.push_back("oci:" + dir_.path() + ":" + tag);
+  argv.push_back("docker://" + destination);
+  if (runCommand(argv, out) != 0) {
+    throw std::runtime_error("skopeo copy failed: " + out);
+  }
+}
+
+}  // namespace hm::testing

@@ -1,0 +1,59 @@
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "support/process.h"
+#include "support/temp_dir.h"
+
+namespace hm::testing {
+
+// A real CNCF distribution registry (Debian's docker-registry) on a free loopback port, with
+// filesystem storage in a temp dir; plain HTTP, no auth. Stopped and removed on destruction.
+class RegistryRig {
+ public:
+  RegistryRig();
+  ~RegistryRig();
+  std::string host() const { return "127.0.0.1:" + std::to_string(port_); }
+
+ private:
+  TempDir dir_;
+  uint16_t port_ = 0;
+  std::unique_ptr<Process> proc_;
+};
+
+struct PushedImage {
+  std::string digest;    // of the manifest (or index)
+  std::string manifest;  // its exact bytes
+  std::string layerDigest;
+  std::string configDigest;
+};
+
+// Builds OCI image layouts by hand and pushes them with skopeo, as a CI pipeline would.
+class OciLayout {
+ public:
+  OciLayout();
+  // One single-arch image under `tag`; `seed` makes its content (and so its digests) unique.
+  PushedImage addImage(const std::string& tag, const std::string& seed,
+                       const std::string& architecture = "amd64");
+  // An index over images already added, under `tag`.
+  PushedImage addIndex(const std::string& tag, const std::vector<PushedImage>& images,
+                       const std::vector<std::string>& architectures);
+  // A raw manifest blob of any JSON under `tag` (for referrer fallback indexes and oddities).
+  PushedImage addRaw(const std::string& tag, const std::string& mediaType, const std::string& json);
+  // skopeo copy [--all] oci:<layout>:<tag> docker://<dest> (plain HTTP).
+  void push(const std::string& tag, const std::string& destination, bool all = false);
+
+ private:
+  std::string writeBlob(const std::string& bytes);
+  void tagManifest(const std::string& tag, const std::string& mediaType, const std::string& digest,
+                   size_t size);
+
+  TempDir dir_;
+  std::vector<std::string> indexEntries_;
+};
+
+std::string sha256Digest(const std::string& bytes);
+
+}  // namespace hm::testing
