@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include "support/async.h"
+#include "support/certs.h"
 #include "support/registry_rig.h"
 
 namespace hm::registry {
@@ -325,31 +326,50 @@ TEST_F(TokenFlowTest, AnonymousAccessRefusedIsUnauthenticated) {
 
 TEST(RegistryClientTest, RefusesToSendCredentialsToAPlainHttpRealm) {
   hm::testing::IoThreads io;
-  net::ServerOptions opts;
-  opts.address = "127.0.0.1";
-  opts.port = 0;
-  // A registry reached over TLS would be needed for the real case; here the registry is plain
-  // but not listed as a plain-http host, so its realm must be https.
-  auto s = net::Server::create(
-      io.ioc(), opts, [](net::HttpRequest) -> asio::awaitable<net::HttpResponse> {
-        co_return net::HttpResponse{
-            401,
-            "application/json",
-            "{}",
-            {{"WWW-Authenticate", "Bearer realm=\"http://evil.example/token\""}}};
-      });
-  ASSERT_TRUE(s.ok());
-  (*s)->start();
-  std::string host = "127.0.0.1:" + std::to_string((*s)->port());
+  hm::testing::TempDir dir;
+  hm::testing::makeSelfSignedCert(dir.file("tls.crt"), dir.file("tls.key"), "registry");
+  std::atomic<int> tokenCalls{0};
+  auto start = [&](std::optional<net::TlsFiles> tls, net::Handler h) {
+    net::ServerOptions opts;
+    opts.address = "127.0.0.1";
+    opts.port = 0;
+    opts.tls = std::move(tls);
+    auto s = net::Server::create(io.ioc(), opts, std::move(h));
+    EXPECT_TRUE(s.ok());
+    (*s)->start();
+    return std::move(*s);
+  };
+  auto realm = start(std::nullopt, [&](net::HttpRequest) -> asio::awaitable<net::HttpResponse> {
+    ++tokenCalls;
+    co_return net::HttpResponse{200, "application/json", R"({"token":"t"})", {}};
+  });
+  std::string realmUrl = "http://127.0.0.1:" + std::to_string(realm->port()) + "/token";
+  auto registry = start(net::TlsFiles{dir.file("tls.crt"), dir.file("tls.key")},
+                        [&](net::HttpRequest) -> asio::awaitable<net::HttpResponse> {
+                          co_return net::HttpResponse{
+                              401,
+                              "application/json",
+                              "{}",
+                              {{"WWW-Authenticate", "Bearer realm=\"" + realmUrl + "\""}}};
+                        });
+  std::string host = "127.0.0.1:" + std::to_string(registry->port());
+  net::ClientOptions co;
+  co.caFile = dir.file("tls.crt");
+  auto http = net::HttpClient::create(io.ioc().get_executor(), co);
+  ASSERT_TRUE(http.ok());
   RegistryOptions ro;
-  ro.credentials[host] = Credentials{"u", "p"};
-  Client c(httpClient(io.ioc()), ro);
-  // Reached over https, the connection fails before any challenge: the registry is plain.
+  ro.credentials[host] = Credentials{"robot$team+ci", "s3cret"};
+  Client c(std::shared_ptr<net::HttpClient>(std::move(*http)), ro);
   auto d = runOn(io.ioc(), c.resolveDigest(parseRef(host + "/team/app:v1"), soon()));
   ASSERT_FALSE(d.ok());
-  std::promise<void> done;
-  (*s)->shutdown(std::chrono::seconds(1), [&] { done.set_value(); });
-  done.get_future().wait();
+  EXPECT_EQ(d.status().code(), StatusCode::kUnauthenticated);
+  EXPECT_THAT(d.status().message(), HasSubstr("refusing to send credentials there"));
+  EXPECT_EQ(tokenCalls.load(), 0) << "the credentials never left for the plain-http realm";
+  for (auto* s : {realm.get(), registry.get()}) {
+    std::promise<void> done;
+    s->shutdown(std::chrono::seconds(1), [&] { done.set_value(); });
+    done.get_future().wait();
+  }
 }
 
 }  // namespace
