@@ -6,6 +6,7 @@
 #include <fstream>
 #include <stdexcept>
 
+#include "support/certs.h"
 #include "support/tls_client.h"
 
 namespace hm::testing {
@@ -52,6 +53,56 @@ RegistryRig::RegistryRig() {
 }
 
 RegistryRig::~RegistryRig() = default;
+
+HarborRig::HarborRig(std::string adminPassword) : adminPassword_(std::move(adminPassword)) {
+  simPort_ = freePort();
+  registryPort_ = freePort();
+  makeSelfSignedCert(dir_.file("token.crt"), dir_.file("token.key"), "harbor-token-issuer",
+                     "DNS:harbor-token-issuer");
+  dir_.write("config.yml",
+             "version: 0.1\n"
+             "log: {level: warn}\n"
+             "storage:\n"
+             "  filesystem: {rootdirectory: " +
+                 dir_.file("data") +
+                 "}\n"
+                 "  delete: {enabled: true}\n"
+                 "http:\n"
+                 "  addr: 127.0.0.1:" +
+                 std::to_string(registryPort_) +
+                 "\n"
+                 "auth:\n"
+                 "  token:\n"
+                 "    realm: http://127.0.0.1:" +
+                 std::to_string(simPort_) +
+                 "/service/token\n"
+                 "    service: harbor-registry\n"
+                 "    issuer: harbor-token-issuer\n"
+                 "    rootcertbundle: " +
+                 dir_.file("token.crt") + "\n");
+  registry_ = std::make_unique<Process>(
+      std::vector<std::string>{"/usr/bin/docker-registry", "serve", dir_.file("config.yml")},
+      dir_.file("registry.log"));
+  sim_ = std::make_unique<Process>(
+      std::vector<std::string>{HM_HARBOR_SIM, "--listen", host(), "--admin-password",
+                               adminPassword_, "--registry",
+                               "http://127.0.0.1:" + std::to_string(registryPort_), "--token-cert",
+                               dir_.file("token.crt"), "--token-key", dir_.file("token.key")},
+      dir_.file("sim.log"));
+  bool up = eventually(20, [&] {
+    try {
+      // 401 from the registry through the sim: both are up and token auth is on.
+      return Client(simPort_, /*tls=*/false).get("/v2/").status == 401;
+    } catch (const std::exception&) {
+      return false;
+    }
+  });
+  if (!up) {
+    throw std::runtime_error("harbor rig did not start: " + sim_->output() + registry_->output());
+  }
+}
+
+HarborRig::~HarborRig() = default;
 
 OciLayout::OciLayout() {
   dir_.write("oci-layout", R"({"imageLayoutVersion":"1.0.0"})");
@@ -130,12 +181,16 @@ PushedImage OciLayout::addRaw(const std::string& tag, const std::string& mediaTy
   return raw;
 }
 
-void OciLayout::push(const std::string& tag, const std::string& destination, bool all) {
+void OciLayout::push(const std::string& tag, const std::string& destination, bool all,
+                     const std::string& creds) {
   std::string out;
   std::vector<std::string> argv = {"/usr/bin/skopeo", "copy", "--quiet", "--dest-tls-verify=false",
                                    "--preserve-digests"};
   if (all) {
     argv.push_back("--all");
+  }
+  if (!creds.empty()) {
+    argv.push_back("--dest-creds=" + creds);
   }
   argv.push_back("oci:" + dir_.path() + ":" + tag);
   argv.push_back("docker://" + destination);

@@ -23,6 +23,25 @@ class RegistryRig {
   std::unique_ptr<Process> proc_;
 };
 
+// harbor-sim fronting a real registry that trusts harbor-sim's token service, as Harbor's core
+// fronts its distribution registry: /v2/ and /service/token on one host and port.
+class HarborRig {
+ public:
+  explicit HarborRig(std::string adminPassword = "Harbor12345");
+  ~HarborRig();
+  std::string host() const { return "127.0.0.1:" + std::to_string(simPort_); }
+  const std::string& adminPassword() const { return adminPassword_; }
+  std::string simOutput() const { return sim_ ? sim_->output() : ""; }
+
+ private:
+  TempDir dir_;
+  std::string adminPassword_;
+  uint16_t simPort_ = 0;
+  uint16_t registryPort_ = 0;
+  std::unique_ptr<Process> registry_;
+  std::unique_ptr<Process> sim_;
+};
+
 struct PushedImage {
   std::string digest;    // of the manifest (or index)
   std::string manifest;  // its exact bytes
@@ -42,8 +61,9 @@ class OciLayout {
                        const std::vector<std::string>& architectures);
   // A raw manifest blob of any JSON under `tag` (for referrer fallback indexes and oddities).
   PushedImage addRaw(const std::string& tag, const std::string& mediaType, const std::string& json);
-  // skopeo copy [--all] oci:<layout>:<tag> docker://<dest> (plain HTTP).
-  void push(const std::string& tag, const std::string& destination, bool all = false);
+  // skopeo copy [--all] oci:<layout>:<tag> docker://<dest> (plain HTTP); creds "user:password".
+  void push(const std::string& tag, const std::string& destination, bool all = false,
+            const std::string& creds = "");
 
  private:
   std::string writeBlob(const std::string& bytes);

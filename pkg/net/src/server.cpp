@@ -202,6 +202,7 @@ awaitable<void> serveHttp(std::shared_ptr<State> st, Stream& stream, Connection&
     }
     http::request<http::string_body> msg = parser.release();
     const bool keepAlive = msg.keep_alive();
+    const bool head = msg.method() == http::verb::head;
     const unsigned version = msg.version();
     HttpResponse out;
     try {
@@ -216,11 +217,20 @@ awaitable<void> serveHttp(std::shared_ptr<State> st, Stream& stream, Connection&
     for (const auto& h : out.headers) {
       res.set(h.name, h.value);
     }
-    res.body() = std::move(out.body);
     // A request that arrives during shutdown is answered, then its connection closed.
     const bool again = keepAlive && !st->stopping;
-    res.keep_alive(again);
-    co_await writeResponse(stream, res, ec);
+    if (head) {
+      // The headers of the GET it stands for, with that Content-Length, and no body.
+      if (res.find(http::field::content_length) == res.end()) {
+        res.content_length(out.body.size());
+      }
+      res.keep_alive(again);
+      co_await http::async_write(stream, res, redirect_error(use_awaitable, ec));
+    } else {
+      res.body() = std::move(out.body);
+      res.keep_alive(again);
+      co_await writeResponse(stream, res, ec);
+    }
     if (ec || !again) {
       co_return;
     }

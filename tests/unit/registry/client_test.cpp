@@ -374,3 +374,71 @@ TEST(RegistryClientTest, RefusesToSendCredentialsToAPlainHttpRealm) {
 
 }  // namespace
 }  // namespace hm::registry
+
+namespace hm::registry {
+namespace {
+
+// The real registry behind harbor-sim, with Harbor's token flow end to end.
+class HarborRigTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    rig_ = new hm::testing::HarborRig();
+    layout_ = new hm::testing::OciLayout();
+    image_ = layout_->addImage("v1", "pushed through harbor-sim");
+    layout_->push("v1", rig_->host() + "/team/app:v1", false, "admin:" + rig_->adminPassword());
+  }
+  static void TearDownTestSuite() {
+    delete layout_;
+    delete rig_;
+  }
+  std::unique_ptr<Client> client(std::optional<Credentials> creds) {
+    RegistryOptions opts;
+    opts.plainHttpHosts = {rig_->host()};
+    if (creds) {
+      opts.credentials[rig_->host()] = *creds;
+    }
+    return std::make_unique<Client>(httpClient(io_.ioc()), opts);
+  }
+
+  static hm::testing::HarborRig* rig_;
+  static hm::testing::OciLayout* layout_;
+  static hm::testing::PushedImage image_;
+  hm::testing::IoThreads io_;
+};
+
+hm::testing::HarborRig* HarborRigTest::rig_ = nullptr;
+hm::testing::OciLayout* HarborRigTest::layout_ = nullptr;
+hm::testing::PushedImage HarborRigTest::image_;
+
+TEST_F(HarborRigTest, ResolvesThroughHarborsTokenService) {
+  auto c = client(Credentials{"admin", rig_->adminPassword()});
+  for (int i = 0; i < 2; ++i) {
+    auto d = runOn(io_.ioc(), c->resolveDigest(parseRef(rig_->host() + "/team/app:v1"), soon()));
+    ASSERT_TRUE(d.ok()) << d.status().message();
+    EXPECT_EQ(*d, image_.digest);
+  }
+  EXPECT_EQ(c->tokenRequests(), 1u) << "the token is cached for its scope";
+  auto blob = runOn(io_.ioc(),
+                    c->getBlob(parseRef(rig_->host() + "/team/app"), image_.configDigest, soon()));
+  ASSERT_TRUE(blob.ok()) << blob.status().message();
+}
+
+TEST_F(HarborRigTest, WrongPasswordContinuesAsAnonymousAndIsRefused) {
+  auto c = client(Credentials{"admin", "not-the-password"});
+  auto d = runOn(io_.ioc(), c->resolveDigest(parseRef(rig_->host() + "/team/app:v1"), soon()));
+  ASSERT_FALSE(d.ok());
+  EXPECT_EQ(d.status().code(), StatusCode::kUnauthenticated);
+  EXPECT_THAT(d.status().message(), HasSubstr("were rejected or lack pull access to team/app"));
+  EXPECT_THAT(d.status().message(), ::testing::Not(HasSubstr("not-the-password")));
+}
+
+TEST_F(HarborRigTest, AnonymousHasNoAccessToAPrivateProject) {
+  auto c = client(std::nullopt);
+  auto d = runOn(io_.ioc(), c->resolveDigest(parseRef(rig_->host() + "/team/app:v1"), soon()));
+  ASSERT_FALSE(d.ok());
+  EXPECT_EQ(d.status().code(), StatusCode::kUnauthenticated);
+  EXPECT_THAT(d.status().message(), HasSubstr("requires credentials for team/app"));
+}
+
+}  // namespace
+}  // namespace hm::registry
