@@ -104,6 +104,25 @@ HarborRig::HarborRig(std::string adminPassword) : adminPassword_(std::move(admin
 
 HarborRig::~HarborRig() = default;
 
+void HarborRig::createProject(const std::string& name) {
+  std::string body = R"({"project_name":")" + name + R"(","metadata":{"public":"false"}})";
+  std::string creds = "admin:" + adminPassword_;
+  std::string cmd = "curl -sf -o /dev/null -u '" + creds +
+                    "' -H 'Content-Type: application/json' -d '" + body + "' http://" + host() +
+                    "/api/v2.0/projects";
+  if (std::system(cmd.c_str()) != 0) {
+    throw std::runtime_error("could not create project " + name);
+  }
+}
+
+void HarborRig::setScan(const std::string& json) {
+  Client c(simPort_, /*tls=*/false);
+  auto r = c.post("/sim/scan", json);
+  if (r.status != 200) {
+    throw std::runtime_error("sim/scan refused: " + r.body);
+  }
+}
+
 OciLayout::OciLayout() {
   dir_.write("oci-layout", R"({"imageLayoutVersion":"1.0.0"})");
   std::filesystem::create_directories(dir_.file("blobs/sha256"));

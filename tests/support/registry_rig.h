@@ -32,6 +32,10 @@ class HarborRig {
   std::string host() const { return "127.0.0.1:" + std::to_string(simPort_); }
   const std::string& adminPassword() const { return adminPassword_; }
   std::string simOutput() const { return sim_ ? sim_->output() : ""; }
+  // POST /api/v2.0/projects as admin (raw HTTP, independent of the client under test).
+  void createProject(const std::string& name);
+  // POST /sim/scan with a JSON body.
+  void setScan(const std::string& json);
 
  private:
   TempDir dir_;

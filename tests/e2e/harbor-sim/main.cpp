@@ -14,6 +14,7 @@
 #include "harbormaster/base/log.h"
 #include "harbormaster/base/time.h"
 #include "harbormaster/net/client.h"
+#include "state.h"
 #include "token.h"
 
 namespace harborsim {
@@ -116,6 +117,13 @@ class HarborSim {
     if (path == "/v2" || path.rfind("/v2/", 0) == 0) {
       co_return co_await proxy(req);
     }
+    if (path == "/sim/scan" && req.method == "POST") {
+      co_return simScan(req);
+    }
+    if (path.rfind("/api/v2.0/projects", 0) == 0) {
+      bool admin = co_await isAdmin(req);
+      co_return projects(req, admin);
+    }
     if (path == "/api/v2.0/ping") {
       co_return HttpResponse{200, "text/plain", "Pong", {}};
     }
@@ -161,7 +169,10 @@ class HarborSim {
         continue;
       }
       Access a{scope.substr(0, first), scope.substr(first + 1, last - first - 1), {}};
-      if (admin) {
+      // Harbor grants nothing on a repository whose project does not exist.
+      const bool projectExists =
+          state_.project(a.name.substr(0, a.name.find('/')), true).has_value();
+      if (admin && projectExists) {
         std::string actions = scope.substr(last + 1);
         size_t start = 0;
         while (start <= actions.size()) {
@@ -204,6 +215,7 @@ class HarborSim {
     if (!res.ok()) {
       co_return harborError(502, "BAD_GATEWAY", "registry unreachable: " + res.status().message());
     }
+    recordIfManifestPush(req, *res);
     HttpResponse out;
     out.status = res->status;
     out.body = std::move(res->body);
@@ -220,6 +232,199 @@ class HarborSim {
     co_return out;
   }
 
+  // Harbor records an artifact when a manifest is pushed through it.
+  void recordIfManifestPush(const HttpRequest& req, const hm::net::ClientResponse& res) {
+    std::string path(req.path());
+    size_t m = path.find("/manifests/");
+    if (req.method != "PUT" || res.status != 201 || m == std::string::npos) {
+      return;
+    }
+    std::string repository = path.substr(4, m - 4);
+    std::string reference = path.substr(m + 11);
+    std::string digest(res.header("Docker-Content-Digest"));
+    if (!digest.empty()) {
+      state_.recordPush(repository, reference, digest, std::string(req.header("Content-Type")),
+                        static_cast<int64_t>(req.body.size()));
+    }
+  }
+
+  asio::awaitable<bool> isAdmin(const HttpRequest& req) {
+    auto creds = basicAuth(req.header("Authorization"));
+    if (!creds) {
+      co_return false;
+    }
+    if (creds->first == "admin" && creds->second == opts_.adminPassword) {
+      co_return true;
+    }
+    // Bad credentials are not refused: a 1.5 s delay, then the caller is anonymous.
+    asio::steady_timer delay(co_await asio::this_coro::executor, std::chrono::milliseconds(1500));
+    co_await delay.async_wait(asio::use_awaitable);
+    co_return false;
+  }
+
+  HttpResponse simScan(const HttpRequest& req) {
+    json body = json::parse(req.body, nullptr, false);
+    if (!body.is_object() || !body.contains("digest") || !body["digest"].is_string() ||
+        !body.contains("status") || !body["status"].is_string()) {
+      return harborError(400, "BAD_REQUEST", "need digest and status");
+    }
+    ScanReport r;
+    r.status = body["status"].get<std::string>();
+    r.started = hm::formatRfc3339(std::chrono::system_clock::now(), true);
+    r.ended = r.started;
+    for (const auto& v : body.value("vulnerabilities", json::array())) {
+      r.findings.push_back({v.value("id", ""), v.value("package", ""), v.value("version", ""),
+                            v.value("fix_version", ""), v.value("severity", "Unknown")});
+    }
+    state_.setReport(body["digest"].get<std::string>(), std::move(r));
+    return {200, "application/json", "{}", {}};
+  }
+
+  // Path segments after decoding the path once; repository segments are decoded again below,
+  // as go-swagger and then Harbor's Prepare each unescape once (API-NOTES §0).
+  static std::vector<std::string> segments(std::string_view path) {
+    std::string once = percentDecodePath(path);
+    std::vector<std::string> out;
+    size_t start = 1;
+    while (start <= once.size()) {
+      size_t slash = once.find('/', start);
+      out.push_back(once.substr(start, slash == std::string::npos ? slash : slash - start));
+      if (slash == std::string::npos) {
+        break;
+      }
+      start = slash + 1;
+    }
+    return out;
+  }
+
+  static std::string percentDecodePath(std::string_view s) {
+    std::string out;
+    for (size_t i = 0; i < s.size(); ++i) {
+      if (s[i] == '%' && i + 2 < s.size() && std::isxdigit(static_cast<unsigned char>(s[i + 1])) &&
+          std::isxdigit(static_cast<unsigned char>(s[i + 2]))) {
+        out += static_cast<char>(std::stoi(std::string(s.substr(i + 1, 2)), nullptr, 16));
+        i += 2;
+      } else {
+        out += s[i];
+      }
+    }
+    return out;
+  }
+
+  HttpResponse projects(const HttpRequest& req, bool admin) {
+    auto segs = segments(req.path());  // api, v2.0, projects, ...
+    auto q = queryOf(req.target);
+    const std::string& m = req.method;
+    if (segs.size() == 3) {
+      if (m == "HEAD") {
+        if (!admin) {
+          return harborError(401, "UNAUTHORIZED", "unauthorized");
+        }
+        auto name = q.count("project_name") ? q.find("project_name")->second : "";
+        return {state_.project(name, true) ? 200 : 404, "application/json", "", {}};
+      }
+      if (m == "POST") {
+        return createProject(req, admin);
+      }
+      return harborError(405, "METHOD_NOT_ALLOWED", "method not allowed");
+    }
+    const std::string& ref = segs[3];
+    const bool byName = req.header("X-Is-Resource-Name") == "true";
+    auto project = state_.project(ref, byName);
+    const bool isPublic = project && project->metadata["public"] == "true";
+    if (!admin && !isPublic) {
+      return harborError(401, "UNAUTHORIZED", "unauthorized");
+    }
+    if (!project) {
+      return harborError(404, "NOT_FOUND", "project " + ref + " not found");
+    }
+    if (segs.size() == 4) {
+      if (m == "GET") {
+        json metadata = json::object();
+        for (const auto& [k, v] : project->metadata) {
+          metadata[k] = v;
+        }
+        json j = {{"project_id", project->id},
+                  {"name", project->name},
+                  {"owner_id", 1},
+                  {"owner_name", "admin"},
+                  {"repo_count", state_.projectHasRepositories(project->name) ? 1 : 0},
+                  {"creation_time", project->created},
+                  {"update_time", project->created},
+                  {"metadata", metadata}};
+        return {200, "application/json", j.dump(), {}};
+      }
+      if (m == "DELETE" && admin) {
+        if (state_.projectHasRepositories(project->name)) {
+          return harborError(
+              412, "PRECONDITION",
+              "precondition failed: the project contains repositories, can not be deleted");
+        }
+        state_.deleteProject(project->name);
+        return {200, "application/json", "", {}};
+      }
+      return harborError(405, "METHOD_NOT_ALLOWED", "method not allowed");
+    }
+    // projects/{p}/repositories/{r}/artifacts/{ref}[/additions/vulnerabilities]
+    if ((segs.size() == 8 || segs.size() == 10) && segs[4] == "repositories" &&
+        segs[6] == "artifacts" && m == "GET") {
+      std::string repository = project->name + "/" + percentDecodePath(segs[5]);
+      const std::string& reference = segs[7];
+      auto artifact = state_.artifact(repository, reference);
+      if (!artifact) {
+        bool digest = reference.rfind("sha256:", 0) == 0;
+        return harborError(
+            404, "NOT_FOUND",
+            "artifact " + repository + (digest ? "@" : ":") + reference + " not found");
+      }
+      auto report = state_.report(artifact->digest);
+      if (segs.size() == 10 && segs[8] == "additions" && segs[9] == "vulnerabilities") {
+        return {200, "application/json", vulnerabilitiesJson(report).dump(), {}};
+      }
+      if (segs.size() == 8) {
+        bool withScan =
+            q.count("with_scan_overview") && q.find("with_scan_overview")->second == "true";
+        return {200,
+                "application/json",
+                artifactJson(*artifact, report, withScan, project->name).dump(),
+                {}};
+      }
+    }
+    return harborError(404, "NOT_FOUND", "path " + std::string(req.path()) + " was not found");
+  }
+
+  HttpResponse createProject(const HttpRequest& req, bool admin) {
+    if (!admin) {
+      return harborError(401, "UNAUTHORIZED", "unauthorized");
+    }
+    json body = json::parse(req.body, nullptr, false);
+    if (!body.is_object() || !body.contains("project_name") || !body["project_name"].is_string()) {
+      return harborError(422, "UNPROCESSABLE_ENTITY", "project_name in body is required");
+    }
+    std::map<std::string, std::string> metadata;
+    if (body.contains("metadata")) {
+      if (!body["metadata"].is_object()) {
+        return harborError(422, "UNPROCESSABLE_ENTITY", "metadata in body must be of type object");
+      }
+      for (const auto& [k, v] : body["metadata"].items()) {
+        if (!v.is_string()) {
+          return harborError(422, "UNPROCESSABLE_ENTITY",
+                             "metadata." + k + " in body must be of type string");
+        }
+        metadata[k] = v.get<std::string>();
+      }
+    }
+    int64_t id = 0;
+    auto [status, message] =
+        state_.createProject(body["project_name"].get<std::string>(), metadata, id);
+    if (status != 201) {
+      return harborError(status, status == 409 ? "CONFLICT" : "BAD_REQUEST", message);
+    }
+    return {
+        201, "application/json", "", {{"Location", "/api/v2.0/projects/" + std::to_string(id)}}};
+  }
+
+  State state_;
   Options opts_;
   std::unique_ptr<TokenSigner> signer_;
   std::shared_ptr<hm::net::HttpClient> upstream_;

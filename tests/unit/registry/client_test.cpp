@@ -384,6 +384,7 @@ class HarborRigTest : public ::testing::Test {
   static void SetUpTestSuite() {
     rig_ = new hm::testing::HarborRig();
     layout_ = new hm::testing::OciLayout();
+    rig_->createProject("team");
     image_ = layout_->addImage("v1", "pushed through harbor-sim");
     layout_->push("v1", rig_->host() + "/team/app:v1", false, "admin:" + rig_->adminPassword());
   }

@@ -1,0 +1,62 @@
+// Harbor API v2.0 client: the calls the webhook and the operator make.
+//
+//   harbor::Client h(http, {.url = "https://harbor.example.com", .username = u, .password = p});
+//   auto artifact = co_await h.getArtifact("team", "app/web", "sha256:…", deadline);
+//
+// It honours shared/harbor/API-NOTES.md: repository names double-encoded, `X-Is-Resource-Name:
+// true` on every project reference, error bodies {"errors":[{code,message}]} mapped to Status
+// codes, and — because Harbor answers bad credentials as anonymous — a 401 or 403 after sending
+// credentials is reported as "credentials rejected or insufficient". Credentials never appear
+// in errors or logs.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "harbormaster/harbor/model.h"
+#include "harbormaster/net/client.h"
+
+namespace hm::harbor {
+
+struct HarborOptions {
+  std::string url;  // https://harbor.example.com (no trailing /api/v2.0)
+  std::string username;
+  std::string password;
+};
+
+using Deadline = std::chrono::steady_clock::time_point;
+
+class Client {
+ public:
+  Client(std::shared_ptr<net::HttpClient> http, HarborOptions options);
+
+  // GET /api/v2.0/health: "healthy" or "unhealthy" (Harbor always answers 200).
+  boost::asio::awaitable<StatusOr<std::string>> health(Deadline deadline);
+  boost::asio::awaitable<StatusOr<bool>> projectExists(std::string name, Deadline deadline);
+  boost::asio::awaitable<StatusOr<Project>> getProject(std::string name, Deadline deadline);
+  // Returns the new project's id (from the Location header).
+  boost::asio::awaitable<StatusOr<int64_t>> createProject(ProjectSpec spec, Deadline deadline);
+  boost::asio::awaitable<Status> deleteProject(std::string name, Deadline deadline);
+  // `repository` is the path below the project ("app" or "team/app"); `reference` a tag or digest.
+  boost::asio::awaitable<StatusOr<Artifact>> getArtifact(std::string project,
+                                                         std::string repository,
+                                                         std::string reference, Deadline deadline);
+  boost::asio::awaitable<StatusOr<std::optional<VulnerabilityReport>>> vulnerabilities(
+      std::string project, std::string repository, std::string reference, Deadline deadline);
+
+ private:
+  boost::asio::awaitable<StatusOr<net::ClientResponse>> send(std::string method, std::string path,
+                                                             std::string body, Deadline deadline);
+  Status errorFrom(const net::ClientResponse& res, const std::string& what) const;
+
+  std::shared_ptr<net::HttpClient> http_;
+  HarborOptions options_;
+  std::string authorization_;
+};
+
+// "team/app" → "team%252Fapp": Harbor decodes repository path segments twice.
+std::string encodeRepository(std::string_view repository);
+// The first {code, message} of a Harbor error body, or empty strings.
+std::pair<std::string, std::string> harborError(std::string_view body);
+
+}  // namespace hm::harbor

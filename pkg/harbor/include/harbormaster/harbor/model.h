@@ -1,0 +1,78 @@
+// Harbor API v2.0 values Harbormaster reads, parsed from untrusted JSON.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "harbormaster/base/status.h"
+
+namespace hm::harbor {
+
+// The report MIME types Harbor keys scan_overview by, newest first.
+inline constexpr std::string_view kReportV11 =
+    "application/vnd.security.vulnerability.report; version=1.1";
+inline constexpr std::string_view kReportV10 =
+    "application/vnd.scanner.adapter.vuln.report.harbor+json; version=1.0";
+
+struct Project {
+  int64_t id = 0;
+  std::string name;
+  std::map<std::string, std::string> metadata;  // Harbor's values are strings ("true", "high")
+  int64_t repoCount = 0;
+};
+
+struct ProjectSpec {
+  std::string name;
+  std::map<std::string, std::string> metadata;
+  std::optional<int64_t> storageLimit;  // bytes, -1 unlimited
+};
+
+struct ScanSummary {
+  std::string reportId;
+  std::string status;    // Pending, Running, Stopped, Error, Success, Scheduled
+  std::string severity;  // present only for Success
+  int64_t total = 0;
+  int64_t fixable = 0;
+  std::map<std::string, int64_t> counts;  // "High" → 2; only severities that occur
+};
+
+struct Accessory {
+  std::string type;  // signature.cosign, signature.notation, …
+  std::string digest;
+  std::string subjectDigest;
+};
+
+struct Artifact {
+  int64_t id = 0;
+  std::string digest;
+  std::string mediaType;
+  std::string repository;
+  std::vector<std::string> tags;
+  // The first report type Harbor has, in kReportV11, kReportV10 order; absent if never scanned.
+  std::optional<ScanSummary> scan;
+  std::vector<Accessory> accessories;
+};
+
+struct Vulnerability {
+  std::string id;
+  std::string package;
+  std::string version;
+  std::string fixVersion;
+  std::string severity;
+};
+
+struct VulnerabilityReport {
+  std::string severity;
+  std::vector<Vulnerability> vulnerabilities;
+};
+
+StatusOr<Project> parseProject(std::string_view body);
+StatusOr<Artifact> parseArtifact(std::string_view body);
+// The additions/vulnerabilities map; nullopt when Harbor has no report ({}).
+StatusOr<std::optional<VulnerabilityReport>> parseVulnerabilities(std::string_view body);
+
+}  // namespace hm::harbor

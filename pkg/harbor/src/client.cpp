@@ -1,0 +1,224 @@
+#include "harbormaster/harbor/client.h"
+
+#include <openssl/evp.h>
+
+#include <nlohmann/json.hpp>
+
+namespace hm::harbor {
+
+namespace asio = boost::asio;
+using asio::awaitable;
+using nlohmann::json;
+
+namespace {
+
+std::string percentEncode(std::string_view s) {
+  static const char* hex = "0123456789ABCDEF";
+  std::string out;
+  for (unsigned char c : s) {
+    if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') {
+      out += static_cast<char>(c);
+    } else {
+      out += '%';
+      out += hex[c >> 4];
+      out += hex[c & 0xf];
+    }
+  }
+  return out;
+}
+
+std::string base64(std::string_view in) {
+  std::string out(4 * ((in.size() + 2) / 3) + 1, '\0');
+  int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()),
+                          reinterpret_cast<const unsigned char*>(in.data()),
+                          static_cast<int>(in.size()));
+  out.resize(static_cast<size_t>(n));
+  return out;
+}
+
+std::string artifactPath(const std::string& project, const std::string& repository,
+                         const std::string& reference) {
+  return "/api/v2.0/projects/" + percentEncode(project) + "/repositories/" +
+         encodeRepository(repository) + "/artifacts/" + percentEncode(reference);
+}
+
+}  // namespace
+
+std::string encodeRepository(std::string_view repository) {
+  return percentEncode(percentEncode(repository));
+}
+
+std::pair<std::string, std::string> harborError(std::string_view body) {
+  json j = json::parse(body, nullptr, false);
+  if (j.is_object() && j.contains("errors") && j["errors"].is_array() && !j["errors"].empty() &&
+      j["errors"][0].is_object()) {
+    const json& e = j["errors"][0];
+    std::string code =
+        e.contains("code") && e["code"].is_string() ? e["code"].get<std::string>() : "";
+    std::string msg =
+        e.contains("message") && e["message"].is_string() ? e["message"].get<std::string>() : "";
+    return {code.substr(0, 64), msg.substr(0, 300)};
+  }
+  return {"", ""};
+}
+
+Client::Client(std::shared_ptr<net::HttpClient> http, HarborOptions options)
+    : http_(std::move(http)), options_(std::move(options)) {
+  while (!options_.url.empty() && options_.url.back() == '/') {
+    options_.url.pop_back();
+  }
+  if (!options_.username.empty()) {
+    authorization_ = "Basic " + base64(options_.username + ":" + options_.password);
+  }
+}
+
+Status Client::errorFrom(const net::ClientResponse& res, const std::string& what) const {
+  auto [code, message] = harborError(res.body);
+  std::string detail =
+      code.empty() ? "" : " (" + code + (message.empty() ? "" : ": " + message) + ")";
+  const std::string prefix = "Harbor " + what + ": HTTP " + std::to_string(res.status) + detail;
+  // Harbor does not refuse bad credentials; it carries on as anonymous. So a 401 after sending
+  // credentials means they were rejected, and a 403 that they lack the permission.
+  if (res.status == 401) {
+    return unauthenticated(prefix + (authorization_.empty()
+                                         ? "; Harbor credentials are required"
+                                         : "; the credentials for user " + options_.username +
+                                               " were rejected (Harbor treats them as anonymous)"));
+  }
+  if (res.status == 403) {
+    return permissionDenied(
+        prefix + (authorization_.empty()
+                      ? ""
+                      : "; user " + options_.username + " lacks the permission for this call"));
+  }
+  return net::statusFromHttp(res.status, prefix);
+}
+
+awaitable<StatusOr<net::ClientResponse>> Client::send(std::string method, std::string path,
+                                                      std::string body, Deadline deadline) {
+  net::ClientRequest req;
+  req.method = std::move(method);
+  req.url = options_.url + path;
+  req.deadline = deadline;
+  req.headers.push_back({"Accept", "application/json"});
+  req.headers.push_back({"X-Is-Resource-Name", "true"});
+  if (!body.empty()) {
+    req.headers.push_back({"Content-Type", "application/json"});
+    req.body = std::move(body);
+  }
+  if (!authorization_.empty()) {
+    req.headers.push_back({"Authorization", authorization_});
+  }
+  auto res = co_await http_->send(std::move(req));
+  if (!res.ok()) {
+    co_return res.status().withContext("Harbor " + options_.url);
+  }
+  co_return res;
+}
+
+awaitable<StatusOr<std::string>> Client::health(Deadline deadline) {
+  auto res = co_await send("GET", "/api/v2.0/health", "", deadline);
+  if (!res.ok()) {
+    co_return res.status();
+  }
+  if (res->status != 200) {
+    co_return errorFrom(*res, "health");
+  }
+  json j = json::parse(res->body, nullptr, false);
+  if (!j.is_object() || !j.contains("status") || !j["status"].is_string()) {
+    co_return invalidArgument("malformed Harbor health: no status");
+  }
+  co_return j["status"].get<std::string>();
+}
+
+awaitable<StatusOr<bool>> Client::projectExists(std::string name, Deadline deadline) {
+  auto res =
+      co_await send("HEAD", "/api/v2.0/projects?project_name=" + percentEncode(name), "", deadline);
+  if (!res.ok()) {
+    co_return res.status();
+  }
+  if (res->status == 200) {
+    co_return true;
+  }
+  if (res->status == 404) {
+    co_return false;
+  }
+  co_return errorFrom(*res, "project " + name);
+}
+
+awaitable<StatusOr<Project>> Client::getProject(std::string name, Deadline deadline) {
+  auto res = co_await send("GET", "/api/v2.0/projects/" + percentEncode(name), "", deadline);
+  if (!res.ok()) {
+    co_return res.status();
+  }
+  if (res->status != 200) {
+    co_return errorFrom(*res, "project " + name);
+  }
+  co_return parseProject(res->body);
+}
+
+awaitable<StatusOr<int64_t>> Client::createProject(ProjectSpec spec, Deadline deadline) {
+  json body = {{"project_name", spec.name}, {"metadata", json::object()}};
+  for (const auto& [k, v] : spec.metadata) {
+    body["metadata"][k] = v;
+  }
+  if (spec.storageLimit) {
+    body["storage_limit"] = *spec.storageLimit;
+  }
+  auto res = co_await send("POST", "/api/v2.0/projects", body.dump(), deadline);
+  if (!res.ok()) {
+    co_return res.status();
+  }
+  if (res->status != 201) {
+    co_return errorFrom(*res, "create project " + spec.name);
+  }
+  std::string_view location = res->header("Location");
+  size_t slash = location.rfind('/');
+  std::string id(slash == std::string_view::npos ? "" : location.substr(slash + 1));
+  if (id.empty() || id.size() > 18 ||
+      !std::all_of(id.begin(), id.end(), [](char c) { return c >= '0' && c <= '9'; })) {
+    co_return invalidArgument("Harbor created project " + spec.name +
+                              " but its Location header holds no id");
+  }
+  co_return std::stoll(id);
+}
+
+awaitable<Status> Client::deleteProject(std::string name, Deadline deadline) {
+  auto res = co_await send("DELETE", "/api/v2.0/projects/" + percentEncode(name), "", deadline);
+  if (!res.ok()) {
+    co_return res.status();
+  }
+  if (res->status != 200) {
+    co_return errorFrom(*res, "delete project " + name);
+  }
+  co_return okStatus();
+}
+
+awaitable<StatusOr<Artifact>> Client::getArtifact(std::string project, std::string repository,
+                                                  std::string reference, Deadline deadline) {
+  std::string path = artifactPath(project, repository, reference) +
+                     "?with_scan_overview=true&with_accessory=true&with_tag=true";
+  auto res = co_await send("GET", std::move(path), "", deadline);
+  if (!res.ok()) {
+    co_return res.status();
+  }
+  if (res->status != 200) {
+    co_return errorFrom(*res, "artifact " + project + "/" + repository + "@" + reference);
+  }
+  co_return parseArtifact(res->body);
+}
+
+awaitable<StatusOr<std::optional<VulnerabilityReport>>> Client::vulnerabilities(
+    std::string project, std::string repository, std::string reference, Deadline deadline) {
+  std::string path = artifactPath(project, repository, reference) + "/additions/vulnerabilities";
+  auto res = co_await send("GET", std::move(path), "", deadline);
+  if (!res.ok()) {
+    co_return res.status();
+  }
+  if (res->status != 200) {
+    co_return errorFrom(*res, "vulnerabilities of " + project + "/" + repository + "@" + reference);
+  }
+  co_return parseVulnerabilities(res->body);
+}
+
+}  // namespace hm::harbor

@@ -1,0 +1,195 @@
+#include <nlohmann/json.hpp>
+
+#include "harbormaster/harbor/model.h"
+
+namespace hm::harbor {
+namespace {
+
+using nlohmann::json;
+
+Status bad(const std::string& what, const std::string& field, const std::string& problem) {
+  return invalidArgument("malformed Harbor " + what + ": " + field + " " + problem);
+}
+
+// Reads an optional field of the given JSON type; a present value of another type is an error.
+template <typename T>
+Status read(const json& obj, const char* key, T& out, const std::string& what) {
+  auto it = obj.find(key);
+  if (it == obj.end() || it->is_null()) {
+    return okStatus();
+  }
+  if constexpr (std::is_same_v<T, std::string>) {
+    if (!it->is_string()) {
+      return bad(what, key, "must be a string");
+    }
+  } else {
+    if (!it->is_number_integer()) {
+      return bad(what, key, "must be an integer");
+    }
+  }
+  out = it->get<T>();
+  return okStatus();
+}
+
+StatusOr<json> parseObject(std::string_view body, const std::string& what) {
+  json j = json::parse(body, nullptr, false);
+  if (j.is_discarded() || !j.is_object()) {
+    return invalidArgument("malformed Harbor " + what + ": not a JSON object");
+  }
+  return j;
+}
+
+StatusOr<ScanSummary> readSummary(const json& j) {
+  const std::string what = "scan overview";
+  if (!j.is_object()) {
+    return bad(what, "value", "must be an object");
+  }
+  ScanSummary s;
+  HM_RETURN_IF_ERROR(read(j, "report_id", s.reportId, what));
+  HM_RETURN_IF_ERROR(read(j, "scan_status", s.status, what));
+  HM_RETURN_IF_ERROR(read(j, "severity", s.severity, what));
+  if (auto sum = j.find("summary"); sum != j.end() && !sum->is_null()) {
+    if (!sum->is_object()) {
+      return bad(what, "summary", "must be an object");
+    }
+    HM_RETURN_IF_ERROR(read(*sum, "total", s.total, what));
+    HM_RETURN_IF_ERROR(read(*sum, "fixable", s.fixable, what));
+    if (auto counts = sum->find("summary"); counts != sum->end() && !counts->is_null()) {
+      if (!counts->is_object()) {
+        return bad(what, "summary.summary", "must be an object");
+      }
+      for (const auto& [severity, n] : counts->items()) {
+        if (!n.is_number_integer() || n.get<int64_t>() < 0) {
+          return bad(what, "summary.summary." + severity, "must be a non-negative integer");
+        }
+        s.counts[severity] = n.get<int64_t>();
+      }
+    }
+  }
+  return s;
+}
+
+}  // namespace
+
+StatusOr<Project> parseProject(std::string_view body) {
+  auto j = parseObject(body, "project");
+  if (!j.ok()) {
+    return j.status();
+  }
+  Project p;
+  HM_RETURN_IF_ERROR(read(*j, "project_id", p.id, "project"));
+  HM_RETURN_IF_ERROR(read(*j, "name", p.name, "project"));
+  HM_RETURN_IF_ERROR(read(*j, "repo_count", p.repoCount, "project"));
+  if (auto meta = j->find("metadata"); meta != j->end() && !meta->is_null()) {
+    if (!meta->is_object()) {
+      return bad("project", "metadata", "must be an object");
+    }
+    for (const auto& [k, v] : meta->items()) {
+      if (!v.is_string()) {
+        return bad("project", "metadata." + k, "must be a string");
+      }
+      p.metadata[k] = v.get<std::string>();
+    }
+  }
+  if (p.name.empty()) {
+    return bad("project", "name", "is required");
+  }
+  return p;
+}
+
+StatusOr<Artifact> parseArtifact(std::string_view body) {
+  auto j = parseObject(body, "artifact");
+  if (!j.ok()) {
+    return j.status();
+  }
+  Artifact a;
+  HM_RETURN_IF_ERROR(read(*j, "id", a.id, "artifact"));
+  HM_RETURN_IF_ERROR(read(*j, "digest", a.digest, "artifact"));
+  HM_RETURN_IF_ERROR(read(*j, "manifest_media_type", a.mediaType, "artifact"));
+  HM_RETURN_IF_ERROR(read(*j, "repository_name", a.repository, "artifact"));
+  if (a.digest.empty()) {
+    return bad("artifact", "digest", "is required");
+  }
+  if (auto tags = j->find("tags"); tags != j->end() && !tags->is_null()) {
+    if (!tags->is_array()) {
+      return bad("artifact", "tags", "must be an array");
+    }
+    for (const auto& t : *tags) {
+      if (t.is_object() && t.contains("name") && t["name"].is_string()) {
+        a.tags.push_back(t["name"].get<std::string>());
+      }
+    }
+  }
+  if (auto overview = j->find("scan_overview"); overview != j->end() && !overview->is_null()) {
+    if (!overview->is_object()) {
+      return bad("artifact", "scan_overview", "must be an object");
+    }
+    for (std::string_view type : {kReportV11, kReportV10}) {
+      if (auto r = overview->find(std::string(type)); r != overview->end()) {
+        auto s = readSummary(*r);
+        if (!s.ok()) {
+          return s.status();
+        }
+        a.scan = std::move(*s);
+        break;
+      }
+    }
+  }
+  if (auto acc = j->find("accessories"); acc != j->end() && !acc->is_null()) {
+    if (!acc->is_array()) {
+      return bad("artifact", "accessories", "must be an array");
+    }
+    for (const auto& item : *acc) {
+      if (!item.is_object()) {
+        return bad("artifact", "accessories[]", "must be an object");
+      }
+      Accessory x;
+      HM_RETURN_IF_ERROR(read(item, "type", x.type, "accessory"));
+      HM_RETURN_IF_ERROR(read(item, "digest", x.digest, "accessory"));
+      HM_RETURN_IF_ERROR(read(item, "subject_artifact_digest", x.subjectDigest, "accessory"));
+      a.accessories.push_back(std::move(x));
+    }
+  }
+  return a;
+}
+
+StatusOr<std::optional<VulnerabilityReport>> parseVulnerabilities(std::string_view body) {
+  auto j = parseObject(body, "vulnerability report");
+  if (!j.ok()) {
+    return j.status();
+  }
+  for (std::string_view type : {kReportV11, kReportV10}) {
+    auto it = j->find(std::string(type));
+    if (it == j->end()) {
+      continue;
+    }
+    const std::string what = "vulnerability report";
+    if (!it->is_object()) {
+      return bad(what, "report", "must be an object");
+    }
+    VulnerabilityReport r;
+    HM_RETURN_IF_ERROR(read(*it, "severity", r.severity, what));
+    auto list = it->find("vulnerabilities");
+    if (list != it->end() && !list->is_null()) {
+      if (!list->is_array()) {
+        return bad(what, "vulnerabilities", "must be an array");
+      }
+      for (const auto& v : *list) {
+        if (!v.is_object()) {
+          return bad(what, "vulnerabilities[]", "must be an object");
+        }
+        Vulnerability x;
+        HM_RETURN_IF_ERROR(read(v, "id", x.id, what));
+        HM_RETURN_IF_ERROR(read(v, "package", x.package, what));
+        HM_RETURN_IF_ERROR(read(v, "version", x.version, what));
+        HM_RETURN_IF_ERROR(read(v, "fix_version", x.fixVersion, what));
+        HM_RETURN_IF_ERROR(read(v, "severity", x.severity, what));
+        r.vulnerabilities.push_back(std::move(x));
+      }
+    }
+    return std::optional<VulnerabilityReport>(std::move(r));
+  }
+  return std::optional<VulnerabilityReport>();
+}
+
+}  // namespace hm::harbor

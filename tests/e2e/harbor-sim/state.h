@@ -1,0 +1,78 @@
+// harbor-sim's in-memory Harbor: projects, artifacts recorded from pushes, scan reports.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+namespace harborsim {
+
+struct Project {
+  int64_t id = 0;
+  std::string name;
+  std::map<std::string, std::string> metadata;
+  std::string created;
+};
+
+struct Artifact {
+  int64_t id = 0;
+  int64_t projectId = 0;
+  std::string repository;  // "team/app"
+  std::string digest;
+  std::string mediaType;
+  int64_t size = 0;
+  std::vector<std::string> tags;
+  std::string pushed;
+};
+
+struct Finding {
+  std::string id, package, version, fixVersion, severity;
+};
+
+struct ScanReport {
+  std::string id;
+  std::string status;  // Pending, Running, Stopped, Error, Success, Scheduled
+  std::vector<Finding> findings;
+  std::string started;
+  std::string ended;
+};
+
+// Harbor's severity codes (pkg/scan/vuln/severity.go): None = Unknown = 0 … Critical = 5,
+// anything unrecognised 99.
+int severityCode(const std::string& s);
+
+class State {
+ public:
+  // Returns the error JSON status when refused: 400 name, 409 duplicate.
+  std::pair<int, std::string> createProject(const std::string& name,
+                                            std::map<std::string, std::string> metadata,
+                                            int64_t& id);
+  std::optional<Project> project(const std::string& nameOrId, bool byName) const;
+  bool projectHasRepositories(const std::string& name) const;
+  bool deleteProject(const std::string& name);
+  void recordPush(const std::string& repository, const std::string& reference,
+                  const std::string& digest, const std::string& mediaType, int64_t size);
+  std::optional<Artifact> artifact(const std::string& repository,
+                                   const std::string& reference) const;
+  void setReport(const std::string& digest, ScanReport report);
+  std::optional<ScanReport> report(const std::string& digest) const;
+
+ private:
+  mutable std::mutex mu_;
+  int64_t nextId_ = 1;
+  std::map<std::string, Project> projects_;
+  std::map<std::string, Artifact> artifacts_;  // by repository + "@" + digest
+  std::map<std::string, ScanReport> reports_;  // by digest
+};
+
+// The artifact JSON Harbor returns, with scan_overview when asked and a report exists.
+nlohmann::json artifactJson(const Artifact& a, const std::optional<ScanReport>& report,
+                            bool withScanOverview, const std::string& project);
+nlohmann::json vulnerabilitiesJson(const std::optional<ScanReport>& report);
+
+}  // namespace harborsim

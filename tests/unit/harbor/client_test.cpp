@@ -1,0 +1,216 @@
+// Contract tests: the Harbor client against harbor-sim, which fronts a real registry.
+#include "harbormaster/harbor/client.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include "support/async.h"
+#include "support/registry_rig.h"
+#include "support/tls_client.h"
+
+namespace hm::harbor {
+namespace {
+
+using hm::testing::runOn;
+using ::testing::HasSubstr;
+
+Deadline soon() {
+  return std::chrono::steady_clock::now() + std::chrono::seconds(10);
+}
+
+class HarborContractTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    rig_ = new hm::testing::HarborRig();
+    rig_->createProject("shop");
+    layout_ = new hm::testing::OciLayout();
+    image_ = layout_->addImage("1.4", "shop web");
+    layout_->push("1.4", rig_->host() + "/shop/team/web:1.4", false,
+                  "admin:" + rig_->adminPassword());
+  }
+  static void TearDownTestSuite() {
+    delete layout_;
+    delete rig_;
+  }
+  std::unique_ptr<Client> client(std::string user = "admin", std::string password = "") {
+    auto http = net::HttpClient::create(io_.ioc().get_executor(), {});
+    EXPECT_TRUE(http.ok());
+    HarborOptions o;
+    o.url = "http://" + rig_->host();
+    o.username = std::move(user);
+    o.password = password.empty() && o.username == "admin" ? rig_->adminPassword() : password;
+    return std::make_unique<Client>(std::shared_ptr<net::HttpClient>(std::move(*http)), o);
+  }
+
+  static hm::testing::HarborRig* rig_;
+  static hm::testing::OciLayout* layout_;
+  static hm::testing::PushedImage image_;
+  hm::testing::IoThreads io_;
+};
+
+hm::testing::HarborRig* HarborContractTest::rig_ = nullptr;
+hm::testing::OciLayout* HarborContractTest::layout_ = nullptr;
+hm::testing::PushedImage HarborContractTest::image_;
+
+TEST_F(HarborContractTest, Health) {
+  auto h = runOn(io_.ioc(), client()->health(soon()));
+  ASSERT_TRUE(h.ok()) << h.status().message();
+  EXPECT_EQ(*h, "healthy");
+}
+
+TEST_F(HarborContractTest, ProjectLifecycle) {
+  auto c = client();
+  auto id = runOn(
+      io_.ioc(),
+      c->createProject({"team-a", {{"prevent_vul", "true"}, {"severity", "high"}}, -1}, soon()));
+  ASSERT_TRUE(id.ok()) << id.status().message();
+  EXPECT_GT(*id, 0);
+  auto exists = runOn(io_.ioc(), c->projectExists("team-a", soon()));
+  ASSERT_TRUE(exists.ok());
+  EXPECT_TRUE(*exists);
+  auto p = runOn(io_.ioc(), c->getProject("team-a", soon()));
+  ASSERT_TRUE(p.ok()) << p.status().message();
+  EXPECT_EQ(p->id, *id);
+  EXPECT_EQ(p->metadata.at("public"), "false") << "Harbor defaults public to the string false";
+  EXPECT_EQ(p->metadata.at("severity"), "high");
+
+  auto dup = runOn(io_.ioc(), c->createProject({"team-a", {}, std::nullopt}, soon()));
+  ASSERT_FALSE(dup.ok());
+  EXPECT_EQ(dup.status().code(), StatusCode::kConflict);
+  EXPECT_THAT(dup.status().message(), HasSubstr("The project named team-a already exists"));
+
+  auto badName = runOn(io_.ioc(), c->createProject({"Team_A", {}, std::nullopt}, soon()));
+  ASSERT_FALSE(badName.ok());
+  EXPECT_EQ(badName.status().code(), StatusCode::kInvalidArgument);
+
+  ASSERT_TRUE(runOn(io_.ioc(), c->deleteProject("team-a", soon())).ok());
+  auto gone = runOn(io_.ioc(), c->projectExists("team-a", soon()));
+  ASSERT_TRUE(gone.ok());
+  EXPECT_FALSE(*gone);
+  auto missing = runOn(io_.ioc(), c->getProject("team-a", soon()));
+  EXPECT_EQ(missing.status().code(), StatusCode::kNotFound);
+}
+
+TEST_F(HarborContractTest, NumericProjectNamesAreNames) {
+  auto c = client();
+  ASSERT_TRUE(runOn(io_.ioc(), c->createProject({"123", {}, std::nullopt}, soon())).ok());
+  auto p = runOn(io_.ioc(), c->getProject("123", soon()));
+  ASSERT_TRUE(p.ok()) << "X-Is-Resource-Name makes \"123\" a name, not an id: "
+                      << p.status().message();
+  EXPECT_EQ(p->name, "123");
+}
+
+TEST_F(HarborContractTest, DeletingAProjectWithRepositoriesIsAPrecondition) {
+  auto s = runOn(io_.ioc(), client()->deleteProject("shop", soon()));
+  ASSERT_FALSE(s.ok());
+  EXPECT_EQ(s.code(), StatusCode::kFailedPrecondition);
+  EXPECT_THAT(s.message(), HasSubstr("the project contains repositories"));
+}
+
+TEST_F(HarborContractTest, WrongPasswordIsReportedAsRejectedWithoutTheSecret) {
+  auto s = runOn(io_.ioc(), client("admin", "Wr0ngPassw0rd")->getProject("shop", soon()));
+  ASSERT_FALSE(s.ok());
+  EXPECT_EQ(s.status().code(), StatusCode::kUnauthenticated);
+  EXPECT_THAT(s.status().message(), HasSubstr("the credentials for user admin were rejected"));
+  EXPECT_THAT(s.status().message(), ::testing::Not(HasSubstr("Wr0ngPassw0rd")));
+}
+
+TEST_F(HarborContractTest, AnonymousNeedsCredentialsForAPrivateProject) {
+  auto s = runOn(io_.ioc(), client("", "")->getProject("shop", soon()));
+  ASSERT_FALSE(s.ok());
+  EXPECT_EQ(s.status().code(), StatusCode::kUnauthenticated);
+  EXPECT_THAT(s.status().message(), HasSubstr("Harbor credentials are required"));
+}
+
+TEST_F(HarborContractTest, ArtifactsRecordedFromPushesWithScanStates) {
+  auto c = client();
+  // "team/web" inside project "shop": the repository is double-encoded on the wire.
+  auto byTag = runOn(io_.ioc(), c->getArtifact("shop", "team/web", "1.4", soon()));
+  ASSERT_TRUE(byTag.ok()) << byTag.status().message();
+  EXPECT_EQ(byTag->digest, image_.digest);
+  EXPECT_EQ(byTag->repository, "shop/team/web");
+  EXPECT_EQ(byTag->tags, std::vector<std::string>{"1.4"});
+  EXPECT_FALSE(byTag->scan.has_value()) << "never scanned: no scan_overview";
+
+  rig_->setScan(R"({"repository":"shop/team/web","digest":")" + image_.digest +
+                R"(","status":"Pending"})");
+  auto pending = runOn(io_.ioc(), c->getArtifact("shop", "team/web", image_.digest, soon()));
+  ASSERT_TRUE(pending.ok()) << pending.status().message();
+  ASSERT_TRUE(pending->scan.has_value());
+  EXPECT_EQ(pending->scan->status, "Pending");
+  EXPECT_EQ(pending->scan->severity, "") << "only a finished scan has a severity";
+
+  rig_->setScan(
+      R"({"repository":"shop/team/web","digest":")" + image_.digest +
+      R"(","status":"Success","vulnerabilities":[)"
+      R"({"id":"CVE-2024-0001","package":"openssl","version":"3.0.1","fix_version":"3.0.9","severity":"High"},)"
+      R"({"id":"CVE-2024-0002","package":"zlib","version":"1.2","fix_version":"","severity":"Medium"},)"
+      R"({"id":"CVE-2024-0003","package":"curl","version":"8","fix_version":"8.1","severity":"High"}]})");
+  auto scanned = runOn(io_.ioc(), c->getArtifact("shop", "team/web", "1.4", soon()));
+  ASSERT_TRUE(scanned.ok()) << scanned.status().message();
+  ASSERT_TRUE(scanned->scan.has_value());
+  EXPECT_EQ(scanned->scan->status, "Success");
+  EXPECT_EQ(scanned->scan->severity, "High");
+  EXPECT_EQ(scanned->scan->total, 3);
+  EXPECT_EQ(scanned->scan->fixable, 2);
+  EXPECT_EQ(scanned->scan->counts.at("High"), 2);
+  EXPECT_EQ(scanned->scan->counts.count("Critical"), 0u);
+
+  auto vulns = runOn(io_.ioc(), c->vulnerabilities("shop", "team/web", "1.4", soon()));
+  ASSERT_TRUE(vulns.ok()) << vulns.status().message();
+  ASSERT_TRUE(vulns->has_value());
+  ASSERT_EQ((*vulns)->vulnerabilities.size(), 3u);
+  EXPECT_EQ((*vulns)->vulnerabilities[1].fixVersion, "");
+}
+
+TEST_F(HarborContractTest, MissingArtifactsAreNotFound) {
+  auto c = client();
+  auto tag = runOn(io_.ioc(), c->getArtifact("shop", "team/web", "9.9", soon()));
+  ASSERT_FALSE(tag.ok());
+  EXPECT_EQ(tag.status().code(), StatusCode::kNotFound);
+  EXPECT_THAT(tag.status().message(), HasSubstr("artifact shop/team/web:9.9 not found"));
+}
+
+TEST_F(HarborContractTest, SimulatorRejectsSingleEncodedRepositoriesLikeHarbor) {
+  hm::testing::Client raw(
+      static_cast<uint16_t>(std::stoi(rig_->host().substr(rig_->host().find(':') + 1))),
+      /*tls=*/false);
+  raw.writeRaw(
+      "GET /api/v2.0/projects/shop/repositories/team%2Fweb/artifacts/1.4 HTTP/1.1\r\n"
+      "Host: x\r\nX-Is-Resource-Name: true\r\nAuthorization: Basic "
+      "YWRtaW46SGFyYm9yMTIzNDU=\r\n\r\n");
+  auto r = raw.readReply();
+  EXPECT_EQ(r.status, 404);
+  EXPECT_THAT(r.body, HasSubstr("was not found"));
+}
+
+TEST(HarborModelTest, RejectsHostileShapes) {
+  EXPECT_FALSE(parseProject("[]").ok());
+  EXPECT_FALSE(parseProject(R"({"name":"a","metadata":{"public":true}})").ok());
+  EXPECT_FALSE(parseProject(R"({"project_id":"7","name":"a"})").ok());
+  EXPECT_FALSE(parseArtifact(R"({"id":1})").ok()) << "no digest";
+  EXPECT_FALSE(parseArtifact(R"({"digest":"sha256:x","scan_overview":[]})").ok());
+  EXPECT_FALSE(
+      parseArtifact(
+          R"({"digest":"sha256:x","scan_overview":{"application/vnd.security.vulnerability.report; version=1.1":{"summary":{"summary":{"High":-1}}}}})")
+          .ok());
+  auto older = parseArtifact(
+      R"({"digest":"sha256:x","scan_overview":{"application/vnd.scanner.adapter.vuln.report.harbor+json; version=1.0":{"scan_status":"Success","severity":"Low"}}})");
+  ASSERT_TRUE(older.ok());
+  EXPECT_EQ(older->scan->severity, "Low") << "the 1.0 report type is read when 1.1 is absent";
+  auto none = parseVulnerabilities("{}");
+  ASSERT_TRUE(none.ok());
+  EXPECT_FALSE(none->has_value());
+  EXPECT_FALSE(parseVulnerabilities("[1]").ok());
+}
+
+TEST(HarborEncodingTest, DoubleEncodesRepositories) {
+  EXPECT_EQ(encodeRepository("team/app"), "team%252Fapp");
+  EXPECT_EQ(encodeRepository("app"), "app");
+  EXPECT_EQ(harborError(R"({"errors":[{"code":"NOT_FOUND","message":"project x not found"}]})"),
+            std::make_pair(std::string("NOT_FOUND"), std::string("project x not found")));
+  EXPECT_EQ(harborError("junk"), std::make_pair(std::string(), std::string()));
+}
+
+}  // namespace
+}  // namespace hm::harbor
