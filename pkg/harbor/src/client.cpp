@@ -221,4 +221,144 @@ awaitable<StatusOr<std::optional<VulnerabilityReport>>> Client::vulnerabilities(
   co_return parseVulnerabilities(res->body);
 }
 
+namespace {
+
+json permissionsJson(const std::vector<RobotPermission>& permissions) {
+  json out = json::array();
+  for (const auto& p : permissions) {
+    json access = json::array();
+    for (const auto& a : p.access) {
+      access.push_back({{"resource", a.resource}, {"action", a.action}, {"effect", "allow"}});
+    }
+    out.push_back({{"kind", p.kind}, {"namespace", p.nameSpace}, {"access", access}});
+  }
+  return out;
+}
+
+}  // namespace
+
+awaitable<StatusOr<CreatedRobot>> Client::createRobot(RobotSpec spec, Deadline deadline) {
+  json body = {{"name", spec.name},
+               {"description", spec.description},
+               {"duration", spec.durationDays},
+               {"level", spec.level},
+               {"disable", spec.disabled},
+               {"permissions", permissionsJson(spec.permissions)}};
+  auto res = co_await send("POST", "/api/v2.0/robots", body.dump(), deadline);
+  if (!res.ok()) {
+    co_return res.status();
+  }
+  if (res->status != 201) {
+    co_return errorFrom(*res, "create robot " + spec.name);
+  }
+  json j = json::parse(res->body, nullptr, false);
+  if (!j.is_object() || !j.contains("id") || !j["id"].is_number_integer() ||
+      !j.contains("secret") || !j["secret"].is_string() || !j.contains("name") ||
+      !j["name"].is_string()) {
+    co_return invalidArgument("Harbor created robot " + spec.name +
+                              " but its answer holds no id, name or secret");
+  }
+  CreatedRobot out{j["id"].get<int64_t>(), j["name"].get<std::string>(),
+                   j["secret"].get<std::string>(),
+                   j.contains("expires_at") && j["expires_at"].is_number_integer()
+                       ? j["expires_at"].get<int64_t>()
+                       : -1};
+  co_return out;
+}
+
+awaitable<StatusOr<std::vector<Robot>>> Client::listProjectRobots(int64_t projectId,
+                                                                  std::string storedName,
+                                                                  Deadline deadline) {
+  // Harbor unescapes q a second time, so a '+' in the name is sent as %252B.
+  std::string q = "Level=project,ProjectID=" + std::to_string(projectId);
+  if (!storedName.empty()) {
+    std::string escaped;
+    for (char c : storedName) {
+      escaped += c == '+' ? std::string("%2B") : std::string(1, c);
+    }
+    q += ",name=" + escaped;
+  }
+  std::vector<Robot> all;
+  constexpr int kPageSize = 100;  // Harbor's maximum
+  for (int page = 1; page <= 1000; ++page) {
+    std::string path = "/api/v2.0/robots?page=" + std::to_string(page) +
+                       "&page_size=" + std::to_string(kPageSize) + "&q=" + percentEncode(q);
+    auto res = co_await send("GET", std::move(path), "", deadline);
+    if (!res.ok()) {
+      co_return res.status();
+    }
+    if (res->status != 200) {
+      co_return errorFrom(*res, "robots of project " + std::to_string(projectId));
+    }
+    auto items = parseRobotList(res->body);
+    if (!items.ok()) {
+      co_return items.status();
+    }
+    all.insert(all.end(), items->begin(), items->end());
+    // Stop on a short page or when Harbor's Link header has no next page.
+    if (items->size() < static_cast<size_t>(kPageSize) ||
+        res->header("Link").find("rel=\"next\"") == std::string_view::npos) {
+      break;
+    }
+  }
+  co_return all;
+}
+
+awaitable<StatusOr<Robot>> Client::getRobot(int64_t id, Deadline deadline) {
+  auto res = co_await send("GET", "/api/v2.0/robots/" + std::to_string(id), "", deadline);
+  if (!res.ok()) {
+    co_return res.status();
+  }
+  if (res->status != 200) {
+    co_return errorFrom(*res, "robot " + std::to_string(id));
+  }
+  co_return parseRobot(res->body);
+}
+
+awaitable<Status> Client::updateRobot(Robot robot, Deadline deadline) {
+  json body = {{"id", robot.id},
+               {"name", robot.name},
+               {"description", robot.description},
+               {"level", robot.level},
+               {"duration", robot.durationDays},
+               {"disable", robot.disabled},
+               {"permissions", permissionsJson(robot.permissions)}};
+  auto res =
+      co_await send("PUT", "/api/v2.0/robots/" + std::to_string(robot.id), body.dump(), deadline);
+  if (!res.ok()) {
+    co_return res.status();
+  }
+  if (res->status != 200) {
+    co_return errorFrom(*res, "update robot " + robot.name);
+  }
+  co_return okStatus();
+}
+
+awaitable<Status> Client::deleteRobot(int64_t id, Deadline deadline) {
+  auto res = co_await send("DELETE", "/api/v2.0/robots/" + std::to_string(id), "", deadline);
+  if (!res.ok()) {
+    co_return res.status();
+  }
+  if (res->status != 200) {
+    co_return errorFrom(*res, "delete robot " + std::to_string(id));
+  }
+  co_return okStatus();
+}
+
+awaitable<StatusOr<std::string>> Client::refreshRobotSecret(int64_t id, Deadline deadline) {
+  auto res = co_await send("PATCH", "/api/v2.0/robots/" + std::to_string(id), "{}", deadline);
+  if (!res.ok()) {
+    co_return res.status();
+  }
+  if (res->status != 200) {
+    co_return errorFrom(*res, "refresh secret of robot " + std::to_string(id));
+  }
+  json j = json::parse(res->body, nullptr, false);
+  if (!j.is_object() || !j.contains("secret") || !j["secret"].is_string()) {
+    co_return invalidArgument("Harbor refreshed robot " + std::to_string(id) +
+                              " but returned no secret");
+  }
+  co_return j["secret"].get<std::string>();
+}
+
 }  // namespace hm::harbor

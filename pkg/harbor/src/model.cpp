@@ -97,6 +97,81 @@ StatusOr<Project> parseProject(std::string_view body) {
   return p;
 }
 
+namespace {
+
+StatusOr<Robot> readRobot(const json& j) {
+  if (!j.is_object()) {
+    return bad("robot", "value", "must be an object");
+  }
+  Robot r;
+  HM_RETURN_IF_ERROR(read(j, "id", r.id, "robot"));
+  HM_RETURN_IF_ERROR(read(j, "name", r.name, "robot"));
+  HM_RETURN_IF_ERROR(read(j, "description", r.description, "robot"));
+  HM_RETURN_IF_ERROR(read(j, "level", r.level, "robot"));
+  HM_RETURN_IF_ERROR(read(j, "duration", r.durationDays, "robot"));
+  HM_RETURN_IF_ERROR(read(j, "expires_at", r.expiresAt, "robot"));
+  if (auto d = j.find("disable"); d != j.end() && !d->is_null()) {
+    if (!d->is_boolean()) {
+      return bad("robot", "disable", "must be a boolean");
+    }
+    r.disabled = d->get<bool>();
+  }
+  if (auto perms = j.find("permissions"); perms != j.end() && !perms->is_null()) {
+    if (!perms->is_array()) {
+      return bad("robot", "permissions", "must be an array");
+    }
+    for (const auto& p : *perms) {
+      if (!p.is_object()) {
+        return bad("robot", "permissions[]", "must be an object");
+      }
+      RobotPermission perm;
+      HM_RETURN_IF_ERROR(read(p, "kind", perm.kind, "robot"));
+      HM_RETURN_IF_ERROR(read(p, "namespace", perm.nameSpace, "robot"));
+      if (auto acc = p.find("access"); acc != p.end() && acc->is_array()) {
+        for (const auto& a : *acc) {
+          RobotAccess x;
+          if (a.is_object()) {
+            HM_RETURN_IF_ERROR(read(a, "resource", x.resource, "robot"));
+            HM_RETURN_IF_ERROR(read(a, "action", x.action, "robot"));
+          }
+          perm.access.push_back(std::move(x));
+        }
+      }
+      r.permissions.push_back(std::move(perm));
+    }
+  }
+  if (r.id == 0 || r.name.empty()) {
+    return bad("robot", "id/name", "are required");
+  }
+  return r;
+}
+
+}  // namespace
+
+StatusOr<Robot> parseRobot(std::string_view body) {
+  auto j = parseObject(body, "robot");
+  if (!j.ok()) {
+    return j.status();
+  }
+  return readRobot(*j);
+}
+
+StatusOr<std::vector<Robot>> parseRobotList(std::string_view body) {
+  json j = json::parse(body, nullptr, false);
+  if (j.is_discarded() || !j.is_array()) {
+    return invalidArgument("malformed Harbor robot list: not a JSON array");
+  }
+  std::vector<Robot> out;
+  for (const auto& item : j) {
+    auto r = readRobot(item);
+    if (!r.ok()) {
+      return r.status();
+    }
+    out.push_back(std::move(*r));
+  }
+  return out;
+}
+
 StatusOr<Artifact> parseArtifact(std::string_view body) {
   auto j = parseObject(body, "artifact");
   if (!j.ok()) {

@@ -11,6 +11,7 @@
 #include <nlohmann/json.hpp>
 #include <thread>
 
+#include "api.h"
 #include "harbormaster/base/log.h"
 #include "harbormaster/base/time.h"
 #include "harbormaster/net/client.h"
@@ -18,25 +19,10 @@
 #include "token.h"
 
 namespace harborsim {
-namespace {
 
-namespace asio = boost::asio;
 using hm::net::HttpRequest;
 using hm::net::HttpResponse;
 using nlohmann::json;
-
-constexpr const char* kIssuer = "harbor-token-issuer";
-constexpr const char* kService = "harbor-registry";
-
-struct Options {
-  std::string listen = "127.0.0.1:0";
-  std::string adminPassword;
-  std::string registryUrl;
-  std::string tokenCert;
-  std::string tokenKey;
-  std::string tlsCert;
-  std::string tlsKey;
-};
 
 HttpResponse harborError(int status, const std::string& code, const std::string& message) {
   json body = {{"errors", json::array({{{"code", code}, {"message", message}}})}};
@@ -80,6 +66,26 @@ std::multimap<std::string, std::string> queryOf(std::string_view target) {
   return q;
 }
 
+namespace {
+
+namespace asio = boost::asio;
+using hm::net::HttpRequest;
+using hm::net::HttpResponse;
+using nlohmann::json;
+
+constexpr const char* kIssuer = "harbor-token-issuer";
+constexpr const char* kService = "harbor-registry";
+
+struct Options {
+  std::string listen = "127.0.0.1:0";
+  std::string adminPassword;
+  std::string registryUrl;
+  std::string tokenCert;
+  std::string tokenKey;
+  std::string tlsCert;
+  std::string tlsKey;
+};
+
 std::optional<std::pair<std::string, std::string>> basicAuth(std::string_view header) {
   if (header.substr(0, 6) != "Basic ") {
     return std::nullopt;
@@ -121,8 +127,12 @@ class HarborSim {
       co_return simScan(req);
     }
     if (path.rfind("/api/v2.0/projects", 0) == 0) {
-      bool admin = co_await isAdmin(req);
-      co_return projects(req, admin);
+      Caller caller = co_await authenticate(req);
+      co_return projects(req, caller);
+    }
+    if (path.rfind("/api/v2.0/robots", 0) == 0) {
+      Caller caller = co_await authenticate(req);
+      co_return robotsApi(state_, req, caller);
     }
     if (path == "/api/v2.0/ping") {
       co_return HttpResponse{200, "text/plain", "Pong", {}};
@@ -147,18 +157,9 @@ class HarborSim {
   // failed-login delay, and anonymous gets no access to private projects.
   asio::awaitable<HttpResponse> token(const HttpRequest& req) {
     auto q = queryOf(req.target);
-    std::string subject;
-    bool admin = false;
-    if (auto creds = basicAuth(req.header("Authorization"))) {
-      if (creds->first == "admin" && creds->second == opts_.adminPassword) {
-        admin = true;
-        subject = "admin";
-      } else {
-        asio::steady_timer delay(co_await asio::this_coro::executor,
-                                 std::chrono::milliseconds(1500));
-        co_await delay.async_wait(asio::use_awaitable);
-      }
-    }
+    Caller caller = co_await authenticate(req);
+    const bool admin = caller.admin;
+    std::string subject = admin ? "admin" : caller.robot ? "robot$" + caller.robot->name : "";
     std::vector<Access> granted;
     for (auto [it, end] = q.equal_range("scope"); it != end; ++it) {
       // repository:team/app:pull,push
@@ -172,6 +173,16 @@ class HarborSim {
       // Harbor grants nothing on a repository whose project does not exist.
       const bool projectExists =
           state_.project(a.name.substr(0, a.name.find('/')), true).has_value();
+      if (caller.robot && projectExists) {
+        // A robot's token carries the repository actions its permissions allow.
+        std::string project = a.name.substr(0, a.name.find('/'));
+        for (const char* action : {"pull", "push"}) {
+          if (scope.find(action, last) != std::string::npos &&
+              caller.robot->can(project, "repository", action)) {
+            a.actions.push_back(action);
+          }
+        }
+      }
       if (admin && projectExists) {
         std::string actions = scope.substr(last + 1);
         size_t start = 0;
@@ -248,18 +259,24 @@ class HarborSim {
     }
   }
 
-  asio::awaitable<bool> isAdmin(const HttpRequest& req) {
+  asio::awaitable<Caller> authenticate(const HttpRequest& req) {
+    Caller caller;
     auto creds = basicAuth(req.header("Authorization"));
     if (!creds) {
-      co_return false;
+      co_return caller;
     }
     if (creds->first == "admin" && creds->second == opts_.adminPassword) {
-      co_return true;
+      caller.admin = true;
+      co_return caller;
+    }
+    if (auto robot = state_.authenticateRobot(creds->first, creds->second)) {
+      caller.robot = std::move(robot);
+      co_return caller;
     }
     // Bad credentials are not refused: a 1.5 s delay, then the caller is anonymous.
     asio::steady_timer delay(co_await asio::this_coro::executor, std::chrono::milliseconds(1500));
     co_await delay.async_wait(asio::use_awaitable);
-    co_return false;
+    co_return caller;
   }
 
   HttpResponse simScan(const HttpRequest& req) {
@@ -311,13 +328,14 @@ class HarborSim {
     return out;
   }
 
-  HttpResponse projects(const HttpRequest& req, bool admin) {
+  HttpResponse projects(const HttpRequest& req, const Caller& caller) {
+    const bool admin = caller.admin;
     auto segs = segments(req.path());  // api, v2.0, projects, ...
     auto q = queryOf(req.target);
     const std::string& m = req.method;
     if (segs.size() == 3) {
       if (m == "HEAD") {
-        if (!admin) {
+        if (caller.anonymous()) {
           return harborError(401, "UNAUTHORIZED", "unauthorized");
         }
         auto name = q.count("project_name") ? q.find("project_name")->second : "";
@@ -332,8 +350,16 @@ class HarborSim {
     const bool byName = req.header("X-Is-Resource-Name") == "true";
     auto project = state_.project(ref, byName);
     const bool isPublic = project && project->metadata["public"] == "true";
-    if (!admin && !isPublic) {
-      return harborError(401, "UNAUTHORIZED", "unauthorized");
+    // What the caller needs for this path: project:read, artifact:read or
+    // artifact-addition:read; the admin may do anything, anonymous reads public projects.
+    std::string resource = segs.size() >= 10  ? "artifact-addition"
+                           : segs.size() >= 8 ? "artifact"
+                                              : "project";
+    bool allowed = admin || (m == "GET" && isPublic) ||
+                   (caller.robot && project && caller.robot->can(project->name, resource, "read"));
+    if (!allowed || (!project && !admin)) {
+      return caller.anonymous() ? harborError(401, "UNAUTHORIZED", "unauthorized")
+                                : harborError(403, "FORBIDDEN", "forbidden");
     }
     if (!project) {
       return harborError(404, "NOT_FOUND", "project " + ref + " not found");

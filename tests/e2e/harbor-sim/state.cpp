@@ -121,6 +121,85 @@ std::optional<Artifact> State::artifact(const std::string& repository,
   return std::nullopt;
 }
 
+bool Robot::can(const std::string& project, const std::string& resource,
+                const std::string& action) const {
+  for (const auto& p : permissions) {
+    if (p.kind != "project" || (p.nameSpace != project && p.nameSpace != "*")) {
+      continue;
+    }
+    for (const auto& a : p.access) {
+      bool pushImpliesPull = resource == "repository" && action == "pull" &&
+                             a.resource == "repository" && a.action == "push";
+      if ((a.resource == resource && a.action == action) || pushImpliesPull) {
+        return a.effect.empty() || a.effect == "allow";
+      }
+    }
+  }
+  return false;
+}
+
+std::pair<int, std::string> State::createRobot(Robot& robot) {
+  std::lock_guard lock(mu_);
+  for (const auto& [_, r] : robots_) {
+    if (r.name == robot.name) {
+      return {409, "robot account " + std::to_string(robot.projectId) + ":" + robot.name +
+                       " already exists"};
+    }
+  }
+  robot.id = nextId_++;
+  robots_[robot.id] = robot;
+  return {201, ""};
+}
+
+std::optional<Robot> State::robot(int64_t id) const {
+  std::lock_guard lock(mu_);
+  auto it = robots_.find(id);
+  return it == robots_.end() ? std::nullopt : std::optional<Robot>(it->second);
+}
+
+std::vector<Robot> State::robots() const {
+  std::lock_guard lock(mu_);
+  std::vector<Robot> out;
+  for (const auto& [_, r] : robots_) {
+    out.push_back(r);
+  }
+  return out;
+}
+
+bool State::putRobot(const Robot& robot) {
+  std::lock_guard lock(mu_);
+  auto it = robots_.find(robot.id);
+  if (it == robots_.end()) {
+    return false;
+  }
+  it->second = robot;
+  return true;
+}
+
+bool State::deleteRobot(int64_t id) {
+  std::lock_guard lock(mu_);
+  return robots_.erase(id) > 0;
+}
+
+std::optional<Robot> State::authenticateRobot(const std::string& prefixedName,
+                                              const std::string& secret) const {
+  if (prefixedName.rfind("robot$", 0) != 0) {
+    return std::nullopt;
+  }
+  std::string stored = prefixedName.substr(6);
+  auto nowUnix = std::chrono::duration_cast<std::chrono::seconds>(
+                     std::chrono::system_clock::now().time_since_epoch())
+                     .count();
+  std::lock_guard lock(mu_);
+  for (const auto& [_, r] : robots_) {
+    if (r.name == stored && r.secret == secret && !r.disabled &&
+        (r.expiresAt == -1 || r.expiresAt > nowUnix)) {
+      return r;
+    }
+  }
+  return std::nullopt;
+}
+
 void State::setReport(const std::string& digest, ScanReport report) {
   std::lock_guard lock(mu_);
   report.id = "report-" + std::to_string(nextId_++);

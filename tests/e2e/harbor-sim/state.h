@@ -42,6 +42,34 @@ struct ScanReport {
   std::string ended;
 };
 
+struct RobotAccess {
+  std::string resource, action, effect;
+};
+
+struct RobotPermission {
+  std::string kind;       // "project" or "system"
+  std::string nameSpace;  // project name, "*" or "/"
+  std::vector<RobotAccess> access;
+};
+
+struct Robot {
+  int64_t id = 0;
+  std::string name;  // stored name: "<project>+<name>" or "<name>"
+  std::string description;
+  std::string level;  // "project" or "system"
+  int64_t duration = -1;
+  bool disabled = false;
+  int64_t createdUnix = 0;
+  int64_t expiresAt = -1;
+  std::string secret;
+  int64_t projectId = 0;
+  std::vector<RobotPermission> permissions;
+  std::string created;
+
+  bool can(const std::string& project, const std::string& resource,
+           const std::string& action) const;
+};
+
 // Harbor's severity codes (pkg/scan/vuln/severity.go): None = Unknown = 0 … Critical = 5,
 // anything unrecognised 99.
 int severityCode(const std::string& s);
@@ -59,6 +87,16 @@ class State {
                   const std::string& digest, const std::string& mediaType, int64_t size);
   std::optional<Artifact> artifact(const std::string& repository,
                                    const std::string& reference) const;
+  // Robots: the returned pair is (HTTP status, Harbor error message) when refused.
+  std::pair<int, std::string> createRobot(Robot& robot);
+  std::optional<Robot> robot(int64_t id) const;
+  std::vector<Robot> robots() const;
+  bool putRobot(const Robot& robot);
+  bool deleteRobot(int64_t id);
+  // A robot that may log in now: right name and secret, enabled, not expired.
+  std::optional<Robot> authenticateRobot(const std::string& prefixedName,
+                                         const std::string& secret) const;
+
   void setReport(const std::string& digest, ScanReport report);
   std::optional<ScanReport> report(const std::string& digest) const;
 
@@ -68,6 +106,7 @@ class State {
   std::map<std::string, Project> projects_;
   std::map<std::string, Artifact> artifacts_;  // by repository + "@" + digest
   std::map<std::string, ScanReport> reports_;  // by digest
+  std::map<int64_t, Robot> robots_;
 };
 
 // The artifact JSON Harbor returns, with scan_overview when asked and a report exists.

@@ -1,5 +1,6 @@
 // Contract tests: the Harbor client against harbor-sim, which fronts a real registry.
 #include "harbormaster/harbor/client.h"
+#include "harbormaster/registry/client.h"
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
@@ -182,6 +183,134 @@ TEST_F(HarborContractTest, SimulatorRejectsSingleEncodedRepositoriesLikeHarbor) 
   auto r = raw.readReply();
   EXPECT_EQ(r.status, 404);
   EXPECT_THAT(r.body, HasSubstr("was not found"));
+}
+
+RobotSpec pullRobot(const std::string& name, const std::string& project, int64_t days = 30) {
+  RobotSpec spec;
+  spec.name = name;
+  spec.description = "pulls images";
+  spec.durationDays = days;
+  spec.permissions = {{"project", project, {{"repository", "pull"}, {"artifact", "read"}}}};
+  return spec;
+}
+
+TEST_F(HarborContractTest, RobotLifecycle) {
+  auto c = client();
+  auto created = runOn(io_.ioc(), c->createRobot(pullRobot("puller", "shop"), soon()));
+  ASSERT_TRUE(created.ok()) << created.status().message();
+  EXPECT_EQ(created->name, "robot$shop+puller");
+  EXPECT_FALSE(created->secret.empty());
+  EXPECT_GT(created->expiresAt, 0);
+
+  auto got = runOn(io_.ioc(), c->getRobot(created->id, soon()));
+  ASSERT_TRUE(got.ok()) << got.status().message();
+  EXPECT_EQ(got->name, "robot$shop+puller");
+  ASSERT_EQ(got->permissions.size(), 1u);
+  EXPECT_EQ(got->permissions[0].nameSpace, "shop");
+
+  auto project = runOn(io_.ioc(), c->getProject("shop", soon()));
+  ASSERT_TRUE(project.ok());
+  // The name filter carries a '+', which Harbor needs double-encoded.
+  auto listed = runOn(io_.ioc(), c->listProjectRobots(project->id, "shop+puller", soon()));
+  ASSERT_TRUE(listed.ok()) << listed.status().message();
+  ASSERT_EQ(listed->size(), 1u);
+  EXPECT_EQ((*listed)[0].id, created->id);
+
+  Robot disabled = *got;
+  disabled.disabled = true;
+  ASSERT_TRUE(runOn(io_.ioc(), c->updateRobot(disabled, soon())).ok());
+  EXPECT_TRUE(runOn(io_.ioc(), c->getRobot(created->id, soon()))->disabled);
+
+  Robot renamed = *got;
+  renamed.name = "shop+puller";  // not the prefixed name Harbor showed
+  auto refused = runOn(io_.ioc(), c->updateRobot(renamed, soon()));
+  EXPECT_EQ(refused.code(), StatusCode::kInvalidArgument);
+  EXPECT_THAT(refused.message(), HasSubstr("cannot update the level or name of robot"));
+
+  auto secret = runOn(io_.ioc(), c->refreshRobotSecret(created->id, soon()));
+  ASSERT_TRUE(secret.ok()) << secret.status().message();
+  EXPECT_NE(*secret, created->secret);
+
+  ASSERT_TRUE(runOn(io_.ioc(), c->deleteRobot(created->id, soon())).ok());
+  EXPECT_EQ(runOn(io_.ioc(), c->getRobot(created->id, soon())).status().code(),
+            StatusCode::kNotFound);
+}
+
+TEST_F(HarborContractTest, RobotValidationFollowsHarbor) {
+  auto c = client();
+  auto zero = runOn(io_.ioc(), c->createRobot(pullRobot("zero", "shop", 0), soon()));
+  EXPECT_EQ(zero.status().code(), StatusCode::kInvalidArgument);
+  auto badName = runOn(io_.ioc(), c->createRobot(pullRobot("Bad+Name", "shop"), soon()));
+  EXPECT_EQ(badName.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_THAT(badName.status().message(), HasSubstr("lower case"));
+  RobotSpec update = pullRobot("updater", "shop");
+  update.permissions[0].access = {{"robot", "update"}};
+  auto noSuchAction = runOn(io_.ioc(), c->createRobot(update, soon()));
+  EXPECT_EQ(noSuchAction.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_THAT(noSuchAction.status().message(), HasSubstr("bad request permission: robot:update"));
+  auto unknownProject = runOn(io_.ioc(), c->createRobot(pullRobot("lost", "nope"), soon()));
+  EXPECT_EQ(unknownProject.status().code(), StatusCode::kNotFound);
+  ASSERT_TRUE(runOn(io_.ioc(), c->createRobot(pullRobot("twice", "shop"), soon())).ok());
+  auto dup = runOn(io_.ioc(), c->createRobot(pullRobot("twice", "shop"), soon()));
+  EXPECT_EQ(dup.status().code(), StatusCode::kConflict);
+}
+
+TEST_F(HarborContractTest, ListsRobotsPastOneHundred) {
+  auto c = client();
+  auto id = runOn(io_.ioc(), c->createProject({"bulk", {}, std::nullopt}, soon()));
+  ASSERT_TRUE(id.ok());
+  for (int i = 0; i < 105; ++i) {
+    ASSERT_TRUE(
+        runOn(io_.ioc(), c->createRobot(pullRobot("r" + std::to_string(i), "bulk"), soon())).ok());
+  }
+  auto all = runOn(io_.ioc(), c->listProjectRobots(*id, "", soon()));
+  ASSERT_TRUE(all.ok()) << all.status().message();
+  EXPECT_EQ(all->size(), 105u);
+}
+
+TEST_F(HarborContractTest, RobotCredentialsPullOnlyTheirProject) {
+  auto c = client();
+  auto robot = runOn(io_.ioc(), c->createRobot(pullRobot("reader", "shop"), soon()));
+  ASSERT_TRUE(robot.ok()) << robot.status().message();
+  // The robot reads artifacts through the API with its own credentials...
+  auto asRobot = client(robot->name, robot->secret);
+  auto artifact = runOn(io_.ioc(), asRobot->getArtifact("shop", "team/web", "1.4", soon()));
+  ASSERT_TRUE(artifact.ok()) << artifact.status().message();
+  EXPECT_EQ(artifact->digest, image_.digest);
+  // ...but not another project, and it cannot create projects.
+  auto other = runOn(io_.ioc(), asRobot->getProject("123", soon()));
+  EXPECT_EQ(other.status().code(), StatusCode::kPermissionDenied);
+  // A disabled robot logs in as anonymous, which Harbor answers with 401.
+  auto got = runOn(io_.ioc(), c->getRobot(robot->id, soon()));
+  ASSERT_TRUE(got.ok());
+  got->disabled = true;
+  ASSERT_TRUE(runOn(io_.ioc(), c->updateRobot(*got, soon())).ok());
+  auto disabled = runOn(io_.ioc(), asRobot->getArtifact("shop", "team/web", "1.4", soon()));
+  EXPECT_EQ(disabled.status().code(), StatusCode::kUnauthenticated);
+}
+
+TEST_F(HarborContractTest, RobotTokensFollowRobotPermissions) {
+  auto c = client();
+  auto robot = runOn(io_.ioc(), c->createRobot(pullRobot("registry-reader", "shop"), soon()));
+  ASSERT_TRUE(robot.ok()) << robot.status().message();
+  auto http = net::HttpClient::create(io_.ioc().get_executor(), {});
+  ASSERT_TRUE(http.ok());
+  std::shared_ptr<net::HttpClient> shared(std::move(*http));
+  registry::RegistryOptions opts;
+  opts.plainHttpHosts = {rig_->host()};
+  opts.credentials[rig_->host()] = {robot->name, robot->secret};
+  registry::Client reg(shared, opts);
+  auto shop = imageref::parse(rig_->host() + "/shop/team/web:1.4");
+  ASSERT_TRUE(shop.ok());
+  auto digest = runOn(io_.ioc(), reg.resolveDigest(*shop, soon()));
+  ASSERT_TRUE(digest.ok()) << digest.status().message();
+  EXPECT_EQ(*digest, image_.digest);
+  ASSERT_TRUE(runOn(io_.ioc(), c->createProject({"vault", {}, std::nullopt}, soon())).ok());
+  auto elsewhere = imageref::parse(rig_->host() + "/vault/app:1");
+  ASSERT_TRUE(elsewhere.ok());
+  auto refused = runOn(io_.ioc(), reg.resolveDigest(*elsewhere, soon()));
+  EXPECT_EQ(refused.status().code(), StatusCode::kUnauthenticated)
+      << "a shop robot's token carries no access to another project";
 }
 
 TEST(HarborModelTest, RejectsHostileShapes) {

@@ -44,6 +44,18 @@ class Client {
   boost::asio::awaitable<StatusOr<std::optional<VulnerabilityReport>>> vulnerabilities(
       std::string project, std::string repository, std::string reference, Deadline deadline);
 
+  // Robots. The secret is only in createRobot's and refreshRobotSecret's results.
+  boost::asio::awaitable<StatusOr<CreatedRobot>> createRobot(RobotSpec spec, Deadline deadline);
+  // A project's robots, every page; `storedName` ("team-a+puller") narrows to one.
+  boost::asio::awaitable<StatusOr<std::vector<Robot>>> listProjectRobots(int64_t projectId,
+                                                                         std::string storedName,
+                                                                         Deadline deadline);
+  boost::asio::awaitable<StatusOr<Robot>> getRobot(int64_t id, Deadline deadline);
+  // PUT with the full robot; `robot.name` must be the prefixed name Harbor showed.
+  boost::asio::awaitable<Status> updateRobot(Robot robot, Deadline deadline);
+  boost::asio::awaitable<Status> deleteRobot(int64_t id, Deadline deadline);
+  boost::asio::awaitable<StatusOr<std::string>> refreshRobotSecret(int64_t id, Deadline deadline);
+
  private:
   boost::asio::awaitable<StatusOr<net::ClientResponse>> send(std::string method, std::string path,
                                                              std::string body, Deadline deadline);

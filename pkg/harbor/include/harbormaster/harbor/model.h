@@ -70,7 +70,48 @@ struct VulnerabilityReport {
   std::vector<Vulnerability> vulnerabilities;
 };
 
+struct RobotAccess {
+  std::string resource;  // "repository"
+  std::string action;    // "pull"
+};
+
+struct RobotPermission {
+  std::string kind = "project";
+  std::string nameSpace;  // the project name
+  std::vector<RobotAccess> access;
+};
+
+struct RobotSpec {
+  std::string name;  // short name; Harbor shows robot$<project>+<name>
+  std::string description;
+  std::string level = "project";
+  int64_t durationDays = -1;  // -1 never expires; 0 is refused by Harbor
+  bool disabled = false;
+  std::vector<RobotPermission> permissions;
+};
+
+struct Robot {
+  int64_t id = 0;
+  std::string name;  // as Harbor shows it: robot$team-a+puller
+  std::string description;
+  std::string level;
+  int64_t durationDays = -1;
+  bool disabled = false;
+  int64_t expiresAt = -1;  // unix seconds, -1 never
+  std::vector<RobotPermission> permissions;
+};
+
+// What POST /robots returns: the only time Harbor shows the secret.
+struct CreatedRobot {
+  int64_t id = 0;
+  std::string name;
+  std::string secret;
+  int64_t expiresAt = -1;
+};
+
 StatusOr<Project> parseProject(std::string_view body);
+StatusOr<Robot> parseRobot(std::string_view body);
+StatusOr<std::vector<Robot>> parseRobotList(std::string_view body);
 StatusOr<Artifact> parseArtifact(std::string_view body);
 // The additions/vulnerabilities map; nullopt when Harbor has no report ({}).
 StatusOr<std::optional<VulnerabilityReport>> parseVulnerabilities(std::string_view body);
