@@ -10,7 +10,7 @@ samples="$root/../shared/admission-samples"
 hack/install-deps.sh >/dev/null
 echo "==> Building (build/)"
 cmake -S . -B build -G Ninja >/dev/null
-cmake --build build --parallel "$(nproc)" --target harbormaster >/dev/null
+cmake --build build --parallel "$(nproc)" --target harbormaster harbor-sim >/dev/null
 bin="$root/build/bin/harbormaster"
 
 # shellcheck source=hack/lib.sh
@@ -74,6 +74,66 @@ set +e
   "harbor.example.com/shop/web:1.4" \
   "harbor.example.com/shop/web@sha256:$(printf 'ab%.0s' $(seq 32))" | sed 's/^/  /'
 echo "  (exit status $?)"
+set -e
+
+echo
+echo "==> Harbor: a real registry behind harbor-sim, an image pushed with skopeo"
+sim_port=$(hm_free_port)
+reg_port=$(hm_free_port)
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 1 \
+  -subj /CN=harbor-token-issuer -keyout "$work/token.key" -out "$work/token.crt" 2>/dev/null
+cat >"$work/registry.yml" <<YAML
+version: 0.1
+log: {level: error}
+storage: {filesystem: {rootdirectory: $work/registry}}
+http: {addr: 127.0.0.1:$reg_port}
+auth:
+  token:
+    realm: http://127.0.0.1:$sim_port/service/token
+    service: harbor-registry
+    issuer: harbor-token-issuer
+    rootcertbundle: $work/token.crt
+YAML
+docker-registry serve "$work/registry.yml" >"$work/registry.log" 2>&1 &
+HM_EXTRA_PIDS+=($!)
+build/bin/harbor-sim --listen "127.0.0.1:$sim_port" --admin-password Harbor12345 \
+  --registry "http://127.0.0.1:$reg_port" --token-cert "$work/token.crt" \
+  --token-key "$work/token.key" >"$work/sim.log" 2>&1 &
+HM_EXTRA_PIDS+=($!)
+for _ in $(seq 100); do
+  curl -sf "http://127.0.0.1:$sim_port/api/v2.0/ping" >/dev/null 2>&1 && break
+  sleep 0.1
+done
+harbor="127.0.0.1:$sim_port"
+curl -sf -u admin:Harbor12345 -H 'Content-Type: application/json' \
+  -d '{"project_name":"shop","metadata":{"public":"false"}}' "http://$harbor/api/v2.0/projects"
+# An OCI layout made by hand: one tar layer, a config, a manifest.
+layout="$work/layout"
+mkdir -p "$layout/blobs/sha256" "$work/rootfs"
+echo "hello from the demo" >"$work/rootfs/hello.txt"
+tar -C "$work/rootfs" -cf "$work/layer.tar" hello.txt
+blob() { local d; d=$(sha256sum "$1" | cut -d' ' -f1); cp "$1" "$layout/blobs/sha256/$d"; echo "$d"; }
+layer=$(blob "$work/layer.tar")
+printf '{"architecture":"amd64","os":"linux","rootfs":{"type":"layers","diff_ids":["sha256:%s"]},"config":{}}' \
+  "$layer" >"$work/config.json"
+config=$(blob "$work/config.json")
+printf '{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","config":{"mediaType":"application/vnd.oci.image.config.v1+json","digest":"sha256:%s","size":%d},"layers":[{"mediaType":"application/vnd.oci.image.layer.v1.tar","digest":"sha256:%s","size":%d}]}' \
+  "$config" "$(stat -c%s "$work/config.json")" "$layer" "$(stat -c%s "$work/layer.tar")" >"$work/manifest.json"
+manifest=$(blob "$work/manifest.json")
+echo '{"imageLayoutVersion":"1.0.0"}' >"$layout/oci-layout"
+printf '{"schemaVersion":2,"manifests":[{"mediaType":"application/vnd.oci.image.manifest.v1+json","digest":"sha256:%s","size":%d,"annotations":{"org.opencontainers.image.ref.name":"1.4"}}]}' \
+  "$manifest" "$(stat -c%s "$work/manifest.json")" >"$layout/index.json"
+skopeo copy --quiet --dest-tls-verify=false --preserve-digests --dest-creds admin:Harbor12345 \
+  "oci:$layout:1.4" "docker://$harbor/shop/web:1.4"
+echo "  pushed $harbor/shop/web:1.4 (sha256:$manifest)"
+curl -sf -o /dev/null -H 'Content-Type: application/json' "http://$harbor/sim/scan" -d \
+  "{\"repository\":\"shop/web\",\"digest\":\"sha256:$manifest\",\"status\":\"Success\",\"vulnerabilities\":[{\"id\":\"CVE-2024-0001\",\"package\":\"openssl\",\"version\":\"3.0.1\",\"fix_version\":\"3.0.9\",\"severity\":\"High\"}]}"
+echo "  harbor-sim holds a scan report for it (one High finding)"
+echo
+echo "==> harbormaster check --harbor-url http://$harbor: digest resolved, scan overview read"
+set +e
+HARBOR_USERNAME=admin HARBOR_PASSWORD=Harbor12345 "$bin" check --policy hack/bench/policy-digest.yaml \
+  --namespace shop --harbor-url "http://$harbor" "$harbor/shop/web:1.4" | sed 's/^/  /'
 set -e
 
 echo

@@ -5,8 +5,12 @@
 HM_WORK=$(mktemp -d)
 HM_PID=""
 HM_PORT=""
+HM_EXTRA_PIDS=()
 
 hm_cleanup() {
+  for p in "${HM_EXTRA_PIDS[@]}"; do
+    kill "$p" 2>/dev/null && wait "$p" 2>/dev/null || true
+  done
   if [ -n "$HM_PID" ]; then
     kill "$HM_PID" 2>/dev/null && wait "$HM_PID" 2>/dev/null || true
   fi
@@ -42,4 +46,16 @@ hm_start_webhook() {
   echo "the webhook did not start:" >&2
   cat "$HM_WORK/webhook.log" >&2
   return 1
+}
+
+# hm_free_port: a free loopback TCP port (bound and released by the kernel's choice).
+hm_free_port() {
+  local port
+  while :; do
+    port=$(( (RANDOM % 20000) + 30000 ))
+    if ! (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
+      echo "$port"
+      return
+    fi
+  done
 }

@@ -13,10 +13,12 @@ Usage:
   harbormaster webhook --tls-cert FILE --tls-key FILE --policy FILE [--listen :8443]
                        [--metrics-listen ADDR] [--namespace NS] [--threads N]
                        [--request-timeout 10s] [--shutdown-grace 20s] [--log-level info]
-  harbormaster check --policy FILE [--namespace NS] IMAGE...
+  harbormaster check --policy FILE [--namespace NS] [--harbor-url URL [--harbor-ca FILE]] IMAGE...
   harbormaster version
 
-check exits 0 when every image is allowed, 1 when any is denied, 2 on an error.
+check exits 0 when every image is allowed, 1 when any is denied, 2 on an error. With
+--harbor-url, images on that Harbor's host are resolved to their digest and their scan
+overview is shown (credentials from HARBOR_USERNAME and HARBOR_PASSWORD).
 )";
 
 }  // namespace

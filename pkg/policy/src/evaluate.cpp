@@ -73,7 +73,9 @@ std::vector<Finding> checkImage(const ImagePolicy& policy, const ImageUse& use,
         "use an image from " + allowed);
   }
   if (policy.digest == DigestRule::kRequire && !ref.isPinned()) {
-    add(Check::kDigest, "is not pinned by digest", "use " + ref.withDigest("sha256:<digest>"));
+    add(Check::kDigest, "is not pinned by digest",
+        "use " +
+            ref.withDigest(use.resolvedDigest.empty() ? "sha256:<digest>" : use.resolvedDigest));
   }
   return out;
 }

@@ -6,7 +6,9 @@
 #include <gtest/gtest.h>
 
 #include "support/async.h"
+#include "support/process.h"
 #include "support/registry_rig.h"
+#include "support/temp_dir.h"
 #include "support/tls_client.h"
 
 namespace hm::harbor {
@@ -311,6 +313,31 @@ TEST_F(HarborContractTest, RobotTokensFollowRobotPermissions) {
   auto refused = runOn(io_.ioc(), reg.resolveDigest(*elsewhere, soon()));
   EXPECT_EQ(refused.status().code(), StatusCode::kUnauthenticated)
       << "a shop robot's token carries no access to another project";
+}
+
+TEST_F(HarborContractTest, CheckCommandResolvesDigestAndShowsTheScan) {
+  rig_->setScan(
+      R"({"repository":"shop/team/web","digest":")" + image_.digest +
+      R"(","status":"Success","vulnerabilities":[{"id":"CVE-1","package":"p","version":"1","fix_version":"2","severity":"Critical"}]})");
+  hm::testing::TempDir dir;
+  dir.write("policy.yaml",
+            "apiVersion: harbormaster.io/v1alpha1\nkind: ImagePolicy\nmetadata: {name: prod}\n"
+            "spec: {mode: Enforce, digest: Require}\n");
+  setenv("HARBOR_USERNAME", "admin", 1);
+  setenv("HARBOR_PASSWORD", rig_->adminPassword().c_str(), 1);
+  std::string out;
+  int status = hm::testing::runCommand(
+      {HM_BINARY, "check", "--policy", dir.file("policy.yaml"), "--harbor-url",
+       "http://" + rig_->host(), rig_->host() + "/shop/team/web:1.4"},
+      out);
+  unsetenv("HARBOR_PASSWORD");
+  EXPECT_EQ(status, 1) << out;
+  EXPECT_THAT(out, HasSubstr("digest: " + image_.digest));
+  EXPECT_THAT(out,
+              HasSubstr("scan: Success, severity Critical (1 findings, 1 fixable; Critical 1)"));
+  EXPECT_THAT(out, HasSubstr("use " + rig_->host() + "/shop/team/web@" + image_.digest))
+      << "the fix names the exact digest";
+  EXPECT_THAT(out, ::testing::Not(HasSubstr(rig_->adminPassword())));
 }
 
 TEST(HarborModelTest, RejectsHostileShapes) {

@@ -31,7 +31,8 @@ PolicySet setOf(std::vector<ImagePolicy> policies, std::string ownNamespace = "h
 }
 
 ImageUse use(std::string image, std::string container = "app", bool unchanged = false) {
-  return ImageUse{std::move(container), "spec.containers[0].image", std::move(image), unchanged};
+  return ImageUse{std::move(container), "spec.containers[0].image", std::move(image), unchanged,
+                  ""};
 }
 
 TEST(EvaluateTest, DeniesTagAndAllowsDigest) {
@@ -52,6 +53,14 @@ TEST(EvaluateTest, DeniesTagAndAllowsDigest) {
 
   Evaluation both = evaluate(set, "shop", {use("harbor.example.com/shop/web:1.4@" + kDigest)}, now);
   EXPECT_FALSE(both.denied()) << "a tag next to a digest is still pinned";
+}
+
+TEST(EvaluateTest, TheFixNamesTheResolvedDigestWhenKnown) {
+  ImageUse u = use("harbor.example.com/shop/web:1.4", "web");
+  u.resolvedDigest = kDigest;
+  auto ev = evaluate(setOf({policyNamed("production")}), "shop", {u}, at("2026-01-01T00:00:00Z"));
+  ASSERT_EQ(ev.findings.size(), 1u);
+  EXPECT_EQ(ev.findings[0].fix, "use harbor.example.com/shop/web@" + kDigest);
 }
 
 TEST(EvaluateTest, DigestOffAllowsTags) {

@@ -16,6 +16,8 @@ struct ImageUse {
   std::string path;        // JSON path of the image field, e.g. spec.containers[0].image
   std::string image;       // as written in the object
   bool unchanged = false;  // the same image was already in oldObject (UPDATE)
+  // The digest the tag points to, when it was looked up; the fix then names it exactly.
+  std::string resolvedDigest;
 };
 
 struct Finding {
