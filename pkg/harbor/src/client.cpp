@@ -1,5 +1,7 @@
 #include "harbormaster/harbor/client.h"
 
+#include "harbormaster/base/encoding.h"
+
 #include <openssl/evp.h>
 
 #include <nlohmann/json.hpp>
@@ -12,40 +14,16 @@ using nlohmann::json;
 
 namespace {
 
-std::string percentEncode(std::string_view s) {
-  static const char* hex = "0123456789ABCDEF";
-  std::string out;
-  for (unsigned char c : s) {
-    if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') {
-      out += static_cast<char>(c);
-    } else {
-      out += '%';
-      out += hex[c >> 4];
-      out += hex[c & 0xf];
-    }
-  }
-  return out;
-}
-
-std::string base64(std::string_view in) {
-  std::string out(4 * ((in.size() + 2) / 3) + 1, '\0');
-  int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()),
-                          reinterpret_cast<const unsigned char*>(in.data()),
-                          static_cast<int>(in.size()));
-  out.resize(static_cast<size_t>(n));
-  return out;
-}
-
 std::string artifactPath(const std::string& project, const std::string& repository,
                          const std::string& reference) {
-  return "/api/v2.0/projects/" + percentEncode(project) + "/repositories/" +
-         encodeRepository(repository) + "/artifacts/" + percentEncode(reference);
+  return "/api/v2.0/projects/" + hm::percentEncode(project) + "/repositories/" +
+         encodeRepository(repository) + "/artifacts/" + hm::percentEncode(reference);
 }
 
 }  // namespace
 
 std::string encodeRepository(std::string_view repository) {
-  return percentEncode(percentEncode(repository));
+  return hm::percentEncode(hm::percentEncode(repository));
 }
 
 std::pair<std::string, std::string> harborError(std::string_view body) {
@@ -68,7 +46,7 @@ Client::Client(std::shared_ptr<net::HttpClient> http, HarborOptions options)
     options_.url.pop_back();
   }
   if (!options_.username.empty()) {
-    authorization_ = "Basic " + base64(options_.username + ":" + options_.password);
+    authorization_ = "Basic " + hm::base64Encode(options_.username + ":" + options_.password);
   }
 }
 
@@ -132,8 +110,8 @@ awaitable<StatusOr<std::string>> Client::health(Deadline deadline) {
 }
 
 awaitable<StatusOr<bool>> Client::projectExists(std::string name, Deadline deadline) {
-  auto res =
-      co_await send("HEAD", "/api/v2.0/projects?project_name=" + percentEncode(name), "", deadline);
+  auto res = co_await send("HEAD", "/api/v2.0/projects?project_name=" + hm::percentEncode(name), "",
+                           deadline);
   if (!res.ok()) {
     co_return res.status();
   }
@@ -147,7 +125,7 @@ awaitable<StatusOr<bool>> Client::projectExists(std::string name, Deadline deadl
 }
 
 awaitable<StatusOr<Project>> Client::getProject(std::string name, Deadline deadline) {
-  auto res = co_await send("GET", "/api/v2.0/projects/" + percentEncode(name), "", deadline);
+  auto res = co_await send("GET", "/api/v2.0/projects/" + hm::percentEncode(name), "", deadline);
   if (!res.ok()) {
     co_return res.status();
   }
@@ -184,7 +162,7 @@ awaitable<StatusOr<int64_t>> Client::createProject(ProjectSpec spec, Deadline de
 }
 
 awaitable<Status> Client::deleteProject(std::string name, Deadline deadline) {
-  auto res = co_await send("DELETE", "/api/v2.0/projects/" + percentEncode(name), "", deadline);
+  auto res = co_await send("DELETE", "/api/v2.0/projects/" + hm::percentEncode(name), "", deadline);
   if (!res.ok()) {
     co_return res.status();
   }
@@ -282,7 +260,7 @@ awaitable<StatusOr<std::vector<Robot>>> Client::listProjectRobots(int64_t projec
   constexpr int kPageSize = 100;  // Harbor's maximum
   for (int page = 1; page <= 1000; ++page) {
     std::string path = "/api/v2.0/robots?page=" + std::to_string(page) +
-                       "&page_size=" + std::to_string(kPageSize) + "&q=" + percentEncode(q);
+                       "&page_size=" + std::to_string(kPageSize) + "&q=" + hm::percentEncode(q);
     auto res = co_await send("GET", std::move(path), "", deadline);
     if (!res.ok()) {
       co_return res.status();

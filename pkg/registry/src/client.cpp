@@ -1,5 +1,7 @@
 #include "harbormaster/registry/client.h"
 
+#include "harbormaster/base/encoding.h"
+
 #include <openssl/evp.h>
 
 #include <nlohmann/json.hpp>
@@ -13,30 +15,6 @@ using asio::awaitable;
 using Clock = std::chrono::steady_clock;
 
 namespace {
-
-std::string base64(std::string_view in) {
-  std::string out(4 * ((in.size() + 2) / 3) + 1, '\0');
-  int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()),
-                          reinterpret_cast<const unsigned char*>(in.data()),
-                          static_cast<int>(in.size()));
-  out.resize(static_cast<size_t>(n));
-  return out;
-}
-
-std::string percentEncode(std::string_view s) {
-  static const char* hex = "0123456789ABCDEF";
-  std::string out;
-  for (unsigned char c : s) {
-    if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') {
-      out += static_cast<char>(c);
-    } else {
-      out += '%';
-      out += hex[c >> 4];
-      out += hex[c & 0xf];
-    }
-  }
-  return out;
-}
 
 // The first OCI error of a registry's error body, cut short, for messages.
 std::string registryError(const std::string& body) {
@@ -99,8 +77,9 @@ awaitable<StatusOr<Client::CachedAuth>> Client::authorize(const imageref::Refere
       co_return unauthenticated("registry " + registry +
                                 " requires credentials and none are configured");
     }
-    co_return CachedAuth{"Basic " + base64(creds->second.username + ":" + creds->second.password),
-                         Clock::now() + std::chrono::hours(1)};
+    co_return CachedAuth{
+        "Basic " + hm::base64Encode(creds->second.username + ":" + creds->second.password),
+        Clock::now() + std::chrono::hours(1)};
   }
   if (challenge->scheme != "bearer") {
     co_return unauthenticated("registry " + registry + " asked for unsupported auth scheme \"" +
@@ -119,16 +98,17 @@ awaitable<StatusOr<Client::CachedAuth>> Client::authorize(const imageref::Refere
                               realmUrl->authority() + "); refusing to send credentials there");
   }
   std::string url = realm + (realm.find('?') == std::string::npos ? "?" : "&") +
-                    "service=" + percentEncode(challenge->param("service")) +
-                    "&scope=" + percentEncode(scope);
+                    "service=" + hm::percentEncode(challenge->param("service")) +
+                    "&scope=" + hm::percentEncode(scope);
   net::ClientRequest req;
   req.method = "GET";
   req.url = url;
   req.deadline = deadline;
   req.maxResponseBytes = 1024 * 1024;
   if (haveCreds) {
-    req.headers.push_back({"Authorization", "Basic " + base64(creds->second.username + ":" +
-                                                              creds->second.password)});
+    req.headers.push_back(
+        {"Authorization",
+         "Basic " + hm::base64Encode(creds->second.username + ":" + creds->second.password)});
   }
   ++tokenRequests_;
   auto res = co_await http_->send(std::move(req));

@@ -1,5 +1,7 @@
 #include "token.h"
 
+#include "harbormaster/base/encoding.h"
+
 #include <openssl/ec.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
@@ -12,21 +14,10 @@
 #include "harbormaster/base/files.h"
 
 namespace harborsim {
-namespace {
-
-std::string base64(const std::string& in) {
-  std::string out(4 * ((in.size() + 2) / 3) + 1, '\0');
-  int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()),
-                          reinterpret_cast<const unsigned char*>(in.data()),
-                          static_cast<int>(in.size()));
-  out.resize(static_cast<size_t>(n));
-  return out;
-}
-
-}  // namespace
+namespace {}  // namespace
 
 std::string base64url(const std::string& bytes) {
-  std::string b = base64(bytes);
+  std::string b = hm::base64Encode(bytes);
   for (char& c : b) {
     if (c == '+') {
       c = '-';
@@ -69,7 +60,8 @@ hm::StatusOr<std::unique_ptr<TokenSigner>> TokenSigner::load(const std::string& 
   }
   unsigned char* der = nullptr;
   int len = i2d_X509(cert, &der);
-  impl->certDerBase64 = base64(std::string(reinterpret_cast<char*>(der), static_cast<size_t>(len)));
+  impl->certDerBase64 =
+      hm::base64Encode(std::string(reinterpret_cast<char*>(der), static_cast<size_t>(len)));
   OPENSSL_free(der);
   X509_free(cert);
   return std::unique_ptr<TokenSigner>(new TokenSigner(std::move(impl)));

@@ -1,0 +1,13 @@
+// Text encodings shared by the HTTP clients: base64 (RFC 4648) and URL percent-encoding.
+#pragma once
+
+#include <string>
+#include <string_view>
+
+namespace hm {
+
+std::string base64Encode(std::string_view bytes);
+// Every byte outside RFC 3986's unreserved set (A-Z a-z 0-9 - _ . ~) becomes %XX.
+std::string percentEncode(std::string_view text);
+
+}  // namespace hm

@@ -1,0 +1,29 @@
+#include "harbormaster/base/encoding.h"
+
+#include <gtest/gtest.h>
+
+namespace hm {
+namespace {
+
+TEST(EncodingTest, Base64MatchesRfc4648Vectors) {
+  EXPECT_EQ(base64Encode(""), "");
+  EXPECT_EQ(base64Encode("f"), "Zg==");
+  EXPECT_EQ(base64Encode("fo"), "Zm8=");
+  EXPECT_EQ(base64Encode("foo"), "Zm9v");
+  EXPECT_EQ(base64Encode("foob"), "Zm9vYg==");
+  EXPECT_EQ(base64Encode("fooba"), "Zm9vYmE=");
+  EXPECT_EQ(base64Encode("foobar"), "Zm9vYmFy");
+  EXPECT_EQ(base64Encode(std::string("\xff\x00\xfe", 3)), "/wD+");
+  EXPECT_EQ(base64Encode("robot$team+ci:s3cret"), "cm9ib3QkdGVhbStjaTpzM2NyZXQ=");
+}
+
+TEST(EncodingTest, PercentEncodesAllButUnreserved) {
+  EXPECT_EQ(percentEncode("AZaz09-_.~"), "AZaz09-_.~");
+  EXPECT_EQ(percentEncode("team/app"), "team%2Fapp");
+  EXPECT_EQ(percentEncode("repository:a:pull,push"), "repository%3Aa%3Apull%2Cpush");
+  EXPECT_EQ(percentEncode("a+b %"), "a%2Bb%20%25");
+  EXPECT_EQ(percentEncode("\xc3\xa9"), "%C3%A9");
+}
+
+}  // namespace
+}  // namespace hm
