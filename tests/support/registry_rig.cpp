@@ -24,19 +24,27 @@ std::string sha256Digest(const std::string& bytes) {
   return d;
 }
 
+namespace {
+
+// A distribution registry config: filesystem storage, deletes allowed, loopback only.
+std::string registryConfig(const std::string& dataDir, uint16_t port) {
+  return "version: 0.1\n"
+         "log: {level: warn}\n"
+         "storage:\n"
+         "  filesystem: {rootdirectory: " +
+         dataDir +
+         "}\n"
+         "  delete: {enabled: true}\n"
+         "http:\n"
+         "  addr: 127.0.0.1:" +
+         std::to_string(port) + "\n";
+}
+
+}  // namespace
+
 RegistryRig::RegistryRig() {
   port_ = freePort();
-  dir_.write("config.yml",
-             "version: 0.1\n"
-             "log: {level: warn}\n"
-             "storage:\n"
-             "  filesystem: {rootdirectory: " +
-                 dir_.file("data") +
-                 "}\n"
-                 "  delete: {enabled: true}\n"
-                 "http:\n"
-                 "  addr: 127.0.0.1:" +
-                 std::to_string(port_) + "\n");
+  dir_.write("config.yml", registryConfig(dir_.file("data"), port_));
   proc_ = std::make_unique<Process>(
       std::vector<std::string>{"/usr/bin/docker-registry", "serve", dir_.file("config.yml")},
       dir_.file("registry.log"));
@@ -59,27 +67,16 @@ HarborRig::HarborRig(std::string adminPassword) : adminPassword_(std::move(admin
   registryPort_ = freePort();
   makeSelfSignedCert(dir_.file("token.crt"), dir_.file("token.key"), "harbor-token-issuer",
                      "DNS:harbor-token-issuer");
-  dir_.write("config.yml",
-             "version: 0.1\n"
-             "log: {level: warn}\n"
-             "storage:\n"
-             "  filesystem: {rootdirectory: " +
-                 dir_.file("data") +
-                 "}\n"
-                 "  delete: {enabled: true}\n"
-                 "http:\n"
-                 "  addr: 127.0.0.1:" +
-                 std::to_string(registryPort_) +
-                 "\n"
-                 "auth:\n"
-                 "  token:\n"
-                 "    realm: http://127.0.0.1:" +
-                 std::to_string(simPort_) +
-                 "/service/token\n"
-                 "    service: harbor-registry\n"
-                 "    issuer: harbor-token-issuer\n"
-                 "    rootcertbundle: " +
-                 dir_.file("token.crt") + "\n");
+  dir_.write("config.yml", registryConfig(dir_.file("data"), registryPort_) +
+                               "auth:\n"
+                               "  token:\n"
+                               "    realm: http://127.0.0.1:" +
+                               std::to_string(simPort_) +
+                               "/service/token\n"
+                               "    service: harbor-registry\n"
+                               "    issuer: harbor-token-issuer\n"
+                               "    rootcertbundle: " +
+                               dir_.file("token.crt") + "\n");
   registry_ = std::make_unique<Process>(
       std::vector<std::string>{"/usr/bin/docker-registry", "serve", dir_.file("config.yml")},
       dir_.file("registry.log"));
@@ -189,15 +186,6 @@ PushedImage OciLayout::addIndex(const std::string& tag, const std::vector<Pushed
   idx.digest = writeBlob(idx.manifest);
   tagManifest(tag, "application/vnd.oci.image.index.v1+json", idx.digest, idx.manifest.size());
   return idx;
-}
-
-PushedImage OciLayout::addRaw(const std::string& tag, const std::string& mediaType,
-                              const std::string& json) {
-  PushedImage raw;
-  raw.manifest = json;
-  raw.digest = writeBlob(json);
-  tagManifest(tag, mediaType, raw.digest, json.size());
-  return raw;
 }
 
 void OciLayout::push(const std::string& tag, const std::string& destination, bool all,

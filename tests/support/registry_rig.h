@@ -63,8 +63,6 @@ class OciLayout {
   // An index over images already added, under `tag`.
   PushedImage addIndex(const std::string& tag, const std::vector<PushedImage>& images,
                        const std::vector<std::string>& architectures);
-  // A raw manifest blob of any JSON under `tag` (for referrer fallback indexes and oddities).
-  PushedImage addRaw(const std::string& tag, const std::string& mediaType, const std::string& json);
   // skopeo copy [--all] oci:<layout>:<tag> docker://<dest> (plain HTTP); creds "user:password".
   void push(const std::string& tag, const std::string& destination, bool all = false,
             const std::string& creds = "");

@@ -16,7 +16,8 @@ struct Caller {
 };
 
 hm::net::HttpResponse harborError(int status, const std::string& code, const std::string& message);
-std::string percentDecode(std::string_view s);
+// Decodes one level of query-string escaping ('+' is a space), as Go's url.QueryUnescape.
+std::string formDecode(std::string_view s);
 std::multimap<std::string, std::string> queryOf(std::string_view target);
 
 hm::net::HttpResponse robotsApi(State& state, const hm::net::HttpRequest& req,

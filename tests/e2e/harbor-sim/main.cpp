@@ -12,6 +12,7 @@
 #include <thread>
 
 #include "api.h"
+#include "harbormaster/base/encoding.h"
 #include "harbormaster/base/log.h"
 #include "harbormaster/base/time.h"
 #include "harbormaster/net/client.h"
@@ -29,20 +30,8 @@ HttpResponse harborError(int status, const std::string& code, const std::string&
   return {status, "application/json", body.dump(), {}};
 }
 
-std::string percentDecode(std::string_view s) {
-  std::string out;
-  for (size_t i = 0; i < s.size(); ++i) {
-    if (s[i] == '%' && i + 2 < s.size() && std::isxdigit(static_cast<unsigned char>(s[i + 1])) &&
-        std::isxdigit(static_cast<unsigned char>(s[i + 2]))) {
-      out += static_cast<char>(std::stoi(std::string(s.substr(i + 1, 2)), nullptr, 16));
-      i += 2;
-    } else if (s[i] == '+') {
-      out += ' ';
-    } else {
-      out += s[i];
-    }
-  }
-  return out;
+std::string formDecode(std::string_view s) {
+  return hm::percentDecode(s, /*plusAsSpace=*/true);
 }
 
 std::multimap<std::string, std::string> queryOf(std::string_view target) {
@@ -56,8 +45,8 @@ std::multimap<std::string, std::string> queryOf(std::string_view target) {
     size_t amp = rest.find('&');
     std::string_view pair = rest.substr(0, amp);
     size_t eq = pair.find('=');
-    q.emplace(percentDecode(pair.substr(0, eq)),
-              eq == std::string_view::npos ? "" : percentDecode(pair.substr(eq + 1)));
+    q.emplace(formDecode(pair.substr(0, eq)),
+              eq == std::string_view::npos ? "" : formDecode(pair.substr(eq + 1)));
     if (amp == std::string_view::npos) {
       break;
     }
@@ -300,7 +289,7 @@ class HarborSim {
   // Path segments after decoding the path once; repository segments are decoded again below,
   // as go-swagger and then Harbor's Prepare each unescape once (API-NOTES §0).
   static std::vector<std::string> segments(std::string_view path) {
-    std::string once = percentDecodePath(path);
+    std::string once = hm::percentDecode(path, false);
     std::vector<std::string> out;
     size_t start = 1;
     while (start <= once.size()) {
@@ -310,20 +299,6 @@ class HarborSim {
         break;
       }
       start = slash + 1;
-    }
-    return out;
-  }
-
-  static std::string percentDecodePath(std::string_view s) {
-    std::string out;
-    for (size_t i = 0; i < s.size(); ++i) {
-      if (s[i] == '%' && i + 2 < s.size() && std::isxdigit(static_cast<unsigned char>(s[i + 1])) &&
-          std::isxdigit(static_cast<unsigned char>(s[i + 2]))) {
-        out += static_cast<char>(std::stoi(std::string(s.substr(i + 1, 2)), nullptr, 16));
-        i += 2;
-      } else {
-        out += s[i];
-      }
     }
     return out;
   }
@@ -394,7 +369,7 @@ class HarborSim {
     // projects/{p}/repositories/{r}/artifacts/{ref}[/additions/vulnerabilities]
     if ((segs.size() == 8 || segs.size() == 10) && segs[4] == "repositories" &&
         segs[6] == "artifacts" && m == "GET") {
-      std::string repository = project->name + "/" + percentDecodePath(segs[5]);
+      std::string repository = project->name + "/" + hm::percentDecode(segs[5], false);
       const std::string& reference = segs[7];
       auto artifact = state_.artifact(repository, reference);
       if (!artifact) {

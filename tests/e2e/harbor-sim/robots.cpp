@@ -222,7 +222,7 @@ HttpResponse list(State& state, const hm::net::HttpRequest& req, const Caller& c
   }
   // q is unescaped a second time before it is split on ',' (lib/q/builder.go).
   std::map<std::string, std::string> filter;
-  std::string qs = q.count("q") ? percentDecode(q.find("q")->second) : "";
+  std::string qs = q.count("q") ? formDecode(q.find("q")->second) : "";
   size_t start = 0;
   while (start < qs.size()) {
     size_t comma = qs.find(',', start);

@@ -25,5 +25,15 @@ TEST(EncodingTest, PercentEncodesAllButUnreserved) {
   EXPECT_EQ(percentEncode("\xc3\xa9"), "%C3%A9");
 }
 
+TEST(EncodingTest, PercentDecodesOnceAndKeepsMalformedEscapes) {
+  EXPECT_EQ(percentDecode("team%252Fapp", false), "team%2Fapp");
+  EXPECT_EQ(percentDecode(percentDecode("team%252Fapp", false), false), "team/app");
+  EXPECT_EQ(percentDecode("a+b%2B", true), "a b+");
+  EXPECT_EQ(percentDecode("a+b", false), "a+b");
+  EXPECT_EQ(percentDecode("100%", false), "100%");
+  EXPECT_EQ(percentDecode("%zz%4", false), "%zz%4");
+  EXPECT_EQ(percentDecode("%c3%A9", false), "\xc3\xa9");
+}
+
 }  // namespace
 }  // namespace hm

@@ -9,5 +9,8 @@ namespace hm {
 std::string base64Encode(std::string_view bytes);
 // Every byte outside RFC 3986's unreserved set (A-Z a-z 0-9 - _ . ~) becomes %XX.
 std::string percentEncode(std::string_view text);
+// Decodes %XX escapes (malformed ones are kept as written); with plusAsSpace, as in
+// application/x-www-form-urlencoded query strings, '+' becomes ' '.
+std::string percentDecode(std::string_view text, bool plusAsSpace);
 
 }  // namespace hm
