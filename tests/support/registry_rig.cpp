@@ -4,6 +4,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <nlohmann/json.hpp>
 #include <stdexcept>
 
 #include "support/certs.h"
@@ -118,6 +119,85 @@ void HarborRig::setScan(const std::string& json) {
   if (r.status != 200) {
     throw std::runtime_error("sim/scan refused: " + r.body);
   }
+}
+
+std::string HarborRig::control(const std::string& method, const std::string& path,
+                               const std::string& body) {
+  Client c(simPort_, /*tls=*/false);
+  auto r = c.request(method, path, body);
+  if (r.status != 200) {
+    throw std::runtime_error(method + " " + path + " refused: " + r.body);
+  }
+  return r.body;
+}
+
+int HarborRig::curl(const std::string& method, const std::string& path, const std::string& json,
+                    std::string& body, const std::string& creds) {
+  TempDir tmp;
+  tmp.write("body", json);
+  std::vector<std::string> argv = {"/usr/bin/curl", "-s",
+                                   "-o",   tmp.file("out"),
+                                   "-w",   "%{http_code}",
+                                   "-X",   method,
+                                   "-u",   creds.empty() ? "admin:" + adminPassword_ : creds};
+  if (!json.empty()) {
+    argv.insert(argv.end(),
+                {"-H", "Content-Type: application/json", "--data-binary", "@" + tmp.file("body")});
+  }
+  argv.push_back("http://" + host() + path);
+  std::string code;
+  if (runCommand(argv, code) != 0) {
+    throw std::runtime_error("curl failed: " + code);
+  }
+  std::ifstream in(tmp.file("out"), std::ios::binary);
+  body.assign(std::istreambuf_iterator<char>(in), {});
+  return std::atoi(code.c_str());
+}
+
+std::string HarborRig::pushArtifact(const std::string& repository, const std::string& reference,
+                                    const std::string& mediaType, const std::string& manifest,
+                                    const std::vector<std::string>& blobs) {
+  std::string out;
+  std::string base = "http://" + host();
+  runCommand({"/usr/bin/curl", "-sf", "-u", "admin:" + adminPassword_,
+              base + "/service/token?service=harbor-registry&scope=repository:" + repository +
+                  ":pull,push"},
+             out);
+  auto token = nlohmann::json::parse(out, nullptr, false);
+  if (!token.is_object() || !token.contains("token")) {
+    throw std::runtime_error("no registry token: " + out);
+  }
+  std::string auth = "Authorization: Bearer " + token["token"].get<std::string>();
+  TempDir tmp;
+  auto put = [&](const std::string& url, const std::string& contentType, const std::string& data) {
+    tmp.write("data", data);
+    std::string code;
+    runCommand({"/usr/bin/curl", "-s", "-o", "/dev/null", "-w", "%{http_code}", "-X", "PUT", "-H", auth,
+                "-H", "Content-Type: " + contentType, "--data-binary", "@" + tmp.file("data"), url},
+               code);
+    if (code != "201") {
+      throw std::runtime_error("PUT " + url + " answered " + code);
+    }
+  };
+  for (const auto& blob : blobs) {
+    // POST opens an upload; PUT <Location>&digest= completes it in one piece.
+    runCommand({"/usr/bin/curl", "-s", "-D", "-", "-o", "/dev/null", "-X", "POST", "-H", auth,
+                base + "/v2/" + repository + "/blobs/uploads/"},
+               out);
+    size_t at = out.find("Location: ");
+    if (at == std::string::npos) {
+      throw std::runtime_error("no upload location: " + out);
+    }
+    std::string location = out.substr(at + 10, out.find('\r', at) - at - 10);
+    if (location.rfind("http", 0) != 0) {
+      location = base + location;
+    }
+    put(location + (location.find('?') == std::string::npos ? "?" : "&") +
+            "digest=" + sha256Digest(blob),
+        "application/octet-stream", blob);
+  }
+  put(base + "/v2/" + repository + "/manifests/" + reference, mediaType, manifest);
+  return sha256Digest(manifest);
 }
 
 OciLayout::OciLayout() {

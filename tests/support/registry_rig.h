@@ -36,6 +36,18 @@ class HarborRig {
   void createProject(const std::string& name);
   // POST /sim/scan with a JSON body.
   void setScan(const std::string& json);
+  // Any /sim/ control call (POST /sim/faults, DELETE /sim/stats, …); returns the body.
+  std::string control(const std::string& method, const std::string& path,
+                      const std::string& body = "");
+  // Pushes `blobs` and then `manifest` under `reference` through the simulator with the
+  // registry API, as cosign does (skopeo will not copy signature artifacts); returns the
+  // manifest's digest.
+  std::string pushArtifact(const std::string& repository, const std::string& reference,
+                           const std::string& mediaType, const std::string& manifest,
+                           const std::vector<std::string>& blobs);
+  // curl as a Harbor user: returns the HTTP status; `body` receives the answer.
+  int curl(const std::string& method, const std::string& path, const std::string& json,
+           std::string& body, const std::string& creds = "");
 
  private:
   TempDir dir_;

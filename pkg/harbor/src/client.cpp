@@ -94,6 +94,18 @@ awaitable<StatusOr<net::ClientResponse>> Client::send(std::string method, std::s
   co_return res;
 }
 
+awaitable<Status> Client::call(std::string method, std::string path, std::string body, int want,
+                               std::string what, Deadline deadline) {
+  auto res = co_await send(std::move(method), std::move(path), std::move(body), deadline);
+  if (!res.ok()) {
+    co_return res.status();
+  }
+  if (res->status != want) {
+    co_return errorFrom(*res, what);
+  }
+  co_return okStatus();
+}
+
 awaitable<StatusOr<std::string>> Client::health(Deadline deadline) {
   auto res = co_await send("GET", "/api/v2.0/health", "", deadline);
   if (!res.ok()) {
@@ -162,14 +174,80 @@ awaitable<StatusOr<int64_t>> Client::createProject(ProjectSpec spec, Deadline de
 }
 
 awaitable<Status> Client::deleteProject(std::string name, Deadline deadline) {
-  auto res = co_await send("DELETE", "/api/v2.0/projects/" + hm::percentEncode(name), "", deadline);
+  std::string path = "/api/v2.0/projects/" + hm::percentEncode(name);
+  co_return co_await call("DELETE", std::move(path), "", 200, "delete project " + name, deadline);
+}
+
+namespace {
+
+json allowlistJson(const CveAllowlist& list) {
+  json items = json::array();
+  for (const auto& id : list.items) {
+    items.push_back({{"cve_id", id}});
+  }
+  json j = {{"items", items}};
+  j["expires_at"] = list.expiresAt ? json(*list.expiresAt) : json(nullptr);
+  return j;
+}
+
+}  // namespace
+
+awaitable<Status> Client::updateProject(std::string name, ProjectUpdate update, Deadline deadline) {
+  json body = {{"metadata", json::object()}};
+  for (const auto& [k, v] : update.metadata) {
+    body["metadata"][k] = v;
+  }
+  if (update.allowlist) {
+    body["cve_allowlist"] = allowlistJson(*update.allowlist);
+  }
+  std::string path = "/api/v2.0/projects/" + hm::percentEncode(name);
+  co_return co_await call("PUT", std::move(path), body.dump(), 200, "update project " + name,
+                          deadline);
+}
+
+awaitable<Status> Client::setProjectMetadata(std::string name, std::string key, std::string value,
+                                             Deadline deadline) {
+  std::string path =
+      "/api/v2.0/projects/" + hm::percentEncode(name) + "/metadatas/" + hm::percentEncode(key);
+  std::string body = json{{key, value}}.dump();
+  co_return co_await call("PUT", std::move(path), std::move(body), 200,
+                          "set metadata " + key + " of project " + name, deadline);
+}
+
+awaitable<Status> Client::deleteProjectMetadata(std::string name, std::string key,
+                                                Deadline deadline) {
+  std::string path =
+      "/api/v2.0/projects/" + hm::percentEncode(name) + "/metadatas/" + hm::percentEncode(key);
+  co_return co_await call("DELETE", std::move(path), "", 200,
+                          "delete metadata " + key + " of project " + name, deadline);
+}
+
+awaitable<StatusOr<CveAllowlist>> Client::systemAllowlist(Deadline deadline) {
+  auto res = co_await send("GET", "/api/v2.0/system/CVEAllowlist", "", deadline);
   if (!res.ok()) {
     co_return res.status();
   }
   if (res->status != 200) {
-    co_return errorFrom(*res, "delete project " + name);
+    co_return errorFrom(*res, "system CVE allowlist");
   }
-  co_return okStatus();
+  co_return parseAllowlist(res->body);
+}
+
+awaitable<Status> Client::setSystemAllowlist(CveAllowlist list, Deadline deadline) {
+  std::string body = allowlistJson(list).dump();
+  co_return co_await call("PUT", "/api/v2.0/system/CVEAllowlist", std::move(body), 200,
+                          "set system CVE allowlist", deadline);
+}
+
+awaitable<StatusOr<SystemInfo>> Client::systemInfo(Deadline deadline) {
+  auto res = co_await send("GET", "/api/v2.0/systeminfo", "", deadline);
+  if (!res.ok()) {
+    co_return res.status();
+  }
+  if (res->status != 200) {
+    co_return errorFrom(*res, "systeminfo");
+  }
+  co_return parseSystemInfo(res->body);
 }
 
 awaitable<StatusOr<Artifact>> Client::getArtifact(std::string project, std::string repository,
@@ -197,6 +275,14 @@ awaitable<StatusOr<std::optional<VulnerabilityReport>>> Client::vulnerabilities(
     co_return errorFrom(*res, "vulnerabilities of " + project + "/" + repository + "@" + reference);
   }
   co_return parseVulnerabilities(res->body);
+}
+
+awaitable<Status> Client::scanArtifact(std::string project, std::string repository,
+                                       std::string reference, Deadline deadline) {
+  std::string path = artifactPath(project, repository, reference) + "/scan";
+  std::string body = R"({"scan_type":"vulnerability"})";
+  co_return co_await call("POST", std::move(path), std::move(body), 202,
+                          "scan " + project + "/" + repository + "@" + reference, deadline);
 }
 
 namespace {
@@ -301,26 +387,15 @@ awaitable<Status> Client::updateRobot(Robot robot, Deadline deadline) {
                {"duration", robot.durationDays},
                {"disable", robot.disabled},
                {"permissions", permissionsJson(robot.permissions)}};
-  auto res =
-      co_await send("PUT", "/api/v2.0/robots/" + std::to_string(robot.id), body.dump(), deadline);
-  if (!res.ok()) {
-    co_return res.status();
-  }
-  if (res->status != 200) {
-    co_return errorFrom(*res, "update robot " + robot.name);
-  }
-  co_return okStatus();
+  std::string path = "/api/v2.0/robots/" + std::to_string(robot.id);
+  co_return co_await call("PUT", std::move(path), body.dump(), 200, "update robot " + robot.name,
+                          deadline);
 }
 
 awaitable<Status> Client::deleteRobot(int64_t id, Deadline deadline) {
-  auto res = co_await send("DELETE", "/api/v2.0/robots/" + std::to_string(id), "", deadline);
-  if (!res.ok()) {
-    co_return res.status();
-  }
-  if (res->status != 200) {
-    co_return errorFrom(*res, "delete robot " + std::to_string(id));
-  }
-  co_return okStatus();
+  std::string path = "/api/v2.0/robots/" + std::to_string(id);
+  co_return co_await call("DELETE", std::move(path), "", 200, "delete robot " + std::to_string(id),
+                          deadline);
 }
 
 awaitable<StatusOr<std::string>> Client::refreshRobotSecret(int64_t id, Deadline deadline) {

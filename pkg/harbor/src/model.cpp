@@ -69,7 +69,61 @@ StatusOr<ScanSummary> readSummary(const json& j) {
   return s;
 }
 
+StatusOr<CveAllowlist> readAllowlist(const json& j) {
+  const std::string what = "CVE allowlist";
+  if (!j.is_object()) {
+    return bad(what, "value", "must be an object");
+  }
+  CveAllowlist list;
+  if (auto e = j.find("expires_at"); e != j.end() && !e->is_null()) {
+    if (!e->is_number_integer()) {
+      return bad(what, "expires_at", "must be an integer");
+    }
+    list.expiresAt = e->get<int64_t>();
+  }
+  if (auto items = j.find("items"); items != j.end() && !items->is_null()) {
+    if (!items->is_array()) {
+      return bad(what, "items", "must be an array");
+    }
+    for (const auto& item : *items) {
+      std::string id;
+      if (!item.is_object()) {
+        return bad(what, "items[]", "must be an object");
+      }
+      HM_RETURN_IF_ERROR(read(item, "cve_id", id, what));
+      list.items.push_back(std::move(id));
+    }
+  }
+  return list;
+}
+
 }  // namespace
+
+StatusOr<CveAllowlist> parseAllowlist(std::string_view body) {
+  auto j = parseObject(body, "CVE allowlist");
+  if (!j.ok()) {
+    return j.status();
+  }
+  return readAllowlist(*j);
+}
+
+StatusOr<SystemInfo> parseSystemInfo(std::string_view body) {
+  auto j = parseObject(body, "systeminfo");
+  if (!j.ok()) {
+    return j.status();
+  }
+  SystemInfo info;
+  HM_RETURN_IF_ERROR(read(*j, "auth_mode", info.authMode, "systeminfo"));
+  HM_RETURN_IF_ERROR(read(*j, "harbor_version", info.harborVersion, "systeminfo"));
+  HM_RETURN_IF_ERROR(read(*j, "external_url", info.externalUrl, "systeminfo"));
+  if (auto ro = j->find("read_only"); ro != j->end() && !ro->is_null()) {
+    if (!ro->is_boolean()) {
+      return bad("systeminfo", "read_only", "must be a boolean");
+    }
+    info.readOnly = ro->get<bool>();
+  }
+  return info;
+}
 
 StatusOr<Project> parseProject(std::string_view body) {
   auto j = parseObject(body, "project");
@@ -90,6 +144,13 @@ StatusOr<Project> parseProject(std::string_view body) {
       }
       p.metadata[k] = v.get<std::string>();
     }
+  }
+  if (auto list = j->find("cve_allowlist"); list != j->end() && !list->is_null()) {
+    auto allowlist = readAllowlist(*list);
+    if (!allowlist.ok()) {
+      return allowlist.status();
+    }
+    p.allowlist = std::move(*allowlist);
   }
   if (p.name.empty()) {
     return bad("project", "name", "is required");
@@ -209,6 +270,22 @@ StatusOr<Artifact> parseArtifact(std::string_view body) {
         break;
       }
     }
+  }
+  if (auto refs = j->find("references"); refs != j->end() && !refs->is_null()) {
+    if (!refs->is_array()) {
+      return bad("artifact", "references", "must be an array");
+    }
+    for (const auto& r : *refs) {
+      std::string child;
+      if (!r.is_object()) {
+        return bad("artifact", "references[]", "must be an object");
+      }
+      HM_RETURN_IF_ERROR(read(r, "child_digest", child, "artifact reference"));
+      a.children.push_back(std::move(child));
+    }
+  }
+  if (auto links = j->find("addition_links"); links != j->end() && links->is_object()) {
+    a.scannable = links->contains("vulnerabilities");
   }
   if (auto acc = j->find("accessories"); acc != j->end() && !acc->is_null()) {
     if (!acc->is_array()) {

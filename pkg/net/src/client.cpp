@@ -14,6 +14,7 @@
 #include <boost/beast/ssl.hpp>
 #include <mutex>
 #include <random>
+#include <set>
 #include <unordered_map>
 
 #include "harbormaster/base/log.h"
@@ -208,8 +209,17 @@ http::request<http::string_body> buildRequest(const State& st, const Url& url,
   msg.version(11);
   msg.set(http::field::host, url.authority());
   msg.set(http::field::user_agent, st.options.userAgent);
+  // The first occurrence of a name replaces a default (Host, User-Agent); repeats are added, so
+  // a proxy can pass on several Accept lines.
+  std::set<std::string> seen;
   for (const auto& h : req.headers) {
-    msg.set(h.name, h.value);
+    std::string lower = h.name;
+    std::transform(lower.begin(), lower.end(), lower.begin(), ::tolower);
+    if (seen.insert(lower).second) {
+      msg.set(h.name, h.value);
+    } else {
+      msg.insert(h.name, h.value);
+    }
   }
   msg.body() = req.body;
   msg.keep_alive(true);

@@ -1,26 +1,49 @@
-// harbor-sim's /api/v2.0 endpoints beyond projects: robots.
+// harbor-sim's /api/v2.0 endpoints: who is calling, and the handlers main.cpp dispatches to.
 #pragma once
 
+#include <map>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "harbormaster/net/server.h"
 #include "state.h"
 
 namespace harborsim {
 
+// The caller after basic auth: the admin (or a sysadmin user), a robot, a user, or anonymous.
 struct Caller {
   bool admin = false;
   std::optional<Robot> robot;
-  bool anonymous() const { return !admin && !robot; }
+  std::optional<User> user;
+  bool anonymous() const { return !admin && !robot && !user; }
+  // Harbor's RBAC, reduced to what the simulator serves: the admin may do anything, robots
+  // follow their permissions, users their project role, and everyone (anonymous too) may
+  // read and pull a public project.
+  bool can(const Project& project, const std::string& resource, const std::string& action) const;
+};
+
+// What GET /systeminfo reports about this simulator.
+struct SimInfo {
+  std::string externalUrl;  // https://harbor.example.com
 };
 
 hm::net::HttpResponse harborError(int status, const std::string& code, const std::string& message);
+// 401 for anonymous callers, 403 for the rest.
+hm::net::HttpResponse refused(const Caller& caller);
 // Decodes one level of query-string escaping ('+' is a space), as Go's url.QueryUnescape.
 std::string formDecode(std::string_view s);
 std::multimap<std::string, std::string> queryOf(std::string_view target);
+// Path segments after decoding the path once (go-swagger's unescape).
+std::vector<std::string> segments(std::string_view path);
 
 hm::net::HttpResponse robotsApi(State& state, const hm::net::HttpRequest& req,
                                 const Caller& caller);
+// /api/v2.0/projects… including members, metadata, artifacts, scans and accessories.
+hm::net::HttpResponse projectsApi(State& state, const hm::net::HttpRequest& req,
+                                  const Caller& caller);
+// /api/v2.0/systeminfo, /system/CVEAllowlist and /users.
+hm::net::HttpResponse systemApi(State& state, const hm::net::HttpRequest& req, const Caller& caller,
+                                const SimInfo& info);
 
 }  // namespace harborsim

@@ -55,6 +55,21 @@ std::multimap<std::string, std::string> queryOf(std::string_view target) {
   return q;
 }
 
+std::vector<std::string> segments(std::string_view path) {
+  std::string once = hm::percentDecode(path, false);
+  std::vector<std::string> out;
+  size_t start = 1;
+  while (start <= once.size()) {
+    size_t slash = once.find('/', start);
+    out.push_back(once.substr(start, slash == std::string::npos ? slash : slash - start));
+    if (slash == std::string::npos) {
+      break;
+    }
+    start = slash + 1;
+  }
+  return out;
+}
+
 namespace {
 
 namespace asio = boost::asio;
@@ -73,6 +88,16 @@ struct Options {
   std::string tokenKey;
   std::string tlsCert;
   std::string tlsKey;
+  std::string externalUrl;
+};
+
+// A /sim/faults entry: the next `count` requests whose path starts with `pathPrefix` wait
+// `latency` and, when `status` is set, get that status with Harbor's error body.
+struct Fault {
+  std::string pathPrefix;
+  int status = 0;
+  int count = 1;
+  std::chrono::milliseconds latency{0};
 };
 
 std::optional<std::pair<std::string, std::string>> basicAuth(std::string_view header) {
@@ -104,32 +129,41 @@ class HarborSim {
             std::shared_ptr<hm::net::HttpClient> upstream)
       : opts_(std::move(opts)), signer_(std::move(signer)), upstream_(std::move(upstream)) {}
 
+  void setExternalUrl(std::string url) { info_.externalUrl = std::move(url); }
+
   asio::awaitable<HttpResponse> handle(HttpRequest req) {
     std::string path(req.path());
+    if (path.rfind("/sim/", 0) == 0) {
+      co_return control(req);
+    }
+    countRequest(req.method, path);
+    std::optional<Fault> fault = takeFault(path);
+    if (fault && fault->latency.count() > 0) {
+      asio::steady_timer delay(co_await asio::this_coro::executor, fault->latency);
+      co_await delay.async_wait(asio::use_awaitable);
+    }
+    if (fault && fault->status != 0) {
+      co_return harborError(fault->status, "SIMULATED_FAULT",
+                            "fault injected by harbor-sim for " + fault->pathPrefix);
+    }
+    co_return co_await serve(std::move(req), path);
+  }
+
+ private:
+  asio::awaitable<HttpResponse> serve(HttpRequest req, const std::string& path) {
     if (path == "/service/token") {
       co_return co_await token(req);
     }
     if (path == "/v2" || path.rfind("/v2/", 0) == 0) {
       co_return co_await proxy(req);
     }
-    if (path == "/sim/scan" && req.method == "POST") {
-      co_return simScan(req);
-    }
-    if (path.rfind("/api/v2.0/projects", 0) == 0) {
-      Caller caller = co_await authenticate(req);
-      co_return projects(req, caller);
-    }
-    if (path.rfind("/api/v2.0/robots", 0) == 0) {
-      Caller caller = co_await authenticate(req);
-      co_return robotsApi(state_, req, caller);
-    }
     if (path == "/api/v2.0/ping") {
       co_return HttpResponse{200, "text/plain", "Pong", {}};
     }
     if (path == "/api/v2.0/health") {
       json components = json::array();
-      for (const char* c :
-           {"core", "database", "jobservice", "portal", "redis", "registry", "registryctl"}) {
+      for (const char* c : {"core", "database", "jobservice", "portal", "redis", "registry",
+                            "registryctl", "trivy"}) {
         components.push_back({{"name", c}, {"status", "healthy"}});
       }
       co_return HttpResponse{200,
@@ -137,18 +171,84 @@ class HarborSim {
                              json{{"status", "healthy"}, {"components", components}}.dump(),
                              {}};
     }
-    co_return harborError(404, "NOT_FOUND", "path " + path + " was not found");
+    if (path.rfind("/api/v2.0/", 0) != 0) {
+      co_return harborError(404, "NOT_FOUND", "path " + path + " was not found");
+    }
+    Caller caller = co_await authenticate(req);
+    if (path.rfind("/api/v2.0/projects", 0) == 0) {
+      co_return projectsApi(state_, req, caller);
+    }
+    if (path.rfind("/api/v2.0/robots", 0) == 0) {
+      co_return robotsApi(state_, req, caller);
+    }
+    co_return systemApi(state_, req, caller, info_);
   }
 
- private:
-  // Harbor's token service: valid credentials get the actions they ask for (the admin may do
-  // anything); bad credentials are not refused but continue as anonymous, after Harbor's 1.5 s
-  // failed-login delay, and anonymous gets no access to private projects.
+  // The /sim/ control API (README.md): scan reports, faults, request counts.
+  HttpResponse control(const HttpRequest& req) {
+    std::string path(req.path());
+    if (path == "/sim/scan" && req.method == "POST") {
+      return simScan(req);
+    }
+    std::lock_guard lock(simMu_);
+    if (path == "/sim/faults" && req.method == "POST") {
+      json body = json::parse(req.body, nullptr, false);
+      if (!body.is_object() || !body.contains("path_prefix") || !body["path_prefix"].is_string()) {
+        return harborError(400, "BAD_REQUEST", "need path_prefix");
+      }
+      Fault f{body["path_prefix"].get<std::string>(), body.value("status", 0),
+              body.value("count", 1), std::chrono::milliseconds(body.value("latency_ms", 0))};
+      faults_.push_back(std::move(f));
+      return {200, "application/json", "{}", {}};
+    }
+    if (path == "/sim/faults" && req.method == "DELETE") {
+      faults_.clear();
+      return {200, "application/json", "{}", {}};
+    }
+    if (path == "/sim/stats" && req.method == "GET") {
+      json byPath = json::object();
+      for (const auto& [key, n] : stats_) {
+        byPath[key] = n;
+      }
+      return {200, "application/json", json{{"requests", byPath}}.dump(), {}};
+    }
+    if (path == "/sim/stats" && req.method == "DELETE") {
+      stats_.clear();
+      return {200, "application/json", "{}", {}};
+    }
+    return harborError(404, "NOT_FOUND", "path " + path + " was not found");
+  }
+
+  void countRequest(const std::string& method, const std::string& path) {
+    std::lock_guard lock(simMu_);
+    ++stats_[method + " " + path];
+  }
+
+  // The first matching fault with calls left; a negative count never runs out.
+  std::optional<Fault> takeFault(const std::string& path) {
+    std::lock_guard lock(simMu_);
+    for (auto it = faults_.begin(); it != faults_.end(); ++it) {
+      if (path.rfind(it->pathPrefix, 0) == 0) {
+        Fault f = *it;
+        if (it->count > 0 && --it->count == 0) {
+          faults_.erase(it);
+        }
+        return f;
+      }
+    }
+    return std::nullopt;
+  }
+
+  // Harbor's token service: each scope gets the requested actions the caller may do on that
+  // project (Caller::can: admin, robot permissions, user roles, public read). Bad credentials
+  // are not refused but continue as anonymous after Harbor's 1.5 s failed-login delay.
   asio::awaitable<HttpResponse> token(const HttpRequest& req) {
     auto q = queryOf(req.target);
     Caller caller = co_await authenticate(req);
-    const bool admin = caller.admin;
-    std::string subject = admin ? "admin" : caller.robot ? "robot$" + caller.robot->name : "";
+    std::string subject = caller.admin   ? "admin"
+                          : caller.robot ? "robot$" + caller.robot->name
+                          : caller.user  ? caller.user->name
+                                         : "";
     std::vector<Access> granted;
     for (auto [it, end] = q.equal_range("scope"); it != end; ++it) {
       // repository:team/app:pull,push
@@ -160,29 +260,13 @@ class HarborSim {
       }
       Access a{scope.substr(0, first), scope.substr(first + 1, last - first - 1), {}};
       // Harbor grants nothing on a repository whose project does not exist.
-      const bool projectExists =
-          state_.project(a.name.substr(0, a.name.find('/')), true).has_value();
-      if (caller.robot && projectExists) {
-        // A robot's token carries the repository actions its permissions allow.
-        std::string project = a.name.substr(0, a.name.find('/'));
-        for (const char* action : {"pull", "push"}) {
-          if (scope.find(action, last) != std::string::npos &&
-              caller.robot->can(project, "repository", action)) {
-            a.actions.push_back(action);
-          }
-        }
-      }
-      if (admin && projectExists) {
-        std::string actions = scope.substr(last + 1);
-        size_t start = 0;
-        while (start <= actions.size()) {
-          size_t comma = actions.find(',', start);
-          a.actions.push_back(
-              actions.substr(start, comma == std::string::npos ? comma : comma - start));
-          if (comma == std::string::npos) {
-            break;
-          }
-          start = comma + 1;
+      auto project = state_.project(a.name.substr(0, a.name.find('/')), true);
+      std::string actions = scope.substr(last + 1) + ",";
+      for (size_t start = 0, comma; project && (comma = actions.find(',', start)) != actions.npos;
+           start = comma + 1) {
+        std::string action = actions.substr(start, comma - start);
+        if (action == "*" ? caller.admin : caller.can(*project, "repository", action)) {
+          a.actions.push_back(action);
         }
       }
       granted.push_back(std::move(a));
@@ -244,7 +328,7 @@ class HarborSim {
     std::string digest(res.header("Docker-Content-Digest"));
     if (!digest.empty()) {
       state_.recordPush(repository, reference, digest, std::string(req.header("Content-Type")),
-                        static_cast<int64_t>(req.body.size()));
+                        req.body);
     }
   }
 
@@ -260,6 +344,11 @@ class HarborSim {
     }
     if (auto robot = state_.authenticateRobot(creds->first, creds->second)) {
       caller.robot = std::move(robot);
+      co_return caller;
+    }
+    if (auto user = state_.user(creds->first); user && user->password == creds->second) {
+      caller.admin = user->sysadmin;
+      caller.user = std::move(user);
       co_return caller;
     }
     // Bad credentials are not refused: a 1.5 s delay, then the caller is anonymous.
@@ -286,147 +375,12 @@ class HarborSim {
     return {200, "application/json", "{}", {}};
   }
 
-  // Path segments after decoding the path once; repository segments are decoded again below,
-  // as go-swagger and then Harbor's Prepare each unescape once (API-NOTES §0).
-  static std::vector<std::string> segments(std::string_view path) {
-    std::string once = hm::percentDecode(path, false);
-    std::vector<std::string> out;
-    size_t start = 1;
-    while (start <= once.size()) {
-      size_t slash = once.find('/', start);
-      out.push_back(once.substr(start, slash == std::string::npos ? slash : slash - start));
-      if (slash == std::string::npos) {
-        break;
-      }
-      start = slash + 1;
-    }
-    return out;
-  }
-
-  HttpResponse projects(const HttpRequest& req, const Caller& caller) {
-    const bool admin = caller.admin;
-    auto segs = segments(req.path());  // api, v2.0, projects, ...
-    auto q = queryOf(req.target);
-    const std::string& m = req.method;
-    if (segs.size() == 3) {
-      if (m == "HEAD") {
-        if (caller.anonymous()) {
-          return harborError(401, "UNAUTHORIZED", "unauthorized");
-        }
-        auto name = q.count("project_name") ? q.find("project_name")->second : "";
-        return {state_.project(name, true) ? 200 : 404, "application/json", "", {}};
-      }
-      if (m == "POST") {
-        return createProject(req, admin);
-      }
-      return harborError(405, "METHOD_NOT_ALLOWED", "method not allowed");
-    }
-    const std::string& ref = segs[3];
-    const bool byName = req.header("X-Is-Resource-Name") == "true";
-    auto project = state_.project(ref, byName);
-    const bool isPublic = project && project->metadata["public"] == "true";
-    // What the caller needs for this path: project:read, artifact:read or
-    // artifact-addition:read; the admin may do anything, anonymous reads public projects.
-    std::string resource = segs.size() >= 10  ? "artifact-addition"
-                           : segs.size() >= 8 ? "artifact"
-                                              : "project";
-    bool allowed = admin || (m == "GET" && isPublic) ||
-                   (caller.robot && project && caller.robot->can(project->name, resource, "read"));
-    if (!allowed || (!project && !admin)) {
-      return caller.anonymous() ? harborError(401, "UNAUTHORIZED", "unauthorized")
-                                : harborError(403, "FORBIDDEN", "forbidden");
-    }
-    if (!project) {
-      return harborError(404, "NOT_FOUND", "project " + ref + " not found");
-    }
-    if (segs.size() == 4) {
-      if (m == "GET") {
-        json metadata = json::object();
-        for (const auto& [k, v] : project->metadata) {
-          metadata[k] = v;
-        }
-        json j = {{"project_id", project->id},
-                  {"name", project->name},
-                  {"owner_id", 1},
-                  {"owner_name", "admin"},
-                  {"repo_count", state_.projectHasRepositories(project->name) ? 1 : 0},
-                  {"creation_time", project->created},
-                  {"update_time", project->created},
-                  {"metadata", metadata}};
-        return {200, "application/json", j.dump(), {}};
-      }
-      if (m == "DELETE" && admin) {
-        if (state_.projectHasRepositories(project->name)) {
-          return harborError(
-              412, "PRECONDITION",
-              "precondition failed: the project contains repositories, can not be deleted");
-        }
-        state_.deleteProject(project->name);
-        return {200, "application/json", "", {}};
-      }
-      return harborError(405, "METHOD_NOT_ALLOWED", "method not allowed");
-    }
-    // projects/{p}/repositories/{r}/artifacts/{ref}[/additions/vulnerabilities]
-    if ((segs.size() == 8 || segs.size() == 10) && segs[4] == "repositories" &&
-        segs[6] == "artifacts" && m == "GET") {
-      std::string repository = project->name + "/" + hm::percentDecode(segs[5], false);
-      const std::string& reference = segs[7];
-      auto artifact = state_.artifact(repository, reference);
-      if (!artifact) {
-        bool digest = reference.rfind("sha256:", 0) == 0;
-        return harborError(
-            404, "NOT_FOUND",
-            "artifact " + repository + (digest ? "@" : ":") + reference + " not found");
-      }
-      auto report = state_.report(artifact->digest);
-      if (segs.size() == 10 && segs[8] == "additions" && segs[9] == "vulnerabilities") {
-        return {200, "application/json", vulnerabilitiesJson(report).dump(), {}};
-      }
-      if (segs.size() == 8) {
-        bool withScan =
-            q.count("with_scan_overview") && q.find("with_scan_overview")->second == "true";
-        return {200,
-                "application/json",
-                artifactJson(*artifact, report, withScan, project->name).dump(),
-                {}};
-      }
-    }
-    return harborError(404, "NOT_FOUND", "path " + std::string(req.path()) + " was not found");
-  }
-
-  HttpResponse createProject(const HttpRequest& req, bool admin) {
-    if (!admin) {
-      return harborError(401, "UNAUTHORIZED", "unauthorized");
-    }
-    json body = json::parse(req.body, nullptr, false);
-    if (!body.is_object() || !body.contains("project_name") || !body["project_name"].is_string()) {
-      return harborError(422, "UNPROCESSABLE_ENTITY", "project_name in body is required");
-    }
-    std::map<std::string, std::string> metadata;
-    if (body.contains("metadata")) {
-      if (!body["metadata"].is_object()) {
-        return harborError(422, "UNPROCESSABLE_ENTITY", "metadata in body must be of type object");
-      }
-      for (const auto& [k, v] : body["metadata"].items()) {
-        if (!v.is_string()) {
-          return harborError(422, "UNPROCESSABLE_ENTITY",
-                             "metadata." + k + " in body must be of type string");
-        }
-        metadata[k] = v.get<std::string>();
-      }
-    }
-    int64_t id = 0;
-    auto [status, message] =
-        state_.createProject(body["project_name"].get<std::string>(), metadata, id);
-    if (status != 201) {
-      return harborError(status, status == 409 ? "CONFLICT" : "BAD_REQUEST", message);
-    }
-    return {
-        201, "application/json", "", {{"Location", "/api/v2.0/projects/" + std::to_string(id)}}};
-  }
-
   State state_;
   Options opts_;
+  SimInfo info_;
+  std::mutex simMu_;
+  std::vector<Fault> faults_;
+  std::map<std::string, int64_t> stats_;
   std::unique_ptr<TokenSigner> signer_;
   std::shared_ptr<hm::net::HttpClient> upstream_;
 };
@@ -437,7 +391,7 @@ int run(int argc, char** argv) {
       {"--listen", &o.listen},        {"--admin-password", &o.adminPassword},
       {"--registry", &o.registryUrl}, {"--token-cert", &o.tokenCert},
       {"--token-key", &o.tokenKey},   {"--tls-cert", &o.tlsCert},
-      {"--tls-key", &o.tlsKey}};
+      {"--tls-key", &o.tlsKey},       {"--external-url", &o.externalUrl}};
   for (int i = 1; i < argc; ++i) {
     auto it = flags.find(argv[i]);
     if (it == flags.end() || i + 1 >= argc) {
@@ -486,6 +440,10 @@ int run(int argc, char** argv) {
     return 2;
   }
   (*server)->start();
+  sim.setExternalUrl(!o.externalUrl.empty()
+                         ? o.externalUrl
+                         : (o.tlsCert.empty() ? "http://" : "https://") + so.address + ":" +
+                               std::to_string((*server)->port()));
   hm::log::info("Started harbor-sim",
                 {{"listen", so.address + ":" + std::to_string((*server)->port())}});
   asio::signal_set signals(ioc, SIGTERM, SIGINT);

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <regex>
 
+#include "harbormaster/base/encoding.h"
 #include "harbormaster/base/time.h"
 
 namespace harborsim {
@@ -49,7 +50,13 @@ std::pair<int, std::string> State::createProject(const std::string& name,
   if (!metadata.count("public")) {
     metadata["public"] = "false";
   }
-  Project p{nextId_++, name, std::move(metadata), now()};
+  Project p;
+  p.id = nextId_++;
+  p.name = name;
+  p.metadata = std::move(metadata);
+  p.created = now();
+  p.allowlist.id = p.id + 1000;  // Harbor creates an empty list with every project
+  p.allowlist.projectId = p.id;
   id = p.id;
   projects_[name] = std::move(p);
   return {201, ""};
@@ -82,8 +89,109 @@ bool State::deleteProject(const std::string& name) {
   return projects_.erase(name) > 0;
 }
 
+bool State::updateProject(const std::string& name, const std::function<void(Project&)>& change) {
+  std::lock_guard lock(mu_);
+  auto it = projects_.find(name);
+  if (it == projects_.end()) {
+    return false;
+  }
+  change(it->second);
+  return true;
+}
+
+CveAllowlist State::systemAllowlist() const {
+  std::lock_guard lock(mu_);
+  return systemAllowlist_;
+}
+
+void State::setSystemAllowlist(CveAllowlist list) {
+  std::lock_guard lock(mu_);
+  list.id = 1;
+  list.projectId = 0;
+  systemAllowlist_ = std::move(list);
+}
+
+std::pair<int, std::string> State::createUser(User& user) {
+  static const std::regex rule("^[A-Za-z0-9._-]{1,255}$");
+  if (!std::regex_match(user.name, rule) || user.name == "admin") {
+    return {400, "username contains illegal characters"};
+  }
+  std::lock_guard lock(mu_);
+  if (users_.count(user.name)) {
+    return {409, "username " + user.name + " already exists"};
+  }
+  user.id = nextId_++;
+  users_[user.name] = user;
+  return {201, ""};
+}
+
+std::optional<User> State::user(const std::string& name) const {
+  std::lock_guard lock(mu_);
+  auto it = users_.find(name);
+  return it == users_.end() ? std::nullopt : std::optional<User>(it->second);
+}
+
+bool State::setSysadmin(int64_t id, bool sysadmin) {
+  std::lock_guard lock(mu_);
+  for (auto& [_, u] : users_) {
+    if (u.id == id) {
+      u.sysadmin = sysadmin;
+      return true;
+    }
+  }
+  return false;
+}
+
+bool Artifact::isIndex() const {
+  return mediaType == "application/vnd.oci.image.index.v1+json" ||
+         mediaType == "application/vnd.docker.distribution.manifest.list.v2+json";
+}
+
+bool Artifact::scannable() const {
+  return !isAccessory &&
+         (isIndex() || configMediaType == "application/vnd.oci.image.config.v1+json" ||
+          configMediaType == "application/vnd.docker.container.image.v1+json");
+}
+
+namespace {
+
+const std::string kCosignSignature = "application/vnd.dev.cosign.artifact.sig.v1+json";
+const std::string kSigstoreBundle = "application/vnd.dev.sigstore.bundle.v0.3+json";
+const std::string kSimpleSigning = "application/vnd.dev.cosign.simplesigning.v1+json";
+
+std::string stringAt(const json& j, const char* key) {
+  return j.is_object() && j.contains(key) && j[key].is_string() ? j[key].get<std::string>() : "";
+}
+
+// The subject digest this manifest is a cosign signature of, or "".
+std::string cosignSubject(const json& m, const std::string& reference) {
+  static const std::regex legacyTag("^sha256-([0-9a-f]{64})\\.sig$");
+  std::smatch match;
+  if (std::regex_match(reference, match, legacyTag) && m.contains("layers") &&
+      m["layers"].is_array()) {
+    for (const auto& layer : m["layers"]) {
+      if (stringAt(layer, "mediaType") == kSimpleSigning) {
+        return "sha256:" + match[1].str();
+      }
+    }
+  }
+  std::string type = stringAt(m, "artifactType");
+  if (type.empty() && m.contains("config")) {
+    type = stringAt(m["config"], "mediaType");
+  }
+  if (m.contains("subject") && (type == kCosignSignature || type == kSigstoreBundle)) {
+    return stringAt(m["subject"], "digest");
+  }
+  return "";
+}
+
+}  // namespace
+
 void State::recordPush(const std::string& repository, const std::string& reference,
-                       const std::string& digest, const std::string& mediaType, int64_t size) {
+                       const std::string& digest, const std::string& mediaType,
+                       const std::string& manifest) {
+  json m = json::parse(manifest, nullptr, false);
+  std::string subject = cosignSubject(m, reference);
   std::lock_guard lock(mu_);
   std::string project = repository.substr(0, repository.find('/'));
   auto p = projects_.find(project);
@@ -92,7 +200,36 @@ void State::recordPush(const std::string& repository, const std::string& referen
   }
   Artifact& a = artifacts_[repository + "@" + digest];
   if (a.id == 0) {
-    a = Artifact{nextId_++, p->second.id, repository, digest, mediaType, size, {}, now()};
+    a.id = nextId_++;
+    a.projectId = p->second.id;
+    a.repository = repository;
+    a.digest = digest;
+    a.size = static_cast<int64_t>(manifest.size());
+    a.pushed = now();
+    std::string declared = stringAt(m, "mediaType");
+    a.mediaType = declared.empty() ? mediaType : declared;
+    if (m.contains("config")) {
+      a.configMediaType = stringAt(m["config"], "mediaType");
+    }
+    if (m.contains("manifests") && m["manifests"].is_array()) {
+      for (const auto& child : m["manifests"]) {
+        a.children.push_back(stringAt(child, "digest"));
+      }
+    }
+    a.isAccessory = !subject.empty();
+  }
+  if (!subject.empty()) {
+    auto& list = accessories_[repository + "@" + subject];
+    // A re-pushed legacy .sig (cosign appends signatures) replaces the one the tag held.
+    const std::string legacyTag = reference.rfind("sha256-", 0) == 0 ? reference : "";
+    list.erase(std::remove_if(list.begin(), list.end(),
+                              [&](const Accessory& x) {
+                                return x.digest == digest ||
+                                       (!legacyTag.empty() && x.legacyTag == legacyTag);
+                              }),
+               list.end());
+    list.push_back(Accessory{nextId_++, digest, "signature.cosign",
+                             static_cast<int64_t>(manifest.size()), now(), legacyTag});
   }
   if (reference.rfind("sha256:", 0) != 0) {
     // A tag moves: it leaves whatever artifact of this repository held it before.
@@ -115,10 +252,79 @@ std::optional<Artifact> State::artifact(const std::string& repository,
     }
     if (a.digest == reference ||
         std::find(a.tags.begin(), a.tags.end(), reference) != a.tags.end()) {
-      return a;
+      Artifact out = a;
+      auto acc = accessories_.find(repository + "@" + a.digest);
+      if (acc != accessories_.end()) {
+        out.accessories = acc->second;
+      }
+      return out;
     }
   }
   return std::nullopt;
+}
+
+std::optional<ScanReport> State::effectiveReport(const Artifact& artifact) const {
+  std::lock_guard lock(mu_);
+  auto own = reports_.find(artifact.digest);
+  if (own != reports_.end() || !artifact.isIndex()) {
+    return own == reports_.end() ? std::nullopt : std::optional<ScanReport>(own->second);
+  }
+  // pkg/scan/vuln/summary.go: status precedence Running > Stopped > Success > others; findings
+  // unique by id-package-version; report_id = base64 of the ids joined by '|'.
+  auto rank = [](const std::string& s) {
+    return s == "Running" ? 3 : s == "Stopped" ? 2 : s == "Success" ? 1 : 0;
+  };
+  std::optional<ScanReport> merged;
+  std::string ids;
+  for (const auto& child : artifact.children) {
+    auto r = reports_.find(child);
+    if (r == reports_.end()) {
+      continue;
+    }
+    if (!merged) {
+      merged = r->second;
+      merged->findings.clear();
+    } else if (rank(r->second.status) > rank(merged->status)) {
+      merged->status = r->second.status;
+    }
+    ids += (ids.empty() ? "" : "|") + r->second.id;
+    for (const auto& f : r->second.findings) {
+      bool seen = std::any_of(merged->findings.begin(), merged->findings.end(), [&](const auto& g) {
+        return g.id == f.id && g.package == f.package && g.version == f.version;
+      });
+      if (!seen) {
+        merged->findings.push_back(f);
+      }
+    }
+  }
+  if (merged) {
+    merged->id = hm::base64Encode(ids);
+  }
+  return merged;
+}
+
+std::pair<int, std::string> State::triggerScan(const Artifact& artifact) {
+  if (!artifact.scannable()) {
+    return {400, "the configured scanner Trivy does not support media type " + artifact.mediaType};
+  }
+  std::vector<std::string> targets =
+      artifact.isIndex() ? artifact.children : std::vector<std::string>{artifact.digest};
+  std::lock_guard lock(mu_);
+  for (const auto& d : targets) {
+    auto r = reports_.find(d);
+    if (r != reports_.end() && (r->second.status == "Pending" || r->second.status == "Running")) {
+      return {409, "a previous scan process is " + r->second.status};
+    }
+  }
+  for (const auto& d : targets) {
+    ScanReport pending;
+    pending.id = "report-" + std::to_string(nextId_++);
+    pending.status = "Pending";
+    pending.started = now();
+    pending.ended = "0001-01-01T00:00:00.000Z";
+    reports_[d] = std::move(pending);
+  }
+  return {202, ""};
 }
 
 bool Robot::can(const std::string& project, const std::string& resource,
@@ -213,7 +419,7 @@ std::optional<ScanReport> State::report(const std::string& digest) const {
 }
 
 json artifactJson(const Artifact& a, const std::optional<ScanReport>& report, bool withScanOverview,
-                  const std::string& project) {
+                  bool withAccessory, const std::string& project) {
   std::string repoInProject = a.repository.substr(project.size() + 1);
   json tags = json::array();
   for (size_t i = 0; i < a.tags.size(); ++i) {
@@ -223,23 +429,47 @@ json artifactJson(const Artifact& a, const std::optional<ScanReport>& report, bo
                     {"push_time", a.pushed},
                     {"immutable", false}});
   }
-  json j = {
-      {"id", a.id},
-      {"type", "IMAGE"},
-      {"manifest_media_type", a.mediaType},
-      {"media_type", a.mediaType},
-      {"project_id", a.projectId},
-      {"repository_name", a.repository},
-      {"digest", a.digest},
-      {"size", a.size},
-      {"push_time", a.pushed},
-      {"pull_time", "0001-01-01T00:00:00.000Z"},
-      {"tags", tags},
-      {"addition_links",
-       {{"vulnerabilities",
+  json j = {{"id", a.id},
+            {"type", a.scannable() ? "IMAGE" : "UNKNOWN"},
+            {"manifest_media_type", a.mediaType},
+            {"media_type", a.mediaType},
+            {"project_id", a.projectId},
+            {"repository_name", a.repository},
+            {"digest", a.digest},
+            {"size", a.size},
+            {"push_time", a.pushed},
+            {"pull_time", "0001-01-01T00:00:00.000Z"},
+            {"tags", tags}};
+  // The vulnerabilities link appears only when the scanner can scan the artifact.
+  if (a.scannable()) {
+    j["addition_links"] = {
+        {"vulnerabilities",
          {{"absolute", false},
           {"href", "/api/v2.0/projects/" + project + "/repositories/" + encodeTwice(repoInProject) +
-                       "/artifacts/" + a.digest + "/additions/vulnerabilities"}}}}}};
+                       "/artifacts/" + a.digest + "/additions/vulnerabilities"}}}};
+  }
+  if (!a.children.empty()) {
+    json refs = json::array();
+    for (const auto& child : a.children) {
+      refs.push_back({{"parent_id", a.id}, {"child_digest", child}});
+    }
+    j["references"] = refs;
+  }
+  if (withAccessory && !a.accessories.empty()) {
+    json list = json::array();
+    for (const auto& acc : a.accessories) {
+      list.push_back({{"id", acc.id},
+                      {"artifact_id", acc.id},
+                      {"subject_artifact_id", a.id},
+                      {"subject_artifact_repo", a.repository},
+                      {"subject_artifact_digest", a.digest},
+                      {"digest", acc.digest},
+                      {"size", acc.size},
+                      {"type", acc.type},
+                      {"creation_time", acc.created}});
+    }
+    j["accessories"] = list;
+  }
   if (withScanOverview && report) {
     json summary = {{"report_id", report->id},
                     {"scan_status", report->status},

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <mutex>
 #include <optional>
@@ -12,11 +13,37 @@
 
 namespace harborsim {
 
+// Harbor's CVE allowlist: the system list has projectId 0; expiresAt is unix seconds.
+struct CveAllowlist {
+  int64_t id = 0;
+  int64_t projectId = 0;
+  std::optional<int64_t> expiresAt;
+  std::vector<std::string> items;
+};
+
 struct Project {
   int64_t id = 0;
   std::string name;
   std::map<std::string, std::string> metadata;
   std::string created;
+  CveAllowlist allowlist;
+  std::map<std::string, int> members;  // username → Harbor role id (1 projectAdmin … 5)
+};
+
+struct User {
+  int64_t id = 0;
+  std::string name;
+  std::string password;
+  bool sysadmin = false;
+};
+
+struct Accessory {
+  int64_t id = 0;
+  std::string digest;
+  std::string type;  // signature.cosign
+  int64_t size = 0;
+  std::string created;
+  std::string legacyTag;  // sha256-<hex>.sig when recorded from cosign's tag scheme
 };
 
 struct Artifact {
@@ -28,6 +55,13 @@ struct Artifact {
   int64_t size = 0;
   std::vector<std::string> tags;
   std::string pushed;
+  std::string configMediaType;
+  bool isAccessory = false;            // a signature: not listed, not scannable
+  std::vector<std::string> children;   // an index's manifests, by digest
+  std::vector<Accessory> accessories;  // filled on read
+
+  bool isIndex() const;
+  bool scannable() const;
 };
 
 struct Finding {
@@ -83,10 +117,28 @@ class State {
   std::optional<Project> project(const std::string& nameOrId, bool byName) const;
   bool projectHasRepositories(const std::string& name) const;
   bool deleteProject(const std::string& name);
+  // Applies `change` to the named project under the lock; false if there is no such project.
+  bool updateProject(const std::string& name, const std::function<void(Project&)>& change);
+  CveAllowlist systemAllowlist() const;
+  void setSystemAllowlist(CveAllowlist list);
+
+  std::pair<int, std::string> createUser(User& user);
+  std::optional<User> user(const std::string& name) const;
+  bool setSysadmin(int64_t id, bool sysadmin);
+
+  // Records a manifest PUT: the artifact, its tag, an index's children, and cosign accessories
+  // (legacy sha256-<hex>.sig tags and OCI 1.1 referrers with a subject), as Harbor's middleware.
   void recordPush(const std::string& repository, const std::string& reference,
-                  const std::string& digest, const std::string& mediaType, int64_t size);
+                  const std::string& digest, const std::string& mediaType,
+                  const std::string& manifest);
   std::optional<Artifact> artifact(const std::string& repository,
                                    const std::string& reference) const;
+  // The report the API shows for an artifact: its own, or an index's children's merged
+  // (API-NOTES §5.2). nullopt when never scanned.
+  std::optional<ScanReport> effectiveReport(const Artifact& artifact) const;
+  // POST …/scan: 202 and Pending reports for the artifact (an index: its children), 409 while a
+  // scan is Pending or Running, 400 for media types the scanner cannot scan.
+  std::pair<int, std::string> triggerScan(const Artifact& artifact);
   // Robots: the returned pair is (HTTP status, Harbor error message) when refused.
   std::pair<int, std::string> createRobot(Robot& robot);
   std::optional<Robot> robot(int64_t id) const;
@@ -107,11 +159,15 @@ class State {
   std::map<std::string, Artifact> artifacts_;  // by repository + "@" + digest
   std::map<std::string, ScanReport> reports_;  // by digest
   std::map<int64_t, Robot> robots_;
+  std::map<std::string, User> users_;
+  // Accessories by repository + "@" + subject digest; the subject may be pushed after them.
+  std::map<std::string, std::vector<Accessory>> accessories_;
+  CveAllowlist systemAllowlist_;
 };
 
 // The artifact JSON Harbor returns, with scan_overview when asked and a report exists.
 nlohmann::json artifactJson(const Artifact& a, const std::optional<ScanReport>& report,
-                            bool withScanOverview, const std::string& project);
+                            bool withScanOverview, bool withAccessory, const std::string& project);
 nlohmann::json vulnerabilitiesJson(const std::optional<ScanReport>& report);
 
 }  // namespace harborsim

@@ -5,6 +5,8 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <nlohmann/json.hpp>
+
 #include "support/async.h"
 #include "support/process.h"
 #include "support/registry_rig.h"
@@ -185,6 +187,250 @@ TEST_F(HarborContractTest, SimulatorRejectsSingleEncodedRepositoriesLikeHarbor) 
   auto r = raw.readReply();
   EXPECT_EQ(r.status, 404);
   EXPECT_THAT(r.body, HasSubstr("was not found"));
+}
+
+TEST_F(HarborContractTest, ProjectUpdateMergesMetadataAndReplacesTheAllowlist) {
+  auto c = client();
+  ASSERT_TRUE(
+      runOn(io_.ioc(), c->createProject({"upd", {{"auto_scan", "true"}}, std::nullopt}, soon()))
+          .ok());
+  ProjectUpdate u;
+  u.metadata = {{"prevent_vul", "true"}, {"severity", "High"}};
+  u.allowlist = CveAllowlist{{"CVE-2024-0001", "CVE-2024-0002"}, 4102444800};
+  auto s = runOn(io_.ioc(), c->updateProject("upd", u, soon()));
+  ASSERT_TRUE(s.ok()) << s.message();
+  auto p = runOn(io_.ioc(), c->getProject("upd", soon()));
+  ASSERT_TRUE(p.ok()) << p.status().message();
+  EXPECT_EQ(p->metadata.at("auto_scan"), "true") << "PUT merges: keys not sent stay";
+  EXPECT_EQ(p->metadata.at("severity"), "high") << "GET lower-cases severity";
+  EXPECT_EQ(p->allowlist.items, (std::vector<std::string>{"CVE-2024-0001", "CVE-2024-0002"}));
+  ASSERT_TRUE(p->allowlist.expiresAt.has_value());
+  EXPECT_EQ(*p->allowlist.expiresAt, 4102444800);
+  EXPECT_TRUE(p->allowlist.activeAt(1767312000));
+  EXPECT_FALSE(p->allowlist.activeAt(4102444800));
+
+  // An update without an allowlist keeps it; one with an empty list clears it.
+  ASSERT_TRUE(runOn(io_.ioc(), c->updateProject("upd", {{{"public", "false"}}, {}}, soon())).ok());
+  EXPECT_EQ(runOn(io_.ioc(), c->getProject("upd", soon()))->allowlist.items.size(), 2u);
+  ASSERT_TRUE(runOn(io_.ioc(), c->updateProject("upd", {{}, CveAllowlist{}}, soon())).ok());
+  auto cleared = runOn(io_.ioc(), c->getProject("upd", soon()));
+  EXPECT_TRUE(cleared->allowlist.items.empty());
+  EXPECT_FALSE(cleared->allowlist.expiresAt.has_value());
+
+  auto dup =
+      runOn(io_.ioc(), c->updateProject("upd", {{}, CveAllowlist{{"CVE-1", "CVE-1"}, {}}}, soon()));
+  EXPECT_FALSE(dup.ok()) << "Harbor refuses duplicate ids (with a 500)";
+}
+
+TEST_F(HarborContractTest, MetadataKeysAreValidatedAndDeletable) {
+  auto c = client();
+  ASSERT_TRUE(runOn(io_.ioc(), c->createProject({"meta", {}, std::nullopt}, soon())).ok());
+  ASSERT_TRUE(runOn(io_.ioc(), c->setProjectMetadata("meta", "prevent_vul", "true", soon())).ok());
+  auto bad = runOn(io_.ioc(), c->setProjectMetadata("meta", "severity", "extreme", soon()));
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(bad.code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(runOn(io_.ioc(), c->getProject("meta", soon()))->metadata.at("prevent_vul"), "true");
+
+  ASSERT_TRUE(runOn(io_.ioc(), c->deleteProjectMetadata("meta", "prevent_vul", soon())).ok());
+  EXPECT_EQ(runOn(io_.ioc(), c->getProject("meta", soon()))->metadata.count("prevent_vul"), 0u);
+  auto again = runOn(io_.ioc(), c->deleteProjectMetadata("meta", "prevent_vul", soon()));
+  EXPECT_EQ(again.code(), StatusCode::kNotFound);
+}
+
+TEST_F(HarborContractTest, SystemAllowlistIsReadableByUsersAndWritableByAdmins) {
+  std::string body;
+  ASSERT_EQ(
+      rig_->curl("POST", "/api/v2.0/users",
+                 R"({"username":"dev","password":"Dev12345","email":"d@x","realname":"D"})", body),
+      201)
+      << body;
+  auto admin = client();
+  ASSERT_TRUE(runOn(io_.ioc(), admin->setSystemAllowlist(
+                                   CveAllowlist{{"CVE-2023-9999"}, std::nullopt}, soon()))
+                  .ok());
+  auto dev = client("dev", "Dev12345");
+  auto list = runOn(io_.ioc(), dev->systemAllowlist(soon()));
+  ASSERT_TRUE(list.ok()) << list.status().message();
+  EXPECT_EQ(list->items, std::vector<std::string>{"CVE-2023-9999"});
+  EXPECT_FALSE(list->expiresAt.has_value());
+  auto denied = runOn(io_.ioc(), dev->setSystemAllowlist(CveAllowlist{}, soon()));
+  EXPECT_EQ(denied.code(), StatusCode::kPermissionDenied);
+  auto anonymous = runOn(io_.ioc(), client("", "")->systemAllowlist(soon()));
+  EXPECT_EQ(anonymous.status().code(), StatusCode::kUnauthenticated);
+  ASSERT_TRUE(runOn(io_.ioc(), admin->setSystemAllowlist(CveAllowlist{}, soon())).ok());
+}
+
+TEST_F(HarborContractTest, SystemInfoShowsMoreToAuthenticatedCallers) {
+  auto anonymous = runOn(io_.ioc(), client("", "")->systemInfo(soon()));
+  ASSERT_TRUE(anonymous.ok()) << anonymous.status().message();
+  EXPECT_EQ(anonymous->authMode, "db_auth");
+  EXPECT_EQ(anonymous->harborVersion, "");
+  auto admin = runOn(io_.ioc(), client()->systemInfo(soon()));
+  ASSERT_TRUE(admin.ok());
+  EXPECT_THAT(admin->harborVersion, ::testing::StartsWith("v2."));
+  EXPECT_EQ(admin->externalUrl, "http://" + rig_->host());
+}
+
+TEST_F(HarborContractTest, UsersGetTheirProjectRoleAndPublicProjectsAreReadable) {
+  std::string body;
+  ASSERT_EQ(rig_->curl("POST", "/api/v2.0/users", R"({"username":"guest1","password":"Guest1234"})",
+                       body),
+            201);
+  auto guest = client("guest1", "Guest1234");
+  auto before = runOn(io_.ioc(), guest->getArtifact("shop", "team/web", "1.4", soon()));
+  EXPECT_EQ(before.status().code(), StatusCode::kPermissionDenied);
+  ASSERT_EQ(rig_->curl("POST", "/api/v2.0/projects/shop/members",
+                       R"({"role_id":3,"member_user":{"username":"guest1"}})", body),
+            201)
+      << body;
+  auto after = runOn(io_.ioc(), guest->getArtifact("shop", "team/web", "1.4", soon()));
+  ASSERT_TRUE(after.ok()) << after.status().message();
+  auto scan = runOn(io_.ioc(), guest->scanArtifact("shop", "team/web", "1.4", soon()));
+  EXPECT_EQ(scan.code(), StatusCode::kPermissionDenied) << "guests may not start scans";
+
+  // A public project: anonymous may read it and pull from it.
+  auto admin = client();
+  ASSERT_TRUE(
+      runOn(io_.ioc(), admin->createProject({"open", {{"public", "true"}}, {}}, soon())).ok());
+  layout_->push("1.4", rig_->host() + "/open/web:1", false, "admin:" + rig_->adminPassword());
+  auto anonymous = runOn(io_.ioc(), client("", "")->getArtifact("open", "web", "1", soon()));
+  ASSERT_TRUE(anonymous.ok()) << anonymous.status().message();
+  EXPECT_EQ(anonymous->digest, image_.digest);
+  std::string out;
+  EXPECT_EQ(hm::testing::runCommand({"/usr/bin/skopeo", "inspect", "--raw", "--tls-verify=false",
+                                     "docker://" + rig_->host() + "/open/web:1"},
+                                    out),
+            0)
+      << out;
+  EXPECT_NE(hm::testing::runCommand({"/usr/bin/skopeo", "inspect", "--raw", "--tls-verify=false",
+                                     "docker://" + rig_->host() + "/shop/team/web:1.4"},
+                                    out),
+            0)
+      << "anonymous pulls of a private project are refused";
+}
+
+TEST_F(HarborContractTest, ScanTriggerQueuesAndRefusesWhileRunning) {
+  auto c = client();
+  auto img = layout_->addImage("scan-me", "scan trigger");
+  layout_->push("scan-me", rig_->host() + "/shop/scanned:1", false,
+                "admin:" + rig_->adminPassword());
+  auto s = runOn(io_.ioc(), c->scanArtifact("shop", "scanned", img.digest, soon()));
+  ASSERT_TRUE(s.ok()) << s.message();
+  auto a = runOn(io_.ioc(), c->getArtifact("shop", "scanned", img.digest, soon()));
+  ASSERT_TRUE(a.ok() && a->scan.has_value());
+  EXPECT_EQ(a->scan->status, "Pending");
+  EXPECT_TRUE(a->scannable);
+  auto again = runOn(io_.ioc(), c->scanArtifact("shop", "scanned", img.digest, soon()));
+  EXPECT_EQ(again.code(), StatusCode::kConflict);
+  rig_->setScan(R"({"digest":")" + img.digest + R"(","status":"Success"})");
+  EXPECT_TRUE(runOn(io_.ioc(), c->scanArtifact("shop", "scanned", img.digest, soon())).ok())
+      << "a finished scan may be re-run";
+  auto missing = runOn(
+      io_.ioc(), c->scanArtifact("shop", "scanned", "sha256:" + std::string(64, 'a'), soon()));
+  EXPECT_EQ(missing.code(), StatusCode::kNotFound);
+}
+
+TEST_F(HarborContractTest, AnIndexShowsItsChildrensMergedScan) {
+  auto c = client();
+  auto amd = layout_->addImage("m-amd", "merge amd64", "amd64");
+  auto arm = layout_->addImage("m-arm", "merge arm64", "arm64");
+  auto index = layout_->addIndex("merged", {amd, arm}, {"amd64", "arm64"});
+  layout_->push("merged", rig_->host() + "/shop/multi:1", true, "admin:" + rig_->adminPassword());
+  rig_->setScan(
+      R"({"digest":")" + amd.digest +
+      R"(","status":"Success","vulnerabilities":[{"id":"CVE-1","package":"a","version":"1","fix_version":"2","severity":"Medium"}]})");
+  rig_->setScan(R"({"digest":")" + arm.digest + R"(","status":"Running"})");
+  auto running = runOn(io_.ioc(), c->getArtifact("shop", "multi", "1", soon()));
+  ASSERT_TRUE(running.ok()) << running.status().message();
+  EXPECT_EQ(running->children, (std::vector<std::string>{amd.digest, arm.digest}));
+  ASSERT_TRUE(running->scan.has_value());
+  EXPECT_EQ(running->scan->status, "Running") << "Running outranks Success when merging";
+
+  rig_->setScan(
+      R"({"digest":")" + arm.digest +
+      R"(","status":"Success","vulnerabilities":[{"id":"CVE-2","package":"b","version":"1","fix_version":"","severity":"Critical"},{"id":"CVE-1","package":"a","version":"1","fix_version":"2","severity":"Medium"}]})");
+  auto merged = runOn(io_.ioc(), c->getArtifact("shop", "multi", index.digest, soon()));
+  ASSERT_TRUE(merged.ok() && merged->scan.has_value());
+  EXPECT_EQ(merged->scan->status, "Success");
+  EXPECT_EQ(merged->scan->severity, "Critical");
+  EXPECT_EQ(merged->scan->total, 2) << "findings are unique by id, package and version";
+}
+
+TEST_F(HarborContractTest, CosignSignaturesAreRecordedAsAccessories) {
+  auto c = client();
+  auto img = layout_->addImage("signed", "signed image");
+  layout_->push("signed", rig_->host() + "/shop/signed:1", false, "admin:" + rig_->adminPassword());
+  // The legacy scheme: tag sha256-<hex>.sig, a simple-signing layer.
+  std::string config = "{}";
+  std::string payload = R"({"critical":{"image":{"docker-manifest-digest":")" + img.digest +
+                        R"("},"type":"cosign container image signature"}})";
+  std::string legacy =
+      R"({"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json",)"
+      R"("config":{"mediaType":"application/vnd.oci.image.config.v1+json","digest":")" +
+      hm::testing::sha256Digest(config) +
+      R"(","size":2},"layers":[{"mediaType":)"
+      R"("application/vnd.dev.cosign.simplesigning.v1+json","digest":")" +
+      hm::testing::sha256Digest(payload) + R"(","size":)" + std::to_string(payload.size()) +
+      R"(,"annotations":{"dev.cosignproject.cosign/signature":"MEUCIQ=="}}]})";
+  std::string sigTag = "sha256-" + img.digest.substr(7) + ".sig";
+  std::string legacyDigest =
+      rig_->pushArtifact("shop/signed", sigTag, "application/vnd.oci.image.manifest.v1+json",
+                         legacy, {config, payload});
+  // The OCI 1.1 scheme: a referrer with a subject and cosign's artifactType.
+  std::string bundle = R"({"mediaType":"application/vnd.dev.sigstore.bundle.v0.3+json"})";
+  std::string empty = "{}";
+  std::string referrer =
+      R"({"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json",)"
+      R"("artifactType":"application/vnd.dev.sigstore.bundle.v0.3+json",)"
+      R"("config":{"mediaType":"application/vnd.oci.empty.v1+json","digest":")" +
+      hm::testing::sha256Digest(empty) +
+      R"(","size":2},"layers":[{"mediaType":)"
+      R"("application/vnd.dev.sigstore.bundle.v0.3+json","digest":")" +
+      hm::testing::sha256Digest(bundle) + R"(","size":)" + std::to_string(bundle.size()) +
+      R"(}],"subject":{"mediaType":"application/vnd.oci.image.manifest.v1+json","digest":")" +
+      img.digest + R"(","size":)" + std::to_string(img.manifest.size()) + "}}";
+  std::string bundleDigest =
+      rig_->pushArtifact("shop/signed", hm::testing::sha256Digest(referrer),
+                         "application/vnd.oci.image.manifest.v1+json", referrer, {empty, bundle});
+
+  auto a = runOn(io_.ioc(), c->getArtifact("shop", "signed", "1", soon()));
+  ASSERT_TRUE(a.ok()) << a.status().message();
+  ASSERT_EQ(a->accessories.size(), 2u);
+  for (const auto& acc : a->accessories) {
+    EXPECT_EQ(acc.type, "signature.cosign");
+    EXPECT_EQ(acc.subjectDigest, img.digest);
+  }
+  EXPECT_EQ(a->accessories[0].digest, legacyDigest);
+  EXPECT_EQ(a->accessories[1].digest, bundleDigest);
+  auto sig = runOn(io_.ioc(), c->getArtifact("shop", "signed", legacyDigest, soon()));
+  ASSERT_TRUE(sig.ok());
+  EXPECT_FALSE(sig->scannable) << "a signature has no vulnerabilities addition";
+}
+
+TEST_F(HarborContractTest, SimulatedFaultsAndRequestCounts) {
+  auto c = client();
+  rig_->control("DELETE", "/sim/stats");
+  // One 503: the client's retry hides it.
+  rig_->control("POST", "/sim/faults",
+                R"({"path_prefix":"/api/v2.0/projects/shop","status":503,"count":1})");
+  EXPECT_TRUE(runOn(io_.ioc(), c->getProject("shop", soon())).ok());
+  auto stats = nlohmann::json::parse(rig_->control("GET", "/sim/stats"));
+  EXPECT_EQ(stats["requests"]["GET /api/v2.0/projects/shop"], 2) << stats.dump();
+  // A lasting outage: every attempt fails, and the error says Harbor is unavailable.
+  rig_->control("POST", "/sim/faults",
+                R"({"path_prefix":"/api/v2.0/projects/shop","status":503,"count":-1})");
+  auto failed = runOn(io_.ioc(), c->getProject("shop", soon()));
+  ASSERT_FALSE(failed.ok());
+  EXPECT_EQ(failed.status().code(), StatusCode::kUnavailable);
+  rig_->control("DELETE", "/sim/faults");
+  EXPECT_TRUE(runOn(io_.ioc(), c->getProject("shop", soon())).ok());
+
+  rig_->control("POST", "/sim/faults",
+                R"({"path_prefix":"/api/v2.0/health","latency_ms":3000,"count":1})");
+  auto late = runOn(io_.ioc(),
+                    c->health(std::chrono::steady_clock::now() + std::chrono::milliseconds(300)));
+  ASSERT_FALSE(late.ok()) << "the deadline cuts a slow Harbor";
+  EXPECT_EQ(late.status().code(), StatusCode::kDeadlineExceeded);
 }
 
 RobotSpec pullRobot(const std::string& name, const std::string& project, int64_t days = 30) {

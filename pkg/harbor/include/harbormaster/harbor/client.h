@@ -37,12 +37,29 @@ class Client {
   // Returns the new project's id (from the Location header).
   boost::asio::awaitable<StatusOr<int64_t>> createProject(ProjectSpec spec, Deadline deadline);
   boost::asio::awaitable<Status> deleteProject(std::string name, Deadline deadline);
+  // PUT /projects/{name}: merges metadata keys, replaces the allowlist when given.
+  boost::asio::awaitable<Status> updateProject(std::string name, ProjectUpdate update,
+                                               Deadline deadline);
+  // PUT /projects/{name}/metadatas/{key}, where Harbor validates the value (400 otherwise).
+  boost::asio::awaitable<Status> setProjectMetadata(std::string name, std::string key,
+                                                    std::string value, Deadline deadline);
+  // The only way to remove a metadata key: PUT never deletes one.
+  boost::asio::awaitable<Status> deleteProjectMetadata(std::string name, std::string key,
+                                                       Deadline deadline);
+  boost::asio::awaitable<StatusOr<CveAllowlist>> systemAllowlist(Deadline deadline);
+  // Needs a system admin; Harbor answers 500 for empty or duplicate ids.
+  boost::asio::awaitable<Status> setSystemAllowlist(CveAllowlist list, Deadline deadline);
+  boost::asio::awaitable<StatusOr<SystemInfo>> systemInfo(Deadline deadline);
   // `repository` is the path below the project ("app" or "team/app"); `reference` a tag or digest.
   boost::asio::awaitable<StatusOr<Artifact>> getArtifact(std::string project,
                                                          std::string repository,
                                                          std::string reference, Deadline deadline);
   boost::asio::awaitable<StatusOr<std::optional<VulnerabilityReport>>> vulnerabilities(
       std::string project, std::string repository, std::string reference, Deadline deadline);
+  // POST …/scan → 202. FailedPrecondition when no scanner is available, AlreadyExists while a
+  // scan is running (409), InvalidArgument when the scanner cannot scan the media type.
+  boost::asio::awaitable<Status> scanArtifact(std::string project, std::string repository,
+                                              std::string reference, Deadline deadline);
 
   // Robots. The secret is only in createRobot's and refreshRobotSecret's results.
   boost::asio::awaitable<StatusOr<CreatedRobot>> createRobot(RobotSpec spec, Deadline deadline);
@@ -59,6 +76,9 @@ class Client {
  private:
   boost::asio::awaitable<StatusOr<net::ClientResponse>> send(std::string method, std::string path,
                                                              std::string body, Deadline deadline);
+  // Sends and expects `want`; anything else becomes errorFrom(…, what).
+  boost::asio::awaitable<Status> call(std::string method, std::string path, std::string body,
+                                      int want, std::string what, Deadline deadline);
   Status errorFrom(const net::ClientResponse& res, const std::string& what) const;
 
   std::shared_ptr<net::HttpClient> http_;

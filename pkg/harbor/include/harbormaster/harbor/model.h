@@ -18,11 +18,35 @@ inline constexpr std::string_view kReportV11 =
 inline constexpr std::string_view kReportV10 =
     "application/vnd.scanner.adapter.vuln.report.harbor+json; version=1.0";
 
+// A system or project CVE allowlist. Harbor ignores an expired list as a whole.
+struct CveAllowlist {
+  std::vector<std::string> items;    // CVE ids, matched exactly and case-sensitively
+  std::optional<int64_t> expiresAt;  // unix seconds; nullopt never expires
+
+  bool activeAt(int64_t nowUnix) const { return !expiresAt || *expiresAt > nowUnix; }
+};
+
 struct Project {
   int64_t id = 0;
   std::string name;
   std::map<std::string, std::string> metadata;  // Harbor's values are strings ("true", "high")
   int64_t repoCount = 0;
+  CveAllowlist allowlist;
+};
+
+// PUT /projects/{p} is a merge: these metadata keys are upserted (none removed), and a present
+// allowlist replaces the project's.
+struct ProjectUpdate {
+  std::map<std::string, std::string> metadata;
+  std::optional<CveAllowlist> allowlist;
+};
+
+// GET /systeminfo. Anonymous callers get only authMode; the rest need credentials.
+struct SystemInfo {
+  std::string authMode;
+  std::string harborVersion;
+  std::string externalUrl;
+  bool readOnly = false;
 };
 
 struct ProjectSpec {
@@ -55,6 +79,10 @@ struct Artifact {
   // The first report type Harbor has, in kReportV11, kReportV10 order; absent if never scanned.
   std::optional<ScanSummary> scan;
   std::vector<Accessory> accessories;
+  // An index's children (Harbor's `references`), whose scans Harbor merges into the index's.
+  std::vector<std::string> children;
+  // Harbor links the vulnerabilities addition only when its scanner can scan the artifact.
+  bool scannable = false;
 };
 
 struct Vulnerability {
@@ -113,6 +141,8 @@ StatusOr<Project> parseProject(std::string_view body);
 StatusOr<Robot> parseRobot(std::string_view body);
 StatusOr<std::vector<Robot>> parseRobotList(std::string_view body);
 StatusOr<Artifact> parseArtifact(std::string_view body);
+StatusOr<CveAllowlist> parseAllowlist(std::string_view body);
+StatusOr<SystemInfo> parseSystemInfo(std::string_view body);
 // The additions/vulnerabilities map; nullopt when Harbor has no report ({}).
 StatusOr<std::optional<VulnerabilityReport>> parseVulnerabilities(std::string_view body);
 
