@@ -63,7 +63,7 @@ RegistryRig::RegistryRig() {
 
 RegistryRig::~RegistryRig() = default;
 
-HarborRig::HarborRig(std::string adminPassword) : adminPassword_(std::move(adminPassword)) {
+HarborRig::HarborRig(HarborRigOptions options) : options_(std::move(options)) {
   simPort_ = freePort();
   registryPort_ = freePort();
   makeSelfSignedCert(dir_.file("token.crt"), dir_.file("token.key"), "harbor-token-issuer",
@@ -71,8 +71,8 @@ HarborRig::HarborRig(std::string adminPassword) : adminPassword_(std::move(admin
   dir_.write("config.yml", registryConfig(dir_.file("data"), registryPort_) +
                                "auth:\n"
                                "  token:\n"
-                               "    realm: http://127.0.0.1:" +
-                               std::to_string(simPort_) +
+                               "    realm: " +
+                               url() +
                                "/service/token\n"
                                "    service: harbor-registry\n"
                                "    issuer: harbor-token-issuer\n"
@@ -81,16 +81,29 @@ HarborRig::HarborRig(std::string adminPassword) : adminPassword_(std::move(admin
   registry_ = std::make_unique<Process>(
       std::vector<std::string>{"/usr/bin/docker-registry", "serve", dir_.file("config.yml")},
       dir_.file("registry.log"));
-  sim_ = std::make_unique<Process>(
-      std::vector<std::string>{HM_HARBOR_SIM, "--listen", host(), "--admin-password",
-                               adminPassword_, "--registry",
-                               "http://127.0.0.1:" + std::to_string(registryPort_), "--token-cert",
-                               dir_.file("token.crt"), "--token-key", dir_.file("token.key")},
-      dir_.file("sim.log"));
+  std::vector<std::string> argv = {HM_HARBOR_SIM,
+                                   "--listen",
+                                   host(),
+                                   "--admin-password",
+                                   options_.adminPassword,
+                                   "--registry",
+                                   "http://127.0.0.1:" + std::to_string(registryPort_),
+                                   "--token-cert",
+                                   dir_.file("token.crt"),
+                                   "--token-key",
+                                   dir_.file("token.key")};
+  if (options_.tls) {
+    makeSelfSignedCert(caFile(), dir_.file("tls.key"), "harbor-sim");
+    argv.insert(argv.end(), {"--tls-cert", caFile(), "--tls-key", dir_.file("tls.key")});
+  }
+  if (!options_.externalUrl.empty()) {
+    argv.insert(argv.end(), {"--external-url", options_.externalUrl});
+  }
+  sim_ = std::make_unique<Process>(argv, dir_.file("sim.log"));
   bool up = eventually(20, [&] {
     try {
       // 401 from the registry through the sim: both are up and token auth is on.
-      return Client(simPort_, /*tls=*/false).get("/v2/").status == 401;
+      return Client(simPort_, options_.tls).get("/v2/").status == 401;
     } catch (const std::exception&) {
       return false;
     }
@@ -104,17 +117,14 @@ HarborRig::~HarborRig() = default;
 
 void HarborRig::createProject(const std::string& name) {
   std::string body = R"({"project_name":")" + name + R"(","metadata":{"public":"false"}})";
-  std::string creds = "admin:" + adminPassword_;
-  std::string cmd = "curl -sf -o /dev/null -u '" + creds +
-                    "' -H 'Content-Type: application/json' -d '" + body + "' http://" + host() +
-                    "/api/v2.0/projects";
-  if (std::system(cmd.c_str()) != 0) {
-    throw std::runtime_error("could not create project " + name);
+  std::string out;
+  if (curl("POST", "/api/v2.0/projects", body, out) != 201) {
+    throw std::runtime_error("could not create project " + name + ": " + out);
   }
 }
 
 void HarborRig::setScan(const std::string& json) {
-  Client c(simPort_, /*tls=*/false);
+  Client c(simPort_, options_.tls);
   auto r = c.post("/sim/scan", json);
   if (r.status != 200) {
     throw std::runtime_error("sim/scan refused: " + r.body);
@@ -123,7 +133,7 @@ void HarborRig::setScan(const std::string& json) {
 
 std::string HarborRig::control(const std::string& method, const std::string& path,
                                const std::string& body) {
-  Client c(simPort_, /*tls=*/false);
+  Client c(simPort_, options_.tls);
   auto r = c.request(method, path, body);
   if (r.status != 200) {
     throw std::runtime_error(method + " " + path + " refused: " + r.body);
@@ -135,16 +145,24 @@ int HarborRig::curl(const std::string& method, const std::string& path, const st
                     std::string& body, const std::string& creds) {
   TempDir tmp;
   tmp.write("body", json);
-  std::vector<std::string> argv = {"/usr/bin/curl", "-s",
-                                   "-o",   tmp.file("out"),
-                                   "-w",   "%{http_code}",
-                                   "-X",   method,
-                                   "-u",   creds.empty() ? "admin:" + adminPassword_ : creds};
+  std::vector<std::string> argv = {"/usr/bin/curl",
+                                   "-s",
+                                   "-o",
+                                   tmp.file("out"),
+                                   "-w",
+                                   "%{http_code}",
+                                   "-X",
+                                   method,
+                                   "-u",
+                                   creds.empty() ? "admin:" + adminPassword() : creds};
+  if (options_.tls) {
+    argv.insert(argv.end(), {"--cacert", caFile()});
+  }
   if (!json.empty()) {
     argv.insert(argv.end(),
                 {"-H", "Content-Type: application/json", "--data-binary", "@" + tmp.file("body")});
   }
-  argv.push_back("http://" + host() + path);
+  argv.push_back(url() + path);
   std::string code;
   if (runCommand(argv, code) != 0) {
     throw std::runtime_error("curl failed: " + code);
@@ -158,8 +176,9 @@ std::string HarborRig::pushArtifact(const std::string& repository, const std::st
                                     const std::string& mediaType, const std::string& manifest,
                                     const std::vector<std::string>& blobs) {
   std::string out;
-  std::string base = "http://" + host();
-  runCommand({"/usr/bin/curl", "-sf", "-u", "admin:" + adminPassword_,
+  std::string base = url();
+  // -k: this helper feeds fixtures in; TLS verification is what the clients under test do.
+  runCommand({"/usr/bin/curl", "-sfk", "-u", "admin:" + adminPassword(),
               base + "/service/token?service=harbor-registry&scope=repository:" + repository +
                   ":pull,push"},
              out);
@@ -172,16 +191,17 @@ std::string HarborRig::pushArtifact(const std::string& repository, const std::st
   auto put = [&](const std::string& url, const std::string& contentType, const std::string& data) {
     tmp.write("data", data);
     std::string code;
-    runCommand({"/usr/bin/curl", "-s", "-o", "/dev/null", "-w", "%{http_code}", "-X", "PUT", "-H", auth,
-                "-H", "Content-Type: " + contentType, "--data-binary", "@" + tmp.file("data"), url},
-               code);
+    runCommand(
+        {"/usr/bin/curl", "-s", "-o", "/dev/null", "-w", "%{http_code}", "-X", "PUT", "-H", auth,
+         "-H", "Content-Type: " + contentType, "--data-binary", "@" + tmp.file("data"), url},
+        code);
     if (code != "201") {
       throw std::runtime_error("PUT " + url + " answered " + code);
     }
   };
   for (const auto& blob : blobs) {
     // POST opens an upload; PUT <Location>&digest= completes it in one piece.
-    runCommand({"/usr/bin/curl", "-s", "-D", "-", "-o", "/dev/null", "-X", "POST", "-H", auth,
+    runCommand({"/usr/bin/curl", "-sk", "-D", "-", "-o", "/dev/null", "-X", "POST", "-H", auth,
                 base + "/v2/" + repository + "/blobs/uploads/"},
                out);
     size_t at = out.find("Location: ");

@@ -25,12 +25,23 @@ class RegistryRig {
 
 // harbor-sim fronting a real registry that trusts harbor-sim's token service, as Harbor's core
 // fronts its distribution registry: /v2/ and /service/token on one host and port.
+struct HarborRigOptions {
+  std::string adminPassword = "Harbor12345";
+  // Serve HTTPS with a self-signed certificate for 127.0.0.1 (caFile()); the registry's token
+  // realm is then https too.
+  bool tls = false;
+  std::string externalUrl;  // harbor-sim --external-url, when set
+};
+
 class HarborRig {
  public:
-  explicit HarborRig(std::string adminPassword = "Harbor12345");
+  explicit HarborRig(HarborRigOptions options = {});
   ~HarborRig();
   std::string host() const { return "127.0.0.1:" + std::to_string(simPort_); }
-  const std::string& adminPassword() const { return adminPassword_; }
+  std::string url() const { return (options_.tls ? "https://" : "http://") + host(); }
+  // The CA bundle that verifies the simulator's TLS certificate.
+  std::string caFile() const { return dir_.file("tls.crt"); }
+  const std::string& adminPassword() const { return options_.adminPassword; }
   std::string simOutput() const { return sim_ ? sim_->output() : ""; }
   // POST /api/v2.0/projects as admin (raw HTTP, independent of the client under test).
   void createProject(const std::string& name);
@@ -51,7 +62,7 @@ class HarborRig {
 
  private:
   TempDir dir_;
-  std::string adminPassword_;
+  HarborRigOptions options_;
   uint16_t simPort_ = 0;
   uint16_t registryPort_ = 0;
   std::unique_ptr<Process> registry_;

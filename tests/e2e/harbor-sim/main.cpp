@@ -2,6 +2,7 @@
 #include "harbormaster/net/server.h"  // first: it works around a Boost 1.74 header
 
 #include <openssl/evp.h>
+#include <strings.h>
 
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -154,6 +155,10 @@ class HarborSim {
     if (path == "/service/token") {
       co_return co_await token(req);
     }
+    if (size_t r = path.find("/referrers/");
+        path.rfind("/v2/", 0) == 0 && r != std::string::npos && req.method == "GET") {
+      co_return co_await referrers(req, path.substr(4, r - 4), path.substr(r + 11));
+    }
     if (path == "/v2" || path.rfind("/v2/", 0) == 0) {
       co_return co_await proxy(req);
     }
@@ -279,6 +284,45 @@ class HarborSim {
     co_return HttpResponse{200, "application/json", body.dump(), {}};
   }
 
+  // Harbor (2.8+) serves the OCI 1.1 referrers API itself. The caller's registry token is
+  // checked by asking the registry for the subject with it: its 401 (with the challenge) or 404
+  // is the answer; otherwise an image index of the recorded referrers, filtered by artifactType.
+  asio::awaitable<HttpResponse> referrers(const HttpRequest& req, const std::string& repository,
+                                          const std::string& digest) {
+    HttpRequest head = req;
+    head.method = "HEAD";
+    head.target = "/v2/" + repository + "/manifests/" + digest;
+    // The caller asked for an index; the subject may be any manifest type.
+    std::erase_if(head.headers,
+                  [](const auto& h) { return strcasecmp(h.name.c_str(), "accept") == 0; });
+    for (const char* type :
+         {"application/vnd.oci.image.manifest.v1+json", "application/vnd.oci.image.index.v1+json",
+          "application/vnd.docker.distribution.manifest.v2+json",
+          "application/vnd.docker.distribution.manifest.list.v2+json"}) {
+      head.headers.push_back({"Accept", type});
+    }
+    HttpResponse subject = co_await proxy(head);
+    if (subject.status != 200) {
+      co_return subject;
+    }
+    auto q = queryOf(req.target);
+    std::string wanted = q.count("artifactType") ? q.find("artifactType")->second : "";
+    json manifests = json::array();
+    for (auto& d : state_.referrers(repository, digest)) {
+      if (wanted.empty() || d["artifactType"] == wanted) {
+        manifests.push_back(std::move(d));
+      }
+    }
+    json index = {{"schemaVersion", 2},
+                  {"mediaType", "application/vnd.oci.image.index.v1+json"},
+                  {"manifests", manifests}};
+    HttpResponse out{200, "application/vnd.oci.image.index.v1+json", index.dump(), {}};
+    if (!wanted.empty()) {
+      out.headers.push_back({"OCI-Filters-Applied", "artifactType"});
+    }
+    co_return out;
+  }
+
   // Harbor's core fronts its registry on the same host and port.
   asio::awaitable<HttpResponse> proxy(const HttpRequest& req) {
     hm::net::ClientRequest up;
@@ -294,6 +338,10 @@ class HarborSim {
         continue;
       }
       up.headers.push_back(h);  // Host included: the registry builds Location URLs from it
+    }
+    if (!opts_.tlsCert.empty()) {
+      // As Harbor's nginx does, so the registry's Location URLs say https.
+      up.headers.push_back({"X-Forwarded-Proto", "https"});
     }
     auto res = co_await upstream_->send(std::move(up));
     if (!res.ok()) {

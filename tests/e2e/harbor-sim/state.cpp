@@ -218,6 +218,25 @@ void State::recordPush(const std::string& repository, const std::string& referen
     }
     a.isAccessory = !subject.empty();
   }
+  if (m.is_object() && m.contains("subject") && m["subject"].is_object()) {
+    // Any manifest with a subject is a referrer; artifactType falls back to the config's type.
+    std::string type = stringAt(m, "artifactType");
+    if (type.empty() && m.contains("config")) {
+      type = stringAt(m["config"], "mediaType");
+    }
+    json d = {{"mediaType", a.mediaType},
+              {"digest", digest},
+              {"size", static_cast<int64_t>(manifest.size())},
+              {"artifactType", type}};
+    if (m.contains("annotations") && m["annotations"].is_object()) {
+      d["annotations"] = m["annotations"];
+    }
+    auto& list = referrers_[repository + "@" + stringAt(m["subject"], "digest")];
+    if (std::none_of(list.begin(), list.end(),
+                     [&](const json& x) { return x["digest"] == digest; })) {
+      list.push_back(std::move(d));
+    }
+  }
   if (!subject.empty()) {
     auto& list = accessories_[repository + "@" + subject];
     // A re-pushed legacy .sig (cosign appends signatures) replaces the one the tag held.
@@ -261,6 +280,12 @@ std::optional<Artifact> State::artifact(const std::string& repository,
     }
   }
   return std::nullopt;
+}
+
+std::vector<json> State::referrers(const std::string& repository, const std::string& digest) const {
+  std::lock_guard lock(mu_);
+  auto it = referrers_.find(repository + "@" + digest);
+  return it == referrers_.end() ? std::vector<json>{} : it->second;
 }
 
 std::optional<ScanReport> State::effectiveReport(const Artifact& artifact) const {

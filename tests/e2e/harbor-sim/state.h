@@ -133,6 +133,9 @@ class State {
                   const std::string& manifest);
   std::optional<Artifact> artifact(const std::string& repository,
                                    const std::string& reference) const;
+  // Descriptors of the manifests pushed with `subject` = digest (Harbor's referrers API).
+  std::vector<nlohmann::json> referrers(const std::string& repository,
+                                        const std::string& digest) const;
   // The report the API shows for an artifact: its own, or an index's children's merged
   // (API-NOTES §5.2). nullopt when never scanned.
   std::optional<ScanReport> effectiveReport(const Artifact& artifact) const;
@@ -162,6 +165,7 @@ class State {
   std::map<std::string, User> users_;
   // Accessories by repository + "@" + subject digest; the subject may be pushed after them.
   std::map<std::string, std::vector<Accessory>> accessories_;
+  std::map<std::string, std::vector<nlohmann::json>> referrers_;  // by repository@subject
   CveAllowlist systemAllowlist_;
 };
 

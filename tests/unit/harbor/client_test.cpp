@@ -405,6 +405,27 @@ TEST_F(HarborContractTest, CosignSignaturesAreRecordedAsAccessories) {
   auto sig = runOn(io_.ioc(), c->getArtifact("shop", "signed", legacyDigest, soon()));
   ASSERT_TRUE(sig.ok());
   EXPECT_FALSE(sig->scannable) << "a signature has no vulnerabilities addition";
+
+  // Harbor answers the OCI 1.1 referrers API itself: a 200 index, no tag-schema fallback.
+  auto http = net::HttpClient::create(io_.ioc().get_executor(), {});
+  ASSERT_TRUE(http.ok());
+  registry::RegistryOptions opts;
+  opts.plainHttpHosts = {rig_->host()};
+  opts.credentials[rig_->host()] = {"admin", rig_->adminPassword()};
+  registry::Client reg(std::shared_ptr<net::HttpClient>(std::move(*http)), opts);
+  auto repo = imageref::parse(rig_->host() + "/shop/signed");
+  ASSERT_TRUE(repo.ok());
+  rig_->control("DELETE", "/sim/stats");
+  auto refs = runOn(io_.ioc(), reg.referrers(*repo, img.digest, soon()));
+  ASSERT_TRUE(refs.ok()) << refs.status().message();
+  ASSERT_EQ(refs->size(), 1u) << "the legacy .sig has no subject, so it is no referrer";
+  EXPECT_EQ((*refs)[0].digest, bundleDigest);
+  EXPECT_EQ((*refs)[0].artifactType, "application/vnd.dev.sigstore.bundle.v0.3+json");
+  auto stats = nlohmann::json::parse(rig_->control("GET", "/sim/stats"))["requests"];
+  EXPECT_EQ(stats.value("GET /v2/shop/signed/referrers/" + img.digest, 0), 2)
+      << "one challenge, one answer: " << stats.dump();
+  EXPECT_FALSE(stats.contains("GET /v2/shop/signed/manifests/sha256-" + img.digest.substr(7)))
+      << stats.dump();
 }
 
 TEST_F(HarborContractTest, SimulatedFaultsAndRequestCounts) {
@@ -561,6 +582,20 @@ TEST_F(HarborContractTest, RobotTokensFollowRobotPermissions) {
       << "a shop robot's token carries no access to another project";
 }
 
+TEST_F(HarborContractTest, SystemRobotsWithAStarReachEveryProject) {
+  auto c = client();
+  RobotSpec spec = pullRobot("everywhere", "*");
+  spec.level = "system";
+  auto robot = runOn(io_.ioc(), c->createRobot(spec, soon()));
+  ASSERT_TRUE(robot.ok()) << robot.status().message();
+  EXPECT_EQ(robot->name, "robot$everywhere") << "system robots carry no project prefix";
+  auto asRobot = client(robot->name, robot->secret);
+  auto a = runOn(io_.ioc(), asRobot->getArtifact("shop", "team/web", "1.4", soon()));
+  ASSERT_TRUE(a.ok()) << a.status().message();
+  auto write = runOn(io_.ioc(), asRobot->scanArtifact("shop", "team/web", "1.4", soon()));
+  EXPECT_EQ(write.code(), StatusCode::kPermissionDenied) << "pull-only: no scan:create";
+}
+
 TEST_F(HarborContractTest, CheckCommandResolvesDigestAndShowsTheScan) {
   rig_->setScan(
       R"({"repository":"shop/team/web","digest":")" + image_.digest +
@@ -586,6 +621,47 @@ TEST_F(HarborContractTest, CheckCommandResolvesDigestAndShowsTheScan) {
   EXPECT_THAT(out, ::testing::Not(HasSubstr(rig_->adminPassword())));
 }
 
+// harbor-sim over HTTPS with an external URL: the client verifies the certificate, and the
+// registry token flow runs against an https realm (the only kind credentials are sent to).
+TEST(HarborTlsTest, VerifiesTheCertificateAndRunsTheTokenFlowOverTls) {
+  hm::testing::HarborRig rig({.tls = true, .externalUrl = "https://harbor.test.example"});
+  rig.createProject("secure");
+  hm::testing::OciLayout layout;
+  auto img = layout.addImage("1", "tls image");
+  layout.push("1", rig.host() + "/secure/app:1", false, "admin:" + rig.adminPassword());
+  hm::testing::IoThreads io;
+  net::ClientOptions verified;
+  verified.caFile = rig.caFile();
+  auto http = net::HttpClient::create(io.ioc().get_executor(), verified);
+  ASSERT_TRUE(http.ok());
+  std::shared_ptr<net::HttpClient> shared(std::move(*http));
+  Client h(shared, {rig.url(), "admin", rig.adminPassword()});
+  auto info = runOn(io.ioc(), h.systemInfo(soon()));
+  ASSERT_TRUE(info.ok()) << info.status().message();
+  EXPECT_EQ(info->externalUrl, "https://harbor.test.example");
+  auto artifact = runOn(io.ioc(), h.getArtifact("secure", "app", "1", soon()));
+  ASSERT_TRUE(artifact.ok()) << artifact.status().message();
+  EXPECT_EQ(artifact->digest, img.digest);
+
+  registry::RegistryOptions opts;
+  opts.credentials[rig.host()] = {"admin", rig.adminPassword()};
+  registry::Client reg(shared, opts);
+  auto ref = imageref::parse(rig.host() + "/secure/app:1");
+  ASSERT_TRUE(ref.ok());
+  auto digest = runOn(io.ioc(), reg.resolveDigest(*ref, soon()));
+  ASSERT_TRUE(digest.ok()) << digest.status().message();
+  EXPECT_EQ(*digest, img.digest);
+
+  // The system trust store does not know the simulator's self-signed certificate.
+  auto untrusted = net::HttpClient::create(io.ioc().get_executor(), {});
+  ASSERT_TRUE(untrusted.ok());
+  Client stranger(std::shared_ptr<net::HttpClient>(std::move(*untrusted)),
+                  {rig.url(), "admin", rig.adminPassword()});
+  auto refused = runOn(io.ioc(), stranger.health(soon()));
+  ASSERT_FALSE(refused.ok());
+  EXPECT_THAT(refused.status().message(), HasSubstr("certificate"));
+}
+
 TEST(HarborModelTest, RejectsHostileShapes) {
   EXPECT_FALSE(parseProject("[]").ok());
   EXPECT_FALSE(parseProject(R"({"name":"a","metadata":{"public":true}})").ok());
@@ -604,6 +680,16 @@ TEST(HarborModelTest, RejectsHostileShapes) {
   ASSERT_TRUE(none.ok());
   EXPECT_FALSE(none->has_value());
   EXPECT_FALSE(parseVulnerabilities("[1]").ok());
+  EXPECT_FALSE(parseAllowlist(R"({"items":{"cve_id":"CVE-1"}})").ok());
+  EXPECT_FALSE(parseAllowlist(R"({"items":[{"cve_id":7}]})").ok());
+  EXPECT_FALSE(parseAllowlist(R"({"expires_at":"tomorrow"})").ok());
+  auto never = parseAllowlist(R"({"items":[],"expires_at":null})");
+  ASSERT_TRUE(never.ok());
+  EXPECT_FALSE(never->expiresAt.has_value()) << "null expires_at means never";
+  EXPECT_FALSE(parseProject(R"({"name":"a","cve_allowlist":[]})").ok());
+  EXPECT_FALSE(parseSystemInfo(R"({"read_only":"no"})").ok());
+  EXPECT_FALSE(parseArtifact(R"({"digest":"sha256:x","references":{}})").ok());
+  EXPECT_FALSE(parseArtifact(R"({"digest":"sha256:x","references":[{"child_digest":1}]})").ok());
 }
 
 TEST(HarborEncodingTest, DoubleEncodesRepositories) {
