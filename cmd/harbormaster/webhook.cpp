@@ -15,6 +15,7 @@
 
 #include "commands.h"
 #include "flags.h"
+#include "harbor_flags.h"
 #include "harbormaster/admission/review.h"
 #include "harbormaster/base/log.h"
 #include "harbormaster/metrics/metrics.h"
@@ -36,16 +37,25 @@ struct WebhookOptions {
   unsigned threads = 2;
   std::chrono::milliseconds shutdownGrace{20'000};
   std::chrono::milliseconds policyCheckInterval{2'000};
+  HarborFlags harbor;
+  // One review's Harbor lookups must finish within this (and within 80 % of the API server's
+  // ?timeout=), so a slow Harbor gives an answer before the API server gives up.
+  std::chrono::milliseconds reviewBudget{8'000};
 };
 
 StatusOr<WebhookOptions> parseWebhookOptions(const std::vector<std::string>& args) {
-  auto flags =
-      parseFlags(args, {.valued = {"listen", "tls-cert", "tls-key", "policy", "metrics-listen",
-                                   "namespace", "threads", "request-timeout", "idle-timeout",
-                                   "shutdown-grace", "policy-check-interval", "log-level"},
-                        .boolean = {}});
+  FlagSpec spec{.valued = {"listen", "tls-cert", "tls-key", "policy", "metrics-listen", "namespace",
+                           "threads", "request-timeout", "idle-timeout", "shutdown-grace",
+                           "policy-check-interval", "log-level", "review-budget"},
+                .boolean = {}};
+  spec.valued.insert(kHarborFlags.begin(), kHarborFlags.end());
+  auto flags = parseFlags(args, spec);
   if (!flags.ok()) {
     return flags.status();
+  }
+  auto harbor = parseHarborFlags(*flags);
+  if (!harbor.ok()) {
+    return harbor.status();
   }
   for (const char* required : {"tls-cert", "tls-key", "policy"}) {
     if (!flags->has(required)) {
@@ -53,6 +63,7 @@ StatusOr<WebhookOptions> parseWebhookOptions(const std::vector<std::string>& arg
     }
   }
   WebhookOptions o;
+  o.harbor = std::move(*harbor);
   auto listen = net::parseListenAddress(flags->get("listen", ":8443"));
   if (!listen.ok()) {
     return listen.status();
@@ -89,7 +100,8 @@ StatusOr<WebhookOptions> parseWebhookOptions(const std::vector<std::string>& arg
   for (auto [name, target] : {DurationFlag{"request-timeout", &o.server.requestTimeout},
                               DurationFlag{"idle-timeout", &o.server.idleTimeout},
                               DurationFlag{"shutdown-grace", &o.shutdownGrace},
-                              DurationFlag{"policy-check-interval", &o.policyCheckInterval}}) {
+                              DurationFlag{"policy-check-interval", &o.policyCheckInterval},
+                              DurationFlag{"review-budget", &o.reviewBudget}}) {
     if (flags->has(name)) {
       auto d = parseDuration(name, flags->get(name));
       if (!d.ok()) {
@@ -145,13 +157,19 @@ std::string_view operationLabel(const admission::Request& r) {
 
 class Webhook {
  public:
-  Webhook(policy::PolicyStore& policies, metrics::WebhookMetrics& metrics)
-      : policies_(policies), metrics_(metrics) {}
+  Webhook(policy::PolicyStore& policies, metrics::WebhookMetrics& metrics, scangate::ScanGate* gate,
+          std::chrono::milliseconds budget)
+      : policies_(policies), metrics_(metrics), gate_(gate), budget_(budget) {}
 
   void setStopping() { stopping_ = true; }
 
   asio::awaitable<HttpResponse> handle(HttpRequest req) {
-    HttpResponse res = route(req);
+    HttpResponse res;
+    if (req.path() == "/validate" && req.method == "POST") {
+      res = co_await validate(req);
+    } else {
+      res = route(req);
+    }
     metrics_.httpRequest(pathLabel(req.path()), res.status);
     co_return res;
   }
@@ -171,10 +189,7 @@ class Webhook {
   HttpResponse route(const HttpRequest& req) {
     std::string_view path = req.path();
     if (path == "/validate") {
-      if (req.method != "POST") {
-        return {405, "application/json", R"({"error":"use POST"})", {{"Allow", "POST"}}};
-      }
-      return validate(req);
+      return {405, "application/json", R"({"error":"use POST"})", {{"Allow", "POST"}}};
     }
     if (req.method != "GET") {
       return {405, "application/json", R"({"error":"use GET"})", {{"Allow", "GET"}}};
@@ -195,19 +210,62 @@ class Webhook {
     return notFound();
   }
 
-  HttpResponse validate(const HttpRequest& req) {
+  // The API server says how long it waits (?timeout=10s); Harbor lookups get 80 % of that, at
+  // most the configured budget.
+  std::chrono::steady_clock::time_point reviewDeadline(const HttpRequest& req) const {
+    auto budget = budget_;
+    std::string_view target = req.target;
+    if (size_t at = target.find("timeout="); at != std::string_view::npos) {
+      std::string value(target.substr(at + 8, target.find('&', at) - at - 8));
+      if (auto t = parseDuration("timeout", value); t.ok() && t->count() > 0) {
+        budget = std::min(budget, *t * 8 / 10);
+      }
+    }
+    return std::chrono::steady_clock::now() + budget;
+  }
+
+  asio::awaitable<HttpResponse> validate(const HttpRequest& req) {
     metrics_.reviewStarted();
     auto start = std::chrono::steady_clock::now();
     std::shared_ptr<const policy::PolicySet> policies = policies_.current();
-    admission::Outcome out =
-        admission::review(req.body, *policies, std::chrono::system_clock::now());
+    auto decoded = admission::decode(req.body);
+    admission::Outcome out;
+    if (!decoded.ok()) {
+      out = admission::invalid(decoded.status());
+    } else {
+      admission::Request request = std::move(decoded).value();
+      if (request.handled) {
+        auto deadline = reviewDeadline(req);
+        co_await scangate::attachScanFacts(gate_, *policies, request.ns, request.images, deadline);
+      }
+      out = admission::respond(std::move(request), *policies, std::chrono::system_clock::now());
+    }
+    countScanVerdicts(out);
     double seconds =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     metrics_.reviewFinished();
     metrics_.observeReview(kindLabel(out.request), operationLabel(out.request),
                            admission::decisionName(out.decision), seconds);
     logDecision(req, out, seconds);
-    return {out.httpStatus, "application/json", std::move(out.body), {}};
+    co_return HttpResponse{out.httpStatus, "application/json", std::move(out.body), {}};
+  }
+
+  void countScanVerdicts(const admission::Outcome& out) {
+    for (const policy::ImageUse& use : out.request.images) {
+      if (!use.scan) {
+        continue;
+      }
+      std::string_view outcome = "pass";
+      for (const auto& f : out.evaluation.findings) {
+        if (f.check == policy::Check::kVulnerabilities && f.use.path == use.path) {
+          outcome = f.mode == policy::Mode::kEnforce ? "deny" : "warn";
+          if (outcome == "deny") {
+            break;
+          }
+        }
+      }
+      metrics_.scanVerdict(outcome);
+    }
   }
 
   void logDecision(const HttpRequest& req, const admission::Outcome& out, double seconds) {
@@ -245,6 +303,8 @@ class Webhook {
 
   policy::PolicyStore& policies_;
   metrics::WebhookMetrics& metrics_;
+  scangate::ScanGate* gate_;  // null without --harbor-url
+  std::chrono::milliseconds budget_;
   std::atomic<bool> stopping_{false};
 };
 
@@ -287,9 +347,24 @@ int runWebhook(const std::vector<std::string>& args) {
     return 2;
   }
   metrics.policyReload(true);
-  Webhook webhook(**store, metrics);
-
   asio::io_context ioc(static_cast<int>(opts->threads));
+  std::unique_ptr<scangate::ScanGate> gate;
+  if (opts->harbor.connection) {
+    scangate::Observer observer;
+    observer.harborCall = [&metrics](std::string_view endpoint, double seconds, bool ok) {
+      metrics.harborCall(endpoint, seconds, ok);
+    };
+    observer.cacheLookup = [&metrics](bool hit) { metrics.scanCacheLookup(hit); };
+    auto g = scangate::ScanGate::create(ioc.get_executor(), *opts->harbor.connection,
+                                        opts->harbor.cache, observer);
+    if (!g.ok()) {
+      log::error("Failed to set up the Harbor connection", {{"error", g.status().message()}});
+      return 2;
+    }
+    gate = std::move(*g);
+  }
+  Webhook webhook(**store, metrics, gate.get(), opts->reviewBudget);
+
   opts->server.onCertificateReload = [&metrics](const Status& s) {
     metrics.certificateReload(s.ok());
   };
@@ -349,6 +424,7 @@ int runWebhook(const std::vector<std::string>& args) {
        {"metricsListen",
         opsServer ? opts->metricsServer->address + ":" + std::to_string(opsServer->port()) : ""},
        {"policies", (*store)->current()->policies.size()},
+       {"harbor", opts->harbor.connection ? opts->harbor.connection->url : ""},
        {"threads", opts->threads},
        {"version", HM_VERSION}});
 

@@ -102,16 +102,25 @@ std::string denialMessage(const Request& request, const policy::Evaluation& eval
 }
 
 Outcome review(std::string_view body, const policy::PolicySet& policies, WallTime now) {
-  Outcome out;
   auto decoded = decode(body);
   if (!decoded.ok()) {
-    out.httpStatus = 400;
-    out.decision = Decision::kInvalid;
-    out.message = decoded.status().message();
-    out.body = dump(errorBody(out.message));
-    return out;
+    return invalid(decoded.status());
   }
-  out.request = std::move(decoded).value();
+  return respond(std::move(decoded).value(), policies, now);
+}
+
+Outcome invalid(const Status& decodeError) {
+  Outcome out;
+  out.httpStatus = 400;
+  out.decision = Decision::kInvalid;
+  out.message = decodeError.message();
+  out.body = dump(errorBody(out.message));
+  return out;
+}
+
+Outcome respond(Request request, const policy::PolicySet& policies, WallTime now) {
+  Outcome out;
+  out.request = std::move(request);
   const Request& req = out.request;
 
   json response = {{"uid", req.uid}, {"allowed", true}};

@@ -282,6 +282,12 @@ StatusOr<Artifact> parseArtifact(std::string_view body) {
       }
       HM_RETURN_IF_ERROR(read(r, "child_digest", child, "artifact reference"));
       a.children.push_back(std::move(child));
+      std::string os, arch;
+      if (auto pl = r.find("platform"); pl != r.end() && pl->is_object()) {
+        HM_RETURN_IF_ERROR(read(*pl, "os", os, "artifact reference platform"));
+        HM_RETURN_IF_ERROR(read(*pl, "architecture", arch, "artifact reference platform"));
+      }
+      a.childPlatforms.push_back(os.empty() && arch.empty() ? "" : os + "/" + arch);
     }
   }
   if (auto links = j->find("addition_links"); links != j->end() && links->is_object()) {

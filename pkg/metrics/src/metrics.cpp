@@ -54,6 +54,26 @@ struct WebhookMetrics::Impl {
           .Name("harbormaster_http_requests_total")
           .Help("HTTP requests served, by path and status code.")
           .Register(*registry);
+  prometheus::Family<prometheus::Histogram>& harborLatency =
+      prometheus::BuildHistogram()
+          .Name("harbormaster_harbor_request_duration_seconds")
+          .Help("Calls to Harbor and its registry, by endpoint.")
+          .Register(*registry);
+  prometheus::Family<prometheus::Counter>& harborErrors =
+      prometheus::BuildCounter()
+          .Name("harbormaster_harbor_request_errors_total")
+          .Help("Calls to Harbor and its registry that failed, by endpoint.")
+          .Register(*registry);
+  prometheus::Family<prometheus::Counter>& cacheLookups =
+      prometheus::BuildCounter()
+          .Name("harbormaster_scan_cache_lookups_total")
+          .Help("Scan fact lookups by digest, by result (hit or miss).")
+          .Register(*registry);
+  prometheus::Family<prometheus::Counter>& verdicts =
+      prometheus::BuildCounter()
+          .Name("harbormaster_scan_verdicts_total")
+          .Help("Images judged on their Harbor scan, by outcome.")
+          .Register(*registry);
   // Sub-millisecond buckets: a digest-only decision takes tens of microseconds.
   const prometheus::Histogram::BucketBoundaries buckets{
       0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025,
@@ -94,6 +114,21 @@ void WebhookMetrics::certificateReload(bool ok) {
 
 void WebhookMetrics::httpRequest(std::string_view path, int code) {
   impl_->http.Add({{"path", std::string(path)}, {"code", std::to_string(code)}}).Increment();
+}
+
+void WebhookMetrics::harborCall(std::string_view endpoint, double seconds, bool ok) {
+  impl_->harborLatency.Add({{"endpoint", std::string(endpoint)}}, impl_->buckets).Observe(seconds);
+  if (!ok) {
+    impl_->harborErrors.Add({{"endpoint", std::string(endpoint)}}).Increment();
+  }
+}
+
+void WebhookMetrics::scanCacheLookup(bool hit) {
+  impl_->cacheLookups.Add({{"result", hit ? "hit" : "miss"}}).Increment();
+}
+
+void WebhookMetrics::scanVerdict(std::string_view outcome) {
+  impl_->verdicts.Add({{"outcome", std::string(outcome)}}).Increment();
 }
 
 std::string WebhookMetrics::serialize() const {

@@ -51,7 +51,7 @@ struct ParsedImage {
 };
 
 std::vector<Finding> checkImage(const ImagePolicy& policy, const ImageUse& use,
-                                const ParsedImage& parsed) {
+                                const ParsedImage& parsed, WallTime now) {
   std::vector<Finding> out;
   auto add = [&](Check check, std::string problem, std::string fix) {
     out.push_back(
@@ -76,6 +76,20 @@ std::vector<Finding> checkImage(const ImagePolicy& policy, const ImageUse& use,
     add(Check::kDigest, "is not pinned by digest",
         "use " +
             ref.withDigest(use.resolvedDigest.empty() ? "sha256:<digest>" : use.resolvedDigest));
+  }
+  if (policy.vulnerabilities) {
+    if (!use.scan) {
+      add(Check::kVulnerabilities,
+          "cannot be checked for vulnerabilities: Harbormaster has no Harbor for " + ref.registry,
+          "start Harbormaster with --harbor-url (and --registry-host for other names of it)");
+      return out;
+    }
+    for (ScanProblem& p : judgeScan(*policy.vulnerabilities, *use.scan, now)) {
+      add(Check::kVulnerabilities, std::move(p.problem), std::move(p.fix));
+      if (p.warnOnly && out.back().mode == Mode::kEnforce) {
+        out.back().mode = Mode::kWarn;
+      }
+    }
   }
   return out;
 }
@@ -107,6 +121,27 @@ bool excepted(const ImagePolicy& policy, std::string_view ns, const ImageNames& 
 }
 
 }  // namespace
+
+ScanNeed scanNeed(const PolicySet& policies, std::string_view ns, const ImageUse& use) {
+  ScanNeed need;
+  auto ref = imageref::parse(use.image);
+  if (!ref.ok()) {
+    return need;
+  }
+  ImageNames names{use.image, ref->name(), ref->normalized()};
+  for (const ImagePolicy& policy : policies.policies) {
+    if (!policy.vulnerabilities || !namespaceSelected(policy, policies, ns) ||
+        !imageMatches(policy.match.images, names) ||
+        (!policy.exclude.images.empty() && imageMatches(policy.exclude.images, names)) ||
+        (use.unchanged && policy.onUpdate == UpdateRule::kSkipUnchanged)) {
+      continue;
+    }
+    need.needed = true;
+    need.triggerScan =
+        need.triggerScan || policy.vulnerabilities->notScanned == ScanStateAction::kScanAndDeny;
+  }
+  return need;
+}
 
 bool Evaluation::denied() const {
   return std::any_of(findings.begin(), findings.end(),
@@ -141,7 +176,7 @@ Evaluation evaluate(const PolicySet& policies, std::string_view ns,
       if (use.unchanged && policy.onUpdate == UpdateRule::kSkipUnchanged) {
         continue;
       }
-      for (Finding& f : checkImage(policy, use, p)) {
+      for (Finding& f : checkImage(policy, use, p, now)) {
         if (excepted(policy, ns, p.names, f, now)) {
           ++result.exceptionsApplied;
         } else {

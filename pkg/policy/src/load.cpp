@@ -137,7 +137,7 @@ StatusOr<std::vector<Check>> readChecks(const Ctx& ctx, const YAML::Node& node,
     return names.status();
   }
   if (names->empty()) {
-    return ctx.error(field, "must name at least one check (registry, digest)");
+    return ctx.error(field, "must name at least one check (registry, digest, vulnerabilities)");
   }
   std::vector<Check> checks;
   for (size_t i = 0; i < names->size(); ++i) {
@@ -146,12 +146,38 @@ StatusOr<std::vector<Check>> readChecks(const Ctx& ctx, const YAML::Node& node,
       checks.push_back(Check::kDigest);
     } else if (n == "registry") {
       checks.push_back(Check::kRegistry);
+    } else if (n == "vulnerabilities") {
+      checks.push_back(Check::kVulnerabilities);
     } else {
-      return ctx.error(field + "[" + std::to_string(i) + "]",
-                       "unknown check \"" + n + "\" (known checks: registry, digest)");
+      return ctx.error(
+          field + "[" + std::to_string(i) + "]",
+          "unknown check \"" + n + "\" (known checks: registry, digest, vulnerabilities)");
     }
   }
   return checks;
+}
+
+StatusOr<bool> readBool(const Ctx& ctx, const YAML::Node& node, const std::string& field) {
+  if (node.IsScalar() && (node.Scalar() == "true" || node.Scalar() == "false")) {
+    return node.Scalar() == "true";
+  }
+  return ctx.error(field, "must be true or false");
+}
+
+StatusOr<std::optional<WallTime>> readExpiry(const Ctx& ctx, const YAML::Node& node,
+                                             const std::string& field) {
+  if (!node || node.IsNull()) {
+    return std::optional<WallTime>();
+  }
+  auto text = readString(ctx, node, field);
+  if (!text.ok()) {
+    return text.status();
+  }
+  auto t = parseRfc3339(*text);
+  if (!t.ok()) {
+    return ctx.error(field, t.status().message());
+  }
+  return std::optional<WallTime>(*t);
 }
 
 StatusOr<PolicyException> readException(const Ctx& ctx, const YAML::Node& node,
@@ -175,22 +201,137 @@ StatusOr<PolicyException> readException(const Ctx& ctx, const YAML::Node& node,
     return ctx.error(field + ".reason",
                      "is required: say why the exception exists (a ticket, an owner)");
   }
-  if (node["expires"] && !node["expires"].IsNull()) {
-    auto text = readString(ctx, node["expires"], field + ".expires");
-    if (!text.ok()) {
-      return text.status();
-    }
-    auto t = parseRfc3339(*text);
-    if (!t.ok()) {
-      return ctx.error(field + ".expires", t.status().message());
-    }
-    ex.expires = *t;
+  auto expires = readExpiry(ctx, node["expires"], field + ".expires");
+  if (!expires.ok()) {
+    return expires.status();
   }
+  ex.expires = *expires;
   ex.images = std::move(*images);
   ex.namespaces = std::move(*ns);
   ex.checks = std::move(*checks);
   ex.reason = node["reason"].Scalar();
   return ex;
+}
+
+// Severity names a policy may use, with Harbor's comparison codes.
+const std::initializer_list<std::pair<std::string_view, int>> kSeverities = {
+    {"None", 0}, {"Low", 2}, {"Medium", 3}, {"High", 4}, {"Critical", 5}};
+
+StatusOr<AllowedCve> readAllowedCve(const Ctx& ctx, const YAML::Node& node,
+                                    const std::string& field) {
+  HM_RETURN_IF_ERROR(requireMap(ctx, node, field, {"id", "expires", "reason"}));
+  AllowedCve cve;
+  if (!node["id"] || !node["id"].IsScalar() || node["id"].Scalar().empty()) {
+    return ctx.error(field + ".id", "is required (e.g. CVE-2024-0001)");
+  }
+  cve.id = node["id"].Scalar();
+  if (!node["reason"] || !node["reason"].IsScalar() || node["reason"].Scalar().empty()) {
+    return ctx.error(field + ".reason",
+                     "is required: say why the finding is accepted (a ticket, an owner)");
+  }
+  cve.reason = node["reason"].Scalar();
+  auto expires = readExpiry(ctx, node["expires"], field + ".expires");
+  if (!expires.ok()) {
+    return expires.status();
+  }
+  cve.expires = *expires;
+  return cve;
+}
+
+StatusOr<VulnerabilityRule> readVulnerabilities(const Ctx& ctx, const YAML::Node& node) {
+  const std::string f = "spec.vulnerabilities";
+  HM_RETURN_IF_ERROR(requireMap(
+      ctx, node, f,
+      {"severity", "maxCounts", "fixableOnly", "notScanned", "pending", "failed", "unsupported",
+       "allowlist", "harborAllowlists", "projectPolicy", "harborUnreachable"}));
+  VulnerabilityRule rule;
+  if (node["severity"]) {
+    auto sev = readEnum<int>(ctx, node["severity"], f + ".severity", kSeverities);
+    if (!sev.ok()) {
+      return sev.status();
+    }
+    rule.severity = *sev;
+    rule.severityName = node["severity"].Scalar();
+  }
+  if (const YAML::Node caps = node["maxCounts"]; caps && !caps.IsNull()) {
+    HM_RETURN_IF_ERROR(
+        requireMap(ctx, caps, f + ".maxCounts", {"Critical", "High", "Medium", "Low", "Unknown"}));
+    for (const auto& kv : caps) {
+      std::string where = f + ".maxCounts." + kv.first.Scalar();
+      int64_t n = -1;
+      if (kv.second.IsScalar()) {
+        try {
+          n = kv.second.as<int64_t>();
+        } catch (const YAML::Exception&) {
+        }
+      }
+      if (n < 0) {
+        return ctx.error(where, "must be a whole number of findings, 0 or more");
+      }
+      rule.maxCounts[kv.first.Scalar()] = n;
+    }
+  }
+  if (!rule.severity && rule.maxCounts.empty()) {
+    return ctx.error(f, "set severity (None, Low, Medium, High or Critical), maxCounts, or both");
+  }
+  auto action = [&](const char* key, ScanStateAction& out, bool scanAllowed) -> Status {
+    if (!node[key]) {
+      return okStatus();
+    }
+    std::initializer_list<std::pair<std::string_view, ScanStateAction>> all = {
+        {"Deny", ScanStateAction::kDeny},
+        {"Warn", ScanStateAction::kWarn},
+        {"Allow", ScanStateAction::kAllow},
+        {"ScanAndDeny", ScanStateAction::kScanAndDeny}};
+    std::initializer_list<std::pair<std::string_view, ScanStateAction>> some = {
+        {"Deny", ScanStateAction::kDeny},
+        {"Warn", ScanStateAction::kWarn},
+        {"Allow", ScanStateAction::kAllow}};
+    auto a = readEnum<ScanStateAction>(ctx, node[key], f + "." + key, scanAllowed ? all : some);
+    if (!a.ok()) {
+      return a.status();
+    }
+    out = *a;
+    return okStatus();
+  };
+  HM_RETURN_IF_ERROR(action("notScanned", rule.notScanned, true));
+  HM_RETURN_IF_ERROR(action("pending", rule.pending, false));
+  HM_RETURN_IF_ERROR(action("failed", rule.failed, false));
+  HM_RETURN_IF_ERROR(action("unsupported", rule.unsupported, false));
+  for (auto [key, out] : {std::pair<const char*, bool*>{"fixableOnly", &rule.fixableOnly},
+                          {"harborAllowlists", &rule.harborAllowlists},
+                          {"projectPolicy", &rule.projectPolicy}}) {
+    if (node[key]) {
+      auto b = readBool(ctx, node[key], f + "." + key);
+      if (!b.ok()) {
+        return b.status();
+      }
+      *out = *b;
+    }
+  }
+  if (node["harborUnreachable"]) {
+    auto u = readEnum<UnreachableAction>(ctx, node["harborUnreachable"], f + ".harborUnreachable",
+                                         {{"Deny", UnreachableAction::kDeny},
+                                          {"Allow", UnreachableAction::kAllow},
+                                          {"AllowIfCached", UnreachableAction::kAllowIfCached}});
+    if (!u.ok()) {
+      return u.status();
+    }
+    rule.harborUnreachable = *u;
+  }
+  if (const YAML::Node list = node["allowlist"]; list && !list.IsNull()) {
+    if (!list.IsSequence()) {
+      return ctx.error(f + ".allowlist", "must be a list of {id, expires, reason}");
+    }
+    for (size_t i = 0; i < list.size(); ++i) {
+      auto cve = readAllowedCve(ctx, list[i], f + ".allowlist[" + std::to_string(i) + "]");
+      if (!cve.ok()) {
+        return cve.status();
+      }
+      rule.allowlist.push_back(std::move(*cve));
+    }
+  }
+  return rule;
 }
 
 StatusOr<ImagePolicy> readPolicy(const Ctx& ctx, const YAML::Node& spec) {
@@ -199,16 +340,16 @@ StatusOr<ImagePolicy> readPolicy(const Ctx& ctx, const YAML::Node& spec) {
     return ctx.error("spec", "is required");
   }
   if (spec.IsMap()) {
-    for (std::string_view later : {"vulnerabilities", "signatures"}) {
+    for (std::string_view later : {"signatures"}) {
       if (spec[std::string(later)]) {
         return ctx.error("spec." + std::string(later),
                          "is not supported by this version of Harbormaster");
       }
     }
   }
-  HM_RETURN_IF_ERROR(
-      requireMap(ctx, spec, "spec",
-                 {"mode", "match", "exclude", "registries", "digest", "onUpdate", "exceptions"}));
+  HM_RETURN_IF_ERROR(requireMap(ctx, spec, "spec",
+                                {"mode", "match", "exclude", "registries", "digest", "onUpdate",
+                                 "exceptions", "vulnerabilities"}));
   if (spec["mode"]) {
     auto m = readEnum<Mode>(
         ctx, spec["mode"], "spec.mode",
@@ -259,6 +400,13 @@ StatusOr<ImagePolicy> readPolicy(const Ctx& ctx, const YAML::Node& spec) {
       }
       p.exceptions.push_back(std::move(*ex));
     }
+  }
+  if (spec["vulnerabilities"] && !spec["vulnerabilities"].IsNull()) {
+    auto rule = readVulnerabilities(ctx, spec["vulnerabilities"]);
+    if (!rule.ok()) {
+      return rule.status();
+    }
+    p.vulnerabilities = std::move(*rule);
   }
   p.match = std::move(*match);
   p.exclude = std::move(*exclude);
@@ -331,6 +479,8 @@ std::string_view checkName(Check check) {
       return "registry";
     case Check::kDigest:
       return "digest";
+    case Check::kVulnerabilities:
+      return "vulnerabilities";
   }
   return "unknown";
 }

@@ -214,6 +214,8 @@ void State::recordPush(const std::string& repository, const std::string& referen
     if (m.contains("manifests") && m["manifests"].is_array()) {
       for (const auto& child : m["manifests"]) {
         a.children.push_back(stringAt(child, "digest"));
+        const json platform = child.value("platform", json::object());
+        a.platforms.emplace_back(stringAt(platform, "os"), stringAt(platform, "architecture"));
       }
     }
     a.isAccessory = !subject.empty();
@@ -475,8 +477,11 @@ json artifactJson(const Artifact& a, const std::optional<ScanReport>& report, bo
   }
   if (!a.children.empty()) {
     json refs = json::array();
-    for (const auto& child : a.children) {
-      refs.push_back({{"parent_id", a.id}, {"child_digest", child}});
+    for (size_t i = 0; i < a.children.size(); ++i) {
+      refs.push_back(
+          {{"parent_id", a.id},
+           {"child_digest", a.children[i]},
+           {"platform", {{"os", a.platforms[i].first}, {"architecture", a.platforms[i].second}}}});
     }
     j["references"] = refs;
   }

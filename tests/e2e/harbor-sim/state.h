@@ -56,9 +56,10 @@ struct Artifact {
   std::vector<std::string> tags;
   std::string pushed;
   std::string configMediaType;
-  bool isAccessory = false;            // a signature: not listed, not scannable
-  std::vector<std::string> children;   // an index's manifests, by digest
-  std::vector<Accessory> accessories;  // filled on read
+  bool isAccessory = false;           // a signature: not listed, not scannable
+  std::vector<std::string> children;  // an index's manifests, by digest
+  std::vector<std::pair<std::string, std::string>> platforms;  // per child: os, architecture
+  std::vector<Accessory> accessories;                          // filled on read
 
   bool isIndex() const;
   bool scannable() const;

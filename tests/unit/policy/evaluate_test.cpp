@@ -31,8 +31,8 @@ PolicySet setOf(std::vector<ImagePolicy> policies, std::string ownNamespace = "h
 }
 
 ImageUse use(std::string image, std::string container = "app", bool unchanged = false) {
-  return ImageUse{std::move(container), "spec.containers[0].image", std::move(image), unchanged,
-                  ""};
+  return ImageUse{
+      std::move(container), "spec.containers[0].image", std::move(image), unchanged, "", nullptr};
 }
 
 TEST(EvaluateTest, DeniesTagAndAllowsDigest) {

@@ -103,8 +103,32 @@ INSTANTIATE_TEST_SUITE_P(
                 "  exceptions: [{checks: [digest], reason: r, expires: soon}]\n",
                 "spec.exceptions[0].expires"},
         BadCase{"exceptions-type", "  exceptions: {a: b}\n", "spec.exceptions: must be a list"},
-        BadCase{"later-section", "  vulnerabilities: {severity: High}\n",
-                "spec.vulnerabilities: is not supported by this version"},
+        BadCase{"later-section", "  signatures: {required: true}\n",
+                "spec.signatures: is not supported by this version"},
+        BadCase{"vuln-severity", "  vulnerabilities: {severity: Severe}\n",
+                "spec.vulnerabilities.severity: must be one of None, Low, Medium, High, Critical"},
+        BadCase{"vuln-empty", "  vulnerabilities: {fixableOnly: true}\n",
+                "spec.vulnerabilities: set severity"},
+        BadCase{"vuln-typo", "  vulnerabilities: {severity: High, notscanned: Deny}\n",
+                "spec.vulnerabilities.notscanned: unknown field"},
+        BadCase{"vuln-caps", "  vulnerabilities: {maxCounts: {High: -1}}\n",
+                "spec.vulnerabilities.maxCounts.High: must be a whole number"},
+        BadCase{"vuln-cap-key", "  vulnerabilities: {maxCounts: {Severe: 1}}\n",
+                "spec.vulnerabilities.maxCounts.Severe: unknown field"},
+        BadCase{"vuln-scan-pending", "  vulnerabilities: {severity: High, pending: ScanAndDeny}\n",
+                "spec.vulnerabilities.pending: must be one of Deny, Warn, Allow"},
+        BadCase{"vuln-allow-reason",
+                "  vulnerabilities: {severity: High, allowlist: [{id: CVE-2024-1}]}\n",
+                "spec.vulnerabilities.allowlist[0].reason: is required"},
+        BadCase{"vuln-allow-expiry",
+                "  vulnerabilities: {severity: High, allowlist: [{id: CVE-1, reason: r, expires: "
+                "soon}]}\n",
+                "spec.vulnerabilities.allowlist[0].expires"},
+        BadCase{"vuln-bool", "  vulnerabilities: {severity: High, fixableOnly: yes}\n",
+                "spec.vulnerabilities.fixableOnly: must be true or false"},
+        BadCase{"vuln-unreachable",
+                "  vulnerabilities: {severity: High, harborUnreachable: Maybe}\n",
+                "spec.vulnerabilities.harborUnreachable"},
         BadCase{"onUpdate", "  onUpdate: Sometimes\n", "spec.onUpdate"},
         BadCase{"no-spec",
                 "!apiVersion: harbormaster.io/v1alpha1\nkind: ImagePolicy\n"
@@ -141,6 +165,46 @@ TEST(LoadTest, ErrorNamesThePolicyAndDocument) {
   ASSERT_FALSE(set.ok());
   EXPECT_THAT(set.status().message(),
               HasSubstr("policy.yaml, document 3 (ImagePolicy \"third\"): spec.mode"));
+}
+
+TEST(LoadTest, ParsesTheVulnerabilitiesSection) {
+  auto set = parsePolicies(R"(apiVersion: harbormaster.io/v1alpha1
+kind: ImagePolicy
+metadata: {name: scans}
+spec:
+  vulnerabilities:
+    severity: High
+    maxCounts: {Critical: 0, High: 3}
+    fixableOnly: true
+    notScanned: ScanAndDeny
+    pending: Warn
+    failed: Deny
+    unsupported: Allow
+    allowlist:
+      - {id: CVE-2024-0001, expires: "2026-12-31T00:00:00Z", reason: "not reachable, SEC-42"}
+    harborAllowlists: false
+    projectPolicy: false
+    harborUnreachable: AllowIfCached
+  exceptions:
+    - {images: ["legacy/**"], checks: [vulnerabilities], reason: "SEC-7"}
+)",
+                           "p.yaml", {});
+  ASSERT_TRUE(set.ok()) << set.status().message();
+  const auto& v = set->policies[0].vulnerabilities;
+  ASSERT_TRUE(v.has_value());
+  EXPECT_EQ(v->severity, 4);
+  EXPECT_EQ(v->maxCounts.at("Critical"), 0);
+  EXPECT_EQ(v->maxCounts.at("High"), 3);
+  EXPECT_TRUE(v->fixableOnly);
+  EXPECT_EQ(v->notScanned, ScanStateAction::kScanAndDeny);
+  EXPECT_EQ(v->pending, ScanStateAction::kWarn);
+  EXPECT_FALSE(v->harborAllowlists);
+  EXPECT_FALSE(v->projectPolicy);
+  EXPECT_EQ(v->harborUnreachable, UnreachableAction::kAllowIfCached);
+  ASSERT_EQ(v->allowlist.size(), 1u);
+  EXPECT_EQ(v->allowlist[0].id, "CVE-2024-0001");
+  EXPECT_TRUE(v->allowlist[0].expires.has_value());
+  EXPECT_EQ(set->policies[0].exceptions[0].checks[0], Check::kVulnerabilities);
 }
 
 TEST(LoadTest, EmptyFileHasNoPolicies) {

@@ -48,7 +48,13 @@ struct Outcome {
   std::string message;  // the denial message, or the decode error for kInvalid
 };
 
+// decode() then respond(): for callers with nothing to look up between the two.
 Outcome review(std::string_view body, const policy::PolicySet& policies, WallTime now);
+// The answer to a decoded request. The webhook fills ImageUse::scan (and resolvedDigest)
+// between decode() and respond(); everything here stays pure.
+Outcome respond(Request request, const policy::PolicySet& policies, WallTime now);
+// The 400 answer for a body decode() refused.
+Outcome invalid(const Status& decodeError);
 
 // The denial message for an evaluation: names the object, each failing image, check and fix.
 std::string denialMessage(const Request& request, const policy::Evaluation& evaluation);

@@ -81,6 +81,7 @@ struct Artifact {
   std::vector<Accessory> accessories;
   // An index's children (Harbor's `references`), whose scans Harbor merges into the index's.
   std::vector<std::string> children;
+  std::vector<std::string> childPlatforms;  // "linux/arm64", parallel to children; may be ""
   // Harbor links the vulnerabilities addition only when its scanner can scan the artifact.
   bool scannable = false;
 };

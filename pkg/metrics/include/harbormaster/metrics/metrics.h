@@ -30,6 +30,13 @@ class WebhookMetrics {
   void certificateReload(bool ok);
   // harbormaster_http_requests_total{path,code}: every HTTP request, including bad ones.
   void httpRequest(std::string_view path, int code);
+  // harbormaster_harbor_request_duration_seconds{endpoint} and
+  // harbormaster_harbor_request_errors_total{endpoint}; endpoint comes from a fixed set.
+  void harborCall(std::string_view endpoint, double seconds, bool ok);
+  // harbormaster_scan_cache_lookups_total{result="hit"|"miss"}.
+  void scanCacheLookup(bool hit);
+  // harbormaster_scan_verdicts_total{outcome}: pass, deny, warn, per image judged on its scan.
+  void scanVerdict(std::string_view outcome);
 
   // Prometheus text exposition format 0.0.4.
   std::string serialize() const;

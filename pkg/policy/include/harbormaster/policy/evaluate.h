@@ -4,10 +4,12 @@
 // and shared by the webhook and `harbormaster check`.
 #pragma once
 
+#include <memory>
 #include <string>
 #include <vector>
 
 #include "harbormaster/policy/policy.h"
+#include "harbormaster/policy/scan.h"
 
 namespace hm::policy {
 
@@ -18,6 +20,9 @@ struct ImageUse {
   bool unchanged = false;  // the same image was already in oldObject (UPDATE)
   // The digest the tag points to, when it was looked up; the fix then names it exactly.
   std::string resolvedDigest;
+  // Harbor's scan facts, when a policy with spec.vulnerabilities matched and they were looked
+  // up; null otherwise (no Harbor configured).
+  std::shared_ptr<const ScanFacts> scan;
 };
 
 struct Finding {
@@ -37,6 +42,14 @@ struct Evaluation {
 
   bool denied() const;
 };
+
+// Whether an image needs Harbor scan facts: some policy with spec.vulnerabilities judges it in
+// this namespace. `triggerScan` when such a policy says notScanned: ScanAndDeny.
+struct ScanNeed {
+  bool needed = false;
+  bool triggerScan = false;
+};
+ScanNeed scanNeed(const PolicySet& policies, std::string_view ns, const ImageUse& use);
 
 Evaluation evaluate(const PolicySet& policies, std::string_view ns,
                     const std::vector<ImageUse>& images, WallTime now);

@@ -8,6 +8,8 @@
 // weakens a policy. See docs/policy.md for the full schema and semantics.
 #pragma once
 
+#include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -23,9 +25,10 @@ enum class Mode { kEnforce, kWarn, kAudit };
 // What a policy checks about an image. Each later capability (vulnerabilities, signatures)
 // adds a check here, a section in ImagePolicy, and a step in evaluate().
 enum class Check {
-  kReference,  // the image reference parses (never excepted)
-  kRegistry,   // the image comes from an allowed registry
-  kDigest,     // the image is pinned by digest
+  kReference,        // the image reference parses (never excepted)
+  kRegistry,         // the image comes from an allowed registry
+  kDigest,           // the image is pinned by digest
+  kVulnerabilities,  // Harbor's scan of the image passes spec.vulnerabilities
 };
 
 enum class DigestRule { kRequire, kOff };
@@ -52,6 +55,35 @@ struct PolicyException {
   std::string reason;
 };
 
+// What to do with an image whose scan is not (or not yet) a result.
+enum class ScanStateAction { kDeny, kWarn, kAllow, kScanAndDeny };
+// What to do when Harbor cannot be asked. AllowIfCached judges the last facts seen.
+enum class UnreachableAction { kDeny, kAllow, kAllowIfCached };
+
+// A policy's own CVE allowlist entry: always with a reason, optionally expiring.
+struct AllowedCve {
+  std::string id;
+  std::optional<WallTime> expires;
+  std::string reason;
+};
+
+// spec.vulnerabilities. Severities use Harbor's comparison codes (None = Unknown = 0, Low 2,
+// Medium 3, High 4, Critical 5, anything unrecognised 99); see docs/policy.md.
+struct VulnerabilityRule {
+  std::optional<int> severity;               // deny when a remaining finding's code is >= this
+  std::string severityName;                  // as written, for messages
+  std::map<std::string, int64_t> maxCounts;  // "High" → 3: more than 3 High findings deny
+  bool fixableOnly = false;
+  ScanStateAction notScanned = ScanStateAction::kDeny;
+  ScanStateAction pending = ScanStateAction::kDeny;
+  ScanStateAction failed = ScanStateAction::kDeny;
+  ScanStateAction unsupported = ScanStateAction::kAllow;
+  std::vector<AllowedCve> allowlist;
+  bool harborAllowlists = true;
+  bool projectPolicy = true;
+  UnreachableAction harborUnreachable = UnreachableAction::kDeny;
+};
+
 struct ImagePolicy {
   std::string name;
   std::string source;  // "file.yaml, document 2": where it was defined, for messages
@@ -62,6 +94,7 @@ struct ImagePolicy {
   DigestRule digest = DigestRule::kRequire;
   UpdateRule onUpdate = UpdateRule::kSkipUnchanged;
   std::vector<PolicyException> exceptions;
+  std::optional<VulnerabilityRule> vulnerabilities;
 };
 
 struct PolicySet {

@@ -1,0 +1,68 @@
+#include "harbor_flags.h"
+
+#include <cstdlib>
+
+#include "harbormaster/base/files.h"
+
+namespace hm::cli {
+
+const std::set<std::string> kHarborFlags = {
+    "harbor-url",    "harbor-ca",      "harbor-credentials-file",
+    "registry-host", "scan-cache-ttl", "scan-negative-ttl"};
+
+StatusOr<HarborFlags> parseHarborFlags(const Flags& flags) {
+  HarborFlags out;
+  for (auto [name, target] :
+       {std::pair<const char*, std::chrono::seconds*>{"scan-cache-ttl", &out.cache.ttl},
+        {"scan-negative-ttl", &out.cache.negativeTtl}}) {
+    if (flags.has(name)) {
+      auto d = parseDuration(name, flags.get(name));
+      if (!d.ok()) {
+        return d.status();
+      }
+      *target = std::chrono::duration_cast<std::chrono::seconds>(*d);
+    }
+  }
+  if (!flags.has("harbor-url")) {
+    for (const char* needsUrl : {"harbor-ca", "harbor-credentials-file", "registry-host"}) {
+      if (flags.has(needsUrl)) {
+        return invalidArgument(std::string("--") + needsUrl + " needs --harbor-url");
+      }
+    }
+    return out;
+  }
+  scangate::HarborConnection c;
+  c.url = flags.get("harbor-url");
+  c.caFile = flags.get("harbor-ca");
+  if (auto it = flags.values.find("registry-host"); it != flags.values.end()) {
+    c.registryHosts = it->second;
+  }
+  if (flags.has("harbor-credentials-file")) {
+    const std::string path = flags.get("harbor-credentials-file");
+    auto text = readFile(path, 64 * 1024);
+    if (!text.ok()) {
+      return text.status().withContext("--harbor-credentials-file");
+    }
+    std::string line = text->substr(0, text->find('\n'));
+    if (!line.empty() && line.back() == '\r') {
+      line.pop_back();
+    }
+    size_t colon = line.find(':');
+    if (colon == std::string::npos || colon == 0) {
+      // Never echo the file: it holds a secret.
+      return invalidArgument("--harbor-credentials-file " + path +
+                             ": the first line must be username:password");
+    }
+    c.username = line.substr(0, colon);
+    c.password = line.substr(colon + 1);
+  } else {
+    const char* user = std::getenv("HARBOR_USERNAME");
+    const char* password = std::getenv("HARBOR_PASSWORD");
+    c.username = user ? user : "";
+    c.password = password ? password : "";
+  }
+  out.connection = std::move(c);
+  return out;
+}
+
+}  // namespace hm::cli
