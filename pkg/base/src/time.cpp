@@ -78,6 +78,11 @@ StatusOr<WallTime> parseRfc3339(std::string_view text) {
   if (!ymd.ok() || hour > 23 || minute > 59 || second > 60) {
     return bad();
   }
+  // The clock counts nanoseconds in 64 bits: 1678 to 2261 fit, and nothing else may be converted.
+  if (year < 1678 || year > 2261) {
+    return invalidArgument("time \"" + std::string(text) +
+                           "\" is out of range: use a year from 1678 to 2261");
+  }
   auto t = sys_days(ymd) + hours(hour) + minutes(minute) + seconds(second) -
            seconds(offsetSeconds) + nanoseconds(fractionNanos);
   return WallTime(time_point_cast<system_clock::duration>(t));

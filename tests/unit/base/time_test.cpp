@@ -1,5 +1,6 @@
 #include "harbormaster/base/time.h"
 
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
 namespace hm {
@@ -27,6 +28,15 @@ TEST(TimeTest, RejectsMalformedTimes) {
     auto t = parseRfc3339(bad);
     EXPECT_FALSE(t.ok()) << bad;
   }
+}
+
+TEST(TimeTest, RefusesYearsTheClockCannotHold) {
+  // Nanoseconds since 1970 in 64 bits overflow past 2262; "2999" is a tempting "never".
+  auto far = parseRfc3339("2999-01-01T00:00:00Z");
+  ASSERT_FALSE(far.ok());
+  EXPECT_THAT(far.status().message(), ::testing::HasSubstr("use a year from 1678 to 2261"));
+  EXPECT_FALSE(parseRfc3339("0001-01-01T00:00:00Z").ok());
+  EXPECT_TRUE(parseRfc3339("2261-12-31T23:59:59Z").ok());
 }
 
 }  // namespace

@@ -1,0 +1,378 @@
+// End to end: the webhook binary gating on Harbor scans, against harbor-sim fronting a real
+// registry with images pushed by skopeo.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <nlohmann/json.hpp>
+#include <thread>
+
+#include "support/certs.h"
+#include "support/process.h"
+#include "support/registry_rig.h"
+#include "support/temp_dir.h"
+#include "support/tls_client.h"
+
+namespace hm::e2e {
+namespace {
+
+using hm::testing::Client;
+using nlohmann::json;
+using ::testing::HasSubstr;
+using ::testing::Not;
+
+std::string vulns(const std::vector<std::pair<std::string, std::string>>& idSeverity) {
+  json list = json::array();
+  for (const auto& [id, severity] : idSeverity) {
+    list.push_back({{"id", id},
+                    {"package", "openssl"},
+                    {"version", "3.0.1"},
+                    {"fix_version", "3.0.9"},
+                    {"severity", severity}});
+  }
+  return list.dump();
+}
+
+// One harbor-sim + registry for the suite; each test starts its own webhook with its policy.
+class ScanGateE2E : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    rig_ = new hm::testing::HarborRig();
+    layout_ = new hm::testing::OciLayout();
+    rig_->createProject("shop");
+  }
+  static void TearDownTestSuite() {
+    delete layout_;
+    delete rig_;
+  }
+
+  // Pushes a fresh image to shop/<repo>:1 and sets its scan; returns the pinned reference.
+  static std::string pushScanned(const std::string& repo, const std::string& status,
+                                 const std::string& findings = "[]",
+                                 const std::string& project = "shop") {
+    const std::string tag = project + "-" + repo;  // layout tags must be unique
+    auto img = layout_->addImage(tag, "image " + project + "/" + repo);
+    layout_->push(tag, rig_->host() + "/" + project + "/" + repo + ":1", false,
+                  "admin:" + rig_->adminPassword());
+    if (!status.empty()) {
+      rig_->setScan(R"({"digest":")" + img.digest + R"(","status":")" + status +
+                    R"(","vulnerabilities":)" + findings + "}");
+    }
+    return rig_->host() + "/" + project + "/" + repo + "@" + img.digest;
+  }
+
+  void startWebhook(const std::string& vulnerabilities, std::vector<std::string> extra = {}) {
+    hm::testing::makeSelfSignedCert(dir_.file("tls.crt"), dir_.file("tls.key"), "webhook");
+    dir_.write("policy.yaml",
+               "apiVersion: harbormaster.io/v1alpha1\nkind: ImagePolicy\n"
+               "metadata: {name: scans}\nspec:\n  match: {namespaces: [shop]}\n"
+               "  vulnerabilities:\n" +
+                   vulnerabilities);
+    dir_.write("harbor-credentials", "admin:" + rig_->adminPassword() + "\n");
+    port_ = hm::testing::freePort();
+    metricsPort_ = hm::testing::freePort();
+    std::vector<std::string> argv = {HM_BINARY,
+                                     "webhook",
+                                     "--listen",
+                                     "127.0.0.1:" + std::to_string(port_),
+                                     "--metrics-listen",
+                                     "127.0.0.1:" + std::to_string(metricsPort_),
+                                     "--tls-cert",
+                                     dir_.file("tls.crt"),
+                                     "--tls-key",
+                                     dir_.file("tls.key"),
+                                     "--policy",
+                                     dir_.file("policy.yaml"),
+                                     "--harbor-url",
+                                     "http://" + rig_->host(),
+                                     "--harbor-credentials-file",
+                                     dir_.file("harbor-credentials")};
+    argv.insert(argv.end(), extra.begin(), extra.end());
+    proc_ = std::make_unique<hm::testing::Process>(argv, dir_.file("webhook.log"));
+    ASSERT_TRUE(hm::testing::eventually(20, [&] {
+      try {
+        return Client(port_).get("/readyz").status == 200;
+      } catch (const std::exception&) {
+        return false;
+      }
+    })) << proc_->output();
+  }
+
+  // The real API server's Pod CREATE sample, with our image.
+  static std::string podReview(const std::string& image) {
+    json body = json::parse(
+        hm::testing::readText(hm::testing::sharedFile("admission-samples/01-Pod-CREATE.json")));
+    body["request"]["object"]["spec"]["containers"][0]["image"] = image;
+    return body.dump();
+  }
+
+  json review(const std::string& image) {
+    Client c(port_);
+    auto r = c.post("/validate?timeout=10s", podReview(image));
+    EXPECT_EQ(r.status, 200) << r.body;
+    return json::parse(r.body)["response"];
+  }
+
+  static std::string message(const json& response) {
+    return response.contains("status") ? response["status"].value("message", "") : "";
+  }
+
+  static hm::testing::HarborRig* rig_;
+  static hm::testing::OciLayout* layout_;
+  hm::testing::TempDir dir_;
+  uint16_t port_ = 0;
+  uint16_t metricsPort_ = 0;
+  std::unique_ptr<hm::testing::Process> proc_;
+};
+
+hm::testing::HarborRig* ScanGateE2E::rig_ = nullptr;
+hm::testing::OciLayout* ScanGateE2E::layout_ = nullptr;
+
+TEST_F(ScanGateE2E, EachScanStateAndSeverityMixGetsItsOutcome) {
+  std::string clean = pushScanned("clean", "Success");
+  std::string low = pushScanned("low", "Success", vulns({{"CVE-2024-0003", "Low"}}));
+  std::string high = pushScanned("high", "Success",
+                                 vulns({{"CVE-2024-0001", "High"}, {"CVE-2024-0002", "Critical"}}));
+  std::string pending = pushScanned("pending", "Running");
+  std::string failed = pushScanned("failed", "Error");
+  std::string unscanned = pushScanned("unscanned", "");
+  startWebhook("    severity: High\n    failed: Warn\n");
+
+  EXPECT_EQ(review(clean)["allowed"], true);
+  EXPECT_EQ(review(low)["allowed"], true);
+  json denied = review(high);
+  EXPECT_EQ(denied["allowed"], false);
+  std::string text = message(denied);
+  EXPECT_THAT(text, HasSubstr(high.substr(high.find('@') + 1)));
+  EXPECT_THAT(text, HasSubstr("has 1 Critical, 1 High findings; policy allows up to below High"));
+  EXPECT_THAT(text, HasSubstr("CVE-2024-0002 Critical in openssl 3.0.1 (fixed in 3.0.9)"));
+  EXPECT_THAT(text, HasSubstr("/harbor/projects/1/repositories/high/artifacts-tab/artifacts/"));
+
+  json stillScanning = review(pending);
+  EXPECT_EQ(stillScanning["allowed"], false);
+  EXPECT_THAT(message(stillScanning), HasSubstr("is still being scanned (Harbor says Running)"));
+  json warned = review(failed);
+  EXPECT_EQ(warned["allowed"], true);
+  ASSERT_TRUE(warned.contains("warnings"));
+  EXPECT_THAT(warned["warnings"][0].get<std::string>(), HasSubstr("has a failed scan"));
+  json never = review(unscanned);
+  EXPECT_EQ(never["allowed"], false);
+  EXPECT_THAT(message(never), HasSubstr("has not been scanned by Harbor"));
+}
+
+TEST_F(ScanGateE2E, TagsAreResolvedAndJudgedByDigest) {
+  std::string pinned = pushScanned("tagged", "Success", vulns({{"CVE-2024-0009", "High"}}));
+  startWebhook("    severity: High\n");
+  json res = review(rig_->host() + "/shop/tagged:1");
+  EXPECT_EQ(res["allowed"], false);
+  EXPECT_THAT(message(res), HasSubstr("has 1 High finding"));
+  EXPECT_THAT(message(res), HasSubstr(pinned)) << "the digest fix names the resolved digest";
+}
+
+TEST_F(ScanGateE2E, ScanAndDenyAsksHarborToScanOnce) {
+  std::string image = pushScanned("fresh", "");
+  startWebhook("    severity: High\n    notScanned: ScanAndDeny\n");
+  rig_->control("DELETE", "/sim/stats");
+  json first = review(image);
+  EXPECT_EQ(first["allowed"], false);
+  EXPECT_THAT(message(first), HasSubstr("asked Harbor to scan it, retry in about 60 s"));
+  json second = review(image);
+  EXPECT_EQ(second["allowed"], false);
+  auto stats = json::parse(rig_->control("GET", "/sim/stats"))["requests"];
+  // As sent on the wire: the digest's ':' is percent-encoded.
+  std::string digest = "sha256%3A" + image.substr(image.find('@') + 8);
+  EXPECT_EQ(stats.value(
+                "POST /api/v2.0/projects/shop/repositories/fresh/artifacts/" + digest + "/scan", 0),
+            1)
+      << stats.dump();
+}
+
+TEST_F(ScanGateE2E, AllowlistsFromPolicyProjectAndSystem) {
+  std::string body;
+  ASSERT_EQ(
+      rig_->curl("POST", "/api/v2.0/projects",
+                 R"({"project_name":"own-list","metadata":{"reuse_sys_cve_allowlist":"false"},)"
+                 R"("cve_allowlist":{"items":[{"cve_id":"CVE-PRJ"}]}})",
+                 body),
+      201)
+      << body;
+  std::string byProject =
+      pushScanned("app", "Success", vulns({{"CVE-PRJ", "Critical"}}), "own-list");
+  std::string bySystem = pushScanned("sys", "Success", vulns({{"CVE-SYS", "Critical"}}));
+  std::string byPolicy = pushScanned("pol", "Success", vulns({{"CVE-POL", "Critical"}}));
+  std::string expired = pushScanned("old", "Success", vulns({{"CVE-OLD", "Critical"}}));
+  ASSERT_EQ(rig_->curl("PUT", "/api/v2.0/system/CVEAllowlist",
+                       R"({"items":[{"cve_id":"CVE-SYS"}]})", body),
+            200);
+  startWebhook(
+      "    severity: High\n    allowlist:\n"
+      "      - {id: CVE-POL, expires: \"2099-01-01T00:00:00Z\", reason: \"SEC-1\"}\n"
+      "      - {id: CVE-OLD, expires: \"2020-01-01T00:00:00Z\", reason: \"SEC-2\"}\n",
+      {"--namespace", "harbormaster"});
+  // The policy matches namespace shop; own-list is a Harbor project, not a namespace.
+  EXPECT_EQ(review(byProject)["allowed"], true) << message(review(byProject));
+  EXPECT_EQ(review(bySystem)["allowed"], true) << message(review(bySystem));
+  EXPECT_EQ(review(byPolicy)["allowed"], true) << message(review(byPolicy));
+  json old = review(expired);
+  EXPECT_EQ(old["allowed"], false);
+  EXPECT_THAT(message(old), HasSubstr("CVE-OLD"));
+  ASSERT_EQ(rig_->curl("PUT", "/api/v2.0/system/CVEAllowlist", R"({"items":[]})", body), 200);
+}
+
+TEST_F(ScanGateE2E, ProjectPreventVulIsAFloor) {
+  std::string body;
+  ASSERT_EQ(
+      rig_->curl(
+          "POST", "/api/v2.0/projects",
+          R"({"project_name":"strict","metadata":{"prevent_vul":"true","severity":"medium"}})",
+          body),
+      201);
+  std::string medium = pushScanned("app", "Success", vulns({{"CVE-MED", "Medium"}}), "strict");
+  startWebhook("    severity: High\n");
+  json res = review(medium);
+  EXPECT_EQ(res["allowed"], false);
+  EXPECT_THAT(message(res), HasSubstr("Harbor project strict prevents vulnerable images "
+                                      "(prevent_vul), so the pull would fail"));
+}
+
+TEST_F(ScanGateE2E, IndexChildrenAreJudgedPerPlatform) {
+  auto amd = layout_->addImage("idx-amd", "index amd64", "amd64");
+  auto arm = layout_->addImage("idx-arm", "index arm64", "arm64");
+  auto index = layout_->addIndex("idx", {amd, arm}, {"amd64", "arm64"});
+  layout_->push("idx", rig_->host() + "/shop/multi:1", true, "admin:" + rig_->adminPassword());
+  rig_->setScan(R"({"digest":")" + amd.digest + R"(","status":"Success"})");
+  rig_->setScan(R"({"digest":")" + arm.digest + R"(","status":"Error"})");
+  startWebhook("    severity: High\n");
+  json res = review(rig_->host() + "/shop/multi@" + index.digest);
+  EXPECT_EQ(res["allowed"], false);
+  EXPECT_THAT(message(res), HasSubstr("platform linux/arm64"));
+  EXPECT_THAT(message(res), HasSubstr("has a failed scan (Harbor says Error)"));
+  EXPECT_THAT(message(res), Not(HasSubstr("linux/amd64")));
+}
+
+TEST_F(ScanGateE2E, HarborDownFollowsHarborUnreachable) {
+  std::string cached = pushScanned("cached", "Success");
+  std::string unseen = pushScanned("unseen", "Success");
+  startWebhook("    severity: High\n    harborUnreachable: AllowIfCached\n",
+               {"--scan-cache-ttl", "1s", "--scan-negative-ttl", "1s"});
+  EXPECT_EQ(review(cached)["allowed"], true);
+  std::this_thread::sleep_for(std::chrono::milliseconds(1100));  // past the 1 s TTL
+  rig_->control("POST", "/sim/faults", R"({"path_prefix":"/api/v2.0/","status":503,"count":-1})");
+  json stale = review(cached);
+  json fresh = review(unseen);
+  rig_->control("DELETE", "/sim/faults");
+  EXPECT_EQ(stale["allowed"], true) << "the last facts seen serve AllowIfCached";
+  EXPECT_EQ(fresh["allowed"], false);
+  EXPECT_THAT(message(fresh), HasSubstr("Harbor is unreachable"));
+  EXPECT_THAT(message(fresh), HasSubstr("no earlier scan of this digest is cached"));
+  EXPECT_THAT(message(fresh), Not(HasSubstr("findings")));
+}
+
+TEST_F(ScanGateE2E, HarborDownDeniesOrAllowsAsConfigured) {
+  std::string image = pushScanned("outage", "Success");
+  startWebhook("    severity: High\n");
+  rig_->control("POST", "/sim/faults", R"({"path_prefix":"/api/v2.0/","status":502,"count":-1})");
+  json denied = review(image);
+  rig_->control("DELETE", "/sim/faults");
+  EXPECT_EQ(denied["allowed"], false);
+  EXPECT_THAT(message(denied), HasSubstr("could not be checked: Harbor is unreachable"));
+
+  proc_.reset();
+  startWebhook("    severity: High\n    harborUnreachable: Allow\n");
+  rig_->control("POST", "/sim/faults", R"({"path_prefix":"/api/v2.0/","status":502,"count":-1})");
+  json allowed = review(image);
+  rig_->control("DELETE", "/sim/faults");
+  EXPECT_EQ(allowed["allowed"], true);
+  ASSERT_TRUE(allowed.contains("warnings"));
+  EXPECT_THAT(allowed["warnings"][0].get<std::string>(), HasSubstr("Harbor is unreachable"));
+}
+
+TEST_F(ScanGateE2E, ASlowHarborIsCutAtTheReviewBudget) {
+  std::string image = pushScanned("slow", "Success");
+  startWebhook("    severity: High\n", {"--review-budget", "1s"});
+  rig_->control("POST", "/sim/faults",
+                R"({"path_prefix":"/api/v2.0/projects/shop","latency_ms":4000,"count":-1})");
+  json res = review(image);
+  rig_->control("DELETE", "/sim/faults");
+  EXPECT_EQ(res["allowed"], false) << "an answer, not an API server timeout";
+  EXPECT_THAT(message(res), HasSubstr("Harbor is unreachable"));
+}
+
+TEST_F(ScanGateE2E, ABurstForOneNewDigestMakesOneArtifactCall) {
+  std::string image = pushScanned("burst", "Success", vulns({{"CVE-2024-1111", "Low"}}));
+  startWebhook("    severity: High\n", {"--threads", "4"});
+  rig_->control("DELETE", "/sim/stats");
+  // Slow Harbor down so the reviews overlap the first lookup.
+  rig_->control(
+      "POST", "/sim/faults",
+      R"({"path_prefix":"/api/v2.0/projects/shop/repositories/burst","latency_ms":300,"count":-1})");
+  constexpr int kThreads = 50;
+  constexpr int kPerThread = 10;  // 500 reviews
+  std::atomic<int> allowed{0};
+  std::vector<std::thread> threads;
+  const std::string body = podReview(image);
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&] {
+      Client c(port_);
+      for (int i = 0; i < kPerThread; ++i) {
+        auto r = c.post("/validate?timeout=10s", body);
+        if (r.status == 200 && json::parse(r.body)["response"]["allowed"] == true) {
+          ++allowed;
+        }
+      }
+    });
+  }
+  for (auto& t : threads) {
+    t.join();
+  }
+  rig_->control("DELETE", "/sim/faults");
+  EXPECT_EQ(allowed.load(), kThreads * kPerThread);
+  auto stats = json::parse(rig_->control("GET", "/sim/stats"))["requests"];
+  std::string digest = "sha256%3A" + image.substr(image.find('@') + 8);
+  EXPECT_EQ(stats.value("GET /api/v2.0/projects/shop/repositories/burst/artifacts/" + digest, 0), 1)
+      << stats.dump();
+  EXPECT_EQ(stats.value("GET /api/v2.0/projects/shop/repositories/burst/artifacts/" + digest +
+                            "/additions/vulnerabilities",
+                        0),
+            1);
+  std::string metrics = Client(metricsPort_, false).get("/metrics").body;
+  EXPECT_THAT(metrics, HasSubstr("harbormaster_scan_cache_lookups_total{result=\"miss\"}"));
+  EXPECT_THAT(metrics, HasSubstr("harbormaster_scan_cache_lookups_total{result=\"hit\"}"));
+  EXPECT_THAT(metrics, HasSubstr("harbormaster_harbor_request_duration_seconds_count{endpoint="
+                                 "\"artifact\"} 1"));
+  EXPECT_THAT(metrics, HasSubstr("harbormaster_scan_verdicts_total{outcome=\"pass\"} 500"));
+}
+
+TEST_F(ScanGateE2E, WrongCredentialsAreReportedAsSuch) {
+  std::string image = pushScanned("creds", "Success");
+  startWebhook("    severity: High\n");
+  proc_.reset();
+  dir_.write("harbor-credentials", "admin:not-the-password\n");
+  hm::testing::TempDir other;
+  // Restart with the wrong password in the credentials file.
+  std::vector<std::string> argv;
+  port_ = hm::testing::freePort();
+  proc_ = std::make_unique<hm::testing::Process>(
+      std::vector<std::string>{HM_BINARY, "webhook", "--listen",
+                               "127.0.0.1:" + std::to_string(port_), "--tls-cert",
+                               dir_.file("tls.crt"), "--tls-key", dir_.file("tls.key"), "--policy",
+                               dir_.file("policy.yaml"), "--harbor-url", "http://" + rig_->host(),
+                               "--harbor-credentials-file", dir_.file("harbor-credentials")},
+      dir_.file("webhook2.log"));
+  ASSERT_TRUE(hm::testing::eventually(20, [&] {
+    try {
+      return Client(port_).get("/readyz").status == 200;
+    } catch (const std::exception&) {
+      return false;
+    }
+  }));
+  json res = review(image);
+  EXPECT_EQ(res["allowed"], false);
+  EXPECT_THAT(message(res), HasSubstr("Harbor refused Harbormaster's credentials"));
+  EXPECT_THAT(message(res), HasSubstr("user admin"));
+  EXPECT_THAT(message(res), Not(HasSubstr("not-the-password")));
+  EXPECT_THAT(proc_->output(), Not(HasSubstr("not-the-password")));
+}
+
+}  // namespace
+}  // namespace hm::e2e
