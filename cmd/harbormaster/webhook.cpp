@@ -17,6 +17,7 @@
 #include "flags.h"
 #include "harbor_flags.h"
 #include "harbormaster/admission/review.h"
+#include "harbormaster/base/files.h"
 #include "harbormaster/base/log.h"
 #include "harbormaster/metrics/metrics.h"
 #include "harbormaster/net/server.h"
@@ -41,12 +42,15 @@ struct WebhookOptions {
   // One review's Harbor lookups must finish within this (and within 80 % of the API server's
   // ?timeout=), so a slow Harbor gives an answer before the API server gives up.
   std::chrono::milliseconds reviewBudget{8'000};
+  // The Authorization value Harbor's webhook policy sends to POST /harbor-events; empty: off.
+  std::string eventsSecret;
 };
 
 StatusOr<WebhookOptions> parseWebhookOptions(const std::vector<std::string>& args) {
   FlagSpec spec{.valued = {"listen", "tls-cert", "tls-key", "policy", "metrics-listen", "namespace",
                            "threads", "request-timeout", "idle-timeout", "shutdown-grace",
-                           "policy-check-interval", "log-level", "review-budget"},
+                           "policy-check-interval", "log-level", "review-budget",
+                           "harbor-events-secret-file"},
                 .boolean = {}};
   spec.valued.insert(kHarborFlags.begin(), kHarborFlags.end());
   auto flags = parseFlags(args, spec);
@@ -64,6 +68,19 @@ StatusOr<WebhookOptions> parseWebhookOptions(const std::vector<std::string>& arg
   }
   WebhookOptions o;
   o.harbor = std::move(*harbor);
+  if (flags->has("harbor-events-secret-file")) {
+    if (!o.harbor.connection) {
+      return invalidArgument("--harbor-events-secret-file needs --harbor-url");
+    }
+    auto secret = readFile(flags->get("harbor-events-secret-file"), 4096);
+    if (!secret.ok()) {
+      return secret.status().withContext("--harbor-events-secret-file");
+    }
+    o.eventsSecret = secret->substr(0, secret->find_first_of("\r\n"));
+    if (o.eventsSecret.empty()) {
+      return invalidArgument("--harbor-events-secret-file is empty");
+    }
+  }
   auto listen = net::parseListenAddress(flags->get("listen", ":8443"));
   if (!listen.ok()) {
     return listen.status();
@@ -128,7 +145,8 @@ StatusOr<WebhookOptions> parseWebhookOptions(const std::vector<std::string>& arg
 // Label values for metrics come from a fixed set, never from the request, so a client cannot
 // grow the metric cardinality.
 std::string_view pathLabel(std::string_view path) {
-  for (std::string_view known : {"/validate", "/healthz", "/readyz", "/metrics"}) {
+  for (std::string_view known :
+       {"/validate", "/healthz", "/readyz", "/metrics", "/harbor-events"}) {
     if (path == known) {
       return known;
     }
@@ -158,8 +176,12 @@ std::string_view operationLabel(const admission::Request& r) {
 class Webhook {
  public:
   Webhook(policy::PolicyStore& policies, metrics::WebhookMetrics& metrics, scangate::ScanGate* gate,
-          std::chrono::milliseconds budget)
-      : policies_(policies), metrics_(metrics), gate_(gate), budget_(budget) {}
+          std::chrono::milliseconds budget, std::string eventsSecret)
+      : policies_(policies),
+        metrics_(metrics),
+        gate_(gate),
+        budget_(budget),
+        eventsSecret_(std::move(eventsSecret)) {}
 
   void setStopping() { stopping_ = true; }
 
@@ -174,9 +196,10 @@ class Webhook {
     co_return res;
   }
 
-  // The metrics/health listener never serves /validate.
+  // The plain metrics/health listener never serves /validate or /harbor-events.
   asio::awaitable<HttpResponse> handleOps(HttpRequest req) {
-    HttpResponse res = req.path() == "/validate" ? notFound() : route(req);
+    const bool tlsOnly = req.path() == "/validate" || req.path() == "/harbor-events";
+    HttpResponse res = tlsOnly ? notFound() : route(req);
     metrics_.httpRequest(pathLabel(req.path()), res.status);
     co_return res;
   }
@@ -190,6 +213,9 @@ class Webhook {
     std::string_view path = req.path();
     if (path == "/validate") {
       return {405, "application/json", R"({"error":"use POST"})", {{"Allow", "POST"}}};
+    }
+    if (path == "/harbor-events" && !eventsSecret_.empty()) {
+      return harborEvent(req);
     }
     if (req.method != "GET") {
       return {405, "application/json", R"({"error":"use GET"})", {{"Allow", "GET"}}};
@@ -250,6 +276,38 @@ class Webhook {
     co_return HttpResponse{out.httpStatus, "application/json", std::move(out.body), {}};
   }
 
+  // Harbor's webhook notifications: a scan finished, an artifact was pushed or deleted. The
+  // affected digests are dropped from the cache so the next review asks Harbor again.
+  HttpResponse harborEvent(const HttpRequest& req) {
+    if (req.method != "POST") {
+      return {405, "application/json", R"({"error":"use POST"})", {{"Allow", "POST"}}};
+    }
+    if (!sameSecret(req.header("Authorization"), eventsSecret_)) {
+      log::warn("Refused a Harbor event with a wrong or missing Authorization header",
+                {{"remote", req.remote}});
+      return {401, "application/json", R"({"error":"wrong or missing Authorization"})", {}};
+    }
+    auto digests = scangate::digestsInvalidatedBy(req.body);
+    if (!digests.ok()) {
+      nlohmann::json error = {{"error", digests.status().message()}};
+      return {400, "application/json", error.dump(), {}};
+    }
+    for (const auto& d : *digests) {
+      gate_->invalidate(d);
+    }
+    log::info("Harbor event", {{"invalidated", digests->size()}});
+    return {200, "application/json", nlohmann::json{{"invalidated", digests->size()}}.dump(), {}};
+  }
+
+  // Compares in time independent of where the first difference is.
+  static bool sameSecret(std::string_view given, const std::string& expected) {
+    unsigned char diff = given.size() == expected.size() ? 0 : 1;
+    for (size_t i = 0; i < expected.size(); ++i) {
+      diff |= static_cast<unsigned char>(expected[i] ^ (i < given.size() ? given[i] : 0));
+    }
+    return diff == 0;
+  }
+
   void countScanVerdicts(const admission::Outcome& out) {
     for (const policy::ImageUse& use : out.request.images) {
       if (!use.scan) {
@@ -305,6 +363,7 @@ class Webhook {
   metrics::WebhookMetrics& metrics_;
   scangate::ScanGate* gate_;  // null without --harbor-url
   std::chrono::milliseconds budget_;
+  std::string eventsSecret_;
   std::atomic<bool> stopping_{false};
 };
 
@@ -363,7 +422,7 @@ int runWebhook(const std::vector<std::string>& args) {
     }
     gate = std::move(*g);
   }
-  Webhook webhook(**store, metrics, gate.get(), opts->reviewBudget);
+  Webhook webhook(**store, metrics, gate.get(), opts->reviewBudget, opts->eventsSecret);
 
   opts->server.onCertificateReload = [&metrics](const Status& s) {
     metrics.certificateReload(s.ok());

@@ -343,6 +343,39 @@ TEST_F(ScanGateE2E, ABurstForOneNewDigestMakesOneArtifactCall) {
   EXPECT_THAT(metrics, HasSubstr("harbormaster_scan_verdicts_total{outcome=\"pass\"} 500"));
 }
 
+TEST_F(ScanGateE2E, HarborEventsInvalidateCachedFacts) {
+  std::string image = pushScanned("evented", "Success");
+  std::string digest = image.substr(image.find('@') + 1);
+  dir_.write("events-secret", "Bearer s3cret-token\n");
+  startWebhook("    severity: High\n", {"--harbor-events-secret-file", dir_.file("events-secret")});
+  EXPECT_EQ(review(image)["allowed"], true);
+  rig_->setScan(R"({"digest":")" + digest + R"(","status":"Success","vulnerabilities":)" +
+                vulns({{"CVE-2024-7777", "Critical"}}) + "}");
+  EXPECT_EQ(review(image)["allowed"], true) << "cached for the 60 s TTL";
+
+  std::string event = R"({"type":"SCANNING_COMPLETED","occur_at":1767312000,"operator":"admin",)"
+                      R"("event_data":{"resources":[{"digest":")" +
+                      digest + R"(","tag":"1"}],"repository":{"repo_full_name":"shop/evented"}}})";
+  Client c(port_);
+  auto wrong = c.request("POST", "/harbor-events", event);
+  EXPECT_EQ(wrong.status, 401) << "no Authorization header";
+  EXPECT_EQ(review(image)["allowed"], true);
+  // The test client cannot set headers; curl sends what Harbor's webhook job sends.
+  std::string out;
+  dir_.write("event.json", event);
+  ASSERT_EQ(hm::testing::runCommand(
+                {"/usr/bin/curl", "-sk", "-o", "/dev/null", "-w", "%{http_code}", "-H",
+                 "Authorization: Bearer s3cret-token", "-H", "Content-Type: application/json",
+                 "--data-binary", "@" + dir_.file("event.json"),
+                 "https://127.0.0.1:" + std::to_string(port_) + "/harbor-events"},
+                out),
+            0);
+  EXPECT_EQ(out, "200");
+  json res = review(image);
+  EXPECT_EQ(res["allowed"], false) << "the event made the webhook ask Harbor again";
+  EXPECT_THAT(message(res), HasSubstr("CVE-2024-7777"));
+}
+
 TEST_F(ScanGateE2E, WrongCredentialsAreReportedAsSuch) {
   std::string image = pushScanned("creds", "Success");
   startWebhook("    severity: High\n");

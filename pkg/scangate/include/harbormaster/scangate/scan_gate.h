@@ -69,6 +69,12 @@ class ScanGate {
   virtual void invalidate(const std::string& digest) = 0;
 };
 
+// A Harbor webhook notification (Default or CloudEvents payload format) → the digests whose
+// cached facts it makes stale: SCANNING_COMPLETED/FAILED/STOPPED, PUSH_ARTIFACT and
+// DELETE_ARTIFACT (harbor.scan.completed, … as CloudEvents). Other event types give an empty
+// list; a body that is no Harbor event is InvalidArgument.
+StatusOr<std::vector<std::string>> digestsInvalidatedBy(std::string_view body);
+
 // Looks up scan facts for every image a policy with spec.vulnerabilities judges, and fills
 // ImageUse::scan (and resolvedDigest for tags). Images from other registries get kNotHarbor
 // facts. With no gate, nothing is filled and evaluate() says Harbor is not configured.
