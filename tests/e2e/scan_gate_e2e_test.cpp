@@ -144,7 +144,7 @@ TEST_F(ScanGateE2E, EachScanStateAndSeverityMixGetsItsOutcome) {
   EXPECT_EQ(denied["allowed"], false);
   std::string text = message(denied);
   EXPECT_THAT(text, HasSubstr(high.substr(high.find('@') + 1)));
-  EXPECT_THAT(text, HasSubstr("has 1 Critical, 1 High findings; policy allows up to below High"));
+  EXPECT_THAT(text, HasSubstr("has 1 Critical, 1 High findings; policy allows up to Medium"));
   EXPECT_THAT(text, HasSubstr("CVE-2024-0002 Critical in openssl 3.0.1 (fixed in 3.0.9)"));
   EXPECT_THAT(text, HasSubstr("/harbor/projects/1/repositories/high/artifacts-tab/artifacts/"));
 

@@ -251,7 +251,6 @@ StatusOr<VulnerabilityRule> readVulnerabilities(const Ctx& ctx, const YAML::Node
       return sev.status();
     }
     rule.severity = *sev;
-    rule.severityName = node["severity"].Scalar();
   }
   if (const YAML::Node caps = node["maxCounts"]; caps && !caps.IsNull()) {
     HM_RETURN_IF_ERROR(

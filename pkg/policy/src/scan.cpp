@@ -70,6 +70,23 @@ std::string topFindings(std::vector<const ScanFinding*> findings) {
   return out;
 }
 
+// What a threshold admits, in the words of the severity just below it.
+std::string allowance(int threshold) {
+  switch (threshold) {
+    case 0:
+      return "policy allows no findings";
+    case 1:
+    case 2:
+      return "policy allows only findings of unknown severity";
+    case 3:
+      return "policy allows up to Low";
+    case 4:
+      return "policy allows up to Medium";
+    default:
+      return "policy allows up to High";
+  }
+}
+
 // A scan that is no result yet: the policy's action for that state.
 void stateProblem(ScanStateAction action, const std::string& what, const std::string& fix,
                   std::vector<ScanProblem>& out) {
@@ -110,12 +127,10 @@ void judgeFindings(const VulnerabilityRule& rule, const ScanFacts& facts, const 
       "entry to spec.vulnerabilities.allowlist" +
       seeHarbor(facts);
   if (!over.empty()) {
-    out.push_back(
-        {false,
-         subject(facts, a) + "has " + countText(over) + "; policy allows up to " +
-             (*rule.severity == 0 ? std::string("no findings") : "below " + rule.severityName) +
-             ": " + topFindings(over),
-         fix});
+    out.push_back({false,
+                   subject(facts, a) + "has " + countText(over) + "; " + allowance(*rule.severity) +
+                       ": " + topFindings(over),
+                   fix});
     return;
   }
   for (const auto& [severity, cap] : rule.maxCounts) {

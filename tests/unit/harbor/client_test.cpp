@@ -618,6 +618,26 @@ TEST_F(HarborContractTest, CheckCommandResolvesDigestAndShowsTheScan) {
   EXPECT_THAT(out, HasSubstr("use " + rig_->host() + "/shop/team/web@" + image_.digest))
       << "the fix names the exact digest";
   EXPECT_THAT(out, ::testing::Not(HasSubstr(rig_->adminPassword())));
+
+  // With spec.vulnerabilities the verdict names the finding; credentials from a file.
+  dir.write("scan-policy.yaml",
+            "apiVersion: harbormaster.io/v1alpha1\nkind: ImagePolicy\nmetadata: {name: scans}\n"
+            "spec: {digest: Off, vulnerabilities: {severity: High}}\n");
+  dir.write("creds", "admin:" + rig_->adminPassword() + "\n");
+  status = hm::testing::runCommand(
+      {HM_BINARY, "check", "--policy", dir.file("scan-policy.yaml"), "--harbor-url",
+       "http://" + rig_->host(), "--harbor-credentials-file", dir.file("creds"),
+       rig_->host() + "/shop/team/web:1.4"},
+      out);
+  EXPECT_EQ(status, 1) << out;
+  EXPECT_THAT(out, HasSubstr("DENIED"));
+  EXPECT_THAT(out, HasSubstr("(vulnerabilities): "));
+  EXPECT_THAT(out, HasSubstr("has 1 Critical finding; policy allows up to Medium: CVE-1"));
+  status = hm::testing::runCommand({HM_BINARY, "check", "--policy", dir.file("scan-policy.yaml"),
+                                    rig_->host() + "/shop/team/web:1.4"},
+                                   out);
+  EXPECT_EQ(status, 1) << "a scan policy without a Harbor cannot pass: " << out;
+  EXPECT_THAT(out, HasSubstr("Harbormaster has no Harbor for"));
 }
 
 // harbor-sim over HTTPS with an external URL: the client verifies the certificate, and the

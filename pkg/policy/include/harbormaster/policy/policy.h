@@ -71,7 +71,6 @@ struct AllowedCve {
 // Medium 3, High 4, Critical 5, anything unrecognised 99); see docs/policy.md.
 struct VulnerabilityRule {
   std::optional<int> severity;               // deny when a remaining finding's code is >= this
-  std::string severityName;                  // as written, for messages
   std::map<std::string, int64_t> maxCounts;  // "High" → 3: more than 3 High findings deny
   bool fixableOnly = false;
   ScanStateAction notScanned = ScanStateAction::kDeny;
