@@ -77,64 +77,57 @@ echo "  (exit status $?)"
 set -e
 
 echo
-echo "==> Harbor: a real registry behind harbor-sim, an image pushed with skopeo"
-sim_port=$(hm_free_port)
-reg_port=$(hm_free_port)
-openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 1 \
-  -subj /CN=harbor-token-issuer -keyout "$work/token.key" -out "$work/token.crt" 2>/dev/null
-cat >"$work/registry.yml" <<YAML
-version: 0.1
-log: {level: error}
-storage: {filesystem: {rootdirectory: $work/registry}}
-http: {addr: 127.0.0.1:$reg_port}
-auth:
-  token:
-    realm: http://127.0.0.1:$sim_port/service/token
-    service: harbor-registry
-    issuer: harbor-token-issuer
-    rootcertbundle: $work/token.crt
-YAML
-docker-registry serve "$work/registry.yml" >"$work/registry.log" 2>&1 &
-HM_EXTRA_PIDS+=($!)
-build/bin/harbor-sim --listen "127.0.0.1:$sim_port" --admin-password Harbor12345 \
-  --registry "http://127.0.0.1:$reg_port" --token-cert "$work/token.crt" \
-  --token-key "$work/token.key" >"$work/sim.log" 2>&1 &
-HM_EXTRA_PIDS+=($!)
-for _ in $(seq 100); do
-  curl -sf "http://127.0.0.1:$sim_port/api/v2.0/ping" >/dev/null 2>&1 && break
-  sleep 0.1
-done
-harbor="127.0.0.1:$sim_port"
-curl -sf -u admin:Harbor12345 -H 'Content-Type: application/json' \
-  -d '{"project_name":"shop","metadata":{"public":"false"}}' "http://$harbor/api/v2.0/projects"
-# An OCI layout made by hand: one tar layer, a config, a manifest.
-layout="$work/layout"
-mkdir -p "$layout/blobs/sha256" "$work/rootfs"
-echo "hello from the demo" >"$work/rootfs/hello.txt"
-tar -C "$work/rootfs" -cf "$work/layer.tar" hello.txt
-blob() { local d; d=$(sha256sum "$1" | cut -d' ' -f1); cp "$1" "$layout/blobs/sha256/$d"; echo "$d"; }
-layer=$(blob "$work/layer.tar")
-printf '{"architecture":"amd64","os":"linux","rootfs":{"type":"layers","diff_ids":["sha256:%s"]},"config":{}}' \
-  "$layer" >"$work/config.json"
-config=$(blob "$work/config.json")
-printf '{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","config":{"mediaType":"application/vnd.oci.image.config.v1+json","digest":"sha256:%s","size":%d},"layers":[{"mediaType":"application/vnd.oci.image.layer.v1.tar","digest":"sha256:%s","size":%d}]}' \
-  "$config" "$(stat -c%s "$work/config.json")" "$layer" "$(stat -c%s "$work/layer.tar")" >"$work/manifest.json"
-manifest=$(blob "$work/manifest.json")
-echo '{"imageLayoutVersion":"1.0.0"}' >"$layout/oci-layout"
-printf '{"schemaVersion":2,"manifests":[{"mediaType":"application/vnd.oci.image.manifest.v1+json","digest":"sha256:%s","size":%d,"annotations":{"org.opencontainers.image.ref.name":"1.4"}}]}' \
-  "$manifest" "$(stat -c%s "$work/manifest.json")" >"$layout/index.json"
-skopeo copy --quiet --dest-tls-verify=false --preserve-digests --dest-creds admin:Harbor12345 \
-  "oci:$layout:1.4" "docker://$harbor/shop/web:1.4"
-echo "  pushed $harbor/shop/web:1.4 (sha256:$manifest)"
-curl -sf -o /dev/null -H 'Content-Type: application/json' "http://$harbor/sim/scan" -d \
-  "{\"repository\":\"shop/web\",\"digest\":\"sha256:$manifest\",\"status\":\"Success\",\"vulnerabilities\":[{\"id\":\"CVE-2024-0001\",\"package\":\"openssl\",\"version\":\"3.0.1\",\"fix_version\":\"3.0.9\",\"severity\":\"High\"}]}"
-echo "  harbor-sim holds a scan report for it (one High finding)"
+echo "==> Harbor: a real registry behind harbor-sim, images pushed with skopeo"
+first_port=$port
+first_log=$HM_LOG
+hm_start_harbor build/bin/harbor-sim
+harbor=$HM_HARBOR
+hm_harbor_project shop
+clean=$(hm_push_image shop/web 1.4 "web 1.4")
+vulnerable=$(hm_push_image shop/api 2.0 "api 2.0")
+pending=$(hm_push_image shop/worker 3.1 "worker 3.1")
+unscanned=$(hm_push_image shop/cron 1.0 "cron 1.0")
+hm_set_scan "$clean" Success '[{"id":"CVE-2024-0003","package":"zlib","version":"1.2.13","fix_version":"","severity":"Low"}]'
+hm_set_scan "$vulnerable" Success '[{"id":"CVE-2024-0001","package":"openssl","version":"3.0.1","fix_version":"3.0.9","severity":"High"},{"id":"CVE-2024-0002","package":"curl","version":"8.0.1","fix_version":"8.4.0","severity":"Critical"}]'
+hm_set_scan "$pending" Running
+echo "  $harbor/shop/web:1.4     $clean  scanned: 1 Low"
+echo "  $harbor/shop/api:2.0     $vulnerable  scanned: 1 High, 1 Critical"
+echo "  $harbor/shop/worker:3.1  $pending  scan running"
+echo "  $harbor/shop/cron:1.0    $unscanned  never scanned"
+
 echo
-echo "==> harbormaster check --harbor-url http://$harbor: digest resolved, scan overview read"
+echo "==> harbormaster check --harbor-url http://$harbor (digest resolved, scan read)"
+cat >"$work/scan-policy.yaml" <<YAML
+apiVersion: harbormaster.io/v1alpha1
+kind: ImagePolicy
+metadata: {name: scanned}
+spec:
+  match: {namespaces: [shop]}
+  digest: Off
+  vulnerabilities:
+    severity: High
+    notScanned: ScanAndDeny
+    pending: Deny
+    harborUnreachable: Deny
+YAML
+echo "admin:Harbor12345" >"$work/harbor-credentials"
 set +e
-HARBOR_USERNAME=admin HARBOR_PASSWORD=Harbor12345 "$bin" check --policy hack/bench/policy-digest.yaml \
-  --namespace shop --harbor-url "http://$harbor" "$harbor/shop/web:1.4" | sed 's/^/  /'
+"$bin" check --policy "$work/scan-policy.yaml" --namespace shop --harbor-url "http://$harbor" \
+  --harbor-credentials-file "$work/harbor-credentials" "$harbor/shop/web:1.4" "$harbor/shop/api:2.0" \
+  | sed 's/^/  /'
 set -e
+
+echo
+echo "==> The scan gate in the webhook: severity High, unscanned images are sent for scanning"
+hm_start_webhook "$bin" "$work/scan-policy.yaml" --harbor-url "http://$harbor" \
+  --harbor-credentials-file "$work/harbor-credentials"
+port=$HM_PORT
+pod() { jq -c --arg image "$1" '.request.object.spec.containers[0].image = $image' "$samples/01-Pod-CREATE.json"; }
+review "$(pod "$harbor/shop/web:1.4")"    "kubectl run web --image=$harbor/shop/web:1.4"
+review "$(pod "$harbor/shop/api:2.0")"    "kubectl run api --image=$harbor/shop/api:2.0"
+review "$(pod "$harbor/shop/worker:3.1")" "kubectl run worker --image=$harbor/shop/worker:3.1"
+review "$(pod "$harbor/shop/cron:1.0")"   "kubectl run cron --image=$harbor/shop/cron:1.0"
+port=$first_port
 
 echo
 echo "==> Metrics (GET /metrics)"
@@ -143,6 +136,6 @@ curl -s --cacert "$work/tls.crt" "https://127.0.0.1:$port/metrics" \
 
 echo
 echo "==> One decision as logged (JSON, one line per decision)"
-grep -m1 '"decision":"denied"' "$work/webhook.log" | sed 's/^/  /'
+grep -m1 '"decision":"denied"' "$first_log" | sed 's/^/  /'
 echo
 echo "Done. Stopping the webhook (SIGTERM: it drains connections and exits)."

@@ -26,16 +26,19 @@ hm_make_cert() {
     -keyout "$HM_WORK/tls.key" -out "$HM_WORK/tls.crt" 2>/dev/null
 }
 
-# hm_start_webhook BINARY POLICY [EXTRA FLAGS...]: starts the webhook on 127.0.0.1:0, waits
-# until /readyz answers and sets HM_PORT from its "Started webhook" log line.
+# hm_start_webhook BINARY POLICY [EXTRA FLAGS...]: starts a webhook on 127.0.0.1:0, waits
+# until /readyz answers and sets HM_PORT (from its "Started webhook" log line), HM_PID and
+# HM_LOG. A webhook started earlier keeps running until exit.
 hm_start_webhook() {
   local bin=$1 policy=$2
   shift 2
+  if [ -n "$HM_PID" ]; then HM_EXTRA_PIDS+=("$HM_PID"); fi
+  HM_LOG="$HM_WORK/webhook-${#HM_EXTRA_PIDS[@]}.log"
   "$bin" webhook --listen 127.0.0.1:0 --tls-cert "$HM_WORK/tls.crt" --tls-key "$HM_WORK/tls.key" \
-    --policy "$policy" "$@" >"$HM_WORK/webhook.log" 2>&1 &
+    --policy "$policy" "$@" >"$HM_LOG" 2>&1 &
   HM_PID=$!
   for _ in $(seq 100); do
-    HM_PORT=$(grep -m1 '"msg":"Started webhook"' "$HM_WORK/webhook.log" 2>/dev/null |
+    HM_PORT=$(grep -m1 '"msg":"Started webhook"' "$HM_LOG" 2>/dev/null |
       jq -r '.listen' | sed 's/.*://') || true
     if [ -n "$HM_PORT" ] &&
       curl -sf --cacert "$HM_WORK/tls.crt" "https://127.0.0.1:$HM_PORT/readyz" >/dev/null 2>&1; then
@@ -44,7 +47,7 @@ hm_start_webhook() {
     sleep 0.1
   done
   echo "the webhook did not start:" >&2
-  cat "$HM_WORK/webhook.log" >&2
+  cat "$HM_LOG" >&2
   return 1
 }
 
@@ -58,4 +61,76 @@ hm_free_port() {
       return
     fi
   done
+}
+
+# hm_start_harbor SIM_BINARY: Debian's docker-registry with token auth, fronted by harbor-sim
+# (admin password Harbor12345) on free loopback ports; sets HM_HARBOR (host:port).
+hm_start_harbor() {
+  local sim=$1 sim_port reg_port
+  sim_port=$(hm_free_port)
+  reg_port=$(hm_free_port)
+  openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 1 \
+    -subj /CN=harbor-token-issuer -keyout "$HM_WORK/token.key" -out "$HM_WORK/token.crt" 2>/dev/null
+  cat >"$HM_WORK/registry.yml" <<YAML
+version: 0.1
+log: {level: error}
+storage: {filesystem: {rootdirectory: $HM_WORK/registry}}
+http: {addr: 127.0.0.1:$reg_port}
+auth:
+  token:
+    realm: http://127.0.0.1:$sim_port/service/token
+    service: harbor-registry
+    issuer: harbor-token-issuer
+    rootcertbundle: $HM_WORK/token.crt
+YAML
+  docker-registry serve "$HM_WORK/registry.yml" >"$HM_WORK/registry.log" 2>&1 &
+  HM_EXTRA_PIDS+=($!)
+  "$sim" --listen "127.0.0.1:$sim_port" --admin-password Harbor12345 \
+    --registry "http://127.0.0.1:$reg_port" --token-cert "$HM_WORK/token.crt" \
+    --token-key "$HM_WORK/token.key" >"$HM_WORK/sim.log" 2>&1 &
+  HM_EXTRA_PIDS+=($!)
+  for _ in $(seq 100); do
+    curl -sf "http://127.0.0.1:$sim_port/api/v2.0/ping" >/dev/null 2>&1 && break
+    sleep 0.1
+  done
+  HM_HARBOR="127.0.0.1:$sim_port"
+}
+
+# hm_harbor_project NAME [METADATA-JSON]: creates a Harbor project as admin.
+hm_harbor_project() {
+  local meta=${2:-}
+  [ -n "$meta" ] || meta='{}'
+  curl -sf -u admin:Harbor12345 -H 'Content-Type: application/json' \
+    -d "{\"project_name\":\"$1\",\"metadata\":$meta}" "http://$HM_HARBOR/api/v2.0/projects"
+}
+
+# hm_push_image REPOSITORY TAG SEED: builds a one-layer OCI image by hand (its content, and so
+# its digest, depends on SEED), pushes it with skopeo, and prints its digest.
+hm_push_image() {
+  local repo=$1 tag=$2 seed=$3
+  local dir="$HM_WORK/layout-$RANDOM$RANDOM"
+  mkdir -p "$dir/oci/blobs/sha256" "$dir/rootfs"
+  echo "hello from $seed" >"$dir/rootfs/hello.txt"
+  tar -C "$dir/rootfs" -cf "$dir/layer.tar" hello.txt
+  blob() { local d; d=$(sha256sum "$1" | cut -d' ' -f1); cp "$1" "$dir/oci/blobs/sha256/$d"; echo "$d"; }
+  local layer config manifest
+  layer=$(blob "$dir/layer.tar")
+  printf '{"architecture":"amd64","os":"linux","rootfs":{"type":"layers","diff_ids":["sha256:%s"]},"config":{}}' \
+    "$layer" >"$dir/config.json"
+  config=$(blob "$dir/config.json")
+  printf '{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","config":{"mediaType":"application/vnd.oci.image.config.v1+json","digest":"sha256:%s","size":%d},"layers":[{"mediaType":"application/vnd.oci.image.layer.v1.tar","digest":"sha256:%s","size":%d}]}' \
+    "$config" "$(stat -c%s "$dir/config.json")" "$layer" "$(stat -c%s "$dir/layer.tar")" >"$dir/manifest.json"
+  manifest=$(blob "$dir/manifest.json")
+  echo '{"imageLayoutVersion":"1.0.0"}' >"$dir/oci/oci-layout"
+  printf '{"schemaVersion":2,"manifests":[{"mediaType":"application/vnd.oci.image.manifest.v1+json","digest":"sha256:%s","size":%d,"annotations":{"org.opencontainers.image.ref.name":"%s"}}]}' \
+    "$manifest" "$(stat -c%s "$dir/manifest.json")" "$tag" >"$dir/oci/index.json"
+  skopeo copy --quiet --dest-tls-verify=false --preserve-digests --dest-creds admin:Harbor12345 \
+    "oci:$dir/oci:$tag" "docker://$HM_HARBOR/$repo:$tag"
+  echo "sha256:$manifest"
+}
+
+# hm_set_scan DIGEST STATUS [VULNERABILITIES-JSON]: stores a scan report in harbor-sim.
+hm_set_scan() {
+  curl -sf -o /dev/null -H 'Content-Type: application/json' "http://$HM_HARBOR/sim/scan" \
+    -d "{\"digest\":\"$1\",\"status\":\"$2\",\"vulnerabilities\":${3:-[]}}"
 }

@@ -84,8 +84,11 @@ std::vector<Finding> checkImage(const ImagePolicy& policy, const ImageUse& use,
           "start Harbormaster with --harbor-url (and --registry-host for other names of it)");
       return out;
     }
+    // A tag names no content: say which digest was judged.
+    const std::string judged =
+        !ref.isPinned() && !use.scan->digest.empty() ? "(" + use.scan->digest + ") " : "";
     for (ScanProblem& p : judgeScan(*policy.vulnerabilities, *use.scan, now)) {
-      add(Check::kVulnerabilities, std::move(p.problem), std::move(p.fix));
+      add(Check::kVulnerabilities, judged + p.problem, std::move(p.fix));
       if (p.warnOnly && out.back().mode == Mode::kEnforce) {
         out.back().mode = Mode::kWarn;
       }
