@@ -169,6 +169,23 @@ TEST_F(ScanGateE2E, TagsAreResolvedAndJudgedByDigest) {
   EXPECT_THAT(message(res), HasSubstr(pinned)) << "the digest fix names the resolved digest";
 }
 
+TEST_F(ScanGateE2E, EveryContainerOfAPodIsJudged) {
+  std::string clean = pushScanned("side-clean", "Success");
+  std::string bad = pushScanned("side-bad", "Success", vulns({{"CVE-2024-4242", "High"}}));
+  startWebhook("    severity: High\n");
+  json body = json::parse(podReview(clean));
+  json& containers = body["request"]["object"]["spec"]["containers"];
+  containers.push_back({{"name", "sidecar"}, {"image", bad}});
+  containers.push_back({{"name", "again"}, {"image", clean}});
+  Client c(port_);
+  auto r = c.post("/validate?timeout=10s", body.dump());
+  json res = json::parse(r.body)["response"];
+  EXPECT_EQ(res["allowed"], false);
+  EXPECT_THAT(message(res), HasSubstr("container \"sidecar\" (spec.containers[1].image)"));
+  EXPECT_THAT(message(res), HasSubstr("CVE-2024-4242"));
+  EXPECT_THAT(message(res), Not(HasSubstr("container \"again\"")));
+}
+
 TEST_F(ScanGateE2E, ScanAndDenyAsksHarborToScanOnce) {
   std::string image = pushScanned("fresh", "");
   startWebhook("    severity: High\n    notScanned: ScanAndDeny\n");

@@ -1,7 +1,11 @@
 #include "harbormaster/scangate/scan_gate.h"
 
+#include <atomic>
 #include <boost/asio/async_result.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
 #include <boost/asio/post.hpp>
+#include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <list>
 #include <map>
@@ -456,31 +460,65 @@ awaitable<void> attachScanFacts(ScanGate* gate, const policy::PolicySet& policie
   if (gate == nullptr) {
     co_return;
   }
-  std::map<std::string, FactsPtr> byImage;  // a Pod often repeats an image
-  for (policy::ImageUse& use : images) {
+  struct Lookup {
+    imageref::Reference ref;
+    bool triggerScan = false;
+    FactsPtr facts;
+  };
+  std::map<std::string, Lookup> byImage;  // a Pod often repeats an image
+  for (const policy::ImageUse& use : images) {
     policy::ScanNeed need = policy::scanNeed(policies, ns, use);
-    if (!need.needed) {
+    auto ref = imageref::parse(use.image);
+    if (!need.needed || !ref.ok()) {
+      continue;  // evaluate() reports an unparseable reference itself
+    }
+    Lookup& l = byImage[use.image];
+    l.ref = *ref;
+    l.triggerScan = l.triggerScan || need.triggerScan;
+    if (!gate->serves(*ref)) {
+      auto f = std::make_shared<ScanFacts>();
+      f->source = ScanFacts::Source::kNotHarbor;
+      f->error = "registry " + ref->registry + " is not the Harbor at " + gate->harborUrl();
+      l.facts = f;
+    }
+  }
+  // Distinct images are looked up concurrently, so a Pod's cold review costs its slowest
+  // lookup, not their sum.
+  auto left = std::make_shared<std::atomic<size_t>>(0);
+  auto done = std::make_shared<Flight>();
+  auto executor = co_await asio::this_coro::executor;
+  for (auto& [_, l] : byImage) {
+    if (!l.facts) {
+      ++*left;
+    }
+  }
+  if (*left > 0) {
+    for (auto& [_, l] : byImage) {
+      if (l.facts) {
+        continue;
+      }
+      Lookup* slot = &l;
+      asio::co_spawn(
+          executor,
+          [gate, slot, deadline, left, done]() -> awaitable<void> {
+            auto lookup = gate->facts(slot->ref, slot->triggerScan, deadline);
+            slot->facts = co_await std::move(lookup);
+            if (--*left == 0) {
+              done->finish(slot->facts);
+            }
+          },
+          asio::detached);
+    }
+    co_await done->wait();
+  }
+  for (policy::ImageUse& use : images) {
+    auto it = byImage.find(use.image);
+    if (it == byImage.end()) {
       continue;
     }
-    auto& facts = byImage[use.image];
-    if (!facts) {
-      auto ref = imageref::parse(use.image);
-      if (!ref.ok()) {
-        continue;  // evaluate() reports the reference itself
-      }
-      if (!gate->serves(*ref)) {
-        auto f = std::make_shared<ScanFacts>();
-        f->source = ScanFacts::Source::kNotHarbor;
-        f->error = "registry " + ref->registry + " is not the Harbor at " + gate->harborUrl();
-        facts = f;
-      } else {
-        auto lookup = gate->facts(*ref, need.triggerScan, deadline);
-        facts = co_await std::move(lookup);
-      }
-    }
-    use.scan = facts;
-    if (use.resolvedDigest.empty() && facts->source == ScanFacts::Source::kHarbor) {
-      use.resolvedDigest = facts->digest;
+    use.scan = it->second.facts;
+    if (use.resolvedDigest.empty() && use.scan->source == ScanFacts::Source::kHarbor) {
+      use.resolvedDigest = use.scan->digest;
     }
   }
 }
