@@ -106,6 +106,19 @@ awaitable<Status> Client::call(std::string method, std::string path, std::string
   co_return okStatus();
 }
 
+template <typename T>
+awaitable<StatusOr<T>> Client::get(std::string path, std::string what,
+                                   StatusOr<T> (*parse)(std::string_view), Deadline deadline) {
+  auto res = co_await send("GET", std::move(path), "", deadline);
+  if (!res.ok()) {
+    co_return res.status();
+  }
+  if (res->status != 200) {
+    co_return errorFrom(*res, what);
+  }
+  co_return parse(res->body);
+}
+
 awaitable<StatusOr<std::string>> Client::health(Deadline deadline) {
   auto res = co_await send("GET", "/api/v2.0/health", "", deadline);
   if (!res.ok()) {
@@ -137,14 +150,8 @@ awaitable<StatusOr<bool>> Client::projectExists(std::string name, Deadline deadl
 }
 
 awaitable<StatusOr<Project>> Client::getProject(std::string name, Deadline deadline) {
-  auto res = co_await send("GET", "/api/v2.0/projects/" + hm::percentEncode(name), "", deadline);
-  if (!res.ok()) {
-    co_return res.status();
-  }
-  if (res->status != 200) {
-    co_return errorFrom(*res, "project " + name);
-  }
-  co_return parseProject(res->body);
+  std::string path = "/api/v2.0/projects/" + hm::percentEncode(name);
+  co_return co_await get(std::move(path), "project " + name, &parseProject, deadline);
 }
 
 awaitable<StatusOr<int64_t>> Client::createProject(ProjectSpec spec, Deadline deadline) {
@@ -223,14 +230,8 @@ awaitable<Status> Client::deleteProjectMetadata(std::string name, std::string ke
 }
 
 awaitable<StatusOr<CveAllowlist>> Client::systemAllowlist(Deadline deadline) {
-  auto res = co_await send("GET", "/api/v2.0/system/CVEAllowlist", "", deadline);
-  if (!res.ok()) {
-    co_return res.status();
-  }
-  if (res->status != 200) {
-    co_return errorFrom(*res, "system CVE allowlist");
-  }
-  co_return parseAllowlist(res->body);
+  co_return co_await get("/api/v2.0/system/CVEAllowlist", "system CVE allowlist", &parseAllowlist,
+                         deadline);
 }
 
 awaitable<Status> Client::setSystemAllowlist(CveAllowlist list, Deadline deadline) {
@@ -240,41 +241,24 @@ awaitable<Status> Client::setSystemAllowlist(CveAllowlist list, Deadline deadlin
 }
 
 awaitable<StatusOr<SystemInfo>> Client::systemInfo(Deadline deadline) {
-  auto res = co_await send("GET", "/api/v2.0/systeminfo", "", deadline);
-  if (!res.ok()) {
-    co_return res.status();
-  }
-  if (res->status != 200) {
-    co_return errorFrom(*res, "systeminfo");
-  }
-  co_return parseSystemInfo(res->body);
+  co_return co_await get("/api/v2.0/systeminfo", "systeminfo", &parseSystemInfo, deadline);
 }
 
 awaitable<StatusOr<Artifact>> Client::getArtifact(std::string project, std::string repository,
                                                   std::string reference, Deadline deadline) {
   std::string path = artifactPath(project, repository, reference) +
                      "?with_scan_overview=true&with_accessory=true&with_tag=true";
-  auto res = co_await send("GET", std::move(path), "", deadline);
-  if (!res.ok()) {
-    co_return res.status();
-  }
-  if (res->status != 200) {
-    co_return errorFrom(*res, "artifact " + project + "/" + repository + "@" + reference);
-  }
-  co_return parseArtifact(res->body);
+  co_return co_await get(std::move(path),
+                         "artifact " + project + "/" + repository + "@" + reference, &parseArtifact,
+                         deadline);
 }
 
 awaitable<StatusOr<std::optional<VulnerabilityReport>>> Client::vulnerabilities(
     std::string project, std::string repository, std::string reference, Deadline deadline) {
   std::string path = artifactPath(project, repository, reference) + "/additions/vulnerabilities";
-  auto res = co_await send("GET", std::move(path), "", deadline);
-  if (!res.ok()) {
-    co_return res.status();
-  }
-  if (res->status != 200) {
-    co_return errorFrom(*res, "vulnerabilities of " + project + "/" + repository + "@" + reference);
-  }
-  co_return parseVulnerabilities(res->body);
+  co_return co_await get(std::move(path),
+                         "vulnerabilities of " + project + "/" + repository + "@" + reference,
+                         &parseVulnerabilities, deadline);
 }
 
 awaitable<Status> Client::scanArtifact(std::string project, std::string repository,
@@ -369,14 +353,8 @@ awaitable<StatusOr<std::vector<Robot>>> Client::listProjectRobots(int64_t projec
 }
 
 awaitable<StatusOr<Robot>> Client::getRobot(int64_t id, Deadline deadline) {
-  auto res = co_await send("GET", "/api/v2.0/robots/" + std::to_string(id), "", deadline);
-  if (!res.ok()) {
-    co_return res.status();
-  }
-  if (res->status != 200) {
-    co_return errorFrom(*res, "robot " + std::to_string(id));
-  }
-  co_return parseRobot(res->body);
+  std::string path = "/api/v2.0/robots/" + std::to_string(id);
+  co_return co_await get(std::move(path), "robot " + std::to_string(id), &parseRobot, deadline);
 }
 
 awaitable<Status> Client::updateRobot(Robot robot, Deadline deadline) {

@@ -76,6 +76,11 @@ class Client {
  private:
   boost::asio::awaitable<StatusOr<net::ClientResponse>> send(std::string method, std::string path,
                                                              std::string body, Deadline deadline);
+  // GET, expect 200, parse the body.
+  template <typename T>
+  boost::asio::awaitable<StatusOr<T>> get(std::string path, std::string what,
+                                          StatusOr<T> (*parse)(std::string_view),
+                                          Deadline deadline);
   // Sends and expects `want`; anything else becomes errorFrom(…, what).
   boost::asio::awaitable<Status> call(std::string method, std::string path, std::string body,
                                       int want, std::string what, Deadline deadline);
