@@ -26,6 +26,47 @@ std::string encodeRepository(std::string_view repository) {
   return hm::percentEncode(hm::percentEncode(repository));
 }
 
+std::map<std::string, std::string> linkRelations(std::string_view header) {
+  std::map<std::string, std::string> out;
+  size_t pos = 0;
+  while ((pos = header.find('<', pos)) != std::string_view::npos) {
+    size_t close = header.find('>', pos);
+    if (close == std::string_view::npos) {
+      break;
+    }
+    std::string target(header.substr(pos + 1, close - pos - 1));
+    size_t next = header.find('<', close);
+    std::string_view params = header.substr(
+        close + 1, next == std::string_view::npos ? std::string_view::npos : next - close - 1);
+    // rel=next, rel="next" or rel="next prev" (space-separated relation types).
+    size_t rel = params.find("rel=");
+    if (rel != std::string_view::npos) {
+      std::string_view value = params.substr(rel + 4);
+      bool quoted = !value.empty() && value.front() == '"';
+      if (quoted) {
+        value.remove_prefix(1);
+      }
+      size_t end = value.find_first_of(quoted ? "\"" : " ;,");
+      value = value.substr(0, end);
+      size_t start = 0;
+      while (start < value.size()) {
+        size_t space = value.find(' ', start);
+        std::string name(
+            value.substr(start, space == std::string_view::npos ? space : space - start));
+        if (!name.empty()) {
+          out.emplace(name, target);
+        }
+        if (space == std::string_view::npos) {
+          break;
+        }
+        start = space + 1;
+      }
+    }
+    pos = close + 1;
+  }
+  return out;
+}
+
 std::pair<std::string, std::string> harborError(std::string_view body) {
   json j = json::parse(body, nullptr, false);
   if (j.is_object() && j.contains("errors") && j["errors"].is_array() && !j["errors"].empty() &&
@@ -345,7 +386,7 @@ awaitable<StatusOr<std::vector<Robot>>> Client::listProjectRobots(int64_t projec
     all.insert(all.end(), items->begin(), items->end());
     // Stop on a short page or when Harbor's Link header has no next page.
     if (items->size() < static_cast<size_t>(kPageSize) ||
-        res->header("Link").find("rel=\"next\"") == std::string_view::npos) {
+        linkRelations(res->header("Link")).count("next") == 0) {
       break;
     }
   }

@@ -342,10 +342,28 @@ StatusOr<std::unique_ptr<HttpClient>> HttpClient::create(asio::any_io_executor e
     if (ec) {
       return invalidArgument("CA bundle " + *options.caFile + " cannot be loaded: " + ec.message());
     }
+  } else if (options.caPem) {
+    st->tls->add_certificate_authority(asio::buffer(*options.caPem), ec);
+    if (ec) {
+      return invalidArgument("the inline CA bundle cannot be loaded: " + ec.message());
+    }
   } else {
     st->tls->set_default_verify_paths(ec);
     if (ec) {
       return unavailable("the system trust store cannot be loaded: " + ec.message());
+    }
+  }
+  if (options.clientCertPem.has_value() != options.clientKeyPem.has_value()) {
+    return invalidArgument("a client certificate needs its key, and a key its certificate");
+  }
+  if (options.clientCertPem) {
+    st->tls->use_certificate_chain(asio::buffer(*options.clientCertPem), ec);
+    if (!ec) {
+      st->tls->use_private_key(asio::buffer(*options.clientKeyPem), asio::ssl::context::pem, ec);
+    }
+    if (ec) {
+      // Never the PEM itself: the key is a secret.
+      return invalidArgument("the client certificate or key cannot be loaded: " + ec.message());
     }
   }
   if (options.retry.maxAttempts < 1) {

@@ -711,6 +711,22 @@ TEST(HarborModelTest, RejectsHostileShapes) {
   EXPECT_FALSE(parseArtifact(R"({"digest":"sha256:x","references":[{"child_digest":1}]})").ok());
 }
 
+TEST(HarborLinkTest, ParsesHarborsLinkHeaderAndSurvivesJunk) {
+  auto rels = linkRelations(
+      R"(</api/v2.0/robots?page=1&page_size=100&q=Level%3Dproject%2CProjectID%3D1>; rel="prev" , )"
+      R"(</api/v2.0/robots?page=3&page_size=100&q=a,b;c>; rel="next")");
+  EXPECT_EQ(rels.at("prev"),
+            "/api/v2.0/robots?page=1&page_size=100&q=Level%3Dproject%2CProjectID%3D1");
+  EXPECT_EQ(rels.at("next"), "/api/v2.0/robots?page=3&page_size=100&q=a,b;c");
+  EXPECT_EQ(linkRelations("<x>; rel=next").at("next"), "x");
+  EXPECT_EQ(linkRelations(R"(<y>; rel="next last")").at("last"), "y");
+  for (const char* junk :
+       {"", "<", ">", "<<>>", "rel=next", "<x", "<x>; rel=", "<x>; rel=\"", "<x>;;;;rel", ",,,,"}) {
+    auto r = linkRelations(junk);
+    EXPECT_EQ(r.count("next"), 0u) << junk;
+  }
+}
+
 TEST(HarborEncodingTest, DoubleEncodesRepositories) {
   EXPECT_EQ(encodeRepository("team/app"), "team%252Fapp");
   EXPECT_EQ(encodeRepository("app"), "app");

@@ -133,6 +133,30 @@ TEST_F(ClientTest, VerifiesTheServerAgainstTheGivenCa) {
   EXPECT_EQ(byName->status, 200);
 }
 
+TEST_F(ClientTest, TrustsAnInlineCaAndLoadsAClientCertificate) {
+  ClientOptions opts;
+  opts.caPem = hm::testing::readText(dir_.file("tls.crt"));
+  hm::testing::TempDir mine;
+  hm::testing::makeSelfSignedCert(mine.file("client.crt"), mine.file("client.key"), "client");
+  opts.clientCertPem = hm::testing::readText(mine.file("client.crt"));
+  opts.clientKeyPem = hm::testing::readText(mine.file("client.key"));
+  auto c = HttpClient::create(ioc_.get_executor(), opts);
+  ASSERT_TRUE(c.ok()) << c.status().message();
+  auto r = send(**c, req("GET", url("/ok")));
+  ASSERT_TRUE(r.ok()) << r.status().message();
+  EXPECT_EQ(r->status, 200);
+
+  // A key that is not the certificate's is refused at creation, without echoing either.
+  hm::testing::makeSelfSignedCert(mine.file("other.crt"), mine.file("other.key"), "other");
+  opts.clientKeyPem = hm::testing::readText(mine.file("other.key"));
+  auto mismatched = HttpClient::create(ioc_.get_executor(), opts);
+  ASSERT_FALSE(mismatched.ok());
+  EXPECT_THAT(mismatched.status().message(), HasSubstr("client certificate or key"));
+  EXPECT_THAT(mismatched.status().message(), ::testing::Not(HasSubstr("PRIVATE KEY")));
+  opts.clientKeyPem.reset();
+  EXPECT_FALSE(HttpClient::create(ioc_.get_executor(), opts).ok()) << "a certificate needs a key";
+}
+
 TEST_F(ClientTest, RejectsAnUntrustedCertificate) {
   hm::testing::TempDir other;
   hm::testing::makeSelfSignedCert(other.file("ca.crt"), other.file("ca.key"), "someone-else");

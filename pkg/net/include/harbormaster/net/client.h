@@ -53,7 +53,12 @@ struct RetryPolicy {
 
 struct ClientOptions {
   std::optional<std::string> caFile;  // PEM bundle; when absent, the system trust store
-  bool insecureSkipVerify = false;    // development only; logged loudly at creation
+  std::optional<std::string>
+      caPem;  // PEM bundle given inline (kubeconfig certificate-authority-data)
+  // A client certificate chain and its key, PEM (mutual TLS, e.g. kubeconfig client-certificate).
+  std::optional<std::string> clientCertPem;
+  std::optional<std::string> clientKeyPem;
+  bool insecureSkipVerify = false;                   // development only; logged loudly at creation
   std::chrono::milliseconds defaultTimeout{10'000};  // for requests without a deadline
   std::chrono::milliseconds idleTimeout{30'000};     // drop pooled connections idle this long
   size_t maxIdlePerHost = 16;
