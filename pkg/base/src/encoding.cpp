@@ -29,6 +29,47 @@ std::string base64Encode(std::string_view bytes) {
   return out;
 }
 
+std::optional<std::string> base64Decode(std::string_view text) {
+  std::string out;
+  unsigned buffer = 0;
+  int bits = 0;
+  size_t padding = 0;
+  size_t symbols = 0;
+  for (char c : text) {
+    if (c == ' ' || c == '\n' || c == '\r' || c == '\t') {
+      continue;
+    }
+    if (c == '=') {
+      ++padding;
+      ++symbols;
+      continue;
+    }
+    if (padding > 0) {
+      return std::nullopt;  // data after padding
+    }
+    int v = c >= 'A' && c <= 'Z'   ? c - 'A'
+            : c >= 'a' && c <= 'z' ? c - 'a' + 26
+            : c >= '0' && c <= '9' ? c - '0' + 52
+            : c == '+'             ? 62
+            : c == '/'             ? 63
+                                   : -1;
+    if (v < 0) {
+      return std::nullopt;
+    }
+    ++symbols;
+    buffer = (buffer << 6) | static_cast<unsigned>(v);
+    bits += 6;
+    if (bits >= 8) {
+      bits -= 8;
+      out += static_cast<char>((buffer >> bits) & 0xff);
+    }
+  }
+  if (symbols % 4 != 0 || padding > 2) {
+    return std::nullopt;
+  }
+  return out;
+}
+
 std::string percentEncode(std::string_view text) {
   static const char* hex = "0123456789ABCDEF";
   std::string out;

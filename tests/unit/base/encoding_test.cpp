@@ -17,6 +17,19 @@ TEST(EncodingTest, Base64MatchesRfc4648Vectors) {
   EXPECT_EQ(base64Encode("robot$team+ci:s3cret"), "cm9ib3QkdGVhbStjaTpzM2NyZXQ=");
 }
 
+TEST(EncodingTest, Base64DecodesWhatItEncodesAndRefusesJunk) {
+  for (const std::string& s : std::vector<std::string>{"", "f", "fo", "foo", "foob", "fooba",
+                                                       "foobar", std::string("\0\xff\x10", 3)}) {
+    auto d = base64Decode(base64Encode(s));
+    ASSERT_TRUE(d.has_value()) << s;
+    EXPECT_EQ(*d, s);
+  }
+  EXPECT_EQ(base64Decode("Zm9v\nYmFy\r\n").value_or("?"), "foobar") << "line breaks are skipped";
+  for (const char* bad : {"Zm9", "Zm9v=", "Zm=9v", "Zm9v!", "====", "Z==="}) {
+    EXPECT_FALSE(base64Decode(bad).has_value()) << bad;
+  }
+}
+
 TEST(EncodingTest, PercentEncodesAllButUnreserved) {
   EXPECT_EQ(percentEncode("AZaz09-_.~"), "AZaz09-_.~");
   EXPECT_EQ(percentEncode("team/app"), "team%2Fapp");

@@ -1,12 +1,16 @@
 // Text encodings shared by the HTTP clients: base64 (RFC 4648) and URL percent-encoding.
 #pragma once
 
+#include <optional>
 #include <string>
 #include <string_view>
 
 namespace hm {
 
 std::string base64Encode(std::string_view bytes);
+// Standard alphabet with padding; whitespace (line breaks in PEM-like data) is skipped. nullopt
+// for anything else that is not base64.
+std::optional<std::string> base64Decode(std::string_view text);
 // Every byte outside RFC 3986's unreserved set (A-Z a-z 0-9 - _ . ~) becomes %XX.
 std::string percentEncode(std::string_view text);
 // Decodes %XX escapes (malformed ones are kept as written); with plusAsSpace, as in
