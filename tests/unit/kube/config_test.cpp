@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 
 #include <filesystem>
+#include <fstream>
 
 #include "harbormaster/base/encoding.h"
 #include "support/temp_dir.h"
@@ -149,10 +150,13 @@ TEST_F(KubeConfigTest, ErrorsNameTheFileAndTheProblem) {
 }
 
 TEST_F(KubeConfigTest, InClusterConfigAndTheLoadingOrder) {
+  // The layout the kubelet mounts at /var/run/secrets/kubernetes.io/serviceaccount.
   std::filesystem::create_directories(dir_.file("sa"));
-  write("sa/token", "sa-token");
-  write("sa/ca.crt", "CA");
-  write("sa/namespace", "harbormaster\n");
+  for (auto [name, text] : {std::pair<const char*, const char*>{"token", "sa-token"},
+                            {"ca.crt", "CA"},
+                            {"namespace", "harbormaster\n"}}) {
+    std::ofstream(dir_.file("sa") + "/" + name) << text;
+  }
   LoadOptions o = isolated();
   EXPECT_EQ(loadConfig(o).status().code(), StatusCode::kNotFound);
   o.serviceHost = "10.96.0.1";
