@@ -22,6 +22,12 @@ std::string_view statusCodeName(StatusCode code) {
       return "PermissionDenied";
     case StatusCode::kFailedPrecondition:
       return "FailedPrecondition";
+    case StatusCode::kAlreadyExists:
+      return "AlreadyExists";
+    case StatusCode::kGone:
+      return "Gone";
+    case StatusCode::kResourceExhausted:
+      return "ResourceExhausted";
     case StatusCode::kInternal:
       return "Internal";
   }

@@ -33,6 +33,9 @@ enum class StatusCode {
   kPermissionDenied,
   kFailedPrecondition,
   kInternal,
+  kAlreadyExists,      // create found the object there (Kubernetes AlreadyExists)
+  kGone,               // the requested version is no longer kept (HTTP 410: re-list)
+  kResourceExhausted,  // the server asks us to slow down (HTTP 429)
 };
 
 std::string_view statusCodeName(StatusCode code);
@@ -85,6 +88,15 @@ inline Status unauthenticated(std::string m) {
 }
 inline Status permissionDenied(std::string m) {
   return {StatusCode::kPermissionDenied, std::move(m)};
+}
+inline Status alreadyExists(std::string m) {
+  return {StatusCode::kAlreadyExists, std::move(m)};
+}
+inline Status gone(std::string m) {
+  return {StatusCode::kGone, std::move(m)};
+}
+inline Status resourceExhausted(std::string m) {
+  return {StatusCode::kResourceExhausted, std::move(m)};
 }
 
 [[nodiscard]] inline bool isInvalidArgument(const Status& s) {

@@ -1,0 +1,99 @@
+// A small, correct Kubernetes REST client over JSON documents.
+//
+//   auto kube = hm::kube::Client::create(executor, *config);
+//   const hm::kube::Resource secrets{"", "v1", "secrets"};
+//   auto s = co_await (*kube)->get(secrets, "shop", "pull-secret", deadline);
+//   if (!s.ok() && s.status().code() == hm::StatusCode::kNotFound) { … }
+//
+// Errors are the API server's metav1.Status mapped to Status codes callers can branch on:
+// NotFound, AlreadyExists, Conflict (stale resourceVersion, failed precondition), Gone (410),
+// PermissionDenied (Forbidden), Unauthenticated, InvalidArgument (Invalid/BadRequest, with the
+// field causes in the message), ResourceExhausted (429, after retrying per Retry-After within the
+// deadline for idempotent calls), Unavailable (5xx, connection errors). A 401 drops the cached
+// credential and retries once (token files rotate; exec credentials expire early).
+#pragma once
+
+#include "harbormaster/net/client.h"  // first: it works around a Boost 1.74 header
+
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <string>
+
+#include "harbormaster/base/status.h"
+#include "harbormaster/kube/config.h"
+
+namespace hm::kube {
+
+// Group/version/resource, e.g. {"", "v1", "secrets"} or {"harbormaster.io", "v1alpha1",
+// "harborprojects", false}.
+struct Resource {
+  std::string group;
+  std::string version;
+  std::string resource;
+  bool namespaced = true;
+
+  // /api/v1/namespaces/<ns>/<resource>[/<name>[/<sub>]] or /apis/<group>/<version>/…
+  std::string path(const std::string& ns, const std::string& name = "",
+                   const std::string& subresource = "") const;
+};
+
+struct ListOptions {
+  std::string labelSelector;
+  std::string fieldSelector;
+  int64_t pageSize = 500;  // `limit` per request; every page is fetched
+};
+
+enum class PatchType { kMerge, kJsonPatch, kStrategicMerge };
+
+struct DeleteOptions {
+  std::string propagationPolicy;  // Foreground | Background | Orphan; empty: the server's
+  std::string uidPrecondition;
+  std::string resourceVersionPrecondition;
+};
+
+using Deadline = std::chrono::steady_clock::time_point;
+
+class Client {
+ public:
+  static StatusOr<std::unique_ptr<Client>> create(boost::asio::any_io_executor executor,
+                                                  ClusterConfig config);
+
+  boost::asio::awaitable<StatusOr<nlohmann::json>> get(Resource r, std::string ns, std::string name,
+                                                       Deadline deadline);
+  // Every page (limit/continue) merged into one list; metadata.resourceVersion is the last
+  // page's, from which a watch can start.
+  boost::asio::awaitable<StatusOr<nlohmann::json>> list(Resource r, std::string ns,
+                                                        ListOptions options, Deadline deadline);
+  boost::asio::awaitable<StatusOr<nlohmann::json>> create(Resource r, std::string ns,
+                                                          nlohmann::json object, Deadline deadline);
+  // PUT of the object (its metadata.name); a stale metadata.resourceVersion is Conflict.
+  boost::asio::awaitable<StatusOr<nlohmann::json>> update(Resource r, std::string ns,
+                                                          nlohmann::json object, Deadline deadline);
+  boost::asio::awaitable<StatusOr<nlohmann::json>> updateStatus(Resource r, std::string ns,
+                                                                nlohmann::json object,
+                                                                Deadline deadline);
+  boost::asio::awaitable<StatusOr<nlohmann::json>> patch(Resource r, std::string ns,
+                                                         std::string name, PatchType type,
+                                                         nlohmann::json patch, Deadline deadline,
+                                                         bool status = false);
+  // The object as the server returned it: gone, or still there with a deletionTimestamp while
+  // finalizers run.
+  boost::asio::awaitable<StatusOr<nlohmann::json>> remove(Resource r, std::string ns,
+                                                          std::string name, DeleteOptions options,
+                                                          Deadline deadline);
+
+ private:
+  Client(ClusterConfig config, std::shared_ptr<net::HttpClient> http);
+  boost::asio::awaitable<StatusOr<nlohmann::json>> call(std::string method, std::string path,
+                                                        std::string contentType, std::string body,
+                                                        Deadline deadline);
+
+  ClusterConfig config_;
+  std::shared_ptr<net::HttpClient> http_;
+  Credentials credentials_;
+};
+
+// metav1.Status (or any error answer) → Status with the server's reason and causes.
+Status errorFromResponse(int httpCode, std::string_view body, const std::string& what);
+
+}  // namespace hm::kube

@@ -1,0 +1,263 @@
+#include "harbormaster/kube/client.h"
+
+#include "harbormaster/base/encoding.h"
+
+namespace hm::kube {
+
+namespace asio = boost::asio;
+using asio::awaitable;
+using nlohmann::json;
+
+std::string Resource::path(const std::string& ns, const std::string& name,
+                           const std::string& subresource) const {
+  std::string out = group.empty() ? "/api/" + version : "/apis/" + group + "/" + version;
+  if (namespaced && !ns.empty()) {
+    out += "/namespaces/" + hm::percentEncode(ns);
+  }
+  out += "/" + resource;
+  if (!name.empty()) {
+    out += "/" + hm::percentEncode(name);
+  }
+  if (!subresource.empty()) {
+    out += "/" + subresource;
+  }
+  return out;
+}
+
+Status errorFromResponse(int httpCode, std::string_view body, const std::string& what) {
+  json j = json::parse(body, nullptr, false);
+  std::string reason, message;
+  if (j.is_object() && j.value("kind", "") == "Status") {
+    reason = j.value("reason", "");
+    message = j.value("message", "");
+    if (j.contains("details") && j["details"].is_object() && j["details"].contains("causes") &&
+        j["details"]["causes"].is_array()) {
+      for (const auto& c : j["details"]["causes"]) {
+        if (c.is_object()) {
+          message += "; " + c.value("field", "") + ": " + c.value("message", "");
+        }
+      }
+    }
+  }
+  if (message.empty()) {
+    message = "HTTP " + std::to_string(httpCode);
+  }
+  message = what + ": " + message.substr(0, 1000);
+  if (reason == "AlreadyExists") {
+    return alreadyExists(message);
+  }
+  if (reason == "Conflict" || (httpCode == 409 && reason.empty())) {
+    return conflict(message);
+  }
+  if (reason == "Gone" || reason == "Expired" || httpCode == 410) {
+    return gone(message);
+  }
+  switch (httpCode) {
+    case 400:
+    case 415:
+    case 422:
+      return invalidArgument(message);
+    case 401:
+      return unauthenticated(message);
+    case 403:
+      return permissionDenied(message);
+    case 404:
+      return notFound(message);
+    case 409:
+      return conflict(message);
+    case 429:
+      return resourceExhausted(message);
+    default:
+      return unavailable(message);
+  }
+}
+
+StatusOr<std::unique_ptr<Client>> Client::create(asio::any_io_executor executor,
+                                                 ClusterConfig config) {
+  auto url = net::parseUrl(config.server);
+  if (!url.ok()) {
+    return url.status().withContext(config.source + ": server");
+  }
+  if (url->scheme != "https") {
+    return invalidArgument(config.source + ": server " + config.server + " must be https");
+  }
+  net::ClientOptions co;
+  co.insecureSkipVerify = config.insecureSkipTlsVerify;
+  if (!config.caPem.empty()) {
+    co.caPem = config.caPem;
+  }
+  if (!config.clientCertPem.empty()) {
+    co.clientCertPem = config.clientCertPem;
+    co.clientKeyPem = config.clientKeyPem;
+  }
+  co.userAgent = "harbormaster";
+  auto http = net::HttpClient::create(std::move(executor), co);
+  if (!http.ok()) {
+    return http.status().withContext(config.source);
+  }
+  return std::unique_ptr<Client>(
+      new Client(std::move(config), std::shared_ptr<net::HttpClient>(std::move(*http))));
+}
+
+Client::Client(ClusterConfig config, std::shared_ptr<net::HttpClient> http)
+    : config_(config), http_(std::move(http)), credentials_(std::move(config)) {}
+
+awaitable<StatusOr<json>> Client::call(std::string method, std::string path,
+                                       std::string contentType, std::string body,
+                                       Deadline deadline) {
+  for (int attempt = 0;; ++attempt) {
+    auto auth = credentials_.authorization(std::chrono::system_clock::now());
+    if (!auth.ok()) {
+      co_return auth.status();
+    }
+    net::ClientRequest req;
+    req.method = method;
+    req.url = config_.server + path;
+    req.deadline = deadline;
+    req.body = body;
+    req.headers.push_back({"Accept", "application/json"});
+    if (!contentType.empty()) {
+      req.headers.push_back({"Content-Type", contentType});
+    }
+    if (!auth->empty()) {
+      req.headers.push_back({"Authorization", *auth});
+    }
+    auto res = co_await http_->send(std::move(req));
+    if (!res.ok()) {
+      co_return res.status().withContext("Kubernetes API " + config_.server);
+    }
+    if (res->status == 401 && attempt == 0) {
+      credentials_.invalidate();
+      continue;
+    }
+    const std::string what = method + " " + path;
+    if (res->status < 200 || res->status > 299) {
+      co_return errorFromResponse(res->status, res->body, what);
+    }
+    json j = json::parse(res->body, nullptr, false);
+    if (!j.is_object()) {
+      co_return unavailable(what + ": the answer is not a JSON object");
+    }
+    co_return j;
+  }
+}
+
+awaitable<StatusOr<json>> Client::get(Resource r, std::string ns, std::string name,
+                                      Deadline deadline) {
+  std::string path = r.path(ns, name);
+  co_return co_await call("GET", std::move(path), "", "", deadline);
+}
+
+awaitable<StatusOr<json>> Client::list(Resource r, std::string ns, ListOptions options,
+                                       Deadline deadline) {
+  json merged;
+  std::string cont;
+  for (int page = 0; page < 100000; ++page) {
+    std::string path = r.path(ns) + "?limit=" + std::to_string(options.pageSize);
+    if (!options.labelSelector.empty()) {
+      path += "&labelSelector=" + hm::percentEncode(options.labelSelector);
+    }
+    if (!options.fieldSelector.empty()) {
+      path += "&fieldSelector=" + hm::percentEncode(options.fieldSelector);
+    }
+    if (!cont.empty()) {
+      path += "&continue=" + hm::percentEncode(cont);
+    }
+    auto res = co_await call("GET", std::move(path), "", "", deadline);
+    if (!res.ok()) {
+      co_return res.status();
+    }
+    json& list = *res;
+    if (!list.contains("items") || !list["items"].is_array()) {
+      co_return unavailable("list of " + r.resource + ": the answer has no items");
+    }
+    if (merged.is_null()) {
+      merged = list;
+    } else {
+      for (auto& item : list["items"]) {
+        merged["items"].push_back(std::move(item));
+      }
+      merged["metadata"] = list["metadata"];
+    }
+    cont = list.contains("metadata") && list["metadata"].is_object()
+               ? list["metadata"].value("continue", "")
+               : "";
+    if (cont.empty()) {
+      break;
+    }
+  }
+  if (merged.contains("metadata") && merged["metadata"].is_object()) {
+    merged["metadata"].erase("continue");
+    merged["metadata"].erase("remainingItemCount");
+  }
+  co_return merged;
+}
+
+awaitable<StatusOr<json>> Client::create(Resource r, std::string ns, json object,
+                                         Deadline deadline) {
+  std::string path = r.path(ns);
+  co_return co_await call("POST", std::move(path), "application/json", object.dump(), deadline);
+}
+
+namespace {
+
+std::string nameOf(const json& object) {
+  return object.is_object() && object.contains("metadata") && object["metadata"].is_object()
+             ? object["metadata"].value("name", "")
+             : "";
+}
+
+}  // namespace
+
+awaitable<StatusOr<json>> Client::update(Resource r, std::string ns, json object,
+                                         Deadline deadline) {
+  std::string name = nameOf(object);
+  if (name.empty()) {
+    co_return invalidArgument("update of " + r.resource + ": the object has no metadata.name");
+  }
+  std::string path = r.path(ns, name);
+  co_return co_await call("PUT", std::move(path), "application/json", object.dump(), deadline);
+}
+
+awaitable<StatusOr<json>> Client::updateStatus(Resource r, std::string ns, json object,
+                                               Deadline deadline) {
+  std::string name = nameOf(object);
+  if (name.empty()) {
+    co_return invalidArgument("status update of " + r.resource +
+                              ": the object has no metadata.name");
+  }
+  std::string path = r.path(ns, name, "status");
+  co_return co_await call("PUT", std::move(path), "application/json", object.dump(), deadline);
+}
+
+awaitable<StatusOr<json>> Client::patch(Resource r, std::string ns, std::string name,
+                                        PatchType type, json patch, Deadline deadline,
+                                        bool status) {
+  std::string contentType = type == PatchType::kMerge ? "application/merge-patch+json"
+                            : type == PatchType::kJsonPatch
+                                ? "application/json-patch+json"
+                                : "application/strategic-merge-patch+json";
+  std::string path = r.path(ns, name, status ? "status" : "");
+  co_return co_await call("PATCH", std::move(path), std::move(contentType), patch.dump(), deadline);
+}
+
+awaitable<StatusOr<json>> Client::remove(Resource r, std::string ns, std::string name,
+                                         DeleteOptions options, Deadline deadline) {
+  json body = {{"kind", "DeleteOptions"}, {"apiVersion", "v1"}};
+  if (!options.propagationPolicy.empty()) {
+    body["propagationPolicy"] = options.propagationPolicy;
+  }
+  if (!options.uidPrecondition.empty() || !options.resourceVersionPrecondition.empty()) {
+    body["preconditions"] = json::object();
+    if (!options.uidPrecondition.empty()) {
+      body["preconditions"]["uid"] = options.uidPrecondition;
+    }
+    if (!options.resourceVersionPrecondition.empty()) {
+      body["preconditions"]["resourceVersion"] = options.resourceVersionPrecondition;
+    }
+  }
+  std::string path = r.path(ns, name);
+  co_return co_await call("DELETE", std::move(path), "application/json", body.dump(), deadline);
+}
+
+}  // namespace hm::kube

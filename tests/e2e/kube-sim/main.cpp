@@ -1,0 +1,415 @@
+// kube-sim: a Kubernetes API peer for tests. See README.md.
+#include "harbormaster/net/server.h"  // first: it works around a Boost 1.74 header
+
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <fstream>
+#include <iostream>
+#include <thread>
+
+#include "harbormaster/base/encoding.h"
+#include "harbormaster/base/files.h"
+#include "harbormaster/base/log.h"
+#include "store.h"
+
+namespace kubesim {
+namespace {
+
+namespace asio = boost::asio;
+using hm::net::HttpRequest;
+using hm::net::HttpResponse;
+using nlohmann::json;
+
+HttpResponse reply(int status, const json& body) {
+  return {status, "application/json", body.dump(), {}};
+}
+
+HttpResponse error(const ApiError& e) {
+  return reply(e.code, statusJson(e));
+}
+
+std::multimap<std::string, std::string> query(std::string_view target) {
+  std::multimap<std::string, std::string> q;
+  size_t qm = target.find('?');
+  if (qm == std::string_view::npos) {
+    return q;
+  }
+  std::string_view rest = target.substr(qm + 1);
+  while (!rest.empty()) {
+    size_t amp = rest.find('&');
+    std::string_view pair = rest.substr(0, amp);
+    size_t eq = pair.find('=');
+    q.emplace(hm::percentDecode(pair.substr(0, eq), true),
+              eq == std::string_view::npos ? "" : hm::percentDecode(pair.substr(eq + 1), true));
+    if (amp == std::string_view::npos) {
+      break;
+    }
+    rest = rest.substr(amp + 1);
+  }
+  return q;
+}
+
+std::string param(const std::multimap<std::string, std::string>& q, const std::string& k) {
+  auto it = q.find(k);
+  return it == q.end() ? "" : it->second;
+}
+
+std::vector<std::string> split(std::string_view path) {
+  std::vector<std::string> out;
+  size_t start = 1;
+  while (start <= path.size()) {
+    size_t slash = path.find('/', start);
+    std::string seg(path.substr(start, slash == std::string_view::npos ? slash : slash - start));
+    if (!seg.empty()) {
+      out.push_back(seg);
+    }
+    if (slash == std::string_view::npos) {
+      break;
+    }
+    start = slash + 1;
+  }
+  return out;
+}
+
+struct Fault {
+  int status = 0;
+  int count = 0;
+  std::chrono::milliseconds latency{0};
+};
+
+class KubeSim {
+ public:
+  explicit KubeSim(std::string token) : token_(std::move(token)) {}
+
+  asio::awaitable<HttpResponse> handle(HttpRequest req) {
+    std::string path(req.path());
+    if (path.rfind("/sim/", 0) == 0) {
+      co_return control(req, path);
+    }
+    Fault fault;
+    {
+      std::lock_guard lock(mu_);
+      ++stats_[req.method + " " + path];
+      if (fault_.count > 0 || fault_.count < 0) {
+        fault = fault_;
+        if (fault_.count > 0) {
+          --fault_.count;
+        }
+      }
+    }
+    if (fault.latency.count() > 0) {
+      asio::steady_timer t(co_await asio::this_coro::executor, fault.latency);
+      co_await t.async_wait(asio::use_awaitable);
+    }
+    if (fault.status != 0) {
+      HttpResponse r =
+          error({fault.status, fault.status == 429 ? "TooManyRequests" : "InternalError",
+                 "fault injected by kube-sim"});
+      if (fault.status == 429) {
+        r.headers.push_back({"Retry-After", "1"});
+      }
+      co_return r;
+    }
+    if (req.header("Authorization") != "Bearer " + token_) {
+      co_return error({401, "Unauthorized", "Unauthorized"});
+    }
+    co_return serve(req, path);
+  }
+
+ private:
+  HttpResponse control(const HttpRequest& req, const std::string& path) {
+    std::lock_guard lock(mu_);
+    if (path == "/sim/faults" && req.method == "POST") {
+      json b = json::parse(req.body, nullptr, false);
+      if (!b.is_object()) {
+        return reply(400, {{"error", "need a JSON object"}});
+      }
+      fault_ = {b.value("status", 0), b.value("count", 1),
+                std::chrono::milliseconds(b.value("latency_ms", 0))};
+      return reply(200, json::object());
+    }
+    if (path == "/sim/faults" && req.method == "DELETE") {
+      fault_ = {};
+      return reply(200, json::object());
+    }
+    if (path == "/sim/stats") {
+      if (req.method == "DELETE") {
+        stats_.clear();
+      }
+      return reply(200, {{"requests", stats_}});
+    }
+    return reply(404, {{"error", "unknown control path"}});
+  }
+
+  HttpResponse serve(const HttpRequest& req, const std::string& path) {
+    auto segs = split(path);
+    if (path == "/version") {
+      return reply(200, {{"major", "1"},
+                         {"minor", "32"},
+                         {"gitVersion", "v1.32.0-kube-sim"},
+                         {"platform", "linux/amd64"}});
+    }
+    if (path == "/healthz" || path == "/readyz" || path == "/livez") {
+      return {200, "text/plain", "ok", {}};
+    }
+    if (path == "/openapi/v3") {
+      // No schemas: kubectl's client-side validation then has nothing to check against and
+      // lets the object through, as for a CRD without a schema.
+      return reply(200, {{"paths", json::object()}});
+    }
+    if (path == "/api") {
+      return reply(200, {{"kind", "APIVersions"},
+                         {"versions", {"v1"}},
+                         {"serverAddressByClientCIDRs",
+                          json::array({{{"clientCIDR", "0.0.0.0/0"}, {"serverAddress", ""}}})}});
+    }
+    if (path == "/apis") {
+      return reply(200, groupList());
+    }
+    // /api/v1/... or /apis/<group>/<version>/...
+    std::string group, version;
+    size_t rest = 0;
+    if (segs.size() >= 2 && segs[0] == "api") {
+      version = segs[1];
+      rest = 2;
+    } else if (segs.size() >= 3 && segs[0] == "apis") {
+      group = segs[1];
+      version = segs[2];
+      rest = 3;
+    } else {
+      return error({404, "NotFound", "the server could not find the requested resource"});
+    }
+    std::vector<std::string> r(segs.begin() + static_cast<std::ptrdiff_t>(rest), segs.end());
+    if (r.empty()) {
+      return req.method == "GET" ? reply(200, resourceList(group, version))
+                                 : error({405, "MethodNotAllowed", "method not allowed"});
+    }
+    // Resolve [namespaces, ns, resource, name?, sub?] or [resource, name?, sub?].
+    std::string ns, resource, name, sub;
+    if (r[0] == "namespaces" && r.size() >= 3 && !(r.size() == 3 && r[2] == "status") &&
+        !(r.size() == 3 && r[2] == "finalize")) {
+      ns = r[1];
+      resource = r[2];
+      name = r.size() > 3 ? r[3] : "";
+      sub = r.size() > 4 ? r[4] : "";
+    } else {
+      resource = r[0];
+      name = r.size() > 1 ? r[1] : "";
+      sub = r.size() > 2 ? r[2] : "";
+    }
+    auto t = store_.type(group, version, resource);
+    if (!t || (!ns.empty() && !t->namespaced) || (!sub.empty() && sub != "status") ||
+        (sub == "status" && !t->hasStatus)) {
+      return error({404, "NotFound", "the server could not find the requested resource"});
+    }
+    return verb(req, *t, ns, name, sub == "status");
+  }
+
+  HttpResponse verb(const HttpRequest& req, const ResourceType& t, const std::string& ns,
+                    const std::string& name, bool status) {
+    auto q = query(req.target);
+    const std::string& m = req.method;
+    if (m == "GET" && param(q, "watch") == "true") {
+      return error({405, "MethodNotAllowed", "kube-sim does not serve watches yet"});
+    }
+    if (m == "GET" && name.empty()) {
+      ListOptions o{param(q, "labelSelector"), param(q, "fieldSelector"),
+                    std::atoll(param(q, "limit").c_str()), param(q, "continue")};
+      return result(store_.list(t, ns, o), 200);
+    }
+    if (m == "GET") {
+      return result(store_.get(t, ns, name), 200);
+    }
+    std::string contentType(req.header("Content-Type"));
+    if (contentType.find("protobuf") != std::string::npos) {
+      return error({415, "UnsupportedMediaType",
+                    "kube-sim speaks JSON only; the client sent " + contentType});
+    }
+    json body = json::parse(req.body, nullptr, false);
+    if (m == "POST" && name.empty()) {
+      if (body.is_discarded()) {
+        return error({400, "BadRequest", "the body is not JSON"});
+      }
+      return result(store_.create(t, ns, std::move(body)), 201);
+    }
+    if (m == "PUT" && !name.empty()) {
+      if (body.is_discarded()) {
+        return error({400, "BadRequest", "the body is not JSON"});
+      }
+      return result(store_.update(t, ns, name, std::move(body), status), 200);
+    }
+    if (m == "PATCH" && !name.empty()) {
+      return patch(req, t, ns, name, status, body);
+    }
+    if (m == "DELETE" && !name.empty()) {
+      json options = body.is_discarded() ? json::object() : body;
+      if (!param(q, "propagationPolicy").empty()) {
+        options["propagationPolicy"] = param(q, "propagationPolicy");
+      }
+      return result(store_.remove(t, ns, name, options), 200);
+    }
+    return error({405, "MethodNotAllowed", "method " + m + " is not allowed here"});
+  }
+
+  // merge-patch and strategic-merge-patch (merge semantics; our types have no patch-merge-key
+  // lists that matter), and json-patch.
+  HttpResponse patch(const HttpRequest& req, const ResourceType& t, const std::string& ns,
+                     const std::string& name, bool status, const json& body) {
+    std::string type(req.header("Content-Type"));
+    type = type.substr(0, type.find(';'));
+    if (body.is_discarded()) {
+      return error({400, "BadRequest", "the patch is not JSON"});
+    }
+    auto current = store_.get(t, ns, name);
+    if (!current.ok()) {
+      return error(current.error);
+    }
+    json next;
+    if (type == "application/merge-patch+json" ||
+        type == "application/strategic-merge-patch+json") {
+      if (type == "application/strategic-merge-patch+json" && !t.group.empty() &&
+          t.group.find('.') != std::string::npos && t.group != "coordination.k8s.io" &&
+          t.group != "events.k8s.io" && t.group != "apiextensions.k8s.io") {
+        return error({415, "UnsupportedMediaType",
+                      "the body of the request was in an unknown format - accepted media types "
+                      "include: application/json-patch+json, application/merge-patch+json, "
+                      "application/apply-patch+yaml"});
+      }
+      next = mergePatch(*current.value, body);
+    } else if (type == "application/json-patch+json") {
+      std::string why;
+      auto patched = jsonPatch(*current.value, body, why);
+      if (!patched) {
+        return error({422, "Invalid", "the JSON patch failed: " + why});
+      }
+      next = std::move(*patched);
+    } else {
+      return error({415, "UnsupportedMediaType", "unsupported patch type " + type});
+    }
+    // A patch applies to what it read, unless it carries its own resourceVersion.
+    if (!body.is_object() || !body.contains("metadata") ||
+        !body["metadata"].contains("resourceVersion")) {
+      next["metadata"]["resourceVersion"] = (*current.value)["metadata"]["resourceVersion"];
+    }
+    return result(store_.update(t, ns, name, std::move(next), status), 200);
+  }
+
+  static HttpResponse result(const Result<json>& r, int okStatus) {
+    return r.ok() ? reply(okStatus, *r.value) : error(r.error);
+  }
+
+  json groupList() {
+    std::map<std::string, std::vector<std::string>> versions;
+    for (const auto& t : store_.types()) {
+      if (!t.group.empty()) {
+        auto& v = versions[t.group];
+        if (std::find(v.begin(), v.end(), t.version) == v.end()) {
+          v.push_back(t.version);
+        }
+      }
+    }
+    json groups = json::array();
+    for (const auto& [group, vs] : versions) {
+      json list = json::array();
+      for (const auto& v : vs) {
+        list.push_back({{"groupVersion", group + "/" + v}, {"version", v}});
+      }
+      groups.push_back({{"name", group}, {"versions", list}, {"preferredVersion", list[0]}});
+    }
+    return {{"kind", "APIGroupList"}, {"apiVersion", "v1"}, {"groups", groups}};
+  }
+
+  json resourceList(const std::string& group, const std::string& version) {
+    json resources = json::array();
+    for (const auto& t : store_.types()) {
+      if (t.group != group || t.version != version) {
+        continue;
+      }
+      resources.push_back(
+          {{"name", t.resource},
+           {"singularName", t.singular},
+           {"namespaced", t.namespaced},
+           {"kind", t.kind},
+           {"shortNames", t.shortNames},
+           {"verbs",
+            {"create", "delete", "deletecollection", "get", "list", "patch", "update", "watch"}}});
+      if (t.hasStatus) {
+        resources.push_back({{"name", t.resource + "/status"},
+                             {"singularName", ""},
+                             {"namespaced", t.namespaced},
+                             {"kind", t.kind},
+                             {"verbs", {"get", "patch", "update"}}});
+      }
+    }
+    return {{"kind", "APIResourceList"},
+            {"apiVersion", "v1"},
+            {"groupVersion", group.empty() ? version : group + "/" + version},
+            {"resources", resources}};
+  }
+
+  std::string token_;
+  Store store_;
+  std::mutex mu_;
+  Fault fault_;
+  std::map<std::string, int64_t> stats_;
+};
+
+int run(int argc, char** argv) {
+  std::map<std::string, std::string> flags;
+  for (int i = 1; i + 1 < argc; i += 2) {
+    flags[argv[i]] = argv[i + 1];
+  }
+  for (const char* required : {"--listen", "--tls-cert", "--tls-key", "--token"}) {
+    if (!flags.count(required)) {
+      std::cerr << "usage: kube-sim --listen HOST:PORT --tls-cert F --tls-key F --token T "
+                   "[--kubeconfig-out F]\n";
+      return 2;
+    }
+  }
+  auto listen = hm::net::parseListenAddress(flags["--listen"]);
+  if (!listen.ok()) {
+    std::cerr << "kube-sim: " << listen.status().message() << "\n";
+    return 2;
+  }
+  asio::io_context ioc;
+  KubeSim sim(flags["--token"]);
+  hm::net::ServerOptions so;
+  so.address = listen->first;
+  so.port = listen->second;
+  so.tls = hm::net::TlsFiles{flags["--tls-cert"], flags["--tls-key"]};
+  auto server =
+      hm::net::Server::create(ioc, so, [&sim](HttpRequest r) { return sim.handle(std::move(r)); });
+  if (!server.ok()) {
+    std::cerr << "kube-sim: " << server.status().message() << "\n";
+    return 2;
+  }
+  (*server)->start();
+  std::string url = "https://" + so.address + ":" + std::to_string((*server)->port());
+  if (flags.count("--kubeconfig-out")) {
+    auto ca = hm::readFile(flags["--tls-cert"]);
+    std::ofstream out(flags["--kubeconfig-out"]);
+    out << "apiVersion: v1\nkind: Config\ncurrent-context: kube-sim\n"
+        << "clusters:\n- name: kube-sim\n  cluster:\n    server: " << url
+        << "\n    certificate-authority-data: " << hm::base64Encode(ca.ok() ? *ca : "")
+        << "\nusers:\n- name: admin\n  user:\n    token: " << flags["--token"]
+        << "\ncontexts:\n- name: kube-sim\n  context: {cluster: kube-sim, user: admin, "
+           "namespace: default}\n";
+  }
+  hm::log::info("Started kube-sim", {{"listen", url}});
+  asio::signal_set signals(ioc, SIGTERM, SIGINT);
+  signals.async_wait([&](const boost::system::error_code&, int) {
+    (*server)->shutdown(std::chrono::seconds(2), [&] { ioc.stop(); });
+  });
+  std::thread second([&] { ioc.run(); });
+  ioc.run();
+  second.join();
+  return 0;
+}
+
+}  // namespace
+}  // namespace kubesim
+
+int main(int argc, char** argv) {
+  return kubesim::run(argc, argv);
+}

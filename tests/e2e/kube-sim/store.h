@@ -1,0 +1,89 @@
+// kube-sim's object store: Kubernetes API semantics over JSON documents.
+#pragma once
+
+#include <map>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+namespace kubesim {
+
+struct ResourceType {
+  std::string group;  // "" for core
+  std::string version;
+  std::string resource;  // plural
+  std::string kind;
+  std::string singular;
+  std::vector<std::string> shortNames;
+  bool namespaced = true;
+  bool hasStatus = false;
+  std::string apiVersion() const { return group.empty() ? version : group + "/" + version; }
+};
+
+// A metav1.Status failure: HTTP code, reason and message.
+struct ApiError {
+  int code = 500;
+  std::string reason;
+  std::string message;
+};
+
+template <typename T>
+struct Result {
+  std::optional<T> value;
+  ApiError error;
+  bool ok() const { return value.has_value(); }
+};
+
+struct ListOptions {
+  std::string labelSelector;
+  std::string fieldSelector;
+  int64_t limit = 0;
+  std::string continueToken;
+};
+
+class Store {
+ public:
+  Store();
+
+  std::vector<ResourceType> types() const;
+  std::optional<ResourceType> type(const std::string& group, const std::string& version,
+                                   const std::string& resource) const;
+
+  Result<nlohmann::json> get(const ResourceType& t, const std::string& ns, const std::string& name);
+  Result<nlohmann::json> list(const ResourceType& t, const std::string& ns,
+                              const ListOptions& options);
+  Result<nlohmann::json> create(const ResourceType& t, const std::string& ns, nlohmann::json obj);
+  // PUT: the main resource (status ignored) or, with `status`, only .status.
+  Result<nlohmann::json> update(const ResourceType& t, const std::string& ns,
+                                const std::string& name, nlohmann::json obj, bool status);
+  Result<nlohmann::json> remove(const ResourceType& t, const std::string& ns,
+                                const std::string& name, const nlohmann::json& options);
+
+ private:
+  std::string key(const ResourceType& t, const std::string& ns, const std::string& name) const;
+  void addType(ResourceType t);
+  void onCrdChange(const nlohmann::json& crd, bool deleted);
+  std::string nextVersion();
+  void finalizeDeletion(const std::string& key);
+
+  mutable std::mutex mu_;
+  int64_t resourceVersion_ = 100;
+  int64_t uid_ = 1;
+  std::vector<ResourceType> types_;
+  std::map<std::string, nlohmann::json> objects_;  // by group/resource/ns/name
+};
+
+// metav1.Status JSON for an error.
+nlohmann::json statusJson(const ApiError& e);
+// A label selector ("app=web,tier!=db,env in (a,b),!legacy,has") against labels.
+bool labelsMatch(const std::string& selector, const nlohmann::json& labels);
+// RFC 7386 JSON merge patch.
+nlohmann::json mergePatch(nlohmann::json target, const nlohmann::json& patch);
+// RFC 6902 JSON patch; nullopt with `error` set when an operation fails.
+std::optional<nlohmann::json> jsonPatch(const nlohmann::json& target, const nlohmann::json& ops,
+                                        std::string& error);
+
+}  // namespace kubesim

@@ -1,0 +1,51 @@
+#include "support/kube_rig.h"
+
+#include <filesystem>
+#include <stdexcept>
+
+#include "support/certs.h"
+#include "support/tls_client.h"
+
+namespace hm::testing {
+
+KubeSimRig::KubeSimRig() {
+  port_ = freePort();
+  makeSelfSignedCert(dir_.file("tls.crt"), dir_.file("tls.key"), "kube-sim");
+  kubeconfig_ = dir_.file("kubeconfig");
+  proc_ = std::make_unique<Process>(
+      std::vector<std::string>{HM_KUBE_SIM, "--listen", "127.0.0.1:" + std::to_string(port_),
+                               "--tls-cert", dir_.file("tls.crt"), "--tls-key",
+                               dir_.file("tls.key"), "--token", token_, "--kubeconfig-out",
+                               kubeconfig_},
+      dir_.file("kube-sim.log"));
+  bool up = eventually(20, [&] {
+    try {
+      return Client(port_).get("/version").status == 401 && std::filesystem::exists(kubeconfig_);
+    } catch (const std::exception&) {
+      return false;
+    }
+  });
+  if (!up) {
+    throw std::runtime_error("kube-sim did not start: " + proc_->output());
+  }
+}
+
+KubeSimRig::~KubeSimRig() = default;
+
+std::string KubeSimRig::control(const std::string& method, const std::string& path,
+                                const std::string& body) {
+  Client c(port_);
+  auto r = c.request(method, path, body);
+  if (r.status != 200) {
+    throw std::runtime_error(method + " " + path + " refused: " + r.body);
+  }
+  return r.body;
+}
+
+int KubeSimRig::kubectl(const std::vector<std::string>& args, std::string& out) {
+  std::vector<std::string> argv = {"/usr/bin/kubectl", "--kubeconfig", kubeconfig_};
+  argv.insert(argv.end(), args.begin(), args.end());
+  return runCommand(argv, out);
+}
+
+}  // namespace hm::testing

@@ -1,0 +1,34 @@
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "support/process.h"
+#include "support/temp_dir.h"
+
+namespace hm::testing {
+
+// kube-sim on a free loopback port with a self-signed certificate and a kubeconfig for its
+// admin token (kubeconfig()). Stopped and removed on destruction.
+class KubeSimRig {
+ public:
+  KubeSimRig();
+  ~KubeSimRig();
+  const std::string& kubeconfig() const { return kubeconfig_; }
+  const std::string& token() const { return token_; }
+  uint16_t port() const { return port_; }
+  // A /sim/ control call; returns the body.
+  std::string control(const std::string& method, const std::string& path,
+                      const std::string& body = "");
+  // kubectl with this kubeconfig; returns the exit status, output in `out`.
+  int kubectl(const std::vector<std::string>& args, std::string& out);
+
+ private:
+  TempDir dir_;
+  std::string kubeconfig_;
+  std::string token_ = "kube-sim-admin-token";
+  uint16_t port_ = 0;
+  std::unique_ptr<Process> proc_;
+};
+
+}  // namespace hm::testing

@@ -1,0 +1,275 @@
+// The Kubernetes REST client against kube-sim, and kubectl against kube-sim.
+#include "harbormaster/kube/client.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include "support/async.h"
+#include "support/kube_rig.h"
+
+namespace hm::kube {
+namespace {
+
+using hm::testing::runOn;
+using nlohmann::json;
+using ::testing::HasSubstr;
+
+Deadline soon() {
+  return std::chrono::steady_clock::now() + std::chrono::seconds(10);
+}
+
+const Resource kSecrets{"", "v1", "secrets"};
+const Resource kConfigMaps{"", "v1", "configmaps"};
+const Resource kNamespaces{"", "v1", "namespaces", false};
+const Resource kCrds{"apiextensions.k8s.io", "v1", "customresourcedefinitions", false};
+const Resource kWidgets{"example.com", "v1", "widgets"};
+
+class KubeClientTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() { rig_ = new hm::testing::KubeSimRig(); }
+  static void TearDownTestSuite() { delete rig_; }
+
+  void SetUp() override {
+    auto config = loadKubeconfig({rig_->kubeconfig()}, "");
+    ASSERT_TRUE(config.ok()) << config.status().message();
+    auto c = Client::create(io_.ioc().get_executor(), *config);
+    ASSERT_TRUE(c.ok()) << c.status().message();
+    kube_ = std::move(*c);
+  }
+
+  json secret(const std::string& name) {
+    return {{"apiVersion", "v1"},
+            {"kind", "Secret"},
+            {"metadata", {{"name", name}}},
+            {"type", "Opaque"},
+            {"data", {{"k", "dg=="}}}};
+  }
+
+  void defineWidgets() {
+    json crd =
+        json::parse(R"({"apiVersion":"apiextensions.k8s.io/v1","kind":"CustomResourceDefinition",
+      "metadata":{"name":"widgets.example.com"},
+      "spec":{"group":"example.com","scope":"Namespaced",
+        "names":{"plural":"widgets","singular":"widget","kind":"Widget"},
+        "versions":[{"name":"v1","served":true,"storage":true,"subresources":{"status":{}},
+          "schema":{"openAPIV3Schema":{"type":"object","x-kubernetes-preserve-unknown-fields":true}}}]}})");
+    auto r = runOn(io_.ioc(), kube_->create(kCrds, "", crd, soon()));
+    ASSERT_TRUE(r.ok() || r.status().code() == StatusCode::kAlreadyExists) << r.status().message();
+  }
+
+  static hm::testing::KubeSimRig* rig_;
+  hm::testing::IoThreads io_;
+  std::unique_ptr<Client> kube_;
+};
+
+hm::testing::KubeSimRig* KubeClientTest::rig_ = nullptr;
+
+TEST_F(KubeClientTest, CreateGetUpdateDeleteWithTypedErrors) {
+  auto created = runOn(io_.ioc(), kube_->create(kSecrets, "default", secret("s1"), soon()));
+  ASSERT_TRUE(created.ok()) << created.status().message();
+  EXPECT_FALSE((*created)["metadata"].value("uid", "").empty());
+  std::string rv = (*created)["metadata"]["resourceVersion"];
+
+  auto dup = runOn(io_.ioc(), kube_->create(kSecrets, "default", secret("s1"), soon()));
+  EXPECT_EQ(dup.status().code(), StatusCode::kAlreadyExists);
+  EXPECT_THAT(dup.status().message(), HasSubstr("secrets \"s1\" already exists"));
+
+  json changed = *created;
+  changed["data"]["k"] = "dzI=";
+  auto updated = runOn(io_.ioc(), kube_->update(kSecrets, "default", changed, soon()));
+  ASSERT_TRUE(updated.ok()) << updated.status().message();
+  EXPECT_NE((*updated)["metadata"]["resourceVersion"], rv);
+  auto stale = runOn(io_.ioc(), kube_->update(kSecrets, "default", changed, soon()));
+  EXPECT_EQ(stale.status().code(), StatusCode::kConflict) << "the same resourceVersion again";
+  EXPECT_THAT(stale.status().message(), HasSubstr("the object has been modified"));
+
+  auto wrongUid =
+      runOn(io_.ioc(), kube_->remove(kSecrets, "default", "s1", {"", "not-the-uid", ""}, soon()));
+  EXPECT_EQ(wrongUid.status().code(), StatusCode::kConflict);
+  ASSERT_TRUE(runOn(io_.ioc(), kube_->remove(kSecrets, "default", "s1", {}, soon())).ok());
+  auto gone = runOn(io_.ioc(), kube_->get(kSecrets, "default", "s1", soon()));
+  EXPECT_EQ(gone.status().code(), StatusCode::kNotFound);
+
+  auto invalid = runOn(io_.ioc(), kube_->create(kSecrets, "default", secret("Bad_Name"), soon()));
+  EXPECT_EQ(invalid.status().code(), StatusCode::kInvalidArgument);
+  auto noNs = runOn(io_.ioc(), kube_->create(kSecrets, "nowhere", secret("s2"), soon()));
+  EXPECT_EQ(noNs.status().code(), StatusCode::kNotFound);
+  EXPECT_THAT(noNs.status().message(), HasSubstr("namespaces \"nowhere\" not found"));
+}
+
+TEST_F(KubeClientTest, ListsEveryPageAndFiltersByLabel) {
+  for (int i = 0; i < 7; ++i) {
+    json cm = {
+        {"metadata",
+         {{"name", "page-" + std::to_string(i)}, {"labels", {{"app", i % 2 ? "odd" : "even"}}}}},
+        {"data", {{"i", std::to_string(i)}}}};
+    ASSERT_TRUE(runOn(io_.ioc(), kube_->create(kConfigMaps, "default", cm, soon())).ok());
+  }
+  rig_->control("DELETE", "/sim/stats");
+  auto all = runOn(io_.ioc(), kube_->list(kConfigMaps, "default", {"", "", 3}, soon()));
+  ASSERT_TRUE(all.ok()) << all.status().message();
+  EXPECT_EQ((*all)["items"].size(), 7u);
+  EXPECT_FALSE((*all)["metadata"].contains("continue"));
+  auto stats = json::parse(rig_->control("GET", "/sim/stats"))["requests"];
+  EXPECT_EQ(stats.value("GET /api/v1/namespaces/default/configmaps", 0), 3) << "pages of 3";
+  auto odd = runOn(io_.ioc(), kube_->list(kConfigMaps, "default", {"app=odd", "", 500}, soon()));
+  ASSERT_TRUE(odd.ok());
+  EXPECT_EQ((*odd)["items"].size(), 3u);
+  auto set = runOn(io_.ioc(), kube_->list(kConfigMaps, "default",
+                                          {"app in (odd,even),app!=even", "", 2}, soon()));
+  ASSERT_TRUE(set.ok());
+  EXPECT_EQ((*set)["items"].size(), 3u);
+  auto byName = runOn(
+      io_.ioc(), kube_->list(kConfigMaps, "default", {"", "metadata.name=page-4", 500}, soon()));
+  ASSERT_TRUE(byName.ok());
+  ASSERT_EQ((*byName)["items"].size(), 1u);
+}
+
+TEST_F(KubeClientTest, PatchTypes) {
+  json cm = {{"metadata", {{"name", "patched"}}}, {"data", {{"a", "1"}, {"b", "2"}}}};
+  ASSERT_TRUE(runOn(io_.ioc(), kube_->create(kConfigMaps, "default", cm, soon())).ok());
+  auto merged = runOn(io_.ioc(), kube_->patch(kConfigMaps, "default", "patched", PatchType::kMerge,
+                                              {{"data", {{"a", nullptr}, {"c", "3"}}}}, soon()));
+  ASSERT_TRUE(merged.ok()) << merged.status().message();
+  EXPECT_EQ((*merged)["data"], (json{{"b", "2"}, {"c", "3"}}));
+  auto strategic =
+      runOn(io_.ioc(), kube_->patch(kConfigMaps, "default", "patched", PatchType::kStrategicMerge,
+                                    {{"metadata", {{"labels", {{"x", "y"}}}}}}, soon()));
+  ASSERT_TRUE(strategic.ok()) << strategic.status().message();
+  EXPECT_EQ((*strategic)["metadata"]["labels"]["x"], "y");
+  auto jp =
+      runOn(io_.ioc(),
+            kube_->patch(kConfigMaps, "default", "patched", PatchType::kJsonPatch,
+                         json::array({{{"op", "replace"}, {"path", "/data/b"}, {"value", "9"}}}),
+                         soon()));
+  ASSERT_TRUE(jp.ok()) << jp.status().message();
+  EXPECT_EQ((*jp)["data"]["b"], "9");
+  auto bad = runOn(io_.ioc(),
+                   kube_->patch(kConfigMaps, "default", "patched", PatchType::kJsonPatch,
+                                json::array({{{"op", "remove"}, {"path", "/nope/x"}}}), soon()));
+  EXPECT_EQ(bad.status().code(), StatusCode::kInvalidArgument);
+}
+
+TEST_F(KubeClientTest, CustomResourcesGenerationStatusAndFinalizers) {
+  defineWidgets();
+  json w = {{"apiVersion", "example.com/v1"},
+            {"kind", "Widget"},
+            {"metadata", {{"name", "w1"}, {"finalizers", {"example.com/cleanup"}}}},
+            {"spec", {{"size", 1}}},
+            {"status", {{"ignored", true}}}};
+  auto created = runOn(io_.ioc(), kube_->create(kWidgets, "default", w, soon()));
+  ASSERT_TRUE(created.ok()) << created.status().message();
+  EXPECT_EQ((*created)["metadata"]["generation"], 1);
+  EXPECT_FALSE(created->contains("status")) << "status is written through /status only";
+
+  json next = *created;
+  next["metadata"]["labels"] = {{"only", "metadata"}};
+  auto relabeled = runOn(io_.ioc(), kube_->update(kWidgets, "default", next, soon()));
+  ASSERT_TRUE(relabeled.ok());
+  EXPECT_EQ((*relabeled)["metadata"]["generation"], 1) << "metadata changes keep generation";
+  next = *relabeled;
+  next["spec"]["size"] = 2;
+  auto resized = runOn(io_.ioc(), kube_->update(kWidgets, "default", next, soon()));
+  ASSERT_TRUE(resized.ok());
+  EXPECT_EQ((*resized)["metadata"]["generation"], 2);
+  next = *resized;
+  next["status"] = {{"observedGeneration", 2}};
+  auto withStatus = runOn(io_.ioc(), kube_->updateStatus(kWidgets, "default", next, soon()));
+  ASSERT_TRUE(withStatus.ok()) << withStatus.status().message();
+  EXPECT_EQ((*withStatus)["status"]["observedGeneration"], 2);
+  EXPECT_EQ((*withStatus)["metadata"]["generation"], 2) << "status writes keep generation";
+
+  auto deleting = runOn(io_.ioc(), kube_->remove(kWidgets, "default", "w1", {}, soon()));
+  ASSERT_TRUE(deleting.ok());
+  EXPECT_TRUE((*deleting)["metadata"].contains("deletionTimestamp"));
+  auto still = runOn(io_.ioc(), kube_->get(kWidgets, "default", "w1", soon()));
+  ASSERT_TRUE(still.ok()) << "a finalizer holds the object";
+  auto released = runOn(io_.ioc(), kube_->patch(kWidgets, "default", "w1", PatchType::kMerge,
+                                                {{"metadata", {{"finalizers", nullptr}}}}, soon()));
+  ASSERT_TRUE(released.ok()) << released.status().message();
+  EXPECT_EQ(runOn(io_.ioc(), kube_->get(kWidgets, "default", "w1", soon())).status().code(),
+            StatusCode::kNotFound);
+}
+
+TEST_F(KubeClientTest, DeletingANamespaceDeletesItsContent) {
+  ASSERT_TRUE(
+      runOn(io_.ioc(), kube_->create(kNamespaces, "", {{"metadata", {{"name", "tmp"}}}}, soon()))
+          .ok());
+  ASSERT_TRUE(runOn(io_.ioc(), kube_->create(kSecrets, "tmp", secret("inside"), soon())).ok());
+  ASSERT_TRUE(runOn(io_.ioc(), kube_->remove(kNamespaces, "", "tmp", {}, soon())).ok());
+  EXPECT_EQ(runOn(io_.ioc(), kube_->get(kSecrets, "tmp", "inside", soon())).status().code(),
+            StatusCode::kNotFound);
+  EXPECT_EQ(runOn(io_.ioc(), kube_->get(kNamespaces, "", "tmp", soon())).status().code(),
+            StatusCode::kNotFound);
+}
+
+TEST_F(KubeClientTest, ThrottlingOutagesAndBadCredentials) {
+  rig_->control("POST", "/sim/faults", R"({"status":429,"count":1})");
+  auto throttled = runOn(io_.ioc(), kube_->get(kNamespaces, "", "default", soon()));
+  EXPECT_TRUE(throttled.ok()) << "a GET is retried after Retry-After: "
+                              << throttled.status().message();
+  rig_->control("POST", "/sim/faults", R"({"status":429,"count":1})");
+  auto post = runOn(io_.ioc(), kube_->create(kSecrets, "default", secret("throttled"), soon()));
+  EXPECT_EQ(post.status().code(), StatusCode::kResourceExhausted) << "a POST is not repeated";
+  rig_->control("POST", "/sim/faults", R"({"status":500,"count":-1})");
+  auto down = runOn(io_.ioc(), kube_->get(kNamespaces, "", "default", soon()));
+  rig_->control("DELETE", "/sim/faults");
+  EXPECT_EQ(down.status().code(), StatusCode::kUnavailable);
+
+  ClusterConfig wrong = *loadKubeconfig({rig_->kubeconfig()}, "");
+  wrong.token = "not-the-token";
+  auto c = Client::create(io_.ioc().get_executor(), wrong);
+  ASSERT_TRUE(c.ok());
+  auto refused = runOn(io_.ioc(), (*c)->get(kNamespaces, "", "default", soon()));
+  EXPECT_EQ(refused.status().code(), StatusCode::kUnauthenticated);
+  EXPECT_THAT(refused.status().message(), ::testing::Not(HasSubstr("not-the-token")));
+}
+
+TEST(KubectlSmokeTest, KubectlWorksAgainstKubeSim) {
+  hm::testing::KubeSimRig rig;
+  hm::testing::TempDir dir;
+  std::string out;
+  ASSERT_EQ(rig.kubectl({"get", "namespaces"}, out), 0) << out;
+  EXPECT_THAT(out, HasSubstr("kube-system"));
+  dir.write("cm.yaml",
+            "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: demo, labels: {app: web}}\n"
+            "data: {a: b}\n");
+  ASSERT_EQ(rig.kubectl({"create", "--validate=false", "-f", dir.file("cm.yaml")}, out), 0) << out;
+  ASSERT_EQ(rig.kubectl({"patch", "configmap", "demo", "-p", R"({"data":{"c":"d"}})"}, out), 0)
+      << out;
+  ASSERT_EQ(
+      rig.kubectl({"get", "configmap", "-l", "app=web", "-o", "jsonpath={.items[0].data.c}"}, out),
+      0)
+      << out;
+  EXPECT_EQ(out, "d");
+  dir.write("crd.yaml", R"(apiVersion: apiextensions.k8s.io/v1
+kind: CustomResourceDefinition
+metadata: {name: gadgets.example.com}
+spec:
+  group: example.com
+  scope: Cluster
+  names: {plural: gadgets, singular: gadget, kind: Gadget, shortNames: [gd]}
+  versions:
+  - {name: v1, served: true, storage: true, schema: {openAPIV3Schema: {type: object, x-kubernetes-preserve-unknown-fields: true}}}
+)");
+  ASSERT_EQ(rig.kubectl({"apply", "--validate=false", "-f", dir.file("crd.yaml")}, out), 0) << out;
+  dir.write("g.yaml",
+            "apiVersion: example.com/v1\nkind: Gadget\nmetadata: {name: g1}\n"
+            "spec: {size: 1}\n");
+  ASSERT_EQ(rig.kubectl({"apply", "--validate=false", "-f", dir.file("g.yaml")}, out), 0) << out;
+  dir.write("g.yaml",
+            "apiVersion: example.com/v1\nkind: Gadget\nmetadata: {name: g1}\n"
+            "spec: {size: 2}\n");
+  ASSERT_EQ(rig.kubectl({"apply", "--validate=false", "-f", dir.file("g.yaml")}, out), 0) << out;
+  EXPECT_THAT(out, HasSubstr("configured"));
+  ASSERT_EQ(
+      rig.kubectl({"get", "gd", "g1", "-o", "jsonpath={.spec.size}/{.metadata.generation}"}, out),
+      0);
+  EXPECT_EQ(out, "2/2");
+  ASSERT_EQ(rig.kubectl({"delete", "-f", dir.file("g.yaml")}, out), 0) << out;
+  EXPECT_NE(rig.kubectl({"get", "gadget", "g1"}, out), 0);
+  EXPECT_THAT(out, HasSubstr("NotFound"));
+}
+
+}  // namespace
+}  // namespace hm::kube
