@@ -1,0 +1,49 @@
+// A de-duplicating work queue with per-item exponential backoff, as controllers use one.
+//
+//   auto q = WorkQueue::create(executor, {.workers = 2});
+//   q->start([&](std::string key) -> awaitable<Status> { return reconcile(key); });
+//   q->add("shop/web");
+//
+// An item is queued at most once; one added while a worker holds it is queued again when that
+// worker finishes, so no two workers ever process the same item at once. A failed item comes
+// back after 5 ms, 10 ms, 20 ms … (capped); a success forgets its failures. All state lives on
+// one strand; add() may be called from any thread.
+#pragma once
+
+#include "harbormaster/net/server.h"  // first: it works around a Boost 1.74 header
+
+#include <boost/asio/any_io_executor.hpp>
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "harbormaster/base/status.h"
+
+namespace hm::kube {
+
+struct WorkQueueOptions {
+  int workers = 1;
+  std::chrono::milliseconds initialBackoff{5};
+  std::chrono::milliseconds maxBackoff{60'000};
+};
+
+class WorkQueue : public std::enable_shared_from_this<WorkQueue> {
+ public:
+  using Process = std::function<boost::asio::awaitable<Status>(std::string key)>;
+
+  static std::shared_ptr<WorkQueue> create(boost::asio::any_io_executor executor,
+                                           WorkQueueOptions options);
+  virtual ~WorkQueue() = default;
+
+  virtual void start(Process process) = 0;
+  virtual void add(std::string key) = 0;
+  virtual void addAfter(std::string key, std::chrono::milliseconds delay) = 0;
+  // Stops handing out items; `done` runs once in-flight items have finished.
+  virtual void shutdown(std::function<void()> done) = 0;
+  // For tests and metrics (read on the strand; approximate from elsewhere).
+  virtual size_t queued() const = 0;
+  virtual int failures(const std::string& key) const = 0;
+};
+
+}  // namespace hm::kube

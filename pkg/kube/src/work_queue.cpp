@@ -1,0 +1,172 @@
+#include "harbormaster/kube/work_queue.h"
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/redirect_error.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/strand.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <deque>
+#include <map>
+#include <set>
+
+namespace hm::kube {
+namespace {
+
+namespace asio = boost::asio;
+using asio::awaitable;
+using Timer = asio::steady_timer;
+
+class Queue final : public WorkQueue {
+ public:
+  Queue(asio::any_io_executor executor, WorkQueueOptions options)
+      : strand_(asio::make_strand(executor)), options_(options) {}
+
+  void start(Process process) override {
+    auto self = std::static_pointer_cast<Queue>(shared_from_this());
+    asio::post(strand_, [self, process = std::move(process)]() mutable {
+      self->process_ = std::move(process);
+      for (int i = 0; i < std::max(1, self->options_.workers); ++i) {
+        asio::co_spawn(self->strand_, self->worker(), asio::detached);
+      }
+    });
+  }
+
+  void add(std::string key) override {
+    auto self = std::static_pointer_cast<Queue>(shared_from_this());
+    asio::post(strand_, [self, key = std::move(key)] { self->addNow(key); });
+  }
+
+  void addAfter(std::string key, std::chrono::milliseconds delay) override {
+    auto self = std::static_pointer_cast<Queue>(shared_from_this());
+    asio::post(strand_, [self, key = std::move(key), delay] { self->addLater(key, delay); });
+  }
+
+  void shutdown(std::function<void()> done) override {
+    auto self = std::static_pointer_cast<Queue>(shared_from_this());
+    asio::post(strand_, [self, done = std::move(done)]() mutable {
+      self->stopping_ = true;
+      for (auto& t : self->idle_) {
+        t->cancel();
+      }
+      self->idle_.clear();
+      for (auto& t : self->delayed_) {
+        t->cancel();
+      }
+      self->delayed_.clear();
+      if (self->running_ == 0) {
+        done();
+      } else {
+        self->done_ = std::move(done);
+      }
+    });
+  }
+
+  size_t queued() const override { return queue_.size(); }
+
+  int failures(const std::string& key) const override {
+    auto it = failures_.find(key);
+    return it == failures_.end() ? 0 : it->second;
+  }
+
+ private:
+  void addNow(const std::string& key) {
+    if (stopping_ || !queued_.insert(key).second) {
+      return;  // already waiting
+    }
+    if (processing_.count(key)) {
+      return;  // queued again when its worker finishes
+    }
+    queue_.push_back(key);
+    wakeOne();
+  }
+
+  void addLater(const std::string& key, std::chrono::milliseconds delay) {
+    if (stopping_) {
+      return;
+    }
+    auto timer = std::make_shared<Timer>(strand_, delay);
+    delayed_.insert(timer);
+    auto self = std::static_pointer_cast<Queue>(shared_from_this());
+    timer->async_wait([self, key, timer](const boost::system::error_code& ec) {
+      self->delayed_.erase(timer);
+      if (!ec) {
+        self->addNow(key);
+      }
+    });
+  }
+
+  void wakeOne() {
+    if (!idle_.empty()) {
+      idle_.back()->cancel();
+      idle_.pop_back();
+    }
+  }
+
+  std::chrono::milliseconds backoff(int failures) const {
+    auto d = options_.initialBackoff;
+    for (int i = 1; i < failures && d < options_.maxBackoff; ++i) {
+      d *= 2;
+    }
+    return std::min(d, options_.maxBackoff);
+  }
+
+  awaitable<void> worker() {
+    auto self = std::static_pointer_cast<Queue>(shared_from_this());
+    ++running_;
+    for (;;) {
+      while (queue_.empty() && !stopping_) {
+        auto timer = std::make_shared<Timer>(strand_, Timer::time_point::max());
+        idle_.push_back(timer);
+        boost::system::error_code ec;
+        co_await timer->async_wait(asio::redirect_error(asio::use_awaitable, ec));
+      }
+      if (stopping_) {
+        break;
+      }
+      std::string key = queue_.front();
+      queue_.pop_front();
+      queued_.erase(key);
+      processing_.insert(key);
+      Status result = co_await process_(key);
+      processing_.erase(key);
+      if (result.ok()) {
+        failures_.erase(key);
+      } else {
+        addLater(key, backoff(++failures_[key]));
+      }
+      if (queued_.count(key)) {
+        queue_.push_back(key);  // added while it was being processed
+        wakeOne();
+      }
+    }
+    if (--running_ == 0 && done_) {
+      auto done = std::move(done_);
+      done_ = nullptr;
+      done();
+    }
+  }
+
+  asio::strand<asio::any_io_executor> strand_;
+  WorkQueueOptions options_;
+  Process process_;
+  std::deque<std::string> queue_;
+  std::set<std::string> queued_;
+  std::set<std::string> processing_;
+  std::map<std::string, int> failures_;
+  std::vector<std::shared_ptr<Timer>> idle_;
+  std::set<std::shared_ptr<Timer>> delayed_;
+  bool stopping_ = false;
+  int running_ = 0;
+  std::function<void()> done_;
+};
+
+}  // namespace
+
+std::shared_ptr<WorkQueue> WorkQueue::create(asio::any_io_executor executor,
+                                             WorkQueueOptions options) {
+  return std::make_shared<Queue>(std::move(executor), options);
+}
+
+}  // namespace hm::kube

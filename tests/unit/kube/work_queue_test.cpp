@@ -1,0 +1,129 @@
+// WorkQueue: de-duplication, one worker per item, per-item backoff, clean shutdown.
+#include "harbormaster/kube/work_queue.h"
+
+#include <gtest/gtest.h>
+
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <future>
+#include <mutex>
+
+#include "support/async.h"
+#include "support/process.h"
+
+namespace hm::kube {
+namespace {
+
+namespace asio = boost::asio;
+using Clock = std::chrono::steady_clock;
+
+asio::awaitable<void> sleepFor(std::chrono::milliseconds d) {
+  asio::steady_timer t(co_await asio::this_coro::executor, d);
+  co_await t.async_wait(asio::use_awaitable);
+}
+
+struct Recorder {
+  std::mutex mu;
+  std::map<std::string, int> calls;
+  std::map<std::string, int> active;
+  int maxActiveSameKey = 0;
+  std::vector<Clock::time_point> times;
+
+  int count(const std::string& k) {
+    std::lock_guard lock(mu);
+    return calls[k];
+  }
+};
+
+TEST(WorkQueueTest, DeduplicatesQueuedItems) {
+  hm::testing::IoThreads io;
+  Recorder rec;
+  auto q = WorkQueue::create(io.ioc().get_executor(), {});
+  for (const char* k : {"a", "a", "b", "a", "b"}) {
+    q->add(k);
+  }
+  q->start([&](std::string key) -> asio::awaitable<Status> {
+    std::lock_guard lock(rec.mu);
+    ++rec.calls[key];
+    co_return okStatus();
+  });
+  ASSERT_TRUE(
+      hm::testing::eventually(5, [&] { return rec.count("a") == 1 && rec.count("b") == 1; }));
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  EXPECT_EQ(rec.count("a"), 1) << "queued five times, processed once";
+  std::promise<void> done;
+  q->shutdown([&] { done.set_value(); });
+  done.get_future().get();
+}
+
+TEST(WorkQueueTest, AnItemAddedWhileProcessingRunsAgainButNeverConcurrently) {
+  hm::testing::IoThreads io;
+  Recorder rec;
+  auto q = WorkQueue::create(io.ioc().get_executor(), {.workers = 4});
+  q->start([&](std::string key) -> asio::awaitable<Status> {
+    {
+      std::lock_guard lock(rec.mu);
+      ++rec.calls[key];
+      rec.maxActiveSameKey = std::max(rec.maxActiveSameKey, ++rec.active[key]);
+    }
+    co_await sleepFor(std::chrono::milliseconds(30));
+    {
+      std::lock_guard lock(rec.mu);
+      --rec.active[key];
+    }
+    co_return okStatus();
+  });
+  q->add("k");
+  ASSERT_TRUE(hm::testing::eventually(5, [&] { return rec.count("k") == 1; }));
+  q->add("k");  // while the first run sleeps
+  q->add("k");
+  ASSERT_TRUE(hm::testing::eventually(5, [&] { return rec.count("k") == 2; }));
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  EXPECT_EQ(rec.count("k"), 2);
+  std::lock_guard lock(rec.mu);
+  EXPECT_EQ(rec.maxActiveSameKey, 1) << "four workers, but one item is only ever in one";
+}
+
+TEST(WorkQueueTest, FailuresBackOffExponentiallyUpToTheCap) {
+  hm::testing::IoThreads io;
+  Recorder rec;
+  auto q =
+      WorkQueue::create(io.ioc().get_executor(), {.workers = 1,
+                                                  .initialBackoff = std::chrono::milliseconds(20),
+                                                  .maxBackoff = std::chrono::milliseconds(80)});
+  q->start([&](std::string key) -> asio::awaitable<Status> {
+    std::lock_guard lock(rec.mu);
+    rec.times.push_back(Clock::now());
+    co_return ++rec.calls[key] <= 4 ? unavailable("not yet") : okStatus();
+  });
+  q->add("x");
+  ASSERT_TRUE(hm::testing::eventually(5, [&] { return rec.count("x") == 5; }));
+  std::lock_guard lock(rec.mu);
+  // Waits of at least 20, 40, 80 and 80 (capped) ms between attempts.
+  const int expected[] = {20, 40, 80, 80};
+  for (int i = 0; i < 4; ++i) {
+    auto gap =
+        std::chrono::duration_cast<std::chrono::milliseconds>(rec.times[i + 1] - rec.times[i]);
+    EXPECT_GE(gap.count(), expected[i]) << "attempt " << i + 2;
+  }
+}
+
+TEST(WorkQueueTest, ShutdownWaitsForItemsInFlight) {
+  hm::testing::IoThreads io;
+  std::atomic<bool> finished{false};
+  auto q = WorkQueue::create(io.ioc().get_executor(), {});
+  q->start([&](std::string) -> asio::awaitable<Status> {
+    co_await sleepFor(std::chrono::milliseconds(100));
+    finished = true;
+    co_return okStatus();
+  });
+  q->add("slow");
+  std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  std::promise<bool> done;
+  q->shutdown([&] { done.set_value(finished.load()); });
+  EXPECT_TRUE(done.get_future().get()) << "done runs after the item finished";
+  q->add("late");  // ignored after shutdown
+}
+
+}  // namespace
+}  // namespace hm::kube
