@@ -110,4 +110,16 @@ std::string formatRfc3339(WallTime t, bool millis) {
   return buf;
 }
 
+std::string formatRfc3339Micro(WallTime t) {
+  std::string base = formatRfc3339(t);  // …:05Z
+  auto micros = std::chrono::duration_cast<std::chrono::microseconds>(t.time_since_epoch()) %
+                std::chrono::seconds(1);
+  if (micros.count() < 0) {
+    micros += std::chrono::seconds(1);
+  }
+  char frac[16];
+  std::snprintf(frac, sizeof frac, ".%06lld", static_cast<long long>(micros.count()));
+  return base.substr(0, base.size() - 1) + frac + "Z";
+}
+
 }  // namespace hm

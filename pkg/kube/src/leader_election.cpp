@@ -19,17 +19,6 @@ namespace {
 
 const Resource kLeases{"coordination.k8s.io", "v1", "leases"};
 
-// metav1.MicroTime: RFC 3339 with microseconds.
-std::string microTime() {
-  auto now = std::chrono::system_clock::now();
-  std::string base = formatRfc3339(now);  // …:05Z
-  auto micros = std::chrono::duration_cast<std::chrono::microseconds>(now.time_since_epoch()) %
-                std::chrono::seconds(1);
-  char frac[16];
-  std::snprintf(frac, sizeof frac, ".%06lld", static_cast<long long>(micros.count()));
-  return base.substr(0, base.size() - 1) + frac + "Z";
-}
-
 std::string holderOf(const json& lease) {
   return lease.is_object() && lease.contains("spec") && lease["spec"].is_object()
              ? lease["spec"].value("holderIdentity", "")
@@ -50,7 +39,7 @@ awaitable<bool> LeaderElector::tryAcquireOrRenew() {
       1, std::chrono::duration_cast<std::chrono::seconds>(options_.leaseDuration).count()));
   auto got = co_await kube_->get(kLeases, options_.nameSpace, options_.name,
                                  callDeadline(options_.retryPeriod));
-  const std::string now = microTime();
+  const std::string now = formatRfc3339Micro(std::chrono::system_clock::now());
   if (!got.ok()) {
     if (got.status().code() != StatusCode::kNotFound) {
       co_return false;
@@ -144,7 +133,7 @@ awaitable<Status> LeaderElector::release() {
   json lease = observed_;
   lease["spec"]["holderIdentity"] = "";
   lease["spec"]["leaseDurationSeconds"] = 1;
-  lease["spec"]["renewTime"] = microTime();
+  lease["spec"]["renewTime"] = formatRfc3339Micro(std::chrono::system_clock::now());
   auto updated = co_await kube_->update(kLeases, options_.nameSpace, lease,
                                         callDeadline(options_.retryPeriod));
   if (!updated.ok()) {

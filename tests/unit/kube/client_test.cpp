@@ -1,5 +1,6 @@
 // The Kubernetes REST client against kube-sim, and kubectl against kube-sim.
 #include "harbormaster/kube/client.h"
+#include "harbormaster/kube/events.h"
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
@@ -223,6 +224,39 @@ TEST_F(KubeClientTest, ThrottlingOutagesAndBadCredentials) {
   auto refused = runOn(io_.ioc(), (*c)->get(kNamespaces, "", "default", soon()));
   EXPECT_EQ(refused.status().code(), StatusCode::kUnauthenticated);
   EXPECT_THAT(refused.status().message(), ::testing::Not(HasSubstr("not-the-token")));
+}
+
+TEST_F(KubeClientTest, EventsAreAggregatedPerObjectAndReason) {
+  json cm = {{"metadata", {{"name", "flapping"}}}, {"data", {{"a", "1"}}}};
+  auto object = runOn(io_.ioc(), kube_->create(kConfigMaps, "default", cm, soon()));
+  ASSERT_TRUE(object.ok());
+  auto kube = std::shared_ptr<Client>(std::move(kube_));
+  EventRecorder recorder(kube, "harbormaster-operator", "pod-a");
+  for (int i = 0; i < 5; ++i) {
+    Status s =
+        runOn(io_.ioc(),
+              recorder.record(*object, {"Warning", "SyncFailed", "Sync", "Harbor is unreachable"},
+                              soon()));
+    ASSERT_TRUE(s.ok()) << s.message();
+  }
+  ASSERT_TRUE(
+      runOn(io_.ioc(), recorder.record(*object, {"Normal", "Synced", "Sync", "in sync"}, soon()))
+          .ok());
+  const Resource events{"events.k8s.io", "v1", "events"};
+  auto list = runOn(io_.ioc(), kube->list(events, "default", {}, soon()));
+  ASSERT_TRUE(list.ok()) << list.status().message();
+  std::map<std::string, json> byReason;
+  for (const auto& e : (*list)["items"]) {
+    if (e["regarding"]["name"] == "flapping") {
+      byReason[e["reason"]] = e;
+    }
+  }
+  ASSERT_EQ(byReason.size(), 2u) << list->dump();
+  EXPECT_EQ(byReason["SyncFailed"]["series"]["count"], 5) << "five reports, one Event";
+  EXPECT_EQ(byReason["SyncFailed"]["type"], "Warning");
+  EXPECT_EQ(byReason["SyncFailed"]["regarding"]["uid"], (*object)["metadata"]["uid"]);
+  EXPECT_EQ(byReason["SyncFailed"]["reportingController"], "harbormaster-operator");
+  EXPECT_FALSE(byReason["Synced"].contains("series"));
 }
 
 TEST(KubectlSmokeTest, KubectlWorksAgainstKubeSim) {

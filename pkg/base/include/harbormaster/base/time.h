@@ -14,5 +14,7 @@ using WallTime = std::chrono::system_clock::time_point;
 // Accepts "YYYY-MM-DDTHH:MM:SS[.frac](Z|±HH:MM)"; the date "YYYY-MM-DD" alone means midnight UTC.
 StatusOr<WallTime> parseRfc3339(std::string_view text);
 std::string formatRfc3339(WallTime t, bool millis = false);
+// Kubernetes metav1.MicroTime: 2026-11-23T12:00:05.123456Z.
+std::string formatRfc3339Micro(WallTime t);
 
 }  // namespace hm
