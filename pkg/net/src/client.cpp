@@ -230,7 +230,8 @@ http::request<http::string_body> buildRequest(const State& st, const Url& url,
 template <typename Stream>
 awaitable<StatusOr<ClientResponse>> exchange(Stream& stream, Connection& conn, const Url& url,
                                              http::request<http::string_body>& msg, size_t maxBytes,
-                                             bool& keepAlive) {
+                                             bool& keepAlive,
+                                             const std::function<bool(std::string_view)>& onData) {
   beast::error_code ec;
   co_await http::async_write(stream, msg, redirect_error(use_awaitable, ec));
   if (ec) {
@@ -256,10 +257,40 @@ awaitable<StatusOr<ClientResponse>> exchange(Stream& stream, Connection& conn, c
   if (ec) {
     co_return ioError(url, "reading the response from", ec);
   }
-  if (auto declared = parser.content_length(); declared && *declared > maxBytes) {
+  const int code = static_cast<int>(parser.get().result_int());
+  const bool streamed = onData && code >= 200 && code < 300;
+  bool stopped = false;
+  // The parser keeps a reference: the callback lives in this frame for the whole read.
+  auto onChunk = [&](std::uint64_t, beast::string_view data, beast::error_code& cbEc) {
+    if (!stopped && !onData(std::string_view(data.data(), data.size()))) {
+      stopped = true;
+      cbEc = asio::error::operation_aborted;
+    }
+    return data.size();
+  };
+  if (streamed) {
+    // Chunks go to the caller as they arrive instead of into the body.
+    parser.body_limit(boost::none);
+    parser.on_chunk_body(onChunk);
+  } else if (auto declared = parser.content_length(); declared && *declared > maxBytes) {
     co_return tooLarge();
   }
   co_await http::async_read(stream, conn.buffer, parser, redirect_error(use_awaitable, ec));
+  if (streamed) {
+    keepAlive = false;
+    if (ec && !stopped) {
+      co_return ioError(url, "reading a streamed response from", ec);
+    }
+    ClientResponse out;
+    out.status = code;
+    for (const auto& f : parser.get()) {
+      out.headers.push_back({std::string(f.name_string()), std::string(f.value())});
+    }
+    if (!parser.get().body().empty()) {
+      onData(parser.get().body());  // a stream that was not chunked
+    }
+    co_return out;
+  }
   if (ec == http::error::body_limit) {
     co_return tooLarge();
   }
@@ -300,9 +331,9 @@ awaitable<StatusOr<ClientResponse>> attemptOnce(std::shared_ptr<State> st, const
   // inside ?: and frees the response body early.
   StatusOr<ClientResponse> res = internalError("no attempt made");
   if (conn->tls) {
-    res = co_await exchange(*conn->tls, *conn, url, msg, maxBytes, keepAlive);
+    res = co_await exchange(*conn->tls, *conn, url, msg, maxBytes, keepAlive, req.onBodyData);
   } else {
-    res = co_await exchange(*conn->plain, *conn, url, msg, maxBytes, keepAlive);
+    res = co_await exchange(*conn->plain, *conn, url, msg, maxBytes, keepAlive, req.onBodyData);
   }
   if (res.ok() && keepAlive) {
     conn->lowest().expires_never();

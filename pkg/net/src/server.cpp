@@ -96,6 +96,58 @@ awaitable<void> writeResponse(Stream& stream, http::response<http::string_body>&
   co_await http::async_write(stream, res, redirect_error(use_awaitable, ec));
 }
 
+template <typename Stream>
+class StreamChunkWriter final : public ChunkWriter {
+ public:
+  StreamChunkWriter(Stream& stream, const State& st) : stream_(stream), st_(st) {}
+  awaitable<bool> write(std::string data) override {
+    if (!open() || data.empty()) {
+      co_return open();
+    }
+    beast::error_code ec;
+    beast::get_lowest_layer(stream_).expires_after(kStreamWriteTimeout);
+    co_await asio::async_write(stream_, http::make_chunk(asio::buffer(data)),
+                               redirect_error(use_awaitable, ec));
+    beast::get_lowest_layer(stream_).expires_never();
+    failed_ = failed_ || ec;
+    co_return open();
+  }
+  bool open() const override { return !failed_ && !st_.stopping; }
+
+ private:
+  static constexpr std::chrono::seconds kStreamWriteTimeout{30};
+  Stream& stream_;
+  const State& st_;
+  bool failed_ = false;
+};
+
+// Writes the header of a chunked response, runs the producer, ends with the last chunk.
+template <typename Stream>
+awaitable<void> writeStreamed(Stream& stream, const State& st, HttpResponse& out,
+                              unsigned version) {
+  http::response<http::empty_body> res{static_cast<http::status>(out.status), version};
+  res.set(http::field::server, "harbormaster");
+  res.set(http::field::content_type, out.contentType);
+  for (const auto& h : out.headers) {
+    res.set(h.name, h.value);
+  }
+  res.chunked(true);
+  res.keep_alive(false);
+  http::response_serializer<http::empty_body> sr{res};
+  beast::error_code ec;
+  co_await http::async_write_header(stream, sr, redirect_error(use_awaitable, ec));
+  if (ec) {
+    co_return;
+  }
+  beast::get_lowest_layer(stream).expires_never();
+  StreamChunkWriter<Stream> writer(stream, st);
+  co_await out.stream(writer);
+  if (writer.open() || !st.stopping) {
+    beast::get_lowest_layer(stream).expires_after(std::chrono::seconds(5));
+    co_await asio::async_write(stream, http::make_chunk_last(), redirect_error(use_awaitable, ec));
+  }
+}
+
 http::response<http::string_body> simpleResponse(http::status status, std::string_view message) {
   http::response<http::string_body> res{status, 11};
   res.set(http::field::content_type, "application/json");
@@ -210,6 +262,10 @@ awaitable<void> serveHttp(std::shared_ptr<State> st, Stream& stream, Connection&
     } catch (const std::exception& e) {
       log::error("Handler failed", {{"error", e.what()}, {"remote", remote}});
       out = HttpResponse{500, "application/json", "{\"error\":\"internal error\"}", {}};
+    }
+    if (out.stream && !head) {
+      co_await writeStreamed(stream, *st, out, version);
+      co_return;
     }
     http::response<http::string_body> res{static_cast<http::status>(out.status), version};
     res.set(http::field::server, "harbormaster");

@@ -79,6 +79,20 @@ class ClientTest : public ::testing::Test {
     if (path == "/big") {
       co_return HttpResponse{200, "text/plain", std::string(2 * 1024 * 1024, 'x'), {}};
     }
+    if (path == "/stream") {
+      HttpResponse r{200, "application/json", ""};
+      r.stream = [this](ChunkWriter& w) -> asio::awaitable<void> {
+        for (int i = 0; i < 20 && w.open(); ++i) {
+          if (!co_await w.write("{\"n\":" + std::to_string(i) + "}\n")) {
+            break;
+          }
+          asio::steady_timer t(co_await asio::this_coro::executor, std::chrono::milliseconds(20));
+          co_await t.async_wait(asio::use_awaitable);
+        }
+        streamEnded_ = true;
+      };
+      co_return r;
+    }
     if (path == "/login") {
       co_return HttpResponse{200, "text/plain", "ok", {{"Set-Cookie", "sid=secret; Path=/"}}};
     }
@@ -120,6 +134,7 @@ class ClientTest : public ::testing::Test {
   std::map<std::string, int> calls_;  // touched only by the handler, read after the calls
   int failuresLeft_ = 0;
   std::string retryAfter_ = "0";
+  std::atomic<bool> streamEnded_{false};
 };
 
 TEST_F(ClientTest, VerifiesTheServerAgainstTheGivenCa) {
@@ -155,6 +170,36 @@ TEST_F(ClientTest, TrustsAnInlineCaAndLoadsAClientCertificate) {
   EXPECT_THAT(mismatched.status().message(), ::testing::Not(HasSubstr("PRIVATE KEY")));
   opts.clientKeyPem.reset();
   EXPECT_FALSE(HttpClient::create(ioc_.get_executor(), opts).ok()) << "a certificate needs a key";
+}
+
+TEST_F(ClientTest, StreamsChunkedBodiesAsTheyArrive) {
+  auto c = client();
+  std::vector<std::string> pieces;
+  auto r = req("GET", url("/stream"));
+  r.idempotent = false;
+  r.onBodyData = [&](std::string_view data) {
+    pieces.emplace_back(data);
+    return true;
+  };
+  auto res = send(*c, r);
+  ASSERT_TRUE(res.ok()) << res.status().message();
+  EXPECT_EQ(res->status, 200);
+  EXPECT_TRUE(res->body.empty()) << "streamed data is not kept";
+  std::string all;
+  for (const auto& p : pieces) {
+    all += p;
+  }
+  EXPECT_EQ(all.substr(0, 15), "{\"n\":0}\n{\"n\":1}");
+  EXPECT_GE(pieces.size(), 10u) << "handed over chunk by chunk, not at the end";
+
+  // Stopping early closes the stream; the producer sees its writes fail and ends.
+  streamEnded_ = false;
+  int seen = 0;
+  r.onBodyData = [&](std::string_view) { return ++seen < 3; };
+  auto stopped = send(*c, r);
+  ASSERT_TRUE(stopped.ok()) << stopped.status().message();
+  EXPECT_EQ(seen, 3);
+  EXPECT_TRUE(hm::testing::eventually(5, [&] { return streamEnded_.load(); }));
 }
 
 TEST_F(ClientTest, RejectsAnUntrustedCertificate) {

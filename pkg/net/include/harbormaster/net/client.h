@@ -22,6 +22,7 @@
 
 #include <boost/asio/any_io_executor.hpp>
 #include <chrono>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -77,6 +78,10 @@ struct ClientRequest {
   std::optional<bool> idempotent;
   // Overrides ClientOptions::maxResponseBytes for this call (a manifest is capped lower).
   std::optional<size_t> maxResponseBytes;
+  // A streamed 2xx body (a watch) is handed over piece by piece as it arrives, not kept and not
+  // capped; return false to stop reading. The connection is not reused afterwards. Error
+  // answers are read whole as usual. Mark such requests non-idempotent: a retry would replay.
+  std::function<bool(std::string_view)> onBodyData;
 };
 
 struct ClientResponse {

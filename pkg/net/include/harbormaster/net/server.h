@@ -52,11 +52,31 @@ struct HttpRequest {
   std::string_view path() const;
 };
 
+// Where a streamed response writes its body, one chunk at a time (Transfer-Encoding: chunked).
+class ChunkWriter {
+ public:
+  virtual ~ChunkWriter() = default;
+  // False once the client is gone or the server is stopping: the producer should return.
+  virtual boost::asio::awaitable<bool> write(std::string data) = 0;
+  virtual bool open() const = 0;
+};
+
 struct HttpResponse {
+  HttpResponse() = default;
+  HttpResponse(int status, std::string contentType, std::string body,
+               std::vector<Header> headers = {})
+      : status(status),
+        contentType(std::move(contentType)),
+        body(std::move(body)),
+        headers(std::move(headers)) {}
+
   int status = 200;
   std::string contentType = "application/json";
   std::string body;
   std::vector<Header> headers;
+  // When set, the body is produced by this coroutine instead (a watch): the request deadline no
+  // longer applies, each write has its own, and the connection closes when it returns.
+  std::function<boost::asio::awaitable<void>(ChunkWriter&)> stream;
 };
 
 using Handler = std::function<boost::asio::awaitable<HttpResponse>(HttpRequest)>;
