@@ -193,6 +193,75 @@ awaitable<StatusOr<json>> Client::list(Resource r, std::string ns, ListOptions o
   co_return merged;
 }
 
+awaitable<Status> Client::watch(Resource r, std::string ns, WatchOptions options,
+                                std::function<bool(const WatchEvent&)> onEvent, Deadline deadline) {
+  std::string path =
+      r.path(ns) + "?watch=true&timeoutSeconds=" + std::to_string(options.timeoutSeconds);
+  if (options.bookmarks) {
+    path += "&allowWatchBookmarks=true";
+  }
+  if (!options.resourceVersion.empty()) {
+    path += "&resourceVersion=" + hm::percentEncode(options.resourceVersion);
+  }
+  if (!options.labelSelector.empty()) {
+    path += "&labelSelector=" + hm::percentEncode(options.labelSelector);
+  }
+  if (!options.fieldSelector.empty()) {
+    path += "&fieldSelector=" + hm::percentEncode(options.fieldSelector);
+  }
+  const std::string what = "watch " + path.substr(0, path.find('?'));
+  for (int attempt = 0;; ++attempt) {
+    auto auth = credentials_.authorization(std::chrono::system_clock::now());
+    if (!auth.ok()) {
+      co_return auth.status();
+    }
+    std::string pending;  // a line split across chunks
+    Status streamError = okStatus();
+    net::ClientRequest req;
+    req.method = "GET";
+    req.url = config_.server + path;
+    req.deadline = deadline;
+    req.idempotent = false;  // a retry would replay events
+    req.headers.push_back({"Accept", "application/json"});
+    if (!auth->empty()) {
+      req.headers.push_back({"Authorization", *auth});
+    }
+    req.onBodyData = [&](std::string_view data) {
+      pending.append(data);
+      size_t nl;
+      while ((nl = pending.find('\n')) != std::string::npos) {
+        json line = json::parse(pending.substr(0, nl), nullptr, false);
+        pending.erase(0, nl + 1);
+        if (!line.is_object() || !line.contains("type") || !line["type"].is_string()) {
+          streamError = unavailable(what + ": a watch event is not JSON");
+          return false;
+        }
+        WatchEvent e{line["type"].get<std::string>(), line.value("object", json::object())};
+        if (e.type == "ERROR") {
+          streamError = errorFromResponse(e.object.value("code", 500), e.object.dump(), what);
+          return false;
+        }
+        if (!onEvent(e)) {
+          return false;
+        }
+      }
+      return true;
+    };
+    auto res = co_await http_->send(std::move(req));
+    if (!res.ok()) {
+      co_return res.status().withContext("Kubernetes API " + config_.server);
+    }
+    if (res->status == 401 && attempt == 0) {
+      credentials_.invalidate();
+      continue;
+    }
+    if (res->status < 200 || res->status > 299) {
+      co_return errorFromResponse(res->status, res->body, what);
+    }
+    co_return streamError;
+  }
+}
+
 awaitable<StatusOr<json>> Client::create(Resource r, std::string ns, json object,
                                          Deadline deadline) {
   std::string path = r.path(ns);

@@ -129,6 +129,10 @@ class KubeSim {
                 std::chrono::milliseconds(b.value("latency_ms", 0))};
       return reply(200, json::object());
     }
+    if (path == "/sim/drop-watches" && req.method == "POST") {
+      ++watchGeneration_;
+      return reply(200, json::object());
+    }
     if (path == "/sim/faults" && req.method == "DELETE") {
       fault_ = {};
       return reply(200, json::object());
@@ -210,8 +214,8 @@ class KubeSim {
                     const std::string& name, bool status) {
     auto q = query(req.target);
     const std::string& m = req.method;
-    if (m == "GET" && param(q, "watch") == "true") {
-      return error({405, "MethodNotAllowed", "kube-sim does not serve watches yet"});
+    if (m == "GET" && (param(q, "watch") == "true" || param(q, "watch") == "1")) {
+      return watch(t, ns, q);
     }
     if (m == "GET" && name.empty()) {
       ListOptions o{param(q, "labelSelector"), param(q, "fieldSelector"),
@@ -250,6 +254,77 @@ class KubeSim {
       return result(store_.remove(t, ns, name, options), 200);
     }
     return error({405, "MethodNotAllowed", "method " + m + " is not allowed here"});
+  }
+
+  // A watch: newline-delimited {"type","object"} events after resourceVersion (or the current
+  // objects as ADDED first when none is given), BOOKMARKs every second when allowed, an ERROR
+  // event with a 410 Expired Status when the version is older than the history kept.
+  HttpResponse watch(const ResourceType& t, const std::string& ns,
+                     const std::multimap<std::string, std::string>& q) {
+    std::string since = param(q, "resourceVersion");
+    const bool bookmarks = param(q, "allowWatchBookmarks") == "true";
+    const std::string selector = param(q, "labelSelector");
+    const std::string fields = param(q, "fieldSelector");
+    int timeout = std::atoi(param(q, "timeoutSeconds").c_str());
+    timeout = timeout <= 0 || timeout > 1800 ? 1800 : timeout;
+    const int64_t generation = watchGeneration_.load();
+    HttpResponse r{200, "application/json", ""};
+    r.stream = [this, t, ns, since, bookmarks, selector, fields, timeout,
+                generation](hm::net::ChunkWriter& w) -> asio::awaitable<void> {
+      auto line = [](const std::string& type, const json& object) {
+        return json{{"type", type}, {"object", object}}.dump() + "\n";
+      };
+      int64_t rv = 0;
+      if (since.empty() || since == "0") {
+        auto current = store_.list(t, ns, {selector, fields, 0, ""});
+        for (const auto& item : (*current.value)["items"]) {
+          if (!co_await w.write(line("ADDED", item))) {
+            co_return;
+          }
+        }
+        rv = std::stoll((*current.value)["metadata"]["resourceVersion"].get<std::string>());
+      } else {
+        rv = std::atoll(since.c_str());
+      }
+      const auto end = std::chrono::steady_clock::now() + std::chrono::seconds(timeout);
+      auto nextBookmark = std::chrono::steady_clock::now() + std::chrono::seconds(1);
+      asio::steady_timer tick(co_await asio::this_coro::executor);
+      while (w.open() && std::chrono::steady_clock::now() < end &&
+             watchGeneration_.load() == generation) {
+        // Read before the events: every change up to `seen` is then among them, so a bookmark
+        // at `seen` skips nothing.
+        const int64_t seen = store_.currentVersion();
+        std::vector<WatchEvent> events;
+        if (!store_.eventsSince(t, ns, rv, events)) {
+          ApiError expired{410, "Expired", "too old resource version: " + std::to_string(rv)};
+          co_await w.write(line("ERROR", statusJson(expired)));
+          co_return;
+        }
+        for (const auto& e : events) {
+          rv = e.resourceVersion;
+          const json labels = e.object["metadata"].value("labels", json::object());
+          if ((selector.empty() || labelsMatch(selector, labels)) &&
+              fieldsMatch(fields, e.object["metadata"])) {
+            if (!co_await w.write(line(e.type, e.object))) {
+              co_return;
+            }
+          }
+        }
+        if (bookmarks && std::chrono::steady_clock::now() >= nextBookmark) {
+          rv = std::max(rv, seen);
+          json mark = {{"kind", t.kind},
+                       {"apiVersion", t.apiVersion()},
+                       {"metadata", {{"resourceVersion", std::to_string(rv)}}}};
+          if (!co_await w.write(line("BOOKMARK", mark))) {
+            co_return;
+          }
+          nextBookmark = std::chrono::steady_clock::now() + std::chrono::seconds(1);
+        }
+        tick.expires_after(std::chrono::milliseconds(50));
+        co_await tick.async_wait(asio::use_awaitable);
+      }
+    };
+    return r;
   }
 
   // merge-patch and strategic-merge-patch (merge semantics; our types have no patch-merge-key
@@ -353,6 +428,7 @@ class KubeSim {
   std::mutex mu_;
   Fault fault_;
   std::map<std::string, int64_t> stats_;
+  std::atomic<int64_t> watchGeneration_{0};
 };
 
 int run(int argc, char** argv) {

@@ -132,6 +132,25 @@ bool labelsMatch(const std::string& selector, const json& labels) {
   return true;
 }
 
+bool fieldsMatch(const std::string& selector, const json& meta) {
+  for (const std::string& req : requirements(selector)) {
+    size_t eq = req.find('=');
+    if (eq == std::string::npos) {
+      return false;
+    }
+    std::string field = req.substr(0, eq);
+    size_t valueAt = req.find_first_not_of('=', eq);
+    std::string want = valueAt == std::string::npos ? "" : req.substr(valueAt);
+    std::string have = field == "metadata.name"        ? meta.value("name", "")
+                       : field == "metadata.namespace" ? meta.value("namespace", "")
+                                                       : "\x01";
+    if (have != want) {
+      return false;
+    }
+  }
+  return true;
+}
+
 json mergePatch(json target, const json& patch) {
   if (!patch.is_object()) {
     return patch;
@@ -263,16 +282,7 @@ Result<json> Store::list(const ResourceType& t, const std::string& ns, const Lis
         !labelsMatch(o.labelSelector, meta.value("labels", json::object()))) {
       continue;
     }
-    bool fieldsOk = true;
-    for (const std::string& req : requirements(o.fieldSelector)) {
-      size_t eq = req.find('=');
-      std::string field = req.substr(0, eq), want = req.substr(req.find_first_not_of("=", eq));
-      std::string have = field == "metadata.name"        ? meta.value("name", "")
-                         : field == "metadata.namespace" ? meta.value("namespace", "")
-                                                         : "\x01";
-      fieldsOk = fieldsOk && have == want;
-    }
-    if (!fieldsOk) {
+    if (!fieldsMatch(o.fieldSelector, meta)) {
       continue;
     }
     if (o.limit > 0 && static_cast<int64_t>(items.size()) >= o.limit) {
@@ -362,6 +372,7 @@ Result<json> Store::create(const ResourceType& t, const std::string& ns, json ob
     onCrdChange(obj, false);
   }
   objects_[k] = obj;
+  record("ADDED", obj);
   return done(obj);
 }
 
@@ -426,6 +437,7 @@ Result<json> Store::update(const ResourceType& t, const std::string& ns, const s
   }
   next["metadata"]["resourceVersion"] = nextVersion();
   old = next;
+  record("MODIFIED", old);
   if (t.resource == "customresourcedefinitions") {
     onCrdChange(old, false);
   }
@@ -467,12 +479,16 @@ Result<json> Store::remove(const ResourceType& t, const std::string& ns, const s
       const bool inside = o->second["metadata"].value("namespace", "") == name &&
                           o->first.find(prefixAt) != std::string::npos;
       if (inside && o->second["metadata"].value("finalizers", json::array()).empty()) {
+        json gone = o->second;
+        gone["metadata"]["resourceVersion"] = nextVersion();
+        record("DELETED", gone);
         o = objects_.erase(o);
         continue;
       }
       if (inside && !o->second["metadata"].contains("deletionTimestamp")) {
         o->second["metadata"]["deletionTimestamp"] = now();
         o->second["metadata"]["resourceVersion"] = nextVersion();
+        record("MODIFIED", o->second);
         holds = true;
       } else if (inside) {
         holds = true;
@@ -485,6 +501,7 @@ Result<json> Store::remove(const ResourceType& t, const std::string& ns, const s
     if (!obj["metadata"].contains("deletionTimestamp")) {
       obj["metadata"]["deletionTimestamp"] = now();
       obj["metadata"]["resourceVersion"] = nextVersion();
+      record("MODIFIED", obj);
     }
     return done(obj);
   }
@@ -502,6 +519,8 @@ void Store::finalizeDeletion(const std::string& k) {
   }
   json obj = it->second;
   objects_.erase(it);
+  obj["metadata"]["resourceVersion"] = nextVersion();
+  record("DELETED", obj);
   if (obj.value("kind", "") == "CustomResourceDefinition") {
     onCrdChange(obj, true);
   }
@@ -519,7 +538,48 @@ void Store::finalizeDeletion(const std::string& k) {
       return;
     }
   }
+  json gone = nsIt->second;
+  gone["metadata"]["resourceVersion"] = nextVersion();
+  record("DELETED", gone);
   objects_.erase(nsIt);
+}
+
+void Store::record(const std::string& type, const json& object) {
+  constexpr size_t kHistory = 1000;
+  history_.push_back(
+      {std::stoll(object["metadata"]["resourceVersion"].get<std::string>()), type, object});
+  while (history_.size() > kHistory) {
+    compacted_ = history_.front().resourceVersion;
+    history_.pop_front();
+  }
+}
+
+bool Store::eventsSince(const ResourceType& t, const std::string& ns, int64_t since,
+                        std::vector<WatchEvent>& out) const {
+  std::lock_guard lock(mu_);
+  if (since < compacted_) {
+    return false;
+  }
+  for (const auto& e : history_) {
+    const std::string apiVersion = e.object.value("apiVersion", "");
+    const size_t slash = apiVersion.find('/');
+    const std::string group = slash == std::string::npos ? "" : apiVersion.substr(0, slash);
+    if (e.resourceVersion <= since || e.object.value("kind", "") != t.kind || group != t.group) {
+      continue;
+    }
+    if (t.namespaced && !ns.empty() && e.object["metadata"].value("namespace", "") != ns) {
+      continue;
+    }
+    WatchEvent copy = e;
+    copy.object["apiVersion"] = t.apiVersion();
+    out.push_back(std::move(copy));
+  }
+  return true;
+}
+
+int64_t Store::currentVersion() const {
+  std::lock_guard lock(mu_);
+  return resourceVersion_;
 }
 
 void Store::onCrdChange(const json& crd, bool deleted) {

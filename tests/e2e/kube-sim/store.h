@@ -1,6 +1,7 @@
 // kube-sim's object store: Kubernetes API semantics over JSON documents.
 #pragma once
 
+#include <deque>
 #include <map>
 #include <mutex>
 #include <optional>
@@ -44,6 +45,12 @@ struct ListOptions {
   std::string continueToken;
 };
 
+struct WatchEvent {
+  int64_t resourceVersion = 0;
+  std::string type;  // ADDED, MODIFIED, DELETED
+  nlohmann::json object;
+};
+
 class Store {
  public:
   Store();
@@ -61,6 +68,11 @@ class Store {
                                 const std::string& name, nlohmann::json obj, bool status);
   Result<nlohmann::json> remove(const ResourceType& t, const std::string& ns,
                                 const std::string& name, const nlohmann::json& options);
+  // Events of this type (and namespace, unless empty) after resourceVersion `since`; false when
+  // `since` is older than the history kept (the watcher must re-list: 410 Expired).
+  bool eventsSince(const ResourceType& t, const std::string& ns, int64_t since,
+                   std::vector<WatchEvent>& out) const;
+  int64_t currentVersion() const;
 
  private:
   std::string key(const ResourceType& t, const std::string& ns, const std::string& name) const;
@@ -68,18 +80,23 @@ class Store {
   void onCrdChange(const nlohmann::json& crd, bool deleted);
   std::string nextVersion();
   void finalizeDeletion(const std::string& key);
+  void record(const std::string& type, const nlohmann::json& object);
 
   mutable std::mutex mu_;
   int64_t resourceVersion_ = 100;
   int64_t uid_ = 1;
   std::vector<ResourceType> types_;
   std::map<std::string, nlohmann::json> objects_;  // by group/resource/ns/name
+  std::deque<WatchEvent> history_;                 // the newest kHistory events, oldest first
+  int64_t compacted_ = 100;                        // events up to this version are no longer kept
 };
 
 // metav1.Status JSON for an error.
 nlohmann::json statusJson(const ApiError& e);
 // A label selector ("app=web,tier!=db,env in (a,b),!legacy,has") against labels.
 bool labelsMatch(const std::string& selector, const nlohmann::json& labels);
+// A field selector (metadata.name=…, metadata.namespace=…, comma-joined) against metadata.
+bool fieldsMatch(const std::string& selector, const nlohmann::json& metadata);
 // RFC 7386 JSON merge patch.
 nlohmann::json mergePatch(nlohmann::json target, const nlohmann::json& patch);
 // RFC 6902 JSON patch; nullopt with `error` set when an operation fails.

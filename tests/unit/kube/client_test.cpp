@@ -5,6 +5,9 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <future>
+#include <mutex>
+
 #include "support/async.h"
 #include "support/kube_rig.h"
 
@@ -257,6 +260,88 @@ TEST_F(KubeClientTest, EventsAreAggregatedPerObjectAndReason) {
   EXPECT_EQ(byReason["SyncFailed"]["regarding"]["uid"], (*object)["metadata"]["uid"]);
   EXPECT_EQ(byReason["SyncFailed"]["reportingController"], "harbormaster-operator");
   EXPECT_FALSE(byReason["Synced"].contains("series"));
+}
+
+TEST_F(KubeClientTest, WatchesDeliverChangesInOrderFromAListsVersion) {
+  ASSERT_TRUE(
+      runOn(io_.ioc(), kube_->create(kNamespaces, "", {{"metadata", {{"name", "w"}}}}, soon()))
+          .ok());
+  json before = {{"metadata", {{"name", "existing"}}}};
+  ASSERT_TRUE(runOn(io_.ioc(), kube_->create(kConfigMaps, "w", before, soon())).ok());
+  auto list = runOn(io_.ioc(), kube_->list(kConfigMaps, "w", {}, soon()));
+  ASSERT_TRUE(list.ok());
+  std::string rv = (*list)["metadata"]["resourceVersion"];
+
+  std::mutex mu;
+  std::vector<std::string> seen;
+  auto watching = std::async(std::launch::async, [&] {
+    WatchOptions o;
+    o.resourceVersion = rv;
+    o.bookmarks = false;
+    return runOn(io_.ioc(),
+                 kube_->watch(
+                     kConfigMaps, "w", o,
+                     [&](const WatchEvent& e) {
+                       std::lock_guard lock(mu);
+                       seen.push_back(e.type + " " + e.object["metadata"].value("name", ""));
+                       return e.type != "DELETED";
+                     },
+                     soon()));
+  });
+  json x = {{"metadata", {{"name", "x"}}}, {"data", {{"v", "1"}}}};
+  auto created = runOn(io_.ioc(), kube_->create(kConfigMaps, "w", x, soon()));
+  ASSERT_TRUE(created.ok());
+  (*created)["data"]["v"] = "2";
+  ASSERT_TRUE(runOn(io_.ioc(), kube_->update(kConfigMaps, "w", *created, soon())).ok());
+  ASSERT_TRUE(runOn(io_.ioc(), kube_->remove(kConfigMaps, "w", "x", {}, soon())).ok());
+  Status s = watching.get();
+  ASSERT_TRUE(s.ok()) << s.message();
+  std::lock_guard lock(mu);
+  EXPECT_EQ(seen, (std::vector<std::string>{"ADDED x", "MODIFIED x", "DELETED x"}))
+      << "nothing from before the list's version, nothing missed after it";
+}
+
+TEST_F(KubeClientTest, WatchStartsWithCurrentObjectsSendsBookmarksAndEndsWhenDropped) {
+  json cm = {{"metadata", {{"name", "bookmarked"}}}};
+  ASSERT_TRUE(runOn(io_.ioc(), kube_->create(kConfigMaps, "default", cm, soon())).ok());
+  std::vector<WatchEvent> events;
+  std::mutex mu;
+  auto watching = std::async(std::launch::async, [&] {
+    WatchOptions o;  // no resourceVersion: the current objects first
+    o.fieldSelector = "metadata.name=bookmarked";
+    return runOn(io_.ioc(), kube_->watch(
+                                kConfigMaps, "default", o,
+                                [&](const WatchEvent& e) {
+                                  std::lock_guard lock(mu);
+                                  events.push_back(e);
+                                  return true;
+                                },
+                                soon()));
+  });
+  ASSERT_TRUE(hm::testing::eventually(5, [&] {
+    std::lock_guard lock(mu);
+    return std::any_of(events.begin(), events.end(),
+                       [](const WatchEvent& e) { return e.type == "BOOKMARK"; });
+  }));
+  rig_->control("POST", "/sim/drop-watches");
+  Status s = watching.get();
+  EXPECT_TRUE(s.ok()) << "a dropped watch ends cleanly; the caller resumes: " << s.message();
+  std::lock_guard lock(mu);
+  ASSERT_FALSE(events.empty());
+  EXPECT_EQ(events[0].type, "ADDED");
+  auto mark = std::find_if(events.begin(), events.end(),
+                           [](const WatchEvent& e) { return e.type == "BOOKMARK"; });
+  EXPECT_FALSE(mark->object["metadata"].value("resourceVersion", "").empty());
+}
+
+TEST_F(KubeClientTest, AWatchFromAVersionTooOldIsGone) {
+  WatchOptions o;
+  o.resourceVersion = "5";
+  Status s = runOn(io_.ioc(),
+                   kube_->watch(
+                       kConfigMaps, "default", o, [](const WatchEvent&) { return true; }, soon()));
+  EXPECT_EQ(s.code(), StatusCode::kGone) << s.message();
+  EXPECT_THAT(s.message(), HasSubstr("too old resource version"));
 }
 
 TEST(KubectlSmokeTest, KubectlWorksAgainstKubeSim) {

@@ -45,6 +45,19 @@ struct ListOptions {
 
 enum class PatchType { kMerge, kJsonPatch, kStrategicMerge };
 
+struct WatchOptions {
+  std::string resourceVersion;  // from a list; empty: the current objects arrive as ADDED first
+  std::string labelSelector;
+  std::string fieldSelector;
+  int timeoutSeconds = 300;  // the server ends the watch then; the caller starts a new one
+  bool bookmarks = true;     // allowWatchBookmarks: resourceVersion progress without changes
+};
+
+struct WatchEvent {
+  std::string type;  // ADDED, MODIFIED, DELETED, BOOKMARK
+  nlohmann::json object;
+};
+
 struct DeleteOptions {
   std::string propagationPolicy;  // Foreground | Background | Orphan; empty: the server's
   std::string uidPrecondition;
@@ -76,6 +89,12 @@ class Client {
                                                          std::string name, PatchType type,
                                                          nlohmann::json patch, Deadline deadline,
                                                          bool status = false);
+  // Streams events to `onEvent` until the server ends the watch (OK), onEvent returns false
+  // (OK), or something fails: an ERROR event with 410 Expired is Gone (re-list, then watch from
+  // the new list's resourceVersion); other errors as for the other calls.
+  boost::asio::awaitable<Status> watch(Resource r, std::string ns, WatchOptions options,
+                                       std::function<bool(const WatchEvent&)> onEvent,
+                                       Deadline deadline);
   // The object as the server returned it: gone, or still there with a deletionTimestamp while
   // finalizers run.
   boost::asio::awaitable<StatusOr<nlohmann::json>> remove(Resource r, std::string ns,
