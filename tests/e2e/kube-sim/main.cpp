@@ -73,6 +73,7 @@ std::vector<std::string> split(std::string_view path) {
 }
 
 struct Fault {
+  std::string method;  // empty: every method
   int status = 0;
   int count = 0;
   std::chrono::milliseconds latency{0};
@@ -91,7 +92,8 @@ class KubeSim {
     {
       std::lock_guard lock(mu_);
       ++stats_[req.method + " " + path];
-      if (fault_.count > 0 || fault_.count < 0) {
+      if ((fault_.count > 0 || fault_.count < 0) &&
+          (fault_.method.empty() || fault_.method == req.method)) {
         fault = fault_;
         if (fault_.count > 0) {
           --fault_.count;
@@ -125,7 +127,7 @@ class KubeSim {
       if (!b.is_object()) {
         return reply(400, {{"error", "need a JSON object"}});
       }
-      fault_ = {b.value("status", 0), b.value("count", 1),
+      fault_ = {b.value("method", ""), b.value("status", 0), b.value("count", 1),
                 std::chrono::milliseconds(b.value("latency_ms", 0))};
       return reply(200, json::object());
     }

@@ -1,0 +1,74 @@
+// Informer: list-then-watch into a local cache, with add/update/delete handlers.
+//
+// After a list, objects that vanished while no watch was open get a synthetic delete; a watch
+// that ends (timeout, dropped) resumes from the last resourceVersion seen (events or
+// bookmarks); a 410 Gone re-lists; failures back off exponentially. So handlers see every
+// change once the cache has caught up, and never an object that no longer exists.
+#pragma once
+
+#include "harbormaster/kube/client.h"  // first: it includes the Boost 1.74 workaround
+
+#include <atomic>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace hm::kube {
+
+struct InformerOptions {
+  Resource resource;
+  std::string nameSpace;  // empty: all namespaces (or a cluster-scoped resource)
+  std::string labelSelector;
+  std::chrono::milliseconds resync{600'000};  // onUpdate(obj, obj) for every cached object
+  std::chrono::milliseconds initialBackoff{100};
+  std::chrono::milliseconds maxBackoff{30'000};
+  int watchTimeoutSeconds = 300;
+};
+
+struct InformerHandlers {
+  std::function<void(const nlohmann::json&)> onAdd;
+  std::function<void(const nlohmann::json& before, const nlohmann::json& after)> onUpdate;
+  std::function<void(const nlohmann::json&)> onDelete;
+};
+
+class Informer {
+ public:
+  Informer(std::shared_ptr<Client> kube, InformerOptions options, InformerHandlers handlers);
+
+  // Runs until stop(); spawn it once. Handlers run on its executor.
+  boost::asio::awaitable<void> run();
+  void stop() { stopping_ = true; }
+  bool synced() const { return synced_; }
+
+  // "namespace/name" (or "name" for cluster-scoped objects).
+  static std::string keyOf(const nlohmann::json& object);
+  std::optional<nlohmann::json> get(const std::string& key) const;
+  std::vector<nlohmann::json> list() const;
+  // A custom index: `values` maps an object to the index values it is found under.
+  void addIndex(std::string name,
+                std::function<std::vector<std::string>(const nlohmann::json&)> values);
+  std::vector<nlohmann::json> byIndex(const std::string& name, const std::string& value) const;
+
+ private:
+  boost::asio::awaitable<Status> relist();
+  boost::asio::awaitable<void> resyncLoop();
+  void apply(const WatchEvent& e);
+  void upsert(const nlohmann::json& object);
+  void erase(const std::string& key);
+
+  std::shared_ptr<Client> kube_;
+  InformerOptions options_;
+  InformerHandlers handlers_;
+  std::atomic<bool> stopping_{false};
+  std::atomic<bool> synced_{false};
+  std::string resourceVersion_;
+  mutable std::mutex mu_;
+  std::map<std::string, nlohmann::json> cache_;
+  std::map<std::string, std::function<std::vector<std::string>(const nlohmann::json&)>> indexers_;
+};
+
+}  // namespace hm::kube

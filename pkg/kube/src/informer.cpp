@@ -1,0 +1,220 @@
+#include "harbormaster/kube/informer.h"
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/redirect_error.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
+#include "harbormaster/base/log.h"
+
+namespace hm::kube {
+
+namespace asio = boost::asio;
+using asio::awaitable;
+using nlohmann::json;
+
+namespace {
+
+awaitable<void> sleepFor(std::chrono::milliseconds d) {
+  asio::steady_timer t(co_await asio::this_coro::executor, d);
+  boost::system::error_code ec;
+  co_await t.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+}
+
+std::string versionOf(const json& object) {
+  return object.contains("metadata") && object["metadata"].is_object()
+             ? object["metadata"].value("resourceVersion", "")
+             : "";
+}
+
+}  // namespace
+
+Informer::Informer(std::shared_ptr<Client> kube, InformerOptions options, InformerHandlers handlers)
+    : kube_(std::move(kube)), options_(std::move(options)), handlers_(std::move(handlers)) {}
+
+std::string Informer::keyOf(const json& object) {
+  const json& meta = object.at("metadata");
+  std::string ns = meta.value("namespace", "");
+  return ns.empty() ? meta.value("name", "") : ns + "/" + meta.value("name", "");
+}
+
+std::optional<json> Informer::get(const std::string& key) const {
+  std::lock_guard lock(mu_);
+  auto it = cache_.find(key);
+  return it == cache_.end() ? std::nullopt : std::optional<json>(it->second);
+}
+
+std::vector<json> Informer::list() const {
+  std::lock_guard lock(mu_);
+  std::vector<json> out;
+  for (const auto& [_, o] : cache_) {
+    out.push_back(o);
+  }
+  return out;
+}
+
+void Informer::addIndex(std::string name,
+                        std::function<std::vector<std::string>(const json&)> values) {
+  std::lock_guard lock(mu_);
+  indexers_[std::move(name)] = std::move(values);
+}
+
+std::vector<json> Informer::byIndex(const std::string& name, const std::string& value) const {
+  std::lock_guard lock(mu_);
+  std::vector<json> out;
+  auto indexer = indexers_.find(name);
+  if (indexer == indexers_.end()) {
+    return out;
+  }
+  // Computed on read: caches here hold hundreds of objects, not millions.
+  for (const auto& [_, o] : cache_) {
+    auto values = indexer->second(o);
+    if (std::find(values.begin(), values.end(), value) != values.end()) {
+      out.push_back(o);
+    }
+  }
+  return out;
+}
+
+void Informer::upsert(const json& object) {
+  std::optional<json> before;
+  {
+    std::lock_guard lock(mu_);
+    auto& slot = cache_[keyOf(object)];
+    if (!slot.is_null()) {
+      before = slot;
+    }
+    slot = object;
+  }
+  if (!before) {
+    if (handlers_.onAdd) {
+      handlers_.onAdd(object);
+    }
+  } else if (versionOf(*before) != versionOf(object) && handlers_.onUpdate) {
+    handlers_.onUpdate(*before, object);
+  }
+}
+
+void Informer::erase(const std::string& key) {
+  std::optional<json> gone;
+  {
+    std::lock_guard lock(mu_);
+    auto it = cache_.find(key);
+    if (it != cache_.end()) {
+      gone = std::move(it->second);
+      cache_.erase(it);
+    }
+  }
+  if (gone && handlers_.onDelete) {
+    handlers_.onDelete(*gone);
+  }
+}
+
+void Informer::apply(const WatchEvent& e) {
+  std::string rv = versionOf(e.object);
+  if (!rv.empty()) {
+    resourceVersion_ = rv;
+  }
+  if (e.type == "ADDED" || e.type == "MODIFIED") {
+    upsert(e.object);
+  } else if (e.type == "DELETED") {
+    erase(keyOf(e.object));
+  }
+}
+
+awaitable<Status> Informer::relist() {
+  ListOptions lo;
+  lo.labelSelector = options_.labelSelector;
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  auto listed = co_await kube_->list(options_.resource, options_.nameSpace, lo, deadline);
+  if (!listed.ok()) {
+    co_return listed.status();
+  }
+  std::map<std::string, json> fresh;
+  for (const auto& item : (*listed)["items"]) {
+    fresh[keyOf(item)] = item;
+  }
+  // What vanished while we were not watching gets its delete now.
+  std::vector<std::string> vanished;
+  {
+    std::lock_guard lock(mu_);
+    for (const auto& [key, _] : cache_) {
+      if (!fresh.count(key)) {
+        vanished.push_back(key);
+      }
+    }
+  }
+  for (const auto& key : vanished) {
+    erase(key);
+  }
+  for (const auto& [_, item] : fresh) {
+    upsert(item);
+  }
+  resourceVersion_ = (*listed)["metadata"].value("resourceVersion", "");
+  synced_ = true;
+  co_return okStatus();
+}
+
+awaitable<void> Informer::resyncLoop() {
+  while (!stopping_) {
+    co_await sleepFor(options_.resync);
+    if (stopping_ || !handlers_.onUpdate) {
+      continue;
+    }
+    for (const auto& o : list()) {
+      handlers_.onUpdate(o, o);
+    }
+  }
+}
+
+awaitable<void> Informer::run() {
+  asio::co_spawn(co_await asio::this_coro::executor, resyncLoop(), asio::detached);
+  auto backoff = options_.initialBackoff;
+  bool needList = true;
+  while (!stopping_) {
+    if (needList) {
+      Status listed = co_await relist();
+      if (!listed.ok()) {
+        log::warn("Informer list failed; retrying",
+                  {{"resource", options_.resource.resource}, {"error", listed.message()}});
+        co_await sleepFor(backoff);
+        backoff = std::min(backoff * 2, options_.maxBackoff);
+        continue;
+      }
+      needList = false;
+    }
+    WatchOptions wo;
+    wo.resourceVersion = resourceVersion_;
+    wo.labelSelector = options_.labelSelector;
+    wo.timeoutSeconds = options_.watchTimeoutSeconds;
+    auto deadline =
+        std::chrono::steady_clock::now() + std::chrono::seconds(options_.watchTimeoutSeconds + 30);
+    bool sawEvent = false;
+    Status watched = co_await kube_->watch(
+        options_.resource, options_.nameSpace, wo,
+        [&](const WatchEvent& e) {
+          sawEvent = true;
+          apply(e);
+          return !stopping_;
+        },
+        deadline);
+    if (watched.ok()) {
+      backoff = options_.initialBackoff;  // ended normally: resume from the last version
+      continue;
+    }
+    if (watched.code() == StatusCode::kGone) {
+      needList = true;  // history moved on: list again, deleting what vanished
+      continue;
+    }
+    if (sawEvent) {
+      backoff = options_.initialBackoff;
+    }
+    log::warn("Informer watch failed; retrying",
+              {{"resource", options_.resource.resource}, {"error", watched.message()}});
+    co_await sleepFor(backoff);
+    backoff = std::min(backoff * 2, options_.maxBackoff);
+  }
+}
+
+}  // namespace hm::kube
