@@ -3,6 +3,7 @@
 #include "harbormaster/kube/leader_election.h"
 
 #include <gtest/gtest.h>
+#include <signal.h>
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
@@ -11,6 +12,8 @@
 
 #include "support/async.h"
 #include "support/kube_rig.h"
+#include "support/process.h"
+#include "support/temp_dir.h"
 
 namespace hm::kube {
 namespace {
@@ -114,6 +117,41 @@ TEST(LeaderElectionTest, ALeaderThatCannotRenewStepsDownAtOnce) {
   EXPECT_TRUE(hm::testing::eventually(5, [&] { return a.elector->leading(); }))
       << "it leads again once the API server answers";
   EXPECT_EQ(a.started.load(), 2);
+}
+
+// Two real processes: kill -9 the leader and the standby leads once the lease expires; SIGTERM
+// the new leader and it hands the lease back at once.
+TEST(LeaderElectionTest, HandoverBetweenTwoProcesses) {
+  hm::testing::KubeSimRig rig;
+  hm::testing::TempDir dir;
+  auto start = [&](const std::string& id) {
+    return std::make_unique<hm::testing::Process>(
+        std::vector<std::string>{HM_ELECT, "--kubeconfig", rig.kubeconfig(), "--identity", id,
+                                 "--lease-seconds", "2"},
+        dir.file(id + ".log"));
+  };
+  auto a = start("pod-a");
+  ASSERT_TRUE(hm::testing::eventually(10, [&] {
+    return a->output().find("leading") != std::string::npos;
+  })) << a->output();
+  auto b = start("pod-b");
+  std::this_thread::sleep_for(std::chrono::milliseconds(2500));
+  EXPECT_EQ(b->output().find("leading"), std::string::npos) << "a renews its lease";
+  a->signal(SIGKILL);
+  a->wait(5);
+  EXPECT_TRUE(hm::testing::eventually(10, [&] {
+    return b->output().find("leading") != std::string::npos;
+  })) << b->output();
+  auto c = start("pod-c");
+  b->signal(SIGTERM);
+  EXPECT_TRUE(hm::testing::eventually(10, [&] {
+    return b->output().find("released") != std::string::npos;
+  })) << b->output();
+  EXPECT_TRUE(hm::testing::eventually(10, [&] {
+    return c->output().find("leading") != std::string::npos;
+  })) << c->output();
+  c->signal(SIGTERM);
+  c->wait(5);
 }
 
 }  // namespace
