@@ -3,6 +3,8 @@
 
 #include "harbormaster/net/server.h"
 
+#include "harbormaster/base/encoding.h"
+
 namespace hm::net {
 
 StatusOr<std::pair<std::string, uint16_t>> parseListenAddress(std::string_view text) {
@@ -55,6 +57,28 @@ std::string_view HttpRequest::header(std::string_view name) const {
 std::string_view HttpRequest::path() const {
   std::string_view t = target;
   return t.substr(0, t.find('?'));
+}
+
+std::multimap<std::string, std::string> HttpRequest::query() const {
+  std::multimap<std::string, std::string> q;
+  std::string_view t = target;
+  size_t qm = t.find('?');
+  if (qm == std::string_view::npos) {
+    return q;
+  }
+  std::string_view rest = t.substr(qm + 1);
+  while (!rest.empty()) {
+    size_t amp = rest.find('&');
+    std::string_view pair = rest.substr(0, amp);
+    size_t eq = pair.find('=');
+    q.emplace(percentDecode(pair.substr(0, eq), true),
+              eq == std::string_view::npos ? "" : percentDecode(pair.substr(eq + 1), true));
+    if (amp == std::string_view::npos) {
+      break;
+    }
+    rest = rest.substr(amp + 1);
+  }
+  return q;
 }
 
 }  // namespace hm::net

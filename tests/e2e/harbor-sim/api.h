@@ -33,7 +33,6 @@ hm::net::HttpResponse harborError(int status, const std::string& code, const std
 hm::net::HttpResponse refused(const Caller& caller);
 // Decodes one level of query-string escaping ('+' is a space), as Go's url.QueryUnescape.
 std::string formDecode(std::string_view s);
-std::multimap<std::string, std::string> queryOf(std::string_view target);
 // Path segments after decoding the path once (go-swagger's unescape).
 std::vector<std::string> segments(std::string_view path);
 

@@ -35,27 +35,6 @@ std::string formDecode(std::string_view s) {
   return hm::percentDecode(s, /*plusAsSpace=*/true);
 }
 
-std::multimap<std::string, std::string> queryOf(std::string_view target) {
-  std::multimap<std::string, std::string> q;
-  size_t qm = target.find('?');
-  if (qm == std::string_view::npos) {
-    return q;
-  }
-  std::string_view rest = target.substr(qm + 1);
-  while (!rest.empty()) {
-    size_t amp = rest.find('&');
-    std::string_view pair = rest.substr(0, amp);
-    size_t eq = pair.find('=');
-    q.emplace(formDecode(pair.substr(0, eq)),
-              eq == std::string_view::npos ? "" : formDecode(pair.substr(eq + 1)));
-    if (amp == std::string_view::npos) {
-      break;
-    }
-    rest = rest.substr(amp + 1);
-  }
-  return q;
-}
-
 std::vector<std::string> segments(std::string_view path) {
   std::string once = hm::percentDecode(path, false);
   std::vector<std::string> out;
@@ -248,7 +227,7 @@ class HarborSim {
   // project (Caller::can: admin, robot permissions, user roles, public read). Bad credentials
   // are not refused but continue as anonymous after Harbor's 1.5 s failed-login delay.
   asio::awaitable<HttpResponse> token(const HttpRequest& req) {
-    auto q = queryOf(req.target);
+    auto q = req.query();
     Caller caller = co_await authenticate(req);
     std::string subject = caller.admin   ? "admin"
                           : caller.robot ? "robot$" + caller.robot->name
@@ -305,7 +284,7 @@ class HarborSim {
     if (subject.status != 200) {
       co_return subject;
     }
-    auto q = queryOf(req.target);
+    auto q = req.query();
     std::string wanted = q.count("artifactType") ? q.find("artifactType")->second : "";
     json manifests = json::array();
     for (auto& d : state_.referrers(repository, digest)) {

@@ -291,7 +291,7 @@ HttpResponse artifactsApi(State& state, const HttpRequest& req, const Caller& ca
     return harborError(404, "NOT_FOUND",
                        "artifact " + repository + (digest ? "@" : ":") + reference + " not found");
   }
-  auto q = queryOf(req.target);
+  auto q = req.query();
   auto flag = [&](const char* name) { return q.count(name) && q.find(name)->second == "true"; };
   if (tail == "scan") {
     json body = json::parse(req.body.empty() ? "{}" : req.body, nullptr, false);
@@ -327,7 +327,7 @@ HttpResponse projectRoot(State& state, const HttpRequest& req, const Caller& cal
     if (caller.anonymous()) {
       return harborError(401, "UNAUTHORIZED", "unauthorized");
     }
-    auto q = queryOf(req.target);
+    auto q = req.query();
     auto name = q.count("project_name") ? q.find("project_name")->second : "";
     return ok(state.project(name, true) ? 200 : 404);
   }

@@ -204,7 +204,7 @@ HttpResponse list(State& state, const hm::net::HttpRequest& req, const Caller& c
     return caller.anonymous() ? harborError(401, "UNAUTHORIZED", "unauthorized")
                               : harborError(403, "FORBIDDEN", "forbidden");
   }
-  auto q = queryOf(req.target);
+  auto q = req.query();
   int64_t page = 1, pageSize = 10;
   try {
     if (q.count("page")) {

@@ -29,27 +29,6 @@ HttpResponse error(const ApiError& e) {
   return reply(e.code, statusJson(e));
 }
 
-std::multimap<std::string, std::string> query(std::string_view target) {
-  std::multimap<std::string, std::string> q;
-  size_t qm = target.find('?');
-  if (qm == std::string_view::npos) {
-    return q;
-  }
-  std::string_view rest = target.substr(qm + 1);
-  while (!rest.empty()) {
-    size_t amp = rest.find('&');
-    std::string_view pair = rest.substr(0, amp);
-    size_t eq = pair.find('=');
-    q.emplace(hm::percentDecode(pair.substr(0, eq), true),
-              eq == std::string_view::npos ? "" : hm::percentDecode(pair.substr(eq + 1), true));
-    if (amp == std::string_view::npos) {
-      break;
-    }
-    rest = rest.substr(amp + 1);
-  }
-  return q;
-}
-
 std::string param(const std::multimap<std::string, std::string>& q, const std::string& k) {
   auto it = q.find(k);
   return it == q.end() ? "" : it->second;
@@ -214,7 +193,7 @@ class KubeSim {
 
   HttpResponse verb(const HttpRequest& req, const ResourceType& t, const std::string& ns,
                     const std::string& name, bool status) {
-    auto q = query(req.target);
+    auto q = req.query();
     const std::string& m = req.method;
     if (m == "GET" && (param(q, "watch") == "true" || param(q, "watch") == "1")) {
       return watch(t, ns, q);

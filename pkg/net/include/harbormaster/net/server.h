@@ -21,6 +21,7 @@
 #include <chrono>
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -50,6 +51,8 @@ struct HttpRequest {
   std::string_view header(std::string_view name) const;
   // The target without its query string.
   std::string_view path() const;
+  // The query string's parameters, each decoded once ('+' is a space), repeats kept.
+  std::multimap<std::string, std::string> query() const;
 };
 
 // Where a streamed response writes its body, one chunk at a time (Transfer-Encoding: chunked).
