@@ -102,44 +102,54 @@ StatusOr<std::unique_ptr<Client>> Client::create(asio::any_io_executor executor,
 Client::Client(ClusterConfig config, std::shared_ptr<net::HttpClient> http)
     : config_(config), http_(std::move(http)), credentials_(std::move(config)) {}
 
-awaitable<StatusOr<json>> Client::call(std::string method, std::string path,
-                                       std::string contentType, std::string body,
-                                       Deadline deadline) {
+awaitable<StatusOr<net::ClientResponse>> Client::send(net::ClientRequest req, std::string what) {
   for (int attempt = 0;; ++attempt) {
     auto auth = credentials_.authorization(std::chrono::system_clock::now());
     if (!auth.ok()) {
       co_return auth.status();
     }
-    net::ClientRequest req;
-    req.method = method;
-    req.url = config_.server + path;
-    req.deadline = deadline;
-    req.body = body;
-    req.headers.push_back({"Accept", "application/json"});
-    if (!contentType.empty()) {
-      req.headers.push_back({"Content-Type", contentType});
-    }
+    net::ClientRequest attemptReq = req;
     if (!auth->empty()) {
-      req.headers.push_back({"Authorization", *auth});
+      attemptReq.headers.push_back({"Authorization", *auth});
     }
-    auto res = co_await http_->send(std::move(req));
+    auto res = co_await http_->send(std::move(attemptReq));
     if (!res.ok()) {
       co_return res.status().withContext("Kubernetes API " + config_.server);
     }
+    // No body was handed over on a 401, so a streamed request is safe to repeat too.
     if (res->status == 401 && attempt == 0) {
       credentials_.invalidate();
       continue;
     }
-    const std::string what = method + " " + path;
     if (res->status < 200 || res->status > 299) {
       co_return errorFromResponse(res->status, res->body, what);
     }
-    json j = json::parse(res->body, nullptr, false);
-    if (!j.is_object()) {
-      co_return unavailable(what + ": the answer is not a JSON object");
-    }
-    co_return j;
+    co_return res;
   }
+}
+
+awaitable<StatusOr<json>> Client::call(std::string method, std::string path,
+                                       std::string contentType, std::string body,
+                                       Deadline deadline) {
+  net::ClientRequest req;
+  req.method = method;
+  req.url = config_.server + path;
+  req.deadline = deadline;
+  req.body = std::move(body);
+  req.headers.push_back({"Accept", "application/json"});
+  if (!contentType.empty()) {
+    req.headers.push_back({"Content-Type", contentType});
+  }
+  const std::string what = method + " " + path;
+  auto res = co_await send(std::move(req), what);
+  if (!res.ok()) {
+    co_return res.status();
+  }
+  json j = json::parse(res->body, nullptr, false);
+  if (!j.is_object()) {
+    co_return unavailable(what + ": the answer is not a JSON object");
+  }
+  co_return j;
 }
 
 awaitable<StatusOr<json>> Client::get(Resource r, std::string ns, std::string name,
@@ -210,56 +220,40 @@ awaitable<Status> Client::watch(Resource r, std::string ns, WatchOptions options
     path += "&fieldSelector=" + hm::percentEncode(options.fieldSelector);
   }
   const std::string what = "watch " + path.substr(0, path.find('?'));
-  for (int attempt = 0;; ++attempt) {
-    auto auth = credentials_.authorization(std::chrono::system_clock::now());
-    if (!auth.ok()) {
-      co_return auth.status();
-    }
-    std::string pending;  // a line split across chunks
-    Status streamError = okStatus();
-    net::ClientRequest req;
-    req.method = "GET";
-    req.url = config_.server + path;
-    req.deadline = deadline;
-    req.idempotent = false;  // a retry would replay events
-    req.headers.push_back({"Accept", "application/json"});
-    if (!auth->empty()) {
-      req.headers.push_back({"Authorization", *auth});
-    }
-    req.onBodyData = [&](std::string_view data) {
-      pending.append(data);
-      size_t nl;
-      while ((nl = pending.find('\n')) != std::string::npos) {
-        json line = json::parse(pending.substr(0, nl), nullptr, false);
-        pending.erase(0, nl + 1);
-        if (!line.is_object() || !line.contains("type") || !line["type"].is_string()) {
-          streamError = unavailable(what + ": a watch event is not JSON");
-          return false;
-        }
-        WatchEvent e{line["type"].get<std::string>(), line.value("object", json::object())};
-        if (e.type == "ERROR") {
-          streamError = errorFromResponse(e.object.value("code", 500), e.object.dump(), what);
-          return false;
-        }
-        if (!onEvent(e)) {
-          return false;
-        }
+  std::string pending;  // a line split across chunks
+  Status streamError = okStatus();
+  net::ClientRequest req;
+  req.method = "GET";
+  req.url = config_.server + path;
+  req.deadline = deadline;
+  req.idempotent = false;  // a retry would replay events
+  req.headers.push_back({"Accept", "application/json"});
+  req.onBodyData = [&](std::string_view data) {
+    pending.append(data);
+    size_t nl;
+    while ((nl = pending.find('\n')) != std::string::npos) {
+      json line = json::parse(pending.substr(0, nl), nullptr, false);
+      pending.erase(0, nl + 1);
+      if (!line.is_object() || !line.contains("type") || !line["type"].is_string()) {
+        streamError = unavailable(what + ": a watch event is not JSON");
+        return false;
       }
-      return true;
-    };
-    auto res = co_await http_->send(std::move(req));
-    if (!res.ok()) {
-      co_return res.status().withContext("Kubernetes API " + config_.server);
+      WatchEvent e{line["type"].get<std::string>(), line.value("object", json::object())};
+      if (e.type == "ERROR") {
+        streamError = errorFromResponse(e.object.value("code", 500), e.object.dump(), what);
+        return false;
+      }
+      if (!onEvent(e)) {
+        return false;
+      }
     }
-    if (res->status == 401 && attempt == 0) {
-      credentials_.invalidate();
-      continue;
-    }
-    if (res->status < 200 || res->status > 299) {
-      co_return errorFromResponse(res->status, res->body, what);
-    }
-    co_return streamError;
+    return true;
+  };
+  auto res = co_await send(std::move(req), what);
+  if (!res.ok()) {
+    co_return res.status();
   }
+  co_return streamError;
 }
 
 awaitable<StatusOr<json>> Client::create(Resource r, std::string ns, json object,

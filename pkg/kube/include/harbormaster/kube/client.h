@@ -103,6 +103,9 @@ class Client {
 
  private:
   Client(ClusterConfig config, std::shared_ptr<net::HttpClient> http);
+  // Adds the current credential; a 401 drops it and tries once more; non-2xx is a Status.
+  boost::asio::awaitable<StatusOr<net::ClientResponse>> send(net::ClientRequest req,
+                                                             std::string what);
   boost::asio::awaitable<StatusOr<nlohmann::json>> call(std::string method, std::string path,
                                                         std::string contentType, std::string body,
                                                         Deadline deadline);
