@@ -17,4 +17,15 @@ void makeSelfSignedCert(const std::string& certPath, const std::string& keyPath,
   }
 }
 
+void makeClientCert(const std::string& certPath, const std::string& keyPath,
+                    const std::string& subject) {
+  std::string cmd =
+      "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 -subj '" +
+      subject + "' -addext extendedKeyUsage=clientAuth -keyout '" + keyPath + "' -out '" +
+      certPath + "' >/dev/null 2>&1";
+  if (std::system(cmd.c_str()) != 0) {
+    throw std::runtime_error("openssl could not create a test client certificate");
+  }
+}
+
 }  // namespace hm::testing

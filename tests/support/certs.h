@@ -10,4 +10,9 @@ void makeSelfSignedCert(const std::string& certPath, const std::string& keyPath,
                         const std::string& commonName,
                         const std::string& subjectAltName = "DNS:localhost,IP:127.0.0.1");
 
+// A self-signed client certificate with the given subject ("/O=system:masters/CN=alice"); a
+// server that lists it in its client CA bundle accepts it.
+void makeClientCert(const std::string& certPath, const std::string& keyPath,
+                    const std::string& subject);
+
 }  // namespace hm::testing

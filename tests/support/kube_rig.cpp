@@ -12,11 +12,14 @@ KubeSimRig::KubeSimRig() {
   port_ = freePort();
   makeSelfSignedCert(dir_.file("tls.crt"), dir_.file("tls.key"), "kube-sim");
   kubeconfig_ = dir_.file("kubeconfig");
+  makeClientCert(clientCert("admin"), clientKey("admin"), "/O=system:masters/CN=admin-user");
+  makeClientCert(clientCert("nobody"), clientKey("nobody"), "/CN=nobody");
+  dir_.write("client-ca.crt", readText(clientCert("admin")) + readText(clientCert("nobody")));
   proc_ = std::make_unique<Process>(
       std::vector<std::string>{HM_KUBE_SIM, "--listen", "127.0.0.1:" + std::to_string(port_),
                                "--tls-cert", dir_.file("tls.crt"), "--tls-key",
-                               dir_.file("tls.key"), "--token", token_, "--kubeconfig-out",
-                               kubeconfig_},
+                               dir_.file("tls.key"), "--token", token_, "--client-ca",
+                               dir_.file("client-ca.crt"), "--kubeconfig-out", kubeconfig_},
       dir_.file("kube-sim.log"));
   bool up = eventually(20, [&] {
     try {

@@ -9,7 +9,8 @@
 namespace hm::testing {
 
 // kube-sim on a free loopback port with a self-signed certificate and a kubeconfig for its
-// admin token (kubeconfig()). Stopped and removed on destruction.
+// admin token (kubeconfig()), trusting two client certificates (clientCert()). Stopped and removed
+// on destruction.
 class KubeSimRig {
  public:
   KubeSimRig();
@@ -20,6 +21,9 @@ class KubeSimRig {
   // A /sim/ control call; returns the body.
   std::string control(const std::string& method, const std::string& path,
                       const std::string& body = "");
+  // Client certificates kube-sim trusts: "admin" (O=system:masters) and "nobody" (no groups).
+  std::string clientCert(const std::string& who) const { return dir_.file(who + ".crt"); }
+  std::string clientKey(const std::string& who) const { return dir_.file(who + ".key"); }
   // kubectl with this kubeconfig; returns the exit status, output in `out`.
   int kubectl(const std::vector<std::string>& args, std::string& out);
 

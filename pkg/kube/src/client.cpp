@@ -72,6 +72,27 @@ Status errorFromResponse(int httpCode, std::string_view body, const std::string&
   }
 }
 
+namespace {
+
+net::ClientOptions httpOptions(const ClusterConfig& config) {
+  net::ClientOptions co;
+  co.insecureSkipVerify = config.insecureSkipTlsVerify;
+  if (!config.caPem.empty()) {
+    co.caPem = config.caPem;
+  }
+  if (!config.tlsServerName.empty()) {
+    co.serverName = config.tlsServerName;
+  }
+  if (!config.clientCertPem.empty()) {
+    co.clientCertPem = config.clientCertPem;
+    co.clientKeyPem = config.clientKeyPem;
+  }
+  co.userAgent = "harbormaster";
+  return co;
+}
+
+}  // namespace
+
 StatusOr<std::unique_ptr<Client>> Client::create(asio::any_io_executor executor,
                                                  ClusterConfig config) {
   auto url = net::parseUrl(config.server);
@@ -81,26 +102,41 @@ StatusOr<std::unique_ptr<Client>> Client::create(asio::any_io_executor executor,
   if (url->scheme != "https") {
     return invalidArgument(config.source + ": server " + config.server + " must be https");
   }
-  net::ClientOptions co;
-  co.insecureSkipVerify = config.insecureSkipTlsVerify;
-  if (!config.caPem.empty()) {
-    co.caPem = config.caPem;
-  }
-  if (!config.clientCertPem.empty()) {
-    co.clientCertPem = config.clientCertPem;
-    co.clientKeyPem = config.clientKeyPem;
-  }
-  co.userAgent = "harbormaster";
-  auto http = net::HttpClient::create(std::move(executor), co);
+  auto http = net::HttpClient::create(executor, httpOptions(config));
   if (!http.ok()) {
     return http.status().withContext(config.source);
   }
-  return std::unique_ptr<Client>(
-      new Client(std::move(config), std::shared_ptr<net::HttpClient>(std::move(*http))));
+  return std::unique_ptr<Client>(new Client(std::move(executor), std::move(config),
+                                            std::shared_ptr<net::HttpClient>(std::move(*http))));
 }
 
-Client::Client(ClusterConfig config, std::shared_ptr<net::HttpClient> http)
-    : config_(config), http_(std::move(http)), credentials_(std::move(config)) {}
+Client::Client(asio::any_io_executor executor, ClusterConfig config,
+               std::shared_ptr<net::HttpClient> http)
+    : executor_(std::move(executor)),
+      config_(config),
+      http_(std::move(http)),
+      credentials_(std::move(config)) {}
+
+StatusOr<std::shared_ptr<net::HttpClient>> Client::httpClient() {
+  auto cert = credentials_.execClientCertificate();
+  std::lock_guard lock(httpMu_);
+  if (cert == httpCert_) {
+    return http_;
+  }
+  // An exec plugin handed out a (new) client certificate: new connections must present it.
+  net::ClientOptions co = httpOptions(config_);
+  if (cert) {
+    co.clientCertPem = cert->first;
+    co.clientKeyPem = cert->second;
+  }
+  auto http = net::HttpClient::create(executor_, co);
+  if (!http.ok()) {
+    return http.status().withContext(config_.source + ": exec credential plugin certificate");
+  }
+  http_ = std::shared_ptr<net::HttpClient>(std::move(*http));
+  httpCert_ = cert;
+  return http_;
+}
 
 awaitable<StatusOr<net::ClientResponse>> Client::send(net::ClientRequest req, std::string what) {
   for (int attempt = 0;; ++attempt) {
@@ -112,7 +148,11 @@ awaitable<StatusOr<net::ClientResponse>> Client::send(net::ClientRequest req, st
     if (!auth->empty()) {
       attemptReq.headers.push_back({"Authorization", *auth});
     }
-    auto res = co_await http_->send(std::move(attemptReq));
+    auto http = httpClient();
+    if (!http.ok()) {
+      co_return http.status();
+    }
+    auto res = co_await (*http)->send(std::move(attemptReq));
     if (!res.ok()) {
       co_return res.status().withContext("Kubernetes API " + config_.server);
     }

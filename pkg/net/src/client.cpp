@@ -155,17 +155,18 @@ awaitable<StatusOr<std::unique_ptr<Connection>>> connect(State& st, const Url& u
   if (url.scheme == "https") {
     conn->tls = std::make_unique<beast::ssl_stream<beast::tcp_stream>>(st.executor, *st.tls);
     SSL* ssl = conn->tls->native_handle();
-    const bool ip = isIpLiteral(url.host);
+    const std::string& name = st.options.serverName ? *st.options.serverName : url.host;
+    const bool ip = isIpLiteral(name);
     if (!ip) {
-      SSL_set_tlsext_host_name(ssl, url.host.c_str());  // SNI is for names only (RFC 6066)
+      SSL_set_tlsext_host_name(ssl, name.c_str());  // SNI is for names only (RFC 6066)
     }
     if (!st.options.insecureSkipVerify) {
       X509_VERIFY_PARAM* param = SSL_get0_param(ssl);
       X509_VERIFY_PARAM_set_hostflags(param, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
-      int ok = ip ? X509_VERIFY_PARAM_set1_ip_asc(param, url.host.c_str())
-                  : X509_VERIFY_PARAM_set1_host(param, url.host.c_str(), url.host.size());
+      int ok = ip ? X509_VERIFY_PARAM_set1_ip_asc(param, name.c_str())
+                  : X509_VERIFY_PARAM_set1_host(param, name.c_str(), name.size());
       if (ok != 1) {
-        co_return internalError("cannot set TLS host verification for " + url.host);
+        co_return internalError("cannot set TLS host verification for " + name);
       }
       SSL_set_verify(ssl, SSL_VERIFY_PEER, nullptr);
     }

@@ -186,7 +186,12 @@ bool isProtocolError(const beast::error_code& ec) {
          ec != http::error::partial_message;
 }
 
-HttpRequest toRequest(http::request<http::string_body>&& msg, std::string remote,
+struct Peer {
+  std::string address;
+  internal::ClientIdentity identity;
+};
+
+HttpRequest toRequest(http::request<http::string_body>&& msg, const Peer& peer,
                       std::chrono::steady_clock::time_point deadline) {
   HttpRequest req;
   req.method = std::string(msg.method_string());
@@ -195,14 +200,16 @@ HttpRequest toRequest(http::request<http::string_body>&& msg, std::string remote
     req.headers.push_back({std::string(field.name_string()), std::string(field.value())});
   }
   req.body = std::move(msg.body());
-  req.remote = std::move(remote);
+  req.remote = peer.address;
+  req.clientCommonName = peer.identity.commonName;
+  req.clientOrganizations = peer.identity.organizations;
   req.deadline = deadline;
   return req;
 }
 
 template <typename Stream>
 awaitable<void> serveHttp(std::shared_ptr<State> st, Stream& stream, Connection& conn,
-                          std::string remote) {
+                          const Peer& peer) {
   beast::flat_buffer buffer;
   auto& lowest = beast::get_lowest_layer(stream);
   const ServerOptions& opts = st->options;
@@ -258,9 +265,9 @@ awaitable<void> serveHttp(std::shared_ptr<State> st, Stream& stream, Connection&
     const unsigned version = msg.version();
     HttpResponse out;
     try {
-      out = co_await st->handler(toRequest(std::move(msg), remote, deadline));
+      out = co_await st->handler(toRequest(std::move(msg), peer, deadline));
     } catch (const std::exception& e) {
-      log::error("Handler failed", {{"error", e.what()}, {"remote", remote}});
+      log::error("Handler failed", {{"error", e.what()}, {"remote", peer.address}});
       out = HttpResponse{500, "application/json", "{\"error\":\"internal error\"}", {}};
     }
     if (out.stream && !head) {
@@ -329,7 +336,10 @@ awaitable<void> tlsSession(std::shared_ptr<State> st, tcp::socket socket) {
     log::debug("TLS handshake failed", {{"remote", remote}, {"error", ec.message()}});
     co_return;
   }
-  co_await serveHttp(st, stream, *tracked.conn, remote);
+  Peer peer;
+  peer.address = remote;
+  peer.identity = internal::verifiedClientIdentity(stream.native_handle());
+  co_await serveHttp(st, stream, *tracked.conn, peer);
   beast::get_lowest_layer(stream).expires_after(kTlsShutdownTime);
   co_await stream.async_shutdown(redirect_error(use_awaitable, ec));
 }
@@ -339,7 +349,9 @@ awaitable<void> plainSession(std::shared_ptr<State> st, tcp::socket socket) {
   std::string remote = remoteOf(socket);
   beast::tcp_stream stream(std::move(socket));
   Tracked tracked(st, ex, stream);
-  co_await serveHttp(st, stream, *tracked.conn, remote);
+  Peer peer;  // GCC 12 mishandles braced temporaries passed to a co_await'ed call
+  peer.address = remote;
+  co_await serveHttp(st, stream, *tracked.conn, peer);
   beast::error_code ec;
   stream.socket().shutdown(tcp::socket::shutdown_send, ec);
 }

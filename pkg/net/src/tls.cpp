@@ -20,8 +20,8 @@ constexpr const char* kTls12Ciphers =
 
 }  // namespace
 
-StatusOr<std::shared_ptr<boost::asio::ssl::context>> makeServerContext(const std::string& certPem,
-                                                                       const std::string& keyPem) {
+StatusOr<std::shared_ptr<boost::asio::ssl::context>> makeServerContext(
+    const std::string& certPem, const std::string& keyPem, const std::string& clientCaPem) {
   namespace ssl = boost::asio::ssl;
   auto ctx = std::make_shared<ssl::context>(ssl::context::tls_server);
   SSL_CTX* h = ctx->native_handle();
@@ -49,7 +49,46 @@ StatusOr<std::shared_ptr<boost::asio::ssl::context>> makeServerContext(const std
     ERR_clear_error();
     return invalidArgument("TLS key does not belong to the certificate");
   }
+  if (!clientCaPem.empty()) {
+    ctx->add_certificate_authority(boost::asio::buffer(clientCaPem), ec);
+    if (ec) {
+      return invalidArgument("client CA bundle is not a valid PEM certificate: " + ec.message());
+    }
+    ctx->set_verify_mode(ssl::verify_peer);
+  }
   return ctx;
+}
+
+namespace {
+
+std::vector<std::string> subjectEntries(X509_NAME* name, int nid) {
+  std::vector<std::string> out;
+  for (int i = X509_NAME_get_index_by_NID(name, nid, -1); i >= 0;
+       i = X509_NAME_get_index_by_NID(name, nid, i)) {
+    ASN1_STRING* data = X509_NAME_ENTRY_get_data(X509_NAME_get_entry(name, i));
+    unsigned char* utf8 = nullptr;
+    int n = ASN1_STRING_to_UTF8(&utf8, data);
+    if (n >= 0) {
+      out.emplace_back(reinterpret_cast<char*>(utf8), static_cast<size_t>(n));
+      OPENSSL_free(utf8);
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
+ClientIdentity verifiedClientIdentity(SSL* ssl) {
+  ClientIdentity id;
+  X509* cert = SSL_get0_peer_certificate(ssl);
+  if (cert == nullptr || SSL_get_verify_result(ssl) != X509_V_OK) {
+    return id;
+  }
+  X509_NAME* subject = X509_get_subject_name(cert);
+  auto cn = subjectEntries(subject, NID_commonName);
+  id.commonName = cn.empty() ? "" : cn.front();
+  id.organizations = subjectEntries(subject, NID_organizationName);
+  return id;
 }
 
 StatusOr<std::unique_ptr<CertificateStore>> CertificateStore::create(TlsFiles files) {
@@ -79,12 +118,20 @@ std::optional<Status> CertificateStore::reloadIfChanged() {
     lastAttempt_ = s.message();
     return s;
   }
-  std::string attempt = *cert + '\0' + *key;
+  std::string clientCa;
+  if (!files_.clientCaFile.empty()) {
+    auto ca = readFile(files_.clientCaFile, 1024 * 1024);
+    if (!ca.ok()) {
+      return ca.status().withContext("client CA bundle");
+    }
+    clientCa = std::move(*ca);
+  }
+  std::string attempt = *cert + '\0' + *key + '\0' + clientCa;
   if (attempt == lastAttempt_) {
     return std::nullopt;
   }
   lastAttempt_ = std::move(attempt);
-  auto ctx = makeServerContext(*cert, *key);
+  auto ctx = makeServerContext(*cert, *key, clientCa);
   if (!ctx.ok()) {
     return ctx.status().withContext(files_.certFile + ", " + files_.keyFile);
   }

@@ -5,6 +5,9 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <vector>
+
+#include <openssl/ssl.h>
 
 #include "harbormaster/base/status.h"
 #include "harbormaster/net/server.h"
@@ -32,7 +35,15 @@ class CertificateStore {
   std::shared_ptr<boost::asio::ssl::context> current_;
 };
 
-StatusOr<std::shared_ptr<boost::asio::ssl::context>> makeServerContext(const std::string& certPem,
-                                                                       const std::string& keyPem);
+// clientCaPem: when not empty, client certificates are requested and must chain to it.
+StatusOr<std::shared_ptr<boost::asio::ssl::context>> makeServerContext(
+    const std::string& certPem, const std::string& keyPem, const std::string& clientCaPem = "");
+
+// The verified client certificate's subject CN and O values (empty when there is none).
+struct ClientIdentity {
+  std::string commonName;
+  std::vector<std::string> organizations;
+};
+ClientIdentity verifiedClientIdentity(SSL* ssl);
 
 }  // namespace hm::net::internal

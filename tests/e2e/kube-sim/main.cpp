@@ -1,6 +1,7 @@
 // kube-sim: a Kubernetes API peer for tests. See README.md.
 #include "harbormaster/net/server.h"  // first: it works around a Boost 1.74 header
 
+#include <algorithm>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
@@ -92,7 +93,16 @@ class KubeSim {
       }
       co_return r;
     }
-    if (req.header("Authorization") != "Bearer " + token_) {
+    // As the API server's authenticators: a verified client certificate (CN user, O groups),
+    // then the bearer token. Only the token and the system:masters group are authorised.
+    const auto& groups = req.clientOrganizations;
+    if (!req.clientCommonName.empty()) {
+      if (std::find(groups.begin(), groups.end(), "system:masters") == groups.end()) {
+        co_return error(
+            {403, "Forbidden",
+             "User \"" + req.clientCommonName + "\" cannot " + req.method + " " + path});
+      }
+    } else if (req.header("Authorization") != "Bearer " + token_) {
       co_return error({401, "Unauthorized", "Unauthorized"});
     }
     co_return serve(req, path);
@@ -139,9 +149,13 @@ class KubeSim {
       return {200, "text/plain", "ok", {}};
     }
     if (path == "/openapi/v3") {
-      // No schemas: kubectl's client-side validation then has nothing to check against and
-      // lets the object through, as for a CRD without a schema.
-      return reply(200, {{"paths", json::object()}});
+      return reply(200, openApiRoot());
+    }
+    if (path.rfind("/openapi/v3/", 0) == 0) {
+      json doc = openApiGroupVersion(path.substr(std::string("/openapi/v3/").size()));
+      return doc.is_null()
+                 ? error({404, "NotFound", "the server could not find the requested resource"})
+                 : reply(200, doc);
     }
     if (path == "/api") {
       return reply(200, {{"kind", "APIVersions"},
@@ -212,20 +226,31 @@ class KubeSim {
                     "kube-sim speaks JSON only; the client sent " + contentType});
     }
     json body = json::parse(req.body, nullptr, false);
+    FieldValidation validation = FieldValidation::kWarn;
+    const std::string fv = param(q, "fieldValidation");
+    if (fv == "Ignore") {
+      validation = FieldValidation::kIgnore;
+    } else if (fv == "Strict") {
+      validation = FieldValidation::kStrict;
+    } else if (!fv.empty() && fv != "Warn") {
+      return error(
+          {400, "BadRequest",
+           "fieldValidation parameter unsupported: " + fv + " (one of Ignore, Warn or Strict)"});
+    }
     if (m == "POST" && name.empty()) {
       if (body.is_discarded()) {
         return error({400, "BadRequest", "the body is not JSON"});
       }
-      return result(store_.create(t, ns, std::move(body)), 201);
+      return result(store_.create(t, ns, std::move(body), validation), 201);
     }
     if (m == "PUT" && !name.empty()) {
       if (body.is_discarded()) {
         return error({400, "BadRequest", "the body is not JSON"});
       }
-      return result(store_.update(t, ns, name, std::move(body), status), 200);
+      return result(store_.update(t, ns, name, std::move(body), status, validation), 200);
     }
     if (m == "PATCH" && !name.empty()) {
-      return patch(req, t, ns, name, status, body);
+      return patch(req, t, ns, name, status, body, validation);
     }
     if (m == "DELETE" && !name.empty()) {
       json options = body.is_discarded() ? json::object() : body;
@@ -311,7 +336,8 @@ class KubeSim {
   // merge-patch and strategic-merge-patch (merge semantics; our types have no patch-merge-key
   // lists that matter), and json-patch.
   HttpResponse patch(const HttpRequest& req, const ResourceType& t, const std::string& ns,
-                     const std::string& name, bool status, const json& body) {
+                     const std::string& name, bool status, const json& body,
+                     FieldValidation validation) {
     std::string type(req.header("Content-Type"));
     type = type.substr(0, type.find(';'));
     if (body.is_discarded()) {
@@ -348,11 +374,76 @@ class KubeSim {
         !body["metadata"].contains("resourceVersion")) {
       next["metadata"]["resourceVersion"] = (*current.value)["metadata"]["resourceVersion"];
     }
-    return result(store_.update(t, ns, name, std::move(next), status), 200);
+    return result(store_.update(t, ns, name, std::move(next), status, validation), 200);
   }
 
   static HttpResponse result(const Result<json>& r, int okStatus) {
-    return r.ok() ? reply(okStatus, *r.value) : error(r.error);
+    if (!r.ok()) {
+      return error(r.error);
+    }
+    HttpResponse out = reply(okStatus, *r.value);
+    for (const auto& w : r.warnings) {
+      out.headers.push_back({"Warning", "299 - " + json(w).dump()});
+    }
+    return out;
+  }
+
+  // OpenAPI v3 discovery: one document per group/version. kubectl reads the PATCH operations'
+  // parameters to learn that the server validates fields itself (fieldValidation), and then
+  // sends fieldValidation=Strict instead of validating on the client against schemas.
+  json openApiRoot() {
+    json paths = json::object();
+    for (const auto& t : store_.types()) {
+      std::string gv = t.group.empty() ? "api/" + t.version : "apis/" + t.group + "/" + t.version;
+      if (!paths.contains(gv)) {
+        json doc = openApiGroupVersion(gv);
+        paths[gv] = {{"serverRelativeURL", "/openapi/v3/" + gv + "?hash=" + hashOf(doc.dump())}};
+      }
+    }
+    return {{"paths", paths}};
+  }
+
+  json openApiGroupVersion(const std::string& gv) {
+    json paths = json::object();
+    json schemas = json::object();
+    for (const auto& t : store_.types()) {
+      std::string mine = t.group.empty() ? "api/" + t.version : "apis/" + t.group + "/" + t.version;
+      if (mine != gv) {
+        continue;
+      }
+      json gvk = {{"group", t.group}, {"version", t.version}, {"kind", t.kind}};
+      json fieldValidation = {{"name", "fieldValidation"},
+                              {"in", "query"},
+                              {"schema", {{"type", "string"}, {"uniqueItems", true}}}};
+      json op = {{"x-kubernetes-group-version-kind", gvk},
+                 {"x-kubernetes-action", "patch"},
+                 {"parameters", json::array({fieldValidation})},
+                 {"responses", {{"200", {{"description", "OK"}}}}}};
+      std::string item =
+          "/" + gv + (t.namespaced ? "/namespaces/{namespace}/" : "/") + t.resource + "/{name}";
+      json put = op;
+      put["x-kubernetes-action"] = "put";
+      paths[item] = {{"patch", op}, {"put", put}};
+      json schema = store_.schema(t);
+      if (!schema.is_null()) {
+        schema["x-kubernetes-group-version-kind"] = json::array({gvk});
+        schemas[(t.group.empty() ? "io.k8s.api.core" : t.group) + "." + t.version + "." + t.kind] =
+            schema;
+      }
+    }
+    if (paths.empty()) {
+      return nullptr;
+    }
+    return {{"openapi", "3.0.0"},
+            {"info", {{"title", "Kubernetes"}, {"version", "v1.32.0-kube-sim"}}},
+            {"paths", paths},
+            {"components", {{"schemas", schemas}}}};
+  }
+
+  static std::string hashOf(const std::string& text) {
+    char buf[17];
+    std::snprintf(buf, sizeof buf, "%016zx", std::hash<std::string>{}(text));
+    return buf;
   }
 
   json groupList() {
@@ -420,7 +511,7 @@ int run(int argc, char** argv) {
   for (const char* required : {"--listen", "--tls-cert", "--tls-key", "--token"}) {
     if (!flags.count(required)) {
       std::cerr << "usage: kube-sim --listen HOST:PORT --tls-cert F --tls-key F --token T "
-                   "[--kubeconfig-out F]\n";
+                   "[--client-ca F] [--kubeconfig-out F]\n";
       return 2;
     }
   }
@@ -434,7 +525,7 @@ int run(int argc, char** argv) {
   hm::net::ServerOptions so;
   so.address = listen->first;
   so.port = listen->second;
-  so.tls = hm::net::TlsFiles{flags["--tls-cert"], flags["--tls-key"]};
+  so.tls = hm::net::TlsFiles{flags["--tls-cert"], flags["--tls-key"], flags["--client-ca"]};
   auto server =
       hm::net::Server::create(ioc, so, [&sim](HttpRequest r) { return sim.handle(std::move(r)); });
   if (!server.ok()) {

@@ -182,9 +182,56 @@ std::optional<json> jsonPatch(const json& target, const json& ops, std::string& 
 }
 
 json statusJson(const ApiError& e) {
-  return {{"kind", "Status"},    {"apiVersion", "v1"},   {"metadata", json::object()},
-          {"status", "Failure"}, {"message", e.message}, {"reason", e.reason},
-          {"code", e.code}};
+  json out = {{"kind", "Status"},    {"apiVersion", "v1"},   {"metadata", json::object()},
+              {"status", "Failure"}, {"message", e.message}, {"reason", e.reason},
+              {"code", e.code}};
+  if (!e.causes.empty()) {
+    json causes = json::array();
+    for (const auto& c : e.causes) {
+      causes.push_back({{"reason", c.reason}, {"message", c.message}, {"field", c.field}});
+    }
+    out["details"] = {{"causes", causes}};
+  }
+  return out;
+}
+
+json Store::schema(const ResourceType& t) const {
+  auto it = schemas_.find(t.group + "/" + t.version + "/" + t.resource);
+  return it == schemas_.end() ? json() : it->second;
+}
+
+std::optional<ApiError> Store::checkSchema(const ResourceType& t, json& obj,
+                                           const std::string& name, bool status,
+                                           FieldValidation validation,
+                                           std::vector<std::string>& warnings) const {
+  json s = schema(t);
+  if (s.is_null()) {
+    return std::nullopt;
+  }
+  SchemaOutcome outcome = applySchema(s, obj, status ? "status" : "");
+  if (!outcome.invalid.empty()) {
+    std::string message = t.kind + "." + t.group + " \"" + name + "\" is invalid: ";
+    for (size_t i = 0; i < outcome.invalid.size(); ++i) {
+      message += (i ? ", " : "") + outcome.invalid[i].field + ": " + outcome.invalid[i].message;
+    }
+    return ApiError{422, "Invalid", message, outcome.invalid};
+  }
+  if (outcome.unknownFields.empty() || validation == FieldValidation::kIgnore) {
+    return std::nullopt;
+  }
+  if (validation == FieldValidation::kStrict) {
+    std::string message = t.kind + " in version \"" + t.version + "\" cannot be handled as a " +
+                          t.kind + ": strict decoding error: ";
+    for (size_t i = 0; i < outcome.unknownFields.size(); ++i) {
+      message +=
+          (i ? ", " : "") + std::string("unknown field \"") + outcome.unknownFields[i] + "\"";
+    }
+    return ApiError{400, "BadRequest", message};
+  }
+  for (const auto& f : outcome.unknownFields) {
+    warnings.push_back("unknown field \"" + f + "\"");
+  }
+  return std::nullopt;
 }
 
 Store::Store() {
@@ -305,7 +352,8 @@ Result<json> Store::list(const ResourceType& t, const std::string& ns, const Lis
                    {"items", items}});
 }
 
-Result<json> Store::create(const ResourceType& t, const std::string& ns, json obj) {
+Result<json> Store::create(const ResourceType& t, const std::string& ns, json obj,
+                           FieldValidation validation) {
   std::lock_guard lock(mu_);
   if (!obj.is_object()) {
     return fail<json>(400, "BadRequest", "the body must be a JSON object");
@@ -351,6 +399,13 @@ Result<json> Store::create(const ResourceType& t, const std::string& ns, json ob
   if (objects_.count(k)) {
     return fail<json>(409, "AlreadyExists", qualified(t) + " \"" + name + "\" already exists");
   }
+  if (t.hasStatus) {
+    obj.erase("status");  // status is written through the status subresource
+  }
+  std::vector<std::string> warnings;
+  if (auto bad = checkSchema(t, obj, name, false, validation, warnings)) {
+    return Result<json>{std::nullopt, *bad};
+  }
   meta["name"] = name;
   meta["uid"] = "00000000-0000-4000-8000-" + std::to_string(100000000000 + uid_++);
   meta["creationTimestamp"] = now();
@@ -359,12 +414,10 @@ Result<json> Store::create(const ResourceType& t, const std::string& ns, json ob
   meta.erase("deletionTimestamp");
   obj["kind"] = t.kind;
   obj["apiVersion"] = t.apiVersion();
-  if (t.hasStatus) {
-    obj.erase("status");  // status is written through the status subresource
-  }
   if (t.resource == "namespaces") {
     obj["status"] = {{"phase", "Active"}};
   }
+
   if (t.resource == "customresourcedefinitions") {
     obj["status"] = {{"conditions", json::array({{{"type", "NamesAccepted"}, {"status", "True"}},
                                                  {{"type", "Established"}, {"status", "True"}}})},
@@ -373,11 +426,13 @@ Result<json> Store::create(const ResourceType& t, const std::string& ns, json ob
   }
   objects_[k] = obj;
   record("ADDED", obj);
-  return done(obj);
+  Result<json> r = done(obj);
+  r.warnings = std::move(warnings);
+  return r;
 }
 
 Result<json> Store::update(const ResourceType& t, const std::string& ns, const std::string& name,
-                           json obj, bool status) {
+                           json obj, bool status, FieldValidation validation) {
   std::lock_guard lock(mu_);
   std::string k = key(t, ns, name);
   auto it = objects_.find(k);
@@ -402,8 +457,12 @@ Result<json> Store::update(const ResourceType& t, const std::string& ns, const s
                           "latest version and try again");
   }
   json next = old;
+  std::vector<std::string> warnings;
   if (status) {
     next["status"] = obj.value("status", json::object());
+    if (auto bad = checkSchema(t, next, name, true, validation, warnings)) {
+      return Result<json>{std::nullopt, *bad};
+    }
   } else {
     json keep = old["metadata"];
     next = obj;
@@ -417,6 +476,12 @@ Result<json> Store::update(const ResourceType& t, const std::string& ns, const s
       }
     }
     next["metadata"]["name"] = name;
+    if (t.hasStatus) {
+      next.erase("status");
+    }
+    if (auto bad = checkSchema(t, next, name, false, validation, warnings)) {
+      return Result<json>{std::nullopt, *bad};
+    }
     if (t.hasStatus) {
       next["status"] = old.value("status", json::object());
     }
@@ -447,7 +512,9 @@ Result<json> Store::update(const ResourceType& t, const std::string& ns, const s
   if (finalized) {
     finalizeDeletion(k);
   }
-  return done(out);
+  Result<json> r = done(out);
+  r.warnings = std::move(warnings);
+  return r;
 }
 
 Result<json> Store::remove(const ResourceType& t, const std::string& ns, const std::string& name,
@@ -595,8 +662,13 @@ void Store::onCrdChange(const json& crd, bool deleted) {
                                          x.version == version;
                                 }),
                  types_.end());
+    schemas_.erase(group + "/" + version + "/" + plural);
     if (deleted || !v.value("served", true)) {
       continue;
+    }
+    if (v.contains("schema") && v["schema"].is_object() &&
+        v["schema"].contains("openAPIV3Schema")) {
+      schemas_[group + "/" + version + "/" + plural] = v["schema"]["openAPIV3Schema"];
     }
     ResourceType t{group,
                    version,

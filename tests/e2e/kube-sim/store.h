@@ -10,6 +10,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "schema.h"
+
 namespace kubesim {
 
 struct ResourceType {
@@ -29,12 +31,17 @@ struct ApiError {
   int code = 500;
   std::string reason;
   std::string message;
+  std::vector<FieldError> causes = {};  // details.causes of a 422 Invalid
 };
+
+// The fieldValidation query parameter: what to do about fields a schema does not declare.
+enum class FieldValidation { kIgnore, kWarn, kStrict };
 
 template <typename T>
 struct Result {
   std::optional<T> value;
   ApiError error;
+  std::vector<std::string> warnings = {};  // Warning headers
   bool ok() const { return value.has_value(); }
 };
 
@@ -62,10 +69,15 @@ class Store {
   Result<nlohmann::json> get(const ResourceType& t, const std::string& ns, const std::string& name);
   Result<nlohmann::json> list(const ResourceType& t, const std::string& ns,
                               const ListOptions& options);
-  Result<nlohmann::json> create(const ResourceType& t, const std::string& ns, nlohmann::json obj);
+  // Custom resources are pruned, defaulted and validated against their CRD's schema.
+  Result<nlohmann::json> create(const ResourceType& t, const std::string& ns, nlohmann::json obj,
+                                FieldValidation validation = FieldValidation::kWarn);
   // PUT: the main resource (status ignored) or, with `status`, only .status.
   Result<nlohmann::json> update(const ResourceType& t, const std::string& ns,
-                                const std::string& name, nlohmann::json obj, bool status);
+                                const std::string& name, nlohmann::json obj, bool status,
+                                FieldValidation validation = FieldValidation::kWarn);
+  // The openAPIV3Schema of a custom resource's version (null for built-in types).
+  nlohmann::json schema(const ResourceType& t) const;
   Result<nlohmann::json> remove(const ResourceType& t, const std::string& ns,
                                 const std::string& name, const nlohmann::json& options);
   // Events of this type (and namespace, unless empty) after resourceVersion `since`; false when
@@ -78,6 +90,11 @@ class Store {
   std::string key(const ResourceType& t, const std::string& ns, const std::string& name) const;
   void addType(ResourceType t);
   void onCrdChange(const nlohmann::json& crd, bool deleted);
+  // Applies the schema (if any) to a write; fills `warnings` or returns the error.
+  std::optional<ApiError> checkSchema(const ResourceType& t, nlohmann::json& obj,
+                                      const std::string& name, bool status,
+                                      FieldValidation validation,
+                                      std::vector<std::string>& warnings) const;
   std::string nextVersion();
   void finalizeDeletion(const std::string& key);
   void record(const std::string& type, const nlohmann::json& object);
@@ -87,6 +104,7 @@ class Store {
   int64_t uid_ = 1;
   std::vector<ResourceType> types_;
   std::map<std::string, nlohmann::json> objects_;  // by group/resource/ns/name
+  std::map<std::string, nlohmann::json> schemas_;  // by group/version/resource
   std::deque<WatchEvent> history_;                 // the newest kHistory events, oldest first
   int64_t compacted_ = 100;                        // events up to this version are no longer kept
 };

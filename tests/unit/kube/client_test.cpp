@@ -5,11 +5,17 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <sys/stat.h>
+
+#include <fstream>
 #include <future>
 #include <mutex>
 
+#include "harbormaster/base/encoding.h"
 #include "support/async.h"
+#include "support/certs.h"
 #include "support/kube_rig.h"
+#include "support/temp_dir.h"
 
 namespace hm::kube {
 namespace {
@@ -195,6 +201,53 @@ TEST_F(KubeClientTest, CustomResourcesGenerationStatusAndFinalizers) {
             StatusCode::kNotFound);
 }
 
+TEST_F(KubeClientTest, StructuralSchemasPruneDefaultAndValidateAsTheApiServerDoes) {
+  const Resource sprockets{"example.com", "v1", "sprockets", false};
+  json crd =
+      json::parse(R"({"apiVersion":"apiextensions.k8s.io/v1","kind":"CustomResourceDefinition",
+    "metadata":{"name":"sprockets.example.com"},
+    "spec":{"group":"example.com","scope":"Cluster",
+      "names":{"plural":"sprockets","singular":"sprocket","kind":"Sprocket"},
+      "versions":[{"name":"v1","served":true,"storage":true,"subresources":{"status":{}},
+        "schema":{"openAPIV3Schema":{"type":"object","properties":{
+          "spec":{"type":"object","properties":{
+            "teeth":{"type":"integer","default":12},
+            "policy":{"type":"string","enum":["Retain","Delete"]},
+            "labels":{"type":"object","additionalProperties":{"type":"string"}},
+            "extra":{"type":"object","x-kubernetes-preserve-unknown-fields":true}}},
+          "status":{"type":"object","properties":{"ready":{"type":"boolean"}}}}}}}]}})");
+  ASSERT_TRUE(runOn(io_.ioc(), kube_->create(kCrds, "", crd, soon())).ok());
+  json s = {
+      {"apiVersion", "example.com/v1"},
+      {"kind", "Sprocket"},
+      {"metadata", {{"name", "s1"}}},
+      {"spec",
+       {{"colour", "red"}, {"labels", {{"a", "b"}}}, {"extra", {{"anything", {{"goes", 1}}}}}}}};
+  auto created = runOn(io_.ioc(), kube_->create(sprockets, "", s, soon()));
+  ASSERT_TRUE(created.ok()) << created.status().message();
+  const json& spec = (*created)["spec"];
+  EXPECT_FALSE(spec.contains("colour")) << "undeclared fields are pruned";
+  EXPECT_EQ(spec["teeth"], 12) << "defaults are applied";
+  EXPECT_EQ(spec["labels"]["a"], "b");
+  EXPECT_EQ(spec["extra"]["anything"]["goes"], 1);
+
+  // A status field the schema does not declare is dropped: an operator must declare what it
+  // writes, or a real API server silently loses it.
+  json st = *created;
+  st["status"] = {{"ready", true}, {"robotSecret", "x"}};
+  auto withStatus = runOn(io_.ioc(), kube_->updateStatus(sprockets, "", st, soon()));
+  ASSERT_TRUE(withStatus.ok()) << withStatus.status().message();
+  EXPECT_EQ((*withStatus)["status"], json({{"ready", true}}));
+
+  json bad = *withStatus;
+  bad["spec"]["policy"] = "Keep";
+  bad["spec"]["teeth"] = "many";
+  auto invalid = runOn(io_.ioc(), kube_->update(sprockets, "", bad, soon()));
+  ASSERT_EQ(invalid.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_THAT(invalid.status().message(), HasSubstr("spec.policy"));
+  EXPECT_THAT(invalid.status().message(), HasSubstr("spec.teeth"));
+}
+
 TEST_F(KubeClientTest, DeletingANamespaceDeletesItsContent) {
   ASSERT_TRUE(
       runOn(io_.ioc(), kube_->create(kNamespaces, "", {{"metadata", {{"name", "tmp"}}}}, soon()))
@@ -227,6 +280,84 @@ TEST_F(KubeClientTest, ThrottlingOutagesAndBadCredentials) {
   auto refused = runOn(io_.ioc(), (*c)->get(kNamespaces, "", "default", soon()));
   EXPECT_EQ(refused.status().code(), StatusCode::kUnauthenticated);
   EXPECT_THAT(refused.status().message(), ::testing::Not(HasSubstr("not-the-token")));
+}
+
+// kubeconfig's user and cluster settings, written as kubectl users write them, against kube-sim.
+class KubeClientAuthTest : public KubeClientTest {
+ protected:
+  StatusOr<json> getDefaultNamespace(const std::string& cluster, const std::string& user) {
+    auto base = loadKubeconfig({rig_->kubeconfig()}, "");
+    std::string path = dir_.file("config-" + std::to_string(++n_));
+    {
+      std::ofstream out(path);
+      out << "current-context: x\ncontexts: [{name: x, context: {cluster: c, user: u}}]\n"
+          << "clusters:\n- name: c\n  cluster:\n    server: " << base->server
+          << "\n    certificate-authority-data: " << hm::base64Encode(base->caPem) << "\n"
+          << cluster << "users:\n- name: u\n  user:\n"
+          << user;
+    }
+    auto config = loadKubeconfig({path}, "");
+    if (!config.ok()) {
+      return config.status();
+    }
+    auto c = Client::create(io_.ioc().get_executor(), *config);
+    if (!c.ok()) {
+      return c.status();
+    }
+    return runOn(io_.ioc(), (*c)->get(kNamespaces, "", "default", soon()));
+  }
+
+  hm::testing::TempDir dir_;
+  int n_ = 0;
+};
+
+TEST_F(KubeClientAuthTest, ClientCertificatesFromFilesDataAndExecPlugins) {
+  auto byFile = getDefaultNamespace("", "    client-certificate: " + rig_->clientCert("admin") +
+                                            "\n    client-key: " + rig_->clientKey("admin") + "\n");
+  ASSERT_TRUE(byFile.ok()) << byFile.status().message();
+  EXPECT_EQ((*byFile)["metadata"]["name"], "default");
+
+  auto data = [](const std::string& file) { return hm::base64Encode(hm::testing::readText(file)); };
+  auto byData = getDefaultNamespace(
+      "", "    client-certificate-data: " + data(rig_->clientCert("admin")) +
+              "\n    client-key-data: " + data(rig_->clientKey("admin")) + "\n");
+  EXPECT_TRUE(byData.ok()) << byData.status().message();
+
+  // A verified certificate outside system:masters is authenticated but not authorised.
+  auto nobody =
+      getDefaultNamespace("", "    client-certificate: " + rig_->clientCert("nobody") +
+                                  "\n    client-key: " + rig_->clientKey("nobody") + "\n");
+  EXPECT_EQ(nobody.status().code(), StatusCode::kPermissionDenied) << nobody.status().message();
+  // One that does not chain to the server's client CA is refused at the handshake, whatever
+  // groups it claims.
+  hm::testing::makeClientCert(dir_.file("m.crt"), dir_.file("m.key"), "/O=system:masters/CN=m");
+  auto forged = getDefaultNamespace("", "    client-certificate: " + dir_.file("m.crt") +
+                                            "\n    client-key: " + dir_.file("m.key") + "\n");
+  EXPECT_FALSE(forged.ok());
+
+  // An exec plugin that hands out a certificate instead of a token (as some cloud plugins do).
+  dir_.write("cert-plugin.sh",
+             "#!/bin/sh\n"
+             "j() { awk '{printf \"%s\\\\n\", $0}' \"$1\"; }\n"
+             "printf '{\"apiVersion\":\"client.authentication.k8s.io/v1\",\"kind\":"
+             "\"ExecCredential\",\"status\":{\"clientCertificateData\":\"%s\","
+             "\"clientKeyData\":\"%s\"}}' \"$(j " +
+                 rig_->clientCert("admin") + ")\" \"$(j " + rig_->clientKey("admin") + ")\"\n");
+  chmod(dir_.file("cert-plugin.sh").c_str(), 0755);
+  auto byExec = getDefaultNamespace("",
+                                    "    exec:\n      apiVersion: client.authentication.k8s.io/v1\n"
+                                    "      command: " +
+                                        dir_.file("cert-plugin.sh") + "\n");
+  EXPECT_TRUE(byExec.ok()) << byExec.status().message();
+}
+
+TEST_F(KubeClientAuthTest, TlsServerNameIsWhatTheCertificateIsCheckedAgainst) {
+  // kube-sim's certificate names localhost and 127.0.0.1; the server URL uses 127.0.0.1.
+  const std::string token = "    token: " + rig_->token() + "\n";
+  auto asLocalhost = getDefaultNamespace("    tls-server-name: localhost\n", token);
+  EXPECT_TRUE(asLocalhost.ok()) << asLocalhost.status().message();
+  auto asOther = getDefaultNamespace("    tls-server-name: kubernetes.default.svc\n", token);
+  EXPECT_EQ(asOther.status().code(), StatusCode::kFailedPrecondition) << asOther.status().message();
 }
 
 TEST_F(KubeClientTest, EventsAreAggregatedPerObjectAndReason) {
@@ -353,7 +484,8 @@ TEST(KubectlSmokeTest, KubectlWorksAgainstKubeSim) {
   dir.write("cm.yaml",
             "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: demo, labels: {app: web}}\n"
             "data: {a: b}\n");
-  ASSERT_EQ(rig.kubectl({"create", "--validate=false", "-f", dir.file("cm.yaml")}, out), 0) << out;
+  // kubectl validates by default: it reads OpenAPI v3 and asks for fieldValidation=Strict.
+  ASSERT_EQ(rig.kubectl({"create", "-f", dir.file("cm.yaml")}, out), 0) << out;
   ASSERT_EQ(rig.kubectl({"patch", "configmap", "demo", "-p", R"({"data":{"c":"d"}})"}, out), 0)
       << out;
   ASSERT_EQ(
@@ -369,22 +501,41 @@ spec:
   scope: Cluster
   names: {plural: gadgets, singular: gadget, kind: Gadget, shortNames: [gd]}
   versions:
-  - {name: v1, served: true, storage: true, schema: {openAPIV3Schema: {type: object, x-kubernetes-preserve-unknown-fields: true}}}
+  - name: v1
+    served: true
+    storage: true
+    schema:
+      openAPIV3Schema:
+        type: object
+        properties:
+          spec:
+            type: object
+            required: [size]
+            properties:
+              size: {type: integer}
+              colour: {type: string, enum: [red, blue], default: red}
 )");
-  ASSERT_EQ(rig.kubectl({"apply", "--validate=false", "-f", dir.file("crd.yaml")}, out), 0) << out;
+  ASSERT_EQ(rig.kubectl({"apply", "-f", dir.file("crd.yaml")}, out), 0) << out;
   dir.write("g.yaml",
             "apiVersion: example.com/v1\nkind: Gadget\nmetadata: {name: g1}\n"
-            "spec: {size: 1}\n");
+            "spec: {size: 1, shape: round}\n");
+  EXPECT_NE(rig.kubectl({"apply", "-f", dir.file("g.yaml")}, out), 0);
+  EXPECT_THAT(out, HasSubstr(R"(unknown field "spec.shape")"));
   ASSERT_EQ(rig.kubectl({"apply", "--validate=false", "-f", dir.file("g.yaml")}, out), 0) << out;
   dir.write("g.yaml",
             "apiVersion: example.com/v1\nkind: Gadget\nmetadata: {name: g1}\n"
             "spec: {size: 2}\n");
-  ASSERT_EQ(rig.kubectl({"apply", "--validate=false", "-f", dir.file("g.yaml")}, out), 0) << out;
+  ASSERT_EQ(rig.kubectl({"apply", "-f", dir.file("g.yaml")}, out), 0) << out;
   EXPECT_THAT(out, HasSubstr("configured"));
-  ASSERT_EQ(
-      rig.kubectl({"get", "gd", "g1", "-o", "jsonpath={.spec.size}/{.metadata.generation}"}, out),
-      0);
-  EXPECT_EQ(out, "2/2");
+  ASSERT_EQ(rig.kubectl({"get", "gd", "g1", "-o",
+                         "jsonpath={.spec.size}/{.spec.colour}/{.spec.shape}/"
+                         "{.metadata.generation}"},
+                        out),
+            0);
+  EXPECT_EQ(out, "2/red//2") << "defaulted, unknown field pruned, generation bumped";
+  EXPECT_NE(
+      rig.kubectl({"patch", "gd", "g1", "--type=merge", "-p", R"({"spec":{"size":"x"}})"}, out), 0);
+  EXPECT_THAT(out, HasSubstr("spec.size in body must be of type integer"));
   ASSERT_EQ(rig.kubectl({"delete", "-f", dir.file("g.yaml")}, out), 0) << out;
   EXPECT_NE(rig.kubectl({"get", "gadget", "g1"}, out), 0);
   EXPECT_THAT(out, HasSubstr("NotFound"));

@@ -34,19 +34,26 @@ struct Fixture {
   std::map<std::string, std::string> seen;  // what the handlers say exists: key → data.v
   std::unique_ptr<Informer> informer;
   std::promise<void> finished;
+  std::map<std::string, int> resyncs;  // onUpdate with an unchanged object, by key
 
-  Fixture() {
+  explicit Fixture(std::chrono::milliseconds resync = std::chrono::milliseconds(600'000)) {
     auto config = loadKubeconfig({rig.kubeconfig()}, "");
     auto client = Client::create(io.ioc().get_executor(), *config);
     kube = std::shared_ptr<Client>(std::move(client).value());
     InformerHandlers h;
     h.onAdd = [this](const json& o) { note(o, false); };
-    h.onUpdate = [this](const json&, const json& o) { note(o, false); };
+    h.onUpdate = [this](const json& old, const json& o) {
+      if (old == o) {
+        std::lock_guard lock(mu);
+        ++resyncs[Informer::keyOf(o)];
+      }
+      note(o, false);
+    };
     h.onDelete = [this](const json& o) { note(o, true); };
     InformerOptions o{kConfigMaps,
                       "default",
                       "",
-                      std::chrono::milliseconds(600'000),
+                      resync,
                       std::chrono::milliseconds(20),
                       std::chrono::milliseconds(200),
                       2};
@@ -153,6 +160,20 @@ TEST(InformerTest, A410RelistsAndDeletesWhatVanishedMeanwhile) {
   auto truth = f.server();
   ASSERT_TRUE(hm::testing::eventually(15, [&] { return f.cached() == truth; }));
   EXPECT_EQ(f.handled(), truth) << "vanished objects got their synthetic deletes";
+}
+
+TEST(InformerTest, ResyncRedeliversEveryCachedObject) {
+  Fixture f(std::chrono::milliseconds(100));
+  ASSERT_TRUE(hm::testing::eventually(5, [&] { return f.informer->synced(); }));
+  for (const char* name : {"a", "b"}) {
+    json cm = {{"metadata", {{"name", name}}}, {"data", {{"v", "1"}}}};
+    ASSERT_TRUE(runOn(f.io.ioc(), f.kube->create(kConfigMaps, "default", cm, soon())).ok());
+  }
+  ASSERT_TRUE(hm::testing::eventually(10, [&] {
+    std::lock_guard lock(f.mu);
+    return f.resyncs["default/a"] >= 3 && f.resyncs["default/b"] >= 3;
+  })) << "each cached object comes back as onUpdate(obj, obj) every period";
+  EXPECT_EQ(f.handled(), f.server());
 }
 
 }  // namespace

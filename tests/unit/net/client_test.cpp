@@ -229,6 +229,27 @@ TEST_F(ClientTest, RejectsACertificateForAnotherHost) {
   })) << "the server reloads the new certificate; the client must then refuse 127.0.0.1";
 }
 
+TEST_F(ClientTest, ServerNameOverridesTheNameVerifiedAndSentAsSni) {
+  hm::testing::makeSelfSignedCert(dir_.file("other.crt"), dir_.file("other.key"), "other",
+                                  "DNS:api.internal.example");
+  std::rename(dir_.file("other.key").c_str(), dir_.file("tls.key").c_str());
+  std::rename(dir_.file("other.crt").c_str(), dir_.file("tls.crt").c_str());
+  ClientOptions named;
+  named.caFile = dir_.file("tls.crt");
+  named.serverName = "api.internal.example";
+  auto c = client(named);
+  ASSERT_TRUE(hm::testing::eventually(10, [&] {
+    auto r = send(*c, req("GET", url("/ok")));
+    return r.ok() && r->status == 200;
+  })) << "127.0.0.1 is verified as api.internal.example once the server reloads";
+
+  ClientOptions wrong = named;
+  wrong.serverName = "elsewhere.example";
+  auto refused = send(*client(wrong), req("GET", url("/ok")));
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.status().code(), StatusCode::kFailedPrecondition);
+}
+
 TEST_F(ClientTest, InsecureModeSkipsVerification) {
   ClientOptions opts;
   opts.insecureSkipVerify = true;

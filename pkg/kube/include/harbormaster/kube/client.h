@@ -16,7 +16,9 @@
 #include "harbormaster/net/client.h"  // first: it works around a Boost 1.74 header
 
 #include <memory>
+#include <mutex>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 
 #include "harbormaster/base/status.h"
@@ -102,7 +104,10 @@ class Client {
                                                           Deadline deadline);
 
  private:
-  Client(ClusterConfig config, std::shared_ptr<net::HttpClient> http);
+  Client(boost::asio::any_io_executor executor, ClusterConfig config,
+         std::shared_ptr<net::HttpClient> http);
+  // The HTTP client for the next call: rebuilt when an exec plugin's certificate changes.
+  StatusOr<std::shared_ptr<net::HttpClient>> httpClient();
   // Adds the current credential; a 401 drops it and tries once more; non-2xx is a Status.
   boost::asio::awaitable<StatusOr<net::ClientResponse>> send(net::ClientRequest req,
                                                              std::string what);
@@ -110,8 +115,11 @@ class Client {
                                                         std::string contentType, std::string body,
                                                         Deadline deadline);
 
+  boost::asio::any_io_executor executor_;
   ClusterConfig config_;
+  std::mutex httpMu_;
   std::shared_ptr<net::HttpClient> http_;
+  std::optional<std::pair<std::string, std::string>> httpCert_;  // what http_ presents
   Credentials credentials_;
 };
 

@@ -59,7 +59,10 @@ struct ClientOptions {
   // A client certificate chain and its key, PEM (mutual TLS, e.g. kubeconfig client-certificate).
   std::optional<std::string> clientCertPem;
   std::optional<std::string> clientKeyPem;
-  bool insecureSkipVerify = false;                   // development only; logged loudly at creation
+  bool insecureSkipVerify = false;  // development only; logged loudly at creation
+  // The name sent as SNI and verified in the server certificate instead of the URL's host
+  // (kubeconfig tls-server-name: reaching an API server by IP or through a tunnel).
+  std::optional<std::string> serverName;
   std::chrono::milliseconds defaultTimeout{10'000};  // for requests without a deadline
   std::chrono::milliseconds idleTimeout{30'000};     // drop pooled connections idle this long
   size_t maxIdlePerHost = 16;

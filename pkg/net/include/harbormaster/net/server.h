@@ -44,6 +44,10 @@ struct HttpRequest {
   std::string body;
   std::vector<Header> headers;
   std::string remote;  // peer address, for logs
+  // A client certificate the server verified against TlsFiles::clientCaFile: its subject CN and
+  // O values (Kubernetes reads these as user and groups). Empty when none was presented.
+  std::string clientCommonName;
+  std::vector<std::string> clientOrganizations;
   // When the response must be written by; handlers give their own calls a deadline before it.
   std::chrono::steady_clock::time_point deadline;
 
@@ -85,8 +89,17 @@ struct HttpResponse {
 using Handler = std::function<boost::asio::awaitable<HttpResponse>(HttpRequest)>;
 
 struct TlsFiles {
+  TlsFiles() = default;
+  TlsFiles(std::string certFile, std::string keyFile, std::string clientCaFile = "")
+      : certFile(std::move(certFile)),
+        keyFile(std::move(keyFile)),
+        clientCaFile(std::move(clientCaFile)) {}
+
   std::string certFile;  // PEM chain, leaf first
   std::string keyFile;   // PEM private key
+  // When set, clients may present a certificate; one that does not chain to this bundle fails
+  // the handshake. Clients without one are still served (bearer tokens).
+  std::string clientCaFile;
 };
 
 struct ServerOptions {

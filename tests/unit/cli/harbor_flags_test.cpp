@@ -1,0 +1,52 @@
+#include "harbor_flags.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include "support/temp_dir.h"
+
+namespace hm::cli {
+namespace {
+
+using ::testing::HasSubstr;
+using ::testing::Not;
+
+StatusOr<HarborFlags> parse(const std::vector<std::string>& args) {
+  FlagSpec spec;
+  spec.valued = kHarborFlags;
+  auto flags = parseFlags(args, spec);
+  if (!flags.ok()) {
+    return flags.status();
+  }
+  return parseHarborFlags(*flags);
+}
+
+TEST(HarborFlagsTest, ReadsUsernameAndPasswordFromTheCredentialsFile) {
+  hm::testing::TempDir dir;
+  dir.write("creds", "robot$ci+bot:pa:ss\r\nignored\n");
+  auto f = parse({"--harbor-url", "https://harbor.example.com", "--harbor-credentials-file",
+                  dir.file("creds")});
+  ASSERT_TRUE(f.ok()) << f.status().message();
+  ASSERT_TRUE(f->connection.has_value());
+  EXPECT_EQ(f->connection->username, "robot$ci+bot");
+  EXPECT_EQ(f->connection->password, "pa:ss") << "only the first colon separates";
+}
+
+TEST(HarborFlagsTest, AMalformedOrMissingCredentialsFileIsAClearErrorThatHidesItsContent) {
+  hm::testing::TempDir dir;
+  for (const std::string content : {"just-a-s3cret-token\n", ":s3cret\n", ""}) {
+    dir.write("creds", content);
+    auto f = parse({"--harbor-url", "https://harbor.example.com", "--harbor-credentials-file",
+                    dir.file("creds")});
+    ASSERT_FALSE(f.ok()) << "accepted " << content;
+    EXPECT_THAT(f.status().message(), HasSubstr("must be username:password"));
+    EXPECT_THAT(f.status().message(), Not(HasSubstr("s3cret")));
+  }
+  auto missing = parse({"--harbor-url", "https://harbor.example.com", "--harbor-credentials-file",
+                        dir.file("nope")});
+  ASSERT_FALSE(missing.ok());
+  EXPECT_THAT(missing.status().message(), HasSubstr("--harbor-credentials-file"));
+}
+
+}  // namespace
+}  // namespace hm::cli
