@@ -14,6 +14,10 @@ Usage:
                        [--metrics-listen ADDR] [--namespace NS] [--threads N]
                        [--request-timeout 10s] [--shutdown-grace 20s] [--log-level info]
   harbormaster check --policy FILE [--namespace NS] [--harbor-url URL [--harbor-ca FILE]] IMAGE...
+  harbormaster operator --harbor-url URL [--kubeconfig F] [--context C] [--namespace NS]
+                        [--harbor-ca F] [--harbor-credentials-file F] [--registry-host H]...
+                        [--resync 10m] [--leader-elect=true|false] [--listen :8080]
+                        [--rotation-grace 5m] [--workers 4]
   harbormaster version
 
 check exits 0 when every image is allowed, 1 when any is denied, 2 on an error. With
@@ -33,6 +37,9 @@ int main(int argc, char** argv) {
   args.erase(args.begin());
   if (command == "webhook") {
     return hm::cli::runWebhook(args);
+  }
+  if (command == "operator") {
+    return hm::cli::runOperator(args);
   }
   if (command == "check") {
     return hm::cli::runCheck(args);

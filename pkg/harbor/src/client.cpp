@@ -433,4 +433,30 @@ awaitable<StatusOr<std::string>> Client::refreshRobotSecret(int64_t id, Deadline
   co_return j["secret"].get<std::string>();
 }
 
+awaitable<Status> Client::setRobotSecret(int64_t id, std::string secret, Deadline deadline) {
+  json body = {{"secret", std::move(secret)}};
+  co_return co_await call("PATCH", "/api/v2.0/robots/" + std::to_string(id), body.dump(), 200,
+                          "set the secret of robot " + std::to_string(id), deadline);
+}
+
+awaitable<Status> Client::probeCredentials(std::string username, std::string secret,
+                                           Deadline deadline) {
+  net::ClientRequest req;
+  req.url = options_.url + "/api/v2.0/system/CVEAllowlist";
+  req.deadline = deadline;
+  req.headers.push_back({"Accept", "application/json"});
+  req.headers.push_back({"Authorization", "Basic " + hm::base64Encode(username + ":" + secret)});
+  auto res = co_await http_->send(std::move(req));
+  if (!res.ok()) {
+    co_return res.status().withContext("Harbor " + options_.url);
+  }
+  if (res->status == 401 || res->status == 403) {
+    co_return unauthenticated("Harbor rejects the credentials of " + username);
+  }
+  if (res->status != 200) {
+    co_return errorFrom(*res, "check the credentials of " + username);
+  }
+  co_return okStatus();
+}
+
 }  // namespace hm::harbor

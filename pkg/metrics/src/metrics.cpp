@@ -137,4 +137,93 @@ std::string WebhookMetrics::serialize() const {
   return out.str();
 }
 
+struct OperatorMetrics::Impl {
+  std::shared_ptr<prometheus::Registry> registry = std::make_shared<prometheus::Registry>();
+  prometheus::Family<prometheus::Counter>& total =
+      prometheus::BuildCounter()
+          .Name("controller_runtime_reconcile_total")
+          .Help("Total number of reconciliations per controller, by result.")
+          .Register(*registry);
+  prometheus::Family<prometheus::Counter>& errors =
+      prometheus::BuildCounter()
+          .Name("controller_runtime_reconcile_errors_total")
+          .Help("Total number of reconciliation errors per controller.")
+          .Register(*registry);
+  prometheus::Family<prometheus::Histogram>& time =
+      prometheus::BuildHistogram()
+          .Name("controller_runtime_reconcile_time_seconds")
+          .Help("Length of time per reconciliation per controller.")
+          .Register(*registry);
+  prometheus::Family<prometheus::Counter>& adds =
+      prometheus::BuildCounter()
+          .Name("workqueue_adds_total")
+          .Help("Total number of adds handled by workqueue.")
+          .Register(*registry);
+  prometheus::Family<prometheus::Counter>& retries =
+      prometheus::BuildCounter()
+          .Name("workqueue_retries_total")
+          .Help("Total number of retries handled by workqueue.")
+          .Register(*registry);
+  prometheus::Family<prometheus::Gauge>& depth = prometheus::BuildGauge()
+                                                     .Name("workqueue_depth")
+                                                     .Help("Current depth of workqueue.")
+                                                     .Register(*registry);
+  prometheus::Family<prometheus::Gauge>& expiry =
+      prometheus::BuildGauge()
+          .Name("harbormaster_robot_days_to_expiry")
+          .Help("Days until the active robot secret of a RobotAccount expires (absent: never).")
+          .Register(*registry);
+  prometheus::Gauge& leader = prometheus::BuildGauge()
+                                  .Name("harbormaster_operator_leader")
+                                  .Help("1 while this operator process holds the leader lease.")
+                                  .Register(*registry)
+                                  .Add({});
+};
+
+OperatorMetrics::OperatorMetrics() : impl_(std::make_unique<Impl>()) {}
+OperatorMetrics::~OperatorMetrics() = default;
+
+void OperatorMetrics::reconcile(std::string_view controller, std::string_view result,
+                                double seconds) {
+  const std::string c(controller);
+  impl_->total.Add({{"controller", c}, {"result", std::string(result)}}).Increment();
+  if (result == "error") {
+    impl_->errors.Add({{"controller", c}}).Increment();
+  }
+  static const prometheus::Histogram::BucketBoundaries buckets = {
+      0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60};
+  impl_->time.Add({{"controller", c}}, buckets).Observe(seconds);
+}
+
+void OperatorMetrics::queueAdd(std::string_view queue) {
+  impl_->adds.Add({{"name", std::string(queue)}}).Increment();
+}
+
+void OperatorMetrics::queueRetry(std::string_view queue) {
+  impl_->retries.Add({{"name", std::string(queue)}}).Increment();
+}
+
+void OperatorMetrics::queueDepth(std::string_view queue, double d) {
+  impl_->depth.Add({{"name", std::string(queue)}}).Set(d);
+}
+
+void OperatorMetrics::robotDaysToExpiry(std::string_view robotAccount, double days) {
+  impl_->expiry.Add({{"robot_account", std::string(robotAccount)}}).Set(days);
+}
+
+void OperatorMetrics::forgetRobot(std::string_view robotAccount) {
+  auto& g = impl_->expiry.Add({{"robot_account", std::string(robotAccount)}});
+  impl_->expiry.Remove(&g);
+}
+
+void OperatorMetrics::leading(bool leading) {
+  impl_->leader.Set(leading ? 1 : 0);
+}
+
+std::string OperatorMetrics::serialize() const {
+  std::ostringstream out;
+  prometheus::TextSerializer().Serialize(out, impl_->registry->Collect());
+  return out.str();
+}
+
 }  // namespace hm::metrics

@@ -381,6 +381,18 @@ HttpResponse projectsApi(State& state, const HttpRequest& req, const Caller& cal
   if (segs[4] == "members" && segs.size() == 5) {
     return membersApi(state, req, caller, *project);
   }
+  if (segs[4] == "repositories" && segs.size() == 6 && req.method == "DELETE") {
+    // The registry keeps the blobs until garbage collection, as in Harbor; the repository is
+    // gone from the API at once.
+    if (!caller.can(*project, "repository", "delete")) {
+      return refused(caller);
+    }
+    std::string repository = project->name + "/" + hm::percentDecode(segs[5], false);
+    if (!state.deleteRepository(repository)) {
+      return harborError(404, "NOT_FOUND", "repository " + repository + " not found");
+    }
+    return ok();
+  }
   if (segs[4] == "repositories" && segs.size() >= 8 && segs[6] == "artifacts") {
     return artifactsApi(state, req, caller, *project, segs);
   }

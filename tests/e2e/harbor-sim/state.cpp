@@ -84,6 +84,20 @@ bool State::projectHasRepositories(const std::string& name) const {
   });
 }
 
+bool State::deleteRepository(const std::string& repository) {
+  std::lock_guard lock(mu_);
+  bool found = false;
+  for (auto it = artifacts_.begin(); it != artifacts_.end();) {
+    if (it->second.repository == repository) {
+      it = artifacts_.erase(it);
+      found = true;
+    } else {
+      ++it;
+    }
+  }
+  return found;
+}
+
 bool State::deleteProject(const std::string& name) {
   std::lock_guard lock(mu_);
   return projects_.erase(name) > 0;

@@ -117,6 +117,8 @@ class State {
                                             int64_t& id);
   std::optional<Project> project(const std::string& nameOrId, bool byName) const;
   bool projectHasRepositories(const std::string& name) const;
+  // Forgets a repository's artifacts (DELETE …/repositories/{r}); false when it had none.
+  bool deleteRepository(const std::string& repository);
   bool deleteProject(const std::string& name);
   // Applies `change` to the named project under the lock; false if there is no such project.
   bool updateProject(const std::string& name, const std::function<void(Project&)>& change);

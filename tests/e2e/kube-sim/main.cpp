@@ -479,6 +479,7 @@ class KubeSim {
            {"namespaced", t.namespaced},
            {"kind", t.kind},
            {"shortNames", t.shortNames},
+           {"categories", store_.categories(t)},
            {"verbs",
             {"create", "delete", "deletecollection", "get", "list", "patch", "update", "watch"}}});
       if (t.hasStatus) {

@@ -195,7 +195,14 @@ json statusJson(const ApiError& e) {
   return out;
 }
 
+std::vector<std::string> Store::categories(const ResourceType& t) const {
+  std::lock_guard lock(mu_);
+  auto it = categories_.find(t.group + "/" + t.version + "/" + t.resource);
+  return it == categories_.end() ? std::vector<std::string>{} : it->second;
+}
+
 json Store::schema(const ResourceType& t) const {
+  std::lock_guard lock(mu_);
   auto it = schemas_.find(t.group + "/" + t.version + "/" + t.resource);
   return it == schemas_.end() ? json() : it->second;
 }
@@ -204,10 +211,11 @@ std::optional<ApiError> Store::checkSchema(const ResourceType& t, json& obj,
                                            const std::string& name, bool status,
                                            FieldValidation validation,
                                            std::vector<std::string>& warnings) const {
-  json s = schema(t);
-  if (s.is_null()) {
+  auto found = schemas_.find(t.group + "/" + t.version + "/" + t.resource);  // mu_ is held
+  if (found == schemas_.end()) {
     return std::nullopt;
   }
+  const json& s = found->second;
   SchemaOutcome outcome = applySchema(s, obj, status ? "status" : "");
   if (!outcome.invalid.empty()) {
     std::string message = t.kind + "." + t.group + " \"" + name + "\" is invalid: ";
@@ -663,6 +671,8 @@ void Store::onCrdChange(const json& crd, bool deleted) {
                                 }),
                  types_.end());
     schemas_.erase(group + "/" + version + "/" + plural);
+    categories_[group + "/" + version + "/" + plural] =
+        names.value("categories", std::vector<std::string>{});
     if (deleted || !v.value("served", true)) {
       continue;
     }

@@ -78,6 +78,8 @@ class Store {
                                 FieldValidation validation = FieldValidation::kWarn);
   // The openAPIV3Schema of a custom resource's version (null for built-in types).
   nlohmann::json schema(const ResourceType& t) const;
+  // A custom resource's names.categories (kubectl get <category>).
+  std::vector<std::string> categories(const ResourceType& t) const;
   Result<nlohmann::json> remove(const ResourceType& t, const std::string& ns,
                                 const std::string& name, const nlohmann::json& options);
   // Events of this type (and namespace, unless empty) after resourceVersion `since`; false when
@@ -103,10 +105,11 @@ class Store {
   int64_t resourceVersion_ = 100;
   int64_t uid_ = 1;
   std::vector<ResourceType> types_;
-  std::map<std::string, nlohmann::json> objects_;  // by group/resource/ns/name
-  std::map<std::string, nlohmann::json> schemas_;  // by group/version/resource
-  std::deque<WatchEvent> history_;                 // the newest kHistory events, oldest first
-  int64_t compacted_ = 100;                        // events up to this version are no longer kept
+  std::map<std::string, nlohmann::json> objects_;               // by group/resource/ns/name
+  std::map<std::string, nlohmann::json> schemas_;               // by group/version/resource
+  std::map<std::string, std::vector<std::string>> categories_;  // by group/version/resource
+  std::deque<WatchEvent> history_;  // the newest kHistory events, oldest first
+  int64_t compacted_ = 100;         // events up to this version are no longer kept
 };
 
 // metav1.Status JSON for an error.

@@ -73,6 +73,13 @@ class Client {
   boost::asio::awaitable<Status> updateRobot(Robot robot, Deadline deadline);
   boost::asio::awaitable<Status> deleteRobot(int64_t id, Deadline deadline);
   boost::asio::awaitable<StatusOr<std::string>> refreshRobotSecret(int64_t id, Deadline deadline);
+  // PATCH /robots/{id} with a chosen secret (8–128 chars, upper, lower and digit): the caller
+  // stores it first, so a crash after the call never leaves an unknown secret.
+  boost::asio::awaitable<Status> setRobotSecret(int64_t id, std::string secret, Deadline deadline);
+  // Whether Harbor accepts these credentials (GET /system/CVEAllowlist answers any valid user
+  // or robot): OK, Unauthenticated when rejected (deleted, disabled, expired or wrong secret).
+  boost::asio::awaitable<Status> probeCredentials(std::string username, std::string secret,
+                                                  Deadline deadline);
 
  private:
   boost::asio::awaitable<StatusOr<net::ClientResponse>> send(std::string method, std::string path,

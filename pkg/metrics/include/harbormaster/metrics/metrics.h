@@ -46,4 +46,34 @@ class WebhookMetrics {
   std::unique_ptr<Impl> impl_;
 };
 
+// The operator's metrics, named as controller-runtime names them so existing dashboards and
+// alerts work: controller_runtime_reconcile_*, workqueue_*; plus robot expiry.
+class OperatorMetrics {
+ public:
+  OperatorMetrics();
+  ~OperatorMetrics();
+  OperatorMetrics(const OperatorMetrics&) = delete;
+  OperatorMetrics& operator=(const OperatorMetrics&) = delete;
+
+  // controller_runtime_reconcile_total{controller,result} (success, error, requeue_after),
+  // controller_runtime_reconcile_errors_total{controller} and
+  // controller_runtime_reconcile_time_seconds{controller}.
+  void reconcile(std::string_view controller, std::string_view result, double seconds);
+  // workqueue_adds_total{name}, workqueue_retries_total{name}, workqueue_depth{name}.
+  void queueAdd(std::string_view queue);
+  void queueRetry(std::string_view queue);
+  void queueDepth(std::string_view queue, double depth);
+  // harbormaster_robot_days_to_expiry{robot_account}; forget() when the RobotAccount goes.
+  void robotDaysToExpiry(std::string_view robotAccount, double days);
+  void forgetRobot(std::string_view robotAccount);
+  // controller_runtime_active_workers-like gauge: 1 while this process leads.
+  void leading(bool leading);
+
+  std::string serialize() const;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
 }  // namespace hm::metrics

@@ -1,0 +1,209 @@
+// `harbormaster operator`: flags and process wiring around hm::op::Operator.
+#include "harbormaster/operator/operator.h"  // first: it includes the Boost 1.74 workaround
+
+#include <unistd.h>
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/strand.hpp>
+#include <iostream>
+#include <thread>
+
+#include "commands.h"
+#include "flags.h"
+#include "harbor_flags.h"
+#include "harbormaster/base/log.h"
+#include "harbormaster/kube/config.h"
+
+namespace hm::cli {
+namespace {
+
+namespace asio = boost::asio;
+using net::HttpRequest;
+using net::HttpResponse;
+
+struct OperatorCommand {
+  kube::LoadOptions kube;
+  scangate::HarborConnection harbor;
+  op::OperatorOptions op;
+  std::string listen = "0.0.0.0:8080";
+};
+
+StatusOr<OperatorCommand> parseOperatorOptions(std::vector<std::string> args) {
+  FlagSpec spec;
+  spec.valued = kHarborFlags;
+  for (const char* f : {"kubeconfig", "context", "namespace", "resync", "leader-elect", "listen",
+                        "rotation-grace", "identity", "workers", "log-level"}) {
+    spec.valued.insert(f);
+  }
+  auto flags = parseFlags(args, spec);
+  if (!flags.ok()) {
+    return flags.status();
+  }
+  if (!flags->has("harbor-url") && std::getenv("HARBOR_URL")) {
+    args.push_back(std::string("--harbor-url=") + std::getenv("HARBOR_URL"));
+    flags = parseFlags(args, spec);
+  }
+  if (!flags->positional.empty()) {
+    return invalidArgument("unexpected argument \"" + flags->positional[0] + "\"");
+  }
+  auto harbor = parseHarborFlags(*flags);
+  if (!harbor.ok()) {
+    return harbor.status();
+  }
+  if (!harbor->connection) {
+    return invalidArgument("--harbor-url (or HARBOR_URL) is required");
+  }
+  OperatorCommand c;
+  c.harbor = *harbor->connection;
+  c.kube.kubeconfig = flags->get("kubeconfig");
+  c.kube.context = flags->get("context");
+  const char* podNs = std::getenv("POD_NAMESPACE");
+  c.op.nameSpace = flags->get("namespace", podNs ? podNs : "harbormaster");
+  c.listen = flags->get("listen", c.listen);
+  const std::string elect = flags->get("leader-elect", "true");
+  if (elect != "true" && elect != "false") {
+    return invalidArgument("--leader-elect must be true or false");
+  }
+  c.op.leaderElect = elect == "true";
+  for (auto [name, target] :
+       {std::pair<const char*, std::chrono::milliseconds*>{"resync", &c.op.resync},
+        {"rotation-grace", &c.op.rotationGrace}}) {
+    if (flags->has(name)) {
+      auto d = parseDuration(name, flags->get(name));
+      if (!d.ok()) {
+        return d.status();
+      }
+      *target = *d;
+    }
+  }
+  if (c.op.resync < std::chrono::seconds(1)) {
+    return invalidArgument("--resync must be at least 1s");
+  }
+  if (flags->has("workers")) {
+    int n = std::atoi(flags->get("workers").c_str());
+    if (n < 1 || n > 64) {
+      return invalidArgument("--workers must be between 1 and 64");
+    }
+    c.op.workers = n;
+  }
+  char host[256] = {};
+  gethostname(host, sizeof host - 1);
+  const char* pod = std::getenv("POD_NAME");
+  c.op.identity =
+      flags->get("identity", pod ? pod : std::string(host) + "_" + std::to_string(getpid()));
+  // Pull secrets name the Harbor host and any other name its registry is reached by.
+  auto url = net::parseUrl(c.harbor.url);
+  if (!url.ok()) {
+    return url.status().withContext("--harbor-url");
+  }
+  const bool defaultPort =
+      (url->scheme == "https" && url->port == 443) || (url->scheme == "http" && url->port == 80);
+  c.op.registryHosts.push_back(defaultPort ? url->host : url->authority());
+  for (const auto& h : c.harbor.registryHosts) {
+    c.op.registryHosts.push_back(h);
+  }
+  return c;
+}
+
+HttpResponse ops(const HttpRequest& req, const op::Operator& op,
+                 const metrics::OperatorMetrics& metrics) {
+  const std::string path(req.path());
+  if (path == "/healthz") {
+    return {200, "text/plain", "ok", {}};
+  }
+  if (path == "/readyz") {
+    return op.ready() ? HttpResponse{200, "text/plain", "ok", {}}
+                      : HttpResponse{503, "text/plain", "caches not synced", {}};
+  }
+  if (path == "/metrics") {
+    return {200, "text/plain; version=0.0.4", metrics.serialize(), {}};
+  }
+  return {404, "text/plain", "not found", {}};
+}
+
+}  // namespace
+
+int runOperator(const std::vector<std::string>& args) {
+  auto c = parseOperatorOptions(args);
+  if (!c.ok()) {
+    std::cerr << "harbormaster operator: " << c.status().message() << "\n";
+    return 2;
+  }
+  auto kubeConfig = kube::loadConfig(c->kube);
+  if (!kubeConfig.ok()) {
+    log::error("Failed to load the Kubernetes configuration",
+               {{"error", kubeConfig.status().message()}});
+    return 2;
+  }
+  asio::io_context ioc(2);
+  auto kubeClient = kube::Client::create(ioc.get_executor(), *kubeConfig);
+  if (!kubeClient.ok()) {
+    log::error("Failed to set up the Kubernetes client",
+               {{"error", kubeClient.status().message()}});
+    return 2;
+  }
+  net::ClientOptions ho;
+  if (!c->harbor.caFile.empty()) {
+    ho.caFile = c->harbor.caFile;
+  }
+  auto http = net::HttpClient::create(ioc.get_executor(), ho);
+  if (!http.ok()) {
+    log::error("Failed to set up the Harbor client", {{"error", http.status().message()}});
+    return 2;
+  }
+  auto harbor = std::make_shared<harbor::Client>(
+      std::shared_ptr<net::HttpClient>(std::move(*http)),
+      harbor::HarborOptions{c->harbor.url, c->harbor.username, c->harbor.password});
+  auto metrics = std::make_shared<metrics::OperatorMetrics>();
+  op::Operator op(std::shared_ptr<kube::Client>(std::move(*kubeClient)), harbor, metrics, c->op);
+
+  auto listen = net::parseListenAddress(c->listen);
+  if (!listen.ok()) {
+    log::error("Bad --listen", {{"error", listen.status().message()}});
+    return 2;
+  }
+  net::ServerOptions so;
+  so.address = listen->first;
+  so.port = listen->second;
+  auto server = net::Server::create(ioc, so, [&](HttpRequest req) -> asio::awaitable<HttpResponse> {
+    co_return ops(req, op, *metrics);
+  });
+  if (!server.ok()) {
+    log::error("Failed to start the health and metrics server",
+               {{"error", server.status().message()}});
+    return 2;
+  }
+  (*server)->start();
+  auto control = asio::make_strand(ioc);
+  asio::co_spawn(control, op.run(), asio::detached);
+  asio::signal_set signals(control, SIGTERM, SIGINT);
+  signals.async_wait([&](const boost::system::error_code& ec, int signal) {
+    if (ec) {
+      return;
+    }
+    log::info("Received signal; releasing the lease and shutting down", {{"signal", signal}});
+    asio::co_spawn(
+        control,
+        [&]() -> asio::awaitable<void> {
+          co_await op.shutdown();
+          (*server)->shutdown(std::chrono::seconds(2), [&ioc] { ioc.stop(); });
+        },
+        asio::detached);
+  });
+  log::info("Started operator", {{"namespace", c->op.nameSpace},
+                                 {"harbor", c->harbor.url},
+                                 {"kubernetes", kubeConfig->server},
+                                 {"listen", so.address + ":" + std::to_string((*server)->port())},
+                                 {"leaderElect", c->op.leaderElect},
+                                 {"identity", c->op.identity},
+                                 {"version", HM_VERSION}});
+  std::thread second([&ioc] { ioc.run(); });
+  ioc.run();
+  second.join();
+  return 0;
+}
+
+}  // namespace hm::cli

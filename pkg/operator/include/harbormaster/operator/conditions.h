@@ -1,0 +1,26 @@
+// metav1.Condition bookkeeping: `Ready` summarises, `Synced` says whether Harbor matches the
+// spec; lastTransitionTime moves only when the status value changes.
+#pragma once
+
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "harbormaster/base/time.h"
+
+namespace hm::op {
+
+struct Condition {
+  std::string type;    // Ready, Synced
+  std::string status;  // True, False, Unknown
+  std::string reason;  // CamelCase
+  std::string message;
+};
+
+// Sets `condition` in status.conditions (created if needed) for `generation`.
+void setCondition(nlohmann::json& status, const Condition& condition, int64_t generation,
+                  WallTime now);
+// The condition's status ("True", …) or "" when absent.
+std::string conditionStatus(const nlohmann::json& object, const std::string& type);
+
+}  // namespace hm::op

@@ -1,0 +1,59 @@
+// `harbormaster operator`: HarborProject and RobotAccount custom resources reconciled into
+// Harbor, robot credentials kept in the operator's namespace and fanned out as image pull
+// secrets. See docs/operator.md for the behaviour and the Harbor permissions it needs.
+//
+//   Operator op(kube, harbor, options);
+//   co_spawn(strand, op.run(), detached);  // informers, queues, leader election
+//   …
+//   co_await op.shutdown();                // stop reconcilers, release the lease
+#pragma once
+
+#include "harbormaster/kube/client.h"  // first: it includes the Boost 1.74 workaround
+
+#include <chrono>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "harbormaster/harbor/client.h"
+#include "harbormaster/metrics/metrics.h"
+
+namespace hm::op {
+
+struct OperatorOptions {
+  std::string nameSpace = "harbormaster";  // where robot credentials and the Lease live
+  std::vector<std::string> registryHosts;  // the pull secrets' auths keys
+  std::chrono::milliseconds resync{600'000};
+  // How long a rotated-out robot keeps working, for nodes whose kubelet still holds the old
+  // Secret content.
+  std::chrono::milliseconds rotationGrace{300'000};
+  bool leaderElect = true;
+  std::string identity;  // leader-election identity: the pod name
+  int workers = 4;
+  std::chrono::milliseconds callTimeout{10'000};  // each Harbor and Kubernetes call
+  std::chrono::milliseconds maxBackoff{300'000};
+};
+
+class Operator {
+ public:
+  Operator(std::shared_ptr<kube::Client> kube, std::shared_ptr<harbor::Client> harbor,
+           std::shared_ptr<metrics::OperatorMetrics> metrics, OperatorOptions options);
+  ~Operator();
+  Operator(const Operator&) = delete;
+  Operator& operator=(const Operator&) = delete;
+
+  // Runs until shutdown(). Spawn once, on a strand.
+  boost::asio::awaitable<void> run();
+  // Stops the reconcilers and releases the lease (a standby takes over at once).
+  boost::asio::awaitable<void> shutdown();
+  // Informers synced and, with leader election, leading or standing by.
+  bool ready() const;
+  bool leading() const;
+
+  struct State;
+
+ private:
+  std::shared_ptr<State> state_;
+};
+
+}  // namespace hm::op

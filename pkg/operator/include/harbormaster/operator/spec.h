@@ -1,0 +1,91 @@
+// The HarborProject and RobotAccount custom resources as plain structs, parsed from the JSON the
+// API server stores. The CRD schemas (crds/) default and validate most fields; parsing checks
+// again, because an older CRD, a server without CEL or a hand-made object may let more through,
+// and a bad spec must end as a clear condition, never as half-applied Harbor state.
+#pragma once
+
+#include <chrono>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "harbormaster/base/status.h"
+#include "harbormaster/harbor/model.h"
+
+namespace hm::op {
+
+inline constexpr const char* kGroup = "harbormaster.io";
+inline constexpr const char* kVersion = "v1alpha1";
+inline constexpr const char* kFinalizer = "harbormaster.io/cleanup";
+inline constexpr const char* kManagedByLabel = "app.kubernetes.io/managed-by";
+inline constexpr const char* kManagedByValue = "harbormaster";
+inline constexpr const char* kOwnerAnnotation = "harbormaster.io/robot-account";
+inline constexpr const char* kOwnerLabel = "harbormaster.io/robot-account";
+// Any new value asks for a rotation now (kubectl annotate ra x harbormaster.io/rotate=$(date +%s)).
+inline constexpr const char* kRotateAnnotation = "harbormaster.io/rotate";
+
+enum class DeletionPolicy { kRetain, kDelete };
+
+struct HarborProjectSpec {
+  std::string projectName;
+  bool isPublic = false;
+  bool autoScan = true;
+  bool autoSbomGeneration = false;
+  bool preventVulnerable = false;
+  std::string severity = "high";
+  bool cosignRequired = false;
+  std::optional<int64_t> storageLimitBytes;  // -1 unlimited; absent: not managed
+  std::optional<harbor::CveAllowlist> cveAllowlist;
+  bool reuseSystemAllowlist = true;
+  bool adoptExisting = false;
+  DeletionPolicy deletionPolicy = DeletionPolicy::kRetain;
+
+  // Harbor project metadata as Harbor stores it ("true"/"false", lower-case severity).
+  std::map<std::string, std::string> harborMetadata() const;
+};
+
+struct LabelRequirement {
+  std::string key;
+  std::string op;  // In, NotIn, Exists, DoesNotExist
+  std::vector<std::string> values;
+};
+
+struct LabelSelector {
+  std::map<std::string, std::string> matchLabels;
+  std::vector<LabelRequirement> matchExpressions;
+  bool empty() const { return matchLabels.empty() && matchExpressions.empty(); }
+  bool matches(const nlohmann::json& labels) const;
+};
+
+struct PullSecretSpec {
+  std::string name;
+  std::vector<std::string> namespaces;
+  std::optional<LabelSelector> namespaceSelector;
+  std::vector<std::string> serviceAccounts;  // "*": every ServiceAccount
+};
+
+struct RobotAccountSpec {
+  std::string project;  // a HarborProject's metadata.name
+  std::string name;     // the robot's short name
+  std::string description;
+  std::vector<harbor::RobotAccess> permissions;
+  int64_t durationDays = 30;  // -1: never expires
+  std::chrono::seconds rotateBefore{7 * 24 * 3600};
+  std::optional<std::chrono::seconds> rotateEvery;
+  std::optional<PullSecretSpec> pullSecret;
+  DeletionPolicy deletionPolicy = DeletionPolicy::kDelete;
+};
+
+// `object` is the whole custom resource; errors name the field.
+StatusOr<HarborProjectSpec> parseHarborProject(const nlohmann::json& object);
+StatusOr<RobotAccountSpec> parseRobotAccount(const nlohmann::json& object);
+
+// "10Gi", "500M", "unlimited" (-1).
+StatusOr<int64_t> parseStorageQuantity(const std::string& text);
+// Go durations as Kubernetes writes them: "168h", "1h30m", "90s", "250ms".
+StatusOr<std::chrono::milliseconds> parseGoDuration(const std::string& text);
+
+}  // namespace hm::op

@@ -1,0 +1,43 @@
+#include "harbormaster/operator/conditions.h"
+
+namespace hm::op {
+
+using nlohmann::json;
+
+void setCondition(json& status, const Condition& c, int64_t generation, WallTime now) {
+  if (!status.is_object()) {
+    status = json::object();
+  }
+  json& list = status["conditions"];
+  if (!list.is_array()) {
+    list = json::array();
+  }
+  json next = {{"type", c.type},
+               {"status", c.status},
+               {"reason", c.reason},
+               {"message", c.message.substr(0, 32768)},
+               {"observedGeneration", generation},
+               {"lastTransitionTime", formatRfc3339(now)}};
+  for (auto& existing : list) {
+    if (existing.is_object() && existing.value("type", "") == c.type) {
+      if (existing.value("status", "") == c.status && existing.contains("lastTransitionTime")) {
+        next["lastTransitionTime"] = existing["lastTransitionTime"];
+      }
+      existing = std::move(next);
+      return;
+    }
+  }
+  list.push_back(std::move(next));
+}
+
+std::string conditionStatus(const json& object, const std::string& type) {
+  const json status = object.value("status", json::object());
+  for (const auto& c : status.value("conditions", json::array())) {
+    if (c.is_object() && c.value("type", "") == type) {
+      return c.value("status", "");
+    }
+  }
+  return "";
+}
+
+}  // namespace hm::op

@@ -1,0 +1,72 @@
+// What the reconcilers share: clients, caches and options.
+#pragma once
+
+#include "harbormaster/kube/informer.h"  // first: it includes the Boost 1.74 workaround
+
+#include <optional>
+#include <set>
+
+#include "harbormaster/kube/events.h"
+#include "harbormaster/operator/conditions.h"
+#include "harbormaster/operator/operator.h"
+#include "harbormaster/operator/spec.h"
+
+namespace hm::op {
+
+inline const kube::Resource kProjects{kGroup, kVersion, "harborprojects", false};
+inline const kube::Resource kRobots{kGroup, kVersion, "robotaccounts", false};
+inline const kube::Resource kNamespaces{"", "v1", "namespaces", false};
+inline const kube::Resource kSecrets{"", "v1", "secrets"};
+inline const kube::Resource kServiceAccounts{"", "v1", "serviceaccounts"};
+
+// A reconcile's result: an error is retried with backoff; requeueAfter asks for another look.
+struct Outcome {
+  Status status;
+  std::optional<std::chrono::milliseconds> requeueAfter;
+};
+
+struct Context {
+  std::shared_ptr<kube::Client> kube;
+  std::shared_ptr<harbor::Client> harbor;
+  std::shared_ptr<kube::EventRecorder> events;
+  OperatorOptions options;
+  std::shared_ptr<kube::Informer> projects;
+  std::shared_ptr<kube::Informer> robots;
+  std::shared_ptr<kube::Informer> namespaces;
+  std::shared_ptr<kube::Informer> secrets;  // only those labelled managed-by harbormaster
+  std::shared_ptr<kube::Informer> serviceAccounts;
+
+  kube::Deadline deadline() const { return std::chrono::steady_clock::now() + options.callTimeout; }
+};
+
+boost::asio::awaitable<Outcome> reconcileProject(Context& ctx, std::string name);
+boost::asio::awaitable<Outcome> reconcileRobot(Context& ctx, std::string name);
+
+// The role label tells a robot's credential (operator namespace) from its pull secrets.
+inline constexpr const char* kRoleLabel = "harbormaster.io/role";
+inline constexpr const char* kRoleCredential = "robot-credential";
+inline constexpr const char* kRolePull = "pull-secret";
+nlohmann::json managedLabels(const std::string& owner, const std::string& role);
+
+// Writes the pull secret into every target namespace (and the ServiceAccount entries), removes
+// it where it no longer belongs. Returns the namespaces written and the conflicts
+// ("ns/name" of Secrets we do not own).
+boost::asio::awaitable<StatusOr<std::pair<int, std::vector<std::string>>>> fanOut(
+    Context& ctx, const std::string& owner, const RobotAccountSpec& spec,
+    const std::string& username, const std::string& password);
+// Removes the owner's pull secrets and ServiceAccount entries, except those in `keep` ("ns/name").
+boost::asio::awaitable<Status> removeFanOut(Context& ctx, const std::string& owner,
+                                            const std::set<std::string>& keep);
+
+// Shared steps.
+bool hasFinalizer(const nlohmann::json& object);
+// Adds or removes our finalizer with an update that fails on a stale resourceVersion.
+boost::asio::awaitable<Status> setFinalizer(Context& ctx, const kube::Resource& r,
+                                            nlohmann::json object, bool present);
+// Writes `status` (whole) unless it already equals the object's.
+boost::asio::awaitable<Status> writeStatus(Context& ctx, const kube::Resource& r,
+                                           nlohmann::json object, nlohmann::json status);
+boost::asio::awaitable<void> recordEvent(Context& ctx, const nlohmann::json& object,
+                                         std::string type, std::string reason, std::string note);
+
+}  // namespace hm::op

@@ -1,0 +1,278 @@
+#include "context.h"  // first: it includes the Boost 1.74 workaround
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include "harbormaster/base/log.h"
+#include "harbormaster/kube/leader_election.h"
+#include "harbormaster/kube/work_queue.h"
+
+namespace hm::op {
+
+namespace asio = boost::asio;
+using asio::awaitable;
+using nlohmann::json;
+
+struct Operator::State : std::enable_shared_from_this<Operator::State> {
+  Context ctx;
+  std::shared_ptr<metrics::OperatorMetrics> metrics;
+  std::shared_ptr<kube::WorkQueue> projectQueue, robotQueue;
+  std::unique_ptr<kube::LeaderElector> elector;
+  std::atomic<bool> leading{false};
+  std::atomic<bool> stopping{false};
+
+  std::vector<std::shared_ptr<kube::Informer>> informers() const {
+    return {ctx.projects, ctx.robots, ctx.namespaces, ctx.secrets, ctx.serviceAccounts};
+  }
+
+  void addProject(const std::string& name) {
+    metrics->queueAdd("harborproject");
+    projectQueue->add(name);
+  }
+  void addRobot(const std::string& name) {
+    metrics->queueAdd("robotaccount");
+    robotQueue->add(name);
+  }
+  void addAllRobots(bool onlyWithPullSecret) {
+    for (const auto& r : ctx.robots->list()) {
+      if (!onlyWithPullSecret || r.value("spec", json::object()).contains("pullSecret")) {
+        addRobot(r["metadata"].value("name", ""));
+      }
+    }
+  }
+
+  void buildInformers() {
+    auto self = weak_from_this();
+    auto informer = [&](kube::Resource r, std::string selector, kube::InformerHandlers h) {
+      kube::InformerOptions o;
+      o.resource = std::move(r);
+      o.labelSelector = std::move(selector);
+      o.resync = ctx.options.resync;
+      return std::make_shared<kube::Informer>(ctx.kube, o, std::move(h));
+    };
+    auto on = [self](auto fn) {
+      return [self, fn](const json& o) {
+        if (auto s = self.lock()) {
+          fn(*s, o);
+        }
+      };
+    };
+    auto onUpdate = [self](auto fn) {
+      return [self, fn](const json&, const json& o) {
+        if (auto s = self.lock()) {
+          fn(*s, o);
+        }
+      };
+    };
+    auto project = [](State& s, const json& o) {
+      const std::string name = o["metadata"].value("name", "");
+      s.addProject(name);
+      for (const auto& r : s.ctx.robots->byIndex("project", name)) {
+        s.addRobot(r["metadata"].value("name", ""));
+      }
+    };
+    ctx.projects = informer(kProjects, "", {on(project), onUpdate(project), on(project)});
+    auto robot = [](State& s, const json& o) { s.addRobot(o["metadata"].value("name", "")); };
+    auto robotGone = [](State& s, const json& o) {
+      s.metrics->forgetRobot(o["metadata"].value("name", ""));
+    };
+    ctx.robots = informer(kRobots, "", {on(robot), onUpdate(robot), on(robotGone)});
+    ctx.robots->addIndex("project", [](const json& o) {
+      return std::vector<std::string>{o.value("spec", json::object()).value("project", "")};
+    });
+    auto everyFanOut = [](State& s, const json&) { s.addAllRobots(true); };
+    ctx.namespaces =
+        informer(kNamespaces, "", {on(everyFanOut), onUpdate(everyFanOut), on(everyFanOut)});
+    // Managed Secrets only: a changed or deleted pull secret brings its owner back to repair it.
+    auto owner = [](State& s, const json& o) {
+      const std::string name = o["metadata"].value("labels", json::object()).value(kOwnerLabel, "");
+      if (!name.empty()) {
+        s.addRobot(name);
+      }
+    };
+    ctx.secrets = informer(kSecrets, std::string(kManagedByLabel) + "=" + kManagedByValue,
+                           {nullptr, onUpdate(owner), on(owner)});
+    ctx.secrets->addIndex("pull-owner", [](const json& o) {
+      const json labels = o["metadata"].value("labels", json::object());
+      if (labels.value(kRoleLabel, "") != kRolePull) {
+        return std::vector<std::string>{};
+      }
+      return std::vector<std::string>{labels.value(kOwnerLabel, "")};
+    });
+    ctx.serviceAccounts = informer(kServiceAccounts, "", {on(everyFanOut), nullptr, nullptr});
+    ctx.serviceAccounts->addIndex("namespace", [](const json& o) {
+      return std::vector<std::string>{o["metadata"].value("namespace", "")};
+    });
+  }
+
+  kube::WorkQueue::Process processor(std::string controller) {
+    auto self = weak_from_this();
+    return [self, controller](std::string key) -> awaitable<Status> {
+      auto s = self.lock();
+      if (!s || !s->leading) {
+        co_return okStatus();  // a new leader starts from a full enqueue
+      }
+      auto started = std::chrono::steady_clock::now();
+      // GCC 12 miscompiles co_await inside ?:, hence the if.
+      Outcome out;
+      if (controller == "harborproject") {
+        out = co_await reconcileProject(s->ctx, key);
+      } else {
+        out = co_await reconcileRobot(s->ctx, key);
+      }
+      double seconds =
+          std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+      const bool ok = out.status.ok();
+      s->metrics->reconcile(
+          controller, ok ? (out.requeueAfter ? "requeue_after" : "success") : "error", seconds);
+      auto& queue = controller == "harborproject" ? s->projectQueue : s->robotQueue;
+      s->metrics->queueDepth(controller, static_cast<double>(queue->queued()));
+      if (!ok) {
+        s->metrics->queueRetry(controller);
+        log::warn("Reconcile failed",
+                  {{"controller", controller}, {"name", key}, {"error", out.status.message()}});
+        co_return out.status;
+      }
+      if (out.requeueAfter) {
+        queue->addAfter(key, *out.requeueAfter);
+      }
+      if (controller == "robotaccount") {
+        s->noteExpiry(key);
+      }
+      co_return okStatus();
+    };
+  }
+
+  void noteExpiry(const std::string& name) {
+    auto r = ctx.robots->get(name);
+    if (!r) {
+      return;
+    }
+    auto expires = parseRfc3339(r->value("status", json::object()).value("expiresAt", ""));
+    if (expires.ok()) {
+      double days =
+          std::chrono::duration<double>(*expires - std::chrono::system_clock::now()).count() /
+          86400.0;
+      metrics->robotDaysToExpiry(name, days);
+    }
+  }
+
+  void startLeading() {
+    log::info("Leading: reconcilers started", {{"identity", ctx.options.identity}});
+    leading = true;
+    metrics->leading(true);
+    for (const auto& p : ctx.projects->list()) {
+      addProject(p["metadata"].value("name", ""));
+    }
+    addAllRobots(false);
+  }
+
+  void stopLeading() {
+    if (leading.exchange(false)) {
+      log::warn("Lost the leader lease: reconcilers stopped", {{"identity", ctx.options.identity}});
+    }
+    metrics->leading(false);
+  }
+};
+
+Operator::Operator(std::shared_ptr<kube::Client> kube, std::shared_ptr<harbor::Client> harbor,
+                   std::shared_ptr<metrics::OperatorMetrics> metrics, OperatorOptions options)
+    : state_(std::make_shared<State>()) {
+  state_->ctx.kube = kube;
+  state_->ctx.harbor = std::move(harbor);
+  state_->ctx.options = options;
+  state_->ctx.events =
+      std::make_shared<kube::EventRecorder>(kube, "harbormaster-operator", options.identity);
+  state_->metrics = std::move(metrics);
+}
+
+Operator::~Operator() {
+  state_->stopping = true;
+}
+
+awaitable<void> Operator::run() {
+  auto st = state_;
+  auto ex = co_await asio::this_coro::executor;
+  st->buildInformers();
+  kube::WorkQueueOptions qo;
+  qo.workers = st->ctx.options.workers;
+  qo.maxBackoff = st->ctx.options.maxBackoff;
+  st->projectQueue = kube::WorkQueue::create(ex, qo);
+  st->robotQueue = kube::WorkQueue::create(ex, qo);
+  st->projectQueue->start(st->processor("harborproject"));
+  st->robotQueue->start(st->processor("robotaccount"));
+  for (const auto& inf : st->informers()) {
+    asio::co_spawn(ex, inf->run(), asio::detached);
+  }
+  asio::steady_timer wait(ex);
+  while (!st->stopping) {
+    bool synced = true;
+    for (const auto& inf : st->informers()) {
+      synced = synced && inf->synced();
+    }
+    if (synced) {
+      break;
+    }
+    wait.expires_after(std::chrono::milliseconds(50));
+    co_await wait.async_wait(asio::use_awaitable);
+  }
+  if (st->stopping) {
+    co_return;
+  }
+  if (!st->ctx.options.leaderElect) {
+    st->startLeading();
+    co_return;
+  }
+  kube::LeaderElectionOptions lo;
+  lo.nameSpace = st->ctx.options.nameSpace;
+  lo.name = "harbormaster-operator";
+  lo.identity = st->ctx.options.identity;
+  st->elector = std::make_unique<kube::LeaderElector>(st->ctx.kube, lo);
+  std::weak_ptr<State> weak = st;
+  co_await st->elector->run(
+      [weak] {
+        if (auto s = weak.lock()) {
+          s->startLeading();
+        }
+      },
+      [weak] {
+        if (auto s = weak.lock()) {
+          s->stopLeading();
+        }
+      });
+}
+
+awaitable<void> Operator::shutdown() {
+  auto st = state_;
+  st->stopping = true;
+  st->stopLeading();
+  for (const auto& inf : st->informers()) {
+    if (inf) {
+      inf->stop();
+    }
+  }
+  if (st->elector) {
+    (void)co_await st->elector->release();
+  }
+  for (auto& q : {st->projectQueue, st->robotQueue}) {
+    if (q) {
+      q->shutdown([] {});
+    }
+  }
+}
+
+bool Operator::ready() const {
+  for (const auto& inf : state_->informers()) {
+    if (!inf || !inf->synced()) {
+      return false;
+    }
+  }
+  return true;
+}
+
+bool Operator::leading() const {
+  return state_->leading;
+}
+
+}  // namespace hm::op

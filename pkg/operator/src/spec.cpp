@@ -1,0 +1,403 @@
+#include "harbormaster/operator/spec.h"
+
+#include <algorithm>
+#include <cmath>
+#include <regex>
+#include <set>
+
+#include "harbormaster/base/time.h"
+
+namespace hm::op {
+namespace {
+
+using nlohmann::json;
+
+// Harbor's project-scope resource:action pairs (common/rbac/const.go, see API-NOTES.md §4).
+const std::set<std::string>& projectPermissions() {
+  static const std::set<std::string> all = [] {
+    std::set<std::string> out;
+    const std::map<std::string, std::vector<std::string>> byResource = {
+        {"repository", {"read", "update", "delete", "list", "pull", "push"}},
+        {"artifact", {"read", "create", "list", "delete"}},
+        {"tag", {"create", "list", "delete"}},
+        {"scan", {"create", "read", "stop"}},
+        {"sbom", {"create", "read", "stop"}},
+        {"accessory", {"list"}},
+        {"artifact-addition", {"read"}},
+        {"artifact-label", {"create", "delete"}},
+        {"project", {"read", "update", "delete"}},
+        {"metadata", {"read", "create", "update", "delete", "list"}},
+        {"label", {"read", "create", "update", "delete", "list"}},
+        {"tag-retention", {"read", "create", "update", "delete", "list"}},
+        {"notification-policy", {"read", "create", "update", "delete", "list"}},
+        {"preheat-policy", {"read", "create", "update", "delete", "list"}},
+        {"member", {"create", "read", "update", "list", "delete"}},
+        {"immutable-tag", {"create", "update", "delete", "list"}},
+        {"robot", {"create", "read", "list", "delete"}},
+        {"scanner", {"create", "read"}},
+        {"export-cve", {"create", "read"}},
+        {"log", {"list"}},
+        {"quota", {"read"}}};
+    for (const auto& [resource, actions] : byResource) {
+      for (const auto& a : actions) {
+        out.insert(resource + ":" + a);
+      }
+    }
+    return out;
+  }();
+  return all;
+}
+
+bool harborName(const std::string& s) {
+  static const std::regex re("^[a-z0-9]+(?:[._-][a-z0-9]+)*$");
+  return !s.empty() && s.size() <= 255 && std::regex_match(s, re);
+}
+
+bool robotName(const std::string& s) {
+  static const std::regex re("^[a-z0-9]+(?:[_-][a-z0-9]+)*$");
+  return !s.empty() && s.size() <= 200 && std::regex_match(s, re);
+}
+
+// Reads an optional field of the expected JSON type; a wrong type is an error naming it.
+template <typename T>
+Status read(const json& parent, const std::string& path, const char* key, T& out) {
+  if (!parent.is_object() || !parent.contains(key) || parent[key].is_null()) {
+    return okStatus();
+  }
+  try {
+    out = parent[key].get<T>();
+  } catch (const json::exception&) {
+    return invalidArgument(path + "." + key + " has the wrong type");
+  }
+  return okStatus();
+}
+
+StatusOr<const json*> specOf(const json& object) {
+  if (!object.is_object()) {
+    return invalidArgument("the object is not a JSON object");
+  }
+  static const json empty = json::object();
+  if (!object.contains("spec")) {
+    return &empty;
+  }
+  if (!object["spec"].is_object()) {
+    return invalidArgument("spec must be an object");
+  }
+  return &object["spec"];
+}
+
+StatusOr<DeletionPolicy> deletionPolicy(const json& spec, DeletionPolicy fallback) {
+  std::string text;
+  if (auto s = read(spec, "spec", "deletionPolicy", text); !s.ok()) {
+    return s;
+  }
+  if (text.empty()) {
+    return fallback;
+  }
+  if (text == "Retain") {
+    return DeletionPolicy::kRetain;
+  }
+  if (text == "Delete") {
+    return DeletionPolicy::kDelete;
+  }
+  return invalidArgument("spec.deletionPolicy must be Retain or Delete, not \"" + text + "\"");
+}
+
+StatusOr<LabelSelector> parseSelector(const json& j) {
+  LabelSelector sel;
+  if (!j.is_object()) {
+    return invalidArgument("spec.pullSecret.namespaceSelector must be an object");
+  }
+  if (auto s = read(j, "spec.pullSecret.namespaceSelector", "matchLabels", sel.matchLabels);
+      !s.ok()) {
+    return s;
+  }
+  for (const auto& e : j.value("matchExpressions", json::array())) {
+    LabelRequirement r;
+    if (!e.is_object()) {
+      return invalidArgument("spec.pullSecret.namespaceSelector.matchExpressions: not an object");
+    }
+    r.key = e.value("key", "");
+    r.op = e.value("operator", "");
+    if (auto s = read(e, "spec.pullSecret.namespaceSelector.matchExpressions", "values", r.values);
+        !s.ok()) {
+      return s;
+    }
+    const bool needsValues = r.op == "In" || r.op == "NotIn";
+    if (r.key.empty() || (!needsValues && r.op != "Exists" && r.op != "DoesNotExist") ||
+        (needsValues && r.values.empty()) || (!needsValues && !r.values.empty())) {
+      return invalidArgument(
+          "spec.pullSecret.namespaceSelector.matchExpressions: each needs a key and an operator "
+          "In/NotIn (with values) or Exists/DoesNotExist (without)");
+    }
+    sel.matchExpressions.push_back(std::move(r));
+  }
+  return sel;
+}
+
+}  // namespace
+
+bool LabelSelector::matches(const json& labels) const {
+  auto value = [&](const std::string& k) -> std::optional<std::string> {
+    if (labels.is_object() && labels.contains(k) && labels[k].is_string()) {
+      return labels[k].get<std::string>();
+    }
+    return std::nullopt;
+  };
+  for (const auto& [k, v] : matchLabels) {
+    if (value(k) != v) {
+      return false;
+    }
+  }
+  for (const auto& r : matchExpressions) {
+    auto v = value(r.key);
+    const bool in = v && std::find(r.values.begin(), r.values.end(), *v) != r.values.end();
+    if ((r.op == "In" && !in) || (r.op == "NotIn" && in) || (r.op == "Exists" && !v) ||
+        (r.op == "DoesNotExist" && v)) {
+      return false;
+    }
+  }
+  return true;
+}
+
+std::map<std::string, std::string> HarborProjectSpec::harborMetadata() const {
+  auto b = [](bool v) { return std::string(v ? "true" : "false"); };
+  return {{"public", b(isPublic)},
+          {"auto_scan", b(autoScan)},
+          {"auto_sbom_generation", b(autoSbomGeneration)},
+          {"prevent_vul", b(preventVulnerable)},
+          {"severity", severity},
+          {"enable_content_trust_cosign", b(cosignRequired)},
+          {"reuse_sys_cve_allowlist", b(reuseSystemAllowlist)}};
+}
+
+StatusOr<int64_t> parseStorageQuantity(const std::string& text) {
+  if (text == "unlimited") {
+    return -1;
+  }
+  static const std::regex re("^([0-9]+(?:\\.[0-9]+)?)(Ki|Mi|Gi|Ti|Pi|Ei|k|M|G|T|P|E)?$");
+  std::smatch m;
+  if (!std::regex_match(text, m, re)) {
+    return invalidArgument("spec.storageQuota \"" + text +
+                           "\" is neither a quantity (10Gi, 500M) nor \"unlimited\"");
+  }
+  static const std::map<std::string, double> scale = {{"", 1},
+                                                      {"k", 1e3},
+                                                      {"M", 1e6},
+                                                      {"G", 1e9},
+                                                      {"T", 1e12},
+                                                      {"P", 1e15},
+                                                      {"E", 1e18},
+                                                      {"Ki", 1024.0},
+                                                      {"Mi", 1048576.0},
+                                                      {"Gi", 1073741824.0},
+                                                      {"Ti", 1099511627776.0},
+                                                      {"Pi", 1125899906842624.0},
+                                                      {"Ei", 1152921504606846976.0}};
+  double bytes = std::stod(m[1].str()) * scale.at(m[2].str());
+  if (bytes < 1 || bytes > 9.2e18) {
+    return invalidArgument("spec.storageQuota \"" + text + "\" is out of range");
+  }
+  return static_cast<int64_t>(std::ceil(bytes));
+}
+
+StatusOr<std::chrono::milliseconds> parseGoDuration(const std::string& text) {
+  static const std::regex part("([0-9]+(?:\\.[0-9]+)?)(h|ms|m|s)");
+  if (text.empty()) {
+    return invalidArgument("empty duration");
+  }
+  double ms = 0;
+  size_t pos = 0;
+  for (auto it = std::sregex_iterator(text.begin(), text.end(), part); it != std::sregex_iterator();
+       ++it) {
+    if (static_cast<size_t>(it->position()) != pos) {
+      break;
+    }
+    const std::string unit = (*it)[2].str();
+    const double n = std::stod((*it)[1].str());
+    ms += n * (unit == "h" ? 3.6e6 : unit == "m" ? 6e4 : unit == "s" ? 1e3 : 1);
+    pos += static_cast<size_t>(it->length());
+  }
+  if (pos != text.size() || ms > 1e15) {
+    return invalidArgument("\"" + text + "\" is not a duration like 168h, 90m or 30s");
+  }
+  return std::chrono::milliseconds(static_cast<int64_t>(ms));
+}
+
+StatusOr<HarborProjectSpec> parseHarborProject(const json& object) {
+  auto specOr = specOf(object);
+  if (!specOr.ok()) {
+    return specOr.status();
+  }
+  const json& spec = **specOr;
+  HarborProjectSpec p;
+  p.projectName = object.value("metadata", json::object()).value("name", "");
+  std::string quota;
+  json prevent = json::object(), allowlist;
+  for (Status s :
+       {read(spec, "spec", "projectName", p.projectName), read(spec, "spec", "public", p.isPublic),
+        read(spec, "spec", "autoScan", p.autoScan),
+        read(spec, "spec", "autoSbomGeneration", p.autoSbomGeneration),
+        read(spec, "spec", "cosignRequired", p.cosignRequired),
+        read(spec, "spec", "storageQuota", quota),
+        read(spec, "spec", "reuseSystemAllowlist", p.reuseSystemAllowlist),
+        read(spec, "spec", "adoptExisting", p.adoptExisting),
+        read(spec, "spec", "preventVulnerable", prevent),
+        read(spec, "spec", "cveAllowlist", allowlist),
+        read(prevent, "spec.preventVulnerable", "enabled", p.preventVulnerable),
+        read(prevent, "spec.preventVulnerable", "severity", p.severity)}) {
+    if (!s.ok()) {
+      return s;
+    }
+  }
+  if (!harborName(p.projectName)) {
+    return invalidArgument("spec.projectName \"" + p.projectName +
+                           "\" is not a Harbor project name: lower-case letters and digits, "
+                           "separated by single '.', '_' or '-', at most 255 characters");
+  }
+  static const std::set<std::string> severities = {"none", "low", "medium", "high", "critical"};
+  if (!severities.count(p.severity)) {
+    return invalidArgument(
+        "spec.preventVulnerable.severity must be one of none, low, medium, "
+        "high, critical");
+  }
+  if (!quota.empty()) {
+    auto bytes = parseStorageQuantity(quota);
+    if (!bytes.ok()) {
+      return bytes.status();
+    }
+    p.storageLimitBytes = *bytes;
+  }
+  if (allowlist.is_object()) {
+    harbor::CveAllowlist list;
+    std::string expires;
+    for (Status s : {read(allowlist, "spec.cveAllowlist", "items", list.items),
+                     read(allowlist, "spec.cveAllowlist", "expiresAt", expires)}) {
+      if (!s.ok()) {
+        return s;
+      }
+    }
+    if (!expires.empty()) {
+      auto t = parseRfc3339(expires);
+      if (!t.ok()) {
+        return invalidArgument("spec.cveAllowlist.expiresAt: " + t.status().message());
+      }
+      list.expiresAt =
+          std::chrono::duration_cast<std::chrono::seconds>(t->time_since_epoch()).count();
+    }
+    p.cveAllowlist = std::move(list);
+  }
+  auto policy = deletionPolicy(spec, DeletionPolicy::kRetain);
+  if (!policy.ok()) {
+    return policy.status();
+  }
+  p.deletionPolicy = *policy;
+  return p;
+}
+
+StatusOr<RobotAccountSpec> parseRobotAccount(const json& object) {
+  auto specOr = specOf(object);
+  if (!specOr.ok()) {
+    return specOr.status();
+  }
+  const json& spec = **specOr;
+  RobotAccountSpec r;
+  r.name = object.value("metadata", json::object()).value("name", "");
+  json permissions, duration, pull;
+  std::string rotateBefore, rotateEvery;
+  for (Status s :
+       {read(spec, "spec", "project", r.project), read(spec, "spec", "name", r.name),
+        read(spec, "spec", "description", r.description),
+        read(spec, "spec", "permissions", permissions), read(spec, "spec", "duration", duration),
+        read(spec, "spec", "rotateBefore", rotateBefore),
+        read(spec, "spec", "rotateEvery", rotateEvery), read(spec, "spec", "pullSecret", pull)}) {
+    if (!s.ok()) {
+      return s;
+    }
+  }
+  if (r.project.empty()) {
+    return invalidArgument("spec.project is required: the HarborProject the robot belongs to");
+  }
+  if (!robotName(r.name)) {
+    return invalidArgument("spec.name \"" + r.name +
+                           "\" is not a robot name: lower-case letters and digits separated by "
+                           "single '_' or '-' (no '.'), at most 200 characters");
+  }
+  if (permissions.is_null()) {
+    r.permissions = {{"repository", "pull"}, {"artifact", "read"}};
+  } else if (!permissions.is_array() || permissions.empty()) {
+    return invalidArgument("spec.permissions must be a non-empty list");
+  } else {
+    for (const auto& p : permissions) {
+      harbor::RobotAccess a;
+      if (p.is_object()) {
+        a.resource = p.value("resource", "");
+        a.action = p.value("action", "");
+      }
+      if (!projectPermissions().count(a.resource + ":" + a.action)) {
+        return invalidArgument("spec.permissions: \"" + a.resource + ":" + a.action +
+                               "\" is not a Harbor project permission (e.g. repository:pull, "
+                               "artifact:read, repository:push)");
+      }
+      r.permissions.push_back(std::move(a));
+    }
+  }
+  if (duration.is_string() && duration == "Never") {
+    r.durationDays = -1;
+  } else if (duration.is_number_integer() && duration.get<int64_t>() >= 1 &&
+             duration.get<int64_t>() <= 2147483646) {
+    r.durationDays = duration.get<int64_t>();
+  } else if (!duration.is_null()) {
+    return invalidArgument("spec.duration must be a number of days (1 or more) or \"Never\"");
+  }
+  if (!rotateBefore.empty()) {
+    auto d = parseGoDuration(rotateBefore);
+    if (!d.ok()) {
+      return d.status().withContext("spec.rotateBefore");
+    }
+    r.rotateBefore = std::chrono::duration_cast<std::chrono::seconds>(*d);
+  }
+  if (!rotateEvery.empty()) {
+    auto d = parseGoDuration(rotateEvery);
+    if (!d.ok() || *d < std::chrono::seconds(1)) {
+      return invalidArgument("spec.rotateEvery must be a duration of at least 1s, like 720h");
+    }
+    r.rotateEvery = std::chrono::duration_cast<std::chrono::seconds>(*d);
+  }
+  if (r.durationDays != -1 && r.rotateBefore >= std::chrono::hours(24) * r.durationDays) {
+    return invalidArgument("spec.rotateBefore (" + rotateBefore +
+                           ") must be shorter than spec.duration (" +
+                           std::to_string(r.durationDays) + " days)");
+  }
+  if (pull.is_object()) {
+    PullSecretSpec ps;
+    for (Status s : {read(pull, "spec.pullSecret", "name", ps.name),
+                     read(pull, "spec.pullSecret", "namespaces", ps.namespaces),
+                     read(pull, "spec.pullSecret", "serviceAccounts", ps.serviceAccounts)}) {
+      if (!s.ok()) {
+        return s;
+      }
+    }
+    if (ps.name.empty()) {
+      return invalidArgument("spec.pullSecret.name is required");
+    }
+    if (pull.contains("namespaceSelector") && !pull["namespaceSelector"].is_null()) {
+      auto sel = parseSelector(pull["namespaceSelector"]);
+      if (!sel.ok()) {
+        return sel.status();
+      }
+      ps.namespaceSelector = std::move(*sel);
+    }
+    r.pullSecret = std::move(ps);
+  } else if (!pull.is_null()) {
+    return invalidArgument("spec.pullSecret must be an object");
+  }
+  auto policy = deletionPolicy(spec, DeletionPolicy::kDelete);
+  if (!policy.ok()) {
+    return policy.status();
+  }
+  r.deletionPolicy = *policy;
+  return r;
+}
+
+}  // namespace hm::op
