@@ -4,8 +4,10 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <csignal>
 #include <nlohmann/json.hpp>
+#include <thread>
 
 #include "harbormaster/base/encoding.h"
 #include "support/kube_rig.h"
@@ -115,6 +117,31 @@ class OperatorTest : public ::testing::Test {
     std::string body;
     return !cred.first.empty() && harbor_.curl("GET", "/api/v2.0/system/CVEAllowlist", "", body,
                                                cred.first + ":" + cred.second) == 200;
+  }
+
+  // skopeo reads the image through the real registry with these credentials.
+  bool canPull(const std::pair<std::string, std::string>& cred, const std::string& image) {
+    std::string out;
+    return testing::runCommand(
+               {"/usr/bin/skopeo", "inspect", "--raw", "--tls-verify=false", "--creds",
+                cred.first + ":" + cred.second, "docker://" + harbor_.host() + "/" + image},
+               out) == 0;
+  }
+
+  std::vector<std::string> pullSecretsOf(const std::string& ns, const std::string& sa) {
+    std::vector<std::string> out;
+    json j = get({"serviceaccount", "-n", ns, sa});
+    if (j.is_object()) {
+      for (const auto& e : j.value("imagePullSecrets", json::array())) {
+        out.push_back(e.value("name", ""));
+      }
+    }
+    return out;
+  }
+
+  json robotsInHarbor() {
+    int64_t id = get({"harborproject", "team-a"})["status"].value("projectID", int64_t{0});
+    return harborGet("/api/v2.0/robots?q=Level%3Dproject%2CProjectID%3D" + std::to_string(id));
   }
 
   testing::HarborRig harbor_;
@@ -239,6 +266,244 @@ spec: {project: team-a, duration: 1, rotateBefore: 48h}
       "/api/v2.0/robots?q=Level%3Dproject%2CProjectID%3D" +
       std::to_string(get({"harborproject", "team-a"})["status"]["projectID"].get<int64_t>()));
   EXPECT_TRUE(robots.is_array() && robots.empty()) << "nothing created in Harbor: " << robots;
+}
+
+constexpr const char* kNamespaces = R"(apiVersion: v1
+kind: Namespace
+metadata: {name: apps}
+---
+apiVersion: v1
+kind: Namespace
+metadata: {name: ns-a, labels: {team: a}}
+---
+apiVersion: v1
+kind: Namespace
+metadata: {name: ns-b, labels: {team: b}}
+---
+apiVersion: v1
+kind: ServiceAccount
+metadata: {name: default, namespace: apps}
+imagePullSecrets: [{name: other}]
+---
+apiVersion: v1
+kind: ServiceAccount
+metadata: {name: builder, namespace: ns-a}
+)";
+
+constexpr const char* kRobot = R"(apiVersion: harbormaster.io/v1alpha1
+kind: RobotAccount
+metadata: {name: puller}
+spec:
+  project: team-a
+  pullSecret:
+    name: harbor-pull
+    namespaces: [apps]
+    namespaceSelector: {matchLabels: {team: a}}
+    serviceAccounts: ["*"]
+)";
+
+TEST_F(OperatorTest, RobotPullSecretsFollowNamespacesServiceAccountsAndTheResourceLifetime) {
+  auto op = startOperator("operator.log");
+  apply(kProject);
+  apply(kNamespaces);
+  ASSERT_TRUE(waitReady({"harborproject", "team-a"})) << op->output();
+  testing::OciLayout layout;
+  layout.addImage("v1", "team-a-app");
+  layout.push("v1", harbor_.host() + "/team-a/app:v1", false, "admin:" + harbor_.adminPassword());
+  apply(kRobot);
+  ASSERT_TRUE(waitReady({"robotaccount", "puller"})) << op->output();
+  json ra = get({"robotaccount", "puller"});
+  EXPECT_EQ(ra["status"]["robotName"], "robot$team-a+puller");
+  EXPECT_EQ(ra["status"]["secretNamespaces"], 2);
+  EXPECT_FALSE(ra["status"].value("expiresAt", "").empty()) << "30 days by default";
+
+  for (const char* ns : {"apps", "ns-a"}) {
+    json secret = get({"secret", "-n", ns, "harbor-pull"});
+    ASSERT_TRUE(secret.is_object()) << ns;
+    EXPECT_EQ(secret["metadata"]["labels"]["app.kubernetes.io/managed-by"], "harbormaster");
+    EXPECT_EQ(secret["metadata"]["annotations"]["harbormaster.io/robot-account"], "puller");
+    auto cred = pullCredential(ns, "harbor-pull");
+    EXPECT_EQ(cred.first, "robot$team-a+puller");
+    EXPECT_TRUE(canPull(cred, "team-a/app:v1")) << "the robot pulls the private image";
+  }
+  EXPECT_TRUE(get({"secret", "-n", "ns-b", "harbor-pull"}).is_null());
+  EXPECT_EQ(pullSecretsOf("apps", "default"), (std::vector<std::string>{"other", "harbor-pull"}));
+  EXPECT_EQ(pullSecretsOf("ns-a", "builder"), (std::vector<std::string>{"harbor-pull"}));
+
+  // A namespace created later, with its ServiceAccount, is covered within seconds.
+  apply(R"(apiVersion: v1
+kind: Namespace
+metadata: {name: ns-c, labels: {team: a}}
+---
+apiVersion: v1
+kind: ServiceAccount
+metadata: {name: default, namespace: ns-c}
+)");
+  ASSERT_TRUE(testing::eventually(10, [&] {
+    return harborAccepts(pullCredential("ns-c", "harbor-pull")) &&
+           pullSecretsOf("ns-c", "default") == std::vector<std::string>{"harbor-pull"};
+  })) << op->output();
+
+  // A namespace that stops matching loses the Secret and the ServiceAccount entry.
+  std::string out;
+  ASSERT_EQ(kube_.kubectl({"patch", "namespace", "ns-a", "--type=merge", "-p",
+                           R"({"metadata":{"labels":{"team":"b"}}})"},
+                          out),
+            0)
+      << out;
+  ASSERT_TRUE(testing::eventually(10, [&] {
+    return get({"secret", "-n", "ns-a", "harbor-pull"}).is_null() &&
+           pullSecretsOf("ns-a", "builder").empty();
+  }));
+
+  // A Secret of the same name that is not ours is never overwritten.
+  apply(R"(apiVersion: v1
+kind: Namespace
+metadata: {name: ns-d, labels: {team: a}}
+---
+apiVersion: v1
+kind: Secret
+metadata: {name: harbor-pull, namespace: ns-d}
+type: Opaque
+data: {token: bWluZQ==}
+)");
+  ASSERT_TRUE(waitReady({"robotaccount", "puller"}, "SecretConflict"));
+  EXPECT_THAT(condition(get({"robotaccount", "puller"}), "Ready", "message"),
+              HasSubstr("ns-d/harbor-pull"));
+  EXPECT_EQ(get({"secret", "-n", "ns-d", "harbor-pull"})["data"]["token"], "bWluZQ==");
+
+  // Deleting the RobotAccount removes everything it wrote, and its robot.
+  ASSERT_EQ(kube_.kubectl({"delete", "robotaccount", "puller", "--wait=false"}, out), 0) << out;
+  ASSERT_TRUE(testing::eventually(20, [&] {
+    return get({"robotaccount", "puller"}).is_null();
+  })) << op->output();
+  for (const char* ns : {"apps", "ns-c"}) {
+    EXPECT_TRUE(get({"secret", "-n", ns, "harbor-pull"}).is_null()) << ns;
+  }
+  EXPECT_EQ(pullSecretsOf("apps", "default"), (std::vector<std::string>{"other"}));
+  EXPECT_TRUE(pullSecretsOf("ns-c", "default").empty());
+  EXPECT_TRUE(get({"secret", "-n", "ns-d", "harbor-pull"}).is_object()) << "not ours: kept";
+  EXPECT_TRUE(get({"secret", "-n", "harbormaster", "harbormaster-robot-puller"}).is_null());
+  EXPECT_EQ(robotsInHarbor(), json::array());
+}
+
+TEST_F(OperatorTest, LostRejectedDeletedOrDisabledCredentialsAreReplaced) {
+  auto op = startOperator("operator.log");
+  apply(kProject);
+  apply(kNamespaces);
+  apply(kRobot);
+  ASSERT_TRUE(waitReady({"robotaccount", "puller"})) << op->output();
+  auto first = pullCredential("apps", "harbor-pull");
+  ASSERT_TRUE(harborAccepts(first));
+
+  // The master credential Secret is lost: a new secret is set (write-ahead) and fanned out.
+  std::string out;
+  ASSERT_EQ(
+      kube_.kubectl({"delete", "secret", "-n", "harbormaster", "harbormaster-robot-puller"}, out),
+      0)
+      << out;
+  ASSERT_TRUE(testing::eventually(20, [&] {
+    auto now = pullCredential("apps", "harbor-pull");
+    return now.second != first.second && harborAccepts(now);
+  })) << op->output();
+  EXPECT_FALSE(harborAccepts(first));
+  EXPECT_EQ(robotsInHarbor().size(), 1u) << "the same robot, not a second one";
+
+  // Someone resets the secret in Harbor's UI: the stored one is rejected, a new one is set.
+  int64_t id = get({"robotaccount", "puller"})["status"]["robotID"];
+  auto second = pullCredential("apps", "harbor-pull");
+  ASSERT_EQ(harbor_.curl("PATCH", "/api/v2.0/robots/" + std::to_string(id), "{}", out), 200) << out;
+  ASSERT_TRUE(testing::eventually(20, [&] {
+    auto now = pullCredential("apps", "harbor-pull");
+    return now.second != second.second && harborAccepts(now);
+  })) << op->output();
+
+  // Someone disables the robot: it is enabled again.
+  json robot = harborGet("/api/v2.0/robots/" + std::to_string(id));
+  robot["disable"] = true;
+  ASSERT_EQ(harbor_.curl("PUT", "/api/v2.0/robots/" + std::to_string(id), robot.dump(), out), 200)
+      << out;
+  ASSERT_TRUE(testing::eventually(20, [&] {
+    json r = harborGet("/api/v2.0/robots/" + std::to_string(id));
+    return r.is_object() && r.value("disable", true) == false &&
+           harborAccepts(pullCredential("apps", "harbor-pull"));
+  })) << op->output();
+
+  // Someone deletes the robot: it is made again, and the pull secrets follow.
+  ASSERT_EQ(harbor_.curl("DELETE", "/api/v2.0/robots/" + std::to_string(id), "", out), 200) << out;
+  ASSERT_TRUE(testing::eventually(20, [&] {
+    json ra = get({"robotaccount", "puller"});
+    return ra["status"].value("robotID", id) != id &&
+           harborAccepts(pullCredential("apps", "harbor-pull"));
+  })) << op->output();
+  EXPECT_THAT(get({"events.events.k8s.io", "-A"}).dump(), HasSubstr("RobotRecreated"));
+}
+
+TEST_F(OperatorTest, RotationPutsTheNewCredentialEverywhereBeforeTheOldOneStops) {
+  auto op = startOperator("operator.log");
+  apply(kProject);
+  apply(kNamespaces);
+  apply(kRobot);
+  ASSERT_TRUE(waitReady({"robotaccount", "puller"})) << op->output();
+  auto before = pullCredential("apps", "harbor-pull");
+
+  // Watch both target Secrets while rotating: a credential Harbor refuses must never still be
+  // what a Secret holds.
+  std::atomic<bool> done{false};
+  std::atomic<int> dead{0}, checks{0};
+  std::thread watcher([&] {
+    while (!done) {
+      for (const char* ns : {"apps", "ns-a"}) {
+        auto cred = pullCredential(ns, "harbor-pull");
+        ++checks;
+        if (!harborAccepts(cred) && pullCredential(ns, "harbor-pull") == cred) {
+          ++dead;
+        }
+      }
+    }
+  });
+  // Slow Harbor's robot calls down so the rotation spans many of the watcher's samples.
+  harbor_.control("POST", "/sim/faults",
+                  R"({"path_prefix":"/api/v2.0/robots","status":0,"count":-1,"latency_ms":400})");
+  std::string out;
+  ASSERT_EQ(kube_.kubectl({"annotate", "robotaccount", "puller", "harbormaster.io/rotate=1"}, out),
+            0)
+      << out;
+  bool rotated = testing::eventually(20, [&] {
+    return get({"robotaccount", "puller"})["status"].value("robotName", "") ==
+           "robot$team-a+puller.b";
+  });
+  // Past the grace period: the old robot is gone from Harbor.
+  bool retired = rotated && testing::eventually(20, [&] {
+                   json robots = robotsInHarbor();
+                   return robots.is_array() && robots.size() == 1 &&
+                          robots[0].value("name", "") == "robot$team-a+puller.b";
+                 });
+  done = true;
+  watcher.join();
+  harbor_.control("DELETE", "/sim/faults");
+  ASSERT_TRUE(rotated) << op->output();
+  ASSERT_TRUE(retired) << robotsInHarbor();
+  EXPECT_EQ(dead, 0) << "a target Secret held a dead credential (" << checks << " checks)";
+  EXPECT_GT(checks, 4);
+  for (const char* ns : {"apps", "ns-a"}) {
+    auto now = pullCredential(ns, "harbor-pull");
+    EXPECT_EQ(now.first, "robot$team-a+puller.b");
+    EXPECT_TRUE(harborAccepts(now));
+  }
+  EXPECT_FALSE(harborAccepts(before));
+  EXPECT_FALSE(get({"robotaccount", "puller"})["status"].value("lastRotation", "").empty());
+
+  // The same annotation value does nothing more; a new one rotates back.
+  ASSERT_EQ(
+      kube_.kubectl(
+          {"annotate", "--overwrite", "robotaccount", "puller", "harbormaster.io/rotate=2"}, out),
+      0)
+      << out;
+  ASSERT_TRUE(testing::eventually(20, [&] {
+    return get({"robotaccount", "puller"})["status"].value("robotName", "") ==
+           "robot$team-a+puller";
+  }));
 }
 
 }  // namespace

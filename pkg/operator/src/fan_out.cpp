@@ -131,7 +131,8 @@ awaitable<StatusOr<bool>> writeSecret(Context& ctx, const std::string& owner, co
   }
   if (current->value("type", "") != "kubernetes.io/dockerconfigjson") {
     // The type is immutable: replace the Secret.
-    auto removed = co_await ctx.kube->remove(kSecrets, ns, name, {}, ctx.deadline());
+    kube::DeleteOptions plain;  // a named local: GCC 12 mishandles `{}` in a co_await call
+    auto removed = co_await ctx.kube->remove(kSecrets, ns, name, plain, ctx.deadline());
     if (!removed.ok()) {
       co_return removed.status();
     }

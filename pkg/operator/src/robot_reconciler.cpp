@@ -42,7 +42,8 @@ std::string masterName(const std::string& robotAccount) {
 
 Data decode(const json& secret) {
   Data out;
-  for (const auto& [k, v] : secret.value("data", json::object()).items()) {
+  const json fields = secret.value("data", json::object());
+  for (const auto& [k, v] : fields.items()) {
     if (v.is_string()) {
       auto d = hm::base64Decode(v.get<std::string>());
       if (d) {
@@ -312,7 +313,8 @@ awaitable<Outcome> reconcileRobot(Context& ctx, std::string name) {
     if (!hasFinalizer(*cached)) {
       co_return Outcome{};
     }
-    if (Status s = co_await removeFanOut(ctx, name, {}); !s.ok()) {
+    const std::set<std::string> keepNone;
+    if (Status s = co_await removeFanOut(ctx, name, keepNone); !s.ok()) {
       co_return Outcome{s, std::nullopt};
     }
     if (Status s = co_await run.readMaster(); !s.ok()) {
@@ -330,8 +332,9 @@ awaitable<Outcome> reconcileRobot(Context& ctx, std::string name) {
         }
       }
       if (!run.master.is_null()) {
+        kube::DeleteOptions plain;  // a named local: GCC 12 mishandles `{}` in a co_await call
         auto removed = co_await ctx.kube->remove(kSecrets, ctx.options.nameSpace, masterName(name),
-                                                 {}, ctx.deadline());
+                                                 plain, ctx.deadline());
         if (!removed.ok() && removed.status().code() != StatusCode::kNotFound) {
           co_return Outcome{removed.status(), std::nullopt};
         }
