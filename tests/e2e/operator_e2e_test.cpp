@@ -32,6 +32,8 @@ class OperatorTest : public ::testing::Test {
 
   std::unique_ptr<testing::Process> startOperator(const std::string& log,
                                                   const std::vector<std::string>& extra = {}) {
+    opsPort_ = testing::freePort();
+    ports_[log] = opsPort_;
     std::vector<std::string> argv = {HM_BINARY,
                                      "operator",
                                      "--kubeconfig",
@@ -43,7 +45,7 @@ class OperatorTest : public ::testing::Test {
                                      "--namespace",
                                      "harbormaster",
                                      "--listen",
-                                     "127.0.0.1:" + std::to_string(testing::freePort()),
+                                     "127.0.0.1:" + std::to_string(opsPort_),
                                      "--resync",
                                      "2s",
                                      "--rotation-grace",
@@ -144,6 +146,21 @@ class OperatorTest : public ::testing::Test {
     return harborGet("/api/v2.0/robots?q=Level%3Dproject%2CProjectID%3D" + std::to_string(id));
   }
 
+  // GET on the health/metrics port of the operator started with this log file.
+  std::string opsGet(const std::string& log, const std::string& path) {
+    std::string out;
+    testing::runCommand(
+        {"/usr/bin/curl", "-s", "http://127.0.0.1:" + std::to_string(ports_[log]) + path}, out);
+    return out;
+  }
+
+  int64_t harborCalls(const std::string& key) {
+    json stats = json::parse(harbor_.control("GET", "/sim/stats"), nullptr, false);
+    return stats.is_object() ? stats["requests"].value(key, int64_t{0}) : 0;
+  }
+
+  uint16_t opsPort_ = 0;
+  std::map<std::string, uint16_t> ports_;
   testing::HarborRig harbor_;
   testing::KubeSimRig kube_;
   testing::TempDir dir_;
@@ -504,6 +521,72 @@ TEST_F(OperatorTest, RotationPutsTheNewCredentialEverywhereBeforeTheOldOneStops)
     return get({"robotaccount", "puller"})["status"].value("robotName", "") ==
            "robot$team-a+puller";
   }));
+}
+
+TEST_F(OperatorTest, AnOperatorKilledMidCreateLeavesNothingLostOrDuplicated) {
+  auto first = startOperator("first.log", {"--leader-elect=false"});
+  apply(kProject);
+  apply(kNamespaces);
+  ASSERT_TRUE(waitReady({"harborproject", "team-a"})) << first->output();
+  // Harbor takes its time with robots; the operator dies while Harbor is creating one, so the
+  // secret Harbor returns is never seen.
+  harbor_.control("POST", "/sim/faults",
+                  R"({"path_prefix":"/api/v2.0/robots","status":0,"count":-1,"latency_ms":2000})");
+  harbor_.control("DELETE", "/sim/stats");
+  apply(kRobot);
+  ASSERT_TRUE(testing::eventually(20, [&] { return harborCalls("POST /api/v2.0/robots") >= 1; }))
+      << first->output();
+  first->signal(SIGKILL);
+  first->wait(5);
+  std::this_thread::sleep_for(std::chrono::milliseconds(2500));  // Harbor finishes the create
+  harbor_.control("DELETE", "/sim/faults");
+  ASSERT_EQ(robotsInHarbor().size(), 1u);
+
+  auto second = startOperator("second.log", {"--leader-elect=false"});
+  ASSERT_TRUE(waitReady({"robotaccount", "puller"})) << second->output();
+  json robots = robotsInHarbor();
+  ASSERT_EQ(robots.size(), 1u) << "adopted, not created twice: " << robots;
+  EXPECT_EQ(robots[0]["name"], "robot$team-a+puller");
+  for (const char* ns : {"apps", "ns-a"}) {
+    EXPECT_TRUE(harborAccepts(pullCredential(ns, "harbor-pull"))) << ns;
+  }
+  EXPECT_EQ(harborCalls("POST /api/v2.0/robots"), 1) << "no second robot was created";
+}
+
+TEST_F(OperatorTest, AStandbyTakesOverWhenTheLeaderDiesOrStepsDown) {
+  auto one = startOperator("one.log", {"--identity", "op-1"});
+  apply(kProject);
+  ASSERT_TRUE(waitReady({"harborproject", "team-a"})) << one->output();
+  auto two = startOperator("two.log", {"--identity", "op-2"});
+  auto holder = [&] {
+    json lease = get({"lease", "-n", "harbormaster", "harbormaster-operator"});
+    return lease.is_object() ? lease["spec"].value("holderIdentity", "") : std::string();
+  };
+  ASSERT_EQ(holder(), "op-1");
+  EXPECT_THAT(opsGet("one.log", "/metrics"), HasSubstr("controller_runtime_reconcile_total"))
+      << one->output();
+
+  // The leader dies without a word: the standby leads once the lease runs out (15 s).
+  one->signal(SIGKILL);
+  one->wait(5);
+  apply(kNamespaces);
+  apply(kRobot);
+  ASSERT_TRUE(waitReady({"robotaccount", "puller"}, "Synced", 40)) << two->output();
+  EXPECT_EQ(holder(), "op-2");
+  EXPECT_THAT(opsGet("two.log", "/metrics"),
+              HasSubstr("harbormaster_robot_days_to_expiry{robot_account=\"puller\"}"));
+
+  // A leader that is told to stop hands the lease over at once.
+  auto three = startOperator("three.log", {"--identity", "op-3"});
+  ASSERT_TRUE(testing::eventually(10, [&] { return opsGet("three.log", "/readyz") == "ok"; }));
+  two->signal(SIGTERM);
+  EXPECT_EQ(two->wait(10), 0) << two->output();
+  ASSERT_TRUE(testing::eventually(8, [&] { return holder() == "op-3"; })) << three->output();
+  apply(R"(apiVersion: harbormaster.io/v1alpha1
+kind: HarborProject
+metadata: {name: team-b}
+)");
+  ASSERT_TRUE(waitReady({"harborproject", "team-b"}, "Synced", 15)) << three->output();
 }
 
 }  // namespace

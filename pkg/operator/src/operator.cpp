@@ -14,7 +14,7 @@ namespace asio = boost::asio;
 using asio::awaitable;
 using nlohmann::json;
 
-struct Operator::State : std::enable_shared_from_this<Operator::State> {
+struct Operator::State {
   Context ctx;
   std::shared_ptr<metrics::OperatorMetrics> metrics;
   std::shared_ptr<kube::WorkQueue> projectQueue, robotQueue;
@@ -42,8 +42,12 @@ struct Operator::State : std::enable_shared_from_this<Operator::State> {
     }
   }
 
+  // Handlers and the queues' process function use a plain pointer: the State outlives them,
+  // because Operator holds it while the io_context runs and every coroutine spawned here holds
+  // it too. (A handler that locked a weak pointer could end up the last owner and destroy the
+  // informer it is running in.)
   void buildInformers() {
-    auto self = weak_from_this();
+    State* self = this;
     auto informer = [&](kube::Resource r, std::string selector, kube::InformerHandlers h) {
       kube::InformerOptions o;
       o.resource = std::move(r);
@@ -51,19 +55,9 @@ struct Operator::State : std::enable_shared_from_this<Operator::State> {
       o.resync = ctx.options.resync;
       return std::make_shared<kube::Informer>(ctx.kube, o, std::move(h));
     };
-    auto on = [self](auto fn) {
-      return [self, fn](const json& o) {
-        if (auto s = self.lock()) {
-          fn(*s, o);
-        }
-      };
-    };
+    auto on = [self](auto fn) { return [self, fn](const json& o) { fn(*self, o); }; };
     auto onUpdate = [self](auto fn) {
-      return [self, fn](const json&, const json& o) {
-        if (auto s = self.lock()) {
-          fn(*s, o);
-        }
-      };
+      return [self, fn](const json&, const json& o) { fn(*self, o); };
     };
     auto project = [](State& s, const json& o) {
       const std::string name = o["metadata"].value("name", "");
@@ -107,10 +101,9 @@ struct Operator::State : std::enable_shared_from_this<Operator::State> {
   }
 
   kube::WorkQueue::Process processor(std::string controller) {
-    auto self = weak_from_this();
-    return [self, controller](std::string key) -> awaitable<Status> {
-      auto s = self.lock();
-      if (!s || !s->leading) {
+    State* s = this;
+    return [s, controller](std::string key) -> awaitable<Status> {
+      if (s->stopping || !s->leading) {
         co_return okStatus();  // a new leader starts from a full enqueue
       }
       auto started = std::chrono::steady_clock::now();
@@ -203,7 +196,8 @@ awaitable<void> Operator::run() {
   st->projectQueue->start(st->processor("harborproject"));
   st->robotQueue->start(st->processor("robotaccount"));
   for (const auto& inf : st->informers()) {
-    asio::co_spawn(ex, inf->run(), asio::detached);
+    asio::co_spawn(
+        ex, [st, inf]() -> awaitable<void> { co_await inf->run(); }, asio::detached);
   }
   asio::steady_timer wait(ex);
   while (!st->stopping) {
@@ -229,18 +223,8 @@ awaitable<void> Operator::run() {
   lo.name = "harbormaster-operator";
   lo.identity = st->ctx.options.identity;
   st->elector = std::make_unique<kube::LeaderElector>(st->ctx.kube, lo);
-  std::weak_ptr<State> weak = st;
-  co_await st->elector->run(
-      [weak] {
-        if (auto s = weak.lock()) {
-          s->startLeading();
-        }
-      },
-      [weak] {
-        if (auto s = weak.lock()) {
-          s->stopLeading();
-        }
-      });
+  State* s = st.get();  // run() holds `st` for as long as the elector runs
+  co_await st->elector->run([s] { s->startLeading(); }, [s] { s->stopLeading(); });
 }
 
 awaitable<void> Operator::shutdown() {
