@@ -521,6 +521,53 @@ TEST_F(OperatorTest, RotationPutsTheNewCredentialEverywhereBeforeTheOldOneStops)
     return get({"robotaccount", "puller"})["status"].value("robotName", "") ==
            "robot$team-a+puller";
   }));
+
+  // On a schedule, without being asked.
+  ASSERT_EQ(kube_.kubectl({"patch", "robotaccount", "puller", "--type=merge", "-p",
+                           R"({"spec":{"rotateEvery":"3s"}})"},
+                          out),
+            0)
+      << out;
+  ASSERT_TRUE(testing::eventually(20, [&] {
+    return get({"robotaccount", "puller"})["status"].value("robotName", "") ==
+           "robot$team-a+puller.b";
+  })) << op->output();
+  EXPECT_TRUE(harborAccepts(pullCredential("apps", "harbor-pull")));
+}
+
+TEST_F(OperatorTest, SteadyStateIsOneHarborReadPerObjectPerResyncAndNoWrites) {
+  auto op = startOperator("operator.log");
+  apply(kProject);
+  apply(kNamespaces);
+  apply(kRobot);
+  ASSERT_TRUE(waitReady({"robotaccount", "puller"})) << op->output();
+  ASSERT_TRUE(waitReady({"harborproject", "team-a"})) << op->output();
+  std::this_thread::sleep_for(std::chrono::seconds(3));  // let the last status writes land
+  harbor_.control("DELETE", "/sim/stats");
+  kube_.control("DELETE", "/sim/stats");
+  auto started = std::chrono::steady_clock::now();
+  std::this_thread::sleep_for(std::chrono::seconds(7));  // three or four resyncs of 2 s
+  const double periods =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count() / 2.0;
+  json harbor = json::parse(harbor_.control("GET", "/sim/stats"))["requests"];
+  json kube = json::parse(kube_.control("GET", "/sim/stats"))["requests"];
+  int64_t projectReads = 0, robotReads = 0;
+  for (const auto& [key, count] : harbor.items()) {
+    EXPECT_EQ(key.rfind("GET ", 0), 0u) << "a Harbor write at steady state: " << key;
+    if (key == "GET /api/v2.0/projects/team-a") {
+      projectReads += count.get<int64_t>();
+    } else {
+      robotReads += count.get<int64_t>();
+    }
+  }
+  EXPECT_GE(projectReads, 2);
+  EXPECT_LE(projectReads, static_cast<int64_t>(periods) + 1) << harbor;
+  EXPECT_LE(robotReads, static_cast<int64_t>(periods) + 1) << harbor;
+  for (const auto& [key, count] : kube.items()) {
+    const bool write = key.rfind("GET ", 0) != 0;
+    const bool lease = key.find("/leases/") != std::string::npos;
+    EXPECT_TRUE(!write || lease) << "a Kubernetes write at steady state: " << key;
+  }
 }
 
 TEST_F(OperatorTest, AnOperatorKilledMidCreateLeavesNothingLostOrDuplicated) {

@@ -59,14 +59,33 @@ struct Operator::State {
     auto onUpdate = [self](auto fn) {
       return [self, fn](const json&, const json& o) { fn(*self, o); };
     };
-    auto project = [](State& s, const json& o) {
-      const std::string name = o["metadata"].value("name", "");
-      s.addProject(name);
-      for (const auto& r : s.ctx.robots->byIndex("project", name)) {
+    // Only real changes: the periodic resync of the CR informers already revisits every object
+    // once per period, and must not come back a second time through a related informer.
+    auto onChange = [self](auto fn) {
+      return [self, fn](const json& before, const json& after) {
+        if (before["metadata"].value("resourceVersion", "") !=
+            after["metadata"].value("resourceVersion", "")) {
+          fn(*self, after);
+        }
+      };
+    };
+    auto project = [](State& s, const json& o) { s.addProject(o["metadata"].value("name", "")); };
+    auto projectAndRobots = [project](State& s, const json& o) {
+      project(s, o);
+      for (const auto& r : s.ctx.robots->byIndex("project", o["metadata"].value("name", ""))) {
         s.addRobot(r["metadata"].value("name", ""));
       }
     };
-    ctx.projects = informer(kProjects, "", {on(project), onUpdate(project), on(project)});
+    auto projectUpdate = [project, projectAndRobots, self](const json& before, const json& after) {
+      if (before["metadata"].value("resourceVersion", "") ==
+          after["metadata"].value("resourceVersion", "")) {
+        project(*self, after);  // a resync: the robots have their own
+      } else {
+        projectAndRobots(*self, after);
+      }
+    };
+    ctx.projects =
+        informer(kProjects, "", {on(projectAndRobots), projectUpdate, on(projectAndRobots)});
     auto robot = [](State& s, const json& o) { s.addRobot(o["metadata"].value("name", "")); };
     auto robotGone = [](State& s, const json& o) {
       s.metrics->forgetRobot(o["metadata"].value("name", ""));
@@ -77,7 +96,7 @@ struct Operator::State {
     });
     auto everyFanOut = [](State& s, const json&) { s.addAllRobots(true); };
     ctx.namespaces =
-        informer(kNamespaces, "", {on(everyFanOut), onUpdate(everyFanOut), on(everyFanOut)});
+        informer(kNamespaces, "", {on(everyFanOut), onChange(everyFanOut), on(everyFanOut)});
     // Managed Secrets only: a changed or deleted pull secret brings its owner back to repair it.
     auto owner = [](State& s, const json& o) {
       const std::string name = o["metadata"].value("labels", json::object()).value(kOwnerLabel, "");
@@ -86,7 +105,7 @@ struct Operator::State {
       }
     };
     ctx.secrets = informer(kSecrets, std::string(kManagedByLabel) + "=" + kManagedByValue,
-                           {nullptr, onUpdate(owner), on(owner)});
+                           {nullptr, onChange(owner), on(owner)});
     ctx.secrets->addIndex("pull-owner", [](const json& o) {
       const json labels = o["metadata"].value("labels", json::object());
       if (labels.value(kRoleLabel, "") != kRolePull) {

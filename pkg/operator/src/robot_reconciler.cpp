@@ -162,7 +162,8 @@ struct RobotRun {
   }
 
   void forgetSlot(const std::string& slot) {
-    for (const char* k : {".id", ".username", ".password", ".pending", ".expiresAt"}) {
+    for (const char* k : {".id", ".username", ".password", ".pending", ".expiresAt",
+                          ".checkedGeneration", ".createdAt"}) {
       data.erase(slot + k);
     }
     data.erase("retire." + slot);
@@ -196,6 +197,7 @@ struct RobotRun {
       // Made by an earlier attempt that crashed before storing the secret: adopt and reset.
       const harbor::Robot& r = found->front();
       data[slot + ".id"] = std::to_string(r.id);
+      data[slot + ".createdAt"] = std::to_string(unixNow(now));
       data[slot + ".username"] = r.name;
       data[slot + ".expiresAt"] = std::to_string(r.expiresAt);
       co_return co_await resetSecret(slot);
@@ -205,6 +207,7 @@ struct RobotRun {
       co_return created.status();
     }
     data[slot + ".id"] = std::to_string(created->id);
+    data[slot + ".createdAt"] = std::to_string(unixNow(now));
     data[slot + ".username"] = created->name;
     data[slot + ".password"] = created->secret;
     data[slot + ".expiresAt"] = std::to_string(created->expiresAt);
@@ -214,10 +217,36 @@ struct RobotRun {
   }
 
   // Makes the slot's robot exist, enabled, as specified, with a secret Harbor accepts.
+  // At steady state this is one Harbor call: the stored secret is tried, which fails if the
+  // robot was deleted, disabled, expired or given another secret. Harbor's record of the robot
+  // is read (and repaired) only when that fails or the spec changed since the last full check.
   awaitable<Status> ensureRobot(const RobotAccountSpec& spec, const std::string& slot) {
     if (!data.count(slot + ".id")) {
-      co_return co_await createRobot(spec, slot);
+      Status created = co_await createRobot(spec, slot);
+      if (created.ok()) {
+        data[slot + ".checkedGeneration"] = std::to_string(generation);
+        created = co_await writeMaster();
+      }
+      co_return created;
     }
+    const std::string checked = slot + ".checkedGeneration";
+    if (number(data, checked, -1) == generation && data.count(slot + ".password") &&
+        !data.count(slot + ".pending")) {
+      Status probe = co_await ctx.harbor->probeCredentials(
+          data[slot + ".username"], data[slot + ".password"], ctx.deadline());
+      if (probe.code() != StatusCode::kUnauthenticated) {
+        co_return probe;
+      }
+    }
+    Status full = co_await fullCheck(spec, slot);
+    if (full.ok() && number(data, checked, -1) != generation) {
+      data[checked] = std::to_string(generation);
+      full = co_await writeMaster();
+    }
+    co_return full;
+  }
+
+  awaitable<Status> fullCheck(const RobotAccountSpec& spec, const std::string& slot) {
     const int64_t id = number(data, slot + ".id", 0);
     auto robot = co_await ctx.harbor->getRobot(id, ctx.deadline());
     if (robot.status().code() == StatusCode::kNotFound) {
@@ -282,20 +311,18 @@ struct RobotRun {
   }
 
   std::optional<WallTime> rotationDue(const RobotAccountSpec& spec, const std::string& active) {
-    std::optional<WallTime> due;
-    auto earliest = [&](WallTime t) { due = due ? std::min(*due, t) : t; };
     const int64_t expires = number(data, active + ".expiresAt", -1);
+    std::optional<WallTime> expiresAt;
     if (expires > 0) {
-      earliest(WallTime(std::chrono::seconds(expires)) - spec.rotateBefore);
+      expiresAt = WallTime(std::chrono::seconds(expires));
     }
-    if (spec.rotateEvery) {
-      auto last = parseRfc3339(data.count("lastRotation") ? data["lastRotation"] : "");
-      earliest((last.ok() ? *last : now) + *spec.rotateEvery);
-      if (!last.ok()) {
-        data["lastRotation"] = formatRfc3339(now);
-      }
-    }
-    return due;
+    // The active credential dates from the last rotation, or from its robot's creation.
+    auto last = parseRfc3339(data.count("lastRotation") ? data["lastRotation"] : "");
+    WallTime since =
+        last.ok()
+            ? *last
+            : WallTime(std::chrono::seconds(number(data, active + ".createdAt", unixNow(now))));
+    return nextRotation(spec, expiresAt, since);
   }
 };
 

@@ -224,6 +224,19 @@ StatusOr<std::chrono::milliseconds> parseGoDuration(const std::string& text) {
   return std::chrono::milliseconds(static_cast<int64_t>(ms));
 }
 
+std::optional<WallTime> nextRotation(const RobotAccountSpec& spec,
+                                     std::optional<WallTime> expiresAt, WallTime since) {
+  std::optional<WallTime> due;
+  if (expiresAt) {
+    due = *expiresAt - spec.rotateBefore;
+  }
+  if (spec.rotateEvery) {
+    WallTime every = since + *spec.rotateEvery;
+    due = due ? std::min(*due, every) : every;
+  }
+  return due;
+}
+
 StatusOr<HarborProjectSpec> parseHarborProject(const json& object) {
   auto specOr = specOf(object);
   if (!specOr.ok()) {

@@ -79,6 +79,13 @@ struct RobotAccountSpec {
   DeletionPolicy deletionPolicy = DeletionPolicy::kDelete;
 };
 
+// When the active robot secret should be replaced: rotateBefore ahead of its expiry (none for a
+// secret that never expires) or rotateEvery after `since` (the last rotation, or the robot's
+// creation), whichever is earlier; nullopt when neither applies.
+std::optional<std::chrono::system_clock::time_point> nextRotation(
+    const RobotAccountSpec& spec, std::optional<std::chrono::system_clock::time_point> expiresAt,
+    std::chrono::system_clock::time_point since);
+
 // `object` is the whole custom resource; errors name the field.
 StatusOr<HarborProjectSpec> parseHarborProject(const nlohmann::json& object);
 StatusOr<RobotAccountSpec> parseRobotAccount(const nlohmann::json& object);
