@@ -10,7 +10,7 @@ samples="$root/../shared/admission-samples"
 hack/install-deps.sh >/dev/null
 echo "==> Building (build/)"
 cmake -S . -B build -G Ninja >/dev/null
-cmake --build build --parallel "$(nproc)" --target harbormaster harbor-sim >/dev/null
+cmake --build build --parallel "$(nproc)" --target harbormaster harbor-sim kube-sim >/dev/null
 bin="$root/build/bin/harbormaster"
 
 # shellcheck source=hack/lib.sh
@@ -128,6 +128,72 @@ review "$(pod "$harbor/shop/api:2.0")"    "kubectl run api --image=$harbor/shop/
 review "$(pod "$harbor/shop/worker:3.1")" "kubectl run worker --image=$harbor/shop/worker:3.1"
 review "$(pod "$harbor/shop/cron:1.0")"   "kubectl run cron --image=$harbor/shop/cron:1.0"
 port=$first_port
+
+echo
+echo "==> The operator: a HarborProject and a RobotAccount applied with kubectl (to kube-sim)"
+hm_start_kube build/bin/kube-sim
+kc() { KUBECONFIG="$HM_KUBECONFIG" kubectl "$@"; }
+kc apply -f crds/ | sed 's/^/  /'
+kc apply -f - >/dev/null <<YAML
+apiVersion: v1
+kind: Namespace
+metadata: {name: harbormaster}
+---
+apiVersion: v1
+kind: Namespace
+metadata: {name: shop-dev, labels: {team: shop}}
+---
+apiVersion: v1
+kind: Namespace
+metadata: {name: shop-prod, labels: {team: shop}}
+---
+apiVersion: v1
+kind: ServiceAccount
+metadata: {name: default, namespace: shop-dev}
+---
+apiVersion: v1
+kind: ServiceAccount
+metadata: {name: default, namespace: shop-prod}
+YAML
+kc apply -f examples/operator.yaml | sed 's/^/  /'
+echo "  harbormaster operator --kubeconfig … --harbor-url http://$harbor --namespace harbormaster"
+hm_start_operator "$bin" "http://$harbor"
+for _ in $(seq 100); do
+  ready=$(kc get robotaccount shop-puller -o jsonpath='{.status.conditions[?(@.type=="Ready")].status}')
+  [ "$ready" = "True" ] && break
+  sleep 0.2
+done
+echo
+kc get harborprojects -o custom-columns='HARBORPROJECT:.metadata.name,ID:.status.projectID,ADOPTED:.status.adopted,READY:.status.conditions[?(@.type=="Ready")].reason' | sed 's/^/  /'
+kc get robotaccounts -o custom-columns='ROBOTACCOUNT:.metadata.name,ROBOT:.status.robotName,EXPIRES:.status.expiresAt,NAMESPACES:.status.secretNamespaces,READY:.status.conditions[?(@.type=="Ready")].reason' | sed 's/^/  /'
+echo
+echo "  Pull secrets that appeared by themselves:"
+for ns in shop-dev shop-prod; do
+  config=$(kc get secret -n "$ns" harbor-pull -o jsonpath='{.data.\.dockerconfigjson}' | base64 -d)
+  user=$(jq -r --arg h "$harbor" '.auths[$h].username' <<<"$config")
+  pass=$(jq -r --arg h "$harbor" '.auths[$h].password' <<<"$config")
+  sa=$(kc get serviceaccount -n "$ns" default -o jsonpath='{.imagePullSecrets[*].name}')
+  digest=$(skopeo inspect --tls-verify=false --creds "$user:$pass" --format '{{.Digest}}' \
+    "docker://$harbor/shop/web:1.4" 2>&1 || true)
+  echo "  $ns/harbor-pull  type kubernetes.io/dockerconfigjson  user $user  (ServiceAccount default: $sa)"
+  echo "      skopeo inspect with it: shop/web:1.4 → $digest"
+done
+kc apply -f - >/dev/null <<YAML
+apiVersion: v1
+kind: Namespace
+metadata: {name: shop-staging, labels: {team: shop}}
+YAML
+for _ in $(seq 50); do
+  kc get secret -n shop-staging harbor-pull >/dev/null 2>&1 && break
+  sleep 0.1
+done
+echo "  A namespace labelled team=shop later gets it too: $(kc get secret -n shop-staging harbor-pull -o name 2>&1)"
+kc annotate robotaccount shop-puller harbormaster.io/rotate=demo >/dev/null
+for _ in $(seq 100); do
+  [ "$(kc get robotaccount shop-puller -o jsonpath='{.status.robotName}')" = 'robot$shop+shop-puller.b' ] && break
+  sleep 0.1
+done
+echo "  Rotated on request (annotation harbormaster.io/rotate): pull secrets now use $(kc get robotaccount shop-puller -o jsonpath='{.status.robotName}')"
 
 echo
 echo "==> Metrics (GET /metrics)"

@@ -134,3 +134,43 @@ hm_set_scan() {
   curl -sf -o /dev/null -H 'Content-Type: application/json' "http://$HM_HARBOR/sim/scan" \
     -d "{\"digest\":\"$1\",\"status\":\"$2\",\"vulnerabilities\":${3:-[]}}"
 }
+
+# hm_start_kube SIM_BINARY: kube-sim on a free loopback port, serving $HM_WORK/tls.crt (run
+# hm_make_cert first); sets HM_KUBECONFIG.
+hm_start_kube() {
+  local sim=$1 port
+  port=$(hm_free_port)
+  HM_KUBECONFIG="$HM_WORK/kubeconfig"
+  "$sim" --listen "127.0.0.1:$port" --tls-cert "$HM_WORK/tls.crt" --tls-key "$HM_WORK/tls.key" \
+    --token "demo-admin-token" --kubeconfig-out "$HM_KUBECONFIG" >"$HM_WORK/kube-sim.log" 2>&1 &
+  HM_EXTRA_PIDS+=($!)
+  for _ in $(seq 100); do
+    [ -s "$HM_KUBECONFIG" ] && KUBECONFIG=$HM_KUBECONFIG kubectl get --raw /readyz >/dev/null 2>&1 &&
+      return 0
+    sleep 0.1
+  done
+  echo "kube-sim did not start:" >&2
+  cat "$HM_WORK/kube-sim.log" >&2
+  return 1
+}
+
+# hm_start_operator BINARY HARBOR_URL [EXTRA FLAGS...]: the operator against $HM_KUBECONFIG with
+# admin credentials for Harbor; sets HM_OP_LOG and HM_OP_PORT (health and metrics).
+hm_start_operator() {
+  local bin=$1 url=$2
+  shift 2
+  HM_OP_PORT=$(hm_free_port)
+  HM_OP_LOG="$HM_WORK/operator.log"
+  echo "admin:Harbor12345" >"$HM_WORK/operator-harbor-credentials"
+  "$bin" operator --kubeconfig "$HM_KUBECONFIG" --harbor-url "$url" \
+    --harbor-credentials-file "$HM_WORK/operator-harbor-credentials" --namespace harbormaster \
+    --listen "127.0.0.1:$HM_OP_PORT" "$@" >"$HM_OP_LOG" 2>&1 &
+  HM_EXTRA_PIDS+=($!)
+  for _ in $(seq 100); do
+    curl -sf "http://127.0.0.1:$HM_OP_PORT/readyz" >/dev/null 2>&1 && return 0
+    sleep 0.1
+  done
+  echo "the operator did not start:" >&2
+  cat "$HM_OP_LOG" >&2
+  return 1
+}
