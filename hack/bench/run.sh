@@ -80,6 +80,8 @@ for mode in cold warm; do
 done
 
 cpu=$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')
+# hack/bench/operator.sh owns the section from its marker on: keep it.
+operator_section=$(sed -n '/<!-- operator:/,$p' docs/benchmarks.md 2>/dev/null || true)
 cat > docs/benchmarks.md <<MD
 # Benchmarks
 
@@ -124,4 +126,7 @@ Reading the tables:
   ACK. The server-side time per decision is exported as \`harbormaster_admission_duration_seconds\`
   (typically 0.1–0.3 ms including the log line).
 MD
+if [ -n "$operator_section" ]; then
+  printf '\n%s\n' "$operator_section" >>docs/benchmarks.md
+fi
 echo "wrote docs/benchmarks.md"
