@@ -205,6 +205,19 @@ TEST_F(OperatorTest, HarborProjectIsCreatedUpdatedRepairedAndRetained) {
     return p.is_object() && p["metadata"].value("public", "") == "true";
   }));
 
+  // The storage quota goes through Harbor's quota API.
+  ASSERT_EQ(kube_.kubectl({"patch", "harborproject", "team-a", "--type=merge", "-p",
+                           R"({"spec":{"storageQuota":"1Gi"}})"},
+                          out),
+            0)
+      << out;
+  const std::string quotaPath = "/api/v2.0/quotas?reference=project&reference_id=" +
+                                std::to_string(hp["status"]["projectID"].get<int64_t>());
+  ASSERT_TRUE(testing::eventually(20, [&] {
+    json q = harborGet(quotaPath);
+    return q.is_array() && q.size() == 1 && q[0]["hard"].value("storage", 0) == 1073741824;
+  })) << op->output();
+
   // A change made in Harbor's UI is put back at the next resync, with a Warning Event.
   ASSERT_EQ(harbor_.curl("PUT", "/api/v2.0/projects/team-a",
                          R"({"metadata":{"prevent_vul":"false","auto_scan":"false"}})", out),
@@ -533,6 +546,33 @@ TEST_F(OperatorTest, RotationPutsTheNewCredentialEverywhereBeforeTheOldOneStops)
            "robot$team-a+puller.b";
   })) << op->output();
   EXPECT_TRUE(harborAccepts(pullCredential("apps", "harbor-pull")));
+}
+
+TEST_F(OperatorTest, ARetainedRobotOutlivesItsResourceWithItsCredential) {
+  auto op = startOperator("operator.log");
+  apply(kProject);
+  apply(kNamespaces);
+  apply(R"(apiVersion: harbormaster.io/v1alpha1
+kind: RobotAccount
+metadata: {name: keeper}
+spec:
+  project: team-a
+  deletionPolicy: Retain
+  pullSecret: {name: keeper-pull, namespaces: [apps]}
+)");
+  ASSERT_TRUE(waitReady({"robotaccount", "keeper"})) << op->output();
+  auto cred = pullCredential("apps", "keeper-pull");
+  ASSERT_TRUE(harborAccepts(cred));
+  std::string out;
+  ASSERT_EQ(kube_.kubectl({"delete", "robotaccount", "keeper", "--wait=false"}, out), 0) << out;
+  ASSERT_TRUE(testing::eventually(20, [&] {
+    return get({"robotaccount", "keeper"}).is_null();
+  })) << op->output();
+  EXPECT_TRUE(get({"secret", "-n", "apps", "keeper-pull"}).is_null()) << "pull secrets go";
+  EXPECT_TRUE(harborAccepts(cred)) << "the robot stays in Harbor";
+  json master = get({"secret", "-n", "harbormaster", "harbormaster-robot-keeper"});
+  ASSERT_TRUE(master.is_object()) << "and so does its only copy of the secret";
+  EXPECT_EQ(base64Decode(master["data"].value("a.password", "")).value_or(""), cred.second);
 }
 
 TEST_F(OperatorTest, SteadyStateIsOneHarborReadPerObjectPerResyncAndNoWrites) {

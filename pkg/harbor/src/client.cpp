@@ -270,6 +270,18 @@ awaitable<Status> Client::deleteProjectMetadata(std::string name, std::string ke
                           "delete metadata " + key + " of project " + name, deadline);
 }
 
+awaitable<StatusOr<Quota>> Client::projectQuota(int64_t projectId, Deadline deadline) {
+  std::string path = "/api/v2.0/quotas?reference=project&reference_id=" + std::to_string(projectId);
+  co_return co_await get(std::move(path), "quota of project " + std::to_string(projectId),
+                         &parseQuotaList, deadline);
+}
+
+awaitable<Status> Client::setStorageQuota(int64_t quotaId, int64_t bytes, Deadline deadline) {
+  json body = {{"hard", {{"storage", bytes}}}};
+  co_return co_await call("PUT", "/api/v2.0/quotas/" + std::to_string(quotaId), body.dump(), 200,
+                          "set quota " + std::to_string(quotaId), deadline);
+}
+
 awaitable<StatusOr<CveAllowlist>> Client::systemAllowlist(Deadline deadline) {
   co_return co_await get("/api/v2.0/system/CVEAllowlist", "system CVE allowlist", &parseAllowlist,
                          deadline);

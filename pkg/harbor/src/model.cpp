@@ -217,6 +217,29 @@ StatusOr<Robot> parseRobot(std::string_view body) {
   return readRobot(*j);
 }
 
+StatusOr<Quota> parseQuotaList(std::string_view body) {
+  json j = json::parse(body, nullptr, false);
+  if (j.is_discarded() || !j.is_array()) {
+    return invalidArgument("malformed Harbor quota list: not a JSON array");
+  }
+  if (j.empty()) {
+    return notFound("Harbor has no quota for the project");
+  }
+  const json& q = j[0];
+  if (!q.is_object()) {
+    return bad("quota", "value", "must be an object");
+  }
+  Quota out;
+  HM_RETURN_IF_ERROR(read(q, "id", out.id, "quota"));
+  for (auto [key, target] :
+       {std::pair<const char*, int64_t*>{"hard", &out.hardStorage}, {"used", &out.usedStorage}}) {
+    if (auto list = q.find(key); list != q.end() && list->is_object()) {
+      HM_RETURN_IF_ERROR(read(*list, "storage", *target, "quota"));
+    }
+  }
+  return out;
+}
+
 StatusOr<std::vector<Robot>> parseRobotList(std::string_view body) {
   json j = json::parse(body, nullptr, false);
   if (j.is_discarded() || !j.is_array()) {

@@ -156,6 +156,9 @@ struct ProjectRun {
       }
     }
     status["projectID"] = *id;
+    if (Status q = co_await syncQuota(spec, *id); !q.ok()) {
+      co_return co_await fail("HarborError", q.message(), std::nullopt, q);
+    }
     co_await recordEvent(ctx, object, "Normal", "ProjectCreated",
                          "created Harbor project " + spec.projectName);
     condition("True", "Synced", "Harbor project " + spec.projectName + " matches the spec");
@@ -163,7 +166,39 @@ struct ProjectRun {
     co_return Outcome{done, std::nullopt};
   }
 
+  // The quota is a second Harbor read, so it is checked when the spec changed (or the last sync
+  // did not finish), not at every resync.
+  awaitable<Status> syncQuota(const HarborProjectSpec& spec, int64_t projectId) {
+    const json old = object.value("status", json::object());
+    if (!spec.storageLimitBytes || (old.value("observedGeneration", int64_t{-1}) == generation &&
+                                    conditionStatus(object, "Synced") == "True")) {
+      co_return okStatus();
+    }
+    auto quota = co_await ctx.harbor->projectQuota(projectId, ctx.deadline());
+    if (!quota.ok()) {
+      co_return quota.status();
+    }
+    if (quota->hardStorage == *spec.storageLimitBytes) {
+      co_return okStatus();
+    }
+    Status set =
+        co_await ctx.harbor->setStorageQuota(quota->id, *spec.storageLimitBytes, ctx.deadline());
+    if (set.code() == StatusCode::kPermissionDenied) {
+      co_return permissionDenied("setting the storage quota needs a Harbor system administrator: " +
+                                 set.message());
+    }
+    if (set.ok()) {
+      std::string note = "storage quota of " + spec.projectName + " set to " +
+                         std::to_string(*spec.storageLimitBytes) + " bytes";
+      co_await recordEvent(ctx, object, "Normal", "QuotaUpdated", note);
+    }
+    co_return set;
+  }
+
   awaitable<Outcome> update(const HarborProjectSpec& spec, const harbor::Project& project) {
+    if (Status q = co_await syncQuota(spec, project.id); !q.ok()) {
+      co_return co_await fail("HarborError", q.message(), std::nullopt, q);
+    }
     auto drift = metadataDrift(spec, project);
     const bool allowlist = allowlistDrift(spec, project);
     if (!drift.empty() || allowlist) {

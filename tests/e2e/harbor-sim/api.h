@@ -41,6 +41,9 @@ hm::net::HttpResponse robotsApi(State& state, const hm::net::HttpRequest& req,
 // /api/v2.0/projects… including members, metadata, artifacts, scans and accessories.
 hm::net::HttpResponse projectsApi(State& state, const hm::net::HttpRequest& req,
                                   const Caller& caller);
+// /api/v2.0/quotas (projects' storage quotas).
+hm::net::HttpResponse quotasApi(State& state, const hm::net::HttpRequest& req,
+                                const Caller& caller);
 // /api/v2.0/systeminfo, /system/CVEAllowlist and /users.
 hm::net::HttpResponse systemApi(State& state, const hm::net::HttpRequest& req, const Caller& caller,
                                 const SimInfo& info);

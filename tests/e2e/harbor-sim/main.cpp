@@ -165,6 +165,9 @@ class HarborSim {
     if (path.rfind("/api/v2.0/robots", 0) == 0) {
       co_return robotsApi(state_, req, caller);
     }
+    if (path.rfind("/api/v2.0/quotas", 0) == 0) {
+      co_return quotasApi(state_, req, caller);
+    }
     co_return systemApi(state_, req, caller, info_);
   }
 

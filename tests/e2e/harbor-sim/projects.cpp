@@ -134,6 +134,11 @@ HttpResponse createProject(State& state, const HttpRequest& req, const Caller& c
   if (status != 201) {
     return harborError(status, status == 409 ? "CONFLICT" : "BAD_REQUEST", message);
   }
+  if (body.contains("storage_limit") && body["storage_limit"].is_number_integer()) {
+    int64_t limit = body["storage_limit"].get<int64_t>();
+    state.updateProject(body["project_name"].get<std::string>(),
+                        [&](Project& p) { p.storageLimit = limit == 0 ? -1 : limit; });
+  }
   if (body.contains("cve_allowlist")) {
     CveAllowlist list;
     if (auto err = readAllowlist(body["cve_allowlist"], id, list)) {
@@ -397,6 +402,62 @@ HttpResponse projectsApi(State& state, const HttpRequest& req, const Caller& cal
     return artifactsApi(state, req, caller, *project, segs);
   }
   return harborError(404, "NOT_FOUND", "path " + std::string(req.path()) + " was not found");
+}
+
+// GET /quotas?reference=project&reference_id=N and PUT /quotas/{id} {"hard":{"storage":N}}.
+HttpResponse quotasApi(State& state, const HttpRequest& req, const Caller& caller) {
+  auto segs = segments(req.path());
+  auto quotaJson = [](const Project& p) {
+    return json{{"id", quotaIdOf(p.id)},
+                {"ref", {{"id", p.id}, {"name", p.name}, {"owner_name", "admin"}}},
+                {"hard", {{"storage", p.storageLimit}}},
+                {"used", {{"storage", 0}}},
+                {"creation_time", p.created},
+                {"update_time", p.created}};
+  };
+  if (req.method == "GET" && segs.size() == 3) {
+    auto q = req.query();
+    auto ref = q.find("reference_id");
+    json out = json::array();
+    for (const auto& p : state.projects()) {
+      if (ref != q.end() && ref->second != std::to_string(p.id)) {
+        continue;
+      }
+      if (caller.can(p, "quota", "read")) {
+        out.push_back(quotaJson(p));
+      }
+    }
+    if (caller.anonymous()) {
+      return refused(caller);
+    }
+    return ok(200, out.dump());
+  }
+  if (req.method == "PUT" && segs.size() == 4) {
+    if (!caller.admin) {
+      return refused(caller);  // quota:update is a system-level permission
+    }
+    std::optional<Project> project;
+    for (const auto& p : state.projects()) {
+      if (std::to_string(quotaIdOf(p.id)) == segs[3]) {
+        project = p;
+      }
+    }
+    if (!project) {
+      return harborError(404, "NOT_FOUND", "quota " + segs[3] + " not found");
+    }
+    json body = json::parse(req.body, nullptr, false);
+    if (!body.is_object() || !body.contains("hard") || !body["hard"].is_object() ||
+        !body["hard"].contains("storage") || !body["hard"]["storage"].is_number_integer()) {
+      return harborError(400, "BAD_REQUEST", "hard.storage in body is required");
+    }
+    int64_t limit = body["hard"]["storage"].get<int64_t>();
+    if (limit == 0 || limit < -1) {
+      return harborError(400, "BAD_REQUEST", "invalid hard limit for storage");
+    }
+    state.updateProject(project->name, [&](Project& p) { p.storageLimit = limit; });
+    return ok();
+  }
+  return harborError(405, "METHOD_NOT_ALLOWED", "method not allowed");
 }
 
 }  // namespace harborsim

@@ -77,6 +77,15 @@ std::optional<Project> State::project(const std::string& nameOrId, bool byName) 
   return it == projects_.end() ? std::nullopt : std::optional<Project>(it->second);
 }
 
+std::vector<Project> State::projects() const {
+  std::lock_guard lock(mu_);
+  std::vector<Project> out;
+  for (const auto& [name, p] : projects_) {
+    out.push_back(p);
+  }
+  return out;
+}
+
 bool State::projectHasRepositories(const std::string& name) const {
   std::lock_guard lock(mu_);
   return std::any_of(artifacts_.begin(), artifacts_.end(), [&](const auto& kv) {

@@ -28,7 +28,14 @@ struct Project {
   std::string created;
   CveAllowlist allowlist;
   std::map<std::string, int> members;  // username → Harbor role id (1 projectAdmin … 5)
+  int64_t storageLimit = -1;           // the project quota's hard storage, bytes; -1 unlimited
 };
+
+// Harbor's quota ids are their own sequence; the simulator offsets them from project ids so a
+// client that confuses the two gets a 404.
+inline int64_t quotaIdOf(int64_t projectId) {
+  return 1000 + projectId;
+}
 
 struct User {
   int64_t id = 0;
@@ -116,6 +123,7 @@ class State {
                                             std::map<std::string, std::string> metadata,
                                             int64_t& id);
   std::optional<Project> project(const std::string& nameOrId, bool byName) const;
+  std::vector<Project> projects() const;
   bool projectHasRepositories(const std::string& name) const;
   // Forgets a repository's artifacts (DELETE …/repositories/{r}); false when it had none.
   bool deleteRepository(const std::string& repository);

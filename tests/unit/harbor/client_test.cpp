@@ -260,6 +260,23 @@ TEST_F(HarborContractTest, SystemAllowlistIsReadableByUsersAndWritableByAdmins) 
   ASSERT_TRUE(runOn(io_.ioc(), admin->setSystemAllowlist(CveAllowlist{}, soon())).ok());
 }
 
+TEST_F(HarborContractTest, StorageQuotasAreReadAndSetThroughTheQuotaApi) {
+  auto c = client();
+  auto id = runOn(io_.ioc(), c->createProject({"quota", {}, 5'000'000}, soon()));
+  ASSERT_TRUE(id.ok()) << id.status().message();
+  auto q = runOn(io_.ioc(), c->projectQuota(*id, soon()));
+  ASSERT_TRUE(q.ok()) << q.status().message();
+  EXPECT_EQ(q->hardStorage, 5'000'000);
+  EXPECT_NE(q->id, *id) << "quota ids are not project ids";
+  ASSERT_TRUE(runOn(io_.ioc(), c->setStorageQuota(q->id, -1, soon())).ok());
+  EXPECT_EQ(runOn(io_.ioc(), c->projectQuota(*id, soon()))->hardStorage, -1);
+  EXPECT_EQ(runOn(io_.ioc(), c->setStorageQuota(q->id, 0, soon())).code(),
+            StatusCode::kInvalidArgument);
+  EXPECT_EQ(runOn(io_.ioc(), c->setStorageQuota(*id, 1, soon())).code(), StatusCode::kNotFound);
+  EXPECT_EQ(runOn(io_.ioc(), c->projectQuota(999'999, soon())).status().code(),
+            StatusCode::kNotFound);
+}
+
 TEST_F(HarborContractTest, SystemInfoShowsMoreToAuthenticatedCallers) {
   auto anonymous = runOn(io_.ioc(), client("", "")->systemInfo(soon()));
   ASSERT_TRUE(anonymous.ok()) << anonymous.status().message();

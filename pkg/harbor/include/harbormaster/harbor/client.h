@@ -47,6 +47,9 @@ class Client {
   // The only way to remove a metadata key: PUT never deletes one.
   boost::asio::awaitable<Status> deleteProjectMetadata(std::string name, std::string key,
                                                        Deadline deadline);
+  // The project's storage quota; setting it needs a system administrator.
+  boost::asio::awaitable<StatusOr<Quota>> projectQuota(int64_t projectId, Deadline deadline);
+  boost::asio::awaitable<Status> setStorageQuota(int64_t quotaId, int64_t bytes, Deadline deadline);
   boost::asio::awaitable<StatusOr<CveAllowlist>> systemAllowlist(Deadline deadline);
   // Needs a system admin; Harbor answers 500 for empty or duplicate ids.
   boost::asio::awaitable<Status> setSystemAllowlist(CveAllowlist list, Deadline deadline);

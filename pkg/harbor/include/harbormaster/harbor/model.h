@@ -138,7 +138,16 @@ struct CreatedRobot {
   int64_t expiresAt = -1;
 };
 
+// A project's storage quota (GET /quotas?reference=project&reference_id=N).
+struct Quota {
+  int64_t id = 0;
+  int64_t hardStorage = -1;  // bytes, -1 unlimited
+  int64_t usedStorage = 0;
+};
+
 StatusOr<Project> parseProject(std::string_view body);
+// The first (only) quota of a list; NotFound when the list is empty.
+StatusOr<Quota> parseQuotaList(std::string_view body);
 StatusOr<Robot> parseRobot(std::string_view body);
 StatusOr<std::vector<Robot>> parseRobotList(std::string_view body);
 StatusOr<Artifact> parseArtifact(std::string_view body);
