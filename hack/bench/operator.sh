@@ -67,6 +67,8 @@ kc get --raw /sim/stats >/dev/null 2>&1 || true
 kube_port=$(grep -o 'server: https://127.0.0.1:[0-9]*' "$HM_KUBECONFIG" | sed 's/.*://')
 curl -sfk -X DELETE "https://127.0.0.1:$kube_port/sim/stats" >/dev/null
 window=$((2 * resync + 2))
+cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$op_pid/stat"; }
+ticks_before=$(cpu_ticks)
 sleep "$window"
 harbor=$(curl -sf "http://$HM_HARBOR/sim/stats")
 kube=$(curl -sfk "https://127.0.0.1:$kube_port/sim/stats")
@@ -77,6 +79,8 @@ objects=$((robots + 1))
 periods=$(awk -v w="$window" -v r="$resync" 'BEGIN { printf "%.2f", w / r }')
 per=$(awk -v c="$reads" -v o="$objects" -v p="$periods" 'BEGIN { printf "%.2f", c / (o * p) }')
 rss=$(awk '/VmRSS/ {print $2}' "/proc/$op_pid/status")
+cpu_steady=$(awk -v a="$ticks_before" -v b="$(cpu_ticks)" -v hz="$(getconf CLK_TCK)" \
+  'BEGIN { printf "%.2f", (b - a) / hz }')
 echo "steady: $reads Harbor reads, $writes Harbor writes, $kube_writes Kubernetes writes in ${window}s"
 
 section=$(cat <<MD
@@ -99,6 +103,7 @@ caches, no robots in Harbor).
 | Harbor reads per object per resync | $per |
 | Harbor writes at steady state | $writes |
 | Kubernetes writes at steady state (Lease renewals excluded) | $kube_writes |
+| operator CPU time over the steady-state window | ${cpu_steady} s |
 | operator RSS after converging / peak / at the end | $((rss_converged / 1024)) MiB / $((hwm / 1024)) MiB / $((rss / 1024)) MiB |
 
 At steady state a HarborProject costs one \`GET /projects/{name}\` per resync and a RobotAccount

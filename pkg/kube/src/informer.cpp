@@ -57,35 +57,67 @@ std::vector<json> Informer::list() const {
 void Informer::addIndex(std::string name,
                         std::function<std::vector<std::string>(const json&)> values) {
   std::lock_guard lock(mu_);
+  auto& index = indexes_[name];
+  index.clear();
+  for (const auto& [key, o] : cache_) {
+    for (const auto& v : values(o)) {
+      index[v].insert(key);
+    }
+  }
   indexers_[std::move(name)] = std::move(values);
 }
 
 std::vector<json> Informer::byIndex(const std::string& name, const std::string& value) const {
   std::lock_guard lock(mu_);
   std::vector<json> out;
-  auto indexer = indexers_.find(name);
-  if (indexer == indexers_.end()) {
+  auto index = indexes_.find(name);
+  if (index == indexes_.end()) {
     return out;
   }
-  // Computed on read: caches here hold hundreds of objects, not millions.
-  for (const auto& [_, o] : cache_) {
-    auto values = indexer->second(o);
-    if (std::find(values.begin(), values.end(), value) != values.end()) {
-      out.push_back(o);
-    }
+  auto keys = index->second.find(value);
+  if (keys == index->second.end()) {
+    return out;
+  }
+  for (const auto& key : keys->second) {
+    out.push_back(cache_.at(key));
   }
   return out;
+}
+
+// Kept up to date on every change, so a lookup costs its result, not a scan of the cache.
+void Informer::reindex(const std::string& key, const json* before, const json* after) {
+  for (const auto& [name, values] : indexers_) {
+    auto& index = indexes_[name];
+    if (before) {
+      for (const auto& v : values(*before)) {
+        auto it = index.find(v);
+        if (it != index.end()) {
+          it->second.erase(key);
+          if (it->second.empty()) {
+            index.erase(it);
+          }
+        }
+      }
+    }
+    if (after) {
+      for (const auto& v : values(*after)) {
+        index[v].insert(key);
+      }
+    }
+  }
 }
 
 void Informer::upsert(const json& object) {
   std::optional<json> before;
   {
     std::lock_guard lock(mu_);
-    auto& slot = cache_[keyOf(object)];
+    const std::string key = keyOf(object);
+    auto& slot = cache_[key];
     if (!slot.is_null()) {
       before = slot;
     }
     slot = object;
+    reindex(key, before ? &*before : nullptr, &object);
   }
   if (!before) {
     if (handlers_.onAdd) {
@@ -104,6 +136,7 @@ void Informer::erase(const std::string& key) {
     if (it != cache_.end()) {
       gone = std::move(it->second);
       cache_.erase(it);
+      reindex(key, &*gone, nullptr);
     }
   }
   if (gone && handlers_.onDelete) {

@@ -9,6 +9,7 @@
 #include <boost/asio/strand.hpp>
 #include <future>
 #include <random>
+#include <set>
 
 #include "support/async.h"
 #include "support/kube_rig.h"
@@ -126,6 +127,11 @@ TEST(InformerTest, CacheAndHandlersMatchTheServerAcrossDroppedWatches) {
   Fixture f;
   ASSERT_TRUE(hm::testing::eventually(5, [&] { return f.informer->synced(); }));
   std::mt19937 rng(42);
+  f.randomWrites(rng, 20);
+  // An index added to a populated cache is filled from it, then kept up to date.
+  f.informer->addIndex("v", [](const json& o) {
+    return std::vector<std::string>{o.value("data", json::object()).value("v", "")};
+  });
   for (int round = 0; round < 4; ++round) {
     f.randomWrites(rng, 40);
     f.rig.control("POST", "/sim/drop-watches");
@@ -134,6 +140,16 @@ TEST(InformerTest, CacheAndHandlersMatchTheServerAcrossDroppedWatches) {
   ASSERT_TRUE(hm::testing::eventually(10, [&] { return f.cached() == truth; }))
       << "cache never caught up";
   EXPECT_EQ(f.handled(), truth) << "a handler saw a phantom or missed a change";
+  std::map<std::string, std::set<std::string>> want, got;
+  for (const auto& [key, v] : truth) {
+    want[v].insert(key);
+  }
+  for (int v = 0; v < 1000; ++v) {
+    for (const auto& o : f.informer->byIndex("v", std::to_string(v))) {
+      got[std::to_string(v)].insert(Informer::keyOf(o));
+    }
+  }
+  EXPECT_EQ(got, want) << "the index lists exactly the cached objects with each value";
 }
 
 TEST(InformerTest, A410RelistsAndDeletesWhatVanishedMeanwhile) {

@@ -14,6 +14,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -59,6 +60,8 @@ class Informer {
   void apply(const WatchEvent& e);
   void upsert(const nlohmann::json& object);
   void erase(const std::string& key);
+  // Moves `key` from the index values of `before` to those of `after` (either may be null).
+  void reindex(const std::string& key, const nlohmann::json* before, const nlohmann::json* after);
 
   std::shared_ptr<Client> kube_;
   InformerOptions options_;
@@ -69,6 +72,8 @@ class Informer {
   mutable std::mutex mu_;
   std::map<std::string, nlohmann::json> cache_;
   std::map<std::string, std::function<std::vector<std::string>(const nlohmann::json&)>> indexers_;
+  // index name → value → keys
+  std::map<std::string, std::map<std::string, std::set<std::string>>> indexes_;
 };
 
 }  // namespace hm::kube
