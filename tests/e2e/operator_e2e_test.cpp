@@ -401,6 +401,7 @@ data: {token: bWluZQ==}
   EXPECT_THAT(condition(get({"robotaccount", "puller"}), "Ready", "message"),
               HasSubstr("ns-d/harbor-pull"));
   EXPECT_EQ(get({"secret", "-n", "ns-d", "harbor-pull"})["data"]["token"], "bWluZQ==");
+  EXPECT_THAT(get({"events.events.k8s.io", "-A"}).dump(), HasSubstr("SecretConflict"));
 
   // Deleting the RobotAccount removes everything it wrote, and its robot.
   ASSERT_EQ(kube_.kubectl({"delete", "robotaccount", "puller", "--wait=false"}, out), 0) << out;

@@ -30,14 +30,26 @@ void setCondition(json& status, const Condition& c, int64_t generation, WallTime
   list.push_back(std::move(next));
 }
 
-std::string conditionStatus(const json& object, const std::string& type) {
+namespace {
+
+std::string conditionField(const json& object, const std::string& type, const char* field) {
   const json status = object.value("status", json::object());
   for (const auto& c : status.value("conditions", json::array())) {
     if (c.is_object() && c.value("type", "") == type) {
-      return c.value("status", "");
+      return c.value(field, "");
     }
   }
   return "";
+}
+
+}  // namespace
+
+std::string conditionStatus(const json& object, const std::string& type) {
+  return conditionField(object, type, "status");
+}
+
+std::string conditionReason(const json& object, const std::string& type) {
+  return conditionField(object, type, "reason");
 }
 
 }  // namespace hm::op

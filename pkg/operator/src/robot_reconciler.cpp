@@ -482,11 +482,14 @@ awaitable<Outcome> reconcileRobot(Context& ctx, std::string name) {
     for (const auto& c : conflicts) {
       list += (list.empty() ? "" : ", ") + c;
     }
-    run.conditions("False", "SecretConflict",
-                   "Secrets not managed by Harbormaster already exist with the pull secret's "
-                   "name, left untouched: " +
-                       list,
-                   "True");
+    const std::string message =
+        "Secrets not managed by Harbormaster already exist with the pull secret's name, left "
+        "untouched: " +
+        list;
+    if (conditionReason(*cached, "Ready") != "SecretConflict") {
+      co_await recordEvent(ctx, *cached, "Warning", "SecretConflict", message);  // on transition
+    }
+    run.conditions("False", "SecretConflict", message, "True");
   } else {
     run.conditions("True", "Synced",
                    "robot " + run.data[active + ".username"] + " is in pull secrets in " +

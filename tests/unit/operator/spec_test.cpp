@@ -193,6 +193,7 @@ TEST(ConditionsTest, TransitionTimeMovesOnlyWhenTheStatusChanges) {
   EXPECT_EQ(status["conditions"].size(), 2u);
   EXPECT_EQ(conditionStatus({{"status", status}}, "Ready"), "False");
   EXPECT_EQ(conditionStatus({{"status", status}}, "Missing"), "");
+  EXPECT_EQ(conditionReason({{"status", status}}, "Ready"), "HarborError");
 }
 
 }  // namespace

@@ -20,7 +20,8 @@ struct Condition {
 // Sets `condition` in status.conditions (created if needed) for `generation`.
 void setCondition(nlohmann::json& status, const Condition& condition, int64_t generation,
                   WallTime now);
-// The condition's status ("True", …) or "" when absent.
+// The condition's status ("True", …) or reason, or "" when absent.
 std::string conditionStatus(const nlohmann::json& object, const std::string& type);
+std::string conditionReason(const nlohmann::json& object, const std::string& type);
 
 }  // namespace hm::op
