@@ -74,6 +74,12 @@ int64_t number(const Data& d, const std::string& key, int64_t fallback) {
   }
 }
 
+// A failed step: the condition reason to report and the error.
+struct StepError {
+  std::string reason;  // HarborError, KubernetesError
+  Status status;
+};
+
 struct RobotRun {
   Context& ctx;
   json object;
@@ -324,6 +330,137 @@ struct RobotRun {
             : WallTime(std::chrono::seconds(number(data, active + ".createdAt", unixNow(now))));
     return nextRotation(spec, expiresAt, since);
   }
+
+  // Deletes the slot's robot from Harbor, if it has one (already gone is fine).
+  awaitable<Status> deleteSlotRobot(const std::string& slot) {
+    if (!data.count(slot + ".id")) {
+      co_return okStatus();
+    }
+    Status d = co_await ctx.harbor->deleteRobot(number(data, slot + ".id", 0), ctx.deadline());
+    co_return d.code() == StatusCode::kNotFound ? okStatus() : d;
+  }
+
+  // Deletes the slot's robot and forgets it.
+  awaitable<std::optional<StepError>> dropSlot(const std::string& slot) {
+    if (Status d = co_await deleteSlotRobot(slot); !d.ok()) {
+      co_return StepError{"HarborError", d};
+    }
+    forgetSlot(slot);
+    if (Status w = co_await writeMaster(); !w.ok()) {
+      co_return StepError{"KubernetesError", w};
+    }
+    co_return std::nullopt;
+  }
+
+  // The other slot's robot is made and written to every pull secret before the active one is
+  // marked for retirement. Updates `active`.
+  awaitable<std::optional<StepError>> rotate(const RobotAccountSpec& spec, std::string& active,
+                                             const std::string& request) {
+    const std::string next = active == "a" ? "b" : "a";
+    if (data.count(next + ".id")) {
+      if (auto e = co_await dropSlot(next)) {
+        co_return e;
+      }
+    }
+    if (Status s = co_await ensureRobot(spec, next); !s.ok()) {
+      co_return StepError{"HarborError", s};
+    }
+    auto fanned =
+        co_await fanOut(ctx, owner, spec, data[next + ".username"], data[next + ".password"]);
+    if (!fanned.ok()) {
+      co_return StepError{"KubernetesError", fanned.status()};
+    }
+    const auto grace = std::chrono::duration_cast<std::chrono::seconds>(ctx.options.rotationGrace);
+    data["active"] = next;
+    data["retire." + active] = std::to_string(unixNow(now) + grace.count());
+    data["lastRotation"] = formatRfc3339(now);
+    if (!request.empty()) {
+      data["rotateRequest"] = request;
+    }
+    if (Status w = co_await writeMaster(); !w.ok()) {
+      co_return StepError{"KubernetesError", w};
+    }
+    std::string note = "pull secrets now use " + data[next + ".username"] + "; " +
+                       data[active + ".username"] + " retires after the grace period";
+    co_await recordEvent(ctx, object, "Normal", "SecretRotated", note);
+    active = next;
+    co_return std::nullopt;
+  }
+
+  // Deletes robots whose grace period is over; `retireAt` is the next one still waiting.
+  awaitable<std::optional<StepError>> retire(const std::string& active,
+                                             std::optional<WallTime>& retireAt) {
+    for (const std::string slot : {"a", "b"}) {
+      if (slot == active || !data.count("retire." + slot)) {
+        continue;
+      }
+      WallTime when(std::chrono::seconds(number(data, "retire." + slot, 0)));
+      if (when > now) {
+        retireAt = retireAt ? std::min(*retireAt, when) : when;
+      } else if (auto e = co_await dropSlot(slot)) {
+        co_return e;
+      }
+    }
+    co_return std::nullopt;
+  }
+
+  // Deleting the RobotAccount: its pull secrets go; its robots and credential per policy.
+  awaitable<Status> remove(bool deleteRobots) {
+    const std::set<std::string> keepNone;
+    if (Status s = co_await removeFanOut(ctx, owner, keepNone); !s.ok()) {
+      co_return s;
+    }
+    if (Status s = co_await readMaster(); !s.ok() || !deleteRobots) {
+      co_return s;
+    }
+    for (const std::string slot : {"a", "b"}) {
+      if (Status d = co_await deleteSlotRobot(slot); !d.ok()) {
+        co_return d;
+      }
+    }
+    if (!master.is_null()) {
+      kube::DeleteOptions plain;  // a named local: GCC 12 mishandles `{}` in a co_await call
+      auto removed = co_await ctx.kube->remove(kSecrets, ctx.options.nameSpace, masterName(owner),
+                                               plain, ctx.deadline());
+      if (!removed.ok() && removed.status().code() != StatusCode::kNotFound) {
+        co_return removed.status();
+      }
+    }
+    co_return okStatus();
+  }
+
+  // Status fields and conditions after a successful fan-out.
+  void report(const std::string& active, int namespaces,
+              const std::vector<std::string>& conflicts) {
+    status["robotID"] = number(data, active + ".id", 0);
+    status["robotName"] = data[active + ".username"];
+    const int64_t expires = number(data, active + ".expiresAt", -1);
+    if (expires > 0) {
+      status["expiresAt"] = formatRfc3339(WallTime(std::chrono::seconds(expires)));
+    } else {
+      status.erase("expiresAt");
+    }
+    if (data.count("lastRotation")) {
+      status["lastRotation"] = data["lastRotation"];
+    }
+    status["secretNamespaces"] = namespaces;
+    if (conflicts.empty()) {
+      conditions("True", "Synced",
+                 "robot " + data[active + ".username"] + " is in pull secrets in " +
+                     std::to_string(namespaces) + " namespace(s)",
+                 "True");
+      return;
+    }
+    std::string list;
+    for (const auto& c : conflicts) {
+      list += (list.empty() ? "" : ", ") + c;
+    }
+    conditions("False", "SecretConflict",
+               "Secrets not managed by Harbormaster already exist with the pull secret's name, "
+               "left untouched: " +
+                   list,
+               "True");
+  }
 };
 
 }  // namespace
@@ -336,42 +473,18 @@ awaitable<Outcome> reconcileRobot(Context& ctx, std::string name) {
   RobotRun run{ctx, *cached, name, (*cached)["metadata"].value("generation", int64_t{1}),
                cached->value("status", json::object())};
   auto spec = parseRobotAccount(*cached);
-  if ((*cached)["metadata"].contains("deletionTimestamp")) {
-    if (!hasFinalizer(*cached)) {
+  if ((*cached)["metadata"].contains("deletionTimestamp") || !hasFinalizer(*cached)) {
+    const bool deleting = (*cached)["metadata"].contains("deletionTimestamp");
+    if (deleting && !hasFinalizer(*cached)) {
       co_return Outcome{};
     }
-    const std::set<std::string> keepNone;
-    if (Status s = co_await removeFanOut(ctx, name, keepNone); !s.ok()) {
-      co_return Outcome{s, std::nullopt};
-    }
-    if (Status s = co_await run.readMaster(); !s.ok()) {
-      co_return Outcome{s, std::nullopt};
-    }
-    const bool deleteRobots = !spec.ok() || spec->deletionPolicy == DeletionPolicy::kDelete;
-    if (deleteRobots) {
-      for (const char* slot : {"a", "b"}) {
-        if (run.data.count(std::string(slot) + ".id")) {
-          Status s = co_await ctx.harbor->deleteRobot(
-              number(run.data, std::string(slot) + ".id", 0), ctx.deadline());
-          if (!s.ok() && s.code() != StatusCode::kNotFound) {
-            co_return Outcome{s, std::nullopt};
-          }
-        }
-      }
-      if (!run.master.is_null()) {
-        kube::DeleteOptions plain;  // a named local: GCC 12 mishandles `{}` in a co_await call
-        auto removed = co_await ctx.kube->remove(kSecrets, ctx.options.nameSpace, masterName(name),
-                                                 plain, ctx.deadline());
-        if (!removed.ok() && removed.status().code() != StatusCode::kNotFound) {
-          co_return Outcome{removed.status(), std::nullopt};
-        }
+    if (deleting) {
+      const bool deleteRobots = !spec.ok() || spec->deletionPolicy == DeletionPolicy::kDelete;
+      if (Status s = co_await run.remove(deleteRobots); !s.ok()) {
+        co_return Outcome{s, std::nullopt};
       }
     }
-    Status done = co_await setFinalizer(ctx, kRobots, *cached, false);
-    co_return Outcome{done, std::nullopt};
-  }
-  if (!hasFinalizer(*cached)) {
-    Status done = co_await setFinalizer(ctx, kRobots, *cached, true);
+    Status done = co_await setFinalizer(ctx, kRobots, *cached, !deleting);
     co_return Outcome{done, std::nullopt};
   }
   if (!spec.ok()) {
@@ -393,70 +506,20 @@ awaitable<Outcome> reconcileRobot(Context& ctx, std::string name) {
   if (Status s = co_await run.ensureRobot(*spec, active); !s.ok()) {
     co_return co_await run.fail("HarborError", s.message(), std::nullopt, s);
   }
-  // Rotation: the other slot's robot is made and fanned out before the active one retires.
-  const std::string request =
+  const std::string annotation =
       (*cached)["metadata"].value("annotations", json::object()).value(kRotateAnnotation, "");
+  const bool requested = !annotation.empty() && annotation != run.data["rotateRequest"];
   auto due = run.rotationDue(*spec, active);
-  const bool requested = !request.empty() && request != run.data["rotateRequest"];
   if (requested || (due && *due <= run.now)) {
-    const std::string next = active == "a" ? "b" : "a";
-    if (run.data.count(next + ".id")) {
-      Status s =
-          co_await ctx.harbor->deleteRobot(number(run.data, next + ".id", 0), ctx.deadline());
-      if (!s.ok() && s.code() != StatusCode::kNotFound) {
-        co_return co_await run.fail("HarborError", s.message(), std::nullopt, s);
-      }
-      run.forgetSlot(next);
-      if (Status w = co_await run.writeMaster(); !w.ok()) {
-        co_return co_await run.fail("KubernetesError", w.message(), std::nullopt, w);
-      }
+    const std::string request = requested ? annotation : std::string();
+    if (auto e = co_await run.rotate(*spec, active, request)) {
+      co_return co_await run.fail(e->reason, e->status.message(), std::nullopt, e->status);
     }
-    if (Status s = co_await run.ensureRobot(*spec, next); !s.ok()) {
-      co_return co_await run.fail("HarborError", s.message(), std::nullopt, s);
-    }
-    auto fanned = co_await fanOut(ctx, name, *spec, run.data[next + ".username"],
-                                  run.data[next + ".password"]);
-    if (!fanned.ok()) {
-      co_return co_await run.fail("KubernetesError", fanned.status().message(), std::nullopt,
-                                  fanned.status());
-    }
-    run.data["active"] = next;
-    run.data["retire." + active] = std::to_string(
-        unixNow(run.now) +
-        std::chrono::duration_cast<std::chrono::seconds>(ctx.options.rotationGrace).count());
-    run.data["lastRotation"] = formatRfc3339(run.now);
-    if (requested) {
-      run.data["rotateRequest"] = request;
-    }
-    if (Status w = co_await run.writeMaster(); !w.ok()) {
-      co_return co_await run.fail("KubernetesError", w.message(), std::nullopt, w);
-    }
-    co_await recordEvent(ctx, *cached, "Normal", "SecretRotated",
-                         "pull secrets now use " + run.data[next + ".username"] + "; " +
-                             run.data[active + ".username"] + " retires after the grace period");
-    active = next;
     due = run.rotationDue(*spec, active);
   }
-  // Retire robots whose grace period is over.
   std::optional<WallTime> retireAt;
-  for (const char* slot : {"a", "b"}) {
-    const std::string s = slot;
-    if (s == active || !run.data.count("retire." + s)) {
-      continue;
-    }
-    WallTime when(std::chrono::seconds(number(run.data, "retire." + s, 0)));
-    if (when > run.now) {
-      retireAt = retireAt ? std::min(*retireAt, when) : when;
-      continue;
-    }
-    Status d = co_await ctx.harbor->deleteRobot(number(run.data, s + ".id", 0), ctx.deadline());
-    if (!d.ok() && d.code() != StatusCode::kNotFound) {
-      co_return co_await run.fail("HarborError", d.message(), std::nullopt, d);
-    }
-    run.forgetSlot(s);
-    if (Status w = co_await run.writeMaster(); !w.ok()) {
-      co_return co_await run.fail("KubernetesError", w.message(), std::nullopt, w);
-    }
+  if (auto e = co_await run.retire(active, retireAt)) {
+    co_return co_await run.fail(e->reason, e->status.message(), std::nullopt, e->status);
   }
   auto fanned = co_await fanOut(ctx, name, *spec, run.data[active + ".username"],
                                 run.data[active + ".password"]);
@@ -464,39 +527,13 @@ awaitable<Outcome> reconcileRobot(Context& ctx, std::string name) {
     co_return co_await run.fail("KubernetesError", fanned.status().message(), std::nullopt,
                                 fanned.status());
   }
-  run.status["robotID"] = number(run.data, active + ".id", 0);
-  run.status["robotName"] = run.data[active + ".username"];
-  const int64_t expires = number(run.data, active + ".expiresAt", -1);
-  if (expires > 0) {
-    run.status["expiresAt"] = formatRfc3339(WallTime(std::chrono::seconds(expires)));
-  } else {
-    run.status.erase("expiresAt");
+  if (!fanned->second.empty() && conditionReason(*cached, "Ready") != "SecretConflict") {
+    std::string note = "pull secret name taken by Secrets not managed by Harbormaster";
+    co_await recordEvent(ctx, *cached, "Warning", "SecretConflict", note);  // on transition
   }
-  if (run.data.count("lastRotation")) {
-    run.status["lastRotation"] = run.data["lastRotation"];
-  }
-  run.status["secretNamespaces"] = fanned->first;
-  const auto& conflicts = fanned->second;
-  if (!conflicts.empty()) {
-    std::string list;
-    for (const auto& c : conflicts) {
-      list += (list.empty() ? "" : ", ") + c;
-    }
-    const std::string message =
-        "Secrets not managed by Harbormaster already exist with the pull secret's name, left "
-        "untouched: " +
-        list;
-    if (conditionReason(*cached, "Ready") != "SecretConflict") {
-      co_await recordEvent(ctx, *cached, "Warning", "SecretConflict", message);  // on transition
-    }
-    run.conditions("False", "SecretConflict", message, "True");
-  } else {
-    run.conditions("True", "Synced",
-                   "robot " + run.data[active + ".username"] + " is in pull secrets in " +
-                       std::to_string(fanned->first) + " namespace(s)",
-                   "True");
-  }
+  run.report(active, fanned->first, fanned->second);
   Status written = co_await writeStatus(ctx, kRobots, *cached, run.status);
+  // Come back for the next rotation or retirement, unless the resync comes first.
   std::optional<std::chrono::milliseconds> requeue;
   for (auto at : {due, retireAt}) {
     if (at) {
@@ -507,7 +544,7 @@ awaitable<Outcome> reconcileRobot(Context& ctx, std::string name) {
     }
   }
   if (requeue && *requeue > ctx.options.resync) {
-    requeue.reset();  // the resync comes first
+    requeue.reset();
   }
   co_return Outcome{written, requeue};
 }
