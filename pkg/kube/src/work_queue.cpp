@@ -21,7 +21,7 @@ using Timer = asio::steady_timer;
 class Queue final : public WorkQueue {
  public:
   Queue(asio::any_io_executor executor, WorkQueueOptions options)
-      : strand_(asio::make_strand(executor)), options_(options) {}
+      : strand_(asio::make_strand(executor)), options_(options), tokens_(options.retryBurst) {}
 
   void start(Process process) override {
     auto self = std::static_pointer_cast<Queue>(shared_from_this());
@@ -112,6 +112,19 @@ class Queue final : public WorkQueue {
     return std::min(d, options_.maxBackoff);
   }
 
+  // Reserves a token from the retry bucket; returns how long until it is available.
+  std::chrono::milliseconds retryDelay() {
+    auto now = std::chrono::steady_clock::now();
+    double elapsed = std::chrono::duration<double>(now - bucketTime_).count();
+    bucketTime_ = now;
+    tokens_ = std::min<double>(options_.retryBurst, tokens_ + elapsed * options_.retryQps);
+    tokens_ -= 1;
+    if (tokens_ >= 0 || options_.retryQps <= 0) {
+      return std::chrono::milliseconds(0);
+    }
+    return std::chrono::milliseconds(static_cast<int64_t>(-tokens_ / options_.retryQps * 1000));
+  }
+
   awaitable<void> worker() {
     auto self = std::static_pointer_cast<Queue>(shared_from_this());
     ++running_;
@@ -134,7 +147,7 @@ class Queue final : public WorkQueue {
       if (result.ok()) {
         failures_.erase(key);
       } else {
-        addLater(key, backoff(++failures_[key]));
+        addLater(key, std::max(backoff(++failures_[key]), retryDelay()));
       }
       if (queued_.count(key)) {
         queue_.push_back(key);  // added while it was being processed
@@ -155,6 +168,8 @@ class Queue final : public WorkQueue {
   std::set<std::string> queued_;
   std::set<std::string> processing_;
   std::map<std::string, int> failures_;
+  double tokens_ = 0;  // the retry bucket; filled to retryBurst on creation
+  std::chrono::steady_clock::time_point bucketTime_ = std::chrono::steady_clock::now();
   std::vector<std::shared_ptr<Timer>> idle_;
   std::set<std::shared_ptr<Timer>> delayed_;
   bool stopping_ = false;

@@ -108,6 +108,44 @@ TEST(WorkQueueTest, FailuresBackOffExponentiallyUpToTheCap) {
   }
 }
 
+TEST(WorkQueueTest, RetriesOfAllItemsShareATokenBucket) {
+  hm::testing::IoThreads io;
+  Recorder rec;
+  // Ten tokens a second, two at once: the third and later retries wait for tokens even though
+  // each item's own backoff is 1 ms.
+  auto q =
+      WorkQueue::create(io.ioc().get_executor(), {.workers = 4,
+                                                  .initialBackoff = std::chrono::milliseconds(1),
+                                                  .maxBackoff = std::chrono::milliseconds(1),
+                                                  .retryQps = 10,
+                                                  .retryBurst = 2});
+  const auto started = Clock::now();
+  std::map<std::string, Clock::time_point> retried;
+  q->start([&](std::string key) -> asio::awaitable<Status> {
+    std::lock_guard lock(rec.mu);
+    if (++rec.calls[key] == 1) {
+      co_return unavailable("first attempt fails");
+    }
+    retried[key] = Clock::now();
+    co_return okStatus();
+  });
+  for (const char* k : {"a", "b", "c", "d", "e"}) {
+    q->add(k);
+  }
+  ASSERT_TRUE(hm::testing::eventually(10, [&] {
+    std::lock_guard lock(rec.mu);
+    return retried.size() == 5;
+  }));
+  std::lock_guard lock(rec.mu);
+  std::vector<Clock::time_point> times;
+  for (const auto& [_, t] : retried) {
+    times.push_back(t);
+  }
+  std::sort(times.begin(), times.end());
+  // Two tokens at once, then one per 100 ms: the last retry is at least 300 ms in.
+  EXPECT_GE(std::chrono::duration_cast<std::chrono::milliseconds>(times[4] - started).count(), 290);
+}
+
 TEST(WorkQueueTest, ShutdownWaitsForItemsInFlight) {
   hm::testing::IoThreads io;
   std::atomic<bool> finished{false};

@@ -6,7 +6,8 @@
 //
 // An item is queued at most once; one added while a worker holds it is queued again when that
 // worker finishes, so no two workers ever process the same item at once. A failed item comes
-// back after 5 ms, 10 ms, 20 ms … (capped); a success forgets its failures. All state lives on
+// back after 5 ms, 10 ms, 20 ms … (capped), and no sooner than the shared retry bucket allows;
+// a success forgets its failures. All state lives on
 // one strand; add() may be called from any thread.
 #pragma once
 
@@ -26,6 +27,10 @@ struct WorkQueueOptions {
   int workers = 1;
   std::chrono::milliseconds initialBackoff{5};
   std::chrono::milliseconds maxBackoff{60'000};
+  // Retries across all items share a token bucket (as controller-runtime's default limiter), so
+  // an outage that fails everything does not turn into a retry storm.
+  double retryQps = 10;
+  int retryBurst = 100;
 };
 
 class WorkQueue : public std::enable_shared_from_this<WorkQueue> {
