@@ -677,5 +677,26 @@ metadata: {name: team-b}
   ASSERT_TRUE(waitReady({"harborproject", "team-b"}, "Synced", 15)) << three->output();
 }
 
+TEST(OperatorCommandTest, BadFlagsAndConfigurationAreClearErrors) {
+  testing::TempDir dir;
+  dir.write("kubeconfig", "this is not a kubeconfig: [");
+  const std::vector<std::pair<std::vector<std::string>, std::string>> cases = {
+      {{}, "--harbor-url (or HARBOR_URL) is required"},
+      {{"--harbor-url", "https://h", "--leader-elect=maybe"},
+       "--leader-elect must be true or false"},
+      {{"--harbor-url", "https://h", "--resync", "0s"}, "--resync must be at least 1s"},
+      {{"--harbor-url", "https://h", "--workers", "0"}, "--workers must be between 1 and 64"},
+      {{"--harbor-url", "https://h", "--bogus", "1"}, "bogus"},
+      {{"--harbor-url", "https://h", "--kubeconfig", dir.file("kubeconfig")},
+       "Failed to load the Kubernetes configuration"}};
+  for (const auto& [args, want] : cases) {
+    std::vector<std::string> argv = {HM_BINARY, "operator"};
+    argv.insert(argv.end(), args.begin(), args.end());
+    std::string out;
+    EXPECT_EQ(testing::runCommand(argv, out), 2) << out;
+    EXPECT_THAT(out, HasSubstr(want));
+  }
+}
+
 }  // namespace
 }  // namespace hm

@@ -94,6 +94,8 @@ awaitable<bool> LeaderElector::tryAcquireOrRenew() {
 awaitable<void> LeaderElector::run(std::function<void()> onStartedLeading,
                                    std::function<void()> onStoppedLeading) {
   asio::steady_timer timer(co_await asio::this_coro::executor);
+  timer_ = &timer;
+  onStopped_ = onStoppedLeading;
   Clock::time_point lastRenew{};
   while (!stopping_) {
     const bool ok = co_await tryAcquireOrRenew();
@@ -119,6 +121,7 @@ awaitable<void> LeaderElector::run(std::function<void()> onStartedLeading,
     boost::system::error_code ec;
     co_await timer.async_wait(asio::redirect_error(asio::use_awaitable, ec));
   }
+  timer_ = nullptr;
   if (leading_) {
     leading_ = false;
     onStoppedLeading();
@@ -127,8 +130,16 @@ awaitable<void> LeaderElector::run(std::function<void()> onStartedLeading,
 
 awaitable<Status> LeaderElector::release() {
   stopping_ = true;
+  if (timer_) {
+    timer_->cancel();  // run() ends now instead of after its retry period
+  }
   if (!leading_ || !observed_.is_object() || holderOf(observed_) != options_.identity) {
     co_return okStatus();
+  }
+  // Stop leading before anyone else can: the reconcilers end before the lease is handed over.
+  leading_ = false;
+  if (onStopped_) {
+    onStopped_();
   }
   json lease = observed_;
   lease["spec"]["holderIdentity"] = "";

@@ -40,7 +40,7 @@ int main(int argc, char** argv) {
   asio::co_spawn(strand,
                  elector.run([] { std::cout << "leading" << std::endl; },
                              [] { std::cout << "stopped" << std::endl; }),
-                 [&](std::exception_ptr) { ioc.stop(); });
+                 asio::detached);
   asio::signal_set signals(strand, SIGTERM, SIGINT);
   signals.async_wait([&](const boost::system::error_code&, int) {
     asio::co_spawn(
@@ -48,6 +48,7 @@ int main(int argc, char** argv) {
         [&]() -> asio::awaitable<void> {
           hm::Status s = co_await elector.release();
           std::cout << (s.ok() ? "released" : "release failed: " + s.message()) << std::endl;
+          ioc.stop();
         },
         asio::detached);
   });

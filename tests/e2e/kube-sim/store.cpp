@@ -458,6 +458,13 @@ Result<json> Store::update(const ResourceType& t, const std::string& ns, const s
                           ") does not match the name on the URL (" + name + ")");
   }
   std::string rv = meta.value("resourceVersion", "");
+  if (rv.empty() && custom_.count(t.group + "/" + t.version + "/" + t.resource)) {
+    // Custom resources do not allow unconditional updates (AllowUnconditionalUpdate is false).
+    return fail<json>(422, "Invalid",
+                      t.kind + "." + t.group + " \"" + name +
+                          "\" is invalid: metadata.resourceVersion: Invalid value: 0x0: must be "
+                          "specified for an update");
+  }
   if (!rv.empty() && rv != old["metadata"]["resourceVersion"]) {
     return fail<json>(409, "Conflict",
                       "Operation cannot be fulfilled on " + qualified(t) + " \"" + name +
@@ -671,6 +678,7 @@ void Store::onCrdChange(const json& crd, bool deleted) {
                                 }),
                  types_.end());
     schemas_.erase(group + "/" + version + "/" + plural);
+    custom_.insert(group + "/" + version + "/" + plural);
     categories_[group + "/" + version + "/" + plural] =
         names.value("categories", std::vector<std::string>{});
     if (deleted || !v.value("served", true)) {

@@ -5,6 +5,7 @@
 #include <map>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -108,6 +109,7 @@ class Store {
   std::map<std::string, nlohmann::json> objects_;               // by group/resource/ns/name
   std::map<std::string, nlohmann::json> schemas_;               // by group/version/resource
   std::map<std::string, std::vector<std::string>> categories_;  // by group/version/resource
+  std::set<std::string> custom_;    // group/version/resource of types a CRD defines
   std::deque<WatchEvent> history_;  // the newest kHistory events, oldest first
   int64_t compacted_ = 100;         // events up to this version are no longer kept
 };

@@ -14,6 +14,7 @@
 #include "harbormaster/kube/client.h"  // first: it includes the Boost 1.74 workaround
 
 #include <atomic>
+#include <boost/asio/steady_timer.hpp>
 #include <functional>
 #include <memory>
 #include <string>
@@ -37,7 +38,8 @@ class LeaderElector {
   // and release() on one strand: they share the observed Lease.
   boost::asio::awaitable<void> run(std::function<void()> onStartedLeading,
                                    std::function<void()> onStoppedLeading);
-  // Hands the lease back (holder cleared, 1 s duration) if held, then ends run().
+  // Calls onStoppedLeading, hands the lease back (holder cleared, 1 s duration) if held, and
+  // ends run().
   boost::asio::awaitable<Status> release();
   // Ends run() without touching the lease (as a crash would).
   void stop() { stopping_ = true; }
@@ -51,6 +53,8 @@ class LeaderElector {
   std::atomic<bool> stopping_{false};
   std::atomic<bool> leading_{false};
   nlohmann::json observed_;  // the Lease as last seen
+  std::function<void()> onStopped_;
+  boost::asio::steady_timer* timer_ = nullptr;  // run()'s retry timer while it runs
   std::chrono::steady_clock::time_point observedAt_{};
 };
 
