@@ -131,10 +131,18 @@ void WebhookMetrics::scanVerdict(std::string_view outcome) {
   impl_->verdicts.Add({{"outcome", std::string(outcome)}}).Increment();
 }
 
-std::string WebhookMetrics::serialize() const {
+namespace {
+
+std::string exposition(prometheus::Registry& registry) {
   std::ostringstream out;
-  prometheus::TextSerializer().Serialize(out, impl_->registry->Collect());
+  prometheus::TextSerializer().Serialize(out, registry.Collect());
   return out.str();
+}
+
+}  // namespace
+
+std::string WebhookMetrics::serialize() const {
+  return exposition(*impl_->registry);
 }
 
 struct OperatorMetrics::Impl {
@@ -221,9 +229,7 @@ void OperatorMetrics::leading(bool leading) {
 }
 
 std::string OperatorMetrics::serialize() const {
-  std::ostringstream out;
-  prometheus::TextSerializer().Serialize(out, impl_->registry->Collect());
-  return out.str();
+  return exposition(*impl_->registry);
 }
 
 }  // namespace hm::metrics

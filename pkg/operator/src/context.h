@@ -54,8 +54,9 @@ nlohmann::json managedLabels(const std::string& owner, const std::string& role);
 boost::asio::awaitable<StatusOr<std::pair<int, std::vector<std::string>>>> fanOut(
     Context& ctx, const std::string& owner, const RobotAccountSpec& spec,
     const std::string& username, const std::string& password);
-// Removes the owner's pull secrets and ServiceAccount entries, except those in `keep` ("ns/name").
-boost::asio::awaitable<Status> removeFanOut(Context& ctx, const std::string& owner,
+// Removes the given pull secrets (the owner's) and their ServiceAccount entries, except those
+// in `keep` ("ns/name").
+boost::asio::awaitable<Status> removeFanOut(Context& ctx, const std::vector<nlohmann::json>& owned,
                                             const std::set<std::string>& keep);
 
 // Shared steps.

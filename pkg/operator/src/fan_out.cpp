@@ -182,15 +182,16 @@ awaitable<StatusOr<std::pair<int, std::vector<std::string>>>> fanOut(Context& ct
   for (const auto& ns : targets) {
     keep.insert(ns + "/" + spec.pullSecret->name);
   }
-  if (Status s = co_await removeFanOut(ctx, owner, keep); !s.ok()) {
+  const std::vector<json> owned = ctx.secrets->byIndex("pull-owner", owner);
+  if (Status s = co_await removeFanOut(ctx, owned, keep); !s.ok()) {
     co_return s;
   }
   co_return out;
 }
 
-awaitable<Status> removeFanOut(Context& ctx, const std::string& owner,
+awaitable<Status> removeFanOut(Context& ctx, const std::vector<json>& owned,
                                const std::set<std::string>& keep) {
-  for (const auto& secret : ctx.secrets->byIndex("pull-owner", owner)) {
+  for (const auto& secret : owned) {
     const std::string ns = secret["metadata"].value("namespace", "");
     const std::string name = secret["metadata"].value("name", "");
     if (keep.count(ns + "/" + name)) {

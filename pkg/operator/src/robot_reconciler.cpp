@@ -406,8 +406,17 @@ struct RobotRun {
 
   // Deleting the RobotAccount: its pull secrets go; its robots and credential per policy.
   awaitable<Status> remove(bool deleteRobots) {
+    // From the API, not the cache: a Secret written just before the deletion must go too.
+    kube::ListOptions selector;
+    selector.labelSelector =
+        std::string(kOwnerLabel) + "=" + owner + "," + kRoleLabel + "=" + kRolePull;
+    auto listed = co_await ctx.kube->list(kSecrets, "", selector, ctx.deadline());
+    if (!listed.ok()) {
+      co_return listed.status();
+    }
+    const std::vector<json> owned = (*listed)["items"].get<std::vector<json>>();
     const std::set<std::string> keepNone;
-    if (Status s = co_await removeFanOut(ctx, owner, keepNone); !s.ok()) {
+    if (Status s = co_await removeFanOut(ctx, owned, keepNone); !s.ok()) {
       co_return s;
     }
     if (Status s = co_await readMaster(); !s.ok() || !deleteRobots) {

@@ -331,6 +331,13 @@ StatusOr<RobotAccountSpec> parseRobotAccount(const json& object) {
   if (r.project.empty()) {
     return invalidArgument("spec.project is required: the HarborProject the robot belongs to");
   }
+  const std::string resourceName = object.value("metadata", json::object()).value("name", "");
+  if (resourceName.size() > 63) {
+    // It labels the pull secrets (harbormaster.io/robot-account), and label values stop at 63.
+    return invalidArgument(
+        "metadata.name is longer than 63 characters, the limit of the label "
+        "that ties pull secrets to their RobotAccount");
+  }
   if (!robotName(r.name)) {
     return invalidArgument("spec.name \"" + r.name +
                            "\" is not a robot name: lower-case letters and digits separated by "

@@ -157,6 +157,10 @@ TEST(RobotAccountSpecTest, BadSpecsNameTheProblem) {
          {{"name", "s"},
           {"namespaceSelector", {{"matchExpressions", {{{"key", "k"}, {"operator", "In"}}}}}}}}},
        "matchExpressions"}};
+  auto longName =
+      parseRobotAccount(object(std::string(64, 'r'), {{"project", "p"}, {"name", "r"}}));
+  ASSERT_FALSE(longName.ok());
+  EXPECT_THAT(longName.status().message(), HasSubstr("63 characters"));
   for (const auto& [spec, want] : cases) {
     auto r = parseRobotAccount(object("ok", spec));
     ASSERT_FALSE(r.ok()) << spec;
