@@ -71,6 +71,9 @@ StatusOr<std::chrono::milliseconds> parseDuration(const std::string& flag,
   if (unit == "m") {
     return std::chrono::milliseconds(n * 60'000);
   }
+  if (unit == "h") {
+    return std::chrono::milliseconds(n * 3'600'000);
+  }
   return invalidArgument("--" + flag + " \"" + text + "\" must be a duration such as 10s");
 }
 

@@ -28,7 +28,7 @@ struct Flags {
 
 StatusOr<Flags> parseFlags(const std::vector<std::string>& args, const FlagSpec& spec);
 
-// "10s", "500ms", "2m", or a bare number of seconds.
+// "10s", "500ms", "2m", "2160h", or a bare number of seconds.
 StatusOr<std::chrono::milliseconds> parseDuration(const std::string& flag, const std::string& text);
 
 }  // namespace hm::cli

@@ -8,6 +8,7 @@
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
+#include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <cstdlib>
 #include <iostream>
@@ -19,9 +20,11 @@
 #include "harbormaster/admission/review.h"
 #include "harbormaster/base/files.h"
 #include "harbormaster/base/log.h"
+#include "harbormaster/kube/config.h"
 #include "harbormaster/metrics/metrics.h"
 #include "harbormaster/net/server.h"
 #include "harbormaster/policy/store.h"
+#include "harbormaster/webhookcert/keeper.h"
 
 namespace hm::cli {
 namespace {
@@ -44,13 +47,83 @@ struct WebhookOptions {
   std::chrono::milliseconds reviewBudget{8'000};
   // The Authorization value Harbor's webhook policy sends to POST /harbor-events; empty: off.
   std::string eventsSecret;
+  // Self-managed certificates (--cert-secret): the keeper writes the pair --tls-cert/--tls-key
+  // name, from a Secret it maintains, and keeps the webhook configuration's caBundle.
+  std::optional<webhookcert::Settings> certificates;
+  kube::LoadOptions kube;
+  std::chrono::milliseconds certCheckInterval{60'000};
 };
 
+// --cert-secret and its companions; nullopt without --cert-secret.
+StatusOr<std::optional<webhookcert::Settings>> parseCertificateFlags(const Flags& flags,
+                                                                     const WebhookOptions& o) {
+  if (!flags.has("cert-secret")) {
+    for (const char* f : {"cert-service", "cert-webhook-configuration", "ca-validity",
+                          "cert-validity", "ca-propagation", "cert-check-interval"}) {
+      if (flags.has(f)) {
+        return invalidArgument(std::string("--") + f + " needs --cert-secret");
+      }
+    }
+    return std::optional<webhookcert::Settings>();
+  }
+  webhookcert::Settings c;
+  c.secretName = flags.get("cert-secret");
+  c.serviceName = flags.get("cert-service");
+  c.webhookConfiguration = flags.get("cert-webhook-configuration");
+  c.nameSpace = o.ownNamespace;
+  c.certFile = o.server.tls->certFile;
+  c.keyFile = o.server.tls->keyFile;
+  if (c.serviceName.empty() || c.webhookConfiguration.empty()) {
+    return invalidArgument("--cert-secret needs --cert-service and --cert-webhook-configuration");
+  }
+  if (c.nameSpace.empty()) {
+    return invalidArgument("--cert-secret needs --namespace (or POD_NAMESPACE)");
+  }
+  struct SecondsFlag {
+    const char* name;
+    std::chrono::seconds* target;
+  };
+  for (auto [name, target] :
+       {SecondsFlag{"ca-validity", &c.caValidity}, SecondsFlag{"cert-validity", &c.certValidity},
+        SecondsFlag{"ca-propagation", &c.caPropagation}}) {
+    if (flags.has(name)) {
+      auto d = parseDuration(name, flags.get(name));
+      if (!d.ok()) {
+        return d.status();
+      }
+      *target = std::chrono::duration_cast<std::chrono::seconds>(*d);
+    }
+  }
+  if (auto v = webhookcert::validate(c); !v.ok()) {
+    return v;
+  }
+  return std::optional<webhookcert::Settings>(std::move(c));
+}
+
 StatusOr<WebhookOptions> parseWebhookOptions(const std::vector<std::string>& args) {
-  FlagSpec spec{.valued = {"listen", "tls-cert", "tls-key", "policy", "metrics-listen", "namespace",
-                           "threads", "request-timeout", "idle-timeout", "shutdown-grace",
-                           "policy-check-interval", "log-level", "review-budget",
-                           "harbor-events-secret-file"},
+  FlagSpec spec{.valued = {"listen",
+                           "tls-cert",
+                           "tls-key",
+                           "policy",
+                           "metrics-listen",
+                           "namespace",
+                           "threads",
+                           "request-timeout",
+                           "idle-timeout",
+                           "shutdown-grace",
+                           "policy-check-interval",
+                           "log-level",
+                           "review-budget",
+                           "harbor-events-secret-file",
+                           "cert-secret",
+                           "cert-service",
+                           "cert-webhook-configuration",
+                           "ca-validity",
+                           "cert-validity",
+                           "ca-propagation",
+                           "cert-check-interval",
+                           "kubeconfig",
+                           "context"},
                 .boolean = {}};
   spec.valued.insert(kHarborFlags.begin(), kHarborFlags.end());
   auto flags = parseFlags(args, spec);
@@ -118,7 +191,8 @@ StatusOr<WebhookOptions> parseWebhookOptions(const std::vector<std::string>& arg
                               DurationFlag{"idle-timeout", &o.server.idleTimeout},
                               DurationFlag{"shutdown-grace", &o.shutdownGrace},
                               DurationFlag{"policy-check-interval", &o.policyCheckInterval},
-                              DurationFlag{"review-budget", &o.reviewBudget}}) {
+                              DurationFlag{"review-budget", &o.reviewBudget},
+                              DurationFlag{"cert-check-interval", &o.certCheckInterval}}) {
     if (flags->has(name)) {
       auto d = parseDuration(name, flags->get(name));
       if (!d.ok()) {
@@ -127,6 +201,13 @@ StatusOr<WebhookOptions> parseWebhookOptions(const std::vector<std::string>& arg
       *target = *d;
     }
   }
+  auto certificates = parseCertificateFlags(*flags, o);
+  if (!certificates.ok()) {
+    return certificates.status();
+  }
+  o.certificates = std::move(*certificates);
+  o.kube.kubeconfig = flags->get("kubeconfig");
+  o.kube.context = flags->get("context");
   std::string level = flags->get("log-level", "info");
   if (level == "debug") {
     log::configure(log::Level::kDebug);
@@ -390,6 +471,56 @@ asio::awaitable<void> watchPolicy(asio::steady_timer& timer, std::chrono::millis
   }
 }
 
+// The keeper's first pass runs before the server starts: the server needs the files it writes.
+// A cluster that is briefly unreachable gets a minute; after that the pod restarts with the
+// reason in its log.
+StatusOr<std::unique_ptr<webhookcert::CertificateKeeper>> startCertificateKeeper(
+    asio::io_context& ioc, const WebhookOptions& opts, metrics::WebhookMetrics& metrics) {
+  auto config = kube::loadConfig(opts.kube);
+  if (!config.ok()) {
+    return config.status();
+  }
+  auto client = kube::Client::create(ioc.get_executor(), *config);
+  if (!client.ok()) {
+    return client.status();
+  }
+  webhookcert::CertificateKeeper::Observer observer;
+  observer.synced = [&metrics](webhookcert::WallTime notAfter) {
+    metrics.certificateSynced(static_cast<double>(std::chrono::system_clock::to_time_t(notAfter)));
+  };
+  observer.failed = [&metrics](const Status&) { metrics.certificateSyncFailed(); };
+  auto keeper = std::make_unique<webhookcert::CertificateKeeper>(
+      std::shared_ptr<kube::Client>(std::move(*client)), *opts.certificates, observer);
+  Status first = internalError("not run");
+  auto giveUp = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  asio::co_spawn(
+      ioc,
+      [&]() -> asio::awaitable<void> {
+        asio::steady_timer pause(co_await asio::this_coro::executor);
+        for (;;) {
+          first =
+              co_await keeper->sync(std::chrono::steady_clock::now() + std::chrono::seconds(10));
+          if (first.ok() || std::chrono::steady_clock::now() > giveUp ||
+              first.code() == StatusCode::kFailedPrecondition) {
+            // Pooled connections keep timers; stop rather than wait for the context to drain.
+            ioc.stop();
+            co_return;
+          }
+          log::warn("Webhook certificates: first sync failed; retrying",
+                    {{"error", first.message()}});
+          pause.expires_after(std::chrono::seconds(2));
+          co_await pause.async_wait(asio::use_awaitable);
+        }
+      },
+      asio::detached);
+  ioc.run();
+  ioc.restart();
+  if (!first.ok()) {
+    return first;
+  }
+  return keeper;
+}
+
 }  // namespace
 
 int runWebhook(const std::vector<std::string>& args) {
@@ -407,6 +538,15 @@ int runWebhook(const std::vector<std::string>& args) {
   }
   metrics.policyReload(true);
   asio::io_context ioc(static_cast<int>(opts->threads));
+  std::unique_ptr<webhookcert::CertificateKeeper> keeper;
+  if (opts->certificates) {
+    auto k = startCertificateKeeper(ioc, *opts, metrics);
+    if (!k.ok()) {
+      log::error("Failed to set up self-managed certificates", {{"error", k.status().message()}});
+      return 1;
+    }
+    keeper = std::move(*k);
+  }
   std::unique_ptr<scangate::ScanGate> gate;
   if (opts->harbor.connection) {
     scangate::Observer observer;
@@ -455,6 +595,11 @@ int runWebhook(const std::vector<std::string>& args) {
       watchPolicy(policyTimer, opts->policyCheckInterval, **store, metrics, opts->policyFile),
       asio::detached);
 
+  if (keeper) {
+    asio::co_spawn(control, keeper->run(opts->certCheckInterval, std::chrono::seconds(2)),
+                   asio::detached);
+  }
+
   asio::signal_set signals(control, SIGTERM, SIGINT);
   signals.async_wait([&](const boost::system::error_code& ec, int signal) {
     if (ec) {
@@ -464,6 +609,9 @@ int runWebhook(const std::vector<std::string>& args) {
               {{"signal", signal}, {"graceMs", opts->shutdownGrace.count()}});
     webhook.setStopping();
     policyTimer.cancel();
+    if (keeper) {
+      keeper->stop();
+    }
     auto pending = std::make_shared<int>(opsServer ? 2 : 1);
     auto finished = [&ioc, pending] {
       if (--*pending == 0) {

@@ -33,7 +33,7 @@ Process::Process(const std::vector<std::string>& argv, const std::string& logFil
       dup2(fd, 2);
       close(fd);
     }
-    execv(args[0], args.data());
+    execvp(args[0], args.data());  // PATH lookup for tools such as openssl and curl
     _exit(127);
   }
 }

@@ -49,6 +49,18 @@ struct WebhookMetrics::Impl {
           .Name("harbormaster_certificate_reloads_total")
           .Help("Serving certificate reloads, by result.")
           .Register(*registry);
+  prometheus::Gauge& certExpiry =
+      prometheus::BuildGauge()
+          .Name("harbormaster_webhook_certificate_expiry_timestamp_seconds")
+          .Help("When the self-managed serving certificate expires (Unix time).")
+          .Register(*registry)
+          .Add({});
+  prometheus::Gauge& certSyncErrors =
+      prometheus::BuildGauge()
+          .Name("harbormaster_webhook_certificate_sync_errors")
+          .Help("Consecutive failed passes of the self-managed certificate keeper (0: healthy).")
+          .Register(*registry)
+          .Add({});
   prometheus::Family<prometheus::Counter>& http =
       prometheus::BuildCounter()
           .Name("harbormaster_http_requests_total")
@@ -110,6 +122,15 @@ void WebhookMetrics::policyReload(bool ok) {
 
 void WebhookMetrics::certificateReload(bool ok) {
   impl_->certReloads.Add({{"result", ok ? "success" : "error"}}).Increment();
+}
+
+void WebhookMetrics::certificateSynced(double notAfterUnixSeconds) {
+  impl_->certExpiry.Set(notAfterUnixSeconds);
+  impl_->certSyncErrors.Set(0);
+}
+
+void WebhookMetrics::certificateSyncFailed() {
+  impl_->certSyncErrors.Increment();
 }
 
 void WebhookMetrics::httpRequest(std::string_view path, int code) {

@@ -350,9 +350,7 @@ class KubeSim {
     json next;
     if (type == "application/merge-patch+json" ||
         type == "application/strategic-merge-patch+json") {
-      if (type == "application/strategic-merge-patch+json" && !t.group.empty() &&
-          t.group.find('.') != std::string::npos && t.group != "coordination.k8s.io" &&
-          t.group != "events.k8s.io" && t.group != "apiextensions.k8s.io") {
+      if (type == "application/strategic-merge-patch+json" && t.custom) {
         return error({415, "UnsupportedMediaType",
                       "the body of the request was in an unknown format - accepted media types "
                       "include: application/json-patch+json, application/merge-patch+json, "

@@ -13,6 +13,21 @@ using nlohmann::json;
 
 namespace {
 
+// A Secret's stringData is write-only: the API server folds it into data (base64) and drops it.
+void foldStringData(const ResourceType& t, json& obj) {
+  if (!t.group.empty() || t.resource != "secrets" || !obj.contains("stringData")) {
+    return;
+  }
+  if (obj["stringData"].is_object()) {
+    for (auto& [k, v] : obj["stringData"].items()) {
+      if (v.is_string()) {
+        obj["data"][k] = hm::base64Encode(v.get<std::string>());
+      }
+    }
+  }
+  obj.erase("stringData");
+}
+
 std::string now() {
   return hm::formatRfc3339(std::chrono::system_clock::now());
 }
@@ -250,6 +265,58 @@ Store::Store() {
   addType({"", "v1", "events", "Event", "event", {"ev"}, true, false});
   addType({"coordination.k8s.io", "v1", "leases", "Lease", "lease", {}, true, false});
   addType({"events.k8s.io", "v1", "events", "Event", "event", {"ev"}, true, false});
+  // What the Helm chart installs, stored as written (no controllers run them).
+  addType({"", "v1", "services", "Service", "service", {"svc"}, true, true});
+  addType({"apps", "v1", "deployments", "Deployment", "deployment", {"deploy"}, true, true});
+  addType({"policy",
+           "v1",
+           "poddisruptionbudgets",
+           "PodDisruptionBudget",
+           "poddisruptionbudget",
+           {"pdb"},
+           true,
+           true});
+  addType({"networking.k8s.io",
+           "v1",
+           "networkpolicies",
+           "NetworkPolicy",
+           "networkpolicy",
+           {"netpol"},
+           true,
+           false});
+  addType({"rbac.authorization.k8s.io", "v1", "roles", "Role", "role", {}, true, false});
+  addType({"rbac.authorization.k8s.io",
+           "v1",
+           "rolebindings",
+           "RoleBinding",
+           "rolebinding",
+           {},
+           true,
+           false});
+  addType({"rbac.authorization.k8s.io",
+           "v1",
+           "clusterroles",
+           "ClusterRole",
+           "clusterrole",
+           {},
+           false,
+           false});
+  addType({"rbac.authorization.k8s.io",
+           "v1",
+           "clusterrolebindings",
+           "ClusterRoleBinding",
+           "clusterrolebinding",
+           {},
+           false,
+           false});
+  addType({"admissionregistration.k8s.io",
+           "v1",
+           "validatingwebhookconfigurations",
+           "ValidatingWebhookConfiguration",
+           "validatingwebhookconfiguration",
+           {},
+           false,
+           false});
   addType({"apiextensions.k8s.io",
            "v1",
            "customresourcedefinitions",
@@ -366,6 +433,7 @@ Result<json> Store::create(const ResourceType& t, const std::string& ns, json ob
   if (!obj.is_object()) {
     return fail<json>(400, "BadRequest", "the body must be a JSON object");
   }
+  foldStringData(t, obj);
   json& meta = obj["metadata"];
   if (!meta.is_object()) {
     meta = json::object();
@@ -450,6 +518,7 @@ Result<json> Store::update(const ResourceType& t, const std::string& ns, const s
   if (!obj.is_object() || !obj.contains("metadata") || !obj["metadata"].is_object()) {
     return fail<json>(400, "BadRequest", "the body must be an object with metadata");
   }
+  foldStringData(t, obj);
   json& old = it->second;
   const json& meta = obj["metadata"];
   if (meta.value("name", name) != name) {
@@ -695,7 +764,8 @@ void Store::onCrdChange(const json& crd, bool deleted) {
                    names.value("singular", ""),
                    names.value("shortNames", std::vector<std::string>{}),
                    spec.value("scope", "Namespaced") == "Namespaced",
-                   v.contains("subresources") && v["subresources"].contains("status")};
+                   v.contains("subresources") && v["subresources"].contains("status"),
+                   true};
     types_.push_back(std::move(t));
   }
   if (deleted) {

@@ -24,6 +24,7 @@ struct ResourceType {
   std::vector<std::string> shortNames;
   bool namespaced = true;
   bool hasStatus = false;
+  bool custom = false;  // defined by a CRD: no strategic merge patch, stricter updates
   std::string apiVersion() const { return group.empty() ? version : group + "/" + version; }
 };
 

@@ -28,10 +28,11 @@ TEST(FlagsTest, ParsesDurations) {
   EXPECT_EQ(*parseDuration("t", "10s"), std::chrono::milliseconds(10'000));
   EXPECT_EQ(*parseDuration("t", "250ms"), std::chrono::milliseconds(250));
   EXPECT_EQ(*parseDuration("t", "2m"), std::chrono::milliseconds(120'000));
+  EXPECT_EQ(*parseDuration("t", "2160h"), std::chrono::milliseconds(2160LL * 3'600'000));
   EXPECT_EQ(*parseDuration("t", "3"), std::chrono::milliseconds(3'000));
   EXPECT_FALSE(parseDuration("t", "").ok());
   EXPECT_FALSE(parseDuration("t", "s").ok());
-  EXPECT_FALSE(parseDuration("t", "10h").ok());
+  EXPECT_FALSE(parseDuration("t", "10d").ok());
   EXPECT_FALSE(parseDuration("t", "99999999999999s").ok());
 }
 

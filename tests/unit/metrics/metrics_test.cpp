@@ -17,6 +17,8 @@ TEST(WebhookMetricsTest, ExposesWhatWasRecorded) {
   m.policyReload(false);
   m.certificateReload(true);
   m.httpRequest("/validate", 400);
+  m.certificateSyncFailed();
+  m.certificateSyncFailed();
   std::string text = m.serialize();
   EXPECT_THAT(text,
               HasSubstr("harbormaster_admission_requests_total{decision=\"denied\",kind=\"Pod\","
@@ -30,6 +32,12 @@ TEST(WebhookMetricsTest, ExposesWhatWasRecorded) {
   EXPECT_THAT(text,
               HasSubstr("harbormaster_http_requests_total{code=\"400\",path=\"/validate\"} 1"));
   EXPECT_THAT(text, HasSubstr("# TYPE harbormaster_admission_duration_seconds histogram"));
+  EXPECT_THAT(text, HasSubstr("harbormaster_webhook_certificate_sync_errors 2"));
+  m.certificateSynced(1800000000);
+  text = m.serialize();
+  EXPECT_THAT(text, HasSubstr("harbormaster_webhook_certificate_sync_errors 0"));
+  EXPECT_THAT(text,
+              HasSubstr("harbormaster_webhook_certificate_expiry_timestamp_seconds 1800000000"));
 }
 
 }  // namespace

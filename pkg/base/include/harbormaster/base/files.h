@@ -2,6 +2,7 @@
 #pragma once
 
 #include <string>
+#include <string_view>
 
 #include "harbormaster/base/status.h"
 
@@ -10,5 +11,9 @@ namespace hm {
 // Reads a whole file (following symlinks, as a Kubernetes Secret volume uses them).
 // Refuses files larger than maxBytes so a wrong path cannot exhaust memory.
 StatusOr<std::string> readFile(const std::string& path, size_t maxBytes = 16 * 1024 * 1024);
+
+// Writes a temporary file beside `path` with the given mode, then renames it over `path`, so a
+// reader sees the old content or the new one, never half of it.
+Status writeFileAtomically(const std::string& path, std::string_view content, unsigned mode);
 
 }  // namespace hm

@@ -28,6 +28,10 @@ class WebhookMetrics {
   void policyReload(bool ok);
   // harbormaster_certificate_reloads_total{result}.
   void certificateReload(bool ok);
+  // Self-managed certificates: harbormaster_webhook_certificate_expiry_timestamp_seconds and
+  // harbormaster_webhook_certificate_sync_errors (consecutive failed passes; a pass resets it).
+  void certificateSynced(double notAfterUnixSeconds);
+  void certificateSyncFailed();
   // harbormaster_http_requests_total{path,code}: every HTTP request, including bad ones.
   void httpRequest(std::string_view path, int code);
   // harbormaster_harbor_request_duration_seconds{endpoint} and
