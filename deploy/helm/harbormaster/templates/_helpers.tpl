@@ -1,0 +1,142 @@
+{{/* Names: <release>-harbormaster, or the release name when it already says harbormaster. */}}
+{{- define "harbormaster.name" -}}
+{{- default .Chart.Name .Values.nameOverride | trunc 63 | trimSuffix "-" -}}
+{{- end -}}
+
+{{- define "harbormaster.fullname" -}}
+{{- if .Values.fullnameOverride -}}
+{{- .Values.fullnameOverride | trunc 40 | trimSuffix "-" -}}
+{{- else -}}
+{{- $name := default .Chart.Name .Values.nameOverride -}}
+{{- if contains $name .Release.Name -}}
+{{- .Release.Name | trunc 40 | trimSuffix "-" -}}
+{{- else -}}
+{{- printf "%s-%s" .Release.Name $name | trunc 40 | trimSuffix "-" -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+
+{{/* Room is left for the longest suffix (-webhook-metrics): every name stays within 63. */}}
+{{- define "harbormaster.webhookName" -}}{{ include "harbormaster.fullname" . }}-webhook{{- end -}}
+{{- define "harbormaster.operatorName" -}}{{ include "harbormaster.fullname" . }}-operator{{- end -}}
+{{- define "harbormaster.tlsSecretName" -}}
+{{- if eq .Values.certificates.mode "existingSecret" -}}
+{{- required "certificates.existingSecret.name is required when certificates.mode is existingSecret" .Values.certificates.existingSecret.name -}}
+{{- else -}}
+{{- include "harbormaster.webhookName" . }}-tls
+{{- end -}}
+{{- end -}}
+{{- define "harbormaster.certificateName" -}}{{ include "harbormaster.webhookName" . }}-serving{{- end -}}
+{{- define "harbormaster.harborSecretName" -}}
+{{- default (printf "%s-harbor" (include "harbormaster.fullname" .)) .Values.harbor.credentials.existingSecret -}}
+{{- end -}}
+{{- define "harbormaster.harborCaName" -}}
+{{- default (printf "%s-harbor-ca" (include "harbormaster.fullname" .)) .Values.harbor.existingCaConfigMap -}}
+{{- end -}}
+
+{{- define "harbormaster.labels" -}}
+helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" | trunc 63 | trimSuffix "-" }}
+app.kubernetes.io/name: {{ include "harbormaster.name" . }}
+app.kubernetes.io/instance: {{ .Release.Name }}
+app.kubernetes.io/version: {{ .Chart.AppVersion | quote }}
+app.kubernetes.io/managed-by: {{ .Release.Service }}
+{{- end -}}
+
+{{/* Selector labels of one component: (dict "root" $ "component" "webhook"). */}}
+{{- define "harbormaster.selectorLabels" -}}
+app.kubernetes.io/name: {{ include "harbormaster.name" .root }}
+app.kubernetes.io/instance: {{ .root.Release.Name }}
+app.kubernetes.io/component: {{ .component }}
+{{- end -}}
+
+{{- define "harbormaster.image" -}}
+{{- if .Values.image.digest -}}
+{{- printf "%s@%s" .Values.image.repository .Values.image.digest -}}
+{{- else -}}
+{{- printf "%s:%s" .Values.image.repository (default .Chart.AppVersion .Values.image.tag) -}}
+{{- end -}}
+{{- end -}}
+
+{{/* The restricted Pod Security Standard, for every pod and container of the chart. */}}
+{{- define "harbormaster.podSecurityContext" -}}
+runAsNonRoot: true
+runAsUser: {{ .Values.securityContext.runAsUser }}
+runAsGroup: {{ .Values.securityContext.runAsGroup }}
+fsGroup: {{ .Values.securityContext.fsGroup }}
+seccompProfile:
+  type: RuntimeDefault
+{{- end -}}
+
+{{- define "harbormaster.containerSecurityContext" -}}
+runAsNonRoot: true
+runAsUser: {{ .Values.securityContext.runAsUser }}
+runAsGroup: {{ .Values.securityContext.runAsGroup }}
+readOnlyRootFilesystem: true
+allowPrivilegeEscalation: false
+privileged: false
+capabilities:
+  drop: [ALL]
+seccompProfile:
+  type: RuntimeDefault
+{{- end -}}
+
+{{/* Replicas on different nodes when the cluster has them. */}}
+{{- define "harbormaster.spread" -}}
+{{- $component := .component -}}
+{{- $values := .values -}}
+{{- if $values.topologySpreadConstraints -}}
+{{- toYaml $values.topologySpreadConstraints -}}
+{{- else -}}
+- maxSkew: 1
+  topologyKey: kubernetes.io/hostname
+  whenUnsatisfiable: ScheduleAnyway
+  labelSelector:
+    matchLabels:
+      {{- include "harbormaster.selectorLabels" (dict "root" .root "component" $component) | nindent 6 }}
+{{- end -}}
+{{- end -}}
+
+{{/* Harbor flags and the volumes/mounts they read, shared by both components. */}}
+{{- define "harbormaster.harborArgs" -}}
+{{- if .Values.harbor.url }}
+- --harbor-url={{ .Values.harbor.url }}
+{{- if or .Values.harbor.caBundle .Values.harbor.existingCaConfigMap }}
+- --harbor-ca=/etc/harbormaster/harbor-ca/ca.crt
+{{- end }}
+{{- if or .Values.harbor.credentials.existingSecret .Values.harbor.credentials.username }}
+- --harbor-credentials-file=/etc/harbormaster/harbor/credentials
+{{- end }}
+{{- range .Values.harbor.registryHosts }}
+- --registry-host={{ . }}
+{{- end }}
+{{- end }}
+{{- end -}}
+
+{{- define "harbormaster.harborMounts" -}}
+{{- if and .Values.harbor.url (or .Values.harbor.caBundle .Values.harbor.existingCaConfigMap) }}
+- name: harbor-ca
+  mountPath: /etc/harbormaster/harbor-ca
+  readOnly: true
+{{- end }}
+{{- if and .Values.harbor.url (or .Values.harbor.credentials.existingSecret .Values.harbor.credentials.username) }}
+- name: harbor-credentials
+  mountPath: /etc/harbormaster/harbor
+  readOnly: true
+{{- end }}
+{{- end -}}
+
+{{- define "harbormaster.harborVolumes" -}}
+{{- if and .Values.harbor.url (or .Values.harbor.caBundle .Values.harbor.existingCaConfigMap) }}
+- name: harbor-ca
+  configMap:
+    name: {{ include "harbormaster.harborCaName" . }}
+    items: [{key: ca.crt, path: ca.crt}]
+{{- end }}
+{{- if and .Values.harbor.url (or .Values.harbor.credentials.existingSecret .Values.harbor.credentials.username) }}
+- name: harbor-credentials
+  secret:
+    secretName: {{ include "harbormaster.harborSecretName" . }}
+    defaultMode: 0440
+    items: [{key: {{ .Values.harbor.credentials.existingSecretKey | quote }}, path: credentials}]
+{{- end }}
+{{- end -}}
