@@ -1,0 +1,388 @@
+// The Helm chart: `helm lint --strict` and `helm template` for the default values and every file
+// in ci/, with assertions on what the manifests would do in a cluster.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <set>
+
+#include "harbormaster/base/encoding.h"
+#include "support/chart.h"
+#include "support/process.h"
+#include "support/temp_dir.h"
+
+namespace hm {
+namespace {
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+using ::testing::Contains;
+using testing::findDocument;
+using testing::findDocuments;
+using ::testing::HasSubstr;
+using ::testing::IsSupersetOf;
+using ::testing::Not;
+using testing::renderChart;
+
+std::string ciFile(const std::string& name) {
+  return testing::chartDir() + "/ci/" + name;
+}
+
+// "" stands for the default values.
+std::vector<std::string> valueSets() {
+  std::vector<std::string> out = {""};
+  for (const auto& e : fs::directory_iterator(testing::chartDir() + "/ci")) {
+    out.push_back(e.path().filename().string());
+  }
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+std::vector<std::string> files(const std::string& valueSet) {
+  return valueSet.empty() ? std::vector<std::string>{} : std::vector<std::string>{ciFile(valueSet)};
+}
+
+std::vector<std::string> strings(const json& array) {
+  std::vector<std::string> out;
+  for (const auto& v : array) {
+    out.push_back(v.is_string() ? v.get<std::string>() : v.dump());
+  }
+  return out;
+}
+
+json container(const json& deployment) {
+  return deployment["spec"]["template"]["spec"]["containers"][0];
+}
+
+std::vector<std::string> args(const json& deployment) {
+  return strings(container(deployment)["args"]);
+}
+
+json webhookConfiguration(const std::vector<json>& docs) {
+  return findDocument(docs, "ValidatingWebhookConfiguration", "hm-harbormaster-webhook");
+}
+
+class ChartValuesTest : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(ChartValuesTest, LintsStrictly) {
+  std::vector<std::string> argv = {"helm", "lint", "--strict", testing::chartDir()};
+  if (!GetParam().empty()) {
+    argv.insert(argv.end(), {"-f", ciFile(GetParam())});
+  }
+  std::string out;
+  ASSERT_EQ(testing::runCommand(argv, out), 0) << out;
+  EXPECT_THAT(out, HasSubstr("0 chart(s) failed"));
+}
+
+TEST_P(ChartValuesTest, RendersRestrictedPodsWithProbesAndResources) {
+  auto r = renderChart(files(GetParam()));
+  ASSERT_EQ(r.exitCode, 0) << r.output;
+  auto deployments = findDocuments(r.documents, "Deployment");
+  ASSERT_FALSE(deployments.empty());
+  for (const auto& d : deployments) {
+    SCOPED_TRACE(d["metadata"].value("name", ""));
+    const json& pod = d["spec"]["template"]["spec"];
+    EXPECT_EQ(pod["securityContext"]["runAsNonRoot"], true);
+    EXPECT_EQ(pod["securityContext"]["runAsUser"], 65532);
+    EXPECT_EQ(pod["securityContext"]["seccompProfile"]["type"], "RuntimeDefault");
+    EXPECT_GE(d["spec"].value("replicas", 0), 2);
+    EXPECT_TRUE(pod.contains("topologySpreadConstraints"));
+    for (const auto& c : pod["containers"]) {
+      const json& sc = c["securityContext"];
+      EXPECT_EQ(sc["runAsNonRoot"], true);
+      EXPECT_EQ(sc["readOnlyRootFilesystem"], true);
+      EXPECT_EQ(sc["allowPrivilegeEscalation"], false);
+      EXPECT_EQ(sc["capabilities"]["drop"], json::array({"ALL"}));
+      EXPECT_EQ(sc["seccompProfile"]["type"], "RuntimeDefault");
+      EXPECT_TRUE(c["resources"]["requests"].contains("memory"));
+      EXPECT_TRUE(c["resources"]["limits"].contains("memory"));
+      EXPECT_EQ(c["livenessProbe"]["httpGet"]["path"], "/healthz");
+      EXPECT_EQ(c["readinessProbe"]["httpGet"]["path"], "/readyz");
+      EXPECT_THAT(c.value("image", ""), Not(HasSubstr(":latest")));
+      // Every flag the manifest passes exists: the binary's parser rejects unknown ones, which
+      // the kube-sim deploy test runs; here, at least no empty values.
+      for (const auto& a : strings(c["args"])) {
+        EXPECT_THAT(a, Not(::testing::EndsWith("="))) << a;
+      }
+    }
+  }
+}
+
+TEST_P(ChartValuesTest, RbacHasNoWildcards) {
+  auto r = renderChart(files(GetParam()));
+  ASSERT_EQ(r.exitCode, 0) << r.output;
+  for (const char* kind : {"Role", "ClusterRole"}) {
+    for (const auto& role : findDocuments(r.documents, kind)) {
+      for (const auto& rule : role["rules"]) {
+        for (const char* field : {"verbs", "resources", "apiGroups"}) {
+          EXPECT_THAT(strings(rule.value(field, json::array())), Not(Contains("*")))
+              << role["metadata"]["name"] << " " << field;
+        }
+      }
+    }
+  }
+}
+
+TEST_P(ChartValuesTest, WebhookConfigurationIsSafe) {
+  auto r = renderChart(files(GetParam()));
+  ASSERT_EQ(r.exitCode, 0) << r.output;
+  json vwc = webhookConfiguration(r.documents);
+  ASSERT_TRUE(vwc.is_object());
+  ASSERT_EQ(vwc["webhooks"].size(), 1u);
+  const json& w = vwc["webhooks"][0];
+  EXPECT_EQ(w["admissionReviewVersions"], json::array({"v1"}));
+  EXPECT_EQ(w["sideEffects"], "None");
+  EXPECT_EQ(w["matchPolicy"], "Equivalent");
+  EXPECT_EQ(w["clientConfig"]["service"]["namespace"], "hm-system");
+  EXPECT_EQ(w["clientConfig"]["service"]["path"], "/validate");
+  std::set<std::string> resources;
+  for (const auto& rule : w["rules"]) {
+    EXPECT_EQ(rule["operations"], json::array({"CREATE", "UPDATE"}));
+    for (const auto& res : strings(rule["resources"])) {
+      resources.insert(res);
+    }
+  }
+  EXPECT_THAT(resources, IsSupersetOf({"pods", "pods/ephemeralcontainers", "deployments",
+                                       "replicasets", "statefulsets", "daemonsets", "jobs",
+                                       "cronjobs", "replicationcontrollers"}));
+  // The cluster's own namespaces and the release's are never judged.
+  const json& expr = w["namespaceSelector"]["matchExpressions"][0];
+  EXPECT_EQ(expr["key"], "kubernetes.io/metadata.name");
+  EXPECT_EQ(expr["operator"], "NotIn");
+  EXPECT_THAT(strings(expr["values"]),
+              IsSupersetOf({"kube-system", "kube-node-lease", "hm-system"}));
+  // The Service it calls exists and targets the webhook's TLS port.
+  json svc = findDocument(r.documents, "Service", w["clientConfig"]["service"]["name"]);
+  ASSERT_TRUE(svc.is_object());
+  EXPECT_EQ(svc["spec"]["ports"][0]["port"], 443);
+  EXPECT_EQ(svc["spec"]["ports"][0]["targetPort"], "https");
+}
+
+INSTANTIATE_TEST_SUITE_P(Values, ChartValuesTest, ::testing::ValuesIn(valueSets()),
+                         [](const auto& info) {
+                           std::string n = info.param.empty() ? "defaults" : info.param;
+                           n = n.substr(0, n.find('.'));
+                           std::replace(n.begin(), n.end(), '-', '_');
+                           return n;
+                         });
+
+TEST(ChartTest, DefaultsAreSelfManagedCertificatesInWarnMode) {
+  auto r = renderChart({});
+  ASSERT_EQ(r.exitCode, 0) << r.output;
+  json vwc = webhookConfiguration(r.documents);
+  EXPECT_EQ(vwc["webhooks"][0]["timeoutSeconds"], 10);
+  EXPECT_EQ(vwc["webhooks"][0]["failurePolicy"], "Fail");
+  // No cluster to look up: the webhook injects the bundle itself.
+  EXPECT_FALSE(vwc["webhooks"][0]["clientConfig"].contains("caBundle"));
+  EXPECT_FALSE(vwc["metadata"].contains("annotations"));
+  json webhook = findDocument(r.documents, "Deployment", "hm-harbormaster-webhook");
+  EXPECT_THAT(args(webhook),
+              IsSupersetOf({"--cert-secret=hm-harbormaster-webhook-tls",
+                            "--cert-service=hm-harbormaster-webhook",
+                            "--cert-webhook-configuration=hm-harbormaster-webhook"}));
+  EXPECT_EQ(webhook["spec"]["template"]["spec"]["automountServiceAccountToken"], true);
+  EXPECT_TRUE(webhook["spec"]["template"]["spec"]["volumes"][1].contains("emptyDir"));
+  json pdb = findDocument(r.documents, "PodDisruptionBudget");
+  EXPECT_EQ(pdb["spec"]["minAvailable"], 1);
+  // The webhook may touch its own Secret and webhook configuration by name, nothing else.
+  json role = findDocument(r.documents, "Role", "hm-harbormaster-webhook-certificates");
+  EXPECT_EQ(role["rules"][0]["resourceNames"], json::array({"hm-harbormaster-webhook-tls"}));
+  EXPECT_EQ(role["rules"][1]["verbs"], json::array({"create"}));
+  json clusterRole =
+      findDocument(r.documents, "ClusterRole", "hm-harbormaster-webhook-hm-system-certificates");
+  EXPECT_EQ(clusterRole["rules"][0]["resourceNames"], json::array({"hm-harbormaster-webhook"}));
+  // The policy is Warn, and the real binary accepts what the ConfigMap holds.
+  json cm = findDocument(r.documents, "ConfigMap", "hm-harbormaster-policy");
+  std::string policy = cm["data"].value("policy.yaml", "");
+  EXPECT_THAT(policy, HasSubstr("mode: Warn"));
+  testing::TempDir dir;
+  dir.write("policy.yaml", policy);
+  std::string out;
+  EXPECT_EQ(testing::runCommand({HM_BINARY, "check", "--policy", dir.file("policy.yaml"),
+                                 "--namespace", "shop", "nginx:1.27"},
+                                out),
+            0)
+      << out;
+  EXPECT_THAT(out, HasSubstr("WARNED"));
+  // Without Harbor there is no operator to install.
+  EXPECT_TRUE(findDocument(r.documents, "Deployment", "hm-harbormaster-operator").is_null());
+  EXPECT_TRUE(findDocuments(r.documents, "NetworkPolicy").empty());
+  EXPECT_TRUE(findDocuments(r.documents, "ServiceMonitor").empty());
+}
+
+TEST(ChartTest, SelfManagedWithHarborWiresBothComponents) {
+  auto r = renderChart({ciFile("self-managed-values.yaml")});
+  ASSERT_EQ(r.exitCode, 0) << r.output;
+  json op = findDocument(r.documents, "Deployment", "hm-harbormaster-operator");
+  ASSERT_TRUE(op.is_object());
+  for (const json& d : {op, findDocument(r.documents, "Deployment", "hm-harbormaster-webhook")}) {
+    EXPECT_THAT(args(d),
+                IsSupersetOf({"--harbor-url=https://harbor.example.com",
+                              "--harbor-ca=/etc/harbormaster/harbor-ca/ca.crt",
+                              "--harbor-credentials-file=/etc/harbormaster/harbor/credentials",
+                              "--registry-host=registry.example.com:443"}));
+  }
+  json secret = findDocument(r.documents, "Secret", "hm-harbormaster-harbor");
+  EXPECT_EQ(secret["stringData"]["credentials"], "harbormaster:not-a-real-password");
+  EXPECT_EQ(args(findDocument(r.documents, "Deployment", "hm-harbormaster-webhook"))[0], "webhook");
+  EXPECT_THAT(args(findDocument(r.documents, "Deployment", "hm-harbormaster-webhook")),
+              Contains("--cert-validity=720h"));
+  // Operator RBAC: exactly the verbs it uses.
+  json role = findDocument(r.documents, "ClusterRole", "hm-harbormaster-operator-hm-system");
+  std::map<std::string, std::vector<std::string>> verbs;
+  for (const auto& rule : role["rules"]) {
+    for (const auto& res : strings(rule["resources"])) {
+      verbs[res] = strings(rule["verbs"]);
+    }
+  }
+  using V = std::vector<std::string>;
+  EXPECT_EQ(verbs["robotaccounts"], (V{"get", "list", "watch", "update"}));
+  EXPECT_EQ(verbs["robotaccounts/status"], (V{"update"}));
+  EXPECT_EQ(verbs["secrets"], (V{"get", "list", "watch", "create", "update", "delete"}));
+  EXPECT_EQ(verbs["serviceaccounts"], (V{"list", "watch", "patch"}));
+  EXPECT_EQ(verbs["namespaces"], (V{"list", "watch"}));
+  EXPECT_EQ(verbs["events"], (V{"create", "patch"}));
+  EXPECT_EQ(verbs.count("leases"), 0u);  // namespaced, below
+  json lease = findDocument(r.documents, "Role", "hm-harbormaster-operator-leader-election");
+  EXPECT_EQ(lease["metadata"]["namespace"], "hm-system");
+  EXPECT_EQ(lease["rules"][0]["verbs"], json::array({"get", "create", "update"}));
+  // Monitoring and network policy.
+  json sm = findDocument(r.documents, "ServiceMonitor");
+  EXPECT_EQ(sm["spec"]["selector"]["matchLabels"]["harbormaster.io/metrics"], "true");
+  EXPECT_EQ(findDocuments(r.documents, "NetworkPolicy").size(), 2u);
+  int metricsServices = 0;
+  for (const auto& s : findDocuments(r.documents, "Service")) {
+    metricsServices += s["metadata"]["labels"].value("harbormaster.io/metrics", "") == "true";
+  }
+  EXPECT_EQ(metricsServices, 2);
+}
+
+TEST(ChartTest, CertManagerModeLetsCertManagerInjectTheCa) {
+  auto r = renderChart({ciFile("cert-manager-values.yaml")});
+  ASSERT_EQ(r.exitCode, 0) << r.output;
+  json vwc = webhookConfiguration(r.documents);
+  EXPECT_EQ(vwc["metadata"]["annotations"]["cert-manager.io/inject-ca-from"],
+            "hm-system/hm-harbormaster-webhook-serving");
+  EXPECT_FALSE(vwc["webhooks"][0]["clientConfig"].contains("caBundle"));
+  json cert = findDocument(r.documents, "Certificate", "hm-harbormaster-webhook-serving");
+  ASSERT_TRUE(cert.is_object());
+  EXPECT_THAT(strings(cert["spec"]["dnsNames"]), Contains("hm-harbormaster-webhook.hm-system.svc"));
+  EXPECT_EQ(cert["spec"]["issuerRef"]["name"], "hm-harbormaster-webhook-ca");
+  EXPECT_EQ(findDocuments(r.documents, "Issuer").size(), 2u);
+  json webhook = findDocument(r.documents, "Deployment", "hm-harbormaster-webhook");
+  EXPECT_EQ(webhook["spec"]["template"]["spec"]["volumes"][1]["secret"]["secretName"],
+            cert["spec"]["secretName"]);
+  for (const auto& a : args(webhook)) {
+    EXPECT_THAT(a, Not(HasSubstr("--cert-")));
+  }
+  EXPECT_EQ(webhook["spec"]["template"]["spec"]["automountServiceAccountToken"], false);
+  EXPECT_TRUE(findDocument(r.documents, "Role", "hm-harbormaster-webhook-certificates").is_null());
+  // Credentials from an existing Secret: the chart does not create one.
+  EXPECT_TRUE(findDocument(r.documents, "Secret", "hm-harbormaster-harbor").is_null());
+  EXPECT_EQ(webhook["spec"]["template"]["spec"]["volumes"][2]["secret"]["secretName"],
+            "harbor-robot-for-harbormaster");
+
+  auto own = renderChart({ciFile("cert-manager-issuer-values.yaml")});
+  ASSERT_EQ(own.exitCode, 0) << own.output;
+  EXPECT_TRUE(findDocuments(own.documents, "Issuer").empty());
+  EXPECT_EQ(findDocument(own.documents, "Certificate")["spec"]["issuerRef"]["kind"],
+            "ClusterIssuer");
+}
+
+TEST(ChartTest, ExistingSecretModeUsesTheGivenBundle) {
+  auto r = renderChart({ciFile("existing-secret-values.yaml")});
+  ASSERT_EQ(r.exitCode, 0) << r.output;
+  json vwc = webhookConfiguration(r.documents);
+  auto bundle = base64Decode(vwc["webhooks"][0]["clientConfig"].value("caBundle", ""));
+  ASSERT_TRUE(bundle.has_value());
+  EXPECT_THAT(*bundle, HasSubstr("-----BEGIN CERTIFICATE-----"));
+  json webhook = findDocument(r.documents, "Deployment", "hm-harbormaster-webhook");
+  EXPECT_EQ(webhook["spec"]["template"]["spec"]["volumes"][1]["secret"]["secretName"],
+            "corp-webhook-tls");
+  EXPECT_TRUE(findDocuments(r.documents, "Certificate").empty());
+
+  auto missing =
+      renderChart({}, {"certificates.mode=existingSecret", "certificates.existingSecret.name=x"});
+  EXPECT_NE(missing.exitCode, 0);
+  EXPECT_THAT(missing.output, HasSubstr("certificates.existingSecret.caBundle (PEM) is required"));
+}
+
+TEST(ChartTest, WarnModeAndExclusions) {
+  auto warn = renderChart({ciFile("warn-mode-values.yaml")});
+  ASSERT_EQ(warn.exitCode, 0) << warn.output;
+  json w = webhookConfiguration(warn.documents)["webhooks"][0];
+  EXPECT_EQ(w["failurePolicy"], "Ignore");
+  EXPECT_EQ(w["timeoutSeconds"], 5);
+  auto policies = testing::yamlDocuments(
+      findDocument(warn.documents, "ConfigMap", "hm-harbormaster-policy")["data"]["policy.yaml"]);
+  ASSERT_EQ(policies.size(), 2u);
+  EXPECT_EQ(policies[0]["spec"]["mode"], "Warn");
+  EXPECT_EQ(policies[1]["spec"]["mode"], "Audit");
+
+  auto ex = renderChart({ciFile("exclusions-values.yaml")});
+  ASSERT_EQ(ex.exitCode, 0) << ex.output;
+  json e = webhookConfiguration(ex.documents)["webhooks"][0];
+  EXPECT_THAT(
+      strings(e["namespaceSelector"]["matchExpressions"][0]["values"]),
+      IsSupersetOf({"kube-system", "kube-node-lease", "hm-system", "istio-system", "monitoring"}));
+  EXPECT_EQ(e["namespaceSelector"]["matchExpressions"][1]["key"], "harbormaster.io/ignore");
+  EXPECT_EQ(e["objectSelector"]["matchExpressions"][0]["key"], "harbormaster.io/skip");
+  EXPECT_EQ(e["matchConditions"][0]["name"], "not-node-users");
+  // The release namespace is excluded wherever the chart is installed.
+  auto elsewhere = renderChart({}, {}, "platform-tools");
+  ASSERT_EQ(elsewhere.exitCode, 0) << elsewhere.output;
+  EXPECT_THAT(strings(webhookConfiguration(elsewhere.documents)["webhooks"][0]["namespaceSelector"]
+                                                               ["matchExpressions"][0]["values"]),
+              Contains("platform-tools"));
+}
+
+TEST(ChartTest, SchemaRejectsTyposAndNonsense) {
+  struct Case {
+    std::string set;
+    std::string message;
+  };
+  for (const Case& c :
+       {Case{"webhook.replcas=3", "replcas"}, Case{"harbor.credentials.usrname=x", "usrname"},
+        Case{"certificates.mode=auto", "certificates.mode"},
+        Case{"webhook.failurePolicy=Deny", "failurePolicy"},
+        Case{"webhook.timeoutSeconds=60", "timeoutSeconds"}, Case{"operator.resync=ten", "resync"},
+        Case{"image.digest=latest", "digest"}, Case{"topLevelTypo=1", "topLevelTypo"}}) {
+    auto r = renderChart({}, {c.set});
+    EXPECT_NE(r.exitCode, 0) << c.set;
+    EXPECT_THAT(r.output, HasSubstr(c.message)) << c.set;
+  }
+}
+
+TEST(ChartTest, ImageCanBePinnedByDigest) {
+  const std::string digest =
+      "sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
+  auto r = renderChart({ciFile("self-managed-values.yaml")}, {"image.digest=" + digest});
+  ASSERT_EQ(r.exitCode, 0) << r.output;
+  for (const auto& d : findDocuments(r.documents, "Deployment")) {
+    EXPECT_EQ(container(d)["image"], "ghcr.io/harbormaster/harbormaster@" + digest);
+  }
+}
+
+// Helm installs crds/ on the first install only; the chart's copy must be exactly the project's.
+TEST(ChartTest, CrdsAreIdenticalToTheTopLevelOnes) {
+  std::set<std::string> top, chart;
+  for (const auto& e : fs::directory_iterator(std::string(HM_SOURCE_DIR) + "/crds")) {
+    top.insert(e.path().filename().string());
+  }
+  for (const auto& e : fs::directory_iterator(testing::chartDir() + "/crds")) {
+    chart.insert(e.path().filename().string());
+  }
+  ASSERT_FALSE(top.empty());
+  EXPECT_EQ(top, chart);
+  for (const auto& name : top) {
+    EXPECT_EQ(testing::readText(std::string(HM_SOURCE_DIR) + "/crds/" + name),
+              testing::readText(testing::chartDir() + "/crds/" + name))
+        << name << " differs: copy crds/" << name << " into deploy/helm/harbormaster/crds/";
+  }
+  auto r = renderChart({}, {}, "hm-system", {"--include-crds"});
+  ASSERT_EQ(r.exitCode, 0) << r.output;
+  EXPECT_EQ(findDocuments(r.documents, "CustomResourceDefinition").size(), top.size());
+}
+
+}  // namespace
+}  // namespace hm
