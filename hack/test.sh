@@ -20,8 +20,7 @@ if [ "$unformatted" != "0" ]; then
   exit 1
 fi
 
-cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Debug -DHM_SANITIZE="$sanitize"
-cmake --build "$build" --parallel "$(nproc)"
+hack/build.sh "$build" Debug "$sanitize"
 
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:strict_string_checks=1
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
