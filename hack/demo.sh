@@ -196,6 +196,43 @@ done
 echo "  Rotated on request (annotation harbormaster.io/rotate): pull secrets now use $(kc get robotaccount shop-puller -o jsonpath='{.status.robotName}')"
 
 echo
+echo "==> The Helm chart: helm template deploy/helm/harbormaster, applied to kube-sim with kubectl"
+helm template hm deploy/helm/harbormaster --namespace hm-system >"$work/chart.yaml"
+echo "  Rendered: $(grep '^kind:' "$work/chart.yaml" | sort | uniq -c | awk '{printf "%s%s %s", sep, $1, $3; sep=", "}')"
+kc apply -f - >/dev/null <<YAML
+apiVersion: v1
+kind: Namespace
+metadata: {name: hm-system}
+YAML
+kc apply --validate=false -f "$work/chart.yaml" | sed 's/^/  /'
+echo "  Starting one webhook replica as the Deployment does (self-managed certificates):"
+kc get configmap -n hm-system hm-harbormaster-policy -o jsonpath='{.data.policy\.yaml}' >"$work/chart-policy.yaml"
+mkdir -p "$work/chart-tls"
+chart_port=$(hm_free_port)
+"$bin" webhook --listen "127.0.0.1:$chart_port" --policy "$work/chart-policy.yaml" \
+  --tls-cert "$work/chart-tls/tls.crt" --tls-key "$work/chart-tls/tls.key" --namespace hm-system \
+  --cert-secret hm-harbormaster-webhook-tls --cert-service hm-harbormaster-webhook \
+  --cert-webhook-configuration hm-harbormaster-webhook --kubeconfig "$HM_KUBECONFIG" \
+  >"$work/chart-webhook.log" 2>&1 &
+HM_EXTRA_PIDS+=($!)
+bundle=
+for _ in $(seq 100); do
+  bundle=$(kc get validatingwebhookconfiguration hm-harbormaster-webhook \
+    -o jsonpath='{.webhooks[0].clientConfig.caBundle}' 2>/dev/null || true)
+  [ -n "$bundle" ] && break
+  sleep 0.2
+done
+base64 -d <<<"$bundle" >"$work/chart-bundle.pem"
+echo "  Secret hm-system/hm-harbormaster-webhook-tls: $(kc get secret -n hm-system hm-harbormaster-webhook-tls -o json | jq -r '"\(.type), keys: \(.data | keys | join(" "))"')"
+echo "  caBundle injected: $(openssl x509 -in "$work/chart-bundle.pem" -noout -subject -enddate | tr '\n' ' ')"
+svc=hm-harbormaster-webhook.hm-system.svc
+res=$(curl -s --cacert "$work/chart-bundle.pem" --resolve "$svc:$chart_port:127.0.0.1" \
+  -H 'Content-Type: application/json' --data-binary @"$samples/01-Pod-CREATE.json" \
+  "https://$svc:$chart_port/validate?timeout=10s")
+echo "  A review over TLS verified as the API server does (https://$svc, that caBundle):"
+echo "    allowed: $(jq -r .response.allowed <<<"$res")  warning: $(jq -r '.response.warnings[0] // "none"' <<<"$res")"
+
+echo
 echo "==> Metrics (GET /metrics)"
 curl -s --cacert "$work/tls.crt" "https://127.0.0.1:$port/metrics" \
   | grep -E '^harbormaster_admission_requests_total' | sed 's/^/  /'

@@ -254,6 +254,35 @@ TEST_F(ChartOnKubeSimTest, RenderedChartRunsAsTheManifestsSay) {
     EXPECT_THAT(res.value("warnings", json::array()).dump(), HasSubstr("not pinned by digest"));
   }
 
+  // What `helm upgrade` renders (lookup against the cluster) carries the live caBundle over, so
+  // an upgrade neither blanks nor regenerates it.
+  json liveVwc = get({"validatingwebhookconfiguration", "hm-harbormaster-webhook"});
+  std::string liveBundle = liveVwc["webhooks"][0]["clientConfig"].value("caBundle", "");
+  ASSERT_FALSE(liveBundle.empty());
+  auto upgrade = testing::renderChart({valuesFile()}, {}, kNamespace,
+                                      {"--dry-run=server", "--kubeconfig", kube_.kubeconfig()});
+  ASSERT_EQ(upgrade.exitCode, 0) << upgrade.output;
+  json rendered = testing::findDocument(upgrade.documents, "ValidatingWebhookConfiguration",
+                                        "hm-harbormaster-webhook");
+  EXPECT_EQ(rendered["webhooks"][0]["clientConfig"].value("caBundle", ""), liveBundle);
+
+  // NOTES.txt, as `helm install` prints it (a dry run against kube-sim, in-memory release store).
+  dir_.write("helm-memory.yaml", "");
+  ASSERT_EQ(
+      testing::runCommand(
+          {"env", "HELM_DRIVER=memory", "HELM_MEMORY_DRIVER_DATA=" + dir_.file("helm-memory.yaml"),
+           "helm", "install", "--dry-run=client", "hm", testing::chartDir(), "-n", kNamespace, "-f",
+           valuesFile(), "--kubeconfig", kube_.kubeconfig()},
+          out),
+      0)
+      << out;
+  std::string notes = out.substr(std::min(out.find("NOTES:"), out.size()));
+  EXPECT_THAT(notes,
+              HasSubstr("kubectl -n hm-system rollout status deploy/hm-harbormaster-webhook"));
+  EXPECT_THAT(notes, HasSubstr("Never judged: kube-system, kube-node-lease, hm-system."));
+  EXPECT_THAT(notes, HasSubstr("Operator: hm-harbormaster-operator"));
+  EXPECT_THAT(notes, HasSubstr("helm upgrade` never updates them"));
+
   // The operator: one leader, and Harbor reached with the mounted URL, CA and credentials.
   json lease = get({"lease", "-n", kNamespace, "harbormaster-operator"});
   ASSERT_TRUE(lease.is_object());
