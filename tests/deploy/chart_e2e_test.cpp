@@ -51,17 +51,7 @@ class ChartOnKubeSimTest : public ::testing::Test {
     return kube_.kubectl(args, out);
   }
 
-  json get(const std::vector<std::string>& what) {
-    std::vector<std::string> args = {"get"};
-    args.insert(args.end(), what.begin(), what.end());
-    args.insert(args.end(), {"-o", "json"});
-    std::string out;
-    if (kube_.kubectl(args, out) != 0) {
-      return nullptr;
-    }
-    json j = json::parse(out, nullptr, false);
-    return j.is_discarded() ? json(nullptr) : j;
-  }
+  json get(const std::vector<std::string>& what) { return kube_.get(what); }
 
   std::string valuesFile(const std::string& extra = "") {
     std::string ca = testing::readText(harbor_.caFile());

@@ -60,17 +60,7 @@ class OperatorTest : public ::testing::Test {
     ASSERT_EQ(kube_.kubectl({"apply", "-f", dir_.file("apply.yaml")}, out), 0) << out;
   }
 
-  json get(const std::vector<std::string>& what) {
-    std::vector<std::string> args = {"get"};
-    args.insert(args.end(), what.begin(), what.end());
-    args.insert(args.end(), {"-o", "json"});
-    std::string out;
-    if (kube_.kubectl(args, out) != 0) {
-      return nullptr;
-    }
-    json j = json::parse(out, nullptr, false);
-    return j.is_discarded() ? json(nullptr) : j;
-  }
+  json get(const std::vector<std::string>& what) { return kube_.get(what); }
 
   std::string condition(const json& object, const std::string& type, const char* field) {
     if (!object.is_object()) {

@@ -51,4 +51,16 @@ int KubeSimRig::kubectl(const std::vector<std::string>& args, std::string& out) 
   return runCommand(argv, out);
 }
 
+nlohmann::json KubeSimRig::get(const std::vector<std::string>& what) {
+  std::vector<std::string> args = {"get"};
+  args.insert(args.end(), what.begin(), what.end());
+  args.insert(args.end(), {"-o", "json"});
+  std::string out;
+  if (kubectl(args, out) != 0) {
+    return nullptr;
+  }
+  nlohmann::json j = nlohmann::json::parse(out, nullptr, false);
+  return j.is_discarded() ? nlohmann::json(nullptr) : j;
+}
+
 }  // namespace hm::testing

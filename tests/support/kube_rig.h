@@ -1,6 +1,7 @@
 #pragma once
 
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <string>
 
 #include "support/process.h"
@@ -26,6 +27,8 @@ class KubeSimRig {
   std::string clientKey(const std::string& who) const { return dir_.file(who + ".key"); }
   // kubectl with this kubeconfig; returns the exit status, output in `out`.
   int kubectl(const std::vector<std::string>& args, std::string& out);
+  // `kubectl get ARGS -o json`, parsed; null when kubectl fails (e.g. not found).
+  nlohmann::json get(const std::vector<std::string>& what);
 
  private:
   TempDir dir_;
