@@ -47,8 +47,9 @@ struct WebhookOptions {
   std::chrono::milliseconds reviewBudget{8'000};
   // The Authorization value Harbor's webhook policy sends to POST /harbor-events; empty: off.
   std::string eventsSecret;
-  // Self-managed certificates (--cert-secret): the keeper writes the pair --tls-cert/--tls-key
-  // name, from a Secret it maintains, and keeps the webhook configuration's caBundle.
+  // Self-managed certificates (--cert-secret): the keeper writes the serving pair to the files
+  // --tls-cert/--tls-key name, from a Secret it maintains, and keeps the webhook configuration's
+  // caBundle.
   std::optional<webhookcert::Settings> certificates;
   kube::LoadOptions kube;
   std::chrono::milliseconds certCheckInterval{60'000};

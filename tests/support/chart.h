@@ -10,8 +10,8 @@ namespace hm::testing {
 std::string chartDir();
 
 // `helm template` of the chart into namespace `ns` (release "hm") with the values files and
-// --set arguments given; every rendered document as JSON. Fails the calling test (and returns
-// nothing) when helm does; the output goes to `error`.
+// --set arguments given: helm's exit code, its output (stdout, then stderr) and, when it
+// succeeded, every rendered document as JSON.
 struct Render {
   int exitCode = 0;
   std::string output;
