@@ -28,6 +28,8 @@ std::string_view statusCodeName(StatusCode code) {
       return "Gone";
     case StatusCode::kResourceExhausted:
       return "ResourceExhausted";
+    case StatusCode::kUnimplemented:
+      return "Unimplemented";
     case StatusCode::kInternal:
       return "Internal";
   }

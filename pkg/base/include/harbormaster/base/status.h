@@ -36,6 +36,7 @@ enum class StatusCode {
   kAlreadyExists,      // create found the object there (Kubernetes AlreadyExists)
   kGone,               // the requested version is no longer kept (HTTP 410: re-list)
   kResourceExhausted,  // the server asks us to slow down (HTTP 429)
+  kUnimplemented,      // valid input that uses something not supported (yet)
 };
 
 std::string_view statusCodeName(StatusCode code);
@@ -91,6 +92,9 @@ inline Status permissionDenied(std::string m) {
 }
 inline Status alreadyExists(std::string m) {
   return {StatusCode::kAlreadyExists, std::move(m)};
+}
+inline Status unimplemented(std::string m) {
+  return {StatusCode::kUnimplemented, std::move(m)};
 }
 inline Status gone(std::string m) {
   return {StatusCode::kGone, std::move(m)};

@@ -1,0 +1,61 @@
+// Verifying cosign signatures offline: the legacy tag-based layout (one simple-signing layer of a
+// sha256-<hex>.sig manifest) and Sigstore bundles (v0.1-v0.3). See shared/sigstore/FORMATS.md.
+//
+// Implemented so far: key-based signatures (ECDSA, RSA, Ed25519) with Rekor v1 entries — SET,
+// inclusion proof with its signed checkpoint, and the entry bound to the signature, the signed
+// hash and the key. Not yet: keyless (Fulcio certificates, SCTs, identities), RFC 3161
+// timestamps, DSSE/in-toto content, Rekor v2. Those bundles are refused as unsupported, never
+// accepted.
+#pragma once
+
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "harbormaster/base/status.h"
+#include "harbormaster/sigstore/keys.h"
+#include "harbormaster/sigstore/trust.h"
+
+namespace hm::sigstore {
+
+struct KeyPolicy {
+  std::vector<PublicKey> keys;  // any one of them may have signed
+  bool requireTlog = true;      // a Rekor entry must vouch for the signature
+};
+
+struct Verified {
+  std::string keyId;                 // sha256 of the signing key's DER, hex
+  std::optional<WallTime> loggedAt;  // Rekor's integrated time, when a SET vouched for it
+};
+
+// One layer of a cosign `.sig` manifest.
+struct LegacyLayer {
+  std::string mediaType;
+  std::string payload;  // the exact blob bytes (the fetcher checked them against the descriptor)
+  std::map<std::string, std::string> annotations;
+};
+
+inline constexpr std::string_view kSimpleSigningMediaType =
+    "application/vnd.dev.cosign.simplesigning.v1+json";
+
+// OK when the layer is a simple-signing payload for `imageDigest` ("sha256:<hex>"), signed by one
+// of the keys, and (when required) logged in a Rekor the root trusts. Errors say why not.
+StatusOr<Verified> verifyLegacyLayer(const LegacyLayer& layer, std::string_view imageDigest,
+                                     const KeyPolicy& policy, const TrustedRoot& root,
+                                     WallTime now);
+
+// What a bundle signs: the artifact itself, or only its SHA-256.
+struct Artifact {
+  std::string bytes;   // empty when only the digest is known
+  std::string sha256;  // raw 32 bytes
+  static Artifact fromBytes(std::string bytes);
+  // "sha256:<64 hex>"
+  static StatusOr<Artifact> fromDigest(std::string_view digest);
+};
+
+StatusOr<Verified> verifyBundle(std::string_view bundleJson, const Artifact& artifact,
+                                const KeyPolicy& policy, const TrustedRoot& root, WallTime now);
+
+}  // namespace hm::sigstore

@@ -1,0 +1,197 @@
+#include <nlohmann/json.hpp>
+
+#include "harbormaster/base/encoding.h"
+#include "harbormaster/sigstore/verify.h"
+#include "rekor.h"
+
+namespace hm::sigstore {
+namespace {
+
+using nlohmann::json;
+
+// The bundle version from its media type; 0 when unknown.
+int bundleVersion(const std::string& mediaType) {
+  for (int v : {1, 2, 3}) {
+    std::string minor = "0." + std::to_string(v);
+    if (mediaType == "application/vnd.dev.sigstore.bundle+json;version=" + minor ||
+        mediaType == "application/vnd.dev.sigstore.bundle.v" + minor + "+json") {
+      return v;
+    }
+  }
+  return 0;
+}
+
+int64_t int64Field(const json& j, const char* key) {
+  // proto3 JSON writes int64 as a string; accept a number too.
+  if (!j.contains(key)) {
+    return -1;
+  }
+  if (j[key].is_number_integer()) {
+    return j[key].get<int64_t>();
+  }
+  try {
+    return std::stoll(j.value(key, "-1"));
+  } catch (const std::exception&) {
+    return -1;
+  }
+}
+
+StatusOr<TlogEntry> parseEntry(const json& t) {
+  TlogEntry e;
+  e.logIndex = int64Field(t, "logIndex");
+  e.logId = base64Decode(t.value("logId", json::object()).value("keyId", "")).value_or("");
+  const json kv = t.value("kindVersion", json::object());
+  e.kind = kv.value("kind", "");
+  e.version = kv.value("version", "");
+  if (int64_t it = int64Field(t, "integratedTime"); it > 0) {
+    e.integratedTime = it;
+  }
+  e.signedEntryTimestamp =
+      base64Decode(t.value("inclusionPromise", json::object()).value("signedEntryTimestamp", ""))
+          .value_or("");
+  e.body = base64Decode(t.value("canonicalizedBody", "")).value_or("");
+  e.bodyBase64 = base64Encode(e.body);
+  if (t.contains("inclusionProof")) {
+    const json& p = t["inclusionProof"];
+    InclusionProof proof;
+    proof.logIndex = int64Field(p, "logIndex");
+    proof.treeSize = int64Field(p, "treeSize");
+    proof.rootHash = base64Decode(p.value("rootHash", "")).value_or("");
+    for (const json& h : p.value("hashes", json::array())) {
+      proof.hashes.push_back(base64Decode(h.is_string() ? h.get<std::string>() : "").value_or(""));
+    }
+    proof.checkpoint = p.value("checkpoint", json::object()).value("envelope", "");
+    e.proof = std::move(proof);
+  }
+  if (e.logIndex < 0 || e.logId.empty() || e.body.empty()) {
+    return failedPrecondition("a transparency log entry is malformed");
+  }
+  return e;
+}
+
+}  // namespace
+
+Artifact Artifact::fromBytes(std::string bytes) {
+  Artifact a;
+  a.sha256 = sigstore::sha256(bytes);
+  a.bytes = std::move(bytes);
+  return a;
+}
+
+StatusOr<Artifact> Artifact::fromDigest(std::string_view digest) {
+  if (digest.rfind("sha256:", 0) != 0 || digest.size() != 7 + 64) {
+    return invalidArgument("an artifact digest must be sha256:<64 hex digits>");
+  }
+  Artifact a;
+  for (size_t i = 7; i < digest.size(); i += 2) {
+    auto hexValue = [](char c) -> int {
+      if (c >= '0' && c <= '9')
+        return c - '0';
+      if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+      return -1;
+    };
+    int hi = hexValue(digest[i]), lo = hexValue(digest[i + 1]);
+    if (hi < 0 || lo < 0) {
+      return invalidArgument("an artifact digest must be lowercase hex");
+    }
+    a.sha256 += static_cast<char>(hi * 16 + lo);
+  }
+  return a;
+}
+
+StatusOr<Verified> verifyBundle(std::string_view bundleJson, const Artifact& artifact,
+                                const KeyPolicy& policy, const TrustedRoot& root, WallTime now) {
+  json b = json::parse(bundleJson, nullptr, false);
+  if (b.is_discarded() || !b.is_object()) {
+    return invalidArgument("the bundle is not JSON");
+  }
+  int version = bundleVersion(b.value("mediaType", ""));
+  if (version == 0) {
+    return invalidArgument("unsupported bundle media type \"" + b.value("mediaType", "") + "\"");
+  }
+  const json material = b.value("verificationMaterial", json::object());
+  if (material.contains("x509CertificateChain") || material.contains("certificate")) {
+    return unimplemented("certificate (keyless) bundles are not verified yet");
+  }
+  if (!material.contains("publicKey")) {
+    return failedPrecondition("the bundle names no key material");
+  }
+  if (b.contains("dsseEnvelope")) {
+    return unimplemented("DSSE bundles are not verified yet");
+  }
+  if (!b.contains("messageSignature")) {
+    return failedPrecondition("the bundle has no signature");
+  }
+  if (!material.value("timestampVerificationData", json::object())
+           .value("rfc3161Timestamps", json::array())
+           .empty() &&
+      material.value("tlogEntries", json::array()).empty()) {
+    return unimplemented("RFC 3161 timestamps are not verified yet");
+  }
+  if (policy.keys.empty()) {
+    return failedPrecondition("the bundle is signed with a key, and no key was given");
+  }
+  const json ms = b["messageSignature"];
+  auto signature = base64Decode(ms.value("signature", ""));
+  if (!signature || signature->empty()) {
+    return failedPrecondition("the bundle's signature is not base64");
+  }
+  // The bundle's own digest is only a hint; what counts is the artifact's.
+  const json md = ms.value("messageDigest", json::object());
+  if (md.contains("digest") &&
+      (md.value("algorithm", "") != "SHA2_256" ||
+       base64Decode(md.value("digest", "")).value_or("") != artifact.sha256)) {
+    return failedPrecondition("the bundle signs another artifact (message digest mismatch)");
+  }
+  const PublicKey* signer = nullptr;
+  for (const PublicKey& k : policy.keys) {
+    Status s = artifact.bytes.empty() ? k.verifyDigest(artifact.sha256, *signature)
+                                      : k.verify(artifact.bytes, *signature);
+    if (s.ok()) {
+      signer = &k;
+      break;
+    }
+  }
+  if (signer == nullptr) {
+    return failedPrecondition("signed by an unknown key");
+  }
+  Verified v;
+  v.keyId = toHex(signer->logId());
+  const json entries = material.value("tlogEntries", json::array());
+  if (entries.empty() && policy.requireTlog) {
+    return failedPrecondition("the bundle has no Rekor entry, and the policy requires one");
+  }
+  for (const json& t : entries) {
+    auto entry = parseEntry(t);
+    if (!entry.ok()) {
+      return entry.status();
+    }
+    if (version == 1 && entry->signedEntryTimestamp.empty()) {
+      return failedPrecondition("a v0.1 bundle needs an inclusion promise (SET)");
+    }
+    if (entry->kind != "hashedrekord") {
+      return unimplemented("Rekor entries of kind " + entry->kind + " are not verified yet");
+    }
+    auto time = verifyTlogEntry(*entry, root, version >= 2, now);
+    if (!time.ok()) {
+      return time.status();
+    }
+    auto logged = parseHashedRekord(*entry);
+    if (!logged.ok()) {
+      return logged.status();
+    }
+    auto loggedKey = PublicKey::fromPem(logged->keyOrCertPem);
+    if (logged->digestHex != toHex(artifact.sha256) || logged->signature != *signature ||
+        !loggedKey.ok() || loggedKey->der() != signer->der()) {
+      return failedPrecondition("the Rekor entry does not match the signature");
+    }
+    if (!*time) {
+      return unimplemented("a Rekor entry without a SET needs an RFC 3161 timestamp");
+    }
+    v.loggedAt = *time;
+  }
+  return v;
+}
+
+}  // namespace hm::sigstore

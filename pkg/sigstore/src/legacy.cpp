@@ -1,0 +1,128 @@
+#include <cctype>
+
+#include <nlohmann/json.hpp>
+
+#include "harbormaster/base/encoding.h"
+#include "harbormaster/sigstore/verify.h"
+#include "rekor.h"
+
+namespace hm::sigstore {
+namespace {
+
+using nlohmann::json;
+
+std::string annotation(const LegacyLayer& layer, const std::string& key) {
+  auto it = layer.annotations.find(key);
+  return it == layer.annotations.end() ? "" : it->second;
+}
+
+// cosign's SimpleClaimVerifier: critical.image.docker-manifest-digest must name the image. Go
+// decodes keys case-insensitively, so "Docker-manifest-digest" (the spec's spelling) counts too.
+Status checkClaim(const std::string& payload, std::string_view imageDigest) {
+  json p = json::parse(payload, nullptr, false);
+  if (p.is_discarded() || !p.is_object()) {
+    return failedPrecondition("the signature payload is not JSON");
+  }
+  const json critical = p.value("critical", json::object());
+  const json image = critical.is_object() ? critical.value("image", json::object()) : json();
+  std::string signedDigest;
+  if (image.is_object()) {
+    for (const auto& [k, v] : image.items()) {
+      std::string lower = k;
+      for (char& c : lower) {
+        c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+      }
+      if (lower == "docker-manifest-digest" && v.is_string()) {
+        signedDigest = v.get<std::string>();
+      }
+    }
+  }
+  if (signedDigest.empty()) {
+    return failedPrecondition("the signature payload names no image digest");
+  }
+  if (signedDigest != imageDigest) {
+    return failedPrecondition("the signature is for another image (" + signedDigest + ")");
+  }
+  return okStatus();
+}
+
+// The cosign "bundle" annotation: {"SignedEntryTimestamp", "Payload": {body, integratedTime,
+// logIndex, logID}}.
+StatusOr<TlogEntry> parseRekorBundle(const std::string& text) {
+  json b = json::parse(text, nullptr, false);
+  const json p = b.is_object() ? b.value("Payload", json::object()) : json::object();
+  TlogEntry e;
+  e.signedEntryTimestamp =
+      base64Decode(b.is_object() ? b.value("SignedEntryTimestamp", "") : "").value_or("");
+  e.bodyBase64 = p.value("body", "");
+  e.body = base64Decode(e.bodyBase64).value_or("");
+  if (!p.contains("integratedTime") || !p["integratedTime"].is_number_integer() ||
+      !p.contains("logIndex") || !p["logIndex"].is_number_integer() || e.body.empty() ||
+      e.signedEntryTimestamp.empty()) {
+    return failedPrecondition("the Rekor bundle annotation is malformed");
+  }
+  e.integratedTime = p["integratedTime"].get<int64_t>();
+  e.logIndex = p["logIndex"].get<int64_t>();
+  std::string logIdHex = p.value("logID", "");
+  for (size_t i = 0; i + 1 < logIdHex.size(); i += 2) {
+    e.logId += static_cast<char>(std::stoi(logIdHex.substr(i, 2), nullptr, 16));
+  }
+  return e;
+}
+
+}  // namespace
+
+StatusOr<Verified> verifyLegacyLayer(const LegacyLayer& layer, std::string_view imageDigest,
+                                     const KeyPolicy& policy, const TrustedRoot& root,
+                                     WallTime now) {
+  if (layer.mediaType != kSimpleSigningMediaType) {
+    return failedPrecondition("not a cosign signature layer (" + layer.mediaType + ")");
+  }
+  auto signature = base64Decode(annotation(layer, "dev.cosignproject.cosign/signature"));
+  if (!signature || signature->empty()) {
+    return failedPrecondition("the layer carries no signature");
+  }
+  const PublicKey* signer = nullptr;
+  for (const PublicKey& k : policy.keys) {
+    if (k.verify(layer.payload, *signature).ok()) {
+      signer = &k;
+      break;
+    }
+  }
+  if (signer == nullptr) {
+    return failedPrecondition("signed by an unknown key");
+  }
+  if (auto claim = checkClaim(layer.payload, imageDigest); !claim.ok()) {
+    return claim;
+  }
+  Verified v;
+  v.keyId = toHex(signer->logId());
+  std::string rekor = annotation(layer, "dev.sigstore.cosign/bundle");
+  if (rekor.empty()) {
+    if (policy.requireTlog) {
+      return failedPrecondition("the signature has no Rekor entry, and the policy requires one");
+    }
+    return v;
+  }
+  auto entry = parseRekorBundle(rekor);
+  if (!entry.ok()) {
+    return entry.status();
+  }
+  auto time = verifyTlogEntry(*entry, root, false, now);
+  if (!time.ok()) {
+    return time.status();
+  }
+  auto logged = parseHashedRekord(*entry);
+  if (!logged.ok()) {
+    return logged.status();
+  }
+  auto loggedKey = PublicKey::fromPem(logged->keyOrCertPem);
+  if (logged->digestHex != toHex(sha256(layer.payload)) || logged->signature != *signature ||
+      !loggedKey.ok() || loggedKey->der() != signer->der()) {
+    return failedPrecondition("the Rekor entry does not match the signature");
+  }
+  v.loggedAt = *time;
+  return v;
+}
+
+}  // namespace hm::sigstore

@@ -1,0 +1,456 @@
+// pkg/sigstore against real vectors (read in place from shared/sigstore/vectors) and against
+// signatures made here with the openssl command line: legacy cosign `.sig` layers, Sigstore
+// bundles (the sigstore-conformance cases), and mutations of passing vectors, which must fail.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <nlohmann/json.hpp>
+
+#include "harbormaster/base/encoding.h"
+#include "harbormaster/sigstore/verify.h"
+#include "support/process.h"
+#include "support/temp_dir.h"
+
+namespace hm::sigstore {
+namespace {
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+using ::testing::HasSubstr;
+
+std::string vectors(const std::string& rel) {
+  return testing::sharedFile("sigstore/vectors/" + rel);
+}
+
+PublicKey key(const std::string& rel) {
+  auto k = PublicKey::fromPem(testing::readText(vectors(rel)));
+  EXPECT_TRUE(k.ok()) << rel << ": " << k.status().message();
+  return k.ok() ? *k : PublicKey();
+}
+
+WallTime now() {
+  return std::chrono::system_clock::now();
+}
+
+// A legacy-tag case as a registry would hand it over: the layer and the image digest.
+struct LegacyCase {
+  LegacyLayer layer;
+  std::string imageDigest;
+};
+
+LegacyCase legacyCase(const std::string& dir) {
+  LegacyCase c;
+  json descriptor =
+      json::parse(testing::readText(vectors("legacy-tag/" + dir + "/layer-descriptor.json")));
+  c.layer.mediaType = descriptor.value("mediaType", "");
+  c.layer.payload = testing::readText(vectors("legacy-tag/" + dir + "/payload.json"));
+  const json annotations = descriptor.value("annotations", json::object());
+  for (const auto& [k, v] : annotations.items()) {
+    c.layer.annotations[k] = v.get<std::string>();
+  }
+  std::string manifest = testing::readText(vectors("legacy-tag/" + dir + "/manifest.json"));
+  c.imageDigest = "sha256:" + toHex(sha256(manifest));
+  return c;
+}
+
+TrustedRoot rekorRoot(const std::string& keyFile = "legacy-tag/keys/rekor.pub") {
+  return TrustedRoot::withRekorKey(key(keyFile));
+}
+
+KeyPolicy keys(std::vector<std::string> files, bool requireTlog) {
+  KeyPolicy p;
+  for (const auto& f : files) {
+    p.keys.push_back(key("legacy-tag/keys/" + f));
+  }
+  p.requireTlog = requireTlog;
+  return p;
+}
+
+TEST(LegacySignatureTest, KeyOnly) {
+  LegacyCase c = legacyCase("key-only");
+  auto ok =
+      verifyLegacyLayer(c.layer, c.imageDigest, keys({"cosign.pub"}, false), rekorRoot(), now());
+  ASSERT_TRUE(ok.ok()) << ok.status().message();
+  EXPECT_EQ(ok->keyId, toHex(sha256(key("legacy-tag/keys/cosign.pub").der())));
+  EXPECT_FALSE(ok->loggedAt.has_value());
+  auto wrong =
+      verifyLegacyLayer(c.layer, c.imageDigest, keys({"cosign2.pub"}, false), rekorRoot(), now());
+  EXPECT_THAT(wrong.status().message(), HasSubstr("signed by an unknown key"));
+  auto untracked =
+      verifyLegacyLayer(c.layer, c.imageDigest, keys({"cosign.pub"}, true), rekorRoot(), now());
+  EXPECT_THAT(untracked.status().message(), HasSubstr("no Rekor entry"));
+}
+
+TEST(LegacySignatureTest, KeyWithRekor) {
+  LegacyCase c = legacyCase("key-rekor");
+  auto ok = verifyLegacyLayer(c.layer, c.imageDigest, keys({"cosign.pub", "cosign2.pub"}, true),
+                              rekorRoot(), now());
+  ASSERT_TRUE(ok.ok()) << ok.status().message();
+  ASSERT_TRUE(ok->loggedAt.has_value());
+  EXPECT_EQ(std::chrono::system_clock::to_time_t(*ok->loggedAt), 1674251859);
+  // The production trusted root knows the same Rekor key.
+  auto prod = TrustedRoot::parse(
+      testing::readText(vectors("trusted-roots/prod-trusted-root.sigstore-js-seed.json")));
+  ASSERT_TRUE(prod.ok()) << prod.status().message();
+  EXPECT_TRUE(
+      verifyLegacyLayer(c.layer, c.imageDigest, keys({"cosign2.pub"}, true), *prod, now()).ok());
+  // A cosign key or an RSA key posing as Rekor's is not Rekor.
+  for (const char* fake : {"legacy-tag/keys/cosign.pub", "legacy-tag/keys/some-rsa-key.pub"}) {
+    auto bad = verifyLegacyLayer(c.layer, c.imageDigest, keys({"cosign2.pub"}, true),
+                                 rekorRoot(fake), now());
+    EXPECT_FALSE(bad.ok()) << fake;
+  }
+  // Without the bundle annotation, a required tlog fails.
+  LegacyCase stripped = c;
+  stripped.layer.annotations.erase("dev.sigstore.cosign/bundle");
+  EXPECT_FALSE(verifyLegacyLayer(stripped.layer, c.imageDigest, keys({"cosign2.pub"}, true),
+                                 rekorRoot(), now())
+                   .ok());
+  // Logged before the log key's validity started: refused.
+  TrustedRoot late = TrustedRoot::withRekorKey(key("legacy-tag/keys/rekor.pub"),
+                                               std::chrono::system_clock::from_time_t(1700000000));
+  EXPECT_FALSE(
+      verifyLegacyLayer(c.layer, c.imageDigest, keys({"cosign2.pub"}, true), late, now()).ok());
+}
+
+TEST(LegacySignatureTest, FailingCases) {
+  LegacyCase unknown = legacyCase("unknown-key_fail");
+  for (const char* k : {"cosign.pub", "cosign2.pub"}) {
+    EXPECT_FALSE(
+        verifyLegacyLayer(unknown.layer, unknown.imageDigest, keys({k}, false), rekorRoot(), now())
+            .ok());
+  }
+  LegacyCase modified = legacyCase("modified-manifest_fail");
+  auto m = verifyLegacyLayer(modified.layer, modified.imageDigest, keys({"cosign.pub"}, false),
+                             rekorRoot(), now());
+  EXPECT_THAT(m.status().message(), HasSubstr("for another image"));
+  LegacyCase other = legacyCase("other-attachment_fail");
+  auto o = verifyLegacyLayer(other.layer, other.imageDigest, keys({"cosign.pub"}, false),
+                             rekorRoot(), now());
+  EXPECT_THAT(o.status().message(), HasSubstr("not a cosign signature layer"));
+}
+
+// Every byte that matters, changed one at a time in a passing signature: each must fail.
+TEST(LegacySignatureTest, MutationsFail) {
+  const LegacyCase good = legacyCase("key-rekor");
+  const KeyPolicy policy = keys({"cosign2.pub"}, true);
+  ASSERT_TRUE(verifyLegacyLayer(good.layer, good.imageDigest, policy, rekorRoot(), now()).ok());
+  auto rekor = [&](const LegacyCase& c) {
+    return json::parse(c.layer.annotations.at("dev.sigstore.cosign/bundle"));
+  };
+  auto withRekor = [&](LegacyCase c, const json& r) {
+    c.layer.annotations["dev.sigstore.cosign/bundle"] = r.dump();
+    return c;
+  };
+  auto flip = [](std::string s, size_t at) {
+    s[at % s.size()] = static_cast<char>(s[at % s.size()] ^ 0x01);
+    return s;
+  };
+  std::vector<std::pair<std::string, LegacyCase>> mutants;
+  {
+    LegacyCase c = good;
+    c.layer.payload = flip(c.layer.payload, 40);
+    mutants.emplace_back("payload", c);
+  }
+  {
+    LegacyCase c = good;
+    auto sig = *base64Decode(c.layer.annotations["dev.cosignproject.cosign/signature"]);
+    c.layer.annotations["dev.cosignproject.cosign/signature"] = base64Encode(flip(sig, 20));
+    mutants.emplace_back("signature", c);
+  }
+  {
+    json r = rekor(good);
+    r["SignedEntryTimestamp"] =
+        base64Encode(flip(*base64Decode(r["SignedEntryTimestamp"].get<std::string>()), 30));
+    mutants.emplace_back("SET", withRekor(good, r));
+  }
+  {
+    json r = rekor(good);
+    std::string body = *base64Decode(r["Payload"]["body"].get<std::string>());
+    r["Payload"]["body"] = base64Encode(flip(body, 100));
+    mutants.emplace_back("body", withRekor(good, r));
+  }
+  for (int64_t shift : {-1, 1, 3600}) {
+    json r = rekor(good);
+    r["Payload"]["integratedTime"] = r["Payload"]["integratedTime"].get<int64_t>() + shift;
+    mutants.emplace_back("integratedTime" + std::to_string(shift), withRekor(good, r));
+  }
+  {
+    json r = rekor(good);
+    r["Payload"]["logIndex"] = r["Payload"]["logIndex"].get<int64_t>() + 1;
+    mutants.emplace_back("logIndex", withRekor(good, r));
+  }
+  {
+    // A valid entry of another signature does not vouch for this one.
+    LegacyCase c = good;
+    c.layer.annotations["dev.sigstore.cosign/bundle"] =
+        legacyCase("keyless-fulcio-rekor").layer.annotations.at("dev.sigstore.cosign/bundle");
+    mutants.emplace_back("other entry", c);
+  }
+  for (const auto& [what, c] : mutants) {
+    EXPECT_FALSE(verifyLegacyLayer(c.layer, good.imageDigest, policy, rekorRoot(), now()).ok())
+        << what << " changed, still verified";
+  }
+  // An entry from the future is refused.
+  EXPECT_FALSE(verifyLegacyLayer(good.layer, good.imageDigest, policy, rekorRoot(),
+                                 std::chrono::system_clock::from_time_t(1674251859 - 3600))
+                   .ok());
+}
+
+// Keys made here, signatures in cosign's layout: ECDSA P-256 and P-384, RSA, Ed25519.
+TEST(LegacySignatureTest, EveryKeyTypeOpenSslMakes) {
+  testing::TempDir dir;
+  const std::string digest = "sha256:" + std::string(64, 'a');
+  const std::string payload =
+      R"({"critical":{"identity":{"docker-reference":"harbor.example/app"},"image":{"docker-manifest-digest":")" +
+      digest + R"("},"type":"cosign container image signature"},"optional":null})";
+  dir.write("payload.json", payload);
+  struct KeyType {
+    std::string name;
+    std::vector<std::string> genkey;
+    bool raw;  // Ed25519 signs the message itself
+  };
+  std::vector<KeyType> types = {
+      {"p256",
+       {"openssl", "genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256"},
+       false},
+      {"p384",
+       {"openssl", "genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-384"},
+       false},
+      {"rsa",
+       {"openssl", "genpkey", "-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:2048"},
+       false},
+      {"ed25519", {"openssl", "genpkey", "-algorithm", "ED25519"}, true}};
+  std::vector<PublicKey> made;
+  for (const auto& t : types) {
+    std::string out;
+    auto gen = t.genkey;
+    gen.insert(gen.end(), {"-out", dir.file(t.name + ".key")});
+    ASSERT_EQ(testing::runCommand(gen, out), 0) << out;
+    ASSERT_EQ(testing::runCommand({"openssl", "pkey", "-in", dir.file(t.name + ".key"), "-pubout",
+                                   "-out", dir.file(t.name + ".pub")},
+                                  out),
+              0)
+        << out;
+    std::vector<std::string> sign =
+        t.raw ? std::vector<std::string>{"openssl", "pkeyutl",
+                                         "-sign",   "-rawin",
+                                         "-inkey",  dir.file(t.name + ".key"),
+                                         "-in",     dir.file("payload.json"),
+                                         "-out",    dir.file(t.name + ".sig")}
+              : std::vector<std::string>{"openssl",
+                                         "dgst",
+                                         "-sha256",
+                                         "-sign",
+                                         dir.file(t.name + ".key"),
+                                         "-out",
+                                         dir.file(t.name + ".sig"),
+                                         dir.file("payload.json")};
+    ASSERT_EQ(testing::runCommand(sign, out), 0) << out;
+    auto pub = PublicKey::fromPem(testing::readText(dir.file(t.name + ".pub")));
+    ASSERT_TRUE(pub.ok()) << t.name;
+    made.push_back(*pub);
+    LegacyLayer layer{std::string(kSimpleSigningMediaType),
+                      payload,
+                      {{"dev.cosignproject.cosign/signature",
+                        base64Encode(testing::readText(dir.file(t.name + ".sig")))}}};
+    KeyPolicy own{{*pub}, false};
+    auto v = verifyLegacyLayer(layer, digest, own, TrustedRoot(), now());
+    EXPECT_TRUE(v.ok()) << t.name << ": " << v.status().message();
+    EXPECT_FALSE(
+        verifyLegacyLayer(layer, "sha256:" + std::string(64, 'b'), own, TrustedRoot(), now()).ok())
+        << t.name;
+    KeyPolicy other{{key("legacy-tag/keys/cosign.pub")}, false};
+    EXPECT_FALSE(verifyLegacyLayer(layer, digest, other, TrustedRoot(), now()).ok()) << t.name;
+  }
+  EXPECT_EQ(made[0].type(), "ECDSA");
+  EXPECT_EQ(made[2].type(), "RSA");
+  EXPECT_EQ(made[3].type(), "Ed25519");
+}
+
+// sigstore-conformance bundle-verify cases, as its README says to run them.
+struct ConformanceCase {
+  std::string name;
+  bool asDigest;
+};
+
+std::vector<ConformanceCase> conformanceCases() {
+  std::vector<ConformanceCase> out;
+  for (const auto& e : fs::directory_iterator(vectors("conformance"))) {
+    if (e.is_directory()) {
+      out.push_back({e.path().filename().string(), false});
+      out.push_back({e.path().filename().string(), true});
+    }
+  }
+  std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) {
+    return std::tie(a.name, a.asDigest) < std::tie(b.name, b.asDigest);
+  });
+  return out;
+}
+
+class ConformanceTest : public ::testing::TestWithParam<ConformanceCase> {};
+
+TEST_P(ConformanceTest, Verdict) {
+  const std::string dir = vectors("conformance/" + GetParam().name);
+  const bool mustFail = GetParam().name.size() > 5 &&
+                        GetParam().name.compare(GetParam().name.size() - 5, 5, "_fail") == 0;
+  std::string rootFile = fs::exists(dir + "/trusted_root.json")
+                             ? dir + "/trusted_root.json"
+                             : vectors("trusted-roots/prod-trusted-root.sigstore-js-seed.json");
+  auto root = TrustedRoot::parse(testing::readText(rootFile));
+  if (!root.ok()) {
+    EXPECT_TRUE(mustFail) << root.status().message();
+    return;
+  }
+  std::string artifactFile =
+      fs::exists(dir + "/artifact") ? dir + "/artifact" : vectors("conformance/a.txt");
+  Artifact artifact = Artifact::fromBytes(testing::readText(artifactFile));
+  if (GetParam().asDigest) {
+    artifact = *Artifact::fromDigest("sha256:" + toHex(artifact.sha256));
+  }
+  KeyPolicy policy;
+  if (fs::exists(dir + "/key.pub")) {
+    auto k = PublicKey::fromPem(testing::readText(dir + "/key.pub"));
+    if (!k.ok()) {  // a key that does not even parse cannot verify anything
+      EXPECT_TRUE(mustFail) << k.status().message();
+      return;
+    }
+    policy.keys.push_back(*k);
+  }
+  auto v = verifyBundle(testing::readText(dir + "/bundle.sigstore.json"), artifact, policy, *root,
+                        now());
+  if (v.status().code() == StatusCode::kUnimplemented) {
+    GTEST_SKIP() << "not supported yet: " << v.status().message();
+  }
+  if (mustFail) {
+    EXPECT_FALSE(v.ok()) << "verified a bundle that must fail";
+  } else {
+    EXPECT_TRUE(v.ok()) << v.status().message();
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Cases, ConformanceTest, ::testing::ValuesIn(conformanceCases()),
+                         [](const auto& info) {
+                           std::string n =
+                               info.param.name + (info.param.asDigest ? "_digest" : "_file");
+                           for (char& c : n) {
+                             if (!std::isalnum(static_cast<unsigned char>(c))) {
+                               c = '_';
+                             }
+                           }
+                           return n;
+                         });
+
+// The key-signed conformance bundle, changed where it matters: each change must fail.
+TEST(BundleTest, MutationsOfAKeySignedBundleFail) {
+  const std::string dir = vectors("conformance/managed-key-and-trusted-root");
+  auto root = TrustedRoot::parse(testing::readText(dir + "/trusted_root.json"));
+  ASSERT_TRUE(root.ok());
+  KeyPolicy policy{{*PublicKey::fromPem(testing::readText(dir + "/key.pub"))}, true};
+  Artifact artifact = Artifact::fromBytes(testing::readText(vectors("conformance/a.txt")));
+  const json good = json::parse(testing::readText(dir + "/bundle.sigstore.json"));
+  ASSERT_TRUE(verifyBundle(good.dump(), artifact, policy, *root, now()).ok());
+  auto flipB64 = [](const json& v, size_t at) {
+    std::string raw = *base64Decode(v.get<std::string>());
+    raw[at % raw.size()] = static_cast<char>(raw[at % raw.size()] ^ 0x01);
+    return base64Encode(raw);
+  };
+  std::vector<std::pair<std::string, json>> mutants;
+  auto mutate = [&](const std::string& what, auto fn) {
+    json m = good;
+    fn(m);
+    mutants.emplace_back(what, m);
+  };
+  auto entry = [](json& b) -> json& { return b["verificationMaterial"]["tlogEntries"][0]; };
+  mutate("signature", [&](json& b) {
+    b["messageSignature"]["signature"] = flipB64(b["messageSignature"]["signature"], 10);
+  });
+  mutate("message digest", [&](json& b) {
+    b["messageSignature"]["messageDigest"]["digest"] =
+        flipB64(b["messageSignature"]["messageDigest"]["digest"], 3);
+  });
+  mutate("SET", [&](json& b) {
+    entry(b)["inclusionPromise"]["signedEntryTimestamp"] =
+        flipB64(entry(b)["inclusionPromise"]["signedEntryTimestamp"], 12);
+  });
+  mutate("body", [&](json& b) {
+    entry(b)["canonicalizedBody"] = flipB64(entry(b)["canonicalizedBody"], 50);
+  });
+  mutate("integrated time", [&](json& b) {
+    entry(b)["integratedTime"] =
+        std::to_string(std::stoll(entry(b)["integratedTime"].get<std::string>()) + 1);
+  });
+  mutate("proof hash", [&](json& b) {
+    entry(b)["inclusionProof"]["hashes"][2] = flipB64(entry(b)["inclusionProof"]["hashes"][2], 0);
+  });
+  mutate("root hash", [&](json& b) {
+    entry(b)["inclusionProof"]["rootHash"] = flipB64(entry(b)["inclusionProof"]["rootHash"], 0);
+  });
+  mutate("proof index", [&](json& b) {
+    entry(b)["inclusionProof"]["logIndex"] =
+        std::to_string(std::stoll(entry(b)["inclusionProof"]["logIndex"].get<std::string>()) + 1);
+  });
+  mutate("no proof", [&](json& b) { entry(b).erase("inclusionProof"); });
+  mutate("checkpoint signature", [&](json& b) {
+    std::string cp = entry(b)["inclusionProof"]["checkpoint"]["envelope"];
+    size_t at = cp.rfind(' ') + 12;
+    cp[at] = cp[at] == 'A' ? 'B' : 'A';
+    entry(b)["inclusionProof"]["checkpoint"]["envelope"] = cp;
+  });
+  mutate("checkpoint size", [&](json& b) {
+    std::string cp = entry(b)["inclusionProof"]["checkpoint"]["envelope"];
+    size_t nl = cp.find('\n');
+    cp.insert(nl + 1, "1");
+    entry(b)["inclusionProof"]["checkpoint"]["envelope"] = cp;
+  });
+  mutate("log id",
+         [&](json& b) { entry(b)["logId"]["keyId"] = flipB64(entry(b)["logId"]["keyId"], 5); });
+  mutate("version 99",
+         [&](json& b) { b["mediaType"] = "application/vnd.dev.sigstore.bundle.v99.9+json"; });
+  for (const auto& [what, m] : mutants) {
+    auto v = verifyBundle(m.dump(), artifact, policy, *root, now());
+    EXPECT_FALSE(v.ok()) << what << " changed, still verified";
+  }
+  // Another artifact, or no key at all.
+  EXPECT_FALSE(verifyBundle(good.dump(), Artifact::fromBytes("other"), policy, *root, now()).ok());
+  EXPECT_FALSE(verifyBundle(good.dump(), artifact, KeyPolicy{}, *root, now()).ok());
+}
+
+TEST(TrustedRootTest, RefusesEntriesItCannotUse) {
+  json root = json::parse(
+      testing::readText(vectors("conformance/managed-key-and-trusted-root/trusted_root.json")));
+  ASSERT_TRUE(TrustedRoot::parse(root.dump()).ok());
+  json noStart = root;
+  noStart["tlogs"][0]["publicKey"]["validFor"].erase("start");
+  EXPECT_THAT(TrustedRoot::parse(noStart.dump()).status().message(), HasSubstr("no start"));
+  json badKey = root;
+  badKey["tlogs"][0]["publicKey"]["rawBytes"] = base64Encode("not a key");
+  EXPECT_FALSE(TrustedRoot::parse(badKey.dump()).ok());
+  EXPECT_FALSE(TrustedRoot::parse("{").ok());
+}
+
+// The conformance client protocol, as the product owner's harness drives it.
+TEST(SigstoreVerifyCliTest, SpeaksTheConformanceProtocol) {
+  const std::string dir = vectors("conformance/managed-key-and-trusted-root");
+  std::string out;
+  std::vector<std::string> base = {HM_SIGSTORE_VERIFY, "verify-bundle",
+                                   "--bundle",         dir + "/bundle.sigstore.json",
+                                   "--trusted-root",   dir + "/trusted_root.json"};
+  auto run = [&](std::vector<std::string> extra) {
+    std::vector<std::string> argv = base;
+    argv.insert(argv.end(), extra.begin(), extra.end());
+    return testing::runCommand(argv, out);
+  };
+  EXPECT_EQ(run({"--key", dir + "/key.pub", vectors("conformance/a.txt")}), 0) << out;
+  std::string digest = "sha256:" + toHex(sha256(testing::readText(vectors("conformance/a.txt"))));
+  EXPECT_EQ(run({"--key", dir + "/key.pub", digest}), 0) << out;
+  EXPECT_EQ(run({"--key", vectors("legacy-tag/keys/cosign.pub"), digest}), 1);
+  EXPECT_THAT(out, HasSubstr("signed by an unknown key"));
+  EXPECT_EQ(run({"--key", dir + "/key.pub", "sha256:" + std::string(64, '0')}), 1);
+  EXPECT_EQ(run({digest}), 2);  // neither key nor identity
+  EXPECT_EQ(run({"--key", dir + "/key.pub", "--certificate-identity", "x", digest}), 2);
+}
+
+}  // namespace
+}  // namespace hm::sigstore
