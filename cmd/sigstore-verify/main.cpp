@@ -108,7 +108,7 @@ int main(int argc, char** argv) {
     }
     artifact = sigstore::Artifact::fromBytes(std::move(*bytes));
   }
-  sigstore::KeyPolicy policy;
+  sigstore::SignerPolicy policy;
   if (!keyPath.empty()) {
     auto pem = readFile(keyPath, 1 << 20);
     if (!pem.ok()) {
@@ -120,11 +120,17 @@ int main(int argc, char** argv) {
     }
     policy.keys.push_back(std::move(*key));
   }
+  if (!identity.empty()) {
+    if (issuer.empty()) {
+      return usage("--certificate-identity needs --certificate-oidc-issuer");
+    }
+    policy.identities.push_back({issuer, identity, ""});
+  }
   auto verified =
       sigstore::verifyBundle(*bundle, artifact, policy, *root, std::chrono::system_clock::now());
   if (!verified.ok()) {
     return fail(verified.status().message());
   }
-  std::cout << "verified: key " << verified->keyId << "\n";
+  std::cout << "verified: " << verified->signer << "\n";
   return 0;
 }

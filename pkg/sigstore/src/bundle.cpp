@@ -1,8 +1,11 @@
+#include <algorithm>
 #include <nlohmann/json.hpp>
 
+#include "certificate.h"
 #include "harbormaster/base/encoding.h"
 #include "harbormaster/sigstore/verify.h"
 #include "rekor.h"
+#include "signer.h"
 
 namespace hm::sigstore {
 namespace {
@@ -100,8 +103,43 @@ StatusOr<Artifact> Artifact::fromDigest(std::string_view digest) {
   return a;
 }
 
+namespace {
+
+// The signing key or certificate, by the version's rules (v0.3 allows only a single certificate;
+// a carried chain must not include a root).
+StatusOr<SigningMaterial> signingMaterial(const json& material, int version) {
+  SigningMaterial m;
+  if (material.contains("publicKey")) {
+    return m;
+  }
+  std::vector<std::string> certs;
+  if (material.contains("certificate")) {
+    certs.push_back(base64Decode(material["certificate"].value("rawBytes", "")).value_or(""));
+  } else if (material.contains("x509CertificateChain")) {
+    if (version >= 3) {
+      return failedPrecondition("a v0.3 bundle must carry a single certificate, not a chain");
+    }
+    for (const json& c : material["x509CertificateChain"].value("certificates", json::array())) {
+      certs.push_back(base64Decode(c.value("rawBytes", "")).value_or(""));
+    }
+  } else {
+    return failedPrecondition("the bundle names no key material");
+  }
+  if (certs.empty() || certs[0].empty()) {
+    return failedPrecondition("the bundle's certificate is missing or not base64");
+  }
+  if (std::any_of(certs.begin() + 1, certs.end(), selfSigned)) {
+    return failedPrecondition("the bundle's certificate chain includes a root certificate");
+  }
+  m.certificateDer = certs[0];
+  m.chainDer.assign(certs.begin() + 1, certs.end());
+  return m;
+}
+
+}  // namespace
+
 StatusOr<Verified> verifyBundle(std::string_view bundleJson, const Artifact& artifact,
-                                const KeyPolicy& policy, const TrustedRoot& root, WallTime now) {
+                                const SignerPolicy& policy, const TrustedRoot& root, WallTime now) {
   json b = json::parse(bundleJson, nullptr, false);
   if (b.is_discarded() || !b.is_object()) {
     return invalidArgument("the bundle is not JSON");
@@ -110,27 +148,16 @@ StatusOr<Verified> verifyBundle(std::string_view bundleJson, const Artifact& art
   if (version == 0) {
     return invalidArgument("unsupported bundle media type \"" + b.value("mediaType", "") + "\"");
   }
-  const json material = b.value("verificationMaterial", json::object());
-  if (material.contains("x509CertificateChain") || material.contains("certificate")) {
-    return unimplemented("certificate (keyless) bundles are not verified yet");
-  }
-  if (!material.contains("publicKey")) {
-    return failedPrecondition("the bundle names no key material");
+  const json vm = b.value("verificationMaterial", json::object());
+  auto material = signingMaterial(vm, version);
+  if (!material.ok()) {
+    return material.status();
   }
   if (b.contains("dsseEnvelope")) {
     return unimplemented("DSSE bundles are not verified yet");
   }
   if (!b.contains("messageSignature")) {
     return failedPrecondition("the bundle has no signature");
-  }
-  if (!material.value("timestampVerificationData", json::object())
-           .value("rfc3161Timestamps", json::array())
-           .empty() &&
-      material.value("tlogEntries", json::array()).empty()) {
-    return unimplemented("RFC 3161 timestamps are not verified yet");
-  }
-  if (policy.keys.empty()) {
-    return failedPrecondition("the bundle is signed with a key, and no key was given");
   }
   const json ms = b["messageSignature"];
   auto signature = base64Decode(ms.value("signature", ""));
@@ -144,24 +171,18 @@ StatusOr<Verified> verifyBundle(std::string_view bundleJson, const Artifact& art
        base64Decode(md.value("digest", "")).value_or("") != artifact.sha256)) {
     return failedPrecondition("the bundle signs another artifact (message digest mismatch)");
   }
-  const PublicKey* signer = nullptr;
-  for (const PublicKey& k : policy.keys) {
-    Status s = artifact.bytes.empty() ? k.verifyDigest(artifact.sha256, *signature)
-                                      : k.verify(artifact.bytes, *signature);
-    if (s.ok()) {
-      signer = &k;
-      break;
+  const json entries = vm.value("tlogEntries", json::array());
+  if (entries.empty() && (policy.requireTlog || !material->certificateDer.empty())) {
+    bool stamped = !vm.value("timestampVerificationData", json::object())
+                        .value("rfc3161Timestamps", json::array())
+                        .empty();
+    if (stamped) {
+      return unimplemented("RFC 3161 timestamps are not verified yet");
     }
-  }
-  if (signer == nullptr) {
-    return failedPrecondition("signed by an unknown key");
-  }
-  Verified v;
-  v.keyId = toHex(signer->logId());
-  const json entries = material.value("tlogEntries", json::array());
-  if (entries.empty() && policy.requireTlog) {
     return failedPrecondition("the bundle has no Rekor entry, and the policy requires one");
   }
+  std::vector<TlogEntry> logged;
+  std::optional<WallTime> loggedAt;
   for (const json& t : entries) {
     auto entry = parseEntry(t);
     if (!entry.ok()) {
@@ -170,28 +191,37 @@ StatusOr<Verified> verifyBundle(std::string_view bundleJson, const Artifact& art
     if (version == 1 && entry->signedEntryTimestamp.empty()) {
       return failedPrecondition("a v0.1 bundle needs an inclusion promise (SET)");
     }
-    if (entry->kind != "hashedrekord") {
-      return unimplemented("Rekor entries of kind " + entry->kind + " are not verified yet");
+    if (entry->kind != "hashedrekord" || entry->version != "0.0.1") {
+      return unimplemented("Rekor entries of kind " + entry->kind + " " + entry->version +
+                           " are not verified yet");
     }
     auto time = verifyTlogEntry(*entry, root, version >= 2, now);
     if (!time.ok()) {
       return time.status();
     }
-    auto logged = parseHashedRekord(*entry);
-    if (!logged.ok()) {
-      return logged.status();
+    if (*time && (!loggedAt || **time < *loggedAt)) {
+      loggedAt = *time;
     }
-    auto loggedKey = PublicKey::fromPem(logged->keyOrCertPem);
-    if (logged->digestHex != toHex(artifact.sha256) || logged->signature != *signature ||
-        !loggedKey.ok() || loggedKey->der() != signer->der()) {
-      return failedPrecondition("the Rekor entry does not match the signature");
-    }
-    if (!*time) {
-      return unimplemented("a Rekor entry without a SET needs an RFC 3161 timestamp");
-    }
-    v.loggedAt = *time;
+    logged.push_back(std::move(*entry));
   }
-  return v;
+  const SignedContent content{artifact.bytes.empty() ? nullptr : &artifact.bytes, artifact.sha256};
+  auto signer = identifySigner(*material, content, *signature, policy, root, loggedAt);
+  if (!signer.ok()) {
+    return signer.status();
+  }
+  for (const TlogEntry& e : logged) {
+    auto body = parseHashedRekord(e);
+    if (!body.ok()) {
+      return body.status();
+    }
+    if (auto s = checkLogged(*body, content, *signature, *signer); !s.ok()) {
+      return s;
+    }
+  }
+  if (!loggedAt && !logged.empty()) {
+    return unimplemented("a Rekor entry without a SET needs an RFC 3161 timestamp");
+  }
+  return Verified{signer->description, loggedAt};
 }
 
 }  // namespace hm::sigstore

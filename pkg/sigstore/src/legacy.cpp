@@ -2,9 +2,11 @@
 
 #include <nlohmann/json.hpp>
 
+#include "certificate.h"
 #include "harbormaster/base/encoding.h"
 #include "harbormaster/sigstore/verify.h"
 #include "rekor.h"
+#include "signer.h"
 
 namespace hm::sigstore {
 namespace {
@@ -73,7 +75,7 @@ StatusOr<TlogEntry> parseRekorBundle(const std::string& text) {
 }  // namespace
 
 StatusOr<Verified> verifyLegacyLayer(const LegacyLayer& layer, std::string_view imageDigest,
-                                     const KeyPolicy& policy, const TrustedRoot& root,
+                                     const SignerPolicy& policy, const TrustedRoot& root,
                                      WallTime now) {
   if (layer.mediaType != kSimpleSigningMediaType) {
     return failedPrecondition("not a cosign signature layer (" + layer.mediaType + ")");
@@ -82,47 +84,49 @@ StatusOr<Verified> verifyLegacyLayer(const LegacyLayer& layer, std::string_view 
   if (!signature || signature->empty()) {
     return failedPrecondition("the layer carries no signature");
   }
-  const PublicKey* signer = nullptr;
-  for (const PublicKey& k : policy.keys) {
-    if (k.verify(layer.payload, *signature).ok()) {
-      signer = &k;
-      break;
+  SigningMaterial material;
+  if (std::string cert = annotation(layer, "dev.sigstore.cosign/certificate"); !cert.empty()) {
+    auto der = certificateDer(cert);
+    if (!der.ok()) {
+      return der.status().withContext("the certificate annotation");
     }
+    material.certificateDer = *der;
+    material.chainDer = pemCertificates(annotation(layer, "dev.sigstore.cosign/chain"));
   }
-  if (signer == nullptr) {
-    return failedPrecondition("signed by an unknown key");
+  std::optional<TlogEntry> entry;
+  std::optional<WallTime> loggedAt;
+  if (std::string rekor = annotation(layer, "dev.sigstore.cosign/bundle"); !rekor.empty()) {
+    auto e = parseRekorBundle(rekor);
+    if (!e.ok()) {
+      return e.status();
+    }
+    auto time = verifyTlogEntry(*e, root, false, now);
+    if (!time.ok()) {
+      return time.status();
+    }
+    entry = std::move(*e);
+    loggedAt = *time;
+  } else if (policy.requireTlog) {
+    return failedPrecondition("the signature has no Rekor entry, and the policy requires one");
+  }
+  const SignedContent content{&layer.payload, sha256(layer.payload)};
+  auto signer = identifySigner(material, content, *signature, policy, root, loggedAt);
+  if (!signer.ok()) {
+    return signer.status();
   }
   if (auto claim = checkClaim(layer.payload, imageDigest); !claim.ok()) {
     return claim;
   }
-  Verified v;
-  v.keyId = toHex(signer->logId());
-  std::string rekor = annotation(layer, "dev.sigstore.cosign/bundle");
-  if (rekor.empty()) {
-    if (policy.requireTlog) {
-      return failedPrecondition("the signature has no Rekor entry, and the policy requires one");
+  if (entry) {
+    auto logged = parseHashedRekord(*entry);
+    if (!logged.ok()) {
+      return logged.status();
     }
-    return v;
+    if (auto s = checkLogged(*logged, content, *signature, *signer); !s.ok()) {
+      return s;
+    }
   }
-  auto entry = parseRekorBundle(rekor);
-  if (!entry.ok()) {
-    return entry.status();
-  }
-  auto time = verifyTlogEntry(*entry, root, false, now);
-  if (!time.ok()) {
-    return time.status();
-  }
-  auto logged = parseHashedRekord(*entry);
-  if (!logged.ok()) {
-    return logged.status();
-  }
-  auto loggedKey = PublicKey::fromPem(logged->keyOrCertPem);
-  if (logged->digestHex != toHex(sha256(layer.payload)) || logged->signature != *signature ||
-      !loggedKey.ok() || loggedKey->der() != signer->der()) {
-    return failedPrecondition("the Rekor entry does not match the signature");
-  }
-  v.loggedAt = *time;
-  return v;
+  return Verified{signer->description, loggedAt};
 }
 
 }  // namespace hm::sigstore

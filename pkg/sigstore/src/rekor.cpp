@@ -126,7 +126,9 @@ StatusOr<std::optional<WallTime>> verifyTlogEntry(const TlogEntry& e, const Trus
       return failedPrecondition("the Rekor entry's integrated time is in the future");
     }
   }
-  if (e.proof) {
+  // An old (v0.1) proof without a checkpoint proves nothing: its root is not signed. The SET
+  // vouches for such entries.
+  if (e.proof && (requireProof || !e.proof->checkpoint.empty())) {
     std::string leaf = sha256(std::string(1, '\0') + e.body);
     auto computed =
         rootFromInclusionProof(leaf, e.proof->logIndex, e.proof->treeSize, e.proof->hashes);

@@ -29,6 +29,13 @@ PublicKey key(const std::string& rel) {
   return k.ok() ? *k : PublicKey();
 }
 
+std::string trim(std::string s) {
+  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.back()))) {
+    s.pop_back();
+  }
+  return s;
+}
+
 WallTime now() {
   return std::chrono::system_clock::now();
 }
@@ -58,8 +65,8 @@ TrustedRoot rekorRoot(const std::string& keyFile = "legacy-tag/keys/rekor.pub") 
   return TrustedRoot::withRekorKey(key(keyFile));
 }
 
-KeyPolicy keys(std::vector<std::string> files, bool requireTlog) {
-  KeyPolicy p;
+SignerPolicy keys(std::vector<std::string> files, bool requireTlog) {
+  SignerPolicy p;
   for (const auto& f : files) {
     p.keys.push_back(key("legacy-tag/keys/" + f));
   }
@@ -72,7 +79,7 @@ TEST(LegacySignatureTest, KeyOnly) {
   auto ok =
       verifyLegacyLayer(c.layer, c.imageDigest, keys({"cosign.pub"}, false), rekorRoot(), now());
   ASSERT_TRUE(ok.ok()) << ok.status().message();
-  EXPECT_EQ(ok->keyId, toHex(sha256(key("legacy-tag/keys/cosign.pub").der())));
+  EXPECT_EQ(ok->signer, "key " + toHex(sha256(key("legacy-tag/keys/cosign.pub").der())));
   EXPECT_FALSE(ok->loggedAt.has_value());
   auto wrong =
       verifyLegacyLayer(c.layer, c.imageDigest, keys({"cosign2.pub"}, false), rekorRoot(), now());
@@ -131,10 +138,91 @@ TEST(LegacySignatureTest, FailingCases) {
   EXPECT_THAT(o.status().message(), HasSubstr("not a cosign signature layer"));
 }
 
+SignerPolicy identity(const std::string& subject, const std::string& issuer,
+                      const std::string& regex = "") {
+  SignerPolicy p;
+  p.identities.push_back({issuer, subject, regex});
+  return p;
+}
+
+TrustedRoot prodRoot() {
+  auto root = TrustedRoot::parse(
+      testing::readText(vectors("trusted-roots/prod-trusted-root.sigstore-js-seed.json")));
+  EXPECT_TRUE(root.ok()) << root.status().message();
+  return root.ok() ? *root : TrustedRoot();
+}
+
+TEST(LegacySignatureTest, KeylessFulcioAndRekor) {
+  LegacyCase c = legacyCase("keyless-fulcio-rekor");
+  const std::string github = "https://github.com/login/oauth";
+  for (const char* rootFile : {"trusted-roots/prod-trusted-root.sigstore-js-seed.json",
+                               "trusted-roots/public-good.sigstore-go.json"}) {
+    auto root = TrustedRoot::parse(testing::readText(vectors(rootFile)));
+    ASSERT_TRUE(root.ok()) << rootFile;
+    auto ok = verifyLegacyLayer(c.layer, c.imageDigest, identity("mitr@redhat.com", github), *root,
+                                now());
+    ASSERT_TRUE(ok.ok()) << rootFile << ": " << ok.status().message();
+    EXPECT_EQ(ok->signer, "mitr@redhat.com (issuer https://github.com/login/oauth)");
+  }
+  TrustedRoot root = prodRoot();
+  EXPECT_TRUE(verifyLegacyLayer(c.layer, c.imageDigest, identity("", github, "^mitr@redhat\\.com$"),
+                                root, now())
+                  .ok());
+  auto otherMail = verifyLegacyLayer(c.layer, c.imageDigest, identity("someone@redhat.com", github),
+                                     root, now());
+  EXPECT_THAT(otherMail.status().message(),
+              HasSubstr("certificate identity mitr@redhat.com does not match someone@redhat.com"));
+  auto otherIssuer =
+      verifyLegacyLayer(c.layer, c.imageDigest,
+                        identity("mitr@redhat.com", "https://accounts.google.com"), root, now());
+  EXPECT_THAT(otherIssuer.status().message(), HasSubstr("issuer"));
+  // Without the SET there is no signing time to check the ten-minute certificate at.
+  LegacyCase noSet = c;
+  noSet.layer.annotations.erase("dev.sigstore.cosign/bundle");
+  EXPECT_FALSE(verifyLegacyLayer(noSet.layer, c.imageDigest, identity("mitr@redhat.com", github),
+                                 root, now())
+                   .ok());
+  // A root without CT logs cannot vouch for the SCT; one without CAs for the certificate.
+  TrustedRoot noCt = root;
+  noCt.ctlogs.clear();
+  EXPECT_THAT(
+      verifyLegacyLayer(c.layer, c.imageDigest, identity("mitr@redhat.com", github), noCt, now())
+          .status()
+          .message(),
+      HasSubstr("CT log"));
+  TrustedRoot noCa = root;
+  noCa.certificateAuthorities.clear();
+  EXPECT_FALSE(
+      verifyLegacyLayer(c.layer, c.imageDigest, identity("mitr@redhat.com", github), noCa, now())
+          .ok());
+  // A key policy does not accept a keyless signature.
+  EXPECT_FALSE(
+      verifyLegacyLayer(c.layer, c.imageDigest, keys({"cosign.pub"}, true), root, now()).ok());
+}
+
+TEST(LegacySignatureTest, KeylessLooseFiles) {
+  const std::string dir = "legacy-tag/keyless-2022-raw/";
+  LegacyLayer layer;
+  layer.mediaType = std::string(kSimpleSigningMediaType);
+  layer.payload = testing::readText(vectors(dir + "payload.json"));
+  layer.annotations["dev.cosignproject.cosign/signature"] =
+      trim(testing::readText(vectors(dir + "signature.b64")));
+  layer.annotations["dev.sigstore.cosign/certificate"] =
+      testing::readText(vectors(dir + "cert.pem"));
+  layer.annotations["dev.sigstore.cosign/chain"] = testing::readText(vectors(dir + "chain.pem"));
+  layer.annotations["dev.sigstore.cosign/bundle"] =
+      testing::readText(vectors(dir + "rekor-bundle.json"));
+  std::string digest = json::parse(layer.payload)["critical"]["image"]["docker-manifest-digest"];
+  auto ok = verifyLegacyLayer(layer, digest,
+                              identity("mitr@redhat.com", "https://github.com/login/oauth"),
+                              prodRoot(), now());
+  EXPECT_TRUE(ok.ok()) << ok.status().message();
+}
+
 // Every byte that matters, changed one at a time in a passing signature: each must fail.
 TEST(LegacySignatureTest, MutationsFail) {
   const LegacyCase good = legacyCase("key-rekor");
-  const KeyPolicy policy = keys({"cosign2.pub"}, true);
+  const SignerPolicy policy = keys({"cosign2.pub"}, true);
   ASSERT_TRUE(verifyLegacyLayer(good.layer, good.imageDigest, policy, rekorRoot(), now()).ok());
   auto rekor = [&](const LegacyCase& c) {
     return json::parse(c.layer.annotations.at("dev.sigstore.cosign/bundle"));
@@ -255,13 +343,13 @@ TEST(LegacySignatureTest, EveryKeyTypeOpenSslMakes) {
                       payload,
                       {{"dev.cosignproject.cosign/signature",
                         base64Encode(testing::readText(dir.file(t.name + ".sig")))}}};
-    KeyPolicy own{{*pub}, false};
+    SignerPolicy own{{*pub}, {}, false, true};
     auto v = verifyLegacyLayer(layer, digest, own, TrustedRoot(), now());
     EXPECT_TRUE(v.ok()) << t.name << ": " << v.status().message();
     EXPECT_FALSE(
         verifyLegacyLayer(layer, "sha256:" + std::string(64, 'b'), own, TrustedRoot(), now()).ok())
         << t.name;
-    KeyPolicy other{{key("legacy-tag/keys/cosign.pub")}, false};
+    SignerPolicy other{{key("legacy-tag/keys/cosign.pub")}, {}, false, true};
     EXPECT_FALSE(verifyLegacyLayer(layer, digest, other, TrustedRoot(), now()).ok()) << t.name;
   }
   EXPECT_EQ(made[0].type(), "ECDSA");
@@ -309,7 +397,15 @@ TEST_P(ConformanceTest, Verdict) {
   if (GetParam().asDigest) {
     artifact = *Artifact::fromDigest("sha256:" + toHex(artifact.sha256));
   }
-  KeyPolicy policy;
+  SignerPolicy policy;
+  policy.identities.push_back(
+      {fs::exists(dir + "/issuer") ? trim(testing::readText(dir + "/issuer"))
+                                   : "https://token.actions.githubusercontent.com",
+       fs::exists(dir + "/identity")
+           ? trim(testing::readText(dir + "/identity"))
+           : "https://github.com/sigstore-conformance/extremely-dangerous-public-oidc-beacon/"
+             ".github/workflows/extremely-dangerous-oidc-beacon.yml@refs/heads/main",
+       ""});
   if (fs::exists(dir + "/key.pub")) {
     auto k = PublicKey::fromPem(testing::readText(dir + "/key.pub"));
     if (!k.ok()) {  // a key that does not even parse cannot verify anything
@@ -347,7 +443,7 @@ TEST(BundleTest, MutationsOfAKeySignedBundleFail) {
   const std::string dir = vectors("conformance/managed-key-and-trusted-root");
   auto root = TrustedRoot::parse(testing::readText(dir + "/trusted_root.json"));
   ASSERT_TRUE(root.ok());
-  KeyPolicy policy{{*PublicKey::fromPem(testing::readText(dir + "/key.pub"))}, true};
+  SignerPolicy policy{{*PublicKey::fromPem(testing::readText(dir + "/key.pub"))}, {}, true, true};
   Artifact artifact = Artifact::fromBytes(testing::readText(vectors("conformance/a.txt")));
   const json good = json::parse(testing::readText(dir + "/bundle.sigstore.json"));
   ASSERT_TRUE(verifyBundle(good.dump(), artifact, policy, *root, now()).ok());
@@ -414,7 +510,7 @@ TEST(BundleTest, MutationsOfAKeySignedBundleFail) {
   }
   // Another artifact, or no key at all.
   EXPECT_FALSE(verifyBundle(good.dump(), Artifact::fromBytes("other"), policy, *root, now()).ok());
-  EXPECT_FALSE(verifyBundle(good.dump(), artifact, KeyPolicy{}, *root, now()).ok());
+  EXPECT_FALSE(verifyBundle(good.dump(), artifact, SignerPolicy{}, *root, now()).ok());
 }
 
 TEST(TrustedRootTest, RefusesEntriesItCannotUse) {

@@ -1,11 +1,12 @@
 // Verifying cosign signatures offline: the legacy tag-based layout (one simple-signing layer of a
 // sha256-<hex>.sig manifest) and Sigstore bundles (v0.1-v0.3). See shared/sigstore/FORMATS.md.
 //
-// Implemented so far: key-based signatures (ECDSA, RSA, Ed25519) with Rekor v1 entries — SET,
-// inclusion proof with its signed checkpoint, and the entry bound to the signature, the signed
-// hash and the key. Not yet: keyless (Fulcio certificates, SCTs, identities), RFC 3161
-// timestamps, DSSE/in-toto content, Rekor v2. Those bundles are refused as unsupported, never
-// accepted.
+// Implemented so far: signatures by keys (ECDSA, RSA, Ed25519) and keyless certificates (chain
+// to the trusted root's CAs at signing time, code-signing EKU, embedded SCTs, SAN and OIDC issuer)
+// with Rekor v1 hashedrekord entries — SET, inclusion proof with its signed checkpoint, and the
+// entry bound to the signature, the signed hash and the key or certificate. Not yet: RFC 3161
+// timestamps, DSSE/in-toto content, Rekor v2. Such signatures are refused as unsupported
+// (StatusCode::kUnimplemented), never accepted.
 #pragma once
 
 #include <map>
@@ -20,13 +21,25 @@
 
 namespace hm::sigstore {
 
-struct KeyPolicy {
-  std::vector<PublicKey> keys;  // any one of them may have signed
-  bool requireTlog = true;      // a Rekor entry must vouch for the signature
+// A keyless signer: the OIDC issuer (exact) and the certificate's subject alternative name,
+// exact or as an ECMAScript regular expression (searched: anchor it with ^…$).
+struct Identity {
+  std::string issuer;
+  std::string subject;
+  std::string subjectRegExp;
+};
+
+// Who may have signed: any of the keys, or a certificate from the trusted root's CAs for any of
+// the identities.
+struct SignerPolicy {
+  std::vector<PublicKey> keys;
+  std::vector<Identity> identities;
+  bool requireTlog = true;  // a Rekor entry must vouch for the signature
+  bool requireSct = true;   // a keyless certificate must carry a verifiable SCT
 };
 
 struct Verified {
-  std::string keyId;                 // sha256 of the signing key's DER, hex
+  std::string signer;                // "key <sha256 of the key's DER>" or "<SAN> (issuer <URL>)"
   std::optional<WallTime> loggedAt;  // Rekor's integrated time, when a SET vouched for it
 };
 
@@ -43,7 +56,7 @@ inline constexpr std::string_view kSimpleSigningMediaType =
 // OK when the layer is a simple-signing payload for `imageDigest` ("sha256:<hex>"), signed by one
 // of the keys, and (when required) logged in a Rekor the root trusts. Errors say why not.
 StatusOr<Verified> verifyLegacyLayer(const LegacyLayer& layer, std::string_view imageDigest,
-                                     const KeyPolicy& policy, const TrustedRoot& root,
+                                     const SignerPolicy& policy, const TrustedRoot& root,
                                      WallTime now);
 
 // What a bundle signs: the artifact itself, or only its SHA-256.
@@ -56,6 +69,6 @@ struct Artifact {
 };
 
 StatusOr<Verified> verifyBundle(std::string_view bundleJson, const Artifact& artifact,
-                                const KeyPolicy& policy, const TrustedRoot& root, WallTime now);
+                                const SignerPolicy& policy, const TrustedRoot& root, WallTime now);
 
 }  // namespace hm::sigstore

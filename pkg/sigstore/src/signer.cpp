@@ -1,0 +1,108 @@
+#include "signer.h"
+
+#include <regex>
+
+#include "certificate.h"
+
+namespace hm::sigstore {
+namespace {
+
+Status verifyWith(const PublicKey& key, const SignedContent& content, const std::string& sig) {
+  return content.message != nullptr ? key.verify(*content.message, sig)
+                                    : key.verifyDigest(content.sha256, sig);
+}
+
+// The first identity the certificate satisfies; otherwise a message naming what was found.
+StatusOr<std::string> matchIdentity(const CertificateIdentity& id,
+                                    const std::vector<Identity>& wanted) {
+  std::string seen = id.subjectAlternativeNames.empty() ? "(none)" : id.subjectAlternativeNames[0];
+  std::string why;
+  for (const Identity& w : wanted) {
+    for (const std::string& san : id.subjectAlternativeNames) {
+      bool subjectOk = false;
+      if (!w.subject.empty()) {
+        subjectOk = san == w.subject;
+      } else if (!w.subjectRegExp.empty()) {
+        try {
+          subjectOk = std::regex_search(san, std::regex(w.subjectRegExp, std::regex::ECMAScript));
+        } catch (const std::regex_error&) {
+          return invalidArgument("subjectRegExp \"" + w.subjectRegExp +
+                                 "\" is not a valid regular expression");
+        }
+      }
+      if (subjectOk && id.issuer == w.issuer) {
+        return san + " (issuer " + id.issuer + ")";
+      }
+      if (subjectOk) {
+        why = "certificate issuer " + id.issuer + " is not " + w.issuer;
+      }
+    }
+    if (why.empty()) {
+      why = "certificate identity " + seen + " does not match " +
+            (w.subject.empty() ? w.subjectRegExp : w.subject);
+    }
+  }
+  return failedPrecondition(why.empty() ? "no identity is configured" : why);
+}
+
+}  // namespace
+
+StatusOr<Signer> identifySigner(const SigningMaterial& material, const SignedContent& content,
+                                const std::string& signature, const SignerPolicy& policy,
+                                const TrustedRoot& root, std::optional<WallTime> at) {
+  Signer s;
+  // Keys first: with a key that verifies, a certificate the signature carries does not matter.
+  for (const PublicKey& k : policy.keys) {
+    if (verifyWith(k, content, signature).ok()) {
+      s.description = "key " + toHex(k.logId());
+      s.keyDer = k.der();
+      return s;
+    }
+  }
+  if (material.certificateDer.empty() || policy.identities.empty()) {
+    if (!policy.keys.empty()) {
+      return failedPrecondition("signed by an unknown key");
+    }
+    return failedPrecondition(material.certificateDer.empty()
+                                  ? "signed with a key, and the policy names no key"
+                                  : "signed with a certificate, and the policy names no identity");
+  }
+  if (!at) {
+    return unimplemented(
+        "a keyless signature without a Rekor SET needs an RFC 3161 timestamp (not supported yet)");
+  }
+  auto id =
+      verifyCertificate(material.certificateDer, material.chainDer, root, *at, policy.requireSct);
+  if (!id.ok()) {
+    return id.status();
+  }
+  if (auto v = verifyWith(id->key, content, signature); !v.ok()) {
+    return failedPrecondition("the signature does not verify with the certificate's key");
+  }
+  auto who = matchIdentity(*id, policy.identities);
+  if (!who.ok()) {
+    return who.status();
+  }
+  s.description = *who;
+  s.keyDer = id->key.der();
+  s.certificateDer = material.certificateDer;
+  return s;
+}
+
+Status checkLogged(const LoggedSignature& logged, const SignedContent& content,
+                   const std::string& signature, const Signer& signer) {
+  bool material = false;
+  if (signer.certificateDer.empty()) {
+    auto k = PublicKey::fromPem(logged.keyOrCertPem);
+    material = k.ok() && k->der() == signer.keyDer;
+  } else {
+    auto c = certificateDer(logged.keyOrCertPem);
+    material = c.ok() && *c == signer.certificateDer;
+  }
+  if (!material || logged.digestHex != toHex(content.sha256) || logged.signature != signature) {
+    return failedPrecondition("the Rekor entry does not match the signature");
+  }
+  return okStatus();
+}
+
+}  // namespace hm::sigstore
