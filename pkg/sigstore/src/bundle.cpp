@@ -136,6 +136,75 @@ StatusOr<SigningMaterial> signingMaterial(const json& material, int version) {
   return m;
 }
 
+struct Envelope {
+  std::string pae;
+  std::string signature;
+  std::string payload;
+  std::string predicateType;
+};
+
+// DSSE: the signature covers PAE(type, payload); an in-toto statement must name the artifact.
+StatusOr<Envelope> readEnvelope(const json& env, const Artifact& artifact) {
+  Envelope out;
+  const std::string type = env.value("payloadType", "");
+  auto payload = base64Decode(env.value("payload", ""));
+  const json sigs = env.value("signatures", json::array());
+  if (!payload || sigs.size() != 1) {
+    return failedPrecondition("the DSSE envelope needs a base64 payload and exactly one signature");
+  }
+  auto sig = base64Decode(sigs[0].value("sig", ""));
+  if (!sig || sig->empty()) {
+    return failedPrecondition("the DSSE signature is not base64");
+  }
+  out.payload = std::move(*payload);
+  out.signature = std::move(*sig);
+  out.pae = "DSSEv1 " + std::to_string(type.size()) + " " + type + " " +
+            std::to_string(out.payload.size()) + " " + out.payload;
+  if (type != "application/vnd.in-toto+json") {
+    return unimplemented("DSSE payloads of type " + type + " are not verified yet");
+  }
+  json statement = json::parse(out.payload, nullptr, false);
+  if (statement.is_discarded() || !statement.is_object()) {
+    return failedPrecondition("the in-toto statement is not JSON");
+  }
+  out.predicateType = statement.value("predicateType", "");
+  const std::string want = toHex(artifact.sha256);
+  for (const json& subject : statement.value("subject", json::array())) {
+    if (subject.is_object() &&
+        subject.value("digest", json::object()).value("sha256", "") == want) {
+      return out;
+    }
+  }
+  return failedPrecondition(
+      "the in-toto statement is about another artifact (no subject sha256:" + want + ")");
+}
+
+Status checkLoggedSignature(const TlogEntry& e, const SignedContent& content,
+                            const std::string& signature, const Signer& signer) {
+  auto body = parseHashedRekord(e);
+  if (!body.ok()) {
+    return body.status();
+  }
+  return checkLogged(*body, content, signature, signer);
+}
+
+Status checkLoggedEnvelope(const TlogEntry& e, const std::string& payload,
+                           const std::string& signature, const Signer& signer) {
+  auto body = parseEnvelopeEntry(e);
+  if (!body.ok()) {
+    return body.status();
+  }
+  if (body->payloadHashHex != toHex(sha256(payload))) {
+    return failedPrecondition("the Rekor entry logged another envelope payload");
+  }
+  for (const auto& [sig, pem] : body->signatures) {
+    if (sig == signature && isSigner(pem, signer)) {
+      return okStatus();
+    }
+  }
+  return failedPrecondition("the Rekor entry does not match the signature");
+}
+
 }  // namespace
 
 StatusOr<Verified> verifyBundle(std::string_view bundleJson, const Artifact& artifact,
@@ -153,32 +222,45 @@ StatusOr<Verified> verifyBundle(std::string_view bundleJson, const Artifact& art
   if (!material.ok()) {
     return material.status();
   }
+  // What was signed: the artifact (messageSignature), or a DSSE envelope's PAE.
+  std::string signed_;
+  std::optional<std::string> signature;
+  std::string dssePayload;
+  std::string predicateType;
   if (b.contains("dsseEnvelope")) {
-    return unimplemented("DSSE bundles are not verified yet");
-  }
-  if (!b.contains("messageSignature")) {
+    auto envelope = readEnvelope(b["dsseEnvelope"], artifact);
+    if (!envelope.ok()) {
+      return envelope.status();
+    }
+    signed_ = std::move(envelope->pae);
+    signature = std::move(envelope->signature);
+    dssePayload = std::move(envelope->payload);
+    predicateType = std::move(envelope->predicateType);
+  } else if (b.contains("messageSignature")) {
+    const json ms = b["messageSignature"];
+    signature = base64Decode(ms.value("signature", ""));
+    if (!signature || signature->empty()) {
+      return failedPrecondition("the bundle's signature is not base64");
+    }
+    // The bundle's own digest is only a hint; what counts is the artifact's.
+    const json md = ms.value("messageDigest", json::object());
+    if (md.contains("digest") &&
+        (md.value("algorithm", "") != "SHA2_256" ||
+         base64Decode(md.value("digest", "")).value_or("") != artifact.sha256)) {
+      return failedPrecondition("the bundle signs another artifact (message digest mismatch)");
+    }
+  } else {
     return failedPrecondition("the bundle has no signature");
   }
-  const json ms = b["messageSignature"];
-  auto signature = base64Decode(ms.value("signature", ""));
-  if (!signature || signature->empty()) {
-    return failedPrecondition("the bundle's signature is not base64");
-  }
-  // The bundle's own digest is only a hint; what counts is the artifact's.
-  const json md = ms.value("messageDigest", json::object());
-  if (md.contains("digest") &&
-      (md.value("algorithm", "") != "SHA2_256" ||
-       base64Decode(md.value("digest", "")).value_or("") != artifact.sha256)) {
-    return failedPrecondition("the bundle signs another artifact (message digest mismatch)");
+  const bool dsse = b.contains("dsseEnvelope");
+  // A timestamp we cannot check is not ignored either: it might be the one that fails.
+  if (!vm.value("timestampVerificationData", json::object())
+           .value("rfc3161Timestamps", json::array())
+           .empty()) {
+    return unimplemented("RFC 3161 timestamps are not verified yet");
   }
   const json entries = vm.value("tlogEntries", json::array());
   if (entries.empty() && (policy.requireTlog || !material->certificateDer.empty())) {
-    bool stamped = !vm.value("timestampVerificationData", json::object())
-                        .value("rfc3161Timestamps", json::array())
-                        .empty();
-    if (stamped) {
-      return unimplemented("RFC 3161 timestamps are not verified yet");
-    }
     return failedPrecondition("the bundle has no Rekor entry, and the policy requires one");
   }
   std::vector<TlogEntry> logged;
@@ -191,9 +273,12 @@ StatusOr<Verified> verifyBundle(std::string_view bundleJson, const Artifact& art
     if (version == 1 && entry->signedEntryTimestamp.empty()) {
       return failedPrecondition("a v0.1 bundle needs an inclusion promise (SET)");
     }
-    if (entry->kind != "hashedrekord" || entry->version != "0.0.1") {
-      return unimplemented("Rekor entries of kind " + entry->kind + " " + entry->version +
-                           " are not verified yet");
+    const std::string kind = entry->kind + " " + entry->version;
+    if (kind != (dsse ? "dsse 0.0.1" : "hashedrekord 0.0.1") &&
+        kind != (dsse ? "intoto 0.0.2" : "")) {
+      return kind == "hashedrekord 0.0.2" || kind == "dsse 0.0.2"
+                 ? unimplemented("Rekor v2 entries (" + kind + ") are not verified yet")
+                 : failedPrecondition("a " + kind + " Rekor entry cannot log this signature");
     }
     auto time = verifyTlogEntry(*entry, root, version >= 2, now);
     if (!time.ok()) {
@@ -204,24 +289,24 @@ StatusOr<Verified> verifyBundle(std::string_view bundleJson, const Artifact& art
     }
     logged.push_back(std::move(*entry));
   }
-  const SignedContent content{artifact.bytes.empty() ? nullptr : &artifact.bytes, artifact.sha256};
+  const SignedContent content =
+      dsse ? SignedContent{&signed_, sha256(signed_)}
+           : SignedContent{artifact.bytes.empty() ? nullptr : &artifact.bytes, artifact.sha256};
   auto signer = identifySigner(*material, content, *signature, policy, root, loggedAt);
   if (!signer.ok()) {
     return signer.status();
   }
   for (const TlogEntry& e : logged) {
-    auto body = parseHashedRekord(e);
-    if (!body.ok()) {
-      return body.status();
-    }
-    if (auto s = checkLogged(*body, content, *signature, *signer); !s.ok()) {
-      return s;
+    Status bound = dsse ? checkLoggedEnvelope(e, dssePayload, *signature, *signer)
+                        : checkLoggedSignature(e, content, *signature, *signer);
+    if (!bound.ok()) {
+      return bound;
     }
   }
   if (!loggedAt && !logged.empty()) {
     return unimplemented("a Rekor entry without a SET needs an RFC 3161 timestamp");
   }
-  return Verified{signer->description, loggedAt};
+  return Verified{signer->description, loggedAt, predicateType};
 }
 
 }  // namespace hm::sigstore

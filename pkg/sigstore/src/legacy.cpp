@@ -126,7 +126,7 @@ StatusOr<Verified> verifyLegacyLayer(const LegacyLayer& layer, std::string_view 
       return s;
     }
   }
-  return Verified{signer->description, loggedAt};
+  return Verified{signer->description, loggedAt, ""};
 }
 
 }  // namespace hm::sigstore

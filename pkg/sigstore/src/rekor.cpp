@@ -168,4 +168,45 @@ StatusOr<LoggedSignature> parseHashedRekord(const TlogEntry& e) {
   return out;
 }
 
+StatusOr<LoggedEnvelope> parseEnvelopeEntry(const TlogEntry& e) {
+  json body = json::parse(e.body, nullptr, false);
+  if (body.is_discarded() || !body.is_object()) {
+    return failedPrecondition("the Rekor entry is not JSON");
+  }
+  const std::string kind = body.value("kind", "") + " " + body.value("apiVersion", "");
+  const json spec = body.value("spec", json::object());
+  LoggedEnvelope out;
+  if (kind == "dsse 0.0.1") {
+    const json hash = spec.value("payloadHash", json::object());
+    if (hash.value("algorithm", "") != "sha256") {
+      return failedPrecondition("the Rekor entry logs a payload hash other than SHA-256");
+    }
+    out.payloadHashHex = hash.value("value", "");
+    for (const json& s : spec.value("signatures", json::array())) {
+      out.signatures.emplace_back(base64Decode(s.value("signature", "")).value_or(""),
+                                  base64Decode(s.value("verifier", "")).value_or(""));
+    }
+  } else if (kind == "intoto 0.0.2") {
+    // intoto 0.0.2 stores the envelope's payload and signatures base64-encoded once more.
+    const json content = spec.value("content", json::object());
+    const json hash = content.value("payloadHash", json::object());
+    if (hash.value("algorithm", "") != "sha256") {
+      return failedPrecondition("the Rekor entry logs a payload hash other than SHA-256");
+    }
+    out.payloadHashHex = hash.value("value", "");
+    const json envelope = content.value("envelope", json::object());
+    for (const json& s : envelope.value("signatures", json::array())) {
+      std::string once = base64Decode(s.value("sig", "")).value_or("");
+      out.signatures.emplace_back(base64Decode(once).value_or(""),
+                                  base64Decode(s.value("publicKey", "")).value_or(""));
+    }
+  } else {
+    return unimplemented("Rekor entries of kind " + kind + " are not verified yet");
+  }
+  if (out.payloadHashHex.empty() || out.signatures.empty()) {
+    return failedPrecondition("the Rekor entry lacks its payload hash or signatures");
+  }
+  return out;
+}
+
 }  // namespace hm::sigstore

@@ -45,6 +45,13 @@ StatusOr<std::optional<WallTime>> verifyTlogEntry(const TlogEntry& entry, const 
                                                   bool requireProof, WallTime now);
 StatusOr<LoggedSignature> parseHashedRekord(const TlogEntry& entry);
 
+// What a dsse 0.0.1 or intoto 0.0.2 entry recorded about a DSSE envelope.
+struct LoggedEnvelope {
+  std::string payloadHashHex;                                   // sha256 of the (decoded) payload
+  std::vector<std::pair<std::string, std::string>> signatures;  // raw signature, key/cert PEM
+};
+StatusOr<LoggedEnvelope> parseEnvelopeEntry(const TlogEntry& entry);
+
 // RFC 6962 §2.1.1: the root computed from a leaf hash and its audit path.
 StatusOr<std::string> rootFromInclusionProof(const std::string& leafHash, int64_t index,
                                              int64_t treeSize,

@@ -89,17 +89,19 @@ StatusOr<Signer> identifySigner(const SigningMaterial& material, const SignedCon
   return s;
 }
 
+bool isSigner(const std::string& keyOrCertPem, const Signer& signer) {
+  if (signer.certificateDer.empty()) {
+    auto k = PublicKey::fromPem(keyOrCertPem);
+    return k.ok() && k->der() == signer.keyDer;
+  }
+  auto c = certificateDer(keyOrCertPem);
+  return c.ok() && *c == signer.certificateDer;
+}
+
 Status checkLogged(const LoggedSignature& logged, const SignedContent& content,
                    const std::string& signature, const Signer& signer) {
-  bool material = false;
-  if (signer.certificateDer.empty()) {
-    auto k = PublicKey::fromPem(logged.keyOrCertPem);
-    material = k.ok() && k->der() == signer.keyDer;
-  } else {
-    auto c = certificateDer(logged.keyOrCertPem);
-    material = c.ok() && *c == signer.certificateDer;
-  }
-  if (!material || logged.digestHex != toHex(content.sha256) || logged.signature != signature) {
+  if (!isSigner(logged.keyOrCertPem, signer) || logged.digestHex != toHex(content.sha256) ||
+      logged.signature != signature) {
     return failedPrecondition("the Rekor entry does not match the signature");
   }
   return okStatus();

@@ -34,6 +34,9 @@ StatusOr<Signer> identifySigner(const SigningMaterial& material, const SignedCon
                                 const std::string& signature, const SignerPolicy& policy,
                                 const TrustedRoot& root, std::optional<WallTime> at);
 
+// Whether a key or certificate (PEM, as Rekor logs them) is the signer's.
+bool isSigner(const std::string& keyOrCertPem, const Signer& signer);
+
 // The Rekor entry must have logged this signature, over this content, by this key/certificate.
 Status checkLogged(const LoggedSignature& logged, const SignedContent& content,
                    const std::string& signature, const Signer& signer);

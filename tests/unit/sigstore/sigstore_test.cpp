@@ -438,6 +438,34 @@ INSTANTIATE_TEST_SUITE_P(Cases, ConformanceTest, ::testing::ValuesIn(conformance
                            return n;
                          });
 
+// A v0.3 bundle written by cosign: an in-toto attestation in DSSE, logged as dsse 0.0.1.
+TEST(BundleTest, CosignAttestation) {
+  auto root = TrustedRoot::parse(testing::readText(vectors("cosign/trusted_root_pgi.json")));
+  ASSERT_TRUE(root.ok()) << root.status().message();
+  const std::string bundle = testing::readText(vectors("cosign/oci-attestation.sigstore.json"));
+  auto image = Artifact::fromDigest(
+      "sha256:732112270d7e59418a8c080b134b24cabd67d250d0d0147a97ed95ba5c280aa4");
+  ASSERT_TRUE(image.ok());
+  const std::string github = "https://github.com/login/oauth";
+  auto ok = verifyBundle(bundle, *image, identity("", github, ".*"), *root, now());
+  ASSERT_TRUE(ok.ok()) << ok.status().message();
+  EXPECT_EQ(ok->predicateType, "https://cosign.sigstore.dev/attestation/v1");
+  EXPECT_THAT(ok->signer, HasSubstr("cody@soyland.com"));
+  auto otherImage = verifyBundle(bundle, *Artifact::fromDigest("sha256:" + std::string(64, '1')),
+                                 identity("", github, ".*"), *root, now());
+  EXPECT_THAT(otherImage.status().message(), HasSubstr("about another artifact"));
+  auto otherSan =
+      verifyBundle(bundle, *image, identity("", github, "^someone@example\\.com$"), *root, now());
+  EXPECT_THAT(otherSan.status().message(), HasSubstr("does not match"));
+  // The envelope changed after signing.
+  json tampered = json::parse(bundle);
+  std::string payload = *base64Decode(tampered["dsseEnvelope"]["payload"].get<std::string>());
+  payload.insert(payload.size() - 1, " ");
+  tampered["dsseEnvelope"]["payload"] = base64Encode(payload);
+  EXPECT_FALSE(
+      verifyBundle(tampered.dump(), *image, identity("", github, ".*"), *root, now()).ok());
+}
+
 // The key-signed conformance bundle, changed where it matters: each change must fail.
 TEST(BundleTest, MutationsOfAKeySignedBundleFail) {
   const std::string dir = vectors("conformance/managed-key-and-trusted-root");

@@ -4,8 +4,9 @@
 // Implemented so far: signatures by keys (ECDSA, RSA, Ed25519) and keyless certificates (chain
 // to the trusted root's CAs at signing time, code-signing EKU, embedded SCTs, SAN and OIDC issuer)
 // with Rekor v1 hashedrekord entries — SET, inclusion proof with its signed checkpoint, and the
-// entry bound to the signature, the signed hash and the key or certificate. Not yet: RFC 3161
-// timestamps, DSSE/in-toto content, Rekor v2. Such signatures are refused as unsupported
+// entry bound to the signature, the signed hash and the key or certificate; DSSE envelopes (PAE)
+// with in-toto statements whose subject must name the artifact, logged as dsse 0.0.1 or
+// intoto 0.0.2. Not yet: RFC 3161 timestamps, Rekor v2. Such signatures are refused as unsupported
 // (StatusCode::kUnimplemented), never accepted.
 #pragma once
 
@@ -41,6 +42,7 @@ struct SignerPolicy {
 struct Verified {
   std::string signer;                // "key <sha256 of the key's DER>" or "<SAN> (issuer <URL>)"
   std::optional<WallTime> loggedAt;  // Rekor's integrated time, when a SET vouched for it
+  std::string predicateType;         // DSSE in-toto statements: what they attest
 };
 
 // One layer of a cosign `.sig` manifest.
