@@ -6,6 +6,7 @@
 #include "harbormaster/sigstore/verify.h"
 #include "rekor.h"
 #include "signer.h"
+#include "timestamp.h"
 
 namespace hm::sigstore {
 namespace {
@@ -253,11 +254,21 @@ StatusOr<Verified> verifyBundle(std::string_view bundleJson, const Artifact& art
     return failedPrecondition("the bundle has no signature");
   }
   const bool dsse = b.contains("dsseEnvelope");
-  // A timestamp we cannot check is not ignored either: it might be the one that fails.
-  if (!vm.value("timestampVerificationData", json::object())
-           .value("rfc3161Timestamps", json::array())
-           .empty()) {
-    return unimplemented("RFC 3161 timestamps are not verified yet");
+  // Every timestamp must verify (over the signature bytes); each is a time the certificate must
+  // have been valid at.
+  std::vector<WallTime> times;
+  const json stamps = vm.value("timestampVerificationData", json::object())
+                          .value("rfc3161Timestamps", json::array());
+  for (const json& t : stamps) {
+    auto der = base64Decode(t.value("signedTimestamp", ""));
+    if (!der || der->empty()) {
+      return failedPrecondition("an RFC 3161 timestamp is not base64");
+    }
+    auto at = verifyTimestamp(*der, *signature, root);
+    if (!at.ok()) {
+      return at.status();
+    }
+    times.push_back(*at);
   }
   const json entries = vm.value("tlogEntries", json::array());
   if (entries.empty() && (policy.requireTlog || !material->certificateDer.empty())) {
@@ -284,15 +295,18 @@ StatusOr<Verified> verifyBundle(std::string_view bundleJson, const Artifact& art
     if (!time.ok()) {
       return time.status();
     }
-    if (*time && (!loggedAt || **time < *loggedAt)) {
-      loggedAt = *time;
+    if (*time) {
+      times.push_back(**time);
+      if (!loggedAt || **time < *loggedAt) {
+        loggedAt = *time;
+      }
     }
     logged.push_back(std::move(*entry));
   }
   const SignedContent content =
       dsse ? SignedContent{&signed_, sha256(signed_)}
            : SignedContent{artifact.bytes.empty() ? nullptr : &artifact.bytes, artifact.sha256};
-  auto signer = identifySigner(*material, content, *signature, policy, root, loggedAt);
+  auto signer = identifySigner(*material, content, *signature, policy, root, times);
   if (!signer.ok()) {
     return signer.status();
   }
@@ -303,8 +317,8 @@ StatusOr<Verified> verifyBundle(std::string_view bundleJson, const Artifact& art
       return bound;
     }
   }
-  if (!loggedAt && !logged.empty()) {
-    return unimplemented("a Rekor entry without a SET needs an RFC 3161 timestamp");
+  if (times.empty() && policy.requireTlog) {
+    return failedPrecondition("the signature has no verified time (no SET, no RFC 3161 timestamp)");
   }
   return Verified{signer->description, loggedAt, predicateType};
 }

@@ -110,7 +110,11 @@ StatusOr<Verified> verifyLegacyLayer(const LegacyLayer& layer, std::string_view 
     return failedPrecondition("the signature has no Rekor entry, and the policy requires one");
   }
   const SignedContent content{&layer.payload, sha256(layer.payload)};
-  auto signer = identifySigner(material, content, *signature, policy, root, loggedAt);
+  std::vector<WallTime> times;
+  if (loggedAt) {
+    times.push_back(*loggedAt);
+  }
+  auto signer = identifySigner(material, content, *signature, policy, root, times);
   if (!signer.ok()) {
     return signer.status();
   }

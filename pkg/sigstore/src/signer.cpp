@@ -49,7 +49,7 @@ StatusOr<std::string> matchIdentity(const CertificateIdentity& id,
 
 StatusOr<Signer> identifySigner(const SigningMaterial& material, const SignedContent& content,
                                 const std::string& signature, const SignerPolicy& policy,
-                                const TrustedRoot& root, std::optional<WallTime> at) {
+                                const TrustedRoot& root, const std::vector<WallTime>& times) {
   Signer s;
   // Keys first: with a key that verifies, a certificate the signature carries does not matter.
   for (const PublicKey& k : policy.keys) {
@@ -67,14 +67,16 @@ StatusOr<Signer> identifySigner(const SigningMaterial& material, const SignedCon
                                   ? "signed with a key, and the policy names no key"
                                   : "signed with a certificate, and the policy names no identity");
   }
-  if (!at) {
-    return unimplemented(
-        "a keyless signature without a Rekor SET needs an RFC 3161 timestamp (not supported yet)");
+  if (times.empty()) {
+    return failedPrecondition(
+        "a keyless signature needs a verified time (a Rekor SET or an RFC 3161 timestamp)");
   }
-  auto id =
-      verifyCertificate(material.certificateDer, material.chainDer, root, *at, policy.requireSct);
-  if (!id.ok()) {
-    return id.status();
+  StatusOr<CertificateIdentity> id = failedPrecondition("unreachable");
+  for (WallTime at : times) {
+    id = verifyCertificate(material.certificateDer, material.chainDer, root, at, policy.requireSct);
+    if (!id.ok()) {
+      return id.status();
+    }
   }
   if (auto v = verifyWith(id->key, content, signature); !v.ok()) {
     return failedPrecondition("the signature does not verify with the certificate's key");

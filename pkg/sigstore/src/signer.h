@@ -29,10 +29,11 @@ struct Signer {
   std::string certificateDer;
 };
 
-// `at`: the verified signing time; keyless certificates cannot be checked without one.
+// `times`: the verified times of signing (Rekor SETs, RFC 3161 timestamps); a keyless
+// certificate must hold at each of them and cannot be checked without one.
 StatusOr<Signer> identifySigner(const SigningMaterial& material, const SignedContent& content,
                                 const std::string& signature, const SignerPolicy& policy,
-                                const TrustedRoot& root, std::optional<WallTime> at);
+                                const TrustedRoot& root, const std::vector<WallTime>& times);
 
 // Whether a key or certificate (PEM, as Rekor logs them) is the signer's.
 bool isSigner(const std::string& keyOrCertPem, const Signer& signer);
