@@ -285,13 +285,16 @@ StatusOr<Verified> verifyBundle(std::string_view bundleJson, const Artifact& art
       return failedPrecondition("a v0.1 bundle needs an inclusion promise (SET)");
     }
     const std::string kind = entry->kind + " " + entry->version;
-    if (kind != (dsse ? "dsse 0.0.1" : "hashedrekord 0.0.1") &&
-        kind != (dsse ? "intoto 0.0.2" : "")) {
-      return kind == "hashedrekord 0.0.2" || kind == "dsse 0.0.2"
-                 ? unimplemented("Rekor v2 entries (" + kind + ") are not verified yet")
-                 : failedPrecondition("a " + kind + " Rekor entry cannot log this signature");
+    const bool rekorV2 = kind == "hashedrekord 0.0.2";
+    if (kind == "dsse 0.0.2") {
+      return unimplemented("Rekor v2 dsse 0.0.2 entries are not verified yet");
     }
-    auto time = verifyTlogEntry(*entry, root, version >= 2, now);
+    if (!rekorV2 && kind != (dsse ? "dsse 0.0.1" : "hashedrekord 0.0.1") &&
+        kind != (dsse ? "intoto 0.0.2" : "")) {
+      return failedPrecondition("a " + kind + " Rekor entry cannot log this signature");
+    }
+    // Rekor v2 has no SET: its entries are proven by inclusion, and timed by a TSA.
+    auto time = verifyTlogEntry(*entry, root, version >= 2 || rekorV2, now);
     if (!time.ok()) {
       return time.status();
     }
@@ -311,8 +314,10 @@ StatusOr<Verified> verifyBundle(std::string_view bundleJson, const Artifact& art
     return signer.status();
   }
   for (const TlogEntry& e : logged) {
-    Status bound = dsse ? checkLoggedEnvelope(e, dssePayload, *signature, *signer)
-                        : checkLoggedSignature(e, content, *signature, *signer);
+    // A Rekor v2 hashedrekord over DSSE logs the hash of the PAE, as for any signed content.
+    const bool hashed = e.kind == "hashedrekord";
+    Status bound = dsse && !hashed ? checkLoggedEnvelope(e, dssePayload, *signature, *signer)
+                                   : checkLoggedSignature(e, content, *signature, *signer);
     if (!bound.ok()) {
       return bound;
     }

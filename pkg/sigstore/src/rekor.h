@@ -34,9 +34,9 @@ struct TlogEntry {
 
 // What a hashedrekord entry recorded.
 struct LoggedSignature {
-  std::string digestHex;  // sha256 of the signed content
-  std::string signature;  // raw
-  std::string keyOrCertPem;
+  std::string digestHex;     // sha256 of the signed content
+  std::string signature;     // raw
+  std::string keyOrCertPem;  // PEM (v1 entries) or DER (Rekor v2)
 };
 
 // Verifies the entry's SET and/or inclusion proof against the log it names in `root`. Returns the

@@ -94,6 +94,9 @@ StatusOr<Signer> identifySigner(const SigningMaterial& material, const SignedCon
 bool isSigner(const std::string& keyOrCertPem, const Signer& signer) {
   if (signer.certificateDer.empty()) {
     auto k = PublicKey::fromPem(keyOrCertPem);
+    if (!k.ok()) {
+      k = PublicKey::fromDer(keyOrCertPem);
+    }
     return k.ok() && k->der() == signer.keyDer;
   }
   auto c = certificateDer(keyOrCertPem);
