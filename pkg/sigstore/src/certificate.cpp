@@ -162,7 +162,8 @@ StatusOr<CertificateIdentity> verifyCertificate(const std::string& leafDer,
     ERR_clear_error();
     return failedPrecondition("the signing certificate is not DER X.509");
   }
-  if (!(X509_get_extension_flags(leaf.get()) & EXFLAG_XKUSAGE) ||
+  // As Go's verifier (and so cosign): without an EKU extension any usage is allowed.
+  if ((X509_get_extension_flags(leaf.get()) & EXFLAG_XKUSAGE) &&
       !(X509_get_extended_key_usage(leaf.get()) & XKU_CODE_SIGN)) {
     return failedPrecondition("the signing certificate is not for code signing");
   }

@@ -110,10 +110,9 @@ StatusOr<Verified> verifyLegacyLayer(const LegacyLayer& layer, std::string_view 
     return failedPrecondition("the signature has no Rekor entry, and the policy requires one");
   }
   const SignedContent content{&layer.payload, sha256(layer.payload)};
-  std::vector<WallTime> times;
-  if (loggedAt) {
-    times.push_back(*loggedAt);
-  }
+  // Without a log (allowed only when the policy does not require one) certificates are checked
+  // now, as cosign does.
+  std::vector<WallTime> times = {loggedAt ? *loggedAt : now};
   auto signer = identifySigner(material, content, *signature, policy, root, times);
   if (!signer.ok()) {
     return signer.status();

@@ -6,6 +6,7 @@
 
 #include <filesystem>
 #include <nlohmann/json.hpp>
+#include <sstream>
 
 #include "harbormaster/base/encoding.h"
 #include "harbormaster/sigstore/verify.h"
@@ -217,6 +218,39 @@ TEST(LegacySignatureTest, KeylessLooseFiles) {
                               identity("mitr@redhat.com", "https://github.com/login/oauth"),
                               prodRoot(), now());
   EXPECT_TRUE(ok.ok()) << ok.status().message();
+}
+
+// A certificate from a private PKI (cosign sign --certificate --certificate-chain), no Rekor.
+TEST(LegacySignatureTest, PrivatePkiCertificate) {
+  LegacyCase c = legacyCase("pki-cert");
+  TrustedRoot root;
+  CertificateAuthority ca;
+  for (const char* f :
+       {"legacy-tag/keys/pki_intermediate_crts.pem", "legacy-tag/keys/pki_root_crts.pem"}) {
+    std::string pem = testing::readText(vectors(f));
+    std::string der;
+    std::string b64;
+    std::istringstream lines(pem);
+    for (std::string line; std::getline(lines, line);) {
+      if (line.rfind("-----", 0) != 0) {
+        b64 += line;
+      }
+    }
+    ca.chainDer.push_back(*base64Decode(b64));
+  }
+  ca.validFor.start = std::chrono::system_clock::from_time_t(0);
+  root.certificateAuthorities.push_back(ca);
+  SignerPolicy p = identity("qiwan@redhat.com", "");
+  p.requireTlog = false;
+  p.requireSct = false;
+  auto ok = verifyLegacyLayer(c.layer, c.imageDigest, p, root, now());
+  EXPECT_TRUE(ok.ok()) << ok.status().message();
+  p.identities[0].subject = "someone@redhat.com";
+  EXPECT_FALSE(verifyLegacyLayer(c.layer, c.imageDigest, p, root, now()).ok());
+  // Not trusted by the public Fulcio root.
+  SignerPolicy q = identity("qiwan@redhat.com", "");
+  q.requireTlog = false;
+  EXPECT_FALSE(verifyLegacyLayer(c.layer, c.imageDigest, q, prodRoot(), now()).ok());
 }
 
 // Every byte that matters, changed one at a time in a passing signature: each must fail.
