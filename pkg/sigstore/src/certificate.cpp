@@ -12,29 +12,24 @@
 #include <cstdlib>
 #include <memory>
 
+#include "openssl_ptr.h"
+
 #include "harbormaster/base/encoding.h"
 
 namespace hm::sigstore {
 namespace {
 
-template <auto Free>
-struct Deleter {
-  template <typename T>
-  void operator()(T* p) const {
-    Free(p);
-  }
-};
-using X509Ptr = std::unique_ptr<X509, Deleter<X509_free>>;
-using StorePtr = std::unique_ptr<X509_STORE, Deleter<X509_STORE_free>>;
-using StoreCtxPtr = std::unique_ptr<X509_STORE_CTX, Deleter<X509_STORE_CTX_free>>;
+using X509Ptr = Owned<X509, X509_free>;
+using StorePtr = Owned<X509_STORE, X509_STORE_free>;
+using StoreCtxPtr = Owned<X509_STORE_CTX, X509_STORE_CTX_free>;
 struct StackFree {  // sk_X509_free is a macro
   void operator()(STACK_OF(X509) * s) const { sk_X509_free(s); }
 };
 using StackPtr = std::unique_ptr<STACK_OF(X509), StackFree>;
-using CtLogStorePtr = std::unique_ptr<CTLOG_STORE, Deleter<CTLOG_STORE_free>>;
-using CtPolicyPtr = std::unique_ptr<CT_POLICY_EVAL_CTX, Deleter<CT_POLICY_EVAL_CTX_free>>;
-using SctListPtr = std::unique_ptr<STACK_OF(SCT), Deleter<SCT_LIST_free>>;
-using NamesPtr = std::unique_ptr<GENERAL_NAMES, Deleter<GENERAL_NAMES_free>>;
+using CtLogStorePtr = Owned<CTLOG_STORE, CTLOG_STORE_free>;
+using CtPolicyPtr = Owned<CT_POLICY_EVAL_CTX, CT_POLICY_EVAL_CTX_free>;
+using SctListPtr = Owned<STACK_OF(SCT), SCT_LIST_free>;
+using NamesPtr = Owned<GENERAL_NAMES, GENERAL_NAMES_free>;
 
 // Fulcio's OIDC issuer extensions: .1.8 is a DER UTF8String; .1.1 (deprecated) the raw bytes.
 constexpr const char* kIssuerV2 = "1.3.6.1.4.1.57264.1.8";

@@ -7,19 +7,14 @@
 #include <ctime>
 #include <memory>
 
+#include "openssl_ptr.h"
+
 namespace hm::sigstore {
 namespace {
 
-template <auto Free>
-struct Deleter {
-  template <typename T>
-  void operator()(T* p) const {
-    Free(p);
-  }
-};
-using RespPtr = std::unique_ptr<TS_RESP, Deleter<TS_RESP_free>>;
-using VerifyCtxPtr = std::unique_ptr<TS_VERIFY_CTX, Deleter<TS_VERIFY_CTX_free>>;
-using BioPtr = std::unique_ptr<BIO, Deleter<BIO_free>>;
+using RespPtr = Owned<TS_RESP, TS_RESP_free>;
+using VerifyCtxPtr = Owned<TS_VERIFY_CTX, TS_VERIFY_CTX_free>;
+using BioPtr = Owned<BIO, BIO_free>;
 
 X509* certFromDer(const std::string& der) {
   const unsigned char* p = reinterpret_cast<const unsigned char*>(der.data());
