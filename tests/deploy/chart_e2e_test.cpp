@@ -128,10 +128,17 @@ class ChartOnKubeSimTest : public ::testing::Test {
     }
     argv.push_back(HM_BINARY);
     for (std::string a : c["args"]) {
-      for (const auto& [mountPath, local] : mounts) {
-        if (size_t at = a.find("=" + mountPath); at != std::string::npos) {
-          a.replace(at + 1, mountPath.size(), local);
+      // The longest mount path that starts the flag's value, replaced once.
+      size_t eq = a.find('=');
+      const std::pair<std::string, std::string>* best = nullptr;
+      for (const auto& m : mounts) {
+        if (eq != std::string::npos && a.compare(eq + 1, m.first.size(), m.first) == 0 &&
+            (best == nullptr || m.first.size() > best->first.size())) {
+          best = &m;
         }
+      }
+      if (best != nullptr) {
+        a.replace(eq + 1, best->first.size(), best->second);
       }
       // Container ports become free loopback ports.
       for (const auto& p : c["ports"]) {

@@ -54,6 +54,15 @@ json container(const json& deployment) {
   return deployment["spec"]["template"]["spec"]["containers"][0];
 }
 
+json volume(const json& deployment, const std::string& name) {
+  for (const auto& v : deployment["spec"]["template"]["spec"].value("volumes", json::array())) {
+    if (v.value("name", "") == name) {
+      return v;
+    }
+  }
+  return nullptr;
+}
+
 std::vector<std::string> args(const json& deployment) {
   return strings(container(deployment)["args"]);
 }
@@ -181,7 +190,15 @@ TEST(ChartTest, DefaultsAreSelfManagedCertificatesInWarnMode) {
                             "--cert-service=hm-harbormaster-webhook",
                             "--cert-webhook-configuration=hm-harbormaster-webhook"}));
   EXPECT_EQ(webhook["spec"]["template"]["spec"]["automountServiceAccountToken"], true);
-  EXPECT_TRUE(webhook["spec"]["template"]["spec"]["volumes"][1].contains("emptyDir"));
+  EXPECT_TRUE(volume(webhook, "tls").contains("emptyDir"));
+  // The root file system is read-only: /tmp is an emptyDir (signature checks need scratch space).
+  EXPECT_TRUE(volume(webhook, "tmp").contains("emptyDir"));
+  bool tmpMounted = false;
+  const json mounts = container(webhook)["volumeMounts"];
+  for (const auto& m : mounts) {
+    tmpMounted = tmpMounted || (m["name"] == "tmp" && m["mountPath"] == "/tmp");
+  }
+  EXPECT_TRUE(tmpMounted);
   json pdb = findDocument(r.documents, "PodDisruptionBudget");
   EXPECT_EQ(pdb["spec"]["minAvailable"], 1);
   // The webhook may touch its own Secret and webhook configuration by name, nothing else.
@@ -270,8 +287,7 @@ TEST(ChartTest, CertManagerModeLetsCertManagerInjectTheCa) {
   EXPECT_EQ(cert["spec"]["issuerRef"]["name"], "hm-harbormaster-webhook-ca");
   EXPECT_EQ(findDocuments(r.documents, "Issuer").size(), 2u);
   json webhook = findDocument(r.documents, "Deployment", "hm-harbormaster-webhook");
-  EXPECT_EQ(webhook["spec"]["template"]["spec"]["volumes"][1]["secret"]["secretName"],
-            cert["spec"]["secretName"]);
+  EXPECT_EQ(volume(webhook, "tls")["secret"]["secretName"], cert["spec"]["secretName"]);
   for (const auto& a : args(webhook)) {
     EXPECT_THAT(a, Not(HasSubstr("--cert-")));
   }
@@ -279,7 +295,7 @@ TEST(ChartTest, CertManagerModeLetsCertManagerInjectTheCa) {
   EXPECT_TRUE(findDocument(r.documents, "Role", "hm-harbormaster-webhook-certificates").is_null());
   // Credentials from an existing Secret: the chart does not create one.
   EXPECT_TRUE(findDocument(r.documents, "Secret", "hm-harbormaster-harbor").is_null());
-  EXPECT_EQ(webhook["spec"]["template"]["spec"]["volumes"][2]["secret"]["secretName"],
+  EXPECT_EQ(volume(webhook, "harbor-credentials")["secret"]["secretName"],
             "harbor-robot-for-harbormaster");
 
   auto own = renderChart({ciFile("cert-manager-issuer-values.yaml")});
@@ -297,8 +313,7 @@ TEST(ChartTest, ExistingSecretModeUsesTheGivenBundle) {
   ASSERT_TRUE(bundle.has_value());
   EXPECT_THAT(*bundle, HasSubstr("-----BEGIN CERTIFICATE-----"));
   json webhook = findDocument(r.documents, "Deployment", "hm-harbormaster-webhook");
-  EXPECT_EQ(webhook["spec"]["template"]["spec"]["volumes"][1]["secret"]["secretName"],
-            "corp-webhook-tls");
+  EXPECT_EQ(volume(webhook, "tls")["secret"]["secretName"], "corp-webhook-tls");
   EXPECT_TRUE(findDocuments(r.documents, "Certificate").empty());
 
   auto missing =

@@ -113,7 +113,14 @@ Status verifyScts(X509* leaf, X509* issuer, const TrustedRoot& root, WallTime at
   if (n == 0) {
     return failedPrecondition("the trusted root has no CT log valid at signing time");
   }
-  char path[] = "/tmp/hm-ctlogs-XXXXXX";
+  // $TMPDIR when set: a container with a read-only root file system mounts a writable /tmp or
+  // names another directory.
+  const char* dir = std::getenv("TMPDIR");
+  std::string pathText =
+      std::string(dir != nullptr && *dir != '\0' ? dir : "/tmp") + "/hm-ctlogs-XXXXXX";
+  std::vector<char> pathBuf(pathText.begin(), pathText.end());
+  pathBuf.push_back('\0');
+  char* path = pathBuf.data();
   int fd = mkstemp(path);
   if (fd < 0) {
     return internalError("cannot write the CT log list");
