@@ -11,6 +11,8 @@
 #include <ctime>
 #include <memory>
 
+#include "harbormaster/base/encoding.h"
+
 namespace hm::pki {
 namespace {
 
@@ -161,11 +163,7 @@ CertificateInfo describe(X509* cert) {
   unsigned char md[EVP_MAX_MD_SIZE];
   unsigned int len = 0;
   X509_digest(cert, EVP_sha256(), md, &len);
-  static const char* hex = "0123456789abcdef";
-  for (unsigned i = 0; i < len; ++i) {
-    info.fingerprint += hex[md[i] >> 4];
-    info.fingerprint += hex[md[i] & 15];
-  }
+  info.fingerprint = hexEncode(std::string_view(reinterpret_cast<const char*>(md), len));
   return info;
 }
 

@@ -1,5 +1,6 @@
 #include <openssl/evp.h>
 
+#include "harbormaster/base/encoding.h"
 #include "harbormaster/imageref/reference.h"
 #include "harbormaster/registry/types.h"
 
@@ -17,14 +18,8 @@ StatusOr<std::string> digestOf(std::string_view algorithm, std::string_view byte
   if (EVP_Digest(bytes.data(), bytes.size(), out, &len, md, nullptr) != 1) {
     return internalError("OpenSSL failed to hash");
   }
-  static const char* hex = "0123456789abcdef";
-  std::string result(algorithm);
-  result += ':';
-  for (unsigned int i = 0; i < len; ++i) {
-    result += hex[out[i] >> 4];
-    result += hex[out[i] & 0xf];
-  }
-  return result;
+  return std::string(algorithm) + ":" +
+         hexEncode(std::string_view(reinterpret_cast<const char*>(out), len));
 }
 
 Status verifyDigest(std::string_view expected, std::string_view bytes, std::string_view what) {

@@ -86,21 +86,12 @@ StatusOr<Artifact> Artifact::fromDigest(std::string_view digest) {
   if (digest.rfind("sha256:", 0) != 0 || digest.size() != 7 + 64) {
     return invalidArgument("an artifact digest must be sha256:<64 hex digits>");
   }
-  Artifact a;
-  for (size_t i = 7; i < digest.size(); i += 2) {
-    auto hexValue = [](char c) -> int {
-      if (c >= '0' && c <= '9')
-        return c - '0';
-      if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-      return -1;
-    };
-    int hi = hexValue(digest[i]), lo = hexValue(digest[i + 1]);
-    if (hi < 0 || lo < 0) {
-      return invalidArgument("an artifact digest must be lowercase hex");
-    }
-    a.sha256 += static_cast<char>(hi * 16 + lo);
+  auto raw = hexDecode(digest.substr(7));
+  if (!raw) {
+    return invalidArgument("an artifact digest must be sha256:<64 hex digits>");
   }
+  Artifact a;
+  a.sha256 = std::move(*raw);
   return a;
 }
 
@@ -169,7 +160,7 @@ StatusOr<Envelope> readEnvelope(const json& env, const Artifact& artifact) {
     return failedPrecondition("the in-toto statement is not JSON");
   }
   out.predicateType = statement.value("predicateType", "");
-  const std::string want = toHex(artifact.sha256);
+  const std::string want = hexEncode(artifact.sha256);
   for (const json& subject : statement.value("subject", json::array())) {
     if (subject.is_object() &&
         subject.value("digest", json::object()).value("sha256", "") == want) {
@@ -195,7 +186,7 @@ Status checkLoggedEnvelope(const TlogEntry& e, const std::string& payload,
   if (!body.ok()) {
     return body.status();
   }
-  if (body->payloadHashHex != toHex(sha256(payload))) {
+  if (body->payloadHashHex != hexEncode(sha256(payload))) {
     return failedPrecondition("the Rekor entry logged another envelope payload");
   }
   for (const auto& [sig, pem] : body->signatures) {
@@ -208,8 +199,9 @@ Status checkLoggedEnvelope(const TlogEntry& e, const std::string& payload,
 
 }  // namespace
 
-StatusOr<Verified> verifyBundle(std::string_view bundleJson, const Artifact& artifact,
-                                const SignerPolicy& policy, const TrustedRoot& root, WallTime now) {
+static StatusOr<Verified> verifyBundleJson(std::string_view bundleJson, const Artifact& artifact,
+                                           const SignerPolicy& policy, const TrustedRoot& root,
+                                           WallTime now) {
   json b = json::parse(bundleJson, nullptr, false);
   if (b.is_discarded() || !b.is_object()) {
     return invalidArgument("the bundle is not JSON");
@@ -329,6 +321,17 @@ StatusOr<Verified> verifyBundle(std::string_view bundleJson, const Artifact& art
     return failedPrecondition("the signature has no verified time (no SET, no RFC 3161 timestamp)");
   }
   return Verified{signer->description, loggedAt, predicateType};
+}
+
+// JSON of the wrong shape (a number where a string belongs) makes nlohmann throw; at this
+// boundary that is a malformed input, reported as such.
+StatusOr<Verified> verifyBundle(std::string_view bundleJson, const Artifact& artifact,
+                                const SignerPolicy& policy, const TrustedRoot& root, WallTime now) {
+  try {
+    return verifyBundleJson(bundleJson, artifact, policy, root, now);
+  } catch (const nlohmann::json::exception& e) {
+    return invalidArgument(std::string("the bundle is malformed: ") + e.what());
+  }
 }
 
 }  // namespace hm::sigstore

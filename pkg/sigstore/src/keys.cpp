@@ -54,16 +54,6 @@ std::string sha256(std::string_view data) {
   return std::string(reinterpret_cast<char*>(md), sizeof md);
 }
 
-std::string toHex(std::string_view bytes) {
-  static const char* hex = "0123456789abcdef";
-  std::string out;
-  for (unsigned char c : bytes) {
-    out += hex[c >> 4];
-    out += hex[c & 15];
-  }
-  return out;
-}
-
 // A friend-less way to build the class from the helpers above.
 struct PublicKeyAccess {
   static PublicKey make(std::shared_ptr<void> key, std::string der) {

@@ -65,18 +65,19 @@ StatusOr<TlogEntry> parseRekorBundle(const std::string& text) {
   }
   e.integratedTime = p["integratedTime"].get<int64_t>();
   e.logIndex = p["logIndex"].get<int64_t>();
-  std::string logIdHex = p.value("logID", "");
-  for (size_t i = 0; i + 1 < logIdHex.size(); i += 2) {
-    e.logId += static_cast<char>(std::stoi(logIdHex.substr(i, 2), nullptr, 16));
+  auto logId = hexDecode(p.value("logID", ""));
+  if (!logId || logId->empty()) {
+    return failedPrecondition("the Rekor bundle annotation has no hex logID");
   }
+  e.logId = std::move(*logId);
   return e;
 }
 
 }  // namespace
 
-StatusOr<Verified> verifyLegacyLayer(const LegacyLayer& layer, std::string_view imageDigest,
-                                     const SignerPolicy& policy, const TrustedRoot& root,
-                                     WallTime now) {
+static StatusOr<Verified> verifyLayer(const LegacyLayer& layer, std::string_view imageDigest,
+                                      const SignerPolicy& policy, const TrustedRoot& root,
+                                      WallTime now) {
   if (layer.mediaType != kSimpleSigningMediaType) {
     return failedPrecondition("not a cosign signature layer (" + layer.mediaType + ")");
   }
@@ -130,6 +131,18 @@ StatusOr<Verified> verifyLegacyLayer(const LegacyLayer& layer, std::string_view 
     }
   }
   return Verified{signer->description, loggedAt, ""};
+}
+
+// JSON of the wrong shape (a number where a string belongs) makes nlohmann throw; at this
+// boundary that is a malformed input, reported as such.
+StatusOr<Verified> verifyLegacyLayer(const LegacyLayer& layer, std::string_view imageDigest,
+                                     const SignerPolicy& policy, const TrustedRoot& root,
+                                     WallTime now) {
+  try {
+    return verifyLayer(layer, imageDigest, policy, root, now);
+  } catch (const nlohmann::json::exception& e) {
+    return invalidArgument(std::string("the signature layer is malformed: ") + e.what());
+  }
 }
 
 }  // namespace hm::sigstore

@@ -113,7 +113,7 @@ StatusOr<std::optional<WallTime>> verifyTlogEntry(const TlogEntry& e, const Trus
     // RFC 8785 canonical JSON: keys sorted, no spaces (nlohmann's std::map order and dump()).
     json payload = {{"body", e.bodyBase64},
                     {"integratedTime", *e.integratedTime},
-                    {"logID", toHex(e.logId)},
+                    {"logID", hexEncode(e.logId)},
                     {"logIndex", e.logIndex}};
     if (!log->key.verify(payload.dump(), e.signedEntryTimestamp).ok()) {
       return failedPrecondition("the Rekor SET does not verify with the log's key");
@@ -159,7 +159,7 @@ StatusOr<LoggedSignature> parseHashedRekordV2(const json& spec) {
                             ? verifier["x509Certificate"]
                             : verifier.value("publicKey", json::object());
   LoggedSignature out;
-  out.digestHex = toHex(base64Decode(data.value("digest", "")).value_or(""));
+  out.digestHex = hexEncode(base64Decode(data.value("digest", "")).value_or(""));
   out.signature = base64Decode(sig.value("content", "")).value_or("");
   out.keyOrCertPem = base64Decode(material.value("rawBytes", "")).value_or("");
   if (out.digestHex.empty() || out.signature.empty() || out.keyOrCertPem.empty()) {

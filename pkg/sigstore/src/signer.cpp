@@ -3,6 +3,7 @@
 #include <regex>
 
 #include "certificate.h"
+#include "harbormaster/base/encoding.h"
 
 namespace hm::sigstore {
 namespace {
@@ -54,7 +55,7 @@ StatusOr<Signer> identifySigner(const SigningMaterial& material, const SignedCon
   // Keys first: with a key that verifies, a certificate the signature carries does not matter.
   for (const PublicKey& k : policy.keys) {
     if (verifyWith(k, content, signature).ok()) {
-      s.description = "key " + toHex(k.logId());
+      s.description = "key " + hexEncode(k.logId());
       s.keyDer = k.der();
       return s;
     }
@@ -105,7 +106,7 @@ bool isSigner(const std::string& keyOrCertPem, const Signer& signer) {
 
 Status checkLogged(const LoggedSignature& logged, const SignedContent& content,
                    const std::string& signature, const Signer& signer) {
-  if (!isSigner(logged.keyOrCertPem, signer) || logged.digestHex != toHex(content.sha256) ||
+  if (!isSigner(logged.keyOrCertPem, signer) || logged.digestHex != hexEncode(content.sha256) ||
       logged.signature != signature) {
     return failedPrecondition("the Rekor entry does not match the signature");
   }

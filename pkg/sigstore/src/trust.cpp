@@ -101,7 +101,7 @@ StatusOr<std::vector<CertificateAuthority>> parseAuthorities(const json& list,
 
 }  // namespace
 
-StatusOr<TrustedRoot> TrustedRoot::parse(std::string_view text) {
+static StatusOr<TrustedRoot> parseTrustedRoot(std::string_view text) {
   json j = json::parse(text, nullptr, false);
   if (j.is_discarded() || !j.is_object()) {
     return invalidArgument("the trusted root is not a JSON object");
@@ -142,6 +142,16 @@ const TransparencyLog* TrustedRoot::tlog(std::string_view logId) const {
     }
   }
   return nullptr;
+}
+
+// JSON of the wrong shape (a number where a string belongs) makes nlohmann throw; at this
+// boundary that is a malformed input, reported as such.
+StatusOr<TrustedRoot> TrustedRoot::parse(std::string_view text) {
+  try {
+    return parseTrustedRoot(text);
+  } catch (const nlohmann::json::exception& e) {
+    return invalidArgument(std::string("the trusted root is malformed: ") + e.what());
+  }
 }
 
 }  // namespace hm::sigstore

@@ -30,6 +30,15 @@ TEST(EncodingTest, Base64DecodesWhatItEncodesAndRefusesJunk) {
   }
 }
 
+TEST(EncodingTest, HexRoundTripsAndRefusesJunk) {
+  EXPECT_EQ(hexEncode(std::string("\x00\x7f\xff\xc0", 4)), "007fffc0");
+  EXPECT_EQ(hexDecode("007FffC0"), std::string("\x00\x7f\xff\xc0", 4));
+  EXPECT_EQ(hexDecode(""), std::string());
+  EXPECT_FALSE(hexDecode("abc").has_value());
+  EXPECT_FALSE(hexDecode("zz").has_value());
+  EXPECT_FALSE(hexDecode("0x").has_value());
+}
+
 TEST(EncodingTest, PercentEncodesAllButUnreserved) {
   EXPECT_EQ(percentEncode("AZaz09-_.~"), "AZaz09-_.~");
   EXPECT_EQ(percentEncode("team/app"), "team%2Fapp");

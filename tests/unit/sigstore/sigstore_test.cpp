@@ -58,7 +58,7 @@ LegacyCase legacyCase(const std::string& dir) {
     c.layer.annotations[k] = v.get<std::string>();
   }
   std::string manifest = testing::readText(vectors("legacy-tag/" + dir + "/manifest.json"));
-  c.imageDigest = "sha256:" + toHex(sha256(manifest));
+  c.imageDigest = "sha256:" + hexEncode(sha256(manifest));
   return c;
 }
 
@@ -80,7 +80,7 @@ TEST(LegacySignatureTest, KeyOnly) {
   auto ok =
       verifyLegacyLayer(c.layer, c.imageDigest, keys({"cosign.pub"}, false), rekorRoot(), now());
   ASSERT_TRUE(ok.ok()) << ok.status().message();
-  EXPECT_EQ(ok->signer, "key " + toHex(sha256(key("legacy-tag/keys/cosign.pub").der())));
+  EXPECT_EQ(ok->signer, "key " + hexEncode(sha256(key("legacy-tag/keys/cosign.pub").der())));
   EXPECT_FALSE(ok->loggedAt.has_value());
   auto wrong =
       verifyLegacyLayer(c.layer, c.imageDigest, keys({"cosign2.pub"}, false), rekorRoot(), now());
@@ -303,6 +303,11 @@ TEST(LegacySignatureTest, MutationsFail) {
     r["Payload"]["logIndex"] = r["Payload"]["logIndex"].get<int64_t>() + 1;
     mutants.emplace_back("logIndex", withRekor(good, r));
   }
+  for (const char* logId : {"zz", "c0d", ""}) {  // not hex: an error, never a throw
+    json r = rekor(good);
+    r["Payload"]["logID"] = logId;
+    mutants.emplace_back(std::string("logID ") + logId, withRekor(good, r));
+  }
   {
     // A valid entry of another signature does not vouch for this one.
     LegacyCase c = good;
@@ -429,7 +434,7 @@ TEST_P(ConformanceTest, Verdict) {
       fs::exists(dir + "/artifact") ? dir + "/artifact" : vectors("conformance/a.txt");
   Artifact artifact = Artifact::fromBytes(testing::readText(artifactFile));
   if (GetParam().asDigest) {
-    artifact = *Artifact::fromDigest("sha256:" + toHex(artifact.sha256));
+    artifact = *Artifact::fromDigest("sha256:" + hexEncode(artifact.sha256));
   }
   SignerPolicy policy;
   policy.identities.push_back(
@@ -586,6 +591,32 @@ TEST(TrustedRootTest, RefusesEntriesItCannotUse) {
   badKey["tlogs"][0]["publicKey"]["rawBytes"] = base64Encode("not a key");
   EXPECT_FALSE(TrustedRoot::parse(badKey.dump()).ok());
   EXPECT_FALSE(TrustedRoot::parse("{").ok());
+  json wrongType = root;
+  wrongType["tlogs"][0]["publicKey"]["validFor"]["end"] = 5;
+  EXPECT_THAT(TrustedRoot::parse(wrongType.dump()).status().message(), HasSubstr("malformed"));
+}
+
+// JSON of the wrong shape is a clear error, never an exception.
+TEST(BundleTest, WrongShapesAreErrors) {
+  const std::string dir = vectors("conformance/managed-key-and-trusted-root");
+  auto root = TrustedRoot::parse(testing::readText(dir + "/trusted_root.json"));
+  ASSERT_TRUE(root.ok());
+  SignerPolicy policy{{*PublicKey::fromPem(testing::readText(dir + "/key.pub"))}, {}, true, true};
+  Artifact artifact = Artifact::fromBytes(testing::readText(vectors("conformance/a.txt")));
+  const json good = json::parse(testing::readText(dir + "/bundle.sigstore.json"));
+  for (const char* path :
+       {"/mediaType", "/verificationMaterial/tlogEntries/0/logId", "/messageSignature/signature",
+        "/verificationMaterial/tlogEntries/0/inclusionProof/checkpoint"}) {
+    json bad = good;
+    bad[json::json_pointer(std::string(path))] = 5;
+    auto v = verifyBundle(bad.dump(), artifact, policy, *root, now());
+    EXPECT_FALSE(v.ok()) << path;
+  }
+  LegacyCase c = legacyCase("key-rekor");
+  c.layer.annotations["dev.sigstore.cosign/bundle"] = R"({"SignedEntryTimestamp":5,"Payload":[]})";
+  EXPECT_FALSE(
+      verifyLegacyLayer(c.layer, c.imageDigest, keys({"cosign2.pub"}, true), rekorRoot(), now())
+          .ok());
 }
 
 // The conformance client protocol, as the product owner's harness drives it.
@@ -601,7 +632,8 @@ TEST(SigstoreVerifyCliTest, SpeaksTheConformanceProtocol) {
     return testing::runCommand(argv, out);
   };
   EXPECT_EQ(run({"--key", dir + "/key.pub", vectors("conformance/a.txt")}), 0) << out;
-  std::string digest = "sha256:" + toHex(sha256(testing::readText(vectors("conformance/a.txt"))));
+  std::string digest =
+      "sha256:" + hexEncode(sha256(testing::readText(vectors("conformance/a.txt"))));
   EXPECT_EQ(run({"--key", dir + "/key.pub", digest}), 0) << out;
   EXPECT_EQ(run({"--key", vectors("legacy-tag/keys/cosign.pub"), digest}), 1);
   EXPECT_THAT(out, HasSubstr("signed by an unknown key"));

@@ -11,7 +11,6 @@
 namespace hm::sigstore {
 
 std::string sha256(std::string_view data);  // raw 32 bytes
-std::string toHex(std::string_view bytes);
 
 class PublicKey {
  public:
