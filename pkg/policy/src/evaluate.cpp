@@ -94,6 +94,20 @@ std::vector<Finding> checkImage(const ImagePolicy& policy, const ImageUse& use,
       }
     }
   }
+  if (policy.signatures) {
+    auto it = use.signatures.find(policy.signatures->fingerprint);
+    if (it == use.signatures.end() || !it->second) {
+      add(Check::kSignatures, "cannot be checked for signatures: they were not looked up",
+          "run the check with registry access");
+      return out;
+    }
+    for (ScanProblem& p : judgeSignatures(*policy.signatures, *it->second)) {
+      add(Check::kSignatures, std::move(p.problem), std::move(p.fix));
+      if (p.warnOnly && out.back().mode == Mode::kEnforce) {
+        out.back().mode = Mode::kWarn;
+      }
+    }
+  }
   return out;
 }
 
@@ -123,20 +137,32 @@ bool excepted(const ImagePolicy& policy, std::string_view ns, const ImageNames& 
   return false;
 }
 
+// The policies that judge this use of an image (selection, exclusion, onUpdate).
+std::vector<const ImagePolicy*> judgingPolicies(const PolicySet& policies, std::string_view ns,
+                                                const ImageUse& use) {
+  std::vector<const ImagePolicy*> out;
+  auto ref = imageref::parse(use.image);
+  if (!ref.ok()) {
+    return out;
+  }
+  ImageNames names{use.image, ref->name(), ref->normalized()};
+  for (const ImagePolicy& policy : policies.policies) {
+    if (namespaceSelected(policy, policies, ns) && imageMatches(policy.match.images, names) &&
+        (policy.exclude.images.empty() || !imageMatches(policy.exclude.images, names)) &&
+        !(use.unchanged && policy.onUpdate == UpdateRule::kSkipUnchanged)) {
+      out.push_back(&policy);
+    }
+  }
+  return out;
+}
+
 }  // namespace
 
 ScanNeed scanNeed(const PolicySet& policies, std::string_view ns, const ImageUse& use) {
   ScanNeed need;
-  auto ref = imageref::parse(use.image);
-  if (!ref.ok()) {
-    return need;
-  }
-  ImageNames names{use.image, ref->name(), ref->normalized()};
-  for (const ImagePolicy& policy : policies.policies) {
-    if (!policy.vulnerabilities || !namespaceSelected(policy, policies, ns) ||
-        !imageMatches(policy.match.images, names) ||
-        (!policy.exclude.images.empty() && imageMatches(policy.exclude.images, names)) ||
-        (use.unchanged && policy.onUpdate == UpdateRule::kSkipUnchanged)) {
+  for (const ImagePolicy* p : judgingPolicies(policies, ns, use)) {
+    const ImagePolicy& policy = *p;
+    if (!policy.vulnerabilities) {
       continue;
     }
     need.needed = true;
@@ -144,6 +170,19 @@ ScanNeed scanNeed(const PolicySet& policies, std::string_view ns, const ImageUse
         need.triggerScan || policy.vulnerabilities->notScanned == ScanStateAction::kScanAndDeny;
   }
   return need;
+}
+
+std::vector<const SignatureRule*> signatureRules(const PolicySet& policies, std::string_view ns,
+                                                 const ImageUse& use) {
+  std::vector<const SignatureRule*> out;
+  for (const ImagePolicy* p : judgingPolicies(policies, ns, use)) {
+    if (p->signatures && std::none_of(out.begin(), out.end(), [&](const SignatureRule* r) {
+          return r->fingerprint == p->signatures->fingerprint;
+        })) {
+      out.push_back(&*p->signatures);
+    }
+  }
+  return out;
 }
 
 bool Evaluation::denied() const {

@@ -18,9 +18,23 @@ std::shared_ptr<const PolicySet> PolicyStore::current() const {
   return current_;
 }
 
+// The policy file's text (or its read error) followed by every key and trusted-root file the
+// last successful load read, so a rotated key in a mounted Secret reloads the policy too.
+std::string PolicyStore::fingerprint(const StatusOr<std::string>& text) const {
+  std::string out = text.ok() ? *text : std::string(1, '\0') + text.status().message();
+  if (current_ != nullptr) {
+    for (const auto& [path, _] : current_->files) {
+      auto content = readFile(path, 4 * 1024 * 1024);
+      out += std::string(1, '\0') + path + '\0' +
+             (content.ok() ? *content : "error: " + content.status().message());
+    }
+  }
+  return out;
+}
+
 std::optional<Status> PolicyStore::reloadIfChanged() {
   auto text = readFile(path_, 4 * 1024 * 1024);
-  std::string attempt = text.ok() ? *text : std::string(1, '\0') + text.status().message();
+  std::string attempt = fingerprint(text);
   if (current_ != nullptr && attempt == lastAttempt_) {
     return std::nullopt;
   }
@@ -33,8 +47,11 @@ std::optional<Status> PolicyStore::reloadIfChanged() {
     return set.status();
   }
   auto next = std::make_shared<const PolicySet>(std::move(*set));
-  std::lock_guard lock(mu_);
-  current_ = std::move(next);
+  {
+    std::lock_guard lock(mu_);
+    current_ = std::move(next);
+  }
+  lastAttempt_ = fingerprint(text);  // now with the files this policy reads
   return okStatus();
 }
 

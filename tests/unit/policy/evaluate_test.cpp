@@ -8,6 +8,7 @@ namespace {
 
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
+using ::testing::Not;
 
 const std::string kDigest = "sha256:" + std::string(64, 'c');
 
@@ -31,8 +32,13 @@ PolicySet setOf(std::vector<ImagePolicy> policies, std::string ownNamespace = "h
 }
 
 ImageUse use(std::string image, std::string container = "app", bool unchanged = false) {
-  return ImageUse{
-      std::move(container), "spec.containers[0].image", std::move(image), unchanged, "", nullptr};
+  return ImageUse{std::move(container),
+                  "spec.containers[0].image",
+                  std::move(image),
+                  unchanged,
+                  "",
+                  nullptr,
+                  {}};
 }
 
 TEST(EvaluateTest, DeniesTagAndAllowsDigest) {
@@ -198,6 +204,131 @@ TEST(EvaluateTest, EveryContainerIsReported) {
                {use("a:1", "a"), use("b:1", "b"), use("a:1", "c")}, at("2026-01-01T00:00:00Z"));
   ASSERT_EQ(ev.findings.size(), 3u);
   EXPECT_EQ(ev.findings[2].use.container, "c");
+}
+
+ImagePolicy signedPolicy(std::string name, int count = 1, bool required = true) {
+  ImagePolicy p = policyNamed(std::move(name));
+  p.digest = DigestRule::kOff;
+  SignatureRule rule;
+  rule.attestors = {Attestor{"ci", {"pem"}, "", "", {}}, Attestor{"gha", {}, "root", "/r", {}}};
+  rule.count = count;
+  rule.required = required;
+  rule.fingerprint = "fp-" + std::to_string(count);
+  p.signatures = rule;
+  return p;
+}
+
+std::shared_ptr<const SignatureFacts> sigFacts(std::vector<AttestorVerdict> verdicts,
+                                               size_t found = 1) {
+  auto f = std::make_shared<SignatureFacts>();
+  f->digest = kDigest;
+  f->repository = "harbor.example.com/shop/web";
+  f->signaturesFound = found;
+  f->attestors = std::move(verdicts);
+  return f;
+}
+
+TEST(EvaluateTest, SignaturesPassWhenEnoughAttestorsVerify) {
+  auto set = setOf({signedPolicy("signed")});
+  ImageUse u = use("harbor.example.com/shop/web@" + kDigest);
+  u.signatures["fp-1"] =
+      sigFacts({{"ci", true, "key abc", ""}, {"gha", false, "", "no signature found"}});
+  auto ev = evaluate(set, "shop", {u}, at("2026-01-01T00:00:00Z"));
+  EXPECT_TRUE(ev.findings.empty()) << describe(ev.findings.at(0));
+
+  auto two = setOf({signedPolicy("two", 2)});
+  u.signatures["fp-2"] = u.signatures["fp-1"];
+  ev = evaluate(two, "shop", {u}, at("2026-01-01T00:00:00Z"));
+  ASSERT_EQ(ev.findings.size(), 1u);
+  EXPECT_TRUE(ev.denied());
+  EXPECT_EQ(ev.findings[0].check, Check::kSignatures);
+  EXPECT_THAT(ev.findings[0].problem,
+              HasSubstr("1 of the 2 attestors required verified: attestor \"ci\": verified (key "
+                        "abc); attestor \"gha\": no signature found"));
+}
+
+TEST(EvaluateTest, SignatureDenialsNameEachAttestorAndTheFix) {
+  auto set = setOf({signedPolicy("signed")});
+  ImageUse u = use("harbor.example.com/shop/web@" + kDigest);
+  u.signatures["fp-1"] = sigFacts(
+      {{"ci", false, "", "no signature found"}, {"gha", false, "", "no signature found"}}, 0);
+  auto ev = evaluate(set, "shop", {u}, at("2026-01-01T00:00:00Z"));
+  ASSERT_EQ(ev.findings.size(), 1u);
+  const std::string text = describe(ev.findings[0]);
+  EXPECT_THAT(text, HasSubstr("has no cosign signature for " + kDigest));
+  EXPECT_THAT(text, HasSubstr("attestor \"ci\": no signature found; attestor \"gha\": no "
+                              "signature found"));
+  EXPECT_THAT(text, HasSubstr("sign it (cosign sign harbor.example.com/shop/web@" + kDigest +
+                              ") with a key or identity of attestor \"ci\" or \"gha\""));
+  EXPECT_THAT(text, Not(HasSubstr("add the signer")));
+
+  u.signatures["fp-1"] = sigFacts(
+      {{"ci", false, "", "signed by an unknown key"},
+       {"gha", false, "",
+        "certificate identity https://github.com/x/y/.github/workflows/r.yml@refs/heads/main "
+        "does not match ^https://github.com/acme/.*$"}},
+      2);
+  ev = evaluate(set, "shop", {u}, at("2026-01-01T00:00:00Z"));
+  ASSERT_EQ(ev.findings.size(), 1u);
+  EXPECT_THAT(ev.findings[0].problem, HasSubstr("is not signed by a trusted signer"));
+  EXPECT_THAT(ev.findings[0].problem, HasSubstr("signed by an unknown key"));
+  EXPECT_THAT(ev.findings[0].problem, HasSubstr("does not match ^https://github.com/acme/.*$"));
+  EXPECT_THAT(ev.findings[0].fix, HasSubstr("or add the signer to spec.signatures.attestors"));
+}
+
+TEST(EvaluateTest, AnUnreachableRegistryIsNeverUnsigned) {
+  auto set = setOf({signedPolicy("signed")});
+  ImageUse u = use("harbor.example.com/shop/web@" + kDigest);
+  auto f = std::make_shared<SignatureFacts>();
+  f->source = SignatureFacts::Source::kUnreachable;
+  f->error = "registry harbor.example.com: connection refused";
+  u.signatures["fp-1"] = f;
+  auto ev = evaluate(set, "shop", {u}, at("2026-01-01T00:00:00Z"));
+  ASSERT_EQ(ev.findings.size(), 1u);
+  EXPECT_TRUE(ev.denied());
+  EXPECT_THAT(ev.findings[0].problem,
+              HasSubstr("could not check signatures: registry harbor.example.com: connection "
+                        "refused"));
+  EXPECT_THAT(ev.findings[0].problem, Not(HasSubstr("unsigned")));
+  EXPECT_THAT(ev.findings[0].fix, HasSubstr("not judged unsigned"));
+}
+
+TEST(EvaluateTest, UnrequiredSignaturesOnlyWarnAndExceptionsApply) {
+  auto set = setOf({signedPolicy("signed", 1, /*required=*/false)});
+  ImageUse u = use("harbor.example.com/shop/web@" + kDigest);
+  u.signatures["fp-1"] = sigFacts(
+      {{"ci", false, "", "no signature found"}, {"gha", false, "", "no signature found"}}, 0);
+  auto ev = evaluate(set, "shop", {u}, at("2026-01-01T00:00:00Z"));
+  ASSERT_EQ(ev.findings.size(), 1u);
+  EXPECT_EQ(ev.findings[0].mode, Mode::kWarn);
+  EXPECT_FALSE(ev.denied());
+
+  ImagePolicy excepted = signedPolicy("signed");
+  excepted.exceptions.push_back(
+      {{"harbor.example.com/shop/**"}, {}, {Check::kSignatures}, {}, "vendor"});
+  ev = evaluate(setOf({excepted}), "shop", {u}, at("2026-01-01T00:00:00Z"));
+  EXPECT_TRUE(ev.findings.empty());
+  EXPECT_EQ(ev.exceptionsApplied, 1);
+}
+
+TEST(EvaluateTest, SignatureFactsNotLookedUpAreAFindingNotAPass) {
+  auto set = setOf({signedPolicy("signed")});
+  auto ev = evaluate(set, "shop", {use("harbor.example.com/shop/web@" + kDigest)},
+                     at("2026-01-01T00:00:00Z"));
+  ASSERT_EQ(ev.findings.size(), 1u);
+  EXPECT_THAT(ev.findings[0].problem, HasSubstr("cannot be checked for signatures"));
+}
+
+TEST(EvaluateTest, SignatureRulesAreListedOncePerFingerprint) {
+  ImagePolicy other = signedPolicy("other");
+  ImagePolicy excluded = signedPolicy("excluded", 2);
+  excluded.exclude.images = {"harbor.example.com/shop/**"};
+  auto set = setOf({signedPolicy("signed"), other, excluded, policyNamed("plain")});
+  auto rules = signatureRules(set, "shop", use("harbor.example.com/shop/web@" + kDigest));
+  ASSERT_EQ(rules.size(), 1u) << "two policies with one rule share its lookup";
+  EXPECT_EQ(rules[0]->fingerprint, "fp-1");
+  EXPECT_TRUE(
+      signatureRules(set, "kube-system", use("harbor.example.com/shop/web@" + kDigest)).empty());
 }
 
 }  // namespace

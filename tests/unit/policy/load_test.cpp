@@ -1,12 +1,22 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include "harbormaster/base/files.h"
 #include "harbormaster/policy/policy.h"
 
 namespace hm::policy {
 namespace {
 
 using ::testing::HasSubstr;
+
+// A YAML double-quoted scalar holding `text` (PEM keys inline in a policy).
+std::string yamlQuoted(const std::string& text) {
+  std::string out = "\"";
+  for (char c : text) {
+    out += c == '\n' ? std::string("\\n") : std::string(1, c);
+  }
+  return out + "\"";
+}
 
 constexpr const char* kFull = R"(
 apiVersion: harbormaster.io/v1alpha1
@@ -103,8 +113,34 @@ INSTANTIATE_TEST_SUITE_P(
                 "  exceptions: [{checks: [digest], reason: r, expires: soon}]\n",
                 "spec.exceptions[0].expires"},
         BadCase{"exceptions-type", "  exceptions: {a: b}\n", "spec.exceptions: must be a list"},
-        BadCase{"later-section", "  signatures: {required: true}\n",
-                "spec.signatures: is not supported by this version"},
+        BadCase{"sig-no-attestors", "  signatures: {required: true}\n",
+                "spec.signatures.attestors: must list at least one attestor"},
+        BadCase{"sig-typo", "  signatures: {attestor: []}\n",
+                "spec.signatures.attestor: unknown field"},
+        BadCase{"sig-no-name", "  signatures: {tlog: Skip, attestors: [{keys: [/k.pub]}]}\n",
+                "spec.signatures.attestors[0].name: is required"},
+        BadCase{"sig-both", "  signatures: {attestors: [{name: a, keys: [/k], keyless: {}}]}\n",
+                "spec.signatures.attestors[0]: set exactly one of keys and keyless"},
+        BadCase{"sig-neither", "  signatures: {attestors: [{name: a}]}\n",
+                "spec.signatures.attestors[0]: set exactly one of keys and keyless"},
+        BadCase{"sig-key-relative",
+                "  signatures: {tlog: Skip, attestors: [{name: a, keys: [k.pub]}]}\n",
+                "spec.signatures.attestors[0].keys[0]: must be a PEM public key"},
+        BadCase{"sig-key-missing",
+                "  signatures: {tlog: Skip, attestors: [{name: a, keys: [/nonexistent/k.pub]}]}\n",
+                "spec.signatures.attestors[0].keys[0]: cannot open /nonexistent/k.pub"},
+        BadCase{"sig-key-junk",
+                "  signatures: {tlog: Skip, attestors: [{name: a, keys: [\"-----BEGIN PUBLIC "
+                "KEY-----\\nAAAA\\n-----END PUBLIC KEY-----\\n\"]}]}\n",
+                "spec.signatures.attestors[0].keys[0]: is not a usable public key"},
+        BadCase{"sig-tlog", "  signatures: {tlog: Always, attestors: [{name: a, keys: [/k]}]}\n",
+                "spec.signatures.tlog: must be one of Require, Skip"},
+        BadCase{"sig-keyless-root",
+                "  signatures: {attestors: [{name: a, keyless: {identities: []}}]}\n",
+                "spec.signatures.attestors[0].keyless.trustedRoot: is required"},
+        BadCase{"sig-key-empty-file",
+                "  signatures: {tlog: Skip, count: 2, attestors: [{name: a, keys: [/dev/null]}]}\n",
+                "spec.signatures.attestors[0].keys[0]: is not a usable public key"},
         BadCase{"vuln-severity", "  vulnerabilities: {severity: Severe}\n",
                 "spec.vulnerabilities.severity: must be one of None, Low, Medium, High, Critical"},
         BadCase{"vuln-empty", "  vulnerabilities: {fixableOnly: true}\n",
@@ -205,6 +241,151 @@ spec:
   EXPECT_EQ(v->allowlist[0].id, "CVE-2024-0001");
   EXPECT_TRUE(v->allowlist[0].expires.has_value());
   EXPECT_EQ(set->policies[0].exceptions[0].checks[0], Check::kVulnerabilities);
+}
+
+const std::string kVectors = std::string(HM_SHARED_DIR) + "/sigstore/vectors";
+const std::string kKey = kVectors + "/legacy-tag/keys/cosign.pub";
+const std::string kRoot = kVectors + "/trusted-roots/public-good.sigstore-go.json";
+
+std::string signaturesPolicy(const std::string& signatures) {
+  return "apiVersion: harbormaster.io/v1alpha1\nkind: ImagePolicy\nmetadata: {name: signed}\n"
+         "spec:\n  signatures:\n" +
+         signatures;
+}
+
+TEST(LoadTest, ParsesTheSignaturesSection) {
+  const std::string inlineKey = readFile(kVectors + "/legacy-tag/keys/cosign2.pub", 65536).value();
+  std::string yaml = signaturesPolicy(
+      "    required: false\n"
+      "    count: 2\n"
+      "    tlog: Require\n"
+      "    repository: harbor.example.com/signatures/app\n"
+      "    predicateTypes: [\"https://slsa.dev/provenance/v1\"]\n"
+      "    attestors:\n"
+      "      - name: ci\n"
+      "        keys: [\"" +
+      kKey + "\", " + yamlQuoted(inlineKey) +
+      "]\n"
+      "        trustedRoot: " +
+      kRoot +
+      "\n"
+      "      - name: github-actions\n"
+      "        keyless:\n"
+      "          trustedRoot: " +
+      kRoot +
+      "\n"
+      "          identities:\n"
+      "            - {issuer: \"https://token.actions.githubusercontent.com\", subjectRegExp: "
+      "\"^https://github.com/acme/.*$\"}\n"
+      "            - {issuer: \"https://accounts.google.com\", subject: "
+      "\"release@acme.example\"}\n");
+  auto set = parsePolicies(yaml, "policy.yaml", {});
+  ASSERT_TRUE(set.ok()) << set.status().message();
+  const auto& rule = set->policies.at(0).signatures;
+  ASSERT_TRUE(rule.has_value());
+  EXPECT_FALSE(rule->required);
+  EXPECT_EQ(rule->count, 2);
+  EXPECT_EQ(rule->tlog, TlogRule::kRequire);
+  EXPECT_EQ(rule->repository, "harbor.example.com/signatures/app");
+  EXPECT_EQ(rule->predicateTypes, std::vector<std::string>{"https://slsa.dev/provenance/v1"});
+  ASSERT_EQ(rule->attestors.size(), 2u);
+  const Attestor& ci = rule->attestors[0];
+  EXPECT_EQ(ci.name, "ci");
+  ASSERT_EQ(ci.keys.size(), 2u);
+  EXPECT_EQ(ci.keys[0], readFile(kKey, 65536).value()) << "a key file is read at load time";
+  EXPECT_EQ(ci.keys[1], inlineKey);
+  EXPECT_EQ(ci.trustedRoot, readFile(kRoot, 1 << 22).value());
+  const Attestor& gha = rule->attestors[1];
+  ASSERT_EQ(gha.identities.size(), 2u);
+  EXPECT_EQ(gha.identities[0].subjectRegExp, "^https://github.com/acme/.*$");
+  EXPECT_EQ(gha.identities[1].subject, "release@acme.example");
+  EXPECT_EQ(gha.trustedRootFile, kRoot);
+  EXPECT_EQ(set->files.count(kKey), 1u) << "files are remembered for reloads";
+  EXPECT_EQ(set->files.count(kRoot), 1u);
+  EXPECT_EQ(rule->fingerprint.size(), 32u);
+}
+
+TEST(LoadTest, SignatureDefaultsAndFingerprints) {
+  auto load = [](const std::string& signatures) {
+    auto set = parsePolicies(signaturesPolicy(signatures), "p.yaml", {});
+    EXPECT_TRUE(set.ok()) << set.status().message();
+    return set.ok() ? *set->policies.at(0).signatures : SignatureRule{};
+  };
+  SignatureRule a = load("    tlog: Skip\n    attestors: [{name: ci, keys: [" + kKey + "]}]\n");
+  EXPECT_TRUE(a.required);
+  EXPECT_EQ(a.count, 1);
+  EXPECT_EQ(a.predicateTypes, std::vector<std::string>{std::string(kCosignSignPredicate)});
+  EXPECT_EQ(a.tlog, TlogRule::kSkip);
+  EXPECT_TRUE(a.repository.empty());
+  EXPECT_EQ(load("    tlog: Skip\n    attestors: [{name: ci, keys: [" + kKey + "]}]\n").fingerprint,
+            a.fingerprint)
+      << "the same rule, the same fingerprint";
+  EXPECT_NE(
+      load("    tlog: Skip\n    attestors: [{name: other, keys: [" + kKey + "]}]\n").fingerprint,
+      a.fingerprint);
+  EXPECT_NE(load("    attestors: [{name: ci, keys: [" + kKey + "], trustedRoot: " + kRoot + "}]\n")
+                .fingerprint,
+            a.fingerprint);
+  EXPECT_NE(load("    tlog: Skip\n    repository: r.example.com/sigs\n"
+                 "    attestors: [{name: ci, keys: [" +
+                 kKey + "]}]\n")
+                .fingerprint,
+            a.fingerprint);
+}
+
+TEST(LoadTest, BadSignatureSectionsNameTheFieldAndProblem) {
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {"    attestors: [{name: ci, keys: [" + kKey + "]}]\n",
+       "spec.signatures.attestors[0].trustedRoot: is required with tlog: Require"},
+      {"    tlog: Skip\n    count: 2\n    attestors: [{name: ci, keys: [" + kKey + "]}]\n",
+       "spec.signatures.count: must be a whole number from 1 to the number of attestors (1)"},
+      {"    tlog: Skip\n    count: 0\n    attestors: [{name: ci, keys: [" + kKey + "]}]\n",
+       "spec.signatures.count"},
+      {"    tlog: Skip\n    attestors: [{name: ci, keys: [" + kKey + "]}, {name: ci, keys: [" +
+           kKey + "]}]\n",
+       "spec.signatures.attestors[1].name: attestor \"ci\" is defined twice"},
+      {"    tlog: Skip\n    predicateTypes: []\n    attestors: [{name: ci, keys: [" + kKey +
+           "]}]\n",
+       "spec.signatures.predicateTypes: must list at least one predicate type"},
+      {"    tlog: Skip\n    repository: \"r.example.com/sigs:v1\"\n"
+       "    attestors: [{name: ci, keys: [" +
+           kKey + "]}]\n",
+       "spec.signatures.repository: \"r.example.com/sigs:v1\" must be a repository without tag"},
+      {"    attestors: [{name: ci, keys: [" + kKey + "], trustedRoot: " + kKey + "}]\n",
+       "spec.signatures.attestors[0].trustedRoot: " + kKey +
+           " is not a usable Sigstore trusted root"},
+      {"    attestors: [{name: gha, keyless: {trustedRoot: " + kRoot + "}}]\n",
+       "spec.signatures.attestors[0].keyless.identities: must list at least one"},
+      {"    attestors: [{name: gha, keyless: {trustedRoot: " + kRoot +
+           ", identities: [{subject: x}]}}]\n",
+       "spec.signatures.attestors[0].keyless.identities[0].issuer: is required"},
+      {"    attestors: [{name: gha, keyless: {trustedRoot: " + kRoot +
+           ", identities: [{issuer: i}]}}]\n",
+       "spec.signatures.attestors[0].keyless.identities[0]: set exactly one of subject and "
+       "subjectRegExp"},
+      {"    attestors: [{name: gha, keyless: {trustedRoot: " + kRoot +
+           ", identities: [{issuer: i, subjectRegExp: \"(\"}]}}]\n",
+       "spec.signatures.attestors[0].keyless.identities[0].subjectRegExp: is not a valid regular "
+       "expression"},
+      {"    attestors: [{name: gha, trustedRoot: " + kRoot + ", keyless: {trustedRoot: " + kRoot +
+           ", identities: [{issuer: i, subject: s}]}}]\n",
+       "spec.signatures.attestors[0].trustedRoot: belongs under keyless"},
+  };
+  for (const auto& [yaml, want] : cases) {
+    auto set = parsePolicies(signaturesPolicy(yaml), "p.yaml", {});
+    ASSERT_FALSE(set.ok()) << yaml;
+    EXPECT_THAT(set.status().message(), HasSubstr("p.yaml, document 1 (ImagePolicy \"signed\")"));
+    EXPECT_THAT(set.status().message(), HasSubstr(want)) << yaml;
+  }
+}
+
+TEST(LoadTest, SignaturesCanBeExcepted) {
+  auto set = parsePolicies(
+      "apiVersion: harbormaster.io/v1alpha1\nkind: ImagePolicy\nmetadata: {name: p}\nspec:\n"
+      "  exceptions: [{checks: [signatures], reason: vendor image}]\n",
+      "p.yaml", {});
+  ASSERT_TRUE(set.ok()) << set.status().message();
+  EXPECT_EQ(set->policies[0].exceptions[0].checks, std::vector<Check>{Check::kSignatures});
 }
 
 TEST(LoadTest, EmptyFileHasNoPolicies) {

@@ -3,6 +3,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include "harbormaster/base/files.h"
 #include "support/temp_dir.h"
 
 namespace hm::policy {
@@ -39,6 +40,36 @@ TEST(PolicyStoreTest, ReloadsChangesAndKeepsTheLastGoodPolicy) {
   ASSERT_TRUE(missing.has_value());
   EXPECT_EQ(missing->code(), StatusCode::kNotFound);
   EXPECT_EQ((*store)->current()->policies.at(0).name, "second");
+}
+
+TEST(PolicyStoreTest, AChangedKeyFileReloadsThePolicy) {
+  hm::testing::TempDir dir;
+  const std::string keys = std::string(HM_SHARED_DIR) + "/sigstore/vectors/legacy-tag/keys/";
+  dir.write("cosign.pub", readFile(keys + "cosign.pub", 65536).value());
+  dir.write("policy.yaml",
+            "apiVersion: harbormaster.io/v1alpha1\nkind: ImagePolicy\nmetadata: {name: signed}\n"
+            "spec:\n  signatures:\n    tlog: Skip\n    attestors: [{name: ci, keys: [" +
+                dir.file("cosign.pub") + "]}]\n");
+  auto store = PolicyStore::create(dir.file("policy.yaml"), {});
+  ASSERT_TRUE(store.ok()) << store.status().message();
+  auto keyOf = [&] { return (*store)->current()->policies.at(0).signatures->attestors[0].keys[0]; };
+  EXPECT_EQ(keyOf(), readFile(keys + "cosign.pub", 65536).value());
+  EXPECT_FALSE((*store)->reloadIfChanged().has_value());
+
+  // The mounted Secret rotates the key: same policy file, new key.
+  dir.write("cosign.pub", readFile(keys + "cosign2.pub", 65536).value());
+  auto reloaded = (*store)->reloadIfChanged();
+  ASSERT_TRUE(reloaded.has_value());
+  EXPECT_TRUE(reloaded->ok()) << reloaded->message();
+  EXPECT_EQ(keyOf(), readFile(keys + "cosign2.pub", 65536).value());
+  EXPECT_FALSE((*store)->reloadIfChanged().has_value());
+
+  // A key file that goes bad keeps the last good policy.
+  dir.write("cosign.pub", "not a key");
+  auto bad = (*store)->reloadIfChanged();
+  ASSERT_TRUE(bad.has_value());
+  EXPECT_THAT(bad->message(), ::testing::HasSubstr("keys[0]"));
+  EXPECT_EQ(keyOf(), readFile(keys + "cosign2.pub", 65536).value());
 }
 
 TEST(PolicyStoreTest, RefusesToStartWithAnInvalidFile) {

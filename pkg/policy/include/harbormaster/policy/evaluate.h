@@ -4,12 +4,14 @@
 // and shared by the webhook and `harbormaster check`.
 #pragma once
 
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
 
 #include "harbormaster/policy/policy.h"
 #include "harbormaster/policy/scan.h"
+#include "harbormaster/policy/signatures.h"
 
 namespace hm::policy {
 
@@ -23,6 +25,8 @@ struct ImageUse {
   // Harbor's scan facts, when a policy with spec.vulnerabilities matched and they were looked
   // up; null otherwise (no Harbor configured).
   std::shared_ptr<const ScanFacts> scan;
+  // Signature facts per spec.signatures rule that judges this image, by the rule's fingerprint.
+  std::map<std::string, std::shared_ptr<const SignatureFacts>> signatures;
 };
 
 struct Finding {
@@ -50,6 +54,11 @@ struct ScanNeed {
   bool triggerScan = false;
 };
 ScanNeed scanNeed(const PolicySet& policies, std::string_view ns, const ImageUse& use);
+
+// The spec.signatures rules that judge an image in this namespace (one per distinct
+// fingerprint), pointing into `policies`.
+std::vector<const SignatureRule*> signatureRules(const PolicySet& policies, std::string_view ns,
+                                                 const ImageUse& use);
 
 Evaluation evaluate(const PolicySet& policies, std::string_view ns,
                     const std::vector<ImageUse>& images, WallTime now);

@@ -29,6 +29,7 @@ enum class Check {
   kRegistry,         // the image comes from an allowed registry
   kDigest,           // the image is pinned by digest
   kVulnerabilities,  // Harbor's scan of the image passes spec.vulnerabilities
+  kSignatures,       // cosign signatures by the policy's attestors (spec.signatures)
 };
 
 enum class DigestRule { kRequire, kOff };
@@ -83,6 +84,44 @@ struct VulnerabilityRule {
   UnreachableAction harborUnreachable = UnreachableAction::kDeny;
 };
 
+// A keyless signer: the OIDC issuer (exact) and the certificate's subject, exact or as a regular
+// expression (ECMAScript, searched: anchor it with ^…$).
+struct KeylessIdentity {
+  std::string issuer;
+  std::string subject;
+  std::string subjectRegExp;
+};
+
+// Who may sign. `keys` hold PEM text (inline in the policy or read from a file when the policy
+// was loaded); `trustedRoot` holds a Sigstore trusted_root.json's content: for keyless
+// attestors the CAs, CT logs and Rekor logs, for key attestors the Rekor logs (tlog: Require).
+struct Attestor {
+  std::string name;
+  std::vector<std::string> keys;
+  std::string trustedRoot;
+  std::string trustedRootFile;  // where trustedRoot came from, for messages
+  std::vector<KeylessIdentity> identities;
+};
+
+enum class TlogRule { kRequire, kSkip };
+
+inline constexpr std::string_view kCosignSignPredicate = "https://sigstore.dev/cosign/sign/v1";
+
+// spec.signatures: an image passes when `count` distinct attestors verify one of its signatures.
+struct SignatureRule {
+  bool required = true;  // false: failures only warn
+  std::vector<Attestor> attestors;
+  int count = 1;
+  // What counts as "signed" for in-toto bundle signatures; legacy simple-signing `.sig` layers
+  // always count.
+  std::vector<std::string> predicateTypes = {std::string(kCosignSignPredicate)};
+  TlogRule tlog = TlogRule::kRequire;
+  // registry/repository holding the signatures when not beside the image (COSIGN_REPOSITORY).
+  std::string repository;
+  // Identifies everything above that decides a verdict: verdicts are cached under it.
+  std::string fingerprint;
+};
+
 struct ImagePolicy {
   std::string name;
   std::string source;  // "file.yaml, document 2": where it was defined, for messages
@@ -94,6 +133,7 @@ struct ImagePolicy {
   UpdateRule onUpdate = UpdateRule::kSkipUnchanged;
   std::vector<PolicyException> exceptions;
   std::optional<VulnerabilityRule> vulnerabilities;
+  std::optional<SignatureRule> signatures;
 };
 
 struct PolicySet {
@@ -101,6 +141,9 @@ struct PolicySet {
   // Namespaces no policy applies to unless it names them literally in match.namespaces:
   // kube-system and the webhook's own namespace.
   std::vector<std::string> defaultExcludedNamespaces;
+  // Files the policies read besides the policy file (keys, trusted roots) and their contents
+  // when loaded; a change to any of them reloads the policy.
+  std::map<std::string, std::string> files;
 };
 
 struct LoadOptions {

@@ -1,5 +1,6 @@
 // The policy in force, and its hot reload from a file (a mounted ConfigMap swaps a symlink, so
-// contents are compared, not mtimes).
+// contents are compared, not mtimes). Key and trusted-root files the policy names are compared
+// too.
 //
 // An invalid file never replaces a valid policy: reload() reports the error and the previous
 // PolicySet stays in force.
@@ -26,6 +27,7 @@ class PolicyStore {
  private:
   PolicyStore(std::string path, LoadOptions options)
       : path_(std::move(path)), options_(std::move(options)) {}
+  std::string fingerprint(const StatusOr<std::string>& text) const;
 
   std::string path_;
   LoadOptions options_;
