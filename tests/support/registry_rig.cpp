@@ -172,38 +172,36 @@ int HarborRig::curl(const std::string& method, const std::string& path, const st
   return std::atoi(code.c_str());
 }
 
-std::string HarborRig::pushArtifact(const std::string& repository, const std::string& reference,
-                                    const std::string& mediaType, const std::string& manifest,
-                                    const std::vector<std::string>& blobs) {
-  std::string out;
-  std::string base = url();
-  // -k: this helper feeds fixtures in; TLS verification is what the clients under test do.
-  runCommand({"/usr/bin/curl", "-sfk", "-u", "admin:" + adminPassword(),
-              base + "/service/token?service=harbor-registry&scope=repository:" + repository +
-                  ":pull,push"},
-             out);
-  auto token = nlohmann::json::parse(out, nullptr, false);
-  if (!token.is_object() || !token.contains("token")) {
-    throw std::runtime_error("no registry token: " + out);
+std::string pushArtifact(const std::string& base, const std::string& authHeader,
+                         const std::string& repository, const std::string& reference,
+                         const std::string& mediaType, const std::string& manifest,
+                         const std::vector<std::string>& blobs) {
+  std::vector<std::string> auth;
+  if (!authHeader.empty()) {
+    auth = {"-H", authHeader};
   }
-  std::string auth = "Authorization: Bearer " + token["token"].get<std::string>();
+  auto curl = [&](std::vector<std::string> args) {
+    std::vector<std::string> argv = {"/usr/bin/curl", "-sk"};
+    argv.insert(argv.end(), auth.begin(), auth.end());
+    argv.insert(argv.end(), args.begin(), args.end());
+    std::string out;
+    runCommand(argv, out);
+    return out;
+  };
   TempDir tmp;
   auto put = [&](const std::string& url, const std::string& contentType, const std::string& data) {
     tmp.write("data", data);
-    std::string code;
-    runCommand(
-        {"/usr/bin/curl", "-s", "-o", "/dev/null", "-w", "%{http_code}", "-X", "PUT", "-H", auth,
-         "-H", "Content-Type: " + contentType, "--data-binary", "@" + tmp.file("data"), url},
-        code);
+    std::string code =
+        curl({"-o", "/dev/null", "-w", "%{http_code}", "-X", "PUT", "-H",
+              "Content-Type: " + contentType, "--data-binary", "@" + tmp.file("data"), url});
     if (code != "201") {
       throw std::runtime_error("PUT " + url + " answered " + code);
     }
   };
   for (const auto& blob : blobs) {
     // POST opens an upload; PUT <Location>&digest= completes it in one piece.
-    runCommand({"/usr/bin/curl", "-sk", "-D", "-", "-o", "/dev/null", "-X", "POST", "-H", auth,
-                base + "/v2/" + repository + "/blobs/uploads/"},
-               out);
+    std::string out = curl({"-D", "-", "-o", "/dev/null", "-X", "POST",
+                            base + "/v2/" + repository + "/blobs/uploads/"});
     size_t at = out.find("Location: ");
     if (at == std::string::npos) {
       throw std::runtime_error("no upload location: " + out);
@@ -218,6 +216,30 @@ std::string HarborRig::pushArtifact(const std::string& repository, const std::st
   }
   put(base + "/v2/" + repository + "/manifests/" + reference, mediaType, manifest);
   return sha256Digest(manifest);
+}
+
+std::string RegistryRig::pushArtifact(const std::string& repository, const std::string& reference,
+                                      const std::string& mediaType, const std::string& manifest,
+                                      const std::vector<std::string>& blobs) {
+  return testing::pushArtifact("http://" + host(), "", repository, reference, mediaType, manifest,
+                               blobs);
+}
+
+std::string HarborRig::pushArtifact(const std::string& repository, const std::string& reference,
+                                    const std::string& mediaType, const std::string& manifest,
+                                    const std::vector<std::string>& blobs) {
+  std::string out;
+  // -k: this helper feeds fixtures in; TLS verification is what the clients under test do.
+  runCommand({"/usr/bin/curl", "-sfk", "-u", "admin:" + adminPassword(),
+              url() + "/service/token?service=harbor-registry&scope=repository:" + repository +
+                  ":pull,push"},
+             out);
+  auto token = nlohmann::json::parse(out, nullptr, false);
+  if (!token.is_object() || !token.contains("token")) {
+    throw std::runtime_error("no registry token: " + out);
+  }
+  return testing::pushArtifact(url(), "Authorization: Bearer " + token["token"].get<std::string>(),
+                               repository, reference, mediaType, manifest, blobs);
 }
 
 OciLayout::OciLayout() {

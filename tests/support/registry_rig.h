@@ -16,6 +16,11 @@ class RegistryRig {
   RegistryRig();
   ~RegistryRig();
   std::string host() const { return "127.0.0.1:" + std::to_string(port_); }
+  // As HarborRig::pushArtifact, without authentication.
+  std::string pushArtifact(const std::string& repository, const std::string& reference,
+                           const std::string& mediaType, const std::string& manifest,
+                           const std::vector<std::string>& blobs);
+  void stop() { proc_.reset(); }
 
  private:
   TempDir dir_;
@@ -100,5 +105,13 @@ class OciLayout {
 };
 
 std::string sha256Digest(const std::string& bytes);
+
+// Pushes `blobs` and then `manifest` under `reference` with the registry API at `base`
+// (http://host:port), sending `authHeader` ("Authorization: …") when not empty; returns the
+// manifest's digest. Throws when the registry refuses.
+std::string pushArtifact(const std::string& base, const std::string& authHeader,
+                         const std::string& repository, const std::string& reference,
+                         const std::string& mediaType, const std::string& manifest,
+                         const std::vector<std::string>& blobs);
 
 }  // namespace hm::testing

@@ -16,6 +16,7 @@
 
 #include "harbormaster/base/encoding.h"
 #include "harbormaster/harbor/client.h"
+#include "harbormaster/net/flight.h"
 #include "harbormaster/registry/client.h"
 
 namespace hm::scangate {
@@ -27,52 +28,7 @@ using policy::ScanFacts;
 using Clock = std::chrono::steady_clock;
 using FactsPtr = std::shared_ptr<const ScanFacts>;
 
-// One lookup in progress; later callers for the same key wait for its result. Waiting works
-// from any executor: the completion handler is stored under the lock and posted to its own
-// executor when the lookup finishes, so no wake-up can be lost.
-class Flight {
- public:
-  awaitable<void> wait() {
-    co_await asio::async_initiate<decltype(asio::use_awaitable), void()>(
-        [this](auto handler) {
-          using Handler = decltype(handler);
-          std::lock_guard lock(mu_);
-          auto shared = std::make_shared<Handler>(std::move(handler));
-          auto wake = [shared] {
-            auto ex = asio::get_associated_executor(*shared);
-            asio::post(ex, [shared]() mutable { (*shared)(); });
-          };
-          if (result_) {
-            wake();
-          } else {
-            waiters_.push_back(std::move(wake));
-          }
-        },
-        asio::use_awaitable);
-  }
-
-  void finish(FactsPtr result) {
-    std::vector<std::function<void()>> waiters;
-    {
-      std::lock_guard lock(mu_);
-      result_ = std::move(result);
-      waiters.swap(waiters_);
-    }
-    for (auto& wake : waiters) {
-      wake();
-    }
-  }
-
-  FactsPtr result() {
-    std::lock_guard lock(mu_);
-    return result_;
-  }
-
- private:
-  std::mutex mu_;
-  FactsPtr result_;
-  std::vector<std::function<void()>> waiters_;
-};
+using Flight = net::Flight<FactsPtr>;
 
 ScanFacts::Source classify(const Status& s) {
   switch (s.code()) {

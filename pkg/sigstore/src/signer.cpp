@@ -43,7 +43,7 @@ StatusOr<std::string> matchIdentity(const CertificateIdentity& id,
             (w.subject.empty() ? w.subjectRegExp : w.subject);
     }
   }
-  return failedPrecondition(why.empty() ? "no identity is configured" : why);
+  return permissionDenied(why.empty() ? "no identity is configured" : why);
 }
 
 }  // namespace
@@ -62,11 +62,11 @@ StatusOr<Signer> identifySigner(const SigningMaterial& material, const SignedCon
   }
   if (material.certificateDer.empty() || policy.identities.empty()) {
     if (!policy.keys.empty()) {
-      return failedPrecondition("signed by an unknown key");
+      return permissionDenied("signed by an unknown key");
     }
-    return failedPrecondition(material.certificateDer.empty()
-                                  ? "signed with a key, and the policy names no key"
-                                  : "signed with a certificate, and the policy names no identity");
+    return permissionDenied(material.certificateDer.empty()
+                                ? "signed with a key, and the policy names no key"
+                                : "signed with a certificate, and the policy names no identity");
   }
   if (times.empty()) {
     return failedPrecondition(

@@ -45,6 +45,11 @@ struct Verified {
   std::string predicateType;         // DSSE in-toto statements: what they attest
 };
 
+// Errors: PermissionDenied when the signature is someone else's (an unknown key, a certificate
+// identity or issuer the policy does not name); other codes when a signature is broken, for
+// another artifact, unsupported (Unimplemented) or cannot be checked. A caller with several
+// signatures reports the latter first: they say more about what went wrong.
+
 // One layer of a cosign `.sig` manifest.
 struct LegacyLayer {
   std::string mediaType;

@@ -1,0 +1,79 @@
+// SignatureGate: which of a policy's attestors signed an image, found in the registry and
+// verified offline, cached by (signature repository, digest, rule).
+//
+//   SignatureGate gate(registryClient, {});
+//   std::shared_ptr<const policy::SignatureFacts> facts = co_await gate.facts(ref, rule, deadline);
+//
+// Discovery follows shared/sigstore/FORMATS.md: OCI 1.1 referrers (the referrers API, else the
+// "sha256-<hex>" fallback index) whose manifests name the digest as subject — every layer whose
+// mediaType starts with application/vnd.dev.sigstore.bundle is a candidate, whatever the
+// artifactType says — and the legacy "sha256-<hex>.sig" tag, whose simple-signing layers are
+// candidates. Every blob is fetched by digest and checked. An attestor is verified when any
+// candidate verifies with its keys or identities; otherwise its reason is the most telling
+// failure (a broken or misdirected signature before someone else's).
+//
+// facts() never fails: a registry that cannot be asked gives Source::kUnreachable ("could not
+// check signatures"), never "unsigned", and is not cached. Verdicts that satisfy the rule live
+// `positiveTtl` (a digest never changes), others `negativeTtl` (someone may sign it now).
+// Concurrent calls for one key share one discovery and verification.
+#pragma once
+
+#include "harbormaster/net/client.h"  // first: it works around a Boost 1.74 header
+
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "harbormaster/imageref/reference.h"
+#include "harbormaster/policy/evaluate.h"
+#include "harbormaster/registry/client.h"
+
+namespace hm::signaturegate {
+
+struct Options {
+  std::chrono::seconds positiveTtl{24 * 3600};
+  std::chrono::seconds negativeTtl{30};
+  size_t maxEntries = 10000;
+  // Signatures looked at per digest; more (e.g. a flood of junk referrers) are ignored.
+  size_t maxCandidates = 32;
+};
+
+// Hooks for metrics; any may be empty.
+struct Observer {
+  std::function<void(bool hit)> cacheLookup;
+  // outcome: verified, unverified, unreachable
+  std::function<void(std::string_view outcome, double seconds)> lookup;
+};
+
+using Deadline = std::chrono::steady_clock::time_point;
+
+class SignatureGate {
+ public:
+  SignatureGate(std::shared_ptr<registry::Client> registry, Options options,
+                Observer observer = {});
+  ~SignatureGate();
+  SignatureGate(const SignatureGate&) = delete;
+  SignatureGate& operator=(const SignatureGate&) = delete;
+
+  // `rule` is read during the call only.
+  boost::asio::awaitable<std::shared_ptr<const policy::SignatureFacts>> facts(
+      imageref::Reference ref, const policy::SignatureRule& rule, Deadline deadline);
+
+  size_t cachedVerdicts() const;
+
+ private:
+  struct State;
+  std::shared_ptr<State> state_;
+};
+
+// Looks up signature facts for every image and rule that judges it, concurrently, and fills
+// ImageUse::signatures (and resolvedDigest for tags). Without a gate nothing is filled, and
+// evaluate() says the signatures were not looked up.
+boost::asio::awaitable<void> attachSignatureFacts(SignatureGate* gate,
+                                                  const policy::PolicySet& policies, std::string ns,
+                                                  std::vector<policy::ImageUse>& images,
+                                                  Deadline deadline);
+
+}  // namespace hm::signaturegate
