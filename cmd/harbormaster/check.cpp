@@ -68,6 +68,7 @@ void printFacts(const policy::ScanFacts& facts) {
 int runCheck(const std::vector<std::string>& args) {
   FlagSpec spec{.valued = {"policy", "namespace"}, .boolean = {}};
   spec.valued.insert(kHarborFlags.begin(), kHarborFlags.end());
+  spec.valued.insert(kSignatureFlags.begin(), kSignatureFlags.end());
   auto flags = parseFlags(args, spec);
   if (!flags.ok()) {
     std::cerr << "harbormaster check: " << flags.status().message() << "\n";
@@ -76,7 +77,7 @@ int runCheck(const std::vector<std::string>& args) {
   if (!flags->has("policy") || flags->positional.empty()) {
     std::cerr << "harbormaster check: usage: check --policy FILE [--namespace NS] "
                  "[--harbor-url URL [--harbor-ca FILE] [--harbor-credentials-file FILE] "
-                 "[--registry-host HOST]...] IMAGE...\n";
+                 "[--registry-host HOST]...] [--plain-http-registry HOST]... IMAGE...\n";
     return 2;
   }
   std::string ns = flags->get("namespace", "default");
@@ -101,6 +102,11 @@ int runCheck(const std::vector<std::string>& args) {
     }
     gate = std::move(*g);
   }
+  auto signatures = makeSignatureGate(ioc.get_executor(), *harborFlags);
+  if (!signatures.ok()) {
+    std::cerr << "harbormaster check: " << signatures.status().message() << "\n";
+    return 2;
+  }
   bool anyDenied = false;
   auto now = std::chrono::system_clock::now();
   for (const std::string& image : flags->positional) {
@@ -110,6 +116,8 @@ int runCheck(const std::vector<std::string>& args) {
     auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
     runSync(ioc, [&]() -> asio::awaitable<bool> {
       co_await scangate::attachScanFacts(gate.get(), *policies, ns, uses, deadline);
+      co_await signaturegate::attachSignatureFacts(signatures->get(), *policies, ns, uses,
+                                                   deadline);
       co_return true;
     }());
     // No policy asked, but Harbor has the image: show what it knows anyway.

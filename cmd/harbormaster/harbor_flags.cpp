@@ -10,11 +10,16 @@ const std::set<std::string> kHarborFlags = {
     "harbor-url",    "harbor-ca",      "harbor-credentials-file",
     "registry-host", "scan-cache-ttl", "scan-negative-ttl"};
 
+const std::set<std::string> kSignatureFlags = {"plain-http-registry", "signature-cache-ttl",
+                                               "signature-negative-ttl"};
+
 StatusOr<HarborFlags> parseHarborFlags(const Flags& flags) {
   HarborFlags out;
   for (auto [name, target] :
        {std::pair<const char*, std::chrono::seconds*>{"scan-cache-ttl", &out.cache.ttl},
-        {"scan-negative-ttl", &out.cache.negativeTtl}}) {
+        {"scan-negative-ttl", &out.cache.negativeTtl},
+        {"signature-cache-ttl", &out.signatures.positiveTtl},
+        {"signature-negative-ttl", &out.signatures.negativeTtl}}) {
     if (flags.has(name)) {
       auto d = parseDuration(name, flags.get(name));
       if (!d.ok()) {
@@ -22,6 +27,9 @@ StatusOr<HarborFlags> parseHarborFlags(const Flags& flags) {
       }
       *target = std::chrono::duration_cast<std::chrono::seconds>(*d);
     }
+  }
+  if (auto it = flags.values.find("plain-http-registry"); it != flags.values.end()) {
+    out.plainHttpRegistries = it->second;
   }
   if (!flags.has("harbor-url")) {
     for (const char* needsUrl : {"harbor-ca", "harbor-credentials-file", "registry-host"}) {
@@ -63,6 +71,45 @@ StatusOr<HarborFlags> parseHarborFlags(const Flags& flags) {
   }
   out.connection = std::move(c);
   return out;
+}
+
+StatusOr<std::unique_ptr<signaturegate::SignatureGate>> makeSignatureGate(
+    boost::asio::any_io_executor executor, const HarborFlags& flags,
+    signaturegate::Observer observer) {
+  net::ClientOptions co;
+  registry::RegistryOptions ro;
+  for (const auto& host : flags.plainHttpRegistries) {
+    ro.plainHttpHosts.insert(host);
+  }
+  if (flags.connection) {
+    const scangate::HarborConnection& c = *flags.connection;
+    auto url = net::parseUrl(c.url);
+    if (!url.ok()) {
+      return url.status().withContext("--harbor-url");
+    }
+    if (!c.caFile.empty()) {
+      co.caFile = c.caFile;
+      co.alsoSystemTrust = true;
+    }
+    std::vector<std::string> hosts = c.registryHosts;
+    hosts.push_back(url->authority());
+    for (const auto& h : hosts) {
+      if (!c.username.empty()) {
+        ro.credentials[h] = {c.username, c.password};
+      }
+      if (url->scheme == "http") {
+        ro.plainHttpHosts.insert(h);
+      }
+    }
+  }
+  auto http = net::HttpClient::create(std::move(executor), co);
+  if (!http.ok()) {
+    return http.status();
+  }
+  auto registryClient = std::make_shared<registry::Client>(
+      std::shared_ptr<net::HttpClient>(std::move(*http)), std::move(ro));
+  return std::make_unique<signaturegate::SignatureGate>(std::move(registryClient), flags.signatures,
+                                                        std::move(observer));
 }
 
 }  // namespace hm::cli

@@ -13,7 +13,8 @@ Usage:
   harbormaster webhook --tls-cert FILE --tls-key FILE --policy FILE [--listen :8443]
                        [--metrics-listen ADDR] [--namespace NS] [--threads N]
                        [--request-timeout 10s] [--shutdown-grace 20s] [--log-level info]
-  harbormaster check --policy FILE [--namespace NS] [--harbor-url URL [--harbor-ca FILE]] IMAGE...
+  harbormaster check --policy FILE [--namespace NS] [--harbor-url URL [--harbor-ca FILE]]
+                     [--plain-http-registry HOST]... IMAGE...
   harbormaster operator --harbor-url URL [--kubeconfig F] [--context C] [--namespace NS]
                         [--harbor-ca F] [--harbor-credentials-file F] [--registry-host H]...
                         [--resync 10m] [--leader-elect=true|false] [--listen :8080]
@@ -22,7 +23,9 @@ Usage:
 
 check exits 0 when every image is allowed, 1 when any is denied, 2 on an error. With
 --harbor-url, images on that Harbor's host are resolved to their digest and their scan
-overview is shown (credentials from HARBOR_USERNAME and HARBOR_PASSWORD).
+overview is shown (credentials from HARBOR_USERNAME and HARBOR_PASSWORD). Policies with
+spec.signatures look up cosign signatures in the image's registry (Harbor's with its
+credentials, others anonymously); --plain-http-registry names local registries without TLS.
 )";
 
 }  // namespace

@@ -127,6 +127,7 @@ StatusOr<WebhookOptions> parseWebhookOptions(const std::vector<std::string>& arg
                            "context"},
                 .boolean = {}};
   spec.valued.insert(kHarborFlags.begin(), kHarborFlags.end());
+  spec.valued.insert(kSignatureFlags.begin(), kSignatureFlags.end());
   auto flags = parseFlags(args, spec);
   if (!flags.ok()) {
     return flags.status();
@@ -258,10 +259,12 @@ std::string_view operationLabel(const admission::Request& r) {
 class Webhook {
  public:
   Webhook(policy::PolicyStore& policies, metrics::WebhookMetrics& metrics, scangate::ScanGate* gate,
-          std::chrono::milliseconds budget, std::string eventsSecret)
+          signaturegate::SignatureGate* signatures, std::chrono::milliseconds budget,
+          std::string eventsSecret)
       : policies_(policies),
         metrics_(metrics),
         gate_(gate),
+        signatures_(signatures),
         budget_(budget),
         eventsSecret_(std::move(eventsSecret)) {}
 
@@ -345,6 +348,8 @@ class Webhook {
       if (request.handled) {
         auto deadline = reviewDeadline(req);
         co_await scangate::attachScanFacts(gate_, *policies, request.ns, request.images, deadline);
+        co_await signaturegate::attachSignatureFacts(signatures_, *policies, request.ns,
+                                                     request.images, deadline);
       }
       out = admission::respond(std::move(request), *policies, std::chrono::system_clock::now());
     }
@@ -444,6 +449,7 @@ class Webhook {
   policy::PolicyStore& policies_;
   metrics::WebhookMetrics& metrics_;
   scangate::ScanGate* gate_;  // null without --harbor-url
+  signaturegate::SignatureGate* signatures_;
   std::chrono::milliseconds budget_;
   std::string eventsSecret_;
   std::atomic<bool> stopping_{false};
@@ -563,7 +569,19 @@ int runWebhook(const std::vector<std::string>& args) {
     }
     gate = std::move(*g);
   }
-  Webhook webhook(**store, metrics, gate.get(), opts->reviewBudget, opts->eventsSecret);
+  signaturegate::Observer signatureObserver;
+  signatureObserver.cacheLookup = [&metrics](bool hit) { metrics.signatureCacheLookup(hit); };
+  signatureObserver.lookup = [&metrics](std::string_view outcome, double seconds) {
+    metrics.signatureLookup(outcome, seconds);
+  };
+  auto signatures = makeSignatureGate(ioc.get_executor(), opts->harbor, signatureObserver);
+  if (!signatures.ok()) {
+    log::error("Failed to set up signature verification",
+               {{"error", signatures.status().message()}});
+    return 2;
+  }
+  Webhook webhook(**store, metrics, gate.get(), signatures->get(), opts->reviewBudget,
+                  opts->eventsSecret);
 
   opts->server.onCertificateReload = [&metrics](const Status& s) {
     metrics.certificateReload(s.ok());

@@ -86,6 +86,18 @@ struct WebhookMetrics::Impl {
           .Name("harbormaster_scan_verdicts_total")
           .Help("Images judged on their Harbor scan, by outcome.")
           .Register(*registry);
+  prometheus::Family<prometheus::Counter>& signatureCacheLookups =
+      prometheus::BuildCounter()
+          .Name("harbormaster_signature_cache_lookups_total")
+          .Help("Signature verdict lookups by (repository, digest, rule), by result (hit or miss).")
+          .Register(*registry);
+  prometheus::Family<prometheus::Histogram>& signatureLookups =
+      prometheus::BuildHistogram()
+          .Name("harbormaster_signature_lookup_duration_seconds")
+          .Help(
+              "Signature discovery and verification of one digest against one rule, by outcome "
+              "(verified, unverified, unreachable).")
+          .Register(*registry);
   // Sub-millisecond buckets: a digest-only decision takes tens of microseconds.
   const prometheus::Histogram::BucketBoundaries buckets{
       0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025,
@@ -146,6 +158,14 @@ void WebhookMetrics::harborCall(std::string_view endpoint, double seconds, bool 
 
 void WebhookMetrics::scanCacheLookup(bool hit) {
   impl_->cacheLookups.Add({{"result", hit ? "hit" : "miss"}}).Increment();
+}
+
+void WebhookMetrics::signatureCacheLookup(bool hit) {
+  impl_->signatureCacheLookups.Add({{"result", hit ? "hit" : "miss"}}).Increment();
+}
+
+void WebhookMetrics::signatureLookup(std::string_view outcome, double seconds) {
+  impl_->signatureLookups.Add({{"outcome", std::string(outcome)}}, impl_->buckets).Observe(seconds);
 }
 
 void WebhookMetrics::scanVerdict(std::string_view outcome) {

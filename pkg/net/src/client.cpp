@@ -379,7 +379,9 @@ StatusOr<std::unique_ptr<HttpClient>> HttpClient::create(asio::any_io_executor e
     if (ec) {
       return invalidArgument("the inline CA bundle cannot be loaded: " + ec.message());
     }
-  } else {
+  }
+  if (!options.insecureSkipVerify &&
+      (options.alsoSystemTrust || (!options.caFile && !options.caPem))) {
     st->tls->set_default_verify_paths(ec);
     if (ec) {
       return unavailable("the system trust store cannot be loaded: " + ec.message());

@@ -42,6 +42,11 @@ class WebhookMetrics {
   // harbormaster_scan_verdicts_total{outcome}: pass, deny, warn, per image judged on its scan.
   void scanVerdict(std::string_view outcome);
 
+  // harbormaster_signature_cache_lookups_total{result="hit"|"miss"}.
+  void signatureCacheLookup(bool hit);
+  // harbormaster_signature_lookup_duration_seconds{outcome}: verified, unverified, unreachable.
+  void signatureLookup(std::string_view outcome, double seconds);
+
   // Prometheus text exposition format 0.0.4.
   std::string serialize() const;
 

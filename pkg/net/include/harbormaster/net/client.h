@@ -54,6 +54,9 @@ struct RetryPolicy {
 
 struct ClientOptions {
   std::optional<std::string> caFile;  // PEM bundle; when absent, the system trust store
+  // With caFile or caPem: trust the system store as well (a client that reaches Harbor with a
+  // private CA and public registries too).
+  bool alsoSystemTrust = false;
   std::optional<std::string>
       caPem;  // PEM bundle given inline (kubeconfig certificate-authority-data)
   // A client certificate chain and its key, PEM (mutual TLS, e.g. kubeconfig client-certificate).
