@@ -130,6 +130,38 @@ review "$(pod "$harbor/shop/cron:1.0")"   "kubectl run cron --image=$harbor/shop
 port=$first_port
 
 echo
+echo "==> Cosign signatures: a key made with openssl, one image signed in cosign's layout, one not"
+hm_signing_key release
+hm_signing_key stranger
+signed=$(hm_push_image shop/payments 1.0 "payments 1.0")
+unsigned=$(hm_push_image shop/ledger 1.0 "ledger 1.0")
+foreign=$(hm_push_image shop/reports 1.0 "reports 1.0")
+hm_cosign_sign shop/payments "$signed" release
+hm_cosign_sign shop/reports "$foreign" stranger
+echo "  $harbor/shop/payments:1.0  signed with release.pub (cosign .sig layout)"
+echo "  $harbor/shop/ledger:1.0    not signed"
+echo "  $harbor/shop/reports:1.0   signed with another key"
+cat >"$work/signature-policy.yaml" <<YAML
+apiVersion: harbormaster.io/v1alpha1
+kind: ImagePolicy
+metadata: {name: signed}
+spec:
+  match: {namespaces: [shop]}
+  digest: "Off"
+  signatures:
+    tlog: Skip            # signed without Rekor (cosign sign --tlog-upload=false)
+    attestors:
+      - {name: release, keys: [$work/release.pub]}
+YAML
+hm_start_webhook "$bin" "$work/signature-policy.yaml" --harbor-url "http://$harbor" \
+  --harbor-credentials-file "$work/harbor-credentials"
+port=$HM_PORT
+review "$(pod "$harbor/shop/payments:1.0")" "kubectl run payments --image=$harbor/shop/payments:1.0"
+review "$(pod "$harbor/shop/ledger:1.0")"   "kubectl run ledger --image=$harbor/shop/ledger:1.0"
+review "$(pod "$harbor/shop/reports:1.0")"  "kubectl run reports --image=$harbor/shop/reports:1.0"
+port=$first_port
+
+echo
 echo "==> The operator: a HarborProject and a RobotAccount applied with kubectl (to kube-sim)"
 hm_start_kube build/bin/kube-sim
 kc() { KUBECONFIG="$HM_KUBECONFIG" kubectl "$@"; }

@@ -129,6 +129,45 @@ hm_push_image() {
   echo "sha256:$manifest"
 }
 
+# hm_signing_key NAME: an ECDSA P-256 key pair made by openssl, as $HM_WORK/NAME.key and
+# $HM_WORK/NAME.pub (the PEM public key a policy names, like cosign.pub).
+hm_signing_key() {
+  openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$HM_WORK/$1.key" 2>/dev/null
+  openssl pkey -in "$HM_WORK/$1.key" -pubout -out "$HM_WORK/$1.pub"
+}
+
+# hm_cosign_sign REPOSITORY DIGEST KEY-NAME: signs the image as `cosign sign --key` does (without
+# Rekor): a simple-signing payload, its ECDSA signature in the layer annotation, pushed as the
+# manifest of tag sha256-<hex>.sig through harbor-sim's registry API.
+hm_cosign_sign() {
+  local repo=$1 digest=$2 key=$3
+  local dir="$HM_WORK/sig-$RANDOM$RANDOM" token
+  mkdir -p "$dir"
+  printf '{"critical":{"identity":{"docker-reference":"%s"},"image":{"docker-manifest-digest":"%s"},"type":"cosign container image signature"},"optional":null}' \
+    "$HM_HARBOR/$repo" "$digest" >"$dir/payload.json"
+  openssl dgst -sha256 -sign "$HM_WORK/$key.key" -out "$dir/payload.sig" "$dir/payload.json"
+  echo -n '{}' >"$dir/config.json"
+  token=$(curl -sf -u admin:Harbor12345 \
+    "http://$HM_HARBOR/service/token?service=harbor-registry&scope=repository:$repo:pull,push" |
+    jq -r .token)
+  local f d location
+  for f in payload.json config.json; do
+    d=$(sha256sum "$dir/$f" | cut -d' ' -f1)
+    location=$(curl -sf -D - -o /dev/null -X POST -H "Authorization: Bearer $token" \
+      "http://$HM_HARBOR/v2/$repo/blobs/uploads/" | tr -d '\r' | sed -n 's/^Location: //p')
+    [[ $location == http* ]] || location="http://$HM_HARBOR$location"
+    if [[ $location == *\?* ]]; then location+="&"; else location+="?"; fi
+    curl -sf -o /dev/null -X PUT -H "Authorization: Bearer $token" \
+      -H 'Content-Type: application/octet-stream' --data-binary "@$dir/$f" "${location}digest=sha256:$d"
+  done
+  printf '{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","config":{"mediaType":"application/vnd.oci.image.config.v1+json","digest":"sha256:%s","size":2},"layers":[{"mediaType":"application/vnd.dev.cosign.simplesigning.v1+json","digest":"sha256:%s","size":%d,"annotations":{"dev.cosignproject.cosign/signature":"%s"}}]}' \
+    "$(sha256sum "$dir/config.json" | cut -d' ' -f1)" "$(sha256sum "$dir/payload.json" | cut -d' ' -f1)" \
+    "$(stat -c%s "$dir/payload.json")" "$(base64 -w0 "$dir/payload.sig")" >"$dir/manifest.json"
+  curl -sf -o /dev/null -X PUT -H "Authorization: Bearer $token" \
+    -H 'Content-Type: application/vnd.oci.image.manifest.v1+json' --data-binary "@$dir/manifest.json" \
+    "http://$HM_HARBOR/v2/$repo/manifests/sha256-${digest#sha256:}.sig"
+}
+
 # hm_set_scan DIGEST STATUS [VULNERABILITIES-JSON]: stores a scan report in harbor-sim.
 hm_set_scan() {
   curl -sf -o /dev/null -H 'Content-Type: application/json' "http://$HM_HARBOR/sim/scan" \

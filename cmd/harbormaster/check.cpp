@@ -136,6 +136,14 @@ int runCheck(const std::vector<std::string>& args) {
     if (use.scan) {
       printFacts(*use.scan);
     }
+    for (const auto& [_, sig] : use.signatures) {
+      for (const auto& a : sig->attestors) {
+        if (a.verified) {
+          std::cout << "  signature: attestor \"" << a.attestor << "\" verified " << sig->digest
+                    << " (" << a.signer << ")\n";
+        }
+      }
+    }
     for (const auto& f : ev.findings) {
       std::cout << "  " << policy::modeName(f.mode) << " policy \"" << f.policy << "\" ("
                 << policy::checkName(f.check) << "): " << policy::describe(f) << "\n";

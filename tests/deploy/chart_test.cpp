@@ -399,5 +399,55 @@ TEST(ChartTest, CrdsAreIdenticalToTheTopLevelOnes) {
   EXPECT_EQ(findDocuments(r.documents, "CustomResourceDefinition").size(), top.size());
 }
 
+TEST(ChartTest, SignatureKeysAndTrustedRootsAreMountedWhereThePolicyReadsThem) {
+  auto r = renderChart({ciFile("signatures-values.yaml")});
+  ASSERT_EQ(r.exitCode, 0) << r.output;
+  json webhook = findDocument(r.documents, "Deployment", "hm-harbormaster-webhook");
+  EXPECT_THAT(args(webhook), IsSupersetOf({std::string("--signature-cache-ttl=24h"),
+                                           std::string("--signature-negative-ttl=30s")}));
+  EXPECT_EQ(volume(webhook, "signatures-ci")["secret"]["secretName"], "cosign-ci-public-key");
+  EXPECT_EQ(volume(webhook, "signatures-public-good")["configMap"]["name"],
+            "sigstore-trusted-root");
+  std::map<std::string, std::string> mounts;
+  const json volumeMounts = container(webhook)["volumeMounts"];
+  for (const auto& m : volumeMounts) {
+    mounts[m["name"].get<std::string>()] = m["mountPath"].get<std::string>();
+    if (m["name"].get<std::string>().rfind("signatures-", 0) == 0) {
+      EXPECT_EQ(m.value("readOnly", false), true);
+    }
+  }
+  EXPECT_EQ(mounts["signatures-ci"], "/etc/harbormaster/signatures/ci");
+  EXPECT_EQ(mounts["signatures-public-good"], "/etc/harbormaster/signatures/public-good");
+
+  // The real binary accepts the policy once the files are where the mounts put them.
+  std::string policy =
+      findDocument(r.documents, "ConfigMap", "hm-harbormaster-policy")["data"].value("policy.yaml",
+                                                                                     "");
+  testing::TempDir dir;
+  const std::string vectors = std::string(HM_SHARED_DIR) + "/sigstore/vectors/";
+  fs::create_directories(dir.file("ci"));
+  fs::create_directories(dir.file("public-good"));
+  fs::copy_file(vectors + "legacy-tag/keys/cosign.pub", dir.file("ci/cosign.pub"));
+  fs::copy_file(vectors + "trusted-roots/public-good.sigstore-go.json",
+                dir.file("public-good/trusted_root.json"));
+  for (size_t at; (at = policy.find("/etc/harbormaster/signatures/")) != std::string::npos;) {
+    policy.replace(at, std::string("/etc/harbormaster/signatures/").size(), dir.path() + "/");
+  }
+  dir.write("policy.yaml", policy);
+  std::string out;
+  // An unsigned image from a registry nobody runs: "could not check", and the policy loaded.
+  EXPECT_EQ(
+      testing::runCommand({HM_BINARY, "check", "--policy", dir.file("policy.yaml"), "--namespace",
+                           "prod-eu", "127.0.0.1:1/app@sha256:" + std::string(64, 'a')},
+                          out),
+      1)
+      << out;
+  EXPECT_THAT(out, HasSubstr("could not check signatures"));
+
+  // A source must name exactly one of secret and configMap.
+  auto bad = renderChart({}, {"webhook.signatureSources[0].name=ci"});
+  EXPECT_NE(bad.exitCode, 0);
+}
+
 }  // namespace
 }  // namespace hm

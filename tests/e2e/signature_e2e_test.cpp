@@ -304,6 +304,43 @@ TEST_F(SignatureE2E, ARotatedKeyFileIsPickedUpWithoutARestart) {
       << proc_->output();
 }
 
+TEST_F(SignatureE2E, CheckCommandShowsWhoSignedAndDeniesTheUnsigned) {
+  auto signedImg = layout_->addImage("check-signed", "signed e2e check");
+  layout_->push("check-signed", plain_->host() + "/team/cli:1");
+  auto unsignedImg = layout_->addImage("check-unsigned", "unsigned e2e check");
+  layout_->push("check-unsigned", plain_->host() + "/team/cli:2");
+  std::string payload =
+      hm::testing::simpleSigningPayload(plain_->host() + "/team/cli", signedImg.digest);
+  auto a =
+      hm::testing::legacySignatureManifest({{payload, hm::testing::signMessage(*rogue_, payload)}});
+  plain_->pushArtifact("team/cli", "sha256-" + signedImg.digest.substr(7) + ".sig", a.mediaType,
+                       a.manifest, a.blobs);
+  dir_.write("policy.yaml",
+             "apiVersion: harbormaster.io/v1alpha1\nkind: ImagePolicy\nmetadata: {name: signed}\n"
+             "spec:\n  signatures:\n    tlog: Skip\n    attestors: [{name: vendor, keys: [" +
+                 rogue_->publicFile + "]}]\n");
+  std::string out;
+  EXPECT_EQ(hm::testing::runCommand(
+                {HM_BINARY, "check", "--policy", dir_.file("policy.yaml"), "--plain-http-registry",
+                 plain_->host(), plain_->host() + "/team/cli@" + signedImg.digest},
+                out),
+            0)
+      << out;
+  EXPECT_THAT(out,
+              HasSubstr("signature: attestor \"vendor\" verified " + signedImg.digest + " (key "));
+  EXPECT_EQ(hm::testing::runCommand(
+                {HM_BINARY, "check", "--policy", dir_.file("policy.yaml"), "--plain-http-registry",
+                 plain_->host(), plain_->host() + "/team/cli:2"},
+                out),
+            1)
+      << out;
+  EXPECT_THAT(out, HasSubstr("(signatures): "));
+  EXPECT_THAT(out, HasSubstr("has no cosign signature for " + unsignedImg.digest));
+  EXPECT_THAT(out, HasSubstr("is not pinned by digest — use " + plain_->host() + "/team/cli@" +
+                             unsignedImg.digest))
+      << "the digest the signature lookup resolved is the one the fix names";
+}
+
 TEST_F(SignatureE2E, KeylessSignaturesVerifyAgainstTheTrustedRootFile) {
   // cosign's own keyless (Fulcio + Rekor) signature of an image, pushed in its .sig layout; the
   // image itself need not be there, only its digest is admitted.

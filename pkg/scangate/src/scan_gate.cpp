@@ -1,11 +1,7 @@
 #include "harbormaster/scangate/scan_gate.h"
 
-#include <atomic>
 #include <boost/asio/async_result.hpp>
-#include <boost/asio/co_spawn.hpp>
-#include <boost/asio/detached.hpp>
 #include <boost/asio/post.hpp>
-#include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <list>
 #include <map>
@@ -438,35 +434,17 @@ awaitable<void> attachScanFacts(ScanGate* gate, const policy::PolicySet& policie
       l.facts = f;
     }
   }
-  // Distinct images are looked up concurrently, so a Pod's cold review costs its slowest
-  // lookup, not their sum.
-  auto left = std::make_shared<std::atomic<size_t>>(0);
-  auto done = std::make_shared<Flight>();
-  auto executor = co_await asio::this_coro::executor;
+  std::vector<std::function<awaitable<void>()>> tasks;
   for (auto& [_, l] : byImage) {
     if (!l.facts) {
-      ++*left;
-    }
-  }
-  if (*left > 0) {
-    for (auto& [_, l] : byImage) {
-      if (l.facts) {
-        continue;
-      }
       Lookup* slot = &l;
-      asio::co_spawn(
-          executor,
-          [gate, slot, deadline, left, done]() -> awaitable<void> {
-            auto lookup = gate->facts(slot->ref, slot->triggerScan, deadline);
-            slot->facts = co_await std::move(lookup);
-            if (--*left == 0) {
-              done->finish(slot->facts);
-            }
-          },
-          asio::detached);
+      tasks.push_back([gate, slot, deadline]() -> awaitable<void> {
+        auto lookup = gate->facts(slot->ref, slot->triggerScan, deadline);
+        slot->facts = co_await std::move(lookup);
+      });
     }
-    co_await done->wait();
   }
+  co_await net::runConcurrently(std::move(tasks));
   for (policy::ImageUse& use : images) {
     auto it = byImage.find(use.image);
     if (it == byImage.end()) {

@@ -1,10 +1,6 @@
 #include "harbormaster/signaturegate/signature_gate.h"
 
 #include <algorithm>
-#include <atomic>
-#include <boost/asio/co_spawn.hpp>
-#include <boost/asio/detached.hpp>
-#include <boost/asio/this_coro.hpp>
 #include <list>
 #include <map>
 #include <mutex>
@@ -338,27 +334,15 @@ awaitable<void> attachSignatureFacts(SignatureGate* gate, const policy::PolicySe
       lookups[use.image + "|" + rule->fingerprint] = Lookup{*ref, rule, nullptr};
     }
   }
-  if (lookups.empty()) {
-    co_return;
-  }
-  // Distinct lookups run concurrently, so a Pod's cold review costs its slowest image.
-  auto left = std::make_shared<std::atomic<size_t>>(lookups.size());
-  auto done = std::make_shared<Flight>();
-  auto executor = co_await asio::this_coro::executor;
+  std::vector<std::function<awaitable<void>()>> tasks;
   for (auto& [_, l] : lookups) {
     Lookup* slot = &l;
-    asio::co_spawn(
-        executor,
-        [gate, slot, deadline, left, done]() -> awaitable<void> {
-          auto lookup = gate->facts(slot->ref, *slot->rule, deadline);
-          slot->facts = co_await std::move(lookup);
-          if (--*left == 0) {
-            done->finish(slot->facts);
-          }
-        },
-        asio::detached);
+    tasks.push_back([gate, slot, deadline]() -> awaitable<void> {
+      auto lookup = gate->facts(slot->ref, *slot->rule, deadline);
+      slot->facts = co_await std::move(lookup);
+    });
   }
-  co_await done->wait();
+  co_await net::runConcurrently(std::move(tasks));
   for (policy::ImageUse& use : images) {
     for (auto& [key, l] : lookups) {
       if (key.compare(0, use.image.size() + 1, use.image + "|") != 0) {

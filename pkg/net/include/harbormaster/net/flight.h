@@ -10,9 +10,13 @@
 // to its own executor when the work finishes, so no wake-up can be lost.
 #pragma once
 
+#include <atomic>
 #include <boost/asio/async_result.hpp>
 #include <boost/asio/awaitable.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
 #include <boost/asio/post.hpp>
+#include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <functional>
 #include <memory>
@@ -68,5 +72,30 @@ class Flight {
   std::optional<T> result_;
   std::vector<std::function<void()>> waiters_;
 };
+
+// Runs every task concurrently on the caller's executor and returns when all have finished, so
+// a Pod's cold review costs its slowest lookup, not their sum. Tasks must not throw.
+inline boost::asio::awaitable<void> runConcurrently(
+    std::vector<std::function<boost::asio::awaitable<void>()>> tasks) {
+  namespace asio = boost::asio;
+  if (tasks.empty()) {
+    co_return;
+  }
+  auto left = std::make_shared<std::atomic<size_t>>(tasks.size());
+  auto done = std::make_shared<Flight<bool>>();
+  auto executor = co_await asio::this_coro::executor;
+  for (auto& task : tasks) {
+    asio::co_spawn(
+        executor,
+        [task = std::move(task), left, done]() -> asio::awaitable<void> {
+          co_await task();
+          if (--*left == 0) {
+            done->finish(true);
+          }
+        },
+        asio::detached);
+  }
+  co_await done->wait();
+}
 
 }  // namespace hm::net
