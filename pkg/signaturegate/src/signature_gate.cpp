@@ -154,6 +154,23 @@ struct SignatureGate::State {
   std::list<std::string> lru;  // most recently used first
   std::unordered_map<std::string, std::shared_ptr<Flight>> flights;
   std::unordered_map<std::string, Compiled> compiled;  // by rule fingerprint
+  // Tags move, so what they resolve to is kept only as long as an unverified verdict.
+  std::unordered_map<std::string, std::pair<std::string, Clock::time_point>> tags;
+
+  std::string cachedTagLocked(const std::string& tag) {
+    auto it = tags.find(tag);
+    if (it == tags.end() || Clock::now() >= it->second.second) {
+      return "";
+    }
+    return it->second.first;
+  }
+
+  void rememberTagLocked(const std::string& tag, const std::string& digest) {
+    if (tags.size() >= options.maxEntries) {
+      tags.clear();
+    }
+    tags[tag] = {digest, Clock::now() + options.negativeTtl};
+  }
 
   FactsPtr freshLocked(const std::string& key) {
     auto it = entries.find(key);
@@ -255,6 +272,10 @@ awaitable<FactsPtr> SignatureGate::facts(imageref::Reference ref, const policy::
   }
   std::string digest = ref.digest;
   if (digest.empty()) {
+    std::lock_guard lock(st->mu);
+    digest = st->cachedTagLocked(ref.normalized());
+  }
+  if (digest.empty()) {
     auto resolved = co_await st->registry->resolveDigest(ref, deadline);
     if (!resolved.ok()) {
       auto f = std::make_shared<SignatureFacts>();
@@ -265,6 +286,8 @@ awaitable<FactsPtr> SignatureGate::facts(imageref::Reference ref, const policy::
       co_return f;
     }
     digest = *resolved;
+    std::lock_guard lock(st->mu);
+    st->rememberTagLocked(ref.normalized(), digest);
   }
   const std::string key = sigRepo.name() + "@" + digest + "|" + rule.fingerprint;
   std::shared_ptr<Flight> flight;
@@ -313,7 +336,10 @@ awaitable<FactsPtr> SignatureGate::facts(imageref::Reference ref, const policy::
 awaitable<void> attachSignatureFacts(SignatureGate* gate, const policy::PolicySet& policies,
                                      std::string ns, std::vector<policy::ImageUse>& images,
                                      Deadline deadline) {
-  if (gate == nullptr) {
+  const bool anySignatures =
+      std::any_of(policies.policies.begin(), policies.policies.end(),
+                  [](const policy::ImagePolicy& p) { return p.signatures.has_value(); });
+  if (gate == nullptr || !anySignatures) {
     co_return;
   }
   struct Lookup {
