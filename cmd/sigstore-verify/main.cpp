@@ -2,7 +2,7 @@
 // cases can be run against the verifier the webhook uses.
 //
 //   sigstore-verify verify-bundle --bundle F (--key K | --certificate-identity I
-//       --certificate-oidc-issuer U) [--trusted-root R] FILE_OR_sha256:HEX
+//       --certificate-oidc-issuer U) [--trusted-root R] (FILE | sha256:HEX | sha512:HEX)
 //
 // Exit 0: verified. 1: not verified (the reason on stderr). 2: usage error. Without
 // --trusted-root, $SIGSTORE_TRUSTED_ROOT names the file (there is no built-in root).
@@ -21,7 +21,8 @@ using namespace hm;
 int usage(const std::string& why) {
   std::cerr << "sigstore-verify: " << why << "\n"
             << "usage: sigstore-verify verify-bundle --bundle F (--key K | --certificate-identity "
-               "I --certificate-oidc-issuer U) [--trusted-root R] FILE_OR_sha256:HEX\n";
+               "I --certificate-oidc-issuer U) [--trusted-root R] "
+               "(FILE | sha256:HEX | sha512:HEX)\n";
   return 2;
 }
 
@@ -95,7 +96,7 @@ int main(int argc, char** argv) {
     return usage(bundle.status().message());
   }
   sigstore::Artifact artifact;
-  if (subject.rfind("sha256:", 0) == 0) {
+  if (subject.rfind("sha256:", 0) == 0 || subject.rfind("sha512:", 0) == 0) {
     auto a = sigstore::Artifact::fromDigest(subject);
     if (!a.ok()) {
       return usage(a.status().message());

@@ -58,8 +58,11 @@ awaitable<StatusOr<std::vector<Candidate>>> discoverSignatures(registry::Client&
     co_return referrers.status();
   }
   if (referrers.ok()) {
+    size_t fetched = 0;
     for (const registry::Descriptor& d : *referrers) {
-      if (out.size() >= max) {
+      // Both bounds: a flood of referrers without signatures (SBOMs, junk) costs at most `max`
+      // manifest fetches.
+      if (out.size() >= max || fetched++ >= max) {
         break;
       }
       imageref::Reference at = repo;

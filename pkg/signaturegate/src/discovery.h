@@ -18,8 +18,9 @@ struct Candidate {
 };
 
 // Every signature of `digest` kept in `repo`: bundle layers of its referrers and the
-// simple-signing layers of its "sha256-<hex>.sig" manifest, at most `max`. NotFound anywhere
-// means "none there"; any other registry error is returned.
+// simple-signing layers of its "sha256-<hex>.sig" manifest: at most `max` signatures, read from
+// at most `max` referrer manifests. NotFound anywhere means "none there"; any other registry
+// error is returned.
 boost::asio::awaitable<StatusOr<std::vector<Candidate>>> discoverSignatures(
     registry::Client& registry, imageref::Reference repo, std::string digest, size_t max,
     registry::Deadline deadline);

@@ -1,3 +1,4 @@
+#include <openssl/sha.h>
 #include <algorithm>
 #include <nlohmann/json.hpp>
 
@@ -78,20 +79,23 @@ StatusOr<TlogEntry> parseEntry(const json& t) {
 Artifact Artifact::fromBytes(std::string bytes) {
   Artifact a;
   a.sha256 = sigstore::sha256(bytes);
+  unsigned char md[64];
+  SHA512(reinterpret_cast<const unsigned char*>(bytes.data()), bytes.size(), md);
+  a.sha512.assign(reinterpret_cast<char*>(md), sizeof md);
   a.bytes = std::move(bytes);
   return a;
 }
 
 StatusOr<Artifact> Artifact::fromDigest(std::string_view digest) {
-  if (digest.rfind("sha256:", 0) != 0 || digest.size() != 7 + 64) {
-    return invalidArgument("an artifact digest must be sha256:<64 hex digits>");
-  }
-  auto raw = hexDecode(digest.substr(7));
-  if (!raw) {
-    return invalidArgument("an artifact digest must be sha256:<64 hex digits>");
+  const bool is256 = digest.rfind("sha256:", 0) == 0 && digest.size() == 7 + 64;
+  const bool is512 = digest.rfind("sha512:", 0) == 0 && digest.size() == 7 + 128;
+  auto raw = hexDecode(digest.substr(std::min<size_t>(7, digest.size())));
+  if ((!is256 && !is512) || !raw) {
+    return invalidArgument(
+        "an artifact digest must be sha256:<64 hex digits> or sha512:<128 hex digits>");
   }
   Artifact a;
-  a.sha256 = std::move(*raw);
+  (is256 ? a.sha256 : a.sha512) = std::move(*raw);
   return a;
 }
 
@@ -160,15 +164,28 @@ StatusOr<Envelope> readEnvelope(const json& env, const Artifact& artifact) {
     return failedPrecondition("the in-toto statement is not JSON");
   }
   out.predicateType = statement.value("predicateType", "");
-  const std::string want = hexEncode(artifact.sha256);
-  for (const json& subject : statement.value("subject", json::array())) {
-    if (subject.is_object() &&
-        subject.value("digest", json::object()).value("sha256", "") == want) {
-      return out;
+  // Whichever digests of the artifact are known; one matching subject digest names it.
+  std::vector<std::pair<std::string, std::string>> wanted;
+  if (!artifact.sha256.empty()) {
+    wanted.emplace_back("sha256", hexEncode(artifact.sha256));
+  }
+  if (!artifact.sha512.empty()) {
+    wanted.emplace_back("sha512", hexEncode(artifact.sha512));
+  }
+  const json subjects = statement.value("subject", json::array());
+  for (const json& subject : subjects) {
+    if (!subject.is_object() || !subject.contains("digest") || !subject["digest"].is_object()) {
+      continue;
+    }
+    const json digests = subject["digest"];
+    for (const auto& [algorithm, hex] : wanted) {
+      if (digests.value(algorithm, "") == hex) {
+        return out;
+      }
     }
   }
-  return failedPrecondition(
-      "the in-toto statement is about another artifact (no subject sha256:" + want + ")");
+  return failedPrecondition("the in-toto statement is about another artifact (no subject " +
+                            wanted.front().first + ":" + wanted.front().second + ")");
 }
 
 Status checkLoggedSignature(const TlogEntry& e, const SignedContent& content,
@@ -197,6 +214,29 @@ Status checkLoggedEnvelope(const TlogEntry& e, const std::string& payload,
   return failedPrecondition("the Rekor entry does not match the signature");
 }
 
+// Proto3 JSON writes a field at its default as null (or leaves it out); either way it is absent.
+// Bundles are a few levels deep; hostile nesting below `depth` is left alone (and then fails as
+// malformed) rather than recursed into.
+void dropNulls(json& j, int depth = 16) {
+  if (depth == 0) {
+    return;
+  }
+  if (j.is_object()) {
+    for (auto it = j.begin(); it != j.end();) {
+      if (it->is_null()) {
+        it = j.erase(it);
+      } else {
+        dropNulls(*it, depth - 1);
+        ++it;
+      }
+    }
+  } else if (j.is_array()) {
+    for (json& element : j) {
+      dropNulls(element, depth - 1);
+    }
+  }
+}
+
 }  // namespace
 
 static StatusOr<Verified> verifyBundleJson(std::string_view bundleJson, const Artifact& artifact,
@@ -206,6 +246,7 @@ static StatusOr<Verified> verifyBundleJson(std::string_view bundleJson, const Ar
   if (b.is_discarded() || !b.is_object()) {
     return invalidArgument("the bundle is not JSON");
   }
+  dropNulls(b);
   int version = bundleVersion(b.value("mediaType", ""));
   if (version == 0) {
     return invalidArgument("unsupported bundle media type \"" + b.value("mediaType", "") + "\"");
@@ -234,6 +275,11 @@ static StatusOr<Verified> verifyBundleJson(std::string_view bundleJson, const Ar
     signature = base64Decode(ms.value("signature", ""));
     if (!signature || signature->empty()) {
       return failedPrecondition("the bundle's signature is not base64");
+    }
+    if (artifact.sha256.empty()) {
+      return failedPrecondition(
+          "a message signature is checked over the artifact or its SHA-256; only its SHA-512 "
+          "was given");
     }
     // The bundle's own digest is only a hint; what counts is the artifact's.
     const json md = ms.value("messageDigest", json::object());

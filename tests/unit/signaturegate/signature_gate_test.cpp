@@ -251,6 +251,57 @@ TEST_F(SignatureGateTest, BundleReferrersThroughTheFallbackIndexWhateverTheirArt
   }
 }
 
+TEST_F(SignatureGateTest, AFloodOfOtherReferrersIsReadOnlyUpToTheBound) {
+  auto img = pushImage("team/flood", "flood");
+  json index = {{"schemaVersion", 2},
+                {"mediaType", "application/vnd.oci.image.index.v1+json"},
+                {"manifests", json::array()}};
+  // Two SBOM-like referrers first, then the signature.
+  for (int i = 0; i < 2; ++i) {
+    const std::string sbom = "{\"sbom\":" + std::to_string(i) + "}";
+    const std::string config = "{}";
+    json m = {
+        {"schemaVersion", 2},
+        {"mediaType", kOciManifest},
+        {"artifactType", "application/spdx+json"},
+        {"config",
+         {{"mediaType", "application/vnd.oci.empty.v1+json"},
+          {"digest", hm::testing::sha256Digest(config)},
+          {"size", 2}}},
+        {"layers", json::array({{{"mediaType", "application/spdx+json"},
+                                 {"digest", hm::testing::sha256Digest(sbom)},
+                                 {"size", sbom.size()}}})},
+        {"subject",
+         {{"mediaType", kOciManifest}, {"digest", img.digest}, {"size", img.manifest.size()}}}};
+    const std::string body = m.dump();
+    rig_->pushArtifact("team/flood", hm::testing::sha256Digest(body), kOciManifest, body,
+                       {sbom, config});
+    index["manifests"].push_back({{"mediaType", kOciManifest},
+                                  {"digest", hm::testing::sha256Digest(body)},
+                                  {"size", body.size()}});
+  }
+  auto r = hm::testing::bundleReferrer(
+      hm::testing::keySignedBundle(key("p256"), img.digest,
+                                   std::string(policy::kCosignSignPredicate)),
+      img.digest, kOciManifest, img.manifest.size(), "");
+  rig_->pushArtifact("team/flood", hm::testing::sha256Digest(r.manifest), r.mediaType, r.manifest,
+                     r.blobs);
+  index["manifests"].push_back({{"mediaType", r.mediaType},
+                                {"digest", hm::testing::sha256Digest(r.manifest)},
+                                {"size", r.manifest.size()}});
+  rig_->pushArtifact("team/flood", "sha256-" + img.digest.substr(7),
+                     "application/vnd.oci.image.index.v1+json", index.dump(), {});
+  auto rule = ruleOf({keyAttestor("ci", key("p256"))});
+  const std::string image = rig_->host() + "/team/flood@" + img.digest;
+  EXPECT_TRUE(facts(image, rule)->attestors.at(0).verified) << "within the default bound";
+  Options tight;
+  tight.maxCandidates = 2;
+  auto bounded = makeGate(rig_->host(), tight);
+  auto f = facts(image, rule, bounded.get());
+  EXPECT_EQ(f->signaturesFound, 0u) << "two referrer manifests read, neither a signature";
+  EXPECT_EQ(reasonOf(*f, "ci"), "no signature found");
+}
+
 TEST_F(SignatureGateTest, BundlesMustNameTheDigestAndAnAcceptedPredicate) {
   auto rule = ruleOf({keyAttestor("ci", key("p256"))});
   auto img = pushImage("team/predicate", "predicate");

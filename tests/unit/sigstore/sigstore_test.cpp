@@ -505,6 +505,59 @@ TEST(BundleTest, CosignAttestation) {
       verifyBundle(tampered.dump(), *image, identity("", github, ".*"), *root, now()).ok());
 }
 
+// npm provenance by sigstore-js: an in-toto statement whose subject has only a SHA-512 digest,
+// logged as intoto 0.0.2 (sigstore-go's signed_entity_test).
+TEST(BundleTest, Sha512SubjectsNpmProvenance) {
+  auto root =
+      TrustedRoot::parse(testing::readText(vectors("trusted-roots/public-good.sigstore-go.json")));
+  ASSERT_TRUE(root.ok()) << root.status().message();
+  const std::string bundle =
+      testing::readText(vectors("sigstore-go/sigstore-js-2.0.0-provenance.sigstore.json"));
+  json envelope = json::parse(bundle)["dsseEnvelope"];
+  json statement = json::parse(*base64Decode(envelope["payload"].get<std::string>()));
+  const std::string sha512 = statement["subject"][0]["digest"]["sha512"].get<std::string>();
+  ASSERT_EQ(sha512.size(), 128u);
+  EXPECT_EQ(sha512.substr(0, 8), "46d4e2f7");  // MANIFEST.md: 46d4e2f7…4c85cd3c
+  EXPECT_EQ(sha512.substr(120), "4c85cd3c");
+  const std::string issuer = "https://token.actions.githubusercontent.com";
+  auto ok =
+      verifyBundle(bundle, *Artifact::fromDigest("sha512:" + sha512),
+                   identity("", issuer, "^https://github.com/sigstore/sigstore-js/"), *root, now());
+  ASSERT_TRUE(ok.ok()) << ok.status().message();
+  EXPECT_EQ(ok->predicateType, "https://slsa.dev/provenance/v1");
+  std::string other = sha512;
+  other[0] = '5';
+  auto wrongDigest =
+      verifyBundle(bundle, *Artifact::fromDigest("sha512:" + other),
+                   identity("", issuer, "^https://github.com/sigstore/sigstore-js/"), *root, now());
+  EXPECT_THAT(wrongDigest.status().message(),
+              HasSubstr("about another artifact (no subject sha512:"));
+  auto wrongSan = verifyBundle(bundle, *Artifact::fromDigest("sha512:" + sha512),
+                               identity("BadSANValue", issuer), *root, now());
+  EXPECT_FALSE(wrongSan.ok());
+  EXPECT_FALSE(Artifact::fromDigest("sha512:" + sha512.substr(1)).ok());
+  // Its timestampVerificationData is null (proto3 JSON for "absent"); so is deep hostile nesting
+  // harmless.
+  EXPECT_TRUE(json::parse(bundle)["verificationMaterial"]["timestampVerificationData"].is_null());
+  std::string deep = bundle;
+  deep.insert(deep.rfind('}'), ",\"x\":" + std::string(100000, '[') + std::string(100000, ']'));
+  auto deepOk =
+      verifyBundle(deep, *Artifact::fromDigest("sha512:" + sha512),
+                   identity("", issuer, "^https://github.com/sigstore/sigstore-js/"), *root, now());
+  EXPECT_TRUE(deepOk.ok()) << "an unknown field is ignored, however deep: "
+                           << deepOk.status().message();
+  // A message signature cannot be checked against a SHA-512 alone.
+  const std::string dir = vectors("conformance/managed-key-and-trusted-root");
+  auto managedRoot = TrustedRoot::parse(testing::readText(dir + "/trusted_root.json"));
+  ASSERT_TRUE(managedRoot.ok());
+  auto onlySha512 = verifyBundle(
+      testing::readText(dir + "/bundle.sigstore.json"), *Artifact::fromDigest("sha512:" + sha512),
+      SignerPolicy{
+          {PublicKey::fromPem(testing::readText(dir + "/key.pub")).value()}, {}, true, true},
+      *managedRoot, now());
+  EXPECT_THAT(onlySha512.status().message(), HasSubstr("only its SHA-512 was given"));
+}
+
 // The key-signed conformance bundle, changed where it matters: each change must fail.
 TEST(BundleTest, MutationsOfAKeySignedBundleFail) {
   const std::string dir = vectors("conformance/managed-key-and-trusted-root");
@@ -640,6 +693,22 @@ TEST(SigstoreVerifyCliTest, SpeaksTheConformanceProtocol) {
   EXPECT_EQ(run({"--key", dir + "/key.pub", "sha256:" + std::string(64, '0')}), 1);
   EXPECT_EQ(run({digest}), 2);  // neither key nor identity
   EXPECT_EQ(run({"--key", dir + "/key.pub", "--certificate-identity", "x", digest}), 2);
+  EXPECT_EQ(run({"--key", dir + "/key.pub", "sha512:" + std::string(127, '0')}), 2);
+
+  // A SHA-512 artifact digest: the npm provenance vector.
+  const std::string npm = vectors("sigstore-go/sigstore-js-2.0.0-provenance.sigstore.json");
+  json statement = json::parse(*base64Decode(
+      json::parse(testing::readText(npm))["dsseEnvelope"]["payload"].get<std::string>()));
+  base = {HM_SIGSTORE_VERIFY, "verify-bundle",
+          "--bundle",         npm,
+          "--trusted-root",   vectors("trusted-roots/public-good.sigstore-go.json")};
+  EXPECT_EQ(run({"--certificate-identity",
+                 "https://github.com/sigstore/sigstore-js/.github/workflows/release.yml@refs/heads/"
+                 "main",
+                 "--certificate-oidc-issuer", "https://token.actions.githubusercontent.com",
+                 "sha512:" + statement["subject"][0]["digest"]["sha512"].get<std::string>()}),
+            0)
+      << out;
 }
 
 }  // namespace

@@ -66,12 +66,14 @@ StatusOr<Verified> verifyLegacyLayer(const LegacyLayer& layer, std::string_view 
                                      const SignerPolicy& policy, const TrustedRoot& root,
                                      WallTime now);
 
-// What a bundle signs: the artifact itself, or only its SHA-256.
+// What a bundle signs: the artifact itself, or only its digest. In-toto subjects match on
+// either digest; message signatures need the bytes or the SHA-256.
 struct Artifact {
   std::string bytes;   // empty when only the digest is known
-  std::string sha256;  // raw 32 bytes
+  std::string sha256;  // raw 32 bytes; empty when only the SHA-512 is known
+  std::string sha512;  // raw 64 bytes; empty when only the SHA-256 is known
   static Artifact fromBytes(std::string bytes);
-  // "sha256:<64 hex>"
+  // "sha256:<64 hex>" or "sha512:<128 hex>"
   static StatusOr<Artifact> fromDigest(std::string_view digest);
 };
 
