@@ -12,11 +12,13 @@
 #include "support/registry_rig.h"
 #include "support/temp_dir.h"
 #include "support/tls_client.h"
+#include "support/webhook_rig.h"
 
 namespace hm::e2e {
 namespace {
 
 using hm::testing::Client;
+using hm::testing::podReview;
 using nlohmann::json;
 using ::testing::HasSubstr;
 using ::testing::Not;
@@ -63,7 +65,6 @@ class ScanGateE2E : public ::testing::Test {
 
   void startWebhook(const std::string& vulnerabilities, std::vector<std::string> extra = {},
                     const std::string& password = "") {
-    hm::testing::makeSelfSignedCert(dir_.file("tls.crt"), dir_.file("tls.key"), "webhook");
     dir_.write("policy.yaml",
                "apiVersion: harbormaster.io/v1alpha1\nkind: ImagePolicy\n"
                "metadata: {name: scans}\nspec:\n  match: {namespaces: [shop]}\n"
@@ -71,60 +72,33 @@ class ScanGateE2E : public ::testing::Test {
                    vulnerabilities);
     dir_.write("harbor-credentials",
                "admin:" + (password.empty() ? rig_->adminPassword() : password) + "\n");
-    port_ = hm::testing::freePort();
-    metricsPort_ = hm::testing::freePort();
-    std::vector<std::string> argv = {HM_BINARY,
-                                     "webhook",
-                                     "--listen",
-                                     "127.0.0.1:" + std::to_string(port_),
-                                     "--metrics-listen",
-                                     "127.0.0.1:" + std::to_string(metricsPort_),
-                                     "--tls-cert",
-                                     dir_.file("tls.crt"),
-                                     "--tls-key",
-                                     dir_.file("tls.key"),
-                                     "--policy",
-                                     dir_.file("policy.yaml"),
-                                     "--harbor-url",
-                                     "http://" + rig_->host(),
-                                     "--harbor-credentials-file",
-                                     dir_.file("harbor-credentials")};
-    argv.insert(argv.end(), extra.begin(), extra.end());
-    proc_ = std::make_unique<hm::testing::Process>(argv, dir_.file("webhook.log"));
-    ASSERT_TRUE(hm::testing::eventually(20, [&] {
-      try {
-        return Client(port_).get("/readyz").status == 200;
-      } catch (const std::exception&) {
-        return false;
-      }
-    })) << proc_->output();
-  }
-
-  // The real API server's Pod CREATE sample, with our image.
-  static std::string podReview(const std::string& image) {
-    json body = json::parse(
-        hm::testing::readText(hm::testing::sharedFile("admission-samples/01-Pod-CREATE.json")));
-    body["request"]["object"]["spec"]["containers"][0]["image"] = image;
-    return body.dump();
+    std::vector<std::string> flags = {"--policy",
+                                      dir_.file("policy.yaml"),
+                                      "--harbor-url",
+                                      "http://" + rig_->host(),
+                                      "--harbor-credentials-file",
+                                      dir_.file("harbor-credentials")};
+    flags.insert(flags.end(), extra.begin(), extra.end());
+    webhook_ = hm::testing::startWebhook(dir_, flags);
+    port_ = webhook_.port;
+    metricsPort_ = webhook_.metricsPort;
+    ASSERT_TRUE(webhook_.ready) << webhook_.process->output();
   }
 
   json review(const std::string& image) {
-    Client c(port_);
-    auto r = c.post("/validate?timeout=10s", podReview(image));
-    EXPECT_EQ(r.status, 200) << r.body;
-    return json::parse(r.body)["response"];
+    json res = hm::testing::reviewResponse(port_, podReview(image));
+    EXPECT_TRUE(res.is_object()) << webhook_.process->output();
+    return res;
   }
 
-  static std::string message(const json& response) {
-    return response.contains("status") ? response["status"].value("message", "") : "";
-  }
+  static std::string message(const json& response) { return hm::testing::denialMessage(response); }
 
   static hm::testing::HarborRig* rig_;
   static hm::testing::OciLayout* layout_;
   hm::testing::TempDir dir_;
+  hm::testing::WebhookProcess webhook_;
   uint16_t port_ = 0;
   uint16_t metricsPort_ = 0;
-  std::unique_ptr<hm::testing::Process> proc_;
 };
 
 hm::testing::HarborRig* ScanGateE2E::rig_ = nullptr;
@@ -296,7 +270,7 @@ TEST_F(ScanGateE2E, HarborDownDeniesOrAllowsAsConfigured) {
   EXPECT_EQ(denied["allowed"], false);
   EXPECT_THAT(message(denied), HasSubstr("could not be checked: Harbor is unreachable"));
 
-  proc_.reset();
+  webhook_.process.reset();
   startWebhook("    severity: High\n    harborUnreachable: Allow\n");
   rig_->control("POST", "/sim/faults", R"({"path_prefix":"/api/v2.0/","status":502,"count":-1})");
   json allowed = review(image);
@@ -403,7 +377,7 @@ TEST_F(ScanGateE2E, WrongCredentialsAreReportedAsSuch) {
   EXPECT_THAT(message(res), HasSubstr("Harbor refused Harbormaster's credentials"));
   EXPECT_THAT(message(res), HasSubstr("user admin"));
   EXPECT_THAT(message(res), Not(HasSubstr("not-the-password")));
-  EXPECT_THAT(proc_->output(), Not(HasSubstr("not-the-password")));
+  EXPECT_THAT(webhook_.process->output(), Not(HasSubstr("not-the-password")));
 }
 
 }  // namespace

@@ -12,6 +12,7 @@
 #include "support/registry_rig.h"
 #include "support/temp_dir.h"
 #include "support/tls_client.h"
+#include "support/webhook_rig.h"
 
 namespace hm::e2e {
 namespace {
@@ -89,7 +90,6 @@ class SignatureE2E : public ::testing::Test {
     if (ciKeyFile.empty()) {
       ciKeyFile = ci_->publicFile;
     }
-    hm::testing::makeSelfSignedCert(dir_.file("tls.crt"), dir_.file("tls.key"), "webhook");
     std::string inlinePem;
     for (char c : release_->publicPem) {
       inlinePem += c == '\n' ? std::string("\\n") : std::string(1, c);
@@ -112,54 +112,26 @@ class SignatureE2E : public ::testing::Test {
                      signatures);
     }
     dir_.write("harbor-credentials", "admin:" + harbor_->adminPassword() + "\n");
-    port_ = hm::testing::freePort();
-    metricsPort_ = hm::testing::freePort();
-    std::vector<std::string> argv = {HM_BINARY,
-                                     "webhook",
-                                     "--listen",
-                                     "127.0.0.1:" + std::to_string(port_),
-                                     "--metrics-listen",
-                                     "127.0.0.1:" + std::to_string(metricsPort_),
-                                     "--tls-cert",
-                                     dir_.file("tls.crt"),
-                                     "--tls-key",
-                                     dir_.file("tls.key"),
-                                     "--policy",
-                                     dir_.file("policy.yaml"),
-                                     "--harbor-url",
-                                     "http://" + harbor_->host(),
-                                     "--harbor-credentials-file",
-                                     dir_.file("harbor-credentials"),
-                                     "--plain-http-registry",
-                                     plain_->host()};
-    argv.insert(argv.end(), extra.begin(), extra.end());
-    proc_ = std::make_unique<hm::testing::Process>(argv, dir_.file("webhook.log"));
-    ASSERT_TRUE(hm::testing::eventually(20, [&] {
-      try {
-        return Client(port_).get("/readyz").status == 200;
-      } catch (const std::exception&) {
-        return false;
-      }
-    })) << proc_->output();
-  }
-
-  static std::string podReview(const std::string& image) {
-    json body = json::parse(
-        hm::testing::readText(hm::testing::sharedFile("admission-samples/01-Pod-CREATE.json")));
-    body["request"]["object"]["spec"]["containers"][0]["image"] = image;
-    return body.dump();
+    std::vector<std::string> flags = {"--policy",
+                                      dir_.file("policy.yaml"),
+                                      "--harbor-url",
+                                      "http://" + harbor_->host(),
+                                      "--harbor-credentials-file",
+                                      dir_.file("harbor-credentials"),
+                                      "--plain-http-registry",
+                                      plain_->host()};
+    flags.insert(flags.end(), extra.begin(), extra.end());
+    webhook_ = hm::testing::startWebhook(dir_, flags);
+    ASSERT_TRUE(webhook_.ready) << webhook_.process->output();
   }
 
   json review(const std::string& image) {
-    Client c(port_);
-    auto r = c.post("/validate?timeout=10s", podReview(image));
-    EXPECT_EQ(r.status, 200) << r.body;
-    return json::parse(r.body)["response"];
+    json res = hm::testing::reviewResponse(webhook_.port, hm::testing::podReview(image));
+    EXPECT_TRUE(res.is_object()) << webhook_.process->output();
+    return res;
   }
 
-  static std::string message(const json& response) {
-    return response.contains("status") ? response["status"].value("message", "") : "";
-  }
+  static std::string message(const json& response) { return hm::testing::denialMessage(response); }
 
   static hm::testing::HarborRig* harbor_;
   static hm::testing::RegistryRig* plain_;
@@ -167,9 +139,7 @@ class SignatureE2E : public ::testing::Test {
   static hm::testing::TempDir* keyDir_;
   static hm::testing::SigningKey *ci_, *release_, *rogue_;
   hm::testing::TempDir dir_;
-  uint16_t port_ = 0;
-  uint16_t metricsPort_ = 0;
-  std::unique_ptr<hm::testing::Process> proc_;
+  hm::testing::WebhookProcess webhook_;
 };
 
 hm::testing::HarborRig* SignatureE2E::harbor_ = nullptr;
@@ -284,7 +254,7 @@ TEST_F(SignatureE2E, SignaturesInAPlainRegistryAndVerdictsAreCached) {
     json res = review(ref);
     EXPECT_EQ(res["allowed"], true) << message(res);
   }
-  std::string metrics = Client(metricsPort_, /*tls=*/false).get("/metrics").body;
+  std::string metrics = Client(webhook_.metricsPort, /*tls=*/false).get("/metrics").body;
   EXPECT_THAT(metrics, HasSubstr("harbormaster_signature_cache_lookups_total{result=\"hit\"} 2"));
   EXPECT_THAT(metrics, HasSubstr("harbormaster_signature_cache_lookups_total{result=\"miss\"} 1"));
   EXPECT_THAT(
@@ -301,7 +271,7 @@ TEST_F(SignatureE2E, ARotatedKeyFileIsPickedUpWithoutARestart) {
   // The mounted Secret now holds the signer's key under the same path.
   dir_.write("ci.pub", rogue_->publicPem);
   EXPECT_TRUE(hm::testing::eventually(10, [&] { return review(img.ref)["allowed"] == true; }))
-      << proc_->output();
+      << webhook_.process->output();
 }
 
 TEST_F(SignatureE2E, CheckCommandShowsWhoSignedAndDeniesTheUnsigned) {
@@ -344,22 +314,10 @@ TEST_F(SignatureE2E, CheckCommandShowsWhoSignedAndDeniesTheUnsigned) {
 TEST_F(SignatureE2E, KeylessSignaturesVerifyAgainstTheTrustedRootFile) {
   // cosign's own keyless (Fulcio + Rekor) signature of an image, pushed in its .sig layout; the
   // image itself need not be there, only its digest is admitted.
-  const std::string dir =
-      hm::testing::sharedFile("sigstore/vectors/legacy-tag/keyless-fulcio-rekor/");
-  const std::string digest =
-      hm::testing::sha256Digest(hm::testing::readText(dir + "manifest.json"));
-  json layer = json::parse(hm::testing::readText(dir + "layer-descriptor.json"));
-  const std::string payload = hm::testing::readText(dir + "payload.json");
-  const std::string config = "{}";
-  json manifest = {{"schemaVersion", 2},
-                   {"mediaType", kOciManifest},
-                   {"config",
-                    {{"mediaType", "application/vnd.oci.image.config.v1+json"},
-                     {"digest", hm::testing::sha256Digest(config)},
-                     {"size", config.size()}}},
-                   {"layers", json::array({layer})}};
-  harbor_->pushArtifact("shop/keyless", "sha256-" + digest.substr(7) + ".sig", kOciManifest,
-                        manifest.dump(), {payload, config});
+  std::string digest;
+  auto sig = hm::testing::cosignKeylessVector(digest);
+  harbor_->pushArtifact("shop/keyless", "sha256-" + digest.substr(7) + ".sig", sig.mediaType,
+                        sig.manifest, sig.blobs);
   const std::string root =
       hm::testing::sharedFile("sigstore/vectors/trusted-roots/public-good.sigstore-go.json");
   auto keyless = [&](const std::string& subjectRegExp) {
@@ -371,9 +329,9 @@ TEST_F(SignatureE2E, KeylessSignaturesVerifyAgainstTheTrustedRootFile) {
   };
   startWebhook(1, {}, "", keyless("^mitr@redhat\\\\.com$"));
   json ok = review(harbor_->host() + "/shop/keyless@" + digest);
-  EXPECT_EQ(ok["allowed"], true) << message(ok) << proc_->output();
+  EXPECT_EQ(ok["allowed"], true) << message(ok) << webhook_.process->output();
 
-  proc_.reset();
+  webhook_.process.reset();
   startWebhook(1, {}, "", keyless("^.*@acme\\\\.example$"));
   json res = review(harbor_->host() + "/shop/keyless@" + digest);
   EXPECT_EQ(res["allowed"], false);

@@ -137,4 +137,19 @@ SignatureArtifact bundleReferrer(const std::string& bundle, const std::string& s
   return a;
 }
 
+SignatureArtifact cosignKeylessVector(std::string& imageDigest) {
+  const std::string dir = sharedFile("sigstore/vectors/legacy-tag/keyless-fulcio-rekor/");
+  imageDigest = sha256Digest(readText(dir + "manifest.json"));
+  SignatureArtifact a;
+  a.mediaType = "application/vnd.oci.image.manifest.v1+json";
+  const std::string payload = readText(dir + "payload.json");
+  json m = {{"schemaVersion", 2},
+            {"mediaType", a.mediaType},
+            {"config", descriptor("application/vnd.oci.image.config.v1+json", kEmptyConfig)},
+            {"layers", json::array({json::parse(readText(dir + "layer-descriptor.json"))})}};
+  a.manifest = m.dump();
+  a.blobs = {payload, kEmptyConfig};
+  return a;
+}
+
 }  // namespace hm::testing

@@ -50,4 +50,10 @@ SignatureArtifact bundleReferrer(const std::string& bundle, const std::string& s
                                  const std::string& subjectMediaType, size_t subjectSize,
                                  const std::string& artifactType);
 
+// cosign's own keyless signature (Fulcio certificate, Rekor SET) from
+// shared/sigstore/vectors/legacy-tag/keyless-fulcio-rekor, as the manifest of its .sig tag;
+// `imageDigest` receives the digest it signs (the image itself is not in the vectors, and
+// discovery never needs it).
+SignatureArtifact cosignKeylessVector(std::string& imageDigest);
+
 }  // namespace hm::testing

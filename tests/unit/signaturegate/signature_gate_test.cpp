@@ -333,21 +333,9 @@ TEST_F(SignatureGateTest, BundlesMustNameTheDigestAndAnAcceptedPredicate) {
 TEST_F(SignatureGateTest, CosignsKeylessSignatureVerifiesWithTheTrustedRoot) {
   // cosign's own keyless signature (Fulcio + Rekor) of an image we do not have: discovery never
   // needs the image itself, only its digest.
-  const std::string dir = kVectors + "legacy-tag/keyless-fulcio-rekor/";
-  const std::string imageDigest =
-      hm::testing::sha256Digest(hm::testing::readText(dir + "manifest.json"));
-  json layer = json::parse(hm::testing::readText(dir + "layer-descriptor.json"));
-  const std::string payload = hm::testing::readText(dir + "payload.json");
-  const std::string config = "{}";
-  json manifest = {{"schemaVersion", 2},
-                   {"mediaType", kOciManifest},
-                   {"config",
-                    {{"mediaType", "application/vnd.oci.image.config.v1+json"},
-                     {"digest", hm::testing::sha256Digest(config)},
-                     {"size", config.size()}}},
-                   {"layers", json::array({layer})}};
-  rig_->pushArtifact("team/keyless", sigTag(imageDigest), kOciManifest, manifest.dump(),
-                     {payload, config});
+  std::string imageDigest;
+  auto sig = hm::testing::cosignKeylessVector(imageDigest);
+  rig_->pushArtifact("team/keyless", sigTag(imageDigest), sig.mediaType, sig.manifest, sig.blobs);
   policy::SignatureRule rule;
   rule.tlog = policy::TlogRule::kRequire;
   rule.fingerprint = "keyless";

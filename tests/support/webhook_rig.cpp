@@ -1,0 +1,53 @@
+#include "support/webhook_rig.h"
+
+#include "support/certs.h"
+#include "support/tls_client.h"
+
+namespace hm::testing {
+
+using nlohmann::json;
+
+WebhookProcess startWebhook(const TempDir& dir, const std::vector<std::string>& extra) {
+  makeSelfSignedCert(dir.file("tls.crt"), dir.file("tls.key"), "webhook");
+  WebhookProcess w;
+  w.port = freePort();
+  w.metricsPort = freePort();
+  std::vector<std::string> argv = {HM_BINARY,          "webhook",
+                                   "--listen",         "127.0.0.1:" + std::to_string(w.port),
+                                   "--metrics-listen", "127.0.0.1:" + std::to_string(w.metricsPort),
+                                   "--tls-cert",       dir.file("tls.crt"),
+                                   "--tls-key",        dir.file("tls.key")};
+  argv.insert(argv.end(), extra.begin(), extra.end());
+  w.process = std::make_unique<Process>(argv, dir.file("webhook.log"));
+  w.ready = eventually(20, [&] {
+    try {
+      return Client(w.port).get("/readyz").status == 200;
+    } catch (const std::exception&) {
+      return false;
+    }
+  });
+  return w;
+}
+
+std::string podReview(const std::string& image) {
+  json body = json::parse(readText(sharedFile("admission-samples/01-Pod-CREATE.json")));
+  body["request"]["object"]["spec"]["containers"][0]["image"] = image;
+  return body.dump();
+}
+
+json reviewResponse(uint16_t port, const std::string& body) {
+  Client c(port);
+  auto r = c.post("/validate?timeout=10s", body);
+  if (r.status != 200) {
+    return nullptr;
+  }
+  return json::parse(r.body)["response"];
+}
+
+std::string denialMessage(const json& response) {
+  return response.is_object() && response.contains("status")
+             ? response["status"].value("message", "")
+             : "";
+}
+
+}  // namespace hm::testing
