@@ -59,25 +59,44 @@ spec:
 YAML
 jq -c --arg image "$HM_HARBOR/shop/web@$digest" '.request.object.spec.containers[0].image = $image' \
   "$samples/01-Pod-CREATE.json" >"$HM_WORK/scan-pod.json"
-scan_rows=""
-for mode in cold warm; do
-  ttl=60s
-  [ "$mode" = cold ] && ttl=0s
-  hm_start_webhook "$bin" "$HM_WORK/scan-policy.yaml" --harbor-url "http://$HM_HARBOR" \
-    --harbor-credentials-file "$HM_WORK/harbor-credentials" --scan-cache-ttl "$ttl" \
-    --scan-negative-ttl "$ttl"
-  port=$HM_PORT
-  run 2 "$HM_WORK/scan-pod.json" >/dev/null  # warm-up (and fills the cache when warm)
-  for c in 1 8 32; do
-    curl -sf -X DELETE "http://$HM_HARBOR/sim/stats" >/dev/null
-    line=$(run "$c" "$HM_WORK/scan-pod.json")
-    echo "scan-$mode c=$c $line"
-    eval "$(sed 's/^RESULT //' <<<"$line")"
-    calls=$(curl -sf "http://$HM_HARBOR/sim/stats" | jq '[.requests[]] | add // 0')
-    per=$(awk -v a="$calls" -v b="$requests" 'BEGIN { printf "%.3f", (b > 0 ? a / b : 0) }')
-    scan_rows+="| $mode | $c | $rps | $p50_ms | $p99_ms | $p999_ms | $per | $errors |"$'\n'
+# gate_rows VAR LABEL POLICY BODY COLD-FLAGS -- WARM-FLAGS: for a cold and a warm webhook (each
+# with Harbor's credentials), wrk at 1, 8 and 32 connections; appends table rows with harbor-sim's
+# request count per review to VAR. Not run in a subshell, so the webhooks it starts are cleaned
+# up. The first decision must be "allowed": a benchmark of denials by mistake would measure the
+# wrong path.
+gate_rows() {
+  local -n rows=$1
+  local label=$2 policy=$3 body=$4
+  shift 4
+  local cold=() warm=() mode c line calls per
+  while [ "$1" != "--" ]; do cold+=("$1"); shift; done
+  shift
+  warm=("$@")
+  for mode in cold warm; do
+    local flags=("${warm[@]}")
+    [ "$mode" = cold ] && flags=("${cold[@]}")
+    hm_start_webhook "$bin" "$policy" --harbor-url "http://$HM_HARBOR" \
+      --harbor-credentials-file "$HM_WORK/harbor-credentials" "${flags[@]}"
+    port=$HM_PORT
+    run 2 "$body" >/dev/null  # warm-up (and fills the cache when warm)
+    if ! grep -q '"decision":"allowed"' "$HM_LOG"; then
+      echo "$label: the image was not admitted; see $HM_LOG" >&2
+      exit 1
+    fi
+    for c in 1 8 32; do
+      curl -sf -X DELETE "http://$HM_HARBOR/sim/stats" >/dev/null
+      line=$(run "$c" "$body")
+      echo "$label-$mode c=$c $line"
+      eval "$(sed 's/^RESULT //' <<<"$line")"
+      calls=$(curl -sf "http://$HM_HARBOR/sim/stats" | jq '[.requests[]] | add // 0')
+      per=$(awk -v a="$calls" -v b="$requests" 'BEGIN { printf "%.3f", (b > 0 ? a / b : 0) }')
+      rows+="| $mode | $c | $rps | $p50_ms | $p99_ms | $p999_ms | $per | $errors |"$'\n'
+    done
   done
-done
+}
+scan_rows=""
+gate_rows scan_rows scan "$HM_WORK/scan-policy.yaml" "$HM_WORK/scan-pod.json" \
+  --scan-cache-ttl 0s --scan-negative-ttl 0s -- --scan-cache-ttl 60s --scan-negative-ttl 60s
 
 # The signature gate: the same Pod, its image signed in cosign's .sig layout with a P-256 key
 # (policy tlog: Skip). Cold: verdicts are not cached (TTL 0), so every review finds and verifies
@@ -98,28 +117,8 @@ YAML
 jq -c --arg image "$HM_HARBOR/shop/signed@$signed" '.request.object.spec.containers[0].image = $image' \
   "$samples/01-Pod-CREATE.json" >"$HM_WORK/signed-pod.json"
 sig_rows=""
-for mode in cold warm; do
-  ttl=24h
-  [ "$mode" = cold ] && ttl=0s
-  hm_start_webhook "$bin" "$HM_WORK/signature-policy.yaml" --harbor-url "http://$HM_HARBOR" \
-    --harbor-credentials-file "$HM_WORK/harbor-credentials" --signature-cache-ttl "$ttl" \
-    --signature-negative-ttl "$ttl"
-  port=$HM_PORT
-  run 2 "$HM_WORK/signed-pod.json" >/dev/null
-  if ! grep -q '"decision":"allowed"' "$HM_LOG"; then
-    echo "the signed image was not admitted; see $HM_LOG" >&2
-    exit 1
-  fi
-  for c in 1 8 32; do
-    curl -sf -X DELETE "http://$HM_HARBOR/sim/stats" >/dev/null
-    line=$(run "$c" "$HM_WORK/signed-pod.json")
-    echo "signature-$mode c=$c $line"
-    eval "$(sed 's/^RESULT //' <<<"$line")"
-    calls=$(curl -sf "http://$HM_HARBOR/sim/stats" | jq '[.requests[]] | add // 0')
-    per=$(awk -v a="$calls" -v b="$requests" 'BEGIN { printf "%.3f", (b > 0 ? a / b : 0) }')
-    sig_rows+="| $mode | $c | $rps | $p50_ms | $p99_ms | $p999_ms | $per | $errors |"$'\n'
-  done
-done
+gate_rows sig_rows signature "$HM_WORK/signature-policy.yaml" "$HM_WORK/signed-pod.json" \
+  --signature-cache-ttl 0s --signature-negative-ttl 0s --
 
 cpu=$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')
 # hack/bench/operator.sh owns the section from its marker on: keep it.
