@@ -77,35 +77,33 @@ std::vector<Finding> checkImage(const ImagePolicy& policy, const ImageUse& use,
         "use " +
             ref.withDigest(use.resolvedDigest.empty() ? "sha256:<digest>" : use.resolvedDigest));
   }
-  if (policy.vulnerabilities) {
-    if (!use.scan) {
-      add(Check::kVulnerabilities,
-          "cannot be checked for vulnerabilities: Harbormaster has no Harbor for " + ref.registry,
-          "start Harbormaster with --harbor-url (and --registry-host for other names of it)");
-      return out;
-    }
-    // A tag names no content: say which digest was judged.
-    const std::string judged =
-        !ref.isPinned() && !use.scan->digest.empty() ? "(" + use.scan->digest + ") " : "";
-    for (ScanProblem& p : judgeScan(*policy.vulnerabilities, *use.scan, now)) {
-      add(Check::kVulnerabilities, judged + p.problem, std::move(p.fix));
+  // Warn-only problems (a state the rule allows with a warning, required: false) never deny.
+  auto addProblems = [&](Check check, const std::string& prefix, std::vector<ScanProblem> found) {
+    for (ScanProblem& p : found) {
+      add(check, prefix + p.problem, std::move(p.fix));
       if (p.warnOnly && out.back().mode == Mode::kEnforce) {
         out.back().mode = Mode::kWarn;
       }
     }
+  };
+  if (policy.vulnerabilities && !use.scan) {
+    add(Check::kVulnerabilities,
+        "cannot be checked for vulnerabilities: Harbormaster has no Harbor for " + ref.registry,
+        "start Harbormaster with --harbor-url (and --registry-host for other names of it)");
+  } else if (policy.vulnerabilities) {
+    // A tag names no content: say which digest was judged.
+    const std::string judged =
+        !ref.isPinned() && !use.scan->digest.empty() ? "(" + use.scan->digest + ") " : "";
+    addProblems(Check::kVulnerabilities, judged,
+                judgeScan(*policy.vulnerabilities, *use.scan, now));
   }
   if (policy.signatures) {
     auto it = use.signatures.find(policy.signatures->fingerprint);
     if (it == use.signatures.end() || !it->second) {
       add(Check::kSignatures, "cannot be checked for signatures: they were not looked up",
           "run the check with registry access");
-      return out;
-    }
-    for (ScanProblem& p : judgeSignatures(*policy.signatures, *it->second)) {
-      add(Check::kSignatures, std::move(p.problem), std::move(p.fix));
-      if (p.warnOnly && out.back().mode == Mode::kEnforce) {
-        out.back().mode = Mode::kWarn;
-      }
+    } else {
+      addProblems(Check::kSignatures, "", judgeSignatures(*policy.signatures, *it->second));
     }
   }
   return out;

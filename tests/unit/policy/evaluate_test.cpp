@@ -319,6 +319,19 @@ TEST(EvaluateTest, SignatureFactsNotLookedUpAreAFindingNotAPass) {
   EXPECT_THAT(ev.findings[0].problem, HasSubstr("cannot be checked for signatures"));
 }
 
+TEST(EvaluateTest, ScanAndSignatureChecksAreBothReported) {
+  ImagePolicy p = signedPolicy("both");
+  p.vulnerabilities = VulnerabilityRule{};
+  p.vulnerabilities->severity = 4;
+  ImageUse u = use("harbor.example.com/shop/web@" + kDigest);
+  u.signatures["fp-1"] = sigFacts(
+      {{"ci", false, "", "no signature found"}, {"gha", false, "", "no signature found"}}, 0);
+  auto ev = evaluate(setOf({p}), "shop", {u}, at("2026-01-01T00:00:00Z"));
+  ASSERT_EQ(ev.findings.size(), 2u) << "no Harbor for the scan does not hide the signature result";
+  EXPECT_EQ(ev.findings[0].check, Check::kVulnerabilities);
+  EXPECT_EQ(ev.findings[1].check, Check::kSignatures);
+}
+
 TEST(EvaluateTest, SignatureRulesAreListedOncePerFingerprint) {
   ImagePolicy other = signedPolicy("other");
   ImagePolicy excluded = signedPolicy("excluded", 2);
