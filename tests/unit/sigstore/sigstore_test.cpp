@@ -505,6 +505,27 @@ TEST(BundleTest, CosignAttestation) {
       verifyBundle(tampered.dump(), *image, identity("", github, ".*"), *root, now()).ok());
 }
 
+// sigstore-conformance's key-signed case: its root, a policy with its key, the artifact a.txt and
+// the bundle, shared by the tests that change one of them.
+struct ManagedKeyCase {
+  TrustedRoot root;
+  SignerPolicy policy;
+  Artifact artifact;
+  json bundle;
+};
+
+ManagedKeyCase managedKeyCase() {
+  const std::string dir = vectors("conformance/managed-key-and-trusted-root");
+  auto root = TrustedRoot::parse(testing::readText(dir + "/trusted_root.json"));
+  EXPECT_TRUE(root.ok()) << root.status().message();
+  auto key = PublicKey::fromPem(testing::readText(dir + "/key.pub"));
+  EXPECT_TRUE(key.ok()) << key.status().message();
+  return {root.ok() ? *root : TrustedRoot(),
+          SignerPolicy{{key.ok() ? *key : PublicKey()}, {}, true, true},
+          Artifact::fromBytes(testing::readText(vectors("conformance/a.txt"))),
+          json::parse(testing::readText(dir + "/bundle.sigstore.json"))};
+}
+
 // npm provenance by sigstore-js: an in-toto statement whose subject has only a SHA-512 digest,
 // logged as intoto 0.0.2 (sigstore-go's signed_entity_test).
 TEST(BundleTest, Sha512SubjectsNpmProvenance) {
@@ -547,25 +568,19 @@ TEST(BundleTest, Sha512SubjectsNpmProvenance) {
   EXPECT_TRUE(deepOk.ok()) << "an unknown field is ignored, however deep: "
                            << deepOk.status().message();
   // A message signature cannot be checked against a SHA-512 alone.
-  const std::string dir = vectors("conformance/managed-key-and-trusted-root");
-  auto managedRoot = TrustedRoot::parse(testing::readText(dir + "/trusted_root.json"));
-  ASSERT_TRUE(managedRoot.ok());
-  auto onlySha512 = verifyBundle(
-      testing::readText(dir + "/bundle.sigstore.json"), *Artifact::fromDigest("sha512:" + sha512),
-      SignerPolicy{
-          {PublicKey::fromPem(testing::readText(dir + "/key.pub")).value()}, {}, true, true},
-      *managedRoot, now());
+  ManagedKeyCase managed = managedKeyCase();
+  auto onlySha512 = verifyBundle(managed.bundle.dump(), *Artifact::fromDigest("sha512:" + sha512),
+                                 managed.policy, managed.root, now());
   EXPECT_THAT(onlySha512.status().message(), HasSubstr("only its SHA-512 was given"));
 }
 
 // The key-signed conformance bundle, changed where it matters: each change must fail.
 TEST(BundleTest, MutationsOfAKeySignedBundleFail) {
-  const std::string dir = vectors("conformance/managed-key-and-trusted-root");
-  auto root = TrustedRoot::parse(testing::readText(dir + "/trusted_root.json"));
-  ASSERT_TRUE(root.ok());
-  SignerPolicy policy{{*PublicKey::fromPem(testing::readText(dir + "/key.pub"))}, {}, true, true};
-  Artifact artifact = Artifact::fromBytes(testing::readText(vectors("conformance/a.txt")));
-  const json good = json::parse(testing::readText(dir + "/bundle.sigstore.json"));
+  const ManagedKeyCase managed = managedKeyCase();
+  const TrustedRoot* root = &managed.root;
+  const SignerPolicy& policy = managed.policy;
+  const Artifact& artifact = managed.artifact;
+  const json& good = managed.bundle;
   ASSERT_TRUE(verifyBundle(good.dump(), artifact, policy, *root, now()).ok());
   auto flipB64 = [](const json& v, size_t at) {
     std::string raw = *base64Decode(v.get<std::string>());
@@ -651,12 +666,11 @@ TEST(TrustedRootTest, RefusesEntriesItCannotUse) {
 
 // JSON of the wrong shape is a clear error, never an exception.
 TEST(BundleTest, WrongShapesAreErrors) {
-  const std::string dir = vectors("conformance/managed-key-and-trusted-root");
-  auto root = TrustedRoot::parse(testing::readText(dir + "/trusted_root.json"));
-  ASSERT_TRUE(root.ok());
-  SignerPolicy policy{{*PublicKey::fromPem(testing::readText(dir + "/key.pub"))}, {}, true, true};
-  Artifact artifact = Artifact::fromBytes(testing::readText(vectors("conformance/a.txt")));
-  const json good = json::parse(testing::readText(dir + "/bundle.sigstore.json"));
+  const ManagedKeyCase managed = managedKeyCase();
+  const TrustedRoot* root = &managed.root;
+  const SignerPolicy& policy = managed.policy;
+  const Artifact& artifact = managed.artifact;
+  const json& good = managed.bundle;
   for (const char* path :
        {"/mediaType", "/verificationMaterial/tlogEntries/0/logId", "/messageSignature/signature",
         "/verificationMaterial/tlogEntries/0/inclusionProof/checkpoint"}) {
