@@ -11,9 +11,8 @@
 #include "commands.h"
 #include "flags.h"
 #include "harbor_flags.h"
-#include "harbormaster/imageref/reference.h"
 #include "harbormaster/policy/evaluate.h"
-#include "harbormaster/scangate/scan_gate.h"
+#include "harbormaster/review/engine.h"
 
 namespace hm::cli {
 namespace {
@@ -38,9 +37,6 @@ T runSync(asio::io_context& ioc, asio::awaitable<T> work) {
 
 void printFacts(const policy::ScanFacts& facts) {
   using Source = policy::ScanFacts::Source;
-  if (!facts.digest.empty()) {
-    std::cout << "  digest: " << facts.digest << "\n";
-  }
   if (facts.source != Source::kHarbor) {
     std::cout << "  harbor: " << facts.error << (facts.stale ? " (showing cached facts)" : "")
               << "\n";
@@ -77,7 +73,8 @@ int runCheck(const std::vector<std::string>& args) {
   if (!flags->has("policy") || flags->positional.empty()) {
     std::cerr << "harbormaster check: usage: check --policy FILE [--namespace NS] "
                  "[--harbor-url URL [--harbor-ca FILE] [--harbor-credentials-file FILE] "
-                 "[--registry-host HOST]...] [--plain-http-registry HOST]... IMAGE...\n";
+                 "[--registry-host HOST]...] [--plain-http-registry HOST]... "
+                 "[--digest-lookup-budget D] IMAGE...\n";
     return 2;
   }
   std::string ns = flags->get("namespace", "default");
@@ -92,47 +89,34 @@ int runCheck(const std::vector<std::string>& args) {
     return 2;
   }
   asio::io_context ioc;
-  std::unique_ptr<scangate::ScanGate> gate;
-  if (harborFlags->connection) {
-    auto g = scangate::ScanGate::create(ioc.get_executor(), *harborFlags->connection,
-                                        harborFlags->cache);
-    if (!g.ok()) {
-      std::cerr << "harbormaster check: " << g.status().message() << "\n";
-      return 2;
-    }
-    gate = std::move(*g);
-  }
-  auto signatures = makeSignatureGate(ioc.get_executor(), *harborFlags);
-  if (!signatures.ok()) {
-    std::cerr << "harbormaster check: " << signatures.status().message() << "\n";
+  auto engine = review::connect(ioc.get_executor(), harborFlags->engineOptions());
+  if (!engine.ok()) {
+    std::cerr << "harbormaster check: " << engine.status().message() << "\n";
     return 2;
   }
+  std::vector<policy::ImageUse> uses;
+  for (const std::string& image : flags->positional) {
+    uses.emplace_back().image = image;
+  }
+  // Every image's facts at once, as the webhook gathers a Pod's; `inspect` shows what Harbor
+  // knows about an image even when no policy asks.
+  auto shared = std::make_shared<const policy::PolicySet>(std::move(*policies));
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  review::Gathered gathered = runSync(
+      ioc, (*engine)->gather(uses, ns, shared, deadline, {.dryRun = false, .inspect = true}));
   bool anyDenied = false;
   auto now = std::chrono::system_clock::now();
-  for (const std::string& image : flags->positional) {
-    std::vector<policy::ImageUse> uses(1);
-    policy::ImageUse& use = uses[0];
-    use.image = image;
-    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
-    runSync(ioc, [&]() -> asio::awaitable<bool> {
-      co_await scangate::attachScanFacts(gate.get(), *policies, ns, uses, deadline);
-      co_await signaturegate::attachSignatureFacts(signatures->get(), *policies, ns, uses,
-                                                   deadline);
-      co_return true;
-    }());
-    // No policy asked, but Harbor has the image: show what it knows anyway.
-    auto ref = imageref::parse(image);
-    if (!use.scan && gate && ref.ok() && gate->serves(*ref)) {
-      use.scan = runSync(ioc, gate->facts(*ref, false, deadline));
-      if (use.scan->source == policy::ScanFacts::Source::kHarbor) {
-        use.resolvedDigest = use.scan->digest;
-      }
-    }
-    policy::Evaluation ev = policy::evaluate(*policies, ns, uses, now);
+  for (const policy::ImageUse& use : gathered.images) {
+    policy::Evaluation ev = policy::evaluate(*shared, ns, {use}, now);
     bool denied = ev.denied();
     anyDenied = anyDenied || denied;
     std::string verdict = denied ? "DENIED " : ev.findings.empty() ? "ALLOWED" : "WARNED ";
-    std::cout << verdict << "  " << image << "\n";
+    std::cout << verdict << "  " << use.image << "\n";
+    const std::string digest =
+        use.scan && !use.scan->digest.empty() ? use.scan->digest : use.resolvedDigest;
+    if (!digest.empty()) {
+      std::cout << "  digest: " << digest << "\n";
+    }
     if (use.scan) {
       printFacts(*use.scan);
     }

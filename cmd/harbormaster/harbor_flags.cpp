@@ -11,7 +11,7 @@ const std::set<std::string> kHarborFlags = {
     "registry-host", "scan-cache-ttl", "scan-negative-ttl"};
 
 const std::set<std::string> kSignatureFlags = {"plain-http-registry", "signature-cache-ttl",
-                                               "signature-negative-ttl"};
+                                               "signature-negative-ttl", "digest-lookup-budget"};
 
 StatusOr<HarborFlags> parseHarborFlags(const Flags& flags) {
   HarborFlags out;
@@ -28,6 +28,13 @@ StatusOr<HarborFlags> parseHarborFlags(const Flags& flags) {
       *target = std::chrono::duration_cast<std::chrono::seconds>(*d);
     }
   }
+  if (flags.has("digest-lookup-budget")) {
+    auto d = parseDuration("digest-lookup-budget", flags.get("digest-lookup-budget"));
+    if (!d.ok()) {
+      return d.status();
+    }
+    out.digestLookupBudget = *d;
+  }
   if (auto it = flags.values.find("plain-http-registry"); it != flags.values.end()) {
     out.plainHttpRegistries = it->second;
   }
@@ -39,7 +46,7 @@ StatusOr<HarborFlags> parseHarborFlags(const Flags& flags) {
     }
     return out;
   }
-  scangate::HarborConnection c;
+  review::HarborConnection c;
   c.url = flags.get("harbor-url");
   c.caFile = flags.get("harbor-ca");
   if (auto it = flags.values.find("registry-host"); it != flags.values.end()) {
@@ -73,43 +80,14 @@ StatusOr<HarborFlags> parseHarborFlags(const Flags& flags) {
   return out;
 }
 
-StatusOr<std::unique_ptr<signaturegate::SignatureGate>> makeSignatureGate(
-    boost::asio::any_io_executor executor, const HarborFlags& flags,
-    signaturegate::Observer observer) {
-  net::ClientOptions co;
-  registry::RegistryOptions ro;
-  for (const auto& host : flags.plainHttpRegistries) {
-    ro.plainHttpHosts.insert(host);
-  }
-  if (flags.connection) {
-    const scangate::HarborConnection& c = *flags.connection;
-    auto url = net::parseUrl(c.url);
-    if (!url.ok()) {
-      return url.status().withContext("--harbor-url");
-    }
-    if (!c.caFile.empty()) {
-      co.caFile = c.caFile;
-      co.alsoSystemTrust = true;
-    }
-    std::vector<std::string> hosts = c.registryHosts;
-    hosts.push_back(url->authority());
-    for (const auto& h : hosts) {
-      if (!c.username.empty()) {
-        ro.credentials[h] = {c.username, c.password};
-      }
-      if (url->scheme == "http") {
-        ro.plainHttpHosts.insert(h);
-      }
-    }
-  }
-  auto http = net::HttpClient::create(std::move(executor), co);
-  if (!http.ok()) {
-    return http.status();
-  }
-  auto registryClient = std::make_shared<registry::Client>(
-      std::shared_ptr<net::HttpClient>(std::move(*http)), std::move(ro));
-  return std::make_unique<signaturegate::SignatureGate>(std::move(registryClient), flags.signatures,
-                                                        std::move(observer));
+review::EngineOptions HarborFlags::engineOptions() const {
+  review::EngineOptions o;
+  o.harbor = connection;
+  o.plainHttpRegistries = plainHttpRegistries;
+  o.scanCache = cache;
+  o.signatures = signatures;
+  o.settings.digestFixBudget = digestLookupBudget;
+  return o;
 }
 
 }  // namespace hm::cli

@@ -26,7 +26,7 @@ using net::HttpResponse;
 
 struct OperatorCommand {
   kube::LoadOptions kube;
-  scangate::HarborConnection harbor;
+  review::HarborConnection harbor;
   op::OperatorOptions op;
   std::string listen = "0.0.0.0:8080";
 };

@@ -24,6 +24,8 @@
 #include "harbormaster/metrics/metrics.h"
 #include "harbormaster/net/server.h"
 #include "harbormaster/policy/store.h"
+#include "harbormaster/review/engine.h"
+#include "harbormaster/review/handler.h"
 #include "harbormaster/webhookcert/keeper.h"
 
 namespace hm::cli {
@@ -31,7 +33,6 @@ namespace {
 
 namespace asio = boost::asio;
 using net::HttpRequest;
-using net::HttpResponse;
 
 struct WebhookOptions {
   net::ServerOptions server;
@@ -225,236 +226,6 @@ StatusOr<WebhookOptions> parseWebhookOptions(const std::vector<std::string>& arg
   return o;
 }
 
-// Label values for metrics come from a fixed set, never from the request, so a client cannot
-// grow the metric cardinality.
-std::string_view pathLabel(std::string_view path) {
-  for (std::string_view known :
-       {"/validate", "/healthz", "/readyz", "/metrics", "/harbor-events"}) {
-    if (path == known) {
-      return known;
-    }
-  }
-  return "other";
-}
-
-std::string_view kindLabel(const admission::Request& r) {
-  for (std::string_view k : {"Pod", "Deployment", "ReplicaSet", "ReplicationController",
-                             "StatefulSet", "DaemonSet", "Job", "CronJob"}) {
-    if (r.kind == k) {
-      return k;
-    }
-  }
-  return r.kind.empty() ? "unknown" : "other";
-}
-
-std::string_view operationLabel(const admission::Request& r) {
-  for (std::string_view op : {"CREATE", "UPDATE", "DELETE", "CONNECT"}) {
-    if (r.operation == op) {
-      return op;
-    }
-  }
-  return "unknown";
-}
-
-class Webhook {
- public:
-  Webhook(policy::PolicyStore& policies, metrics::WebhookMetrics& metrics, scangate::ScanGate* gate,
-          signaturegate::SignatureGate* signatures, std::chrono::milliseconds budget,
-          std::string eventsSecret)
-      : policies_(policies),
-        metrics_(metrics),
-        gate_(gate),
-        signatures_(signatures),
-        budget_(budget),
-        eventsSecret_(std::move(eventsSecret)) {}
-
-  void setStopping() { stopping_ = true; }
-
-  asio::awaitable<HttpResponse> handle(HttpRequest req) {
-    HttpResponse res;
-    if (req.path() == "/validate" && req.method == "POST") {
-      res = co_await validate(req);
-    } else {
-      res = route(req);
-    }
-    metrics_.httpRequest(pathLabel(req.path()), res.status);
-    co_return res;
-  }
-
-  // The plain metrics/health listener never serves /validate or /harbor-events.
-  asio::awaitable<HttpResponse> handleOps(HttpRequest req) {
-    const bool tlsOnly = req.path() == "/validate" || req.path() == "/harbor-events";
-    HttpResponse res = tlsOnly ? notFound() : route(req);
-    metrics_.httpRequest(pathLabel(req.path()), res.status);
-    co_return res;
-  }
-
- private:
-  static HttpResponse notFound() {
-    return {404, "application/json", R"({"error":"not found"})", {}};
-  }
-
-  HttpResponse route(const HttpRequest& req) {
-    std::string_view path = req.path();
-    if (path == "/validate") {
-      return {405, "application/json", R"({"error":"use POST"})", {{"Allow", "POST"}}};
-    }
-    if (path == "/harbor-events" && !eventsSecret_.empty()) {
-      return harborEvent(req);
-    }
-    if (req.method != "GET") {
-      return {405, "application/json", R"({"error":"use GET"})", {{"Allow", "GET"}}};
-    }
-    if (path == "/healthz") {
-      return {200, "application/json", R"({"status":"ok"})", {}};
-    }
-    if (path == "/readyz") {
-      // Not ready while draining, so the Service stops sending new reviews here.
-      if (stopping_ || policies_.current() == nullptr) {
-        return {503, "application/json", R"({"status":"shutting down"})", {}};
-      }
-      return {200, "application/json", R"({"status":"ready"})", {}};
-    }
-    if (path == "/metrics") {
-      return {200, "text/plain; version=0.0.4; charset=utf-8", metrics_.serialize(), {}};
-    }
-    return notFound();
-  }
-
-  // The API server says how long it waits (?timeout=10s); Harbor lookups get 80 % of that, at
-  // most the configured budget.
-  std::chrono::steady_clock::time_point reviewDeadline(const HttpRequest& req) const {
-    auto budget = budget_;
-    std::string_view target = req.target;
-    if (size_t at = target.find("timeout="); at != std::string_view::npos) {
-      std::string value(target.substr(at + 8, target.find('&', at) - at - 8));
-      if (auto t = parseDuration("timeout", value); t.ok() && t->count() > 0) {
-        budget = std::min(budget, *t * 8 / 10);
-      }
-    }
-    return std::chrono::steady_clock::now() + budget;
-  }
-
-  asio::awaitable<HttpResponse> validate(const HttpRequest& req) {
-    metrics_.reviewStarted();
-    auto start = std::chrono::steady_clock::now();
-    std::shared_ptr<const policy::PolicySet> policies = policies_.current();
-    auto decoded = admission::decode(req.body);
-    admission::Outcome out;
-    if (!decoded.ok()) {
-      out = admission::invalid(decoded.status());
-    } else {
-      admission::Request request = std::move(decoded).value();
-      if (request.handled) {
-        auto deadline = reviewDeadline(req);
-        co_await scangate::attachScanFacts(gate_, *policies, request.ns, request.images, deadline);
-        co_await signaturegate::attachSignatureFacts(signatures_, *policies, request.ns,
-                                                     request.images, deadline);
-      }
-      out = admission::respond(std::move(request), *policies, std::chrono::system_clock::now());
-    }
-    countScanVerdicts(out);
-    double seconds =
-        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-    metrics_.reviewFinished();
-    metrics_.observeReview(kindLabel(out.request), operationLabel(out.request),
-                           admission::decisionName(out.decision), seconds);
-    logDecision(req, out, seconds);
-    co_return HttpResponse{out.httpStatus, "application/json", std::move(out.body), {}};
-  }
-
-  // Harbor's webhook notifications: a scan finished, an artifact was pushed or deleted. The
-  // affected digests are dropped from the cache so the next review asks Harbor again.
-  HttpResponse harborEvent(const HttpRequest& req) {
-    if (req.method != "POST") {
-      return {405, "application/json", R"({"error":"use POST"})", {{"Allow", "POST"}}};
-    }
-    if (!sameSecret(req.header("Authorization"), eventsSecret_)) {
-      log::warn("Refused a Harbor event with a wrong or missing Authorization header",
-                {{"remote", req.remote}});
-      return {401, "application/json", R"({"error":"wrong or missing Authorization"})", {}};
-    }
-    auto digests = scangate::digestsInvalidatedBy(req.body);
-    if (!digests.ok()) {
-      nlohmann::json error = {{"error", digests.status().message()}};
-      return {400, "application/json", error.dump(), {}};
-    }
-    for (const auto& d : *digests) {
-      gate_->invalidate(d);
-    }
-    log::info("Harbor event", {{"invalidated", digests->size()}});
-    return {200, "application/json", nlohmann::json{{"invalidated", digests->size()}}.dump(), {}};
-  }
-
-  // Compares in time independent of where the first difference is.
-  static bool sameSecret(std::string_view given, const std::string& expected) {
-    unsigned char diff = given.size() == expected.size() ? 0 : 1;
-    for (size_t i = 0; i < expected.size(); ++i) {
-      diff |= static_cast<unsigned char>(expected[i] ^ (i < given.size() ? given[i] : 0));
-    }
-    return diff == 0;
-  }
-
-  void countScanVerdicts(const admission::Outcome& out) {
-    for (const policy::ImageUse& use : out.request.images) {
-      if (!use.scan) {
-        continue;
-      }
-      std::string_view outcome = "pass";
-      for (const auto& f : out.evaluation.findings) {
-        if (f.check == policy::Check::kVulnerabilities && f.use.path == use.path) {
-          outcome = f.mode == policy::Mode::kEnforce ? "deny" : "warn";
-          if (outcome == "deny") {
-            break;
-          }
-        }
-      }
-      metrics_.scanVerdict(outcome);
-    }
-  }
-
-  void logDecision(const HttpRequest& req, const admission::Outcome& out, double seconds) {
-    const admission::Request& r = out.request;
-    if (out.decision == admission::Decision::kInvalid) {
-      log::warn("Rejected malformed admission request",
-                {{"remote", req.remote}, {"error", out.message}});
-      return;
-    }
-    auto level =
-        out.decision == admission::Decision::kSkipped ? log::Level::kDebug : log::Level::kInfo;
-    if (!log::enabled(level)) {
-      return;
-    }
-    nlohmann::json findings = nlohmann::json::array();
-    for (const auto& f : out.evaluation.findings) {
-      findings.push_back({{"policy", f.policy},
-                          {"mode", policy::modeName(f.mode)},
-                          {"check", policy::checkName(f.check)},
-                          {"path", f.use.path},
-                          {"image", f.use.image}});
-    }
-    log::write(level, "Reviewed admission request",
-               {{"uid", r.uid},
-                {"kind", r.kind},
-                {"namespace", r.ns},
-                {"name", r.name},
-                {"operation", r.operation},
-                {"dryRun", r.dryRun},
-                {"decision", admission::decisionName(out.decision)},
-                {"images", r.images.size()},
-                {"findings", findings},
-                {"durationMs", seconds * 1000.0}});
-  }
-
-  policy::PolicyStore& policies_;
-  metrics::WebhookMetrics& metrics_;
-  scangate::ScanGate* gate_;  // null without --harbor-url
-  signaturegate::SignatureGate* signatures_;
-  std::chrono::milliseconds budget_;
-  std::string eventsSecret_;
-  std::atomic<bool> stopping_{false};
-};
-
 asio::awaitable<void> watchPolicy(asio::steady_timer& timer, std::chrono::milliseconds interval,
                                   policy::PolicyStore& store, metrics::WebhookMetrics& metrics,
                                   std::string path) {
@@ -554,34 +325,43 @@ int runWebhook(const std::vector<std::string>& args) {
     }
     keeper = std::move(*k);
   }
-  std::unique_ptr<scangate::ScanGate> gate;
-  if (opts->harbor.connection) {
-    scangate::Observer observer;
-    observer.harborCall = [&metrics](std::string_view endpoint, double seconds, bool ok) {
-      metrics.harborCall(endpoint, seconds, ok);
-    };
-    observer.cacheLookup = [&metrics](bool hit) { metrics.scanCacheLookup(hit); };
-    auto g = scangate::ScanGate::create(ioc.get_executor(), *opts->harbor.connection,
-                                        opts->harbor.cache, observer);
-    if (!g.ok()) {
-      log::error("Failed to set up the Harbor connection", {{"error", g.status().message()}});
-      return 2;
-    }
-    gate = std::move(*g);
-  }
-  signaturegate::Observer signatureObserver;
-  signatureObserver.cacheLookup = [&metrics](bool hit) { metrics.signatureCacheLookup(hit); };
-  signatureObserver.lookup = [&metrics](std::string_view outcome, double seconds) {
+  review::EngineObserver engineObserver;
+  engineObserver.scan.harborCall = [&metrics](std::string_view endpoint, double seconds, bool ok) {
+    metrics.harborCall(endpoint, seconds, ok);
+  };
+  engineObserver.scan.cacheLookup = [&metrics](bool hit) { metrics.scanCacheLookup(hit); };
+  engineObserver.signatures.cacheLookup = [&metrics](bool hit) {
+    metrics.signatureCacheLookup(hit);
+  };
+  engineObserver.signatures.lookup = [&metrics](std::string_view outcome, double seconds) {
     metrics.signatureLookup(outcome, seconds);
   };
-  auto signatures = makeSignatureGate(ioc.get_executor(), opts->harbor, signatureObserver);
-  if (!signatures.ok()) {
-    log::error("Failed to set up signature verification",
-               {{"error", signatures.status().message()}});
+  auto engine =
+      review::connect(ioc.get_executor(), opts->harbor.engineOptions(), std::move(engineObserver));
+  if (!engine.ok()) {
+    log::error("Failed to set up the registry and Harbor connection",
+               {{"error", engine.status().message()}});
     return 2;
   }
-  Webhook webhook(**store, metrics, gate.get(), signatures->get(), opts->reviewBudget,
-                  opts->eventsSecret);
+  review::HandlerObserver hooks;
+  hooks.httpRequest = [&metrics](std::string_view path, int status) {
+    metrics.httpRequest(path, status);
+  };
+  hooks.reviewStarted = [&metrics] { metrics.reviewStarted(); };
+  hooks.reviewed = [&metrics](const review::ReviewRecord& r) {
+    for (std::string_view verdict : review::scanVerdicts(r.outcome)) {
+      metrics.scanVerdict(verdict);
+    }
+    metrics.reviewFinished();
+    metrics.observeReview(r.kind, r.operation, admission::decisionName(r.outcome.decision),
+                          r.seconds);
+    review::logReview(r);
+  };
+  hooks.metricsText = [&metrics] { return metrics.serialize(); };
+  policy::PolicyStore& policyStore = **store;
+  review::WebhookHandler webhook(
+      **engine, [&policyStore] { return policyStore.current(); },
+      {.reviewBudget = opts->reviewBudget, .eventsSecret = opts->eventsSecret}, std::move(hooks));
 
   opts->server.onCertificateReload = [&metrics](const Status& s) {
     metrics.certificateReload(s.ok());

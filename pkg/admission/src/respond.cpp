@@ -119,6 +119,15 @@ Outcome invalid(const Status& decodeError) {
 }
 
 Outcome respond(Request request, const policy::PolicySet& policies, WallTime now) {
+  policy::ReviewPlan plan;
+  if (request.handled) {
+    plan = policy::planReview(policies, request.ns, request.images);
+  }
+  return respond(std::move(request), policies, plan, now);
+}
+
+Outcome respond(Request request, const policy::PolicySet& policies, const policy::ReviewPlan& plan,
+                WallTime now) {
   Outcome out;
   out.request = std::move(request);
   const Request& req = out.request;
@@ -128,7 +137,7 @@ Outcome respond(Request request, const policy::PolicySet& policies, WallTime now
   if (!req.handled) {
     out.decision = Decision::kSkipped;
   } else {
-    out.evaluation = policy::evaluate(policies, req.ns, req.images, now);
+    out.evaluation = policy::evaluate(policies, req.ns, req.images, plan, now);
     const auto& ev = out.evaluation;
     json warnings = json::array();
     std::string violations;

@@ -45,13 +45,8 @@ bool namespaceSelected(const ImagePolicy& policy, const PolicySet& set, std::str
   return !anyGlob(policy.exclude.namespaces, ns);
 }
 
-struct ParsedImage {
-  ImageNames names;
-  StatusOr<imageref::Reference> ref;
-};
-
 std::vector<Finding> checkImage(const ImagePolicy& policy, const ImageUse& use,
-                                const ParsedImage& parsed, WallTime now) {
+                                const PlannedImage& parsed, WallTime now) {
   std::vector<Finding> out;
   auto add = [&](Check check, std::string problem, std::string fix) {
     out.push_back(
@@ -135,45 +130,78 @@ bool excepted(const ImagePolicy& policy, std::string_view ns, const ImageNames& 
   return false;
 }
 
-// The policies that judge this use of an image (selection, exclusion, onUpdate).
-std::vector<const ImagePolicy*> judgingPolicies(const PolicySet& policies, std::string_view ns,
-                                                const ImageUse& use) {
-  std::vector<const ImagePolicy*> out;
-  auto ref = imageref::parse(use.image);
-  if (!ref.ok()) {
-    return out;
-  }
-  ImageNames names{use.image, ref->name(), ref->normalized()};
-  for (const ImagePolicy& policy : policies.policies) {
-    if (namespaceSelected(policy, policies, ns) && imageMatches(policy.match.images, names) &&
-        (policy.exclude.images.empty() || !imageMatches(policy.exclude.images, names)) &&
-        !(use.unchanged && policy.onUpdate == UpdateRule::kSkipUnchanged)) {
-      out.push_back(&policy);
-    }
-  }
-  return out;
-}
-
 }  // namespace
 
-ScanNeed scanNeed(const PolicySet& policies, std::string_view ns, const ImageUse& use) {
+bool PlannedImage::wantsDigest() const {
+  return ref.ok() && !ref->isPinned() &&
+         std::any_of(judging.begin(), judging.end(),
+                     [](const ImagePolicy* p) { return p->digest == DigestRule::kRequire; });
+}
+
+ReviewPlan planReview(const PolicySet& policies, std::string_view ns,
+                      const std::vector<ImageUse>& images) {
+  ReviewPlan plan;
+  std::vector<bool> selected;  // per policy: the namespace is selected (once per review)
+  for (const ImagePolicy& policy : policies.policies) {
+    selected.push_back(namespaceSelected(policy, policies, ns));
+  }
+  // A Pod often repeats one image (sidecars, init containers): one entry per distinct text.
+  std::unordered_map<std::string, size_t> index;
+  for (size_t u = 0; u < images.size(); ++u) {
+    const ImageUse& use = images[u];
+    const std::string key = (use.unchanged ? "1" : "0") + use.image;
+    auto [it, added] = index.emplace(key, plan.images.size());
+    plan.imageOfUse.push_back(it->second);
+    if (!added) {
+      plan.images[it->second].uses.push_back(u);
+      continue;
+    }
+    PlannedImage& p = plan.images.emplace_back();
+    p.image = use.image;
+    p.unchanged = use.unchanged;
+    p.uses.push_back(u);
+    p.ref = imageref::parse(use.image);
+    p.name = p.ref.ok() ? p.ref->name() : use.image;
+    p.normalized = p.ref.ok() ? p.ref->normalized() : use.image;
+    const ImageNames names{p.image, p.name, p.normalized};
+    for (size_t i = 0; i < policies.policies.size(); ++i) {
+      const ImagePolicy& policy = policies.policies[i];
+      const bool match =
+          selected[i] && imageMatches(policy.match.images, names) &&
+          (policy.exclude.images.empty() || !imageMatches(policy.exclude.images, names));
+      const bool judge = match && !(use.unchanged && policy.onUpdate == UpdateRule::kSkipUnchanged);
+      p.matches.push_back(match);
+      p.judges.push_back(judge);
+      if (judge) {
+        p.judging.push_back(&policy);
+      }
+    }
+  }
+  return plan;
+}
+
+ScanNeed scanNeed(const PlannedImage& image) {
   ScanNeed need;
-  for (const ImagePolicy* p : judgingPolicies(policies, ns, use)) {
-    const ImagePolicy& policy = *p;
-    if (!policy.vulnerabilities) {
+  if (!image.ref.ok()) {
+    return need;  // evaluate() reports an unparseable reference itself
+  }
+  for (const ImagePolicy* policy : image.judging) {
+    if (!policy->vulnerabilities) {
       continue;
     }
     need.needed = true;
     need.triggerScan =
-        need.triggerScan || policy.vulnerabilities->notScanned == ScanStateAction::kScanAndDeny;
+        need.triggerScan || policy->vulnerabilities->notScanned == ScanStateAction::kScanAndDeny;
   }
   return need;
 }
 
-std::vector<const SignatureRule*> signatureRules(const PolicySet& policies, std::string_view ns,
-                                                 const ImageUse& use) {
+std::vector<const SignatureRule*> signatureRules(const PlannedImage& image) {
   std::vector<const SignatureRule*> out;
-  for (const ImagePolicy* p : judgingPolicies(policies, ns, use)) {
+  if (!image.ref.ok()) {
+    return out;
+  }
+  for (const ImagePolicy* p : image.judging) {
     if (p->signatures && std::none_of(out.begin(), out.end(), [&](const SignatureRule* r) {
           return r->fingerprint == p->signatures->fingerprint;
         })) {
@@ -189,35 +217,23 @@ bool Evaluation::denied() const {
 }
 
 Evaluation evaluate(const PolicySet& policies, std::string_view ns,
-                    const std::vector<ImageUse>& images, WallTime now) {
+                    const std::vector<ImageUse>& images, const ReviewPlan& plan, WallTime now) {
   Evaluation result;
-  // A Pod often repeats one image (sidecars, init containers); parse each text once.
-  std::unordered_map<std::string, ParsedImage> parsed;
-  for (const ImageUse& use : images) {
-    if (parsed.count(use.image) == 0) {
-      auto ref = imageref::parse(use.image);
-      ImageNames names{use.image, ref.ok() ? ref->name() : use.image,
-                       ref.ok() ? ref->normalized() : use.image};
-      parsed.emplace(use.image, ParsedImage{std::move(names), std::move(ref)});
-    }
-  }
-  for (const ImagePolicy& policy : policies.policies) {
-    if (!namespaceSelected(policy, policies, ns)) {
-      continue;
-    }
+  for (size_t i = 0; i < policies.policies.size(); ++i) {
+    const ImagePolicy& policy = policies.policies[i];
     bool matched = false;
-    for (const ImageUse& use : images) {
-      const ParsedImage& p = parsed.at(use.image);
-      if (!imageMatches(policy.match.images, p.names) ||
-          (!policy.exclude.images.empty() && imageMatches(policy.exclude.images, p.names))) {
+    for (size_t u = 0; u < images.size(); ++u) {
+      const PlannedImage& p = plan.images[plan.imageOfUse[u]];
+      if (!p.matches[i]) {
         continue;
       }
       matched = true;
-      if (use.unchanged && policy.onUpdate == UpdateRule::kSkipUnchanged) {
+      if (!p.judges[i]) {
         continue;
       }
-      for (Finding& f : checkImage(policy, use, p, now)) {
-        if (excepted(policy, ns, p.names, f, now)) {
+      const ImageNames names{p.image, p.name, p.normalized};
+      for (Finding& f : checkImage(policy, images[u], p, now)) {
+        if (excepted(policy, ns, names, f, now)) {
           ++result.exceptionsApplied;
         } else {
           result.findings.push_back(std::move(f));
@@ -229,6 +245,11 @@ Evaluation evaluate(const PolicySet& policies, std::string_view ns,
     }
   }
   return result;
+}
+
+Evaluation evaluate(const PolicySet& policies, std::string_view ns,
+                    const std::vector<ImageUse>& images, WallTime now) {
+  return evaluate(policies, ns, images, planReview(policies, ns, images), now);
 }
 
 std::string describe(const Finding& f) {

@@ -23,6 +23,17 @@ std::string subject(const ScanFacts& facts, const ArtifactScan& a) {
          shortDigest(a.digest) + ") ";
 }
 
+// What Harbormaster did about an unscanned image under notScanned: ScanAndDeny.
+std::string scanRequestNote(const ScanFacts& facts) {
+  if (facts.scanTriggered) {
+    return "; Harbormaster asked Harbor to scan it, retry in about 60 s";
+  }
+  if (facts.scanWouldBeRequested) {
+    return "; a scan would be requested (this is a dry run, which asks Harbor for nothing)";
+  }
+  return "";
+}
+
 std::string seeHarbor(const ScanFacts& facts) {
   return facts.uiLink.empty() ? "" : "; details: " + facts.uiLink;
 }
@@ -253,17 +264,14 @@ std::vector<ScanProblem> judgeScan(const VulnerabilityRule& rule, const ScanFact
     const size_t before = out.size();
     switch (a.state) {
       case ScanState::kNotScanned:
-        stateProblem(
-            rule.notScanned == ScanStateAction::kScanAndDeny ? ScanStateAction::kDeny
-                                                             : rule.notScanned,
-            who + "has not been scanned by Harbor" +
-                (facts.scanTriggered ? "; Harbormaster asked Harbor to scan it, retry in about 60 s"
-                                     : ""),
-            facts.scanTriggered ? "wait for the scan and retry"
-                                : "scan it in Harbor, or enable automatic scanning on "
-                                  "push for the project" +
-                                      seeHarbor(facts),
-            out);
+        stateProblem(rule.notScanned == ScanStateAction::kScanAndDeny ? ScanStateAction::kDeny
+                                                                      : rule.notScanned,
+                     who + "has not been scanned by Harbor" + scanRequestNote(facts),
+                     facts.scanTriggered ? "wait for the scan and retry"
+                                         : "scan it in Harbor, or enable automatic scanning on "
+                                           "push for the project" +
+                                               seeHarbor(facts),
+                     out);
         break;
       case ScanState::kPending:
         stateProblem(rule.pending, who + "is still being scanned (Harbor says " + a.status + ")",

@@ -11,9 +11,9 @@
 #include <unordered_map>
 
 #include "harbormaster/base/encoding.h"
+#include "harbormaster/facts/fact_cache.h"
 #include "harbormaster/harbor/client.h"
-#include "harbormaster/net/flight.h"
-#include "harbormaster/registry/client.h"
+#include "harbormaster/net/task_group.h"
 
 namespace hm::scangate {
 namespace {
@@ -21,10 +21,8 @@ namespace {
 namespace asio = boost::asio;
 using asio::awaitable;
 using policy::ScanFacts;
-using Clock = std::chrono::steady_clock;
+using Steady = std::chrono::steady_clock;
 using FactsPtr = std::shared_ptr<const ScanFacts>;
-
-using Flight = net::Flight<FactsPtr>;
 
 ScanFacts::Source classify(const Status& s) {
   switch (s.code()) {
@@ -80,93 +78,94 @@ bool positive(const ScanFacts& f) {
          });
 }
 
+bool unscanned(const ScanFacts& f) {
+  return std::any_of(f.artifacts.begin(), f.artifacts.end(),
+                     [](const auto& a) { return a.state == policy::ScanState::kNotScanned; });
+}
+
+policy::ProjectScanPolicy toProjectPolicy(const harbor::Project& project) {
+  policy::ProjectScanPolicy p;
+  p.name = project.name;
+  p.id = project.id;
+  p.preventVulnerable = isTrue(project.metadata, "prevent_vul", false);
+  p.severity = project.metadata.count("severity") ? project.metadata.at("severity") : "";
+  p.reuseSystemAllowlist = isTrue(project.metadata, "reuse_sys_cve_allowlist", true);
+  p.allowlist = {project.allowlist.items, project.allowlist.expiresAt};
+  return p;
+}
+
+// What one manifest's calls found: the artifact and, fetched alongside, its vulnerability
+// report (used only when the scan succeeded with findings).
+struct ArtifactCalls {
+  StatusOr<harbor::Artifact> artifact = internalError("not fetched");
+  StatusOr<std::optional<harbor::VulnerabilityReport>> report = internalError("not fetched");
+};
+
+Status withWhat(const Status& s, const std::string& what) {
+  return Status(s.code(), what + ": " + s.message());
+}
+
 class HarborScanGate final : public ScanGate {
  public:
-  HarborScanGate(HarborConnection conn, CacheOptions cache, Observer observer, std::string host,
-                 std::unique_ptr<harbor::Client> harbor, std::unique_ptr<registry::Client> registry)
-      : conn_(std::move(conn)),
-        cache_(cache),
+  HarborScanGate(std::shared_ptr<harbor::Client> harbor, HarborEndpoint endpoint,
+                 CacheOptions cache, Observer observer, const hm::Clock& clock)
+      : endpoint_(std::move(endpoint)),
         observer_(std::move(observer)),
-        host_(std::move(host)),
         harbor_(std::move(harbor)),
-        registry_(std::move(registry)) {}
+        facts_({cache.ttl, cache.negativeTtl, cache.keepStale, cache.maxEntries}, clock),
+        projects_({cache.projectTtl, cache.projectTtl, std::chrono::seconds(0), 1000}, clock),
+        systemAllowlist_({cache.projectTtl, cache.projectTtl, std::chrono::seconds(0), 1}, clock) {}
 
   bool serves(const imageref::Reference& ref) const override {
-    return ref.registry == host_ ||
-           std::find(conn_.registryHosts.begin(), conn_.registryHosts.end(), ref.registry) !=
-               conn_.registryHosts.end();
+    return std::find(endpoint_.registryHosts.begin(), endpoint_.registryHosts.end(),
+                     ref.registry) != endpoint_.registryHosts.end();
   }
 
-  const std::string& harborUrl() const override { return conn_.url; }
+  const std::string& harborUrl() const override { return endpoint_.url; }
 
   awaitable<FactsPtr> facts(imageref::Reference ref, bool triggerScan, Deadline deadline) override {
-    std::string digest = ref.digest;
-    if (digest.empty()) {
-      auto resolve = registry_->resolveDigest(ref, deadline);
-      auto resolved = co_await timed("resolve", std::move(resolve));
-      if (!resolved.ok()) {
-        co_return failure(resolved.status(), "", "resolving " + ref.familiar());
-      }
-      digest = *resolved;
+    if (!ref.isPinned()) {
+      co_return failure(invalidArgument("a scan lookup needs a digest"), "", ref.familiar());
     }
-    const std::string key = ref.registry + "/" + ref.repository + "@" + digest;
-    std::shared_ptr<Flight> flight;
-    bool leader = false;
-    {
-      std::lock_guard lock(mu_);
-      if (FactsPtr cached = freshLocked(key, triggerScan)) {
-        note(true);
-        co_return cached;
-      }
-      auto& slot = flights_[key];
-      if (!slot) {
-        slot = std::make_shared<Flight>();
-        leader = true;
-      }
-      flight = slot;
+    const std::string key = ref.registry + "/" + ref.repository + "@" + ref.digest;
+    // A caller that wants a scan triggered does not settle for facts from before one was asked.
+    facts::FactCache<ScanFacts>::Accept accept;
+    if (triggerScan) {
+      accept = [](const ScanFacts& f) { return !unscanned(f) || f.scanTriggered; };
     }
-    note(false);
-    if (!leader) {
-      co_await flight->wait();
-      co_return flight->result();
+    auto got = co_await facts_.get(
+        key, deadline,
+        [this, ref, triggerScan, deadline] { return lookUp(ref, triggerScan, deadline); }, accept);
+    note(got.hit);
+    if (got.status.ok()) {
+      co_return got.value;
     }
-    FactsPtr looked = co_await lookUp(ref, digest, triggerScan, deadline);
-    FactsPtr result = store(key, looked);
-    {
-      std::lock_guard lock(mu_);
-      flights_.erase(key);
+    if (got.stale() && got.value->source == ScanFacts::Source::kHarbor) {
+      auto stale = std::make_shared<ScanFacts>(*got.value);
+      stale->source = classify(got.status);
+      stale->error = got.status.message();
+      stale->stale = true;
+      co_return stale;
     }
-    flight->finish(result);
-    co_return result;
+    co_return failure(got.status, ref.digest, "");
   }
 
   void invalidate(const std::string& digest) override {
-    std::lock_guard lock(mu_);
-    for (auto it = entries_.begin(); it != entries_.end();) {
-      if (it->first.size() > digest.size() &&
-          it->first.compare(it->first.size() - digest.size(), digest.size(), digest) == 0) {
-        lru_.erase(it->second.lru);
-        it = entries_.erase(it);
-      } else {
-        ++it;
-      }
-    }
+    facts_.eraseIf([&](const std::string& key) {
+      return key.size() > digest.size() &&
+             key.compare(key.size() - digest.size(), digest.size(), digest) == 0;
+    });
     projects_.clear();  // cheap to refetch; an event may follow a project change
+    systemAllowlist_.clear();
   }
 
  private:
-  struct Entry {
-    FactsPtr facts;
-    Clock::time_point fetched;
-    std::list<std::string>::iterator lru;
-  };
-
   template <typename T>
   awaitable<T> timed(std::string_view endpoint, awaitable<T> call) {
-    auto start = Clock::now();
+    auto start = Steady::now();
     T result = co_await std::move(call);
     if (observer_.harborCall) {
-      observer_.harborCall(endpoint, std::chrono::duration<double>(Clock::now() - start).count(),
+      observer_.harborCall(endpoint, std::chrono::duration<double>(Steady::now() - start).count(),
                            result.ok());
     }
     co_return result;
@@ -181,196 +180,262 @@ class HarborScanGate final : public ScanGate {
   FactsPtr failure(const Status& s, const std::string& digest, const std::string& what) const {
     auto f = std::make_shared<ScanFacts>();
     f->source = classify(s);
-    f->error = what + ": " + s.message();
+    f->error = what.empty() ? s.message() : what + ": " + s.message();
     f->digest = digest;
-    f->harborUrl = conn_.url;
+    f->harborUrl = endpoint_.url;
     return f;
-  }
-
-  FactsPtr freshLocked(const std::string& key, bool triggerScan) {
-    auto it = entries_.find(key);
-    if (it == entries_.end()) {
-      return nullptr;
-    }
-    const Entry& e = it->second;
-    auto ttl = positive(*e.facts) ? cache_.ttl : cache_.negativeTtl;
-    if (Clock::now() - e.fetched >= ttl) {
-      return nullptr;
-    }
-    // A caller that wants a scan triggered does not settle for facts from before one was asked.
-    const bool unscanned =
-        std::any_of(e.facts->artifacts.begin(), e.facts->artifacts.end(),
-                    [](const auto& a) { return a.state == policy::ScanState::kNotScanned; });
-    if (triggerScan && unscanned && !e.facts->scanTriggered) {
-      return nullptr;
-    }
-    lru_.splice(lru_.begin(), lru_, e.lru);
-    return e.facts;
-  }
-
-  // Caches what Harbor said; on an outage, returns the last facts seen (marked stale) if any.
-  FactsPtr store(const std::string& key, FactsPtr looked) {
-    std::lock_guard lock(mu_);
-    auto it = entries_.find(key);
-    const bool answered = looked->source == ScanFacts::Source::kHarbor ||
-                          looked->source == ScanFacts::Source::kNotFound;
-    if (!answered) {
-      if (it != entries_.end() &&
-          Clock::now() - it->second.fetched < cache_.ttl + cache_.keepStale &&
-          it->second.facts->source == ScanFacts::Source::kHarbor) {
-        auto stale = std::make_shared<ScanFacts>(*it->second.facts);
-        stale->source = looked->source;
-        stale->error = looked->error;
-        stale->stale = true;
-        return stale;
-      }
-      return looked;
-    }
-    if (it != entries_.end()) {
-      lru_.erase(it->second.lru);
-      entries_.erase(it);
-    }
-    lru_.push_front(key);
-    entries_[key] = Entry{looked, Clock::now(), lru_.begin()};
-    while (entries_.size() > cache_.maxEntries) {
-      entries_.erase(lru_.back());
-      lru_.pop_back();
-    }
-    return looked;
   }
 
   awaitable<StatusOr<policy::ProjectScanPolicy>> projectPolicy(std::string name,
                                                                Deadline deadline) {
-    {
-      std::lock_guard lock(mu_);
-      auto it = projects_.find(name);
-      if (it != projects_.end() && Clock::now() - it->second.first < cache_.ttl) {
-        co_return it->second.second;
-      }
+    auto got = co_await projects_.get(
+        name, deadline, [this, name, deadline] { return fetchProject(name, deadline); });
+    if (!got.status.ok()) {
+      co_return got.status;
     }
-    auto get = harbor_->getProject(name, deadline);
-    auto project = co_await timed("project", std::move(get));
+    co_return *got.value;
+  }
+
+  awaitable<StatusOr<facts::Looked<policy::ProjectScanPolicy>>> fetchProject(std::string name,
+                                                                             Deadline deadline) {
+    auto project = co_await timed("project", harbor_->getProject(name, deadline));
     if (!project.ok()) {
       co_return project.status();
     }
-    policy::ProjectScanPolicy p;
-    p.name = project->name;
-    p.id = project->id;
-    p.preventVulnerable = isTrue(project->metadata, "prevent_vul", false);
-    p.severity = project->metadata.count("severity") ? project->metadata.at("severity") : "";
-    p.reuseSystemAllowlist = isTrue(project->metadata, "reuse_sys_cve_allowlist", true);
-    p.allowlist = {project->allowlist.items, project->allowlist.expiresAt};
-    std::lock_guard lock(mu_);
-    projects_[name] = {Clock::now(), p};
-    co_return p;
+    co_return facts::Looked<policy::ProjectScanPolicy>{
+        std::make_shared<policy::ProjectScanPolicy>(toProjectPolicy(*project)), true};
   }
 
   awaitable<StatusOr<policy::HarborCveAllowlist>> systemAllowlist(Deadline deadline) {
-    {
-      std::lock_guard lock(mu_);
-      if (systemAllowlist_ && Clock::now() - systemAllowlist_->first < cache_.ttl) {
-        co_return systemAllowlist_->second;
-      }
+    auto got = co_await systemAllowlist_.get(
+        "system", deadline, [this, deadline] { return fetchSystemAllowlist(deadline); });
+    if (!got.status.ok()) {
+      co_return got.status;
     }
-    auto get = harbor_->systemAllowlist(deadline);
-    auto list = co_await timed("system_allowlist", std::move(get));
+    co_return *got.value;
+  }
+
+  awaitable<StatusOr<facts::Looked<policy::HarborCveAllowlist>>> fetchSystemAllowlist(
+      Deadline deadline) {
+    auto list = co_await timed("system_allowlist", harbor_->systemAllowlist(deadline));
     if (!list.ok()) {
       co_return list.status();
     }
-    policy::HarborCveAllowlist out{list->items, list->expiresAt};
-    std::lock_guard lock(mu_);
-    systemAllowlist_ = std::make_pair(Clock::now(), out);
-    co_return out;
+    co_return facts::Looked<policy::HarborCveAllowlist>{
+        std::make_shared<policy::HarborCveAllowlist>(
+            policy::HarborCveAllowlist{list->items, list->expiresAt}),
+        true};
   }
 
-  awaitable<FactsPtr> lookUp(imageref::Reference ref, std::string digest, bool triggerScan,
-                             Deadline deadline) {
+  // The artifact and its vulnerability report, asked together.
+  net::Task artifactCalls(std::string project, std::string repo, std::string digest,
+                          std::shared_ptr<ArtifactCalls> out, Deadline deadline) {
+    return [=, this]() -> awaitable<void> {
+      co_await net::runConcurrently(net::tasks(
+          [=, this]() -> awaitable<void> {
+            out->artifact =
+                co_await timed("artifact", harbor_->getArtifact(project, repo, digest, deadline));
+          },
+          [=, this]() -> awaitable<void> {
+            out->report = co_await timed("vulnerabilities",
+                                         harbor_->vulnerabilities(project, repo, digest, deadline));
+          }));
+    };
+  }
+
+  // The findings of a scan that succeeded with some; the report was fetched with the artifact.
+  static Status addFindings(policy::ArtifactScan& scan, const ArtifactCalls& calls) {
+    if (scan.state != policy::ScanState::kSuccess || scan.total == 0) {
+      return okStatus();
+    }
+    if (!calls.report.ok()) {
+      return withWhat(calls.report.status(), "vulnerabilities of " + scan.digest);
+    }
+    if (*calls.report) {
+      for (const auto& v : (*calls.report)->vulnerabilities) {
+        scan.findings.push_back({v.id, v.package, v.version, v.fixVersion, v.severity});
+      }
+    }
+    return okStatus();
+  }
+
+  // Harbor's answers (kHarbor, kNotFound) are values; outages are errors, never cached.
+  awaitable<StatusOr<facts::Looked<ScanFacts>>> lookUp(imageref::Reference ref, bool triggerScan,
+                                                       Deadline deadline) {
+    const std::string digest = ref.digest;
     const size_t slash = ref.repository.find('/');
     if (slash == std::string::npos) {
-      co_return failure(notFound("Harbor repositories are <project>/<name>, " + ref.repository +
-                                 " has no project"),
-                        digest, ref.familiar());
+      co_return answered(failure(notFound("Harbor repositories are <project>/<name>, " +
+                                          ref.repository + " has no project"),
+                                 digest, ref.familiar()));
     }
     const std::string projectName = ref.repository.substr(0, slash);
     const std::string repo = ref.repository.substr(slash + 1);
+    // Round one: nothing here depends on anything else (the project and the system allowlist
+    // are usually cached).
+    auto top = std::make_shared<ArtifactCalls>();
+    auto project = std::make_shared<StatusOr<policy::ProjectScanPolicy>>(internalError("unset"));
+    auto system = std::make_shared<StatusOr<policy::HarborCveAllowlist>>(internalError("unset"));
+    co_await net::runConcurrently(net::tasks(
+        artifactCalls(projectName, repo, digest, top, deadline),
+        [=, this]() -> awaitable<void> {
+          *project = co_await projectPolicy(projectName, deadline);
+        },
+        [=, this]() -> awaitable<void> { *system = co_await systemAllowlist(deadline); }));
+    if (!project->ok()) {
+      co_return outcome(withWhat(project->status(), "project " + projectName), digest);
+    }
+    if (!top->artifact.ok()) {
+      co_return outcome(withWhat(top->artifact.status(), ref.repository + "@" + digest), digest);
+    }
     auto facts = std::make_shared<ScanFacts>();
     facts->digest = digest;
-    facts->harborUrl = conn_.url;
-    auto project = co_await projectPolicy(projectName, deadline);
-    if (!project.ok()) {
-      co_return failure(project.status(), digest, "project " + projectName);
-    }
-    facts->project = *project;
-    auto get = harbor_->getArtifact(projectName, repo, digest, deadline);
-    auto artifact = co_await timed("artifact", std::move(get));
-    if (!artifact.ok()) {
-      co_return failure(artifact.status(), digest, ref.repository + "@" + digest);
-    }
-    facts->uiLink = conn_.url + "/harbor/projects/" + std::to_string(project->id) +
+    facts->harborUrl = endpoint_.url;
+    facts->project = **project;
+    facts->uiLink = endpoint_.url + "/harbor/projects/" + std::to_string((*project)->id) +
                     "/repositories/" + hm::percentEncode(repo) + "/artifacts-tab/artifacts/" +
                     digest;
-    if (artifact->children.empty()) {
-      facts->artifacts.push_back(toScan(*artifact, ""));
+    const harbor::Artifact& artifact = *top->artifact;
+    if (artifact.children.empty()) {
+      facts->artifacts.push_back(toScan(artifact, ""));
+      if (Status s = addFindings(facts->artifacts.back(), *top); !s.ok()) {
+        co_return outcome(s, digest);
+      }
     } else {
-      // An index: Harbor's merged overview can hide a failed child, so each is judged.
+      // An index: Harbor's merged overview can hide a failed child, so each is judged. Round
+      // two: every platform at once.
       facts->isIndex = true;
-      for (size_t i = 0; i < artifact->children.size(); ++i) {
-        auto getChild = harbor_->getArtifact(projectName, repo, artifact->children[i], deadline);
-        auto child = co_await timed("artifact", std::move(getChild));
-        if (!child.ok()) {
-          co_return failure(child.status(), digest, "platform " + artifact->childPlatforms[i]);
+      std::vector<std::shared_ptr<ArtifactCalls>> children;
+      std::vector<net::Task> tasks;
+      for (const std::string& child : artifact.children) {
+        children.push_back(std::make_shared<ArtifactCalls>());
+        tasks.push_back(artifactCalls(projectName, repo, child, children.back(), deadline));
+      }
+      co_await net::runConcurrently(std::move(tasks));
+      for (size_t i = 0; i < children.size(); ++i) {
+        if (!children[i]->artifact.ok()) {
+          co_return outcome(
+              withWhat(children[i]->artifact.status(), "platform " + artifact.childPlatforms[i]),
+              digest);
         }
-        facts->artifacts.push_back(toScan(*child, artifact->childPlatforms[i]));
-      }
-    }
-    for (policy::ArtifactScan& scan : facts->artifacts) {
-      if (scan.state != policy::ScanState::kSuccess || scan.total == 0) {
-        continue;
-      }
-      auto getList = harbor_->vulnerabilities(projectName, repo, scan.digest, deadline);
-      auto list = co_await timed("vulnerabilities", std::move(getList));
-      if (!list.ok()) {
-        co_return failure(list.status(), digest, "vulnerabilities of " + scan.digest);
-      }
-      if (*list) {
-        for (const auto& v : (*list)->vulnerabilities) {
-          scan.findings.push_back({v.id, v.package, v.version, v.fixVersion, v.severity});
+        facts->artifacts.push_back(toScan(*children[i]->artifact, artifact.childPlatforms[i]));
+        if (Status s = addFindings(facts->artifacts.back(), *children[i]); !s.ok()) {
+          co_return outcome(s, digest);
         }
       }
     }
-    if (project->reuseSystemAllowlist) {
-      auto system = co_await systemAllowlist(deadline);
-      if (!system.ok()) {
-        co_return failure(system.status(), digest, "system CVE allowlist");
+    if ((*project)->reuseSystemAllowlist) {
+      if (!system->ok()) {
+        co_return outcome(withWhat(system->status(), "system CVE allowlist"), digest);
       }
-      facts->systemAllowlist = *system;
+      facts->systemAllowlist = **system;
     }
-    const bool unscanned =
-        std::any_of(facts->artifacts.begin(), facts->artifacts.end(),
-                    [](const auto& a) { return a.state == policy::ScanState::kNotScanned; });
-    if (triggerScan && unscanned) {
-      auto scan = harbor_->scanArtifact(projectName, repo, digest, deadline);
-      Status s = co_await timed("scan", std::move(scan));
+    if (triggerScan && unscanned(*facts)) {
+      Status s = co_await timed("scan", harbor_->scanArtifact(projectName, repo, digest, deadline));
       // 409: a scan is already running, which is what we asked for.
-      facts->scanTriggered = s.ok() || s.code() == StatusCode::kConflict;
+      facts->scanTriggered =
+          s.ok() || s.code() == StatusCode::kConflict || s.code() == StatusCode::kAlreadyExists;
     }
-    co_return facts;
+    co_return facts::Looked<ScanFacts>{facts, positive(*facts)};
   }
 
-  HarborConnection conn_;
-  CacheOptions cache_;
-  Observer observer_;
-  std::string host_;
-  std::unique_ptr<harbor::Client> harbor_;
-  std::unique_ptr<registry::Client> registry_;
+  static facts::Looked<ScanFacts> answered(FactsPtr f) { return {std::move(f), false}; }
 
-  std::mutex mu_;
-  std::unordered_map<std::string, Entry> entries_;
-  std::list<std::string> lru_;  // most recently used first
-  std::unordered_map<std::string, std::shared_ptr<Flight>> flights_;
-  std::unordered_map<std::string, std::pair<Clock::time_point, policy::ProjectScanPolicy>>
-      projects_;
-  std::optional<std::pair<Clock::time_point, policy::HarborCveAllowlist>> systemAllowlist_;
+  // NotFound is Harbor's answer (cached briefly); anything else is an outage.
+  StatusOr<facts::Looked<ScanFacts>> outcome(const Status& s, const std::string& digest) const {
+    if (s.code() == StatusCode::kNotFound) {
+      return answered(failure(s, digest, ""));
+    }
+    return s;
+  }
+
+  HarborEndpoint endpoint_;
+  Observer observer_;
+  std::shared_ptr<harbor::Client> harbor_;
+  facts::FactCache<ScanFacts> facts_;
+  facts::FactCache<policy::ProjectScanPolicy> projects_;
+  facts::FactCache<policy::HarborCveAllowlist> systemAllowlist_;
+};
+
+// One image's scan lookup for the pipeline.
+class ScanLookup final : public facts::Lookup {
+ public:
+  ScanLookup(std::shared_ptr<ScanGate> gate, bool triggerScan, bool dryRunWouldTrigger)
+      : gate_(std::move(gate)), trigger_(triggerScan), wouldTrigger_(dryRunWouldTrigger) {}
+
+  awaitable<facts::Attach> run(imageref::Reference pinned, facts::Deadline deadline) override {
+    FactsPtr f = co_await gate_->facts(std::move(pinned), trigger_, deadline);
+    if (wouldTrigger_ && f->source == ScanFacts::Source::kHarbor && unscanned(*f)) {
+      auto copy = std::make_shared<ScanFacts>(*f);
+      copy->scanWouldBeRequested = true;
+      f = copy;
+    }
+    co_return attach(f);
+  }
+
+  facts::Attach unfinished(const Status& why) const override {
+    auto f = std::make_shared<ScanFacts>();
+    f->source = classify(why);
+    f->error = why.message();
+    f->harborUrl = gate_->harborUrl();
+    return attach(f);
+  }
+
+ private:
+  static facts::Attach attach(FactsPtr f) {
+    return [f](policy::ImageUse& use) { use.scan = f; };
+  }
+
+  std::shared_ptr<ScanGate> gate_;
+  bool trigger_;
+  bool wouldTrigger_;
+};
+
+// Facts known without asking anyone: the image is on another registry.
+class NotHarborLookup final : public facts::Lookup {
+ public:
+  explicit NotHarborLookup(FactsPtr facts) : facts_(std::move(facts)) {}
+  bool needsDigest() const override { return false; }
+  awaitable<facts::Attach> run(imageref::Reference, facts::Deadline) override {
+    co_return unfinished(okStatus());
+  }
+  facts::Attach unfinished(const Status&) const override {
+    return [f = facts_](policy::ImageUse& use) { use.scan = f; };
+  }
+
+ private:
+  FactsPtr facts_;
+};
+
+class ScanSource final : public facts::Source {
+ public:
+  explicit ScanSource(std::shared_ptr<ScanGate> gate) : gate_(std::move(gate)) {}
+
+  std::string_view name() const override { return "scan"; }
+
+  std::vector<std::shared_ptr<facts::Lookup>> plan(const facts::ImageQuery& q) override {
+    const policy::ScanNeed need = policy::scanNeed(q.image);
+    if (!q.image.ref.ok()) {
+      return {};  // evaluate() reports an unparseable reference itself
+    }
+    const imageref::Reference& ref = *q.image.ref;
+    if (!need.needed && !(q.inspect && gate_->serves(ref))) {
+      return {};
+    }
+    if (!gate_->serves(ref)) {
+      auto f = std::make_shared<ScanFacts>();
+      f->source = ScanFacts::Source::kNotHarbor;
+      f->error = "registry " + ref.registry + " is not the Harbor at " + gate_->harborUrl();
+      return {std::make_shared<NotHarborLookup>(f)};
+    }
+    return {std::make_shared<ScanLookup>(gate_, need.triggerScan && !q.dryRun,
+                                         need.triggerScan && q.dryRun)};
+  }
+
+  void invalidate(const std::string& digest) override { gate_->invalidate(digest); }
+
+ private:
+  std::shared_ptr<ScanGate> gate_;
 };
 
 }  // namespace
@@ -407,90 +472,26 @@ StatusOr<std::vector<std::string>> digestsInvalidatedBy(std::string_view body) {
   return digests;
 }
 
-awaitable<void> attachScanFacts(ScanGate* gate, const policy::PolicySet& policies, std::string ns,
-                                std::vector<policy::ImageUse>& images, Deadline deadline) {
-  if (gate == nullptr) {
-    co_return;
-  }
-  struct Lookup {
-    imageref::Reference ref;
-    bool triggerScan = false;
-    FactsPtr facts;
-  };
-  std::map<std::string, Lookup> byImage;  // a Pod often repeats an image
-  for (const policy::ImageUse& use : images) {
-    policy::ScanNeed need = policy::scanNeed(policies, ns, use);
-    auto ref = imageref::parse(use.image);
-    if (!need.needed || !ref.ok()) {
-      continue;  // evaluate() reports an unparseable reference itself
-    }
-    Lookup& l = byImage[use.image];
-    l.ref = *ref;
-    l.triggerScan = l.triggerScan || need.triggerScan;
-    if (!gate->serves(*ref)) {
-      auto f = std::make_shared<ScanFacts>();
-      f->source = ScanFacts::Source::kNotHarbor;
-      f->error = "registry " + ref->registry + " is not the Harbor at " + gate->harborUrl();
-      l.facts = f;
-    }
-  }
-  std::vector<std::function<awaitable<void>()>> tasks;
-  for (auto& [_, l] : byImage) {
-    if (!l.facts) {
-      Lookup* slot = &l;
-      tasks.push_back([gate, slot, deadline]() -> awaitable<void> {
-        auto lookup = gate->facts(slot->ref, slot->triggerScan, deadline);
-        slot->facts = co_await std::move(lookup);
-      });
-    }
-  }
-  co_await net::runConcurrently(std::move(tasks));
-  for (policy::ImageUse& use : images) {
-    auto it = byImage.find(use.image);
-    if (it == byImage.end()) {
-      continue;
-    }
-    use.scan = it->second.facts;
-    if (use.resolvedDigest.empty() && use.scan->source == ScanFacts::Source::kHarbor) {
-      use.resolvedDigest = use.scan->digest;
-    }
-  }
+std::shared_ptr<facts::Source> makeScanSource(std::shared_ptr<ScanGate> gate) {
+  return std::make_shared<ScanSource>(std::move(gate));
 }
 
-StatusOr<std::unique_ptr<ScanGate>> ScanGate::create(asio::any_io_executor executor,
-                                                     HarborConnection harbor, CacheOptions cache,
-                                                     Observer observer) {
-  auto url = net::parseUrl(harbor.url);
+StatusOr<std::unique_ptr<ScanGate>> ScanGate::create(std::shared_ptr<harbor::Client> harbor,
+                                                     HarborEndpoint endpoint, CacheOptions cache,
+                                                     Observer observer, const hm::Clock& clock) {
+  if (!harbor) {
+    return invalidArgument("a scan gate needs a Harbor client");
+  }
+  auto url = net::parseUrl(endpoint.url);
   if (!url.ok()) {
     return url.status().withContext("--harbor-url");
   }
-  net::ClientOptions co;
-  if (!harbor.caFile.empty()) {
-    co.caFile = harbor.caFile;
+  if (std::find(endpoint.registryHosts.begin(), endpoint.registryHosts.end(), url->authority()) ==
+      endpoint.registryHosts.end()) {
+    endpoint.registryHosts.push_back(url->authority());
   }
-  auto http = net::HttpClient::create(executor, co);
-  if (!http.ok()) {
-    return http.status();
-  }
-  std::shared_ptr<net::HttpClient> shared(std::move(*http));
-  const std::string host = url->authority();
-  registry::RegistryOptions ro;
-  std::vector<std::string> hosts = harbor.registryHosts;
-  hosts.push_back(host);
-  for (const auto& h : hosts) {
-    if (!harbor.username.empty()) {
-      ro.credentials[h] = {harbor.username, harbor.password};
-    }
-    if (url->scheme == "http") {
-      ro.plainHttpHosts.insert(h);
-    }
-  }
-  auto registryClient = std::make_unique<registry::Client>(shared, ro);
-  auto harborClient = std::make_unique<harbor::Client>(
-      shared, harbor::HarborOptions{harbor.url, harbor.username, harbor.password});
-  return std::unique_ptr<ScanGate>(new HarborScanGate(std::move(harbor), cache, std::move(observer),
-                                                      host, std::move(harborClient),
-                                                      std::move(registryClient)));
+  return std::unique_ptr<ScanGate>(new HarborScanGate(std::move(harbor), std::move(endpoint), cache,
+                                                      std::move(observer), clock));
 }
 
 }  // namespace hm::scangate

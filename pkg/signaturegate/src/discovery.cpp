@@ -1,5 +1,7 @@
 #include "discovery.h"
 
+#include "harbormaster/net/task_group.h"
+
 namespace hm::signaturegate {
 namespace {
 
@@ -15,32 +17,57 @@ bool isLegacyLayer(const registry::Descriptor& d) {
   return d.mediaType == sigstore::kSimpleSigningMediaType;
 }
 
-// The candidates among one signature manifest's layers; blobs are fetched by digest (checked).
-awaitable<Status> collectLayers(registry::Client& registry, const imageref::Reference& repo,
-                                const registry::Manifest& manifest, size_t max,
-                                registry::Deadline deadline, std::vector<Candidate>& out) {
+// A signature layer to fetch, and what came back.
+struct LayerFetch {
+  registry::Descriptor layer;
+  StatusOr<std::string> blob = internalError("not fetched");
+};
+
+using Fetches = std::vector<std::shared_ptr<LayerFetch>>;
+
+// The candidate layers of one signature manifest, at most `max` in all.
+void addLayers(const registry::Manifest& manifest, size_t max, Fetches& out) {
   for (const registry::Descriptor& layer : manifest.layers) {
+    if (out.size() >= max) {
+      return;
+    }
+    if (isBundleLayer(layer) || isLegacyLayer(layer)) {
+      out.push_back(std::make_shared<LayerFetch>(LayerFetch{layer}));
+    }  // other attachments (SBOMs, attestations by other tools) are not signatures
+  }
+}
+
+// Blobs by digest (the registry client checks each), all at once.
+std::vector<net::Task> blobTasks(registry::Client& registry, const imageref::Reference& repo,
+                                 const Fetches& fetches, registry::Deadline deadline) {
+  std::vector<net::Task> tasks;
+  for (const auto& f : fetches) {
+    tasks.push_back([&registry, repo, f, deadline]() -> awaitable<void> {
+      f->blob = co_await registry.getBlob(repo, f->layer.digest, deadline, 1024 * 1024);
+    });
+  }
+  return tasks;
+}
+
+StatusOr<std::vector<Candidate>> candidates(const Fetches& fetches, size_t max) {
+  std::vector<Candidate> out;
+  for (const auto& f : fetches) {
     if (out.size() >= max) {
       break;
     }
-    const bool bundle = isBundleLayer(layer);
-    if (!bundle && !isLegacyLayer(layer)) {
-      continue;  // other attachments (SBOMs, attestations by other tools)
-    }
-    auto blob = co_await registry.getBlob(repo, layer.digest, deadline, 1024 * 1024);
-    if (!blob.ok()) {
-      co_return blob.status();
+    if (!f->blob.ok()) {
+      return f->blob.status();
     }
     Candidate c;
-    c.isBundle = bundle;
-    if (bundle) {
-      c.bundle = std::move(*blob);
+    c.isBundle = isBundleLayer(f->layer);
+    if (c.isBundle) {
+      c.bundle = std::move(*f->blob);
     } else {
-      c.legacy = {layer.mediaType, std::move(*blob), layer.annotations};
+      c.legacy = {f->layer.mediaType, std::move(*f->blob), f->layer.annotations};
     }
     out.push_back(std::move(c));
   }
-  co_return okStatus();
+  return out;
 }
 
 }  // namespace
@@ -49,59 +76,79 @@ awaitable<StatusOr<std::vector<Candidate>>> discoverSignatures(registry::Client&
                                                                imageref::Reference repo,
                                                                std::string digest, size_t max,
                                                                registry::Deadline deadline) {
-  std::vector<Candidate> out;
   repo.tag.clear();
   repo.digest.clear();
   repo.tagImplied = false;
-  auto referrers = co_await registry.referrers(repo, digest, deadline);
-  if (!referrers.ok() && !isNotFound(referrers.status())) {
-    co_return referrers.status();
+  imageref::Reference sigTag = repo;
+  sigTag.tag =
+      digest.substr(0, digest.find(':')) + "-" + digest.substr(digest.find(':') + 1) + ".sig";
+
+  // Round one: the referrers and the legacy .sig manifest do not depend on each other.
+  auto referrers = std::make_shared<StatusOr<std::vector<registry::Descriptor>>>(internalError(""));
+  auto sig = std::make_shared<StatusOr<registry::Manifest>>(internalError(""));
+  co_await net::runConcurrently(net::tasks(
+      [&registry, repo, digest, deadline, referrers]() -> awaitable<void> {
+        *referrers = co_await registry.referrers(repo, digest, deadline);
+      },
+      [&registry, sigTag, deadline, sig]() -> awaitable<void> {
+        *sig = co_await registry.getManifest(sigTag, deadline);
+      }));
+  if (!referrers->ok() && !isNotFound(referrers->status())) {
+    co_return referrers->status();
   }
-  if (referrers.ok()) {
-    size_t fetched = 0;
-    for (const registry::Descriptor& d : *referrers) {
-      // Both bounds: a flood of referrers without signatures (SBOMs, junk) costs at most `max`
-      // manifest fetches.
-      if (out.size() >= max || fetched++ >= max) {
+  if (!sig->ok() && !isNotFound(sig->status())) {
+    co_return sig->status();
+  }
+
+  // Round two: every referrer manifest (a flood of referrers without signatures — SBOMs, junk —
+  // costs at most `max` fetches) and the legacy payloads.
+  std::vector<std::shared_ptr<StatusOr<registry::Manifest>>> manifests;
+  std::vector<net::Task> tasks;
+  if (referrers->ok()) {
+    for (const registry::Descriptor& d : **referrers) {
+      if (manifests.size() >= max) {
         break;
       }
       imageref::Reference at = repo;
       at.digest = d.digest;
-      auto manifest = co_await registry.getManifest(at, deadline);
-      if (!manifest.ok()) {
-        if (isNotFound(manifest.status())) {
-          continue;  // deleted since the index was written
-        }
-        co_return manifest.status();
-      }
-      // A fallback index is written by clients, not the registry: trust only manifests that
-      // name this digest themselves.
-      if (manifest->isIndex || !manifest->subject || manifest->subject->digest != digest) {
-        continue;
-      }
-      Status s = co_await collectLayers(registry, repo, *manifest, max, deadline, out);
-      if (!s.ok()) {
-        co_return s;
-      }
+      auto slot = std::make_shared<StatusOr<registry::Manifest>>(internalError(""));
+      manifests.push_back(slot);
+      tasks.push_back([&registry, at, deadline, slot]() -> awaitable<void> {
+        *slot = co_await registry.getManifest(at, deadline);
+      });
     }
   }
-  imageref::Reference sigTag = repo;
-  sigTag.tag =
-      digest.substr(0, digest.find(':')) + "-" + digest.substr(digest.find(':') + 1) + ".sig";
-  auto sig = co_await registry.getManifest(sigTag, deadline);
-  if (!sig.ok()) {
-    if (isNotFound(sig.status())) {
-      co_return out;
-    }
-    co_return sig.status();
+  Fetches legacy;
+  if (sig->ok() && !(*sig)->isIndex) {
+    addLayers(**sig, max, legacy);
   }
-  if (!sig->isIndex) {
-    Status s = co_await collectLayers(registry, repo, *sig, max, deadline, out);
-    if (!s.ok()) {
-      co_return s;
-    }
+  for (net::Task& t : blobTasks(registry, repo, legacy, deadline)) {
+    tasks.push_back(std::move(t));
   }
-  co_return out;
+  co_await net::runConcurrently(std::move(tasks));
+
+  // Round three: the bundles the referrer manifests carry.
+  Fetches bundles;
+  for (const auto& manifest : manifests) {
+    if (!manifest->ok()) {
+      if (isNotFound(manifest->status())) {
+        continue;  // deleted since the index was written
+      }
+      co_return manifest->status();
+    }
+    // A fallback index is written by clients, not the registry: trust only manifests that name
+    // this digest themselves.
+    const registry::Manifest& m = **manifest;
+    if (m.isIndex || !m.subject || m.subject->digest != digest) {
+      continue;
+    }
+    addLayers(m, max, bundles);
+  }
+  co_await net::runConcurrently(blobTasks(registry, repo, bundles, deadline));
+
+  Fetches all = bundles;
+  all.insert(all.end(), legacy.begin(), legacy.end());
+  co_return candidates(all, max);
 }
 
 }  // namespace hm::signaturegate

@@ -7,7 +7,7 @@
 #include <unordered_map>
 
 #include "discovery.h"
-#include "harbormaster/net/flight.h"
+#include "harbormaster/facts/fact_cache.h"
 #include "harbormaster/sigstore/verify.h"
 
 namespace hm::signaturegate {
@@ -18,7 +18,6 @@ using asio::awaitable;
 using policy::SignatureFacts;
 using Clock = std::chrono::steady_clock;
 using FactsPtr = std::shared_ptr<const SignatureFacts>;
-using Flight = net::Flight<FactsPtr>;
 
 // An attestor ready to verify with: keys parsed, trusted root parsed.
 struct CompiledAttestor {
@@ -135,75 +134,27 @@ policy::AttestorVerdict judgeAttestor(const CompiledAttestor& a, const std::stri
 }  // namespace
 
 struct SignatureGate::State {
-  struct Entry {
-    FactsPtr facts;
-    Clock::time_point expires;
-    std::list<std::string>::iterator lru;
-  };
   struct Compiled {
     std::shared_ptr<const CompiledRule> rule;
     std::vector<std::string> errors;
   };
 
+  State(std::shared_ptr<registry::Client> r, Options o, Observer obs, const hm::Clock& clock)
+      : registry(std::move(r)),
+        options(o),
+        observer(std::move(obs)),
+        verdicts({o.positiveTtl, o.negativeTtl, std::chrono::seconds(0), o.maxEntries}, clock) {}
+
   std::shared_ptr<registry::Client> registry;
   Options options;
   Observer observer;
+  facts::FactCache<SignatureFacts> verdicts;
 
   std::mutex mu;
-  std::unordered_map<std::string, Entry> entries;
-  std::list<std::string> lru;  // most recently used first
-  std::unordered_map<std::string, std::shared_ptr<Flight>> flights;
   std::unordered_map<std::string, Compiled> compiled;  // by rule fingerprint
-  // Tags move, so what they resolve to is kept only as long as an unverified verdict.
-  std::unordered_map<std::string, std::pair<std::string, Clock::time_point>> tags;
 
-  std::string cachedTagLocked(const std::string& tag) {
-    auto it = tags.find(tag);
-    if (it == tags.end() || Clock::now() >= it->second.second) {
-      return "";
-    }
-    return it->second.first;
-  }
-
-  void rememberTagLocked(const std::string& tag, const std::string& digest) {
-    if (tags.size() >= options.maxEntries) {
-      tags.clear();
-    }
-    tags[tag] = {digest, Clock::now() + options.negativeTtl};
-  }
-
-  FactsPtr freshLocked(const std::string& key) {
-    auto it = entries.find(key);
-    if (it == entries.end()) {
-      return nullptr;
-    }
-    if (Clock::now() >= it->second.expires) {
-      lru.erase(it->second.lru);
-      entries.erase(it);
-      return nullptr;
-    }
-    lru.splice(lru.begin(), lru, it->second.lru);
-    return it->second.facts;
-  }
-
-  void storeLocked(const std::string& key, const FactsPtr& facts, bool satisfied) {
-    if (facts->source == SignatureFacts::Source::kUnreachable) {
-      return;  // the next review asks again
-    }
-    auto ttl = satisfied ? options.positiveTtl : options.negativeTtl;
-    if (auto it = entries.find(key); it != entries.end()) {
-      lru.erase(it->second.lru);
-      entries.erase(it);
-    }
-    lru.push_front(key);
-    entries[key] = Entry{facts, Clock::now() + ttl, lru.begin()};
-    while (entries.size() > options.maxEntries && !lru.empty()) {
-      entries.erase(lru.back());
-      lru.pop_back();
-    }
-  }
-
-  Compiled compiledLocked(const policy::SignatureRule& rule) {
+  Compiled compiledRule(const policy::SignatureRule& rule) {
+    std::lock_guard lock(mu);
     auto it = compiled.find(rule.fingerprint);
     if (it != compiled.end()) {
       return it->second;
@@ -216,53 +167,69 @@ struct SignatureGate::State {
     return compiled[rule.fingerprint] = c;
   }
 
-  awaitable<FactsPtr> lookUp(imageref::Reference sigRepo, std::string digest, Compiled rule,
-                             Deadline deadline) {
-    auto facts = std::make_shared<SignatureFacts>();
-    facts->digest = digest;
-    facts->repository = sigRepo.name();
+  void report(std::string_view outcome, Clock::time_point start) {
+    if (observer.lookup) {
+      observer.lookup(outcome, std::chrono::duration<double>(Clock::now() - start).count());
+    }
+  }
+
+  // A verdict for the cache: satisfying the rule lives positiveTtl. An unreachable registry is
+  // an error, never cached.
+  awaitable<StatusOr<facts::Looked<SignatureFacts>>> lookUp(imageref::Reference sigRepo,
+                                                            std::string digest, Compiled rule,
+                                                            Deadline deadline) {
+    const auto start = Clock::now();
     auto candidates =
         co_await discoverSignatures(*registry, sigRepo, digest, options.maxCandidates, deadline);
     if (!candidates.ok()) {
-      facts->source = SignatureFacts::Source::kUnreachable;
-      facts->error =
-          "looking up signatures in " + facts->repository + ": " + candidates.status().message();
-      co_return facts;
+      report("unreachable", start);
+      co_return candidates.status();
     }
+    auto facts = std::make_shared<SignatureFacts>();
+    facts->digest = digest;
+    facts->repository = sigRepo.name();
     facts->signaturesFound = candidates->size();
     const auto now = std::chrono::system_clock::now();
     for (size_t i = 0; i < rule.rule->attestors.size(); ++i) {
       facts->attestors.push_back(judgeAttestor(rule.rule->attestors[i], rule.errors[i], *rule.rule,
                                                *candidates, digest, now));
     }
-    co_return facts;
+    const size_t verified =
+        std::count_if(facts->attestors.begin(), facts->attestors.end(),
+                      [](const policy::AttestorVerdict& a) { return a.verified; });
+    const bool satisfied = verified >= rule.rule->count;
+    report(satisfied ? "verified" : "unverified", start);
+    co_return facts::Looked<SignatureFacts>{facts, satisfied};
   }
 };
 
 SignatureGate::SignatureGate(std::shared_ptr<registry::Client> registry, Options options,
-                             Observer observer)
-    : state_(std::make_shared<State>()) {
-  state_->registry = std::move(registry);
-  state_->options = options;
-  state_->observer = std::move(observer);
-}
+                             Observer observer, const hm::Clock& clock)
+    : state_(std::make_shared<State>(std::move(registry), options, std::move(observer), clock)) {}
 
 SignatureGate::~SignatureGate() = default;
 
 size_t SignatureGate::cachedVerdicts() const {
-  std::lock_guard lock(state_->mu);
-  return state_->entries.size();
+  return state_->verdicts.size();
 }
+
+namespace {
+
+FactsPtr unreachable(const std::string& repository, const std::string& digest,
+                     const std::string& error) {
+  auto f = std::make_shared<SignatureFacts>();
+  f->source = SignatureFacts::Source::kUnreachable;
+  f->error = error;
+  f->repository = repository;
+  f->digest = digest;
+  return f;
+}
+
+}  // namespace
 
 awaitable<FactsPtr> SignatureGate::facts(imageref::Reference ref, const policy::SignatureRule& rule,
                                          Deadline deadline) {
   std::shared_ptr<State> st = state_;
-  const auto start = Clock::now();
-  auto report = [&](std::string_view outcome) {
-    if (st->observer.lookup) {
-      st->observer.lookup(outcome, std::chrono::duration<double>(Clock::now() - start).count());
-    }
-  };
   imageref::Reference sigRepo = ref;
   if (!rule.repository.empty()) {
     auto parsed = imageref::parse(rule.repository);
@@ -272,114 +239,84 @@ awaitable<FactsPtr> SignatureGate::facts(imageref::Reference ref, const policy::
   }
   std::string digest = ref.digest;
   if (digest.empty()) {
-    std::lock_guard lock(st->mu);
-    digest = st->cachedTagLocked(ref.normalized());
-  }
-  if (digest.empty()) {
     auto resolved = co_await st->registry->resolveDigest(ref, deadline);
     if (!resolved.ok()) {
-      auto f = std::make_shared<SignatureFacts>();
-      f->source = SignatureFacts::Source::kUnreachable;
-      f->error = "resolving " + ref.familiar() + ": " + resolved.status().message();
-      f->repository = sigRepo.name();
-      report("unreachable");
-      co_return f;
+      st->report("unreachable", Clock::now());
+      co_return unreachable(sigRepo.name(), "",
+                            "resolving " + ref.familiar() + ": " + resolved.status().message());
     }
     digest = *resolved;
-    std::lock_guard lock(st->mu);
-    st->rememberTagLocked(ref.normalized(), digest);
   }
   const std::string key = sigRepo.name() + "@" + digest + "|" + rule.fingerprint;
-  std::shared_ptr<Flight> flight;
-  bool leader = false;
-  State::Compiled compiled;
-  {
-    std::lock_guard lock(st->mu);
-    if (FactsPtr cached = st->freshLocked(key)) {
-      if (st->observer.cacheLookup) {
-        st->observer.cacheLookup(true);
-      }
-      co_return cached;
-    }
-    auto& slot = st->flights[key];
-    if (!slot) {
-      slot = std::make_shared<Flight>();
-      leader = true;
-      compiled = st->compiledLocked(rule);
-    }
-    flight = slot;
-  }
+  State::Compiled compiled = st->compiledRule(rule);
+  auto got = co_await st->verdicts.get(key, deadline, [st, sigRepo, digest, compiled, deadline] {
+    return st->lookUp(sigRepo, digest, compiled, deadline);
+  });
   if (st->observer.cacheLookup) {
-    st->observer.cacheLookup(false);
+    st->observer.cacheLookup(got.hit);
   }
-  if (!leader) {
-    co_await flight->wait();
-    co_return flight->result();
+  if (got.status.ok()) {
+    co_return got.value;
   }
-  FactsPtr result = co_await st->lookUp(sigRepo, digest, compiled, deadline);
-  const size_t verified =
-      std::count_if(result->attestors.begin(), result->attestors.end(),
-                    [](const policy::AttestorVerdict& a) { return a.verified; });
-  const bool satisfied = verified >= compiled.rule->count;
-  {
-    std::lock_guard lock(st->mu);
-    st->storeLocked(key, result, satisfied);
-    st->flights.erase(key);
-  }
-  flight->finish(result);
-  report(result->source == SignatureFacts::Source::kUnreachable ? "unreachable"
-         : satisfied                                            ? "verified"
-                                                                : "unverified");
-  co_return result;
+  co_return unreachable(sigRepo.name(), digest,
+                        "looking up signatures in " + sigRepo.name() + ": " + got.status.message());
 }
 
-awaitable<void> attachSignatureFacts(SignatureGate* gate, const policy::PolicySet& policies,
-                                     std::string ns, std::vector<policy::ImageUse>& images,
-                                     Deadline deadline) {
-  const bool anySignatures =
-      std::any_of(policies.policies.begin(), policies.policies.end(),
-                  [](const policy::ImagePolicy& p) { return p.signatures.has_value(); });
-  if (gate == nullptr || !anySignatures) {
-    co_return;
+namespace {
+
+// One image's lookup under one rule.
+class SignatureLookup final : public facts::Lookup {
+ public:
+  SignatureLookup(std::shared_ptr<SignatureGate> gate, imageref::Reference ref,
+                  const policy::SignatureRule* rule,
+                  std::shared_ptr<const policy::PolicySet> policies)
+      : gate_(std::move(gate)), ref_(std::move(ref)), rule_(rule), policies_(std::move(policies)) {}
+
+  awaitable<facts::Attach> run(imageref::Reference pinned, facts::Deadline deadline) override {
+    FactsPtr f = co_await gate_->facts(std::move(pinned), *rule_, deadline);
+    co_return attach(f);
   }
-  struct Lookup {
-    imageref::Reference ref;
-    const policy::SignatureRule* rule = nullptr;
-    FactsPtr facts;
-  };
-  std::map<std::string, Lookup> lookups;  // by image text and rule: a Pod often repeats an image
-  for (const policy::ImageUse& use : images) {
-    auto ref = imageref::parse(use.image);
-    if (!ref.ok()) {
-      continue;  // evaluate() reports an unparseable reference itself
-    }
-    if (!use.resolvedDigest.empty() && !ref->isPinned()) {
-      ref->digest = use.resolvedDigest;  // judge what the scan judged
-    }
-    for (const policy::SignatureRule* rule : policy::signatureRules(policies, ns, use)) {
-      lookups[use.image + "|" + rule->fingerprint] = Lookup{*ref, rule, nullptr};
-    }
+
+  facts::Attach unfinished(const Status& why) const override {
+    const std::string repo = rule_->repository.empty() ? ref_.name() : rule_->repository;
+    return attach(unreachable(repo, "", why.message()));
   }
-  std::vector<std::function<awaitable<void>()>> tasks;
-  for (auto& [_, l] : lookups) {
-    Lookup* slot = &l;
-    tasks.push_back([gate, slot, deadline]() -> awaitable<void> {
-      auto lookup = gate->facts(slot->ref, *slot->rule, deadline);
-      slot->facts = co_await std::move(lookup);
-    });
+
+ private:
+  facts::Attach attach(FactsPtr f) const {
+    return [f, fingerprint = rule_->fingerprint](policy::ImageUse& use) {
+      use.signatures[fingerprint] = f;
+    };
   }
-  co_await net::runConcurrently(std::move(tasks));
-  for (policy::ImageUse& use : images) {
-    for (auto& [key, l] : lookups) {
-      if (key.compare(0, use.image.size() + 1, use.image + "|") != 0) {
-        continue;
-      }
-      use.signatures[l.rule->fingerprint] = l.facts;
-      if (use.resolvedDigest.empty() && !l.facts->digest.empty() && !l.ref.isPinned()) {
-        use.resolvedDigest = l.facts->digest;
-      }
+
+  std::shared_ptr<SignatureGate> gate_;
+  imageref::Reference ref_;
+  const policy::SignatureRule* rule_;                  // into *policies_
+  std::shared_ptr<const policy::PolicySet> policies_;  // keeps rule_ alive
+};
+
+class SignatureSource final : public facts::Source {
+ public:
+  explicit SignatureSource(std::shared_ptr<SignatureGate> gate) : gate_(std::move(gate)) {}
+
+  std::string_view name() const override { return "signatures"; }
+
+  std::vector<std::shared_ptr<facts::Lookup>> plan(const facts::ImageQuery& q) override {
+    std::vector<std::shared_ptr<facts::Lookup>> out;
+    for (const policy::SignatureRule* rule : policy::signatureRules(q.image)) {
+      out.push_back(std::make_shared<SignatureLookup>(gate_, *q.image.ref, rule, q.policies));
     }
+    return out;
   }
+
+ private:
+  std::shared_ptr<SignatureGate> gate_;
+};
+
+}  // namespace
+
+std::shared_ptr<facts::Source> makeSignatureSource(std::shared_ptr<SignatureGate> gate) {
+  return std::make_shared<SignatureSource>(std::move(gate));
 }
 
 }  // namespace hm::signaturegate

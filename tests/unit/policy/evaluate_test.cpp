@@ -337,11 +337,37 @@ TEST(EvaluateTest, SignatureRulesAreListedOncePerFingerprint) {
   ImagePolicy excluded = signedPolicy("excluded", 2);
   excluded.exclude.images = {"harbor.example.com/shop/**"};
   auto set = setOf({signedPolicy("signed"), other, excluded, policyNamed("plain")});
-  auto rules = signatureRules(set, "shop", use("harbor.example.com/shop/web@" + kDigest));
+  auto planned = [&](std::string_view ns) {
+    return planReview(set, ns, {use("harbor.example.com/shop/web@" + kDigest)}).images.at(0);
+  };
+  auto rules = signatureRules(planned("shop"));
   ASSERT_EQ(rules.size(), 1u) << "two policies with one rule share its lookup";
   EXPECT_EQ(rules[0]->fingerprint, "fp-1");
-  EXPECT_TRUE(
-      signatureRules(set, "kube-system", use("harbor.example.com/shop/web@" + kDigest)).empty());
+  EXPECT_TRUE(signatureRules(planned("kube-system")).empty());
+}
+
+TEST(EvaluateTest, APlanParsesEachDistinctImageOnceAndKeepsUpdateSkipsApart) {
+  auto set = setOf({policyNamed("a"), policyNamed("b")});
+  set.policies[1].onUpdate = UpdateRule::kCheckAll;
+  std::vector<ImageUse> uses = {use("nginx:1.25"), use("nginx:1.25"), use("nginx:1.25"),
+                                use("bad image")};
+  uses[2].unchanged = true;
+  ReviewPlan plan = planReview(set, "shop", uses);
+  ASSERT_EQ(plan.images.size(), 3u) << "one entry per text, unchanged kept apart";
+  EXPECT_EQ(plan.imageOfUse, (std::vector<size_t>{0, 0, 1, 2}));
+  EXPECT_EQ(plan.images[0].uses, (std::vector<size_t>{0, 1}));
+  EXPECT_EQ(plan.images[0].judging.size(), 2u);
+  EXPECT_TRUE(plan.images[0].wantsDigest());
+  EXPECT_EQ(plan.images[1].judging.size(), 1u) << "only the CheckAll policy judges it again";
+  EXPECT_TRUE(plan.images[1].matches[0]) << "the skipping policy still matched";
+  EXPECT_FALSE(plan.images[2].ref.ok());
+  EXPECT_FALSE(plan.images[2].wantsDigest());
+  // The plan gives what planning inside evaluate() gives.
+  auto now = std::chrono::system_clock::now();
+  auto planned = evaluate(set, "shop", uses, plan, now);
+  auto direct = evaluate(set, "shop", uses, now);
+  EXPECT_EQ(planned.findings.size(), direct.findings.size());
+  EXPECT_EQ(planned.matchedPolicies, direct.matchedPolicies);
 }
 
 }  // namespace

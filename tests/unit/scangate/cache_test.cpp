@@ -6,6 +6,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "harbormaster/harbor/client.h"
 #include "support/async.h"
 #include "support/registry_rig.h"
 
@@ -38,8 +39,13 @@ class ScanGateCacheTest : public ::testing::Test {
   }
 
   std::unique_ptr<ScanGate> gate(CacheOptions cache) {
-    HarborConnection c{"http://" + rig_->host(), "", "admin", rig_->adminPassword(), {}};
-    auto g = ScanGate::create(io_.ioc().get_executor(), c, cache);
+    auto http = net::HttpClient::create(io_.ioc().get_executor(), {});
+    EXPECT_TRUE(http.ok());
+    const std::string url = "http://" + rig_->host();
+    auto harbor = std::make_shared<harbor::Client>(
+        std::shared_ptr<net::HttpClient>(std::move(*http)),
+        harbor::HarborOptions{url, "admin", rig_->adminPassword()});
+    auto g = ScanGate::create(harbor, {url, {}}, cache);
     EXPECT_TRUE(g.ok());
     return std::move(*g);
   }

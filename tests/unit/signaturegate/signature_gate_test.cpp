@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include "harbormaster/base/files.h"
+#include "harbormaster/review/engine.h"
 #include "support/async.h"
 #include "support/cosign.h"
 #include "support/registry_rig.h"
@@ -90,7 +91,7 @@ class SignatureGateTest : public ::testing::Test {
 
   void SetUp() override { gate_ = makeGate(rig_->host()); }
 
-  std::unique_ptr<SignatureGate> makeGate(const std::string& plainHost, Options options = {},
+  std::shared_ptr<SignatureGate> makeGate(const std::string& plainHost, Options options = {},
                                           Observer observer = {}) {
     auto http = net::HttpClient::create(io_.ioc().get_executor(), {});
     EXPECT_TRUE(http.ok());
@@ -98,7 +99,8 @@ class SignatureGateTest : public ::testing::Test {
     ro.plainHttpHosts = {plainHost};
     auto reg =
         std::make_shared<registry::Client>(std::shared_ptr<net::HttpClient>(std::move(*http)), ro);
-    return std::make_unique<SignatureGate>(reg, options, std::move(observer));
+    registry_ = reg;
+    return std::make_shared<SignatureGate>(reg, options, std::move(observer));
   }
 
   // A fresh image in `repo` (unique per seed), pushed with skopeo.
@@ -159,7 +161,8 @@ class SignatureGateTest : public ::testing::Test {
   static hm::testing::OciLayout* layout_;
   static std::map<std::string, hm::testing::SigningKey>* signingKeys_;
   hm::testing::IoThreads io_;
-  std::unique_ptr<SignatureGate> gate_;
+  std::shared_ptr<SignatureGate> gate_;
+  std::shared_ptr<registry::Client> registry_;  // the last gate's
 };
 
 hm::testing::RegistryRig* SignatureGateTest::rig_ = nullptr;
@@ -446,10 +449,11 @@ TEST_F(SignatureGateTest, AttachFillsEveryImageAndRule) {
   std::vector<policy::ImageUse> uses(2);
   uses[0].image = rig_->host() + "/team/attach:attach";
   uses[1].image = rig_->host() + "/team/attach@" + img.digest;
-  runOn(io_.ioc(), [&]() -> asio::awaitable<int> {
-    co_await attachSignatureFacts(gate_.get(), set, "shop", uses, soon());
-    co_return 0;
-  }());
+  // Through the review engine, as the webhook gathers: the tag resolved once, both uses judged.
+  review::Engine engine({makeSignatureSource(gate_)}, review::makeRegistryResolver(registry_, {}));
+  auto shared = std::make_shared<const policy::PolicySet>(set);
+  auto gathered = runOn(io_.ioc(), engine.gather(uses, "shop", shared, soon(), {}));
+  uses = gathered.images;
   for (const auto& u : uses) {
     ASSERT_EQ(u.signatures.count(p.signatures->fingerprint), 1u) << u.image;
     EXPECT_TRUE(u.signatures.at(p.signatures->fingerprint)->attestors.at(0).verified);

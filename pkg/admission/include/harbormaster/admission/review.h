@@ -50,9 +50,12 @@ struct Outcome {
 
 // decode() then respond(): for callers with nothing to look up between the two.
 Outcome review(std::string_view body, const policy::PolicySet& policies, WallTime now);
-// The answer to a decoded request. The webhook fills ImageUse::scan (and resolvedDigest)
+// The answer to a decoded request. The review engine (pkg/review) fills the images' facts
 // between decode() and respond(); everything here stays pure.
 Outcome respond(Request request, const policy::PolicySet& policies, WallTime now);
+// The same, judged with the plan the facts were gathered by (no second planning).
+Outcome respond(Request request, const policy::PolicySet& policies, const policy::ReviewPlan& plan,
+                WallTime now);
 // The 400 answer for a body decode() refused.
 Outcome invalid(const Status& decodeError);
 

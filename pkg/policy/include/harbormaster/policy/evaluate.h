@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "harbormaster/imageref/reference.h"
 #include "harbormaster/policy/policy.h"
 #include "harbormaster/policy/scan.h"
 #include "harbormaster/policy/signatures.h"
@@ -47,19 +48,50 @@ struct Evaluation {
   bool denied() const;
 };
 
-// Whether an image needs Harbor scan facts: some policy with spec.vulnerabilities judges it in
-// this namespace. `triggerScan` when such a policy says notScanned: ScanAndDeny.
+// One distinct image of a review (its text and whether oldObject had it), parsed once, with the
+// policies that select it and the ones that judge it, found once. Facts are gathered and checks
+// run from this plan, so no step parses or matches again.
+struct PlannedImage {
+  std::string image;  // as written
+  bool unchanged = false;
+  StatusOr<imageref::Reference> ref = invalidArgument("not parsed");
+  std::string name;        // normalised name without tag or digest, for globs
+  std::string normalized;  // normalised reference, for globs
+  // By index into PolicySet::policies: selected by namespace and image (reported as matched),
+  // and of those, judging it (onUpdate may skip an unchanged image).
+  std::vector<bool> matches;
+  std::vector<bool> judges;
+  std::vector<const ImagePolicy*> judging;  // the judging policies, in policy order
+  std::vector<size_t> uses;                 // indexes into the review's images
+
+  // A judging policy requires a digest and the image names a tag: the fix names the digest.
+  bool wantsDigest() const;
+};
+
+struct ReviewPlan {
+  std::vector<PlannedImage> images;
+  std::vector<size_t> imageOfUse;  // for each use, its index in `images`
+};
+
+ReviewPlan planReview(const PolicySet& policies, std::string_view ns,
+                      const std::vector<ImageUse>& images);
+
+// Whether an image needs Harbor scan facts: some policy with spec.vulnerabilities judges it.
+// `triggerScan` when such a policy says notScanned: ScanAndDeny.
 struct ScanNeed {
   bool needed = false;
   bool triggerScan = false;
 };
-ScanNeed scanNeed(const PolicySet& policies, std::string_view ns, const ImageUse& use);
+ScanNeed scanNeed(const PlannedImage& image);
 
-// The spec.signatures rules that judge an image in this namespace (one per distinct
-// fingerprint), pointing into `policies`.
-std::vector<const SignatureRule*> signatureRules(const PolicySet& policies, std::string_view ns,
-                                                 const ImageUse& use);
+// The spec.signatures rules that judge an image (one per distinct fingerprint), pointing into
+// the policy set the plan was made from.
+std::vector<const SignatureRule*> signatureRules(const PlannedImage& image);
 
+// Judges every use with the plan made for exactly these images.
+Evaluation evaluate(const PolicySet& policies, std::string_view ns,
+                    const std::vector<ImageUse>& images, const ReviewPlan& plan, WallTime now);
+// Plans, then judges: for callers that gathered no facts through a plan.
 Evaluation evaluate(const PolicySet& policies, std::string_view ns,
                     const std::vector<ImageUse>& images, WallTime now);
 

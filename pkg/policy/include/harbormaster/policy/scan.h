@@ -79,6 +79,9 @@ struct ScanFacts {
   ProjectScanPolicy project;
   HarborCveAllowlist systemAllowlist;
   bool scanTriggered = false;  // Harbormaster asked Harbor to scan (ScanAndDeny)
+  // A dry run under ScanAndDeny: a real request would have asked Harbor to scan, this one
+  // asked nothing (dry runs have no side effects).
+  bool scanWouldBeRequested = false;
 };
 
 // One reason the image fails (or only warns on) spec.vulnerabilities.

@@ -1,5 +1,6 @@
 // SignatureGate: which of a policy's attestors signed an image, found in the registry and
-// verified offline, cached by (signature repository, digest, rule).
+// verified offline, cached by (signature repository, digest, rule); and SignatureSource, which
+// offers the verdicts to the review pipeline as a fact source.
 //
 //   SignatureGate gate(registryClient, {});
 //   std::shared_ptr<const policy::SignatureFacts> facts = co_await gate.facts(ref, rule, deadline);
@@ -15,7 +16,9 @@
 // facts() never fails: a registry that cannot be asked gives Source::kUnreachable ("could not
 // check signatures"), never "unsigned", and is not cached. Verdicts that satisfy the rule live
 // `positiveTtl` (a digest never changes), others `negativeTtl` (someone may sign it now).
-// Concurrent calls for one key share one discovery and verification.
+// Concurrent calls for one key share one discovery and verification (facts::FactCache). The
+// referrers and the legacy .sig manifest are asked together, then every referrer manifest and
+// legacy payload together: two round trips for a legacy signature, three for a bundle.
 #pragma once
 
 #include "harbormaster/net/client.h"  // first: it works around a Boost 1.74 header
@@ -26,6 +29,8 @@
 #include <string>
 #include <vector>
 
+#include "harbormaster/base/clock.h"
+#include "harbormaster/facts/source.h"
 #include "harbormaster/imageref/reference.h"
 #include "harbormaster/policy/evaluate.h"
 #include "harbormaster/registry/client.h"
@@ -51,13 +56,14 @@ using Deadline = std::chrono::steady_clock::time_point;
 
 class SignatureGate {
  public:
-  SignatureGate(std::shared_ptr<registry::Client> registry, Options options,
-                Observer observer = {});
+  SignatureGate(std::shared_ptr<registry::Client> registry, Options options, Observer observer = {},
+                const Clock& clock = Clock::system());
   ~SignatureGate();
   SignatureGate(const SignatureGate&) = delete;
   SignatureGate& operator=(const SignatureGate&) = delete;
 
-  // `rule` is read during the call only.
+  // `rule` is read during the call only. The pipeline passes pinned references; a tag is
+  // resolved here, uncached.
   boost::asio::awaitable<std::shared_ptr<const policy::SignatureFacts>> facts(
       imageref::Reference ref, const policy::SignatureRule& rule, Deadline deadline);
 
@@ -68,12 +74,7 @@ class SignatureGate {
   std::shared_ptr<State> state_;
 };
 
-// Looks up signature facts for every image and rule that judges it, concurrently, and fills
-// ImageUse::signatures (and resolvedDigest for tags). Without a gate nothing is filled, and
-// evaluate() says the signatures were not looked up.
-boost::asio::awaitable<void> attachSignatureFacts(SignatureGate* gate,
-                                                  const policy::PolicySet& policies, std::string ns,
-                                                  std::vector<policy::ImageUse>& images,
-                                                  Deadline deadline);
+// The fact source for spec.signatures: one lookup per image and rule that judges it.
+std::shared_ptr<facts::Source> makeSignatureSource(std::shared_ptr<SignatureGate> gate);
 
 }  // namespace hm::signaturegate

@@ -1,0 +1,137 @@
+// The review engine: what the webhook, `harbormaster check` and (next) the operator's
+// compliance pass call to judge images.
+//
+//   auto engine = review::connect(executor, options);                  // one connection, all
+//   sources admission::Outcome out = co_await (*engine)->review(body, policies, deadline);
+//   // or, for images without an AdmissionReview (check):
+//   review::Gathered g = co_await (*engine)->gather(images, ns, policies, deadline, {});
+//   policy::Evaluation ev = policy::evaluate(*policies, ns, g.images, g.plan, now);
+//
+// A review runs decode → plan (every reference parsed once, the judging policies found once:
+// policy::planReview) → gather (each tag resolved to its digest once; every lookup of every fact
+// source for every image started together, cut at the deadline) → judge (policy::evaluate, pure)
+// → respond (admission::respond). A lookup that did not finish is attached as "could not check",
+// never as a pass. docs/architecture.md describes the pipeline and how to add a fact source.
+#pragma once
+
+#include "harbormaster/net/client.h"  // first: it works around a Boost 1.74 header
+
+#include <chrono>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "harbormaster/admission/review.h"
+#include "harbormaster/base/clock.h"
+#include "harbormaster/facts/source.h"
+#include "harbormaster/policy/evaluate.h"
+#include "harbormaster/scangate/scan_gate.h"
+#include "harbormaster/signaturegate/signature_gate.h"
+
+namespace hm::review {
+
+using Deadline = std::chrono::steady_clock::time_point;
+
+// Resolves tags to the digests they point to now.
+class DigestResolver {
+ public:
+  virtual ~DigestResolver() = default;
+  // `forFacts`: a fact source needs the digest, so a failure remembered for messages only is not
+  // reused (the registry is asked again).
+  virtual boost::asio::awaitable<StatusOr<std::string>> resolve(imageref::Reference tag,
+                                                                bool forFacts,
+                                                                Deadline deadline) = 0;
+};
+
+struct DigestOptions {
+  // How long a tag's digest is reused; tags move, so briefly.
+  std::chrono::seconds tagTtl{10};
+  // How long a failed resolution is reused where only a message needs the digest.
+  std::chrono::seconds failureTtl{10};
+  size_t maxEntries = 10000;
+};
+
+// Through the registry client (its credentials, token cache and connections).
+std::shared_ptr<DigestResolver> makeRegistryResolver(std::shared_ptr<registry::Client> registry,
+                                                     DigestOptions options,
+                                                     const Clock& clock = Clock::system());
+
+struct EngineSettings {
+  // A tag under a policy that requires digests is resolved only to name the real digest in the
+  // fix; that may take at most this long (and never past the review deadline). Zero: never.
+  std::chrono::milliseconds digestFixBudget{2'000};
+};
+
+struct GatherOptions {
+  bool dryRun = false;   // no side effects: no scan requests
+  bool inspect = false;  // sources gather what they can even when no policy asks (check)
+};
+
+// Images with their facts attached, and the plan they were gathered by (evaluate() takes it).
+struct Gathered {
+  std::vector<policy::ImageUse> images;
+  policy::ReviewPlan plan;
+};
+
+class Engine {
+ public:
+  // `resolver` may be null: tags then stay unresolved (their facts say why).
+  Engine(std::vector<std::shared_ptr<facts::Source>> sources,
+         std::shared_ptr<DigestResolver> resolver, EngineSettings settings = {},
+         const Clock& clock = Clock::system());
+
+  boost::asio::awaitable<Gathered> gather(std::vector<policy::ImageUse> images, std::string ns,
+                                          std::shared_ptr<const policy::PolicySet> policies,
+                                          Deadline deadline, GatherOptions options);
+
+  // A whole AdmissionReview: decoded, planned, gathered, judged and answered. Never fails: a
+  // body that is no AdmissionReview gets the 400 outcome.
+  boost::asio::awaitable<admission::Outcome> review(
+      std::string body, std::shared_ptr<const policy::PolicySet> policies, Deadline deadline);
+
+  // A Harbor event said this digest changed: every source forgets it.
+  void invalidate(const std::string& digest);
+
+  const Clock& clock() const { return *clock_; }
+
+ private:
+  std::vector<std::shared_ptr<facts::Source>> sources_;
+  std::shared_ptr<DigestResolver> resolver_;
+  EngineSettings settings_;
+  const Clock* clock_;
+};
+
+// Where Harbor is and how to reach it: one connection (HTTP client, credentials, CA, token
+// cache) serves the scan source, the signature source and tag resolution.
+struct HarborConnection {
+  std::string url;     // https://harbor.example.com
+  std::string caFile;  // PEM bundle; empty: the system trust store
+  std::string username;
+  std::string password;
+  // Other host[:port] names Harbor's registry is reached by (the URL's host always is).
+  std::vector<std::string> registryHosts;
+};
+
+struct EngineOptions {
+  std::optional<HarborConnection> harbor;  // without it, no scan source
+  // Local registries without TLS (never production registries).
+  std::vector<std::string> plainHttpRegistries;
+  scangate::CacheOptions scanCache;
+  signaturegate::Options signatures;
+  DigestOptions digests;
+  EngineSettings settings;
+};
+
+struct EngineObserver {
+  scangate::Observer scan;
+  signaturegate::Observer signatures;
+};
+
+// Builds the one connection and every fact source on it. Images on our Harbor are read with
+// Harbor's credentials and CA (plus the system trust store), other registries anonymously.
+StatusOr<std::unique_ptr<Engine>> connect(boost::asio::any_io_executor executor,
+                                          EngineOptions options, EngineObserver observer = {},
+                                          const Clock& clock = Clock::system());
+
+}  // namespace hm::review

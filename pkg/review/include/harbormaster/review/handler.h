@@ -1,0 +1,84 @@
+// WebhookHandler: the webhook's HTTP surface over the review engine — POST /validate (the
+// deadline from the API server's ?timeout= and the review budget), POST /harbor-events, GET
+// /healthz, /readyz and /metrics — with metrics and decision logs through observer hooks, so it
+// is tested without sockets.
+//
+//   WebhookHandler handler(engine, [&] { return store.current(); }, {.reviewBudget = 8s}, hooks);
+//   net::Server::create(ioc, opts, [&](net::HttpRequest r) { return handler.handle(r); });
+#pragma once
+
+#include "harbormaster/net/server.h"  // first: it works around a Boost 1.74 header
+
+#include <atomic>
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "harbormaster/admission/review.h"
+#include "harbormaster/review/engine.h"
+
+namespace hm::review {
+
+struct HandlerOptions {
+  // One review's lookups finish within this, and within 80 % of the API server's ?timeout=, so a
+  // slow Harbor gives an answer before the API server gives up.
+  std::chrono::milliseconds reviewBudget{8'000};
+  // The Authorization value Harbor's webhook policy sends to POST /harbor-events; empty: off.
+  std::string eventsSecret;
+};
+
+// One finished review, for metrics and the decision log.
+struct ReviewRecord {
+  const admission::Outcome& outcome;
+  std::string_view remote;
+  std::string_view kind;       // a label from a fixed set (never from the request as such)
+  std::string_view operation;  // likewise
+  double seconds = 0;
+};
+
+struct HandlerObserver {
+  std::function<void(std::string_view path, int status)> httpRequest;  // path from a fixed set
+  std::function<void()> reviewStarted;
+  std::function<void(const ReviewRecord&)> reviewed;
+  std::function<void(size_t invalidated)> harborEvent;
+  std::function<std::string()> metricsText;  // the /metrics body
+};
+
+class WebhookHandler {
+ public:
+  using Policies = std::function<std::shared_ptr<const policy::PolicySet>()>;
+
+  WebhookHandler(Engine& engine, Policies policies, HandlerOptions options,
+                 HandlerObserver observer = {});
+
+  // Not ready while draining, so the Service stops sending new reviews here.
+  void setStopping() { stopping_ = true; }
+
+  // The TLS port: every route.
+  boost::asio::awaitable<net::HttpResponse> handle(net::HttpRequest req);
+  // The plain metrics/health port: never /validate or /harbor-events.
+  boost::asio::awaitable<net::HttpResponse> handleOps(net::HttpRequest req);
+
+  // When a review must be answered by: the budget, cut to 80 % of ?timeout= when given.
+  Deadline reviewDeadline(std::string_view target, Clock::SteadyTime now) const;
+
+ private:
+  boost::asio::awaitable<net::HttpResponse> validate(const net::HttpRequest& req);
+  net::HttpResponse route(const net::HttpRequest& req);
+  net::HttpResponse harborEvent(const net::HttpRequest& req);
+
+  Engine& engine_;
+  Policies policies_;
+  HandlerOptions options_;
+  HandlerObserver observer_;
+  std::atomic<bool> stopping_{false};
+};
+
+// The decision log line for a review (JSON): uid, object, decision, findings, duration.
+void logReview(const ReviewRecord& record);
+// Per image a scan policy judged: "pass", "warn" or "deny" (harbormaster_scan_verdicts_total).
+std::vector<std::string_view> scanVerdicts(const admission::Outcome& outcome);
+
+}  // namespace hm::review

@@ -1,0 +1,189 @@
+#include "harbormaster/review/engine.h"
+
+#include <mutex>
+
+#include "harbormaster/net/task_group.h"
+
+namespace hm::review {
+namespace {
+
+namespace asio = boost::asio;
+using asio::awaitable;
+
+// One lookup and what became of it. Written by its task, read by the pipeline once the group
+// finished or the deadline passed: the task may outlive the review, so both share this.
+struct Slot {
+  std::shared_ptr<facts::Lookup> lookup;
+  std::string source;
+  std::optional<facts::Attach> found;
+  Status failed;  // why the lookup did not run or finish
+};
+
+// Everything gathered for one distinct image.
+struct ImageWork {
+  size_t planned = 0;
+  std::optional<imageref::Reference> ref;  // parsed; absent for an unparseable image
+  bool resolve = false;                    // a tag whose digest someone needs
+  bool forFacts = false;                   // ... a fact source (not only a message)
+  std::string digest;                      // what the tag resolved to
+  std::vector<std::shared_ptr<Slot>> slots;
+};
+
+struct Work {
+  std::mutex mu;
+  std::vector<ImageWork> images;
+};
+
+awaitable<void> runLookup(std::shared_ptr<Work> work, std::shared_ptr<Slot> slot,
+                          imageref::Reference pinned, Status resolution, Deadline deadline) {
+  if (slot->lookup->needsDigest() && !resolution.ok()) {
+    std::lock_guard lock(work->mu);
+    slot->failed = resolution;
+    co_return;
+  }
+  std::optional<facts::Attach> found;
+  Status failed;
+  try {
+    found = co_await slot->lookup->run(std::move(pinned), deadline);
+  } catch (const std::exception& e) {
+    failed = internalError("the " + slot->source + " lookup failed: " + e.what());
+  } catch (...) {
+    failed = internalError("the " + slot->source + " lookup failed");
+  }
+  std::lock_guard lock(work->mu);
+  slot->found = std::move(found);
+  slot->failed = failed;
+}
+
+}  // namespace
+
+Engine::Engine(std::vector<std::shared_ptr<facts::Source>> sources,
+               std::shared_ptr<DigestResolver> resolver, EngineSettings settings,
+               const Clock& clock)
+    : sources_(std::move(sources)),
+      resolver_(std::move(resolver)),
+      settings_(settings),
+      clock_(&clock) {}
+
+awaitable<Gathered> Engine::gather(std::vector<policy::ImageUse> images, std::string ns,
+                                   std::shared_ptr<const policy::PolicySet> policies,
+                                   Deadline deadline, GatherOptions options) {
+  Gathered out;
+  out.plan = policy::planReview(*policies, ns, images);
+  out.images = std::move(images);
+  auto work = std::make_shared<Work>();
+  for (size_t i = 0; i < out.plan.images.size(); ++i) {
+    const policy::PlannedImage& planned = out.plan.images[i];
+    ImageWork& w = work->images.emplace_back();
+    w.planned = i;
+    if (!planned.ref.ok()) {
+      continue;  // evaluate() reports an unparseable reference itself
+    }
+    w.ref = *planned.ref;
+    facts::ImageQuery query{planned, policies, options.dryRun, options.inspect};
+    for (const auto& source : sources_) {
+      for (auto& lookup : source->plan(query)) {
+        w.forFacts = w.forFacts || lookup->needsDigest();
+        w.slots.push_back(std::make_shared<Slot>(
+            Slot{std::move(lookup), std::string(source->name()), std::nullopt, okStatus()}));
+      }
+    }
+    const bool fixOnly = planned.wantsDigest() && settings_.digestFixBudget.count() > 0;
+    w.resolve = !w.ref->isPinned() && (w.forFacts || fixOnly);
+  }
+  std::vector<net::Task> tasks;
+  for (size_t i = 0; i < work->images.size(); ++i) {
+    const ImageWork& w = work->images[i];
+    if (!w.ref || (w.slots.empty() && !w.resolve)) {
+      continue;
+    }
+    Deadline resolveBy = deadline;
+    if (!w.forFacts) {
+      resolveBy = std::min(deadline, std::chrono::steady_clock::now() + settings_.digestFixBudget);
+    }
+    tasks.push_back([resolver = resolver_, work, i, deadline, resolveBy]() -> awaitable<void> {
+      imageref::Reference pinned;
+      bool resolve = false, forFacts = false;
+      std::vector<std::shared_ptr<Slot>> slots;
+      {
+        std::lock_guard lock(work->mu);
+        pinned = *work->images[i].ref;
+        resolve = work->images[i].resolve;
+        forFacts = work->images[i].forFacts;
+        slots = work->images[i].slots;
+      }
+      Status resolution;
+      if (resolve && !resolver) {
+        resolution = unavailable("resolving " + pinned.familiar() + ": no registry access");
+      } else if (resolve) {
+        auto digest = co_await resolver->resolve(pinned, forFacts, resolveBy);
+        if (digest.ok()) {
+          pinned.digest = *digest;
+          std::lock_guard lock(work->mu);
+          work->images[i].digest = *digest;
+        } else {
+          resolution = Status(digest.status().code(),
+                              "resolving " + pinned.familiar() + ": " + digest.status().message());
+        }
+      }
+      std::vector<net::Task> lookups;
+      for (const auto& slot : slots) {
+        lookups.push_back([work, slot, pinned, resolution, deadline]() {
+          return runLookup(work, slot, pinned, resolution, deadline);
+        });
+      }
+      co_await net::runConcurrently(std::move(lookups));
+    });
+  }
+  co_await net::runConcurrently(std::move(tasks), deadline);
+
+  // Attach under the lock: a lookup cut at the deadline may still finish on another thread.
+  std::lock_guard lock(work->mu);
+  for (const ImageWork& w : work->images) {
+    const policy::PlannedImage& planned = out.plan.images[w.planned];
+    for (size_t u : planned.uses) {
+      policy::ImageUse& use = out.images[u];
+      if (use.resolvedDigest.empty()) {
+        use.resolvedDigest = w.digest;
+      }
+      for (const auto& slot : w.slots) {
+        facts::Attach attach;
+        if (slot->found) {
+          attach = *slot->found;
+        } else if (!slot->failed.ok()) {
+          attach = slot->lookup->unfinished(slot->failed);
+        } else {
+          attach = slot->lookup->unfinished(deadlineExceeded(
+              "the " + slot->source + " lookup did not finish within the review deadline"));
+        }
+        attach(use);
+      }
+    }
+  }
+  co_return out;
+}
+
+awaitable<admission::Outcome> Engine::review(std::string body,
+                                             std::shared_ptr<const policy::PolicySet> policies,
+                                             Deadline deadline) {
+  auto decoded = admission::decode(body);
+  if (!decoded.ok()) {
+    co_return admission::invalid(decoded.status());
+  }
+  admission::Request request = std::move(decoded).value();
+  if (request.handled) {
+    Gathered g = co_await gather(std::move(request.images), request.ns, policies, deadline,
+                                 {.dryRun = request.dryRun, .inspect = false});
+    request.images = std::move(g.images);
+    co_return admission::respond(std::move(request), *policies, g.plan, clock_->wallNow());
+  }
+  co_return admission::respond(std::move(request), *policies, clock_->wallNow());
+}
+
+void Engine::invalidate(const std::string& digest) {
+  for (const auto& source : sources_) {
+    source->invalidate(digest);
+  }
+}
+
+}  // namespace hm::review

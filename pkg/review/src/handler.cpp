@@ -1,0 +1,277 @@
+#include "harbormaster/review/handler.h"
+
+#include <nlohmann/json.hpp>
+
+#include "harbormaster/base/log.h"
+
+namespace hm::review {
+namespace {
+
+namespace asio = boost::asio;
+using net::HttpRequest;
+using net::HttpResponse;
+
+HttpResponse notFound() {
+  return {404, "application/json", R"({"error":"not found"})", {}};
+}
+
+HttpResponse methodNotAllowed(const char* method) {
+  return {405,
+          "application/json",
+          std::string(R"({"error":"use )") + method + R"("})",
+          {{"Allow", method}}};
+}
+
+// Label values come from a fixed set, never from the request, so a client cannot grow the
+// metric cardinality.
+std::string_view pathLabel(std::string_view path) {
+  for (std::string_view known :
+       {"/validate", "/healthz", "/readyz", "/metrics", "/harbor-events"}) {
+    if (path == known) {
+      return known;
+    }
+  }
+  return "other";
+}
+
+std::string_view kindLabel(const admission::Request& r) {
+  for (std::string_view k : {"Pod", "Deployment", "ReplicaSet", "ReplicationController",
+                             "StatefulSet", "DaemonSet", "Job", "CronJob"}) {
+    if (r.kind == k) {
+      return k;
+    }
+  }
+  return r.kind.empty() ? "unknown" : "other";
+}
+
+std::string_view operationLabel(const admission::Request& r) {
+  for (std::string_view op : {"CREATE", "UPDATE", "DELETE", "CONNECT"}) {
+    if (r.operation == op) {
+      return op;
+    }
+  }
+  return "unknown";
+}
+
+// A Go duration as the API server writes it ("10s", "1m30s", "500ms"); nullopt otherwise.
+std::optional<std::chrono::milliseconds> parseGoDuration(std::string_view text) {
+  if (text.empty() || text.size() > 32) {
+    return std::nullopt;
+  }
+  double total = 0;
+  size_t i = 0;
+  while (i < text.size()) {
+    size_t start = i;
+    while (i < text.size() &&
+           (std::isdigit(static_cast<unsigned char>(text[i])) || text[i] == '.')) {
+      ++i;
+    }
+    if (start == i) {
+      return std::nullopt;
+    }
+    double value = std::strtod(std::string(text.substr(start, i - start)).c_str(), nullptr);
+    size_t unitStart = i;
+    while (i < text.size() && std::isalpha(static_cast<unsigned char>(text[i]))) {
+      ++i;
+    }
+    std::string_view unit = text.substr(unitStart, i - unitStart);
+    if (unit == "ms") {
+      total += value;
+    } else if (unit == "s") {
+      total += value * 1e3;
+    } else if (unit == "m") {
+      total += value * 60e3;
+    } else if (unit == "h") {
+      total += value * 3600e3;
+    } else {
+      return std::nullopt;
+    }
+  }
+  return std::chrono::milliseconds(static_cast<int64_t>(std::min(total, 1e12)));
+}
+
+// Compares in time independent of where the first difference is.
+bool sameSecret(std::string_view given, const std::string& expected) {
+  unsigned char diff = given.size() == expected.size() ? 0 : 1;
+  for (size_t i = 0; i < expected.size(); ++i) {
+    diff |= static_cast<unsigned char>(expected[i] ^ (i < given.size() ? given[i] : 0));
+  }
+  return diff == 0;
+}
+
+}  // namespace
+
+WebhookHandler::WebhookHandler(Engine& engine, Policies policies, HandlerOptions options,
+                               HandlerObserver observer)
+    : engine_(engine),
+      policies_(std::move(policies)),
+      options_(std::move(options)),
+      observer_(std::move(observer)) {}
+
+asio::awaitable<HttpResponse> WebhookHandler::handle(HttpRequest req) {
+  HttpResponse res;
+  if (req.path() == "/validate" && req.method == "POST") {
+    res = co_await validate(req);
+  } else {
+    res = route(req);
+  }
+  if (observer_.httpRequest) {
+    observer_.httpRequest(pathLabel(req.path()), res.status);
+  }
+  co_return res;
+}
+
+asio::awaitable<HttpResponse> WebhookHandler::handleOps(HttpRequest req) {
+  const bool tlsOnly = req.path() == "/validate" || req.path() == "/harbor-events";
+  HttpResponse res = tlsOnly ? notFound() : route(req);
+  if (observer_.httpRequest) {
+    observer_.httpRequest(pathLabel(req.path()), res.status);
+  }
+  co_return res;
+}
+
+HttpResponse WebhookHandler::route(const HttpRequest& req) {
+  std::string_view path = req.path();
+  if (path == "/validate") {
+    return methodNotAllowed("POST");
+  }
+  if (path == "/harbor-events" && !options_.eventsSecret.empty()) {
+    return harborEvent(req);
+  }
+  if (req.method != "GET") {
+    return methodNotAllowed("GET");
+  }
+  if (path == "/healthz") {
+    return {200, "application/json", R"({"status":"ok"})", {}};
+  }
+  if (path == "/readyz") {
+    if (stopping_ || policies_() == nullptr) {
+      return {503, "application/json", R"({"status":"shutting down"})", {}};
+    }
+    return {200, "application/json", R"({"status":"ready"})", {}};
+  }
+  if (path == "/metrics" && observer_.metricsText) {
+    return {200, "text/plain; version=0.0.4; charset=utf-8", observer_.metricsText(), {}};
+  }
+  return notFound();
+}
+
+Deadline WebhookHandler::reviewDeadline(std::string_view target, Clock::SteadyTime now) const {
+  auto budget = options_.reviewBudget;
+  const size_t query = target.find('?');
+  if (query != std::string_view::npos) {
+    std::string_view rest = target.substr(query + 1);
+    while (!rest.empty()) {
+      std::string_view param = rest.substr(0, rest.find('&'));
+      rest = param.size() < rest.size() ? rest.substr(param.size() + 1) : std::string_view();
+      if (param.rfind("timeout=", 0) == 0) {
+        if (auto t = parseGoDuration(param.substr(8)); t && t->count() > 0) {
+          budget = std::min(budget, *t * 8 / 10);
+        }
+      }
+    }
+  }
+  return now + budget;
+}
+
+asio::awaitable<HttpResponse> WebhookHandler::validate(const HttpRequest& req) {
+  if (observer_.reviewStarted) {
+    observer_.reviewStarted();
+  }
+  const auto start = std::chrono::steady_clock::now();
+  std::shared_ptr<const policy::PolicySet> policies = policies_();
+  if (policies == nullptr) {
+    co_return HttpResponse{503, "application/json", R"({"error":"no policy loaded yet"})", {}};
+  }
+  admission::Outcome out =
+      co_await engine_.review(req.body, policies, reviewDeadline(req.target, start));
+  const double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  if (observer_.reviewed) {
+    observer_.reviewed(ReviewRecord{out, req.remote, kindLabel(out.request),
+                                    operationLabel(out.request), seconds});
+  }
+  co_return HttpResponse{out.httpStatus, "application/json", std::move(out.body), {}};
+}
+
+// Harbor's webhook notifications: a scan finished, an artifact was pushed or deleted. The
+// affected digests are dropped from every cache so the next review asks again.
+HttpResponse WebhookHandler::harborEvent(const HttpRequest& req) {
+  if (req.method != "POST") {
+    return methodNotAllowed("POST");
+  }
+  if (!sameSecret(req.header("Authorization"), options_.eventsSecret)) {
+    log::warn("Refused a Harbor event with a wrong or missing Authorization header",
+              {{"remote", req.remote}});
+    return {401, "application/json", R"({"error":"wrong or missing Authorization"})", {}};
+  }
+  auto digests = scangate::digestsInvalidatedBy(req.body);
+  if (!digests.ok()) {
+    nlohmann::json error = {{"error", digests.status().message()}};
+    return {400, "application/json", error.dump(), {}};
+  }
+  for (const auto& d : *digests) {
+    engine_.invalidate(d);
+  }
+  if (observer_.harborEvent) {
+    observer_.harborEvent(digests->size());
+  }
+  log::info("Harbor event", {{"invalidated", digests->size()}});
+  return {200, "application/json", nlohmann::json{{"invalidated", digests->size()}}.dump(), {}};
+}
+
+void logReview(const ReviewRecord& record) {
+  const admission::Outcome& out = record.outcome;
+  const admission::Request& r = out.request;
+  if (out.decision == admission::Decision::kInvalid) {
+    log::warn("Rejected malformed admission request",
+              {{"remote", record.remote}, {"error", out.message}});
+    return;
+  }
+  auto level =
+      out.decision == admission::Decision::kSkipped ? log::Level::kDebug : log::Level::kInfo;
+  if (!log::enabled(level)) {
+    return;
+  }
+  nlohmann::json findings = nlohmann::json::array();
+  for (const auto& f : out.evaluation.findings) {
+    findings.push_back({{"policy", f.policy},
+                        {"mode", policy::modeName(f.mode)},
+                        {"check", policy::checkName(f.check)},
+                        {"path", f.use.path},
+                        {"image", f.use.image}});
+  }
+  log::write(level, "Reviewed admission request",
+             {{"uid", r.uid},
+              {"kind", r.kind},
+              {"namespace", r.ns},
+              {"name", r.name},
+              {"operation", r.operation},
+              {"dryRun", r.dryRun},
+              {"decision", admission::decisionName(out.decision)},
+              {"images", r.images.size()},
+              {"findings", findings},
+              {"durationMs", record.seconds * 1000.0}});
+}
+
+std::vector<std::string_view> scanVerdicts(const admission::Outcome& out) {
+  std::vector<std::string_view> verdicts;
+  for (const policy::ImageUse& use : out.request.images) {
+    if (!use.scan) {
+      continue;
+    }
+    std::string_view outcome = "pass";
+    for (const auto& f : out.evaluation.findings) {
+      if (f.check == policy::Check::kVulnerabilities && f.use.path == use.path) {
+        outcome = f.mode == policy::Mode::kEnforce ? "deny" : "warn";
+        if (outcome == "deny") {
+          break;
+        }
+      }
+    }
+    verdicts.push_back(outcome);
+  }
+  return verdicts;
+}
+
+}  // namespace hm::review
