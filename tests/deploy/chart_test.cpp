@@ -140,7 +140,7 @@ TEST_P(ChartValuesTest, WebhookConfigurationIsSafe) {
   ASSERT_EQ(vwc["webhooks"].size(), 1u);
   const json& w = vwc["webhooks"][0];
   EXPECT_EQ(w["admissionReviewVersions"], json::array({"v1"}));
-  EXPECT_EQ(w["sideEffects"], "None");
+  EXPECT_EQ(w["sideEffects"], "NoneOnDryRun") << "dry runs never ask Harbor to scan";
   EXPECT_EQ(w["matchPolicy"], "Equivalent");
   EXPECT_EQ(w["clientConfig"]["service"]["namespace"], "hm-system");
   EXPECT_EQ(w["clientConfig"]["service"]["path"], "/validate");
@@ -404,7 +404,8 @@ TEST(ChartTest, SignatureKeysAndTrustedRootsAreMountedWhereThePolicyReadsThem) {
   ASSERT_EQ(r.exitCode, 0) << r.output;
   json webhook = findDocument(r.documents, "Deployment", "hm-harbormaster-webhook");
   EXPECT_THAT(args(webhook), IsSupersetOf({std::string("--signature-cache-ttl=24h"),
-                                           std::string("--signature-negative-ttl=30s")}));
+                                           std::string("--signature-negative-ttl=30s"),
+                                           std::string("--digest-lookup-budget=2s")}));
   EXPECT_EQ(volume(webhook, "signatures-ci")["secret"]["secretName"], "cosign-ci-public-key");
   EXPECT_EQ(volume(webhook, "signatures-public-good")["configMap"]["name"],
             "sigstore-trusted-root");

@@ -65,11 +65,17 @@ class ScanGateE2E : public ::testing::Test {
 
   void startWebhook(const std::string& vulnerabilities, std::vector<std::string> extra = {},
                     const std::string& password = "") {
-    dir_.write("policy.yaml",
-               "apiVersion: harbormaster.io/v1alpha1\nkind: ImagePolicy\n"
-               "metadata: {name: scans}\nspec:\n  match: {namespaces: [shop]}\n"
-               "  vulnerabilities:\n" +
-                   vulnerabilities);
+    startWebhookWithPolicy(
+        "apiVersion: harbormaster.io/v1alpha1\nkind: ImagePolicy\n"
+        "metadata: {name: scans}\nspec:\n  match: {namespaces: [shop]}\n"
+        "  vulnerabilities:\n" +
+            vulnerabilities,
+        std::move(extra), password);
+  }
+
+  void startWebhookWithPolicy(const std::string& policy, std::vector<std::string> extra = {},
+                              const std::string& password = "") {
+    dir_.write("policy.yaml", policy);
     dir_.write("harbor-credentials",
                "admin:" + (password.empty() ? rig_->adminPassword() : password) + "\n");
     std::vector<std::string> flags = {"--policy",
@@ -178,6 +184,50 @@ TEST_F(ScanGateE2E, ScanAndDenyAsksHarborToScanOnce) {
                 "POST /api/v2.0/projects/shop/repositories/fresh/artifacts/" + digest + "/scan", 0),
             1)
       << stats.dump();
+}
+
+TEST_F(ScanGateE2E, ADryRunAsksHarborToScanNothing) {
+  std::string image = pushScanned("dry", "");
+  startWebhook("    severity: High\n    notScanned: ScanAndDeny\n");
+  rig_->control("DELETE", "/sim/stats");
+  json body = json::parse(podReview(image));
+  body["request"]["dryRun"] = true;
+  json dry = hm::testing::reviewResponse(port_, body.dump());
+  EXPECT_EQ(dry["allowed"], false);
+  EXPECT_THAT(message(dry), HasSubstr("a scan would be requested (this is a dry run"));
+  const std::string scanCall = "POST /api/v2.0/projects/shop/repositories/dry/artifacts/sha256%3A" +
+                               image.substr(image.find('@') + 8) + "/scan";
+  auto stats = json::parse(rig_->control("GET", "/sim/stats"))["requests"];
+  EXPECT_EQ(stats.value(scanCall, 0), 0) << "a dry run has no side effects: " << stats.dump();
+  json real = review(image);
+  EXPECT_THAT(message(real), HasSubstr("asked Harbor to scan it"));
+  stats = json::parse(rig_->control("GET", "/sim/stats"))["requests"];
+  EXPECT_EQ(stats.value(scanCall, 0), 1) << "the request that is no dry run asks";
+}
+
+TEST_F(ScanGateE2E, ADigestOnlyDenialNamesTheDigestTheRegistryServes) {
+  const std::string pinned = pushScanned("plain", "Success");
+  const std::string tag = rig_->host() + "/shop/plain:1";
+  const std::string policy =
+      "apiVersion: harbormaster.io/v1alpha1\nkind: ImagePolicy\n"
+      "metadata: {name: pinned}\nspec:\n  match: {namespaces: [shop]}\n  digest: Require\n";
+  startWebhookWithPolicy(policy);
+  json res = review(tag);
+  EXPECT_EQ(res["allowed"], false);
+  EXPECT_THAT(message(res), HasSubstr("is not pinned by digest — use " + pinned));
+  std::string out;
+  EXPECT_EQ(
+      hm::testing::runCommand({HM_BINARY, "check", "--policy", dir_.file("policy.yaml"),
+                               "--namespace", "shop", "--harbor-url", "http://" + rig_->host(),
+                               "--harbor-credentials-file", dir_.file("harbor-credentials"), tag},
+                              out),
+      1);
+  EXPECT_THAT(out, HasSubstr("use " + pinned)) << "check names it too";
+
+  startWebhookWithPolicy(policy, {"--digest-lookup-budget", "0s"});
+  EXPECT_THAT(message(review(tag)),
+              HasSubstr("use " + rig_->host() + "/shop/plain@sha256:<digest>"))
+      << "with no budget for the lookup, the placeholder";
 }
 
 TEST_F(ScanGateE2E, AllowlistsFromPolicyProjectAndSystem) {

@@ -31,9 +31,13 @@ class RegistryResolver final : public DigestResolver {
     if (forFacts) {
       accept = [](const Resolution& r) { return r.error.ok(); };
     }
-    auto got = co_await cache_.get(
-        tag.normalized(), deadline, [this, tag, deadline] { return lookUp(tag, deadline); },
-        accept);
+    // Named first, awaited after: GCC 12 destroys temporaries inside a co_await expression
+    // twice.
+    facts::FactCache<Resolution>::Lookup lookup = [this, tag, deadline] {
+      return lookUp(tag, deadline);
+    };
+    auto call = cache_.get(tag.normalized(), deadline, std::move(lookup), std::move(accept));
+    auto got = co_await std::move(call);
     if (!got.status.ok()) {
       co_return got.status;
     }

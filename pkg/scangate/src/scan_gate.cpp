@@ -133,9 +133,13 @@ class HarborScanGate final : public ScanGate {
     if (triggerScan) {
       accept = [](const ScanFacts& f) { return !unscanned(f) || f.scanTriggered; };
     }
-    auto got = co_await facts_.get(
-        key, deadline,
-        [this, ref, triggerScan, deadline] { return lookUp(ref, triggerScan, deadline); }, accept);
+    // Named first, awaited after: GCC 12 destroys temporaries inside a co_await expression
+    // twice (the lambda's captures here).
+    facts::FactCache<ScanFacts>::Lookup lookup = [this, ref, triggerScan, deadline] {
+      return lookUp(ref, triggerScan, deadline);
+    };
+    auto call = facts_.get(key, deadline, std::move(lookup), std::move(accept));
+    auto got = co_await std::move(call);
     note(got.hit);
     if (got.status.ok()) {
       co_return got.value;
@@ -188,8 +192,11 @@ class HarborScanGate final : public ScanGate {
 
   awaitable<StatusOr<policy::ProjectScanPolicy>> projectPolicy(std::string name,
                                                                Deadline deadline) {
-    auto got = co_await projects_.get(
-        name, deadline, [this, name, deadline] { return fetchProject(name, deadline); });
+    facts::FactCache<policy::ProjectScanPolicy>::Lookup lookup = [this, name, deadline] {
+      return fetchProject(name, deadline);
+    };
+    auto call = projects_.get(name, deadline, std::move(lookup));
+    auto got = co_await std::move(call);
     if (!got.status.ok()) {
       co_return got.status;
     }
@@ -198,7 +205,8 @@ class HarborScanGate final : public ScanGate {
 
   awaitable<StatusOr<facts::Looked<policy::ProjectScanPolicy>>> fetchProject(std::string name,
                                                                              Deadline deadline) {
-    auto project = co_await timed("project", harbor_->getProject(name, deadline));
+    auto get = harbor_->getProject(name, deadline);
+    auto project = co_await timed("project", std::move(get));
     if (!project.ok()) {
       co_return project.status();
     }
@@ -207,8 +215,11 @@ class HarborScanGate final : public ScanGate {
   }
 
   awaitable<StatusOr<policy::HarborCveAllowlist>> systemAllowlist(Deadline deadline) {
-    auto got = co_await systemAllowlist_.get(
-        "system", deadline, [this, deadline] { return fetchSystemAllowlist(deadline); });
+    facts::FactCache<policy::HarborCveAllowlist>::Lookup lookup = [this, deadline] {
+      return fetchSystemAllowlist(deadline);
+    };
+    auto call = systemAllowlist_.get("system", deadline, std::move(lookup));
+    auto got = co_await std::move(call);
     if (!got.status.ok()) {
       co_return got.status;
     }
@@ -217,7 +228,8 @@ class HarborScanGate final : public ScanGate {
 
   awaitable<StatusOr<facts::Looked<policy::HarborCveAllowlist>>> fetchSystemAllowlist(
       Deadline deadline) {
-    auto list = co_await timed("system_allowlist", harbor_->systemAllowlist(deadline));
+    auto get = harbor_->systemAllowlist(deadline);
+    auto list = co_await timed("system_allowlist", std::move(get));
     if (!list.ok()) {
       co_return list.status();
     }
@@ -231,15 +243,16 @@ class HarborScanGate final : public ScanGate {
   net::Task artifactCalls(std::string project, std::string repo, std::string digest,
                           std::shared_ptr<ArtifactCalls> out, Deadline deadline) {
     return [=, this]() -> awaitable<void> {
-      co_await net::runConcurrently(net::tasks(
+      auto both = net::tasks(
           [=, this]() -> awaitable<void> {
-            out->artifact =
-                co_await timed("artifact", harbor_->getArtifact(project, repo, digest, deadline));
+            auto get = harbor_->getArtifact(project, repo, digest, deadline);
+            out->artifact = co_await timed("artifact", std::move(get));
           },
           [=, this]() -> awaitable<void> {
-            out->report = co_await timed("vulnerabilities",
-                                         harbor_->vulnerabilities(project, repo, digest, deadline));
-          }));
+            auto get = harbor_->vulnerabilities(project, repo, digest, deadline);
+            out->report = co_await timed("vulnerabilities", std::move(get));
+          });
+      co_await net::runConcurrently(std::move(both));
     };
   }
 
@@ -276,12 +289,13 @@ class HarborScanGate final : public ScanGate {
     auto top = std::make_shared<ArtifactCalls>();
     auto project = std::make_shared<StatusOr<policy::ProjectScanPolicy>>(internalError("unset"));
     auto system = std::make_shared<StatusOr<policy::HarborCveAllowlist>>(internalError("unset"));
-    co_await net::runConcurrently(net::tasks(
+    auto round = net::tasks(
         artifactCalls(projectName, repo, digest, top, deadline),
         [=, this]() -> awaitable<void> {
           *project = co_await projectPolicy(projectName, deadline);
         },
-        [=, this]() -> awaitable<void> { *system = co_await systemAllowlist(deadline); }));
+        [=, this]() -> awaitable<void> { *system = co_await systemAllowlist(deadline); });
+    co_await net::runConcurrently(std::move(round));
     if (!project->ok()) {
       co_return outcome(withWhat(project->status(), "project " + projectName), digest);
     }
@@ -331,7 +345,8 @@ class HarborScanGate final : public ScanGate {
       facts->systemAllowlist = **system;
     }
     if (triggerScan && unscanned(*facts)) {
-      Status s = co_await timed("scan", harbor_->scanArtifact(projectName, repo, digest, deadline));
+      auto scan = harbor_->scanArtifact(projectName, repo, digest, deadline);
+      Status s = co_await timed("scan", std::move(scan));
       // 409: a scan is already running, which is what we asked for.
       facts->scanTriggered =
           s.ok() || s.code() == StatusCode::kConflict || s.code() == StatusCode::kAlreadyExists;

@@ -86,13 +86,14 @@ awaitable<StatusOr<std::vector<Candidate>>> discoverSignatures(registry::Client&
   // Round one: the referrers and the legacy .sig manifest do not depend on each other.
   auto referrers = std::make_shared<StatusOr<std::vector<registry::Descriptor>>>(internalError(""));
   auto sig = std::make_shared<StatusOr<registry::Manifest>>(internalError(""));
-  co_await net::runConcurrently(net::tasks(
+  auto round = net::tasks(
       [&registry, repo, digest, deadline, referrers]() -> awaitable<void> {
         *referrers = co_await registry.referrers(repo, digest, deadline);
       },
       [&registry, sigTag, deadline, sig]() -> awaitable<void> {
         *sig = co_await registry.getManifest(sigTag, deadline);
-      }));
+      });
+  co_await net::runConcurrently(std::move(round));
   if (!referrers->ok() && !isNotFound(referrers->status())) {
     co_return referrers->status();
   }
@@ -144,7 +145,8 @@ awaitable<StatusOr<std::vector<Candidate>>> discoverSignatures(registry::Client&
     }
     addLayers(m, max, bundles);
   }
-  co_await net::runConcurrently(blobTasks(registry, repo, bundles, deadline));
+  auto blobs = blobTasks(registry, repo, bundles, deadline);
+  co_await net::runConcurrently(std::move(blobs));
 
   Fetches all = bundles;
   all.insert(all.end(), legacy.begin(), legacy.end());

@@ -249,9 +249,12 @@ awaitable<FactsPtr> SignatureGate::facts(imageref::Reference ref, const policy::
   }
   const std::string key = sigRepo.name() + "@" + digest + "|" + rule.fingerprint;
   State::Compiled compiled = st->compiledRule(rule);
-  auto got = co_await st->verdicts.get(key, deadline, [st, sigRepo, digest, compiled, deadline] {
+  // Named first, awaited after: GCC 12 destroys temporaries inside a co_await expression twice.
+  facts::FactCache<SignatureFacts>::Lookup lookup = [st, sigRepo, digest, compiled, deadline] {
     return st->lookUp(sigRepo, digest, compiled, deadline);
-  });
+  };
+  auto call = st->verdicts.get(key, deadline, std::move(lookup));
+  auto got = co_await std::move(call);
   if (st->observer.cacheLookup) {
     st->observer.cacheLookup(got.hit);
   }
