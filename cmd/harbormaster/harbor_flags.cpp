@@ -11,7 +11,8 @@ const std::set<std::string> kHarborFlags = {
     "registry-host", "scan-cache-ttl", "scan-negative-ttl"};
 
 const std::set<std::string> kSignatureFlags = {"plain-http-registry", "signature-cache-ttl",
-                                               "signature-negative-ttl", "digest-lookup-budget"};
+                                               "signature-negative-ttl", "digest-lookup-budget",
+                                               "tag-digest-ttl"};
 
 StatusOr<HarborFlags> parseHarborFlags(const Flags& flags) {
   HarborFlags out;
@@ -19,7 +20,8 @@ StatusOr<HarborFlags> parseHarborFlags(const Flags& flags) {
        {std::pair<const char*, std::chrono::seconds*>{"scan-cache-ttl", &out.cache.ttl},
         {"scan-negative-ttl", &out.cache.negativeTtl},
         {"signature-cache-ttl", &out.signatures.positiveTtl},
-        {"signature-negative-ttl", &out.signatures.negativeTtl}}) {
+        {"signature-negative-ttl", &out.signatures.negativeTtl},
+        {"tag-digest-ttl", &out.digests.tagTtl}}) {
     if (flags.has(name)) {
       auto d = parseDuration(name, flags.get(name));
       if (!d.ok()) {
@@ -87,6 +89,7 @@ review::EngineOptions HarborFlags::engineOptions() const {
   o.scanCache = cache;
   o.signatures = signatures;
   o.settings.digestFixBudget = digestLookupBudget;
+  o.digests = digests;
   return o;
 }
 

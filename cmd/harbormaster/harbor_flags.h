@@ -15,7 +15,7 @@ namespace hm::cli {
 extern const std::set<std::string> kHarborFlags;
 // For any registry (webhook and check):
 // [--plain-http-registry H]... [--signature-cache-ttl D] [--signature-negative-ttl D]
-// [--digest-lookup-budget D]
+// [--digest-lookup-budget D] [--tag-digest-ttl D]
 extern const std::set<std::string> kSignatureFlags;
 
 struct HarborFlags {
@@ -24,6 +24,7 @@ struct HarborFlags {
   signaturegate::Options signatures;
   std::vector<std::string> plainHttpRegistries;  // local registries without TLS (never production)
   std::chrono::milliseconds digestLookupBudget{2'000};
+  review::DigestOptions digests;  // --tag-digest-ttl
 
   review::EngineOptions engineOptions() const;
 };

@@ -144,7 +144,7 @@ latency_row() {
   local label=$2 policy=$3 body=$4 line calls per
   hm_start_webhook "$bin" "$policy" --harbor-url "http://$HM_HARBOR" \
     --harbor-credentials-file "$HM_WORK/harbor-credentials" --scan-cache-ttl 0s \
-    --scan-negative-ttl 0s --signature-cache-ttl 0s --signature-negative-ttl 0s
+    --scan-negative-ttl 0s --signature-cache-ttl 0s --signature-negative-ttl 0s "${cold_tags[@]}"
   port=$HM_PORT
   run 1 "$body" >/dev/null  # warm-up: connections, registry tokens, the project's metadata
   if ! grep -q '"decision":"allowed"' "$HM_LOG"; then
@@ -161,6 +161,11 @@ latency_row() {
 }
 curl -sf -X POST "http://$HM_HARBOR/sim/faults" \
   -d "{\"path_prefix\":\"/\",\"latency_ms\":$latency,\"count\":-1}" >/dev/null
+# Tags resolved afresh on every review too (builds before --tag-digest-ttl resolved every time).
+cold_tags=()
+if ! "$bin" webhook --tag-digest-ttl 0s 2>&1 | grep -q "unknown flag"; then
+  cold_tags=(--tag-digest-ttl 0s)
+fi
 latency_rows=""
 latency_row latency_rows "scan only, by digest" "$HM_WORK/scan-policy.yaml" "$HM_WORK/scan-pod.json"
 latency_row latency_rows "signatures only, by digest" "$HM_WORK/signature-policy.yaml" \

@@ -65,8 +65,10 @@ bool retryableStatus(int status) {
   return status == 429 || status == 502 || status == 503 || status == 504;
 }
 
+// Rounded up: a stream timer that fired a fraction of a millisecond before the deadline made a
+// call cut by its deadline look like a connection failure (Unavailable, "Operation canceled").
 std::chrono::milliseconds remaining(Clock::time_point deadline) {
-  auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
+  auto left = std::chrono::ceil<std::chrono::milliseconds>(deadline - Clock::now());
   return std::max(left, std::chrono::milliseconds(0));
 }
 

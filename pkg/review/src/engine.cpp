@@ -1,5 +1,6 @@
 #include "harbormaster/review/engine.h"
 
+#include <algorithm>
 #include <mutex>
 
 #include "harbormaster/net/task_group.h"
@@ -26,7 +27,13 @@ struct ImageWork {
   bool resolve = false;                    // a tag whose digest someone needs
   bool forFacts = false;                   // ... a fact source (not only a message)
   std::string digest;                      // what the tag resolved to
+  Status resolution;                       // why it could not be
   std::vector<std::shared_ptr<Slot>> slots;
+
+  bool pending() const {
+    return resolve || std::any_of(slots.begin(), slots.end(),
+                                  [](const auto& s) { return !s->found && s->failed.ok(); });
+  }
 };
 
 struct Work {
@@ -55,25 +62,49 @@ awaitable<void> runLookup(std::shared_ptr<Work> work, std::shared_ptr<Slot> slot
   slot->failed = failed;
 }
 
-}  // namespace
+// What each source needs for each image of the plan.
+Status resolutionError(const imageref::Reference& tag, const Status& s) {
+  return Status(s.code(), "resolving " + tag.familiar() + ": " + s.message());
+}
 
-Engine::Engine(std::vector<std::shared_ptr<facts::Source>> sources,
-               std::shared_ptr<DigestResolver> resolver, EngineSettings settings,
-               const Clock& clock)
-    : sources_(std::move(sources)),
-      resolver_(std::move(resolver)),
-      settings_(settings),
-      clock_(&clock) {}
+// The warm path: what the caches already know — the tag's digest, the facts for it — is taken
+// synchronously, so a review whose facts are all cached starts no coroutine and no timer.
+void takeCached(ImageWork& w, DigestResolver* resolver) {
+  if (w.resolve && resolver) {
+    if (auto known = resolver->cached(*w.ref, w.forFacts)) {
+      w.resolve = false;
+      if (known->ok()) {
+        w.digest = **known;
+      } else {
+        w.resolution = resolutionError(*w.ref, known->status());
+      }
+    }
+  }
+  if (w.resolve) {
+    return;  // the digest is not known yet
+  }
+  imageref::Reference pinned = *w.ref;
+  if (!w.digest.empty()) {
+    pinned.digest = w.digest;
+  }
+  for (auto& slot : w.slots) {
+    if (slot->lookup->needsDigest() && !pinned.isPinned()) {
+      continue;
+    }
+    if (auto attach = slot->lookup->cached(pinned)) {
+      slot->found = std::move(*attach);
+    }
+  }
+}
 
-awaitable<Gathered> Engine::gather(std::vector<policy::ImageUse> images, std::string ns,
-                                   std::shared_ptr<const policy::PolicySet> policies,
-                                   Deadline deadline, GatherOptions options) {
-  Gathered out;
-  out.plan = policy::planReview(*policies, ns, images);
-  out.images = std::move(images);
+std::shared_ptr<Work> planLookups(const policy::ReviewPlan& plan,
+                                  const std::vector<std::shared_ptr<facts::Source>>& sources,
+                                  const std::shared_ptr<const policy::PolicySet>& policies,
+                                  GatherOptions options, bool resolveForFixes,
+                                  DigestResolver* resolver) {
   auto work = std::make_shared<Work>();
-  for (size_t i = 0; i < out.plan.images.size(); ++i) {
-    const policy::PlannedImage& planned = out.plan.images[i];
+  for (size_t i = 0; i < plan.images.size(); ++i) {
+    const policy::PlannedImage& planned = plan.images[i];
     ImageWork& w = work->images.emplace_back();
     w.planned = i;
     if (!planned.ref.ok()) {
@@ -81,68 +112,72 @@ awaitable<Gathered> Engine::gather(std::vector<policy::ImageUse> images, std::st
     }
     w.ref = *planned.ref;
     facts::ImageQuery query{planned, policies, options.dryRun, options.inspect};
-    for (const auto& source : sources_) {
+    for (const auto& source : sources) {
       for (auto& lookup : source->plan(query)) {
         w.forFacts = w.forFacts || lookup->needsDigest();
         w.slots.push_back(std::make_shared<Slot>(
             Slot{std::move(lookup), std::string(source->name()), std::nullopt, okStatus()}));
       }
     }
-    const bool fixOnly = planned.wantsDigest() && settings_.digestFixBudget.count() > 0;
-    w.resolve = !w.ref->isPinned() && (w.forFacts || fixOnly);
+    const bool forFix = resolveForFixes && planned.wantsDigest();
+    w.resolve = !w.ref->isPinned() && (w.forFacts || forFix);
+    takeCached(w, resolver);
   }
-  std::vector<net::Task> tasks;
-  for (size_t i = 0; i < work->images.size(); ++i) {
+  return work;
+}
+
+// One image: its tag resolved (once, for every source), then all its lookups at once.
+awaitable<void> gatherImage(std::shared_ptr<DigestResolver> resolver, std::shared_ptr<Work> work,
+                            size_t i, Deadline deadline, Deadline resolveBy) {
+  imageref::Reference pinned;
+  bool resolve = false, forFacts = false;
+  Status resolution;
+  std::vector<std::shared_ptr<Slot>> slots;
+  {
+    std::lock_guard lock(work->mu);
     const ImageWork& w = work->images[i];
-    if (!w.ref || (w.slots.empty() && !w.resolve)) {
-      continue;
+    pinned = *w.ref;
+    if (!w.digest.empty()) {
+      pinned.digest = w.digest;
     }
-    Deadline resolveBy = deadline;
-    if (!w.forFacts) {
-      resolveBy = std::min(deadline, std::chrono::steady_clock::now() + settings_.digestFixBudget);
+    resolve = w.resolve;
+    forFacts = w.forFacts;
+    resolution = w.resolution;
+    for (const auto& slot : w.slots) {
+      if (!slot->found) {
+        slots.push_back(slot);
+      }
     }
-    tasks.push_back([resolver = resolver_, work, i, deadline, resolveBy]() -> awaitable<void> {
-      imageref::Reference pinned;
-      bool resolve = false, forFacts = false;
-      std::vector<std::shared_ptr<Slot>> slots;
-      {
-        std::lock_guard lock(work->mu);
-        pinned = *work->images[i].ref;
-        resolve = work->images[i].resolve;
-        forFacts = work->images[i].forFacts;
-        slots = work->images[i].slots;
-      }
-      Status resolution;
-      if (resolve && !resolver) {
-        resolution = unavailable("resolving " + pinned.familiar() + ": no registry access");
-      } else if (resolve) {
-        auto digest = co_await resolver->resolve(pinned, forFacts, resolveBy);
-        if (digest.ok()) {
-          pinned.digest = *digest;
-          std::lock_guard lock(work->mu);
-          work->images[i].digest = *digest;
-        } else {
-          resolution = Status(digest.status().code(),
-                              "resolving " + pinned.familiar() + ": " + digest.status().message());
-        }
-      }
-      std::vector<net::Task> lookups;
-      for (const auto& slot : slots) {
-        lookups.push_back([work, slot, pinned, resolution, deadline]() {
-          return runLookup(work, slot, pinned, resolution, deadline);
-        });
-      }
-      co_await net::runConcurrently(std::move(lookups));
+  }
+  if (resolve && !resolver) {
+    resolution = unavailable("resolving " + pinned.familiar() + ": no registry access");
+  } else if (resolve) {
+    auto digest = co_await resolver->resolve(pinned, forFacts, resolveBy);
+    if (digest.ok()) {
+      pinned.digest = *digest;
+      std::lock_guard lock(work->mu);
+      work->images[i].digest = *digest;
+    } else {
+      resolution = resolutionError(pinned, digest.status());
+    }
+  }
+  std::vector<net::Task> lookups;
+  for (const auto& slot : slots) {
+    lookups.push_back([work, slot, pinned, resolution, deadline]() {
+      return runLookup(work, slot, pinned, resolution, deadline);
     });
   }
-  co_await net::runConcurrently(std::move(tasks), deadline);
+  co_await net::runConcurrently(std::move(lookups));
+}
 
-  // Attach under the lock: a lookup cut at the deadline may still finish on another thread.
-  std::lock_guard lock(work->mu);
-  for (const ImageWork& w : work->images) {
-    const policy::PlannedImage& planned = out.plan.images[w.planned];
-    for (size_t u : planned.uses) {
-      policy::ImageUse& use = out.images[u];
+// Puts what every lookup found, or why it did not finish, on every use of its image. Under the
+// lock: a lookup cut at the deadline may still finish on another thread.
+void attachFound(Work& work, const policy::ReviewPlan& plan,
+                 std::vector<policy::ImageUse>& images) {
+  std::lock_guard lock(work.mu);
+  for (const ImageWork& w : work.images) {
+    for (size_t u : plan.images[w.planned].uses) {
+      policy::ImageUse& use = images[u];
       if (use.resolvedDigest.empty()) {
         use.resolvedDigest = w.digest;
       }
@@ -160,6 +195,44 @@ awaitable<Gathered> Engine::gather(std::vector<policy::ImageUse> images, std::st
       }
     }
   }
+}
+
+}  // namespace
+
+Engine::Engine(std::vector<std::shared_ptr<facts::Source>> sources,
+               std::shared_ptr<DigestResolver> resolver, EngineSettings settings,
+               const Clock& clock)
+    : sources_(std::move(sources)),
+      resolver_(std::move(resolver)),
+      settings_(settings),
+      clock_(&clock) {}
+
+awaitable<Gathered> Engine::gather(std::vector<policy::ImageUse> images, std::string ns,
+                                   std::shared_ptr<const policy::PolicySet> policies,
+                                   Deadline deadline, GatherOptions options) {
+  Gathered out;
+  out.plan = policy::planReview(*policies, ns, images);
+  out.images = std::move(images);
+  auto work = planLookups(out.plan, sources_, policies, options,
+                          settings_.digestFixBudget.count() > 0, resolver_.get());
+  // A tag resolved only to name its digest in a fix gets the short budget.
+  const Deadline fixBy =
+      std::min(deadline, std::chrono::steady_clock::now() + settings_.digestFixBudget);
+  std::vector<net::Task> tasks;
+  for (size_t i = 0; i < work->images.size(); ++i) {
+    const ImageWork& w = work->images[i];
+    if (!w.ref || !w.pending()) {
+      continue;
+    }
+    const Deadline resolveBy = w.forFacts ? deadline : fixBy;
+    tasks.push_back([resolver = resolver_, work, i, deadline, resolveBy]() {
+      return gatherImage(resolver, work, i, deadline, resolveBy);
+    });
+  }
+  if (!tasks.empty()) {
+    co_await net::runConcurrently(std::move(tasks), deadline);
+  }
+  attachFound(*work, out.plan, out.images);
   co_return out;
 }
 

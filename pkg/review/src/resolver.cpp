@@ -27,16 +27,15 @@ class RegistryResolver final : public DigestResolver {
     if (tag.isPinned()) {
       co_return tag.digest;
     }
-    facts::FactCache<Resolution>::Accept accept;
-    if (forFacts) {
-      accept = [](const Resolution& r) { return r.error.ok(); };
-    }
+    facts::FactCache<Resolution>::Accept accept = acceptFor(forFacts);
+    // Only a message needs this digest: no review waits for someone else's lookup of it.
+    const Deadline waitUntil = forFacts ? deadline : std::chrono::steady_clock::now();
     // Named first, awaited after: GCC 12 destroys temporaries inside a co_await expression
     // twice.
     facts::FactCache<Resolution>::Lookup lookup = [this, tag, deadline] {
       return lookUp(tag, deadline);
     };
-    auto call = cache_.get(tag.normalized(), deadline, std::move(lookup), std::move(accept));
+    auto call = cache_.get(tag.normalized(), waitUntil, std::move(lookup), std::move(accept));
     auto got = co_await std::move(call);
     if (!got.status.ok()) {
       co_return got.status;
@@ -47,7 +46,30 @@ class RegistryResolver final : public DigestResolver {
     co_return got.value->digest;
   }
 
+  std::optional<StatusOr<std::string>> cached(const imageref::Reference& tag,
+                                              bool forFacts) override {
+    if (tag.isPinned()) {
+      return StatusOr<std::string>(tag.digest);
+    }
+    auto hit = cache_.peek(tag.normalized(), acceptFor(forFacts));
+    if (!hit) {
+      return std::nullopt;
+    }
+    if (!hit->error.ok()) {
+      return StatusOr<std::string>(hit->error);
+    }
+    return StatusOr<std::string>(hit->digest);
+  }
+
  private:
+  // A failure remembered for messages is not good enough for a fact source.
+  static facts::FactCache<Resolution>::Accept acceptFor(bool forFacts) {
+    if (!forFacts) {
+      return {};
+    }
+    return [](const Resolution& r) { return r.error.ok(); };
+  }
+
   awaitable<StatusOr<facts::Looked<Resolution>>> lookUp(imageref::Reference tag,
                                                         Deadline deadline) {
     auto digest = co_await registry_->resolveDigest(tag, deadline);

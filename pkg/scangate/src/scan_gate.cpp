@@ -127,18 +127,12 @@ class HarborScanGate final : public ScanGate {
     if (!ref.isPinned()) {
       co_return failure(invalidArgument("a scan lookup needs a digest"), "", ref.familiar());
     }
-    const std::string key = ref.registry + "/" + ref.repository + "@" + ref.digest;
-    // A caller that wants a scan triggered does not settle for facts from before one was asked.
-    facts::FactCache<ScanFacts>::Accept accept;
-    if (triggerScan) {
-      accept = [](const ScanFacts& f) { return !unscanned(f) || f.scanTriggered; };
-    }
     // Named first, awaited after: GCC 12 destroys temporaries inside a co_await expression
     // twice (the lambda's captures here).
     facts::FactCache<ScanFacts>::Lookup lookup = [this, ref, triggerScan, deadline] {
       return lookUp(ref, triggerScan, deadline);
     };
-    auto call = facts_.get(key, deadline, std::move(lookup), std::move(accept));
+    auto call = facts_.get(key(ref), deadline, std::move(lookup), accept(triggerScan));
     auto got = co_await std::move(call);
     note(got.hit);
     if (got.status.ok()) {
@@ -154,6 +148,14 @@ class HarborScanGate final : public ScanGate {
     co_return failure(got.status, ref.digest, "");
   }
 
+  FactsPtr cached(const imageref::Reference& pinned, bool triggerScan) override {
+    FactsPtr hit = pinned.isPinned() ? facts_.peek(key(pinned), accept(triggerScan)) : nullptr;
+    if (hit) {
+      note(true);
+    }
+    return hit;
+  }
+
   void invalidate(const std::string& digest) override {
     facts_.eraseIf([&](const std::string& key) {
       return key.size() > digest.size() &&
@@ -164,6 +166,18 @@ class HarborScanGate final : public ScanGate {
   }
 
  private:
+  static std::string key(const imageref::Reference& pinned) {
+    return pinned.registry + "/" + pinned.repository + "@" + pinned.digest;
+  }
+
+  // A caller that wants a scan triggered does not settle for facts from before one was asked.
+  static facts::FactCache<ScanFacts>::Accept accept(bool triggerScan) {
+    if (!triggerScan) {
+      return {};
+    }
+    return [](const ScanFacts& f) { return !unscanned(f) || f.scanTriggered; };
+  }
+
   template <typename T>
   awaitable<T> timed(std::string_view endpoint, awaitable<T> call) {
     auto start = Steady::now();
@@ -380,12 +394,14 @@ class ScanLookup final : public facts::Lookup {
 
   awaitable<facts::Attach> run(imageref::Reference pinned, facts::Deadline deadline) override {
     FactsPtr f = co_await gate_->facts(std::move(pinned), trigger_, deadline);
-    if (wouldTrigger_ && f->source == ScanFacts::Source::kHarbor && unscanned(*f)) {
-      auto copy = std::make_shared<ScanFacts>(*f);
-      copy->scanWouldBeRequested = true;
-      f = copy;
-    }
     co_return attach(f);
+  }
+
+  std::optional<facts::Attach> cached(const imageref::Reference& pinned) override {
+    if (FactsPtr f = gate_->cached(pinned, trigger_)) {
+      return attach(f);
+    }
+    return std::nullopt;
   }
 
   facts::Attach unfinished(const Status& why) const override {
@@ -397,7 +413,12 @@ class ScanLookup final : public facts::Lookup {
   }
 
  private:
-  static facts::Attach attach(FactsPtr f) {
+  facts::Attach attach(FactsPtr f) const {
+    if (wouldTrigger_ && f->source == ScanFacts::Source::kHarbor && unscanned(*f)) {
+      auto copy = std::make_shared<ScanFacts>(*f);
+      copy->scanWouldBeRequested = true;
+      f = copy;
+    }
     return [f](policy::ImageUse& use) { use.scan = f; };
   }
 
@@ -413,6 +434,9 @@ class NotHarborLookup final : public facts::Lookup {
   bool needsDigest() const override { return false; }
   awaitable<facts::Attach> run(imageref::Reference, facts::Deadline) override {
     co_return unfinished(okStatus());
+  }
+  std::optional<facts::Attach> cached(const imageref::Reference&) override {
+    return unfinished(okStatus());
   }
   facts::Attach unfinished(const Status&) const override {
     return [f = facts_](policy::ImageUse& use) { use.scan = f; };

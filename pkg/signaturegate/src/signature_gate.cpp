@@ -225,18 +225,42 @@ FactsPtr unreachable(const std::string& repository, const std::string& digest,
   return f;
 }
 
+// Where the rule's signatures live: beside the image, or in spec.signatures.repository.
+imageref::Reference signatureRepository(const imageref::Reference& ref,
+                                        const policy::SignatureRule& rule) {
+  if (!rule.repository.empty()) {
+    auto parsed = imageref::parse(rule.repository);
+    if (parsed.ok()) {
+      return *parsed;
+    }
+  }
+  return ref;
+}
+
+std::string verdictKey(const imageref::Reference& sigRepo, const std::string& digest,
+                       const policy::SignatureRule& rule) {
+  return sigRepo.name() + "@" + digest + "|" + rule.fingerprint;
+}
+
 }  // namespace
+
+FactsPtr SignatureGate::cached(const imageref::Reference& pinned,
+                               const policy::SignatureRule& rule) {
+  if (!pinned.isPinned()) {
+    return nullptr;
+  }
+  FactsPtr hit =
+      state_->verdicts.peek(verdictKey(signatureRepository(pinned, rule), pinned.digest, rule));
+  if (hit && state_->observer.cacheLookup) {
+    state_->observer.cacheLookup(true);
+  }
+  return hit;
+}
 
 awaitable<FactsPtr> SignatureGate::facts(imageref::Reference ref, const policy::SignatureRule& rule,
                                          Deadline deadline) {
   std::shared_ptr<State> st = state_;
-  imageref::Reference sigRepo = ref;
-  if (!rule.repository.empty()) {
-    auto parsed = imageref::parse(rule.repository);
-    if (parsed.ok()) {
-      sigRepo = *parsed;
-    }
-  }
+  const imageref::Reference sigRepo = signatureRepository(ref, rule);
   std::string digest = ref.digest;
   if (digest.empty()) {
     auto resolved = co_await st->registry->resolveDigest(ref, deadline);
@@ -247,7 +271,7 @@ awaitable<FactsPtr> SignatureGate::facts(imageref::Reference ref, const policy::
     }
     digest = *resolved;
   }
-  const std::string key = sigRepo.name() + "@" + digest + "|" + rule.fingerprint;
+  const std::string key = verdictKey(sigRepo, digest, rule);
   State::Compiled compiled = st->compiledRule(rule);
   // Named first, awaited after: GCC 12 destroys temporaries inside a co_await expression twice.
   facts::FactCache<SignatureFacts>::Lookup lookup = [st, sigRepo, digest, compiled, deadline] {
@@ -278,6 +302,13 @@ class SignatureLookup final : public facts::Lookup {
   awaitable<facts::Attach> run(imageref::Reference pinned, facts::Deadline deadline) override {
     FactsPtr f = co_await gate_->facts(std::move(pinned), *rule_, deadline);
     co_return attach(f);
+  }
+
+  std::optional<facts::Attach> cached(const imageref::Reference& pinned) override {
+    if (FactsPtr f = gate_->cached(pinned, *rule_)) {
+      return attach(f);
+    }
+    return std::nullopt;
   }
 
   facts::Attach unfinished(const Status& why) const override {

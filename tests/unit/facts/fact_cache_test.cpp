@@ -136,6 +136,19 @@ TEST_F(FactCacheTest, AcceptMayRefuseACachedValue) {
   EXPECT_TRUE(get(cache, "k", c.make("x")).hit);
 }
 
+TEST_F(FactCacheTest, PeekAnswersFromTheCacheAloneAndHonoursTtlAndAccept) {
+  Cache cache({.positiveTtl = 60s}, clock_);
+  Counted c;
+  EXPECT_EQ(cache.peek("k"), nullptr);
+  get(cache, "k", c.make("v"));
+  ASSERT_NE(cache.peek("k"), nullptr);
+  EXPECT_EQ(*cache.peek("k"), "v");
+  EXPECT_EQ(cache.peek("k", [](const std::string& v) { return v != "v"; }), nullptr);
+  clock_.advance(60s);
+  EXPECT_EQ(cache.peek("k"), nullptr) << "expired";
+  EXPECT_EQ(c.calls, 1) << "peek never looks up";
+}
+
 TEST_F(FactCacheTest, EraseIfForgetsMatchingKeys) {
   Cache cache({}, clock_);
   Counted c;

@@ -468,7 +468,7 @@ TEST_F(HarborContractTest, SimulatedFaultsAndRequestCounts) {
   auto late = runOn(io_.ioc(),
                     c->health(std::chrono::steady_clock::now() + std::chrono::milliseconds(300)));
   ASSERT_FALSE(late.ok()) << "the deadline cuts a slow Harbor";
-  EXPECT_EQ(late.status().code(), StatusCode::kDeadlineExceeded);
+  EXPECT_EQ(late.status().code(), StatusCode::kDeadlineExceeded) << late.status().message();
 }
 
 RobotSpec pullRobot(const std::string& name, const std::string& project, int64_t days = 30) {

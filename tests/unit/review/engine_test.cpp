@@ -187,6 +187,29 @@ TEST_F(EngineTest, ADigestOnlyDenialNamesTheResolvedDigestWithinItsBudget) {
   EXPECT_THAT(out.message, HasSubstr("@sha256:<digest>")) << "the placeholder when unresolved";
 }
 
+TEST_F(EngineTest, AReviewWhoseFactsAreCachedRunsNoLookup) {
+  std::atomic<int> ran{0};
+  auto scan = std::make_shared<FakeSource>(
+      "scan", [&](imageref::Reference, facts::Deadline) -> awaitable<facts::Attach> {
+        ++ran;
+        co_return facts::Attach([](policy::ImageUse&) {});
+      });
+  std::vector<std::string> cacheAsked;
+  scan->cache = [&](const imageref::Reference& pinned) -> std::optional<facts::Attach> {
+    cacheAsked.push_back(pinned.digest);
+    return cleanScan(pinned.digest);
+  };
+  auto resolver = std::make_shared<FakeResolver>(unavailable("never asked"));
+  resolver->cachedAnswer = StatusOr<std::string>(kDigest);
+  Engine engine({scan}, resolver, {}, clock_);
+  auto out = review(engine, podReview({"harbor.example.com/shop/web:1.4"}), scanPolicy());
+  EXPECT_EQ(out.decision, admission::Decision::kAllowed) << out.message;
+  EXPECT_EQ(ran, 0) << "nothing to look up";
+  EXPECT_EQ(resolver->calls, 0) << "the cached digest was used";
+  EXPECT_EQ(cacheAsked, std::vector<std::string>{kDigest}) << "the cache was asked for the digest";
+  EXPECT_EQ(out.request.images[0].resolvedDigest, kDigest);
+}
+
 TEST_F(EngineTest, DryRunsAndInspectionReachTheSources) {
   auto scan = std::make_shared<FakeSource>(
       "scan", [](imageref::Reference pinned, facts::Deadline) -> awaitable<facts::Attach> {

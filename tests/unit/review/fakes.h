@@ -20,8 +20,13 @@ using LookupBody =
 // A lookup whose run() is the test's; unfinished() attaches scan facts that say why.
 class FakeLookup final : public facts::Lookup {
  public:
-  FakeLookup(LookupBody body, bool needsDigest) : body_(std::move(body)), needs_(needsDigest) {}
+  FakeLookup(LookupBody body, bool needsDigest,
+             std::function<std::optional<facts::Attach>(const imageref::Reference&)> cache)
+      : body_(std::move(body)), needs_(needsDigest), cache_(std::move(cache)) {}
   bool needsDigest() const override { return needs_; }
+  std::optional<facts::Attach> cached(const imageref::Reference& pinned) override {
+    return cache_ ? cache_(pinned) : std::nullopt;
+  }
   awaitable<facts::Attach> run(imageref::Reference pinned, facts::Deadline deadline) override {
     facts::Attach attach = co_await body_(std::move(pinned), deadline);
     co_return attach;
@@ -38,6 +43,7 @@ class FakeLookup final : public facts::Lookup {
  private:
   LookupBody body_;
   bool needs_;
+  std::function<std::optional<facts::Attach>(const imageref::Reference&)> cache_;
 };
 
 // A source with one lookup per image (when `wants` says so), recording what it was asked.
@@ -51,7 +57,7 @@ class FakeSource final : public facts::Source {
     if (!q.image.ref.ok() || !wants(q)) {
       return {};
     }
-    return {std::make_shared<FakeLookup>(body_, needsDigest)};
+    return {std::make_shared<FakeLookup>(body_, needsDigest, cache)};
   }
   void invalidate(const std::string& digest) override {
     std::lock_guard lock(mu_);
@@ -67,6 +73,8 @@ class FakeSource final : public facts::Source {
     return true;
   };
   bool needsDigest = true;
+  // What the source's cache knows (the warm path); empty: nothing.
+  std::function<std::optional<facts::Attach>(const imageref::Reference&)> cache;
   std::vector<Query> queries;
   std::vector<std::string> invalidated;
 
@@ -86,6 +94,13 @@ class FakeResolver final : public DigestResolver {
     lastTag = tag.normalized();
     co_return answer_;
   }
+  std::optional<StatusOr<std::string>> cached(const imageref::Reference&, bool) override {
+    if (!cachedAnswer) {
+      return std::nullopt;
+    }
+    return *cachedAnswer;
+  }
+  std::optional<StatusOr<std::string>> cachedAnswer;  // the warm path; empty: ask
   std::atomic<int> calls{0};
   std::atomic<bool> lastForFacts{false};
   std::string lastTag;

@@ -5,6 +5,7 @@
 //   Got<ScanFacts> got = co_await cache.get(key, deadline, [&]() -> awaitable<StatusOr<...>> {
 //     co_return Looked<ScanFacts>{facts, /*positive=*/true};
 //   });
+//   std::shared_ptr<const ScanFacts> warm = cache.peek(key);  // fresh or null, synchronously
 //
 // What it guarantees:
 // - at most `maxEntries` values (least recently used evicted first); a value lives positiveTtl
@@ -113,6 +114,12 @@ class FactCache {
     Got<V> got = st->store(key, std::move(looked));
     guard.complete(got);
     co_return got;
+  }
+
+  // The fresh value without a lookup (the warm path: no coroutine, no timer), or null.
+  Ptr peek(const std::string& key, const Accept& accept = {}) {
+    std::lock_guard lock(state_->mu);
+    return state_->freshLocked(key, accept);
   }
 
   void erase(const std::string& key) {

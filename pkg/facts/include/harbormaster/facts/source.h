@@ -21,6 +21,7 @@
 #include <chrono>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -52,6 +53,12 @@ class Lookup {
   virtual bool needsDigest() const { return true; }
   // `pinned` is the image at the digest judged: its own, or the one its tag resolved to.
   virtual boost::asio::awaitable<Attach> run(imageref::Reference pinned, Deadline deadline) = 0;
+  // The fact when it is already known (a fresh cache entry), without I/O: the warm path runs no
+  // coroutine. nullopt: run() must look.
+  virtual std::optional<Attach> cached(const imageref::Reference& pinned) {
+    (void)pinned;
+    return std::nullopt;
+  }
   // The fact for a lookup that did not finish. Reads only what the lookup was built with (run()
   // may still be going on another thread).
   virtual Attach unfinished(const Status& why) const = 0;

@@ -90,6 +90,15 @@ class Flight {
         std::move(resume)(finished);
       });
     };
+    if (deadline == Deadline::max()) {
+      std::lock_guard lock(mu_);
+      if (result_) {
+        complete(true);
+      } else {
+        waiters_.push_back([complete] { complete(true); });
+      }
+      return;
+    }
     // The timer lives on a strand so that cancelling it from the finishing thread is ordered
     // with its own completion.
     auto strand = asio::make_strand(executor);

@@ -42,6 +42,13 @@ class DigestResolver {
   virtual boost::asio::awaitable<StatusOr<std::string>> resolve(imageref::Reference tag,
                                                                 bool forFacts,
                                                                 Deadline deadline) = 0;
+  // What resolve() would answer from its cache alone; nullopt when it would have to ask.
+  virtual std::optional<StatusOr<std::string>> cached(const imageref::Reference& tag,
+                                                      bool forFacts) {
+    (void)tag;
+    (void)forFacts;
+    return std::nullopt;
+  }
 };
 
 struct DigestOptions {

@@ -74,6 +74,9 @@ class ScanGate {
   // notScanned: ScanAndDeny).
   virtual boost::asio::awaitable<std::shared_ptr<const policy::ScanFacts>> facts(
       imageref::Reference pinned, bool triggerScan, Deadline deadline) = 0;
+  // The fresh cached facts facts() would return, without a lookup; null when there are none.
+  virtual std::shared_ptr<const policy::ScanFacts> cached(const imageref::Reference& pinned,
+                                                          bool triggerScan) = 0;
   // Forgets every cached entry for this digest (a Harbor event said it changed).
   virtual void invalidate(const std::string& digest) = 0;
 };

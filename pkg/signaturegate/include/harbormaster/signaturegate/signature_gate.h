@@ -67,6 +67,11 @@ class SignatureGate {
   boost::asio::awaitable<std::shared_ptr<const policy::SignatureFacts>> facts(
       imageref::Reference ref, const policy::SignatureRule& rule, Deadline deadline);
 
+  // The fresh cached verdict facts() would return for a pinned reference, without a lookup;
+  // null when there is none.
+  std::shared_ptr<const policy::SignatureFacts> cached(const imageref::Reference& pinned,
+                                                       const policy::SignatureRule& rule);
+
   size_t cachedVerdicts() const;
 
  private:
