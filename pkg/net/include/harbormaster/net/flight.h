@@ -61,11 +61,6 @@ class Flight {
     }
   }
 
-  bool finished() {
-    std::lock_guard lock(mu_);
-    return result_.has_value();
-  }
-
   // Only after wait() returned true or finish() was called.
   T result() {
     std::lock_guard lock(mu_);
