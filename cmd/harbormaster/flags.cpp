@@ -77,4 +77,65 @@ StatusOr<std::chrono::milliseconds> parseDuration(const std::string& flag,
   return invalidArgument("--" + flag + " \"" + text + "\" must be a duration such as 10s");
 }
 
+StatusOr<size_t> parseByteSize(const std::string& flag, const std::string& text) {
+  size_t pos = 0;
+  while (pos < text.size() && text[pos] >= '0' && text[pos] <= '9') {
+    ++pos;
+  }
+  const std::string unit = text.substr(pos);
+  const std::map<std::string, size_t> units{
+      {"", 1}, {"Ki", 1024}, {"Mi", 1024 * 1024}, {"Gi", 1024 * 1024 * 1024}};
+  auto it = units.find(unit);
+  if (pos == 0 || pos > 12 || it == units.end()) {
+    return invalidArgument("--" + flag + " \"" + text +
+                           "\" must be a byte count such as 65536, 64Ki or 64Mi");
+  }
+  return static_cast<size_t>(std::stoull(text.substr(0, pos))) * it->second;
+}
+
+const std::set<std::string> kServerFlags = {"max-connections", "max-buffered-bytes",
+                                            "request-timeout", "idle-timeout",
+                                            "header-timeout",  "handshake-timeout"};
+
+Status applyServerFlags(const Flags& flags, net::ServerOptions& options) {
+  if (flags.has("max-connections")) {
+    const std::string text = flags.get("max-connections");
+    const bool digits = !text.empty() && text.size() < 8 &&
+                        text.find_first_not_of("0123456789") == std::string::npos;
+    if (!digits || std::stoul(text) < 1) {
+      return invalidArgument("--max-connections must be a positive number");
+    }
+    options.maxConnections = std::stoul(text);
+  }
+  if (flags.has("max-buffered-bytes")) {
+    auto bytes = parseByteSize("max-buffered-bytes", flags.get("max-buffered-bytes"));
+    if (!bytes.ok()) {
+      return bytes.status();
+    }
+    if (*bytes < 2 * options.bodyLimit) {
+      return invalidArgument("--max-buffered-bytes must be at least twice the body limit (" +
+                             std::to_string(2 * options.bodyLimit) +
+                             " bytes): one client may buffer half of it");
+    }
+    options.maxBufferedBytes = *bytes;
+  }
+  for (auto [name, target] : {std::pair<const char*, std::chrono::milliseconds*>{
+                                  "request-timeout", &options.requestTimeout},
+                              {"idle-timeout", &options.idleTimeout},
+                              {"header-timeout", &options.headerTimeout},
+                              {"handshake-timeout", &options.handshakeTimeout}}) {
+    if (flags.has(name)) {
+      auto d = parseDuration(name, flags.get(name));
+      if (!d.ok()) {
+        return d.status();
+      }
+      if (d->count() <= 0) {
+        return invalidArgument(std::string("--") + name + " must be more than zero");
+      }
+      *target = *d;
+    }
+  }
+  return okStatus();
+}
+
 }  // namespace hm::cli

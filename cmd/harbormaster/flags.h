@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "harbormaster/base/status.h"
+#include "harbormaster/net/server.h"
 
 namespace hm::cli {
 
@@ -30,5 +31,13 @@ StatusOr<Flags> parseFlags(const std::vector<std::string>& args, const FlagSpec&
 
 // "10s", "500ms", "2m", "2160h", or a bare number of seconds.
 StatusOr<std::chrono::milliseconds> parseDuration(const std::string& flag, const std::string& text);
+
+// "1024", "64Ki", "64Mi", "1Gi": a byte count.
+StatusOr<size_t> parseByteSize(const std::string& flag, const std::string& text);
+
+// The listener bounds both commands take: --max-connections, --max-buffered-bytes,
+// --request-timeout, --idle-timeout, --header-timeout, --handshake-timeout.
+extern const std::set<std::string> kServerFlags;
+Status applyServerFlags(const Flags& flags, net::ServerOptions& options);
 
 }  // namespace hm::cli

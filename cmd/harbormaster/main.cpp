@@ -13,12 +13,14 @@ Usage:
   harbormaster webhook --tls-cert FILE --tls-key FILE --policy FILE [--listen :8443]
                        [--metrics-listen ADDR] [--namespace NS] [--threads N]
                        [--request-timeout 10s] [--shutdown-grace 20s] [--log-level info]
+                       [--max-connections 1000] [--max-buffered-bytes 64Mi]
+                       [--idle-timeout 30s] [--header-timeout 10s] [--handshake-timeout 5s]
   harbormaster check --policy FILE [--namespace NS] [--harbor-url URL [--harbor-ca FILE]]
                      [--plain-http-registry HOST]... IMAGE...
   harbormaster operator --harbor-url URL [--kubeconfig F] [--context C] [--namespace NS]
                         [--harbor-ca F] [--harbor-credentials-file F] [--registry-host H]...
                         [--resync 10m] [--leader-elect=true|false] [--listen :8080]
-                        [--rotation-grace 5m] [--workers 4]
+                        [--rotation-grace 5m] [--workers 4] [--max-connections 256]
   harbormaster version
 
 check exits 0 when every image is allowed, 1 when any is denied, 2 on an error. With

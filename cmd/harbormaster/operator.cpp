@@ -16,6 +16,7 @@
 #include "harbor_flags.h"
 #include "harbormaster/base/log.h"
 #include "harbormaster/kube/config.h"
+#include "harbormaster/net/task_group.h"
 
 namespace hm::cli {
 namespace {
@@ -29,6 +30,7 @@ struct OperatorCommand {
   review::HarborConnection harbor;
   op::OperatorOptions op;
   std::string listen = "0.0.0.0:8080";
+  net::ServerOptions server;  // bounds of the health and metrics listener
 };
 
 StatusOr<OperatorCommand> parseOperatorOptions(std::vector<std::string> args) {
@@ -38,6 +40,7 @@ StatusOr<OperatorCommand> parseOperatorOptions(std::vector<std::string> args) {
                         "rotation-grace", "identity", "workers", "log-level"}) {
     spec.valued.insert(f);
   }
+  spec.valued.insert(kServerFlags.begin(), kServerFlags.end());
   auto flags = parseFlags(args, spec);
   if (!flags.ok()) {
     return flags.status();
@@ -63,6 +66,11 @@ StatusOr<OperatorCommand> parseOperatorOptions(std::vector<std::string> args) {
   const char* podNs = std::getenv("POD_NAMESPACE");
   c.op.nameSpace = flags->get("namespace", podNs ? podNs : "harbormaster");
   c.listen = flags->get("listen", c.listen);
+  // Health probes and scrapes are small: a small budget keeps a flood far from the memory limit.
+  c.server.bodyLimit = 64 * 1024;
+  c.server.maxConnections = 256;
+  c.server.maxBufferedBytes = 4 * 1024 * 1024;
+  HM_RETURN_IF_ERROR(applyServerFlags(*flags, c.server));
   const std::string elect = flags->get("leader-elect", "true");
   if (elect != "true" && elect != "false") {
     return invalidArgument("--leader-elect must be true or false");
@@ -165,7 +173,10 @@ int runOperator(const std::vector<std::string>& args) {
     log::error("Bad --listen", {{"error", listen.status().message()}});
     return 2;
   }
-  net::ServerOptions so;
+  net::ServerOptions so = c->server;
+  so.onConnectionEvent = [metrics](net::ConnectionEvent e) {
+    metrics->connectionEvent(net::connectionEventName(e));
+  };
   so.address = listen->first;
   so.port = listen->second;
   auto server = net::Server::create(ioc, so, [&](HttpRequest req) -> asio::awaitable<HttpResponse> {
@@ -178,7 +189,7 @@ int runOperator(const std::vector<std::string>& args) {
   }
   (*server)->start();
   auto control = asio::make_strand(ioc);
-  asio::co_spawn(control, op.run(), asio::detached);
+  asio::co_spawn(control, op.run(), net::LogFailure{"operator"});
   asio::signal_set signals(control, SIGTERM, SIGINT);
   signals.async_wait([&](const boost::system::error_code& ec, int signal) {
     if (ec) {
@@ -191,7 +202,7 @@ int runOperator(const std::vector<std::string>& args) {
           co_await op.shutdown();
           (*server)->shutdown(std::chrono::seconds(2), [&ioc] { ioc.stop(); });
         },
-        asio::detached);
+        net::LogFailure{"shutdown"});
   });
   log::info("Started operator", {{"namespace", c->op.nameSpace},
                                  {"harbor", c->harbor.url},

@@ -23,6 +23,7 @@
 #include "harbormaster/kube/config.h"
 #include "harbormaster/metrics/metrics.h"
 #include "harbormaster/net/server.h"
+#include "harbormaster/net/task_group.h"
 #include "harbormaster/policy/store.h"
 #include "harbormaster/review/engine.h"
 #include "harbormaster/review/handler.h"
@@ -110,8 +111,6 @@ StatusOr<WebhookOptions> parseWebhookOptions(const std::vector<std::string>& arg
                            "metrics-listen",
                            "namespace",
                            "threads",
-                           "request-timeout",
-                           "idle-timeout",
                            "shutdown-grace",
                            "policy-check-interval",
                            "log-level",
@@ -129,6 +128,7 @@ StatusOr<WebhookOptions> parseWebhookOptions(const std::vector<std::string>& arg
                 .boolean = {}};
   spec.valued.insert(kHarborFlags.begin(), kHarborFlags.end());
   spec.valued.insert(kSignatureFlags.begin(), kSignatureFlags.end());
+  spec.valued.insert(kServerFlags.begin(), kServerFlags.end());
   auto flags = parseFlags(args, spec);
   if (!flags.ok()) {
     return flags.status();
@@ -190,9 +190,8 @@ StatusOr<WebhookOptions> parseWebhookOptions(const std::vector<std::string>& arg
     const char* name;
     std::chrono::milliseconds* target;
   };
-  for (auto [name, target] : {DurationFlag{"request-timeout", &o.server.requestTimeout},
-                              DurationFlag{"idle-timeout", &o.server.idleTimeout},
-                              DurationFlag{"shutdown-grace", &o.shutdownGrace},
+  HM_RETURN_IF_ERROR(applyServerFlags(*flags, o.server));
+  for (auto [name, target] : {DurationFlag{"shutdown-grace", &o.shutdownGrace},
                               DurationFlag{"policy-check-interval", &o.policyCheckInterval},
                               DurationFlag{"review-budget", &o.reviewBudget},
                               DurationFlag{"cert-check-interval", &o.certCheckInterval}}) {
@@ -290,7 +289,7 @@ StatusOr<std::unique_ptr<webhookcert::CertificateKeeper>> startCertificateKeeper
           co_await pause.async_wait(asio::use_awaitable);
         }
       },
-      asio::detached);
+      net::LogFailure{"first certificate sync"});
   ioc.run();
   ioc.restart();
   if (!first.ok()) {
@@ -366,6 +365,19 @@ int runWebhook(const std::vector<std::string>& args) {
   opts->server.onCertificateReload = [&metrics](const Status& s) {
     metrics.certificateReload(s.ok());
   };
+  opts->server.onConnectionEvent = [&metrics](net::ConnectionEvent e) {
+    metrics.connectionEvent(net::connectionEventName(e));
+  };
+  if (opts->metricsServer) {
+    // The ops port gets the same bounds: it is as reachable as the webhook's.
+    net::ServerOptions& ops = *opts->metricsServer;
+    ops.maxConnections = opts->server.maxConnections;
+    ops.maxBufferedBytes = opts->server.maxBufferedBytes;
+    ops.requestTimeout = opts->server.requestTimeout;
+    ops.idleTimeout = opts->server.idleTimeout;
+    ops.headerTimeout = opts->server.headerTimeout;
+    ops.onConnectionEvent = opts->server.onConnectionEvent;
+  }
   auto server = net::Server::create(
       ioc, opts->server, [&webhook](HttpRequest req) { return webhook.handle(std::move(req)); });
   if (!server.ok()) {
@@ -392,11 +404,11 @@ int runWebhook(const std::vector<std::string>& args) {
   asio::co_spawn(
       control,
       watchPolicy(policyTimer, opts->policyCheckInterval, **store, metrics, opts->policyFile),
-      asio::detached);
+      net::LogFailure{"policy watch"});
 
   if (keeper) {
     asio::co_spawn(control, keeper->run(opts->certCheckInterval, std::chrono::seconds(2)),
-                   asio::detached);
+                   net::LogFailure{"certificate keeper"});
   }
 
   asio::signal_set signals(control, SIGTERM, SIGINT);

@@ -57,16 +57,17 @@ class WebhookE2E : public ::testing::Test {
     dir_.write("policy.yaml", kPolicy);
     port_ = hm::testing::freePort();
     metricsPort_ = hm::testing::freePort();
-    proc_ = std::make_unique<hm::testing::Process>(
-        std::vector<std::string>{
-            HM_BINARY, "webhook", "--listen", "127.0.0.1:" + std::to_string(port_),
-            "--metrics-listen", "127.0.0.1:" + std::to_string(metricsPort_), "--tls-cert",
-            dir_.file("tls.crt"), "--tls-key", dir_.file("tls.key"), "--policy",
-            dir_.file("policy.yaml"), "--namespace", "harbormaster", "--policy-check-interval",
-            "100ms", "--shutdown-grace", "5s",
-            // The samples' registries are not on this machine: no lookups for digest fixes.
-            "--digest-lookup-budget", "0s"},
-        dir_.file("webhook.log"));
+    std::vector<std::string> args{
+        HM_BINARY, "webhook", "--listen", "127.0.0.1:" + std::to_string(port_), "--metrics-listen",
+        "127.0.0.1:" + std::to_string(metricsPort_), "--tls-cert", dir_.file("tls.crt"),
+        "--tls-key", dir_.file("tls.key"), "--policy", dir_.file("policy.yaml"), "--namespace",
+        "harbormaster", "--policy-check-interval", "100ms", "--shutdown-grace", "5s",
+        // The samples' registries are not on this machine: no lookups for digest fixes.
+        "--digest-lookup-budget", "0s"};
+    for (const auto& flag : extraFlags()) {
+      args.push_back(flag);
+    }
+    proc_ = std::make_unique<hm::testing::Process>(args, dir_.file("webhook.log"));
     ASSERT_TRUE(eventually(20, [&] {
       try {
         return Client(port_).get("/readyz").status == 200;
@@ -87,6 +88,14 @@ class WebhookE2E : public ::testing::Test {
   }
 
   std::string metrics() { return Client(metricsPort_, /*tls=*/false).get("/metrics").body; }
+  virtual std::vector<std::string> extraFlags() const { return {}; }
+
+  // Resident memory of the webhook process, in MiB.
+  long rssMiB() const {
+    std::string status = hm::testing::readText("/proc/" + std::to_string(proc_->pid()) + "/status");
+    size_t at = status.find("VmRSS:");
+    return at == std::string::npos ? -1 : std::stol(status.substr(at + 6)) / 1024;
+  }
 
   hm::testing::TempDir dir_;
   uint16_t port_ = 0;
@@ -240,6 +249,23 @@ TEST_F(WebhookE2E, InvalidPolicyReloadKeepsThePreviousPolicy) {
   EXPECT_THAT(metrics(), HasSubstr("harbormaster_policy_last_reload_success 1"));
 }
 
+// A stray ',' after '---' (yaml-cpp 0.7's LoadAll loops forever on it, allocating): the reload
+// fails at once with the document and line, the previous policy stays, memory does not grow.
+TEST_F(WebhookE2E, AStrayCommaInThePolicyIsAnErrorNotAHang) {
+  const long before = rssMiB();
+  dir_.write("policy.yaml", std::string(kPolicy) + "---\n,\n");
+  ASSERT_TRUE(eventually(10, [&] {
+    return metrics().find("harbormaster_policy_reload_errors_total 1") != std::string::npos;
+  })) << proc_->output();
+  EXPECT_THAT(proc_->output(), HasSubstr("document 4, line 24, column 1"));
+  EXPECT_THAT(proc_->output(), HasSubstr("cannot get past"));
+  EXPECT_EQ(review(sample("01-Pod-CREATE.json"))["response"]["allowed"], false)
+      << "the previous policy is in force";
+  EXPECT_EQ(Client(metricsPort_, false).get("/healthz").status, 200);
+  // Generous: the defect grew to gigabytes within seconds.
+  EXPECT_LT(rssMiB(), before + 200);
+}
+
 TEST_F(WebhookE2E, SigtermDrainsAndExits) {
   Client idle(port_);
   EXPECT_EQ(review(idle, sample("02-Deployment-CREATE.json"))["response"]["allowed"], true);
@@ -247,6 +273,70 @@ TEST_F(WebhookE2E, SigtermDrainsAndExits) {
   EXPECT_TRUE(idle.closedByPeer());
   EXPECT_EQ(proc_->wait(15), 0) << proc_->output();
   EXPECT_THAT(proc_->output(), HasSubstr("Shut down"));
+}
+
+// Bounds small enough to reach on loopback: 48 connections, 16 MiB of buffered bodies (one
+// client gets half), one I/O thread, 1 s to send a header.
+class WebhookFloodE2E : public WebhookE2E {
+ protected:
+  std::vector<std::string> extraFlags() const override {
+    return {"--max-connections", "48", "--max-buffered-bytes", "16Mi", "--header-timeout", "1s",
+            "--threads",         "1"};
+  }
+};
+
+// A flood from one client: hundreds of idle TCP and TLS connections, slowloris headers and
+// stalled 7 MiB uploads. Idle ones are closed to make room, bodies over the byte budget get a
+// 503, and a real review is still answered; every bound shows in the metrics.
+TEST_F(WebhookFloodE2E, AFloodOfIdleSlowAndStalledConnectionsDoesNotStarveReviews) {
+  const long before = rssMiB();
+  std::vector<Client> flood;
+  flood.reserve(300);
+  for (int i = 0; i < 200; ++i) {
+    flood.emplace_back(port_, /*tls=*/false);  // TCP only: no TLS handshake ever comes
+  }
+  for (int i = 0; i < 60; ++i) {
+    flood.emplace_back(port_);  // TLS, then nothing
+  }
+  for (int i = 0; i < 20; ++i) {
+    flood.emplace_back(port_);
+    flood.back().writeRaw("POST /validate HTTP/1.1\r\nHost: x\r\nX-Slow: ");  // slowloris
+  }
+  // Stalled uploads announce 7 MiB - 1 and send 1 MiB of it.
+  const std::string head =
+      "POST /validate HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+      "Content-Length: " +
+      std::to_string(7 * 1024 * 1024 - 1) + "\r\n\r\n";
+  std::vector<Client> stalled;
+  int refused = 0;
+  for (int i = 0; i < 4; ++i) {
+    stalled.emplace_back(port_);
+    try {
+      stalled.back().writeRaw(head + std::string(1024 * 1024, ' '));
+    } catch (const std::exception&) {
+      ++refused;  // the 503 and close may come before the body is written
+    }
+  }
+  // A real review on a new connection: it makes room by closing an idle one.
+  const std::string body = sample("01-Pod-CREATE.json");
+  json answered;
+  ASSERT_TRUE(eventually(20, [&] {
+    try {
+      answered = review(body);
+      return answered.contains("response");
+    } catch (const std::exception&) {
+      return false;
+    }
+  })) << proc_->output();
+  EXPECT_EQ(answered["response"]["allowed"], false);
+  const std::string m = metrics();
+  EXPECT_THAT(m, HasSubstr("harbormaster_http_connection_events_total{event=\"evicted\"}"));
+  EXPECT_THAT(m, HasSubstr("harbormaster_http_connection_events_total{event=\"buffer_full\"}"));
+  ASSERT_TRUE(eventually(
+      20, [&] { return metrics().find("event=\"header_timeout\"") != std::string::npos; }));
+  // Under a sanitizer build every byte costs more; the point is "bounded", not a number.
+  EXPECT_LT(rssMiB(), before + 400);
+  EXPECT_LT(refused, 4) << "the first stalled upload fits the budget";
 }
 
 TEST(CheckCommandE2E, ExitStatusTellsTheVerdict) {

@@ -30,8 +30,8 @@ T runOn(boost::asio::io_context& ioc, boost::asio::awaitable<T> work) {
 // An io_context run by two threads for the lifetime of the object.
 class IoThreads {
  public:
-  IoThreads() : guard_(ioc_.get_executor()) {
-    for (int i = 0; i < 2; ++i) {
+  explicit IoThreads(int threads = 2) : guard_(ioc_.get_executor()) {
+    for (int i = 0; i < threads; ++i) {
       threads_.emplace_back([this] { ioc_.run(); });
     }
   }

@@ -2,6 +2,7 @@
 #include <nlohmann/json.hpp>
 
 #include "harbormaster/admission/review.h"
+#include "harbormaster/base/encoding.h"
 
 namespace hm::admission {
 namespace {
@@ -13,19 +14,6 @@ constexpr size_t kMaxWarningLength = 256;
 constexpr size_t kMaxWarnings = 10;
 // A denial message travels in events and kubectl output; keep it readable.
 constexpr size_t kMaxMessageLength = 8 * 1024;
-
-std::string truncate(std::string s, size_t max) {
-  if (s.size() <= max) {
-    return s;
-  }
-  size_t cut = max - 3;
-  // Do not cut a UTF-8 sequence in half.
-  while (cut > 0 && (static_cast<unsigned char>(s[cut]) & 0xC0) == 0x80) {
-    --cut;
-  }
-  s.resize(cut);
-  return s + "...";
-}
 
 std::string objectLabel(const Request& r) {
   std::string label = r.kind + " ";
@@ -44,7 +32,7 @@ std::string warningText(const policy::Finding& f) {
     w += "container \"" + f.use.container + "\" ";
   }
   w += f.use.image + " " + f.problem;
-  return truncate(std::move(w), kMaxWarningLength);
+  return clip(w, kMaxWarningLength);
 }
 
 std::string dump(const json& j) {
@@ -169,7 +157,7 @@ Outcome respond(Request request, const policy::PolicySet& policies, const policy
       audit["policies"] = names;
     }
     if (!violations.empty()) {
-      audit["violations"] = truncate(violations, 2048);
+      audit["violations"] = clip(violations, 2048);
     }
     if (ev.exceptionsApplied > 0) {
       audit["exceptions-applied"] = std::to_string(ev.exceptionsApplied);

@@ -151,4 +151,15 @@ std::optional<std::string> hexDecode(std::string_view text) {
   return out;
 }
 
+std::string clip(std::string_view text, size_t max) {
+  if (text.size() <= max) {
+    return std::string(text);
+  }
+  size_t cut = max - 3;
+  while (cut > 0 && (static_cast<unsigned char>(text[cut]) & 0xC0) == 0x80) {
+    --cut;
+  }
+  return std::string(text.substr(0, cut)) + "...";
+}
+
 }  // namespace hm

@@ -26,61 +26,6 @@ std::string encodeRepository(std::string_view repository) {
   return hm::percentEncode(hm::percentEncode(repository));
 }
 
-std::map<std::string, std::string> linkRelations(std::string_view header) {
-  std::map<std::string, std::string> out;
-  size_t pos = 0;
-  while ((pos = header.find('<', pos)) != std::string_view::npos) {
-    size_t close = header.find('>', pos);
-    if (close == std::string_view::npos) {
-      break;
-    }
-    std::string target(header.substr(pos + 1, close - pos - 1));
-    size_t next = header.find('<', close);
-    std::string_view params = header.substr(
-        close + 1, next == std::string_view::npos ? std::string_view::npos : next - close - 1);
-    // rel=next, rel="next" or rel="next prev" (space-separated relation types).
-    size_t rel = params.find("rel=");
-    if (rel != std::string_view::npos) {
-      std::string_view value = params.substr(rel + 4);
-      bool quoted = !value.empty() && value.front() == '"';
-      if (quoted) {
-        value.remove_prefix(1);
-      }
-      size_t end = value.find_first_of(quoted ? "\"" : " ;,");
-      value = value.substr(0, end);
-      size_t start = 0;
-      while (start < value.size()) {
-        size_t space = value.find(' ', start);
-        std::string name(
-            value.substr(start, space == std::string_view::npos ? space : space - start));
-        if (!name.empty()) {
-          out.emplace(name, target);
-        }
-        if (space == std::string_view::npos) {
-          break;
-        }
-        start = space + 1;
-      }
-    }
-    pos = close + 1;
-  }
-  return out;
-}
-
-std::pair<std::string, std::string> harborError(std::string_view body) {
-  json j = json::parse(body, nullptr, false);
-  if (j.is_object() && j.contains("errors") && j["errors"].is_array() && !j["errors"].empty() &&
-      j["errors"][0].is_object()) {
-    const json& e = j["errors"][0];
-    std::string code =
-        e.contains("code") && e["code"].is_string() ? e["code"].get<std::string>() : "";
-    std::string msg =
-        e.contains("message") && e["message"].is_string() ? e["message"].get<std::string>() : "";
-    return {code.substr(0, 64), msg.substr(0, 300)};
-  }
-  return {"", ""};
-}
-
 Client::Client(std::shared_ptr<net::HttpClient> http, HarborOptions options)
     : http_(std::move(http)), options_(std::move(options)) {
   while (!options_.url.empty() && options_.url.back() == '/') {

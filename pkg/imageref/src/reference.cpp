@@ -188,15 +188,17 @@ Status validateTag(std::string_view input, std::string_view tag) {
 
 // Docker's rule for where the registry host ends: the first component is a host when it looks
 // like one; "index.docker.io" is Docker Hub's old name.
+bool looksLikeHost(std::string_view first) {
+  return !first.empty() &&
+         (first.find_first_of(".:") != std::string_view::npos || first == "localhost" ||
+          std::any_of(first.begin(), first.end(), [](char c) { return c >= 'A' && c <= 'Z'; }) ||
+          first.front() == '[');
+}
+
 void splitRegistry(std::string_view name, std::string& registry, std::string& path) {
   size_t slash = name.find('/');
   std::string_view first = name.substr(0, slash);
-  bool isHost =
-      slash != std::string_view::npos && !first.empty() &&
-      (first.find_first_of(".:") != std::string_view::npos || first == "localhost" ||
-       std::any_of(first.begin(), first.end(), [](char c) { return c >= 'A' && c <= 'Z'; }) ||
-       first.front() == '[');
-  if (isHost) {
+  if (slash != std::string_view::npos && looksLikeHost(first)) {
     registry = std::string(first);
     path = std::string(name.substr(slash + 1));
   } else {
@@ -282,6 +284,12 @@ StatusOr<Reference> parse(std::string_view text) {
 
   std::string registry, path;
   splitRegistry(rest, registry, path);
+  // Checked again once normalised: a short form that fits must not become a name that does
+  // not (the normalised form is what every message and cache key holds).
+  if (registry.size() + 1 + path.size() > kMaxNameLength) {
+    return refError(text, "repository name is longer than 255 characters once normalised (" +
+                              quote(registry + "/" + path) + ")");
+  }
   if (registry != kDefaultRegistry) {
     HM_RETURN_IF_ERROR(validateRegistry(text, registry));
   }
@@ -329,7 +337,10 @@ std::string Reference::familiar() const {
         repo.find('/', kLibrary.size()) == std::string_view::npos) {
       repo.remove_prefix(kLibrary.size());
     }
-    out = std::string(repo);
+    // "docker.io/a.b/c" printed as "a.b/c" would name the registry a.b: keep the host.
+    size_t slash = repo.find('/');
+    bool ambiguous = slash != std::string_view::npos && looksLikeHost(repo.substr(0, slash));
+    out = ambiguous ? name() : std::string(repo);
   } else {
     out = name();
   }

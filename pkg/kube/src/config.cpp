@@ -11,6 +11,7 @@
 
 #include "harbormaster/base/encoding.h"
 #include "harbormaster/base/files.h"
+#include "harbormaster/yaml/load.h"
 
 extern char** environ;
 
@@ -168,21 +169,29 @@ std::optional<std::string> env(const char* name) {
 
 StatusOr<ClusterConfig> loadKubeconfig(const std::vector<std::string>& paths,
                                        const std::string& context) {
-  std::vector<ConfigFile> files;
+  std::vector<KubeconfigText> texts;
   for (const auto& path : paths) {
     auto text = readFile(path, 4 * 1024 * 1024);
     if (!text.ok()) {
       return text.status().withContext("kubeconfig");
     }
-    try {
-      YAML::Node root = YAML::Load(*text);
-      if (root && !root.IsNull() && !root.IsMap()) {
-        return invalidArgument("kubeconfig " + path + " is not a mapping");
-      }
-      files.push_back({path, root});
-    } catch (const YAML::Exception& e) {
-      return invalidArgument("kubeconfig " + path + " is not valid YAML: " + e.what());
+    texts.push_back({path, std::move(*text)});
+  }
+  return parseKubeconfig(texts, context);
+}
+
+StatusOr<ClusterConfig> parseKubeconfig(const std::vector<KubeconfigText>& texts,
+                                        const std::string& context) {
+  std::vector<ConfigFile> files;
+  for (const auto& [path, text] : texts) {
+    auto root = yaml::loadOne(text, "kubeconfig " + path);
+    if (!root.ok()) {
+      return root.status();
     }
+    if (*root && !root->IsNull() && !root->IsMap()) {
+      return invalidArgument("kubeconfig " + path + " is not a mapping");
+    }
+    files.push_back({path, *root});
   }
   try {
     std::string name = context;

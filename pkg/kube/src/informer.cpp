@@ -7,6 +7,7 @@
 #include <boost/asio/use_awaitable.hpp>
 
 #include "harbormaster/base/log.h"
+#include "harbormaster/net/task_group.h"
 
 namespace hm::kube {
 
@@ -202,7 +203,9 @@ awaitable<void> Informer::resyncLoop() {
 }
 
 awaitable<void> Informer::run() {
-  asio::co_spawn(co_await asio::this_coro::executor, resyncLoop(), asio::detached);
+  auto executor = co_await asio::this_coro::executor;
+  asio::co_spawn(executor, resyncLoop(),
+                 net::LogFailure{"informer resync " + options_.resource.resource});
   auto backoff = options_.initialBackoff;
   bool needList = true;
   while (!stopping_) {

@@ -1,5 +1,6 @@
 #include "harbormaster/kube/work_queue.h"
 
+#include <atomic>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/post.hpp>
@@ -10,6 +11,9 @@
 #include <deque>
 #include <map>
 #include <set>
+
+#include "harbormaster/base/log.h"
+#include "harbormaster/net/task_group.h"
 
 namespace hm::kube {
 namespace {
@@ -28,7 +32,7 @@ class Queue final : public WorkQueue {
     asio::post(strand_, [self, process = std::move(process)]() mutable {
       self->process_ = std::move(process);
       for (int i = 0; i < std::max(1, self->options_.workers); ++i) {
-        asio::co_spawn(self->strand_, self->worker(), asio::detached);
+        asio::co_spawn(self->strand_, self->worker(), net::LogFailure{"work queue worker"});
       }
     });
   }
@@ -65,6 +69,7 @@ class Queue final : public WorkQueue {
 
   size_t queued() const override { return queue_.size(); }
 
+  uint64_t threw() const override { return threw_; }
   int failures(const std::string& key) const override {
     auto it = failures_.find(key);
     return it == failures_.end() ? 0 : it->second;
@@ -125,6 +130,24 @@ class Queue final : public WorkQueue {
     return std::chrono::milliseconds(static_cast<int64_t>(-tokens_ / options_.retryQps * 1000));
   }
 
+  // The exception boundary: a process that throws is a failure like any other (logged, retried
+  // with backoff), never a dead worker with its key stuck in processing_.
+  awaitable<Status> processGuarded(const std::string& key) {
+    std::string error;
+    try {
+      auto call = process_(key);
+      Status result = co_await std::move(call);
+      co_return result;
+    } catch (const std::exception& e) {
+      error = e.what();
+    } catch (...) {
+      error = "unknown exception";
+    }
+    ++threw_;
+    log::error("Work item processing threw; it will be retried", {{"key", key}, {"error", error}});
+    co_return internalError("processing " + key + " threw: " + error);
+  }
+
   awaitable<void> worker() {
     auto self = std::static_pointer_cast<Queue>(shared_from_this());
     ++running_;
@@ -142,7 +165,7 @@ class Queue final : public WorkQueue {
       queue_.pop_front();
       queued_.erase(key);
       processing_.insert(key);
-      Status result = co_await process_(key);
+      Status result = co_await processGuarded(key);
       processing_.erase(key);
       if (result.ok()) {
         failures_.erase(key);
@@ -167,6 +190,7 @@ class Queue final : public WorkQueue {
   std::deque<std::string> queue_;
   std::set<std::string> queued_;
   std::set<std::string> processing_;
+  std::atomic<uint64_t> threw_{0};
   std::map<std::string, int> failures_;
   double tokens_ = 0;  // the retry bucket; filled to retryBurst on creation
   std::chrono::steady_clock::time_point bucketTime_ = std::chrono::steady_clock::now();

@@ -61,6 +61,14 @@ struct WebhookMetrics::Impl {
           .Help("Consecutive failed passes of the self-managed certificate keeper (0: healthy).")
           .Register(*registry)
           .Add({});
+  prometheus::Family<prometheus::Counter>& connectionEvents =
+      prometheus::BuildCounter()
+          .Name("harbormaster_http_connection_events_total")
+          .Help(
+              "Connections refused, closed to make room, or timed out, by event: refused, "
+              "evicted, buffer_full, handshake_timeout, header_timeout, idle_timeout, "
+              "request_timeout.")
+          .Register(*registry);
   prometheus::Family<prometheus::Counter>& http =
       prometheus::BuildCounter()
           .Name("harbormaster_http_requests_total")
@@ -149,6 +157,10 @@ void WebhookMetrics::httpRequest(std::string_view path, int code) {
   impl_->http.Add({{"path", std::string(path)}, {"code", std::to_string(code)}}).Increment();
 }
 
+void WebhookMetrics::connectionEvent(std::string_view event) {
+  impl_->connectionEvents.Add({{"event", std::string(event)}}).Increment();
+}
+
 void WebhookMetrics::harborCall(std::string_view endpoint, double seconds, bool ok) {
   impl_->harborLatency.Add({{"endpoint", std::string(endpoint)}}, impl_->buckets).Observe(seconds);
   if (!ok) {
@@ -188,6 +200,14 @@ std::string WebhookMetrics::serialize() const {
 
 struct OperatorMetrics::Impl {
   std::shared_ptr<prometheus::Registry> registry = std::make_shared<prometheus::Registry>();
+  prometheus::Family<prometheus::Counter>& connectionEvents =
+      prometheus::BuildCounter()
+          .Name("harbormaster_http_connection_events_total")
+          .Help(
+              "Connections refused, closed to make room, or timed out, by event: refused, "
+              "evicted, buffer_full, handshake_timeout, header_timeout, idle_timeout, "
+              "request_timeout.")
+          .Register(*registry);
   prometheus::Family<prometheus::Counter>& total =
       prometheus::BuildCounter()
           .Name("controller_runtime_reconcile_total")
@@ -267,6 +287,10 @@ void OperatorMetrics::forgetRobot(std::string_view robotAccount) {
 
 void OperatorMetrics::leading(bool leading) {
   impl_->leader.Set(leading ? 1 : 0);
+}
+
+void OperatorMetrics::connectionEvent(std::string_view event) {
+  impl_->connectionEvents.Add({{"event", std::string(event)}}).Increment();
 }
 
 std::string OperatorMetrics::serialize() const {

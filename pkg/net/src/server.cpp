@@ -1,5 +1,6 @@
 #include "harbormaster/net/server.h"
 
+#include <sys/resource.h>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/ip/tcp.hpp>
@@ -10,6 +11,7 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl.hpp>
+
 #include <unordered_set>
 
 #include "harbormaster/base/log.h"
@@ -34,10 +36,29 @@ constexpr size_t kDrainLimit = 16 * 1024 * 1024;
 constexpr auto kDrainTime = std::chrono::seconds(2);
 constexpr auto kTlsShutdownTime = std::chrono::seconds(1);
 
-// One open connection. Touched only on its own strand, except for the set that holds it.
+constexpr size_t kFirstRead = 4 * 1024;
+// Connections closed to make room may take a moment to go; past this many more, refuse.
+constexpr size_t kEvictionSlack = 64;
+constexpr auto kAcceptLogInterval = std::chrono::seconds(10);
+
+using SteadyClock = std::chrono::steady_clock;
+
+// One open connection. Its stream is touched only on its own strand; `idle` and `idleSince` are
+// read by the acceptor choosing what to close.
 struct Connection {
   beast::tcp_stream* stream = nullptr;
-  bool idle = false;  // waiting for the next request: safe to close on shutdown
+  std::string client;  // peer IP address
+  // In its handshake, waiting for a request or reading a header: nothing is lost by closing it.
+  std::atomic<bool> idle{true};
+  std::atomic<int64_t> idleSince{0};  // steady-clock ticks
+  bool evicting = false;              // guarded by State::mu
+
+  void setIdle(bool v) {
+    if (v) {
+      idleSince = SteadyClock::now().time_since_epoch().count();
+    }
+    idle = v;
+  }
 };
 
 }  // namespace
@@ -63,6 +84,72 @@ struct Server::State : std::enable_shared_from_this<Server::State> {
 
   mutable std::mutex mu;
   std::unordered_map<std::shared_ptr<Connection>, asio::any_io_executor> connections;
+  // Body bytes reserved, in total and per client address (guarded by mu).
+  size_t buffered = 0;
+  std::unordered_map<std::string, size_t> bufferedBy;
+  // Accept errors, logged at most once per kAcceptLogInterval (acceptor strand only).
+  SteadyClock::time_point acceptLogged{};
+  uint64_t acceptErrorsSuppressed = 0;
+
+  void report(ConnectionEvent e) const {
+    if (options.onConnectionEvent) {
+      options.onConnectionEvent(e);
+    }
+  }
+
+  bool reserve(const std::string& client, size_t bytes) {
+    std::lock_guard lock(mu);
+    size_t& mine = bufferedBy[client];
+    if (buffered + bytes > options.maxBufferedBytes ||
+        mine + bytes > options.maxBufferedBytes / 2) {
+      if (mine == 0) {
+        bufferedBy.erase(client);
+      }
+      return false;
+    }
+    buffered += bytes;
+    mine += bytes;
+    return true;
+  }
+  void release(const std::string& client, size_t bytes) {
+    std::lock_guard lock(mu);
+    buffered -= bytes;
+    auto it = bufferedBy.find(client);
+    if (it != bufferedBy.end() && (it->second -= bytes) == 0) {
+      bufferedBy.erase(it);
+    }
+  }
+
+  // Makes room for one more connection: true when there is room, or when the connection idle
+  // longest is being closed for it.
+  bool admitOne() {
+    std::lock_guard lock(mu);
+    size_t evicting = 0;
+    std::shared_ptr<Connection> oldest;
+    asio::any_io_executor oldestEx;
+    for (const auto& [conn, ex] : connections) {
+      if (conn->evicting) {
+        ++evicting;
+      } else if (conn->idle && (!oldest || conn->idleSince < oldest->idleSince)) {
+        oldest = conn;
+        oldestEx = ex;
+      }
+    }
+    if (connections.size() - evicting < options.maxConnections) {
+      return true;
+    }
+    if (!oldest || evicting >= kEvictionSlack) {
+      return false;
+    }
+    oldest->evicting = true;
+    asio::post(oldestEx, [oldest] {
+      if (oldest->stream != nullptr && oldest->idle) {
+        oldest->stream->close();
+      }
+    });
+    report(ConnectionEvent::kEvicted);
+    return true;
+  }
 
   void track(const std::shared_ptr<Connection>& c, asio::any_io_executor ex) {
     std::lock_guard lock(mu);
@@ -77,7 +164,7 @@ struct Server::State : std::enable_shared_from_this<Server::State> {
     std::lock_guard lock(mu);
     for (const auto& [conn, ex] : connections) {
       asio::post(ex, [conn = conn, all] {
-        if (conn->stream != nullptr && (all || conn->idle)) {
+        if (conn->stream != nullptr && (all || conn->idle.load())) {
           conn->stream->cancel();
         }
       });
@@ -187,9 +274,45 @@ bool isProtocolError(const beast::error_code& ec) {
 }
 
 struct Peer {
-  std::string address;
+  std::string address;  // ip:port, for logs
+  std::string client;   // ip, for per-client bounds
   internal::ClientIdentity identity;
 };
+
+// Body bytes held against the server's budget until the handler is done with the request.
+class Reservation {
+ public:
+  Reservation() = default;
+  Reservation(State* st, std::string client, size_t bytes)
+      : st_(st), client_(std::move(client)), bytes_(bytes) {}
+  Reservation(Reservation&& o) noexcept
+      : st_(std::exchange(o.st_, nullptr)), client_(std::move(o.client_)), bytes_(o.bytes_) {}
+  Reservation& operator=(Reservation&& o) noexcept {
+    if (this != &o) {
+      reset();
+      st_ = std::exchange(o.st_, nullptr);
+      client_ = std::move(o.client_);
+      bytes_ = o.bytes_;
+    }
+    return *this;
+  }
+  ~Reservation() { reset(); }
+  void reset() {
+    if (st_ != nullptr) {
+      st_->release(client_, bytes_);
+      st_ = nullptr;
+    }
+  }
+
+ private:
+  State* st_ = nullptr;
+  std::string client_;
+  size_t bytes_ = 0;
+};
+
+bool timedOut(const beast::error_code& ec) {
+  return ec == beast::error::timeout;
+}
 
 HttpRequest toRequest(http::request<http::string_body>&& msg, const Peer& peer,
                       std::chrono::steady_clock::time_point deadline) {
@@ -213,7 +336,7 @@ awaitable<void> serveHttp(std::shared_ptr<State> st, Stream& stream, Connection&
   beast::flat_buffer buffer;
   auto& lowest = beast::get_lowest_layer(stream);
   const ServerOptions& opts = st->options;
-  for (;;) {
+  for (bool first = true;; first = false) {
     if (st->stopping) {
       co_return;
     }
@@ -221,11 +344,28 @@ awaitable<void> serveHttp(std::shared_ptr<State> st, Stream& stream, Connection&
     parser.header_limit(kHeaderLimit);
     parser.body_limit(opts.bodyLimit);
     beast::error_code ec;
-    conn.idle = true;
-    lowest.expires_after(opts.idleTimeout);
+    conn.setIdle(true);
+    if (buffer.size() == 0) {
+      // Waiting costs no read buffer: thousands of idle connections hold a few bytes each.
+      buffer.shrink_to_fit();
+      lowest.expires_after(first ? opts.headerTimeout : opts.idleTimeout);
+      size_t n = co_await stream.async_read_some(buffer.prepare(kFirstRead),
+                                                 redirect_error(use_awaitable, ec));
+      buffer.commit(n);
+      if (ec) {
+        if (timedOut(ec)) {
+          st->report(first ? ConnectionEvent::kHeaderTimeout : ConnectionEvent::kIdleTimeout);
+        }
+        co_return;
+      }
+    }
+    lowest.expires_after(opts.headerTimeout);
     co_await http::async_read_header(stream, buffer, parser, redirect_error(use_awaitable, ec));
-    conn.idle = false;
+    conn.setIdle(false);
     if (ec) {
+      if (timedOut(ec)) {
+        st->report(ConnectionEvent::kHeaderTimeout);
+      }
       if (ec == http::error::body_limit) {  // Content-Length alone is over the limit
         co_await refuse(stream, buffer, http::status::payload_too_large,
                         "request body is larger than the limit");
@@ -236,6 +376,19 @@ awaitable<void> serveHttp(std::shared_ptr<State> st, Stream& stream, Connection&
         co_await refuse(stream, buffer, http::status::bad_request, "malformed HTTP request");
       }
       co_return;
+    }
+    // The body's bytes are reserved before any is read; chunked bodies reserve the limit.
+    const auto length = parser.content_length();
+    const size_t want = length ? static_cast<size_t>(*length) : opts.bodyLimit;
+    Reservation reservation;
+    if (want > 0 && !parser.is_done()) {
+      if (!st->reserve(peer.client, want)) {
+        st->report(ConnectionEvent::kBufferFull);
+        co_await refuse(stream, buffer, http::status::service_unavailable,
+                        "too many request bytes are buffered; retry shortly");
+        co_return;
+      }
+      reservation = Reservation(st.get(), peer.client, want);
     }
     auto deadline = std::chrono::steady_clock::now() + opts.requestTimeout;
     lowest.expires_after(opts.requestTimeout);
@@ -248,6 +401,9 @@ awaitable<void> serveHttp(std::shared_ptr<State> st, Stream& stream, Connection&
       }
     }
     co_await http::async_read(stream, buffer, parser, redirect_error(use_awaitable, ec));
+    if (timedOut(ec)) {
+      st->report(ConnectionEvent::kRequestTimeout);
+    }
     if (ec == http::error::body_limit) {
       co_await refuse(stream, buffer, http::status::payload_too_large,
                       "request body is larger than the limit");
@@ -270,6 +426,7 @@ awaitable<void> serveHttp(std::shared_ptr<State> st, Stream& stream, Connection&
       log::error("Handler failed", {{"error", e.what()}, {"remote", peer.address}});
       out = HttpResponse{500, "application/json", "{\"error\":\"internal error\"}", {}};
     }
+    reservation.reset();  // the handler is done with the body
     if (out.stream && !head) {
       co_await writeStreamed(stream, *st, out, version);
       co_return;
@@ -294,6 +451,9 @@ awaitable<void> serveHttp(std::shared_ptr<State> st, Stream& stream, Connection&
       res.keep_alive(again);
       co_await writeResponse(stream, res, ec);
     }
+    if (timedOut(ec)) {
+      st->report(ConnectionEvent::kRequestTimeout);
+    }
     if (ec || !again) {
       co_return;
     }
@@ -302,9 +462,12 @@ awaitable<void> serveHttp(std::shared_ptr<State> st, Stream& stream, Connection&
 
 // Keeps a connection in the server's set for as long as its coroutine runs.
 struct Tracked {
-  Tracked(std::shared_ptr<State> s, asio::any_io_executor ex, beast::tcp_stream& stream)
+  Tracked(std::shared_ptr<State> s, asio::any_io_executor ex, beast::tcp_stream& stream,
+          std::string client)
       : state(std::move(s)), conn(std::make_shared<Connection>()) {
     conn->stream = &stream;
+    conn->client = std::move(client);
+    conn->setIdle(true);
     state->track(conn, std::move(ex));
   }
   ~Tracked() {
@@ -315,29 +478,33 @@ struct Tracked {
   std::shared_ptr<Connection> conn;
 };
 
-std::string remoteOf(const tcp::socket& socket) {
+Peer peerOf(const tcp::socket& socket) {
   beast::error_code ec;
   auto ep = socket.remote_endpoint(ec);
-  return ec ? std::string("unknown") : ep.address().to_string() + ":" + std::to_string(ep.port());
+  Peer peer;
+  peer.client = ec ? std::string("unknown") : ep.address().to_string();
+  peer.address = ec ? peer.client : peer.client + ":" + std::to_string(ep.port());
+  return peer;
 }
 
 awaitable<void> tlsSession(std::shared_ptr<State> st, tcp::socket socket) {
   auto ex = socket.get_executor();
-  std::string remote = remoteOf(socket);
+  Peer peer = peerOf(socket);
   // The context is shared: a reload replaces it for new connections only.
   std::shared_ptr<asio::ssl::context> ctx = st->certificates->current();
   beast::ssl_stream<beast::tcp_stream> stream(std::move(socket), *ctx);
-  Tracked tracked(st, ex, beast::get_lowest_layer(stream));
+  Tracked tracked(st, ex, beast::get_lowest_layer(stream), peer.client);
   beast::error_code ec;
   beast::get_lowest_layer(stream).expires_after(st->options.handshakeTimeout);
   co_await stream.async_handshake(asio::ssl::stream_base::server,
                                   redirect_error(use_awaitable, ec));
   if (ec) {
-    log::debug("TLS handshake failed", {{"remote", remote}, {"error", ec.message()}});
+    if (timedOut(ec)) {
+      st->report(ConnectionEvent::kHandshakeTimeout);
+    }
+    log::debug("TLS handshake failed", {{"remote", peer.address}, {"error", ec.message()}});
     co_return;
   }
-  Peer peer;
-  peer.address = remote;
   peer.identity = internal::verifiedClientIdentity(stream.native_handle());
   co_await serveHttp(st, stream, *tracked.conn, peer);
   beast::get_lowest_layer(stream).expires_after(kTlsShutdownTime);
@@ -346,11 +513,9 @@ awaitable<void> tlsSession(std::shared_ptr<State> st, tcp::socket socket) {
 
 awaitable<void> plainSession(std::shared_ptr<State> st, tcp::socket socket) {
   auto ex = socket.get_executor();
-  std::string remote = remoteOf(socket);
+  Peer peer = peerOf(socket);  // named: GCC 12 mishandles temporaries in a co_await'ed call
   beast::tcp_stream stream(std::move(socket));
-  Tracked tracked(st, ex, stream);
-  Peer peer;  // GCC 12 mishandles braced temporaries passed to a co_await'ed call
-  peer.address = remote;
+  Tracked tracked(st, ex, stream, peer.client);
   co_await serveHttp(st, stream, *tracked.conn, peer);
   beast::error_code ec;
   stream.socket().shutdown(tcp::socket::shutdown_send, ec);
@@ -376,13 +541,27 @@ awaitable<void> acceptLoop(std::shared_ptr<State> st) {
       co_return;
     }
     if (ec) {
-      // Out of file descriptors and the like: back off instead of spinning.
-      log::warn("Accept failed", {{"error", ec.message()}});
+      // Out of file descriptors and the like: back off instead of spinning, and say so once
+      // per interval with the count, not once per attempt.
+      const auto now = SteadyClock::now();
+      if (now - st->acceptLogged >= kAcceptLogInterval) {
+        log::warn("Accept failed", {{"error", ec.message()},
+                                    {"suppressed_since_last_report", st->acceptErrorsSuppressed}});
+        st->acceptLogged = now;
+        st->acceptErrorsSuppressed = 0;
+      } else {
+        ++st->acceptErrorsSuppressed;
+      }
       asio::steady_timer pause(st->acceptor.get_executor(), std::chrono::milliseconds(50));
       co_await pause.async_wait(redirect_error(use_awaitable, ec));
       continue;
     }
     tcp::socket s(std::move(socket));
+    if (!st->admitOne()) {
+      st->report(ConnectionEvent::kRefused);
+      s.close(ec);
+      continue;
+    }
     // A TLS response spans several records; without this, Nagle's algorithm holds the last
     // one back until the client's delayed ACK (40 ms) arrives.
     s.set_option(tcp::no_delay(true), ec);
@@ -418,6 +597,26 @@ awaitable<void> certificateLoop(std::shared_ptr<State> st) {
 }
 
 }  // namespace
+
+std::string_view connectionEventName(ConnectionEvent e) {
+  switch (e) {
+    case ConnectionEvent::kRefused:
+      return "refused";
+    case ConnectionEvent::kEvicted:
+      return "evicted";
+    case ConnectionEvent::kBufferFull:
+      return "buffer_full";
+    case ConnectionEvent::kHandshakeTimeout:
+      return "handshake_timeout";
+    case ConnectionEvent::kHeaderTimeout:
+      return "header_timeout";
+    case ConnectionEvent::kIdleTimeout:
+      return "idle_timeout";
+    case ConnectionEvent::kRequestTimeout:
+      return "request_timeout";
+  }
+  return "unknown";
+}
 
 Server::Server(std::shared_ptr<State> state) : state_(std::move(state)) {}
 
@@ -458,6 +657,16 @@ StatusOr<std::unique_ptr<Server>> Server::create(asio::io_context& ioc, ServerOp
                        std::to_string(st->options.port) + ": " + ec.message());
   }
   st->boundPort = st->acceptor.local_endpoint().port();
+  // Leave descriptors for the clients to Harbor and the registries, files and the listener:
+  // running out of them stalls accept() for everyone.
+  if (rlimit lim{}; getrlimit(RLIMIT_NOFILE, &lim) == 0 && lim.rlim_cur != RLIM_INFINITY) {
+    const size_t room = lim.rlim_cur > 256 ? static_cast<size_t>(lim.rlim_cur) - 128 : 64;
+    if (st->options.maxConnections > room) {
+      log::warn("Lowering the connection limit to fit the file-descriptor limit",
+                {{"max_connections", room}, {"nofile", static_cast<uint64_t>(lim.rlim_cur)}});
+      st->options.maxConnections = room;
+    }
+  }
   return std::unique_ptr<Server>(new Server(std::move(st)));
 }
 

@@ -5,6 +5,7 @@
 #include <exception>
 #include <mutex>
 
+#include "harbormaster/base/log.h"
 #include "harbormaster/net/flight.h"
 
 namespace hm::net {
@@ -62,6 +63,29 @@ asio::awaitable<std::vector<TaskOutcome>> runConcurrently(
   co_await group->done.wait(deadline);
   std::lock_guard lock(group->mu);
   co_return group->outcomes;
+}
+
+namespace {
+std::atomic<uint64_t> failures{0};
+}  // namespace
+
+void LogFailure::operator()(std::exception_ptr e) const {
+  if (!e) {
+    return;
+  }
+  ++failures;
+  std::string error = "unknown exception";
+  try {
+    std::rethrow_exception(e);
+  } catch (const std::exception& x) {
+    error = x.what();
+  } catch (...) {
+  }
+  log::error("A background task ended by an exception", {{"task", what}, {"error", error}});
+}
+
+uint64_t detachedFailures() {
+  return failures.load();
 }
 
 }  // namespace hm::net

@@ -28,6 +28,8 @@ StatusOr<std::shared_ptr<boost::asio::ssl::context>> makeServerContext(
   SSL_CTX_set_min_proto_version(h, TLS1_2_VERSION);
   SSL_CTX_set_options(
       h, SSL_OP_NO_COMPRESSION | SSL_OP_NO_RENEGOTIATION | SSL_OP_CIPHER_SERVER_PREFERENCE);
+  // An idle connection gives OpenSSL's record buffers back (about 34 KB each).
+  SSL_CTX_set_mode(h, SSL_MODE_RELEASE_BUFFERS);
   if (SSL_CTX_set_cipher_list(h, kTls12Ciphers) != 1) {
     return internalError("OpenSSL rejected the TLS 1.2 cipher list");
   }

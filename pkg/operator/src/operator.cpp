@@ -7,6 +7,7 @@
 #include "harbormaster/base/log.h"
 #include "harbormaster/kube/leader_election.h"
 #include "harbormaster/kube/work_queue.h"
+#include "harbormaster/net/task_group.h"
 
 namespace hm::op {
 
@@ -128,10 +129,16 @@ struct Operator::State {
       auto started = std::chrono::steady_clock::now();
       // GCC 12 miscompiles co_await inside ?:, hence the if.
       Outcome out;
-      if (controller == "harborproject") {
-        out = co_await reconcileProject(s->ctx, key);
-      } else {
-        out = co_await reconcileRobot(s->ctx, key);
+      try {
+        if (controller == "harborproject") {
+          out = co_await reconcileProject(s->ctx, key);
+        } else {
+          out = co_await reconcileRobot(s->ctx, key);
+        }
+      } catch (const std::exception& e) {
+        // Counted and retried below like any failed reconcile.
+        out = Outcome{};
+        out.status = internalError(std::string("the reconcile threw: ") + e.what());
       }
       double seconds =
           std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
@@ -216,7 +223,7 @@ awaitable<void> Operator::run() {
   st->robotQueue->start(st->processor("robotaccount"));
   for (const auto& inf : st->informers()) {
     asio::co_spawn(
-        ex, [st, inf]() -> awaitable<void> { co_await inf->run(); }, asio::detached);
+        ex, [st, inf]() -> awaitable<void> { co_await inf->run(); }, net::LogFailure{"informer"});
   }
   asio::steady_timer wait(ex);
   while (!st->stopping) {

@@ -24,7 +24,10 @@ using Data = std::map<std::string, std::string>;
 std::string generateSecret() {
   static const char kAlphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
   unsigned char bytes[32];
-  RAND_bytes(bytes, sizeof bytes);
+  if (RAND_bytes(bytes, sizeof bytes) != 1) {
+    // No secret from a failed generator: the reconcile fails and is retried.
+    throw std::runtime_error("the random generator failed (RAND_bytes)");
+  }
   std::string out = "Hm1";  // Harbor wants an upper-case letter, a lower-case one and a digit
   for (unsigned char b : bytes) {
     out += kAlphabet[b % 62];

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <unordered_map>
 
+#include "harbormaster/base/encoding.h"
 #include "harbormaster/imageref/reference.h"
 
 namespace hm::policy {
@@ -252,15 +253,19 @@ Evaluation evaluate(const PolicySet& policies, std::string_view ns,
   return evaluate(policies, ns, images, planReview(policies, ns, images), now);
 }
 
+constexpr size_t kMaxEchoedName = 128;
+constexpr size_t kMaxEchoedImage = 300;
+
 std::string describe(const Finding& f) {
   std::string out;
+  // The image, container and path come from the request: a message repeats a bounded part.
   if (!f.use.container.empty()) {
-    out += "container \"" + f.use.container + "\" ";
+    out += "container \"" + clip(f.use.container, kMaxEchoedName) + "\" ";
   }
   if (!f.use.path.empty()) {
-    out += "(" + f.use.path + ") ";
+    out += "(" + clip(f.use.path, kMaxEchoedName) + ") ";
   }
-  out += f.use.image + " " + f.problem + " — " + f.fix;
+  out += clip(f.use.image, kMaxEchoedImage) + " " + f.problem + " — " + f.fix;
   if (!f.note.empty()) {
     out += " (" + f.note + ")";
   }

@@ -10,6 +10,7 @@
 #include "harbormaster/policy/policy.h"
 #include "harbormaster/sigstore/keys.h"
 #include "harbormaster/sigstore/trust.h"
+#include "harbormaster/yaml/load.h"
 
 namespace hm::policy {
 namespace {
@@ -768,11 +769,9 @@ std::string_view checkName(Check check) {
 StatusOr<PolicySet> parsePolicies(std::string_view yaml, std::string_view sourceName,
                                   const LoadOptions& options) {
   std::string source(sourceName);
-  std::vector<YAML::Node> docs;
-  try {
-    docs = YAML::LoadAll(std::string(yaml));
-  } catch (const YAML::Exception& e) {
-    return invalidArgument(source + ": not valid YAML: " + e.what());
+  auto docs = yaml::loadAll(yaml, source);
+  if (!docs.ok()) {
+    return docs.status();
   }
   PolicySet set;
   set.defaultExcludedNamespaces.push_back("kube-system");
@@ -781,16 +780,16 @@ StatusOr<PolicySet> parsePolicies(std::string_view yaml, std::string_view source
   }
   std::set<std::string> names;
   try {
-    for (size_t i = 0; i < docs.size(); ++i) {
-      if (!docs[i] || docs[i].IsNull()) {
+    for (const yaml::Document& doc : *docs) {
+      if (!doc.root || doc.root.IsNull()) {
         continue;  // an empty document, e.g. after a trailing "---"
       }
-      auto p = readDocument(source, i + 1, docs[i], set.files);
+      auto p = readDocument(source, doc.number, doc.root, set.files);
       if (!p.ok()) {
         return p.status();
       }
       if (!names.insert(p->name).second) {
-        return invalidArgument(source + ", document " + std::to_string(i + 1) +
+        return invalidArgument(source + ", document " + std::to_string(doc.number) +
                                ": metadata.name: ImagePolicy \"" + p->name + "\" is defined twice");
       }
       set.policies.push_back(std::move(*p));

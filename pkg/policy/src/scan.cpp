@@ -1,5 +1,7 @@
 #include "harbormaster/policy/scan.h"
 
+#include "harbormaster/base/encoding.h"
+
 #include <algorithm>
 #include <set>
 
@@ -72,8 +74,10 @@ std::string topFindings(std::vector<const ScanFinding*> findings) {
   std::string out;
   for (size_t i = 0; i < findings.size() && i < 5; ++i) {
     const ScanFinding& f = *findings[i];
-    out += (i ? "; " : "") + f.id + " " + f.severity + " in " + f.package + " " + f.version +
-           (f.fixVersion.empty() ? " (no fix yet)" : " (fixed in " + f.fixVersion + ")");
+    // Harbor's words, repeated within bounds.
+    out += (i ? "; " : "") + clip(f.id, 64) + " " + clip(f.severity, 16) + " in " +
+           clip(f.package, 96) + " " + clip(f.version, 64) +
+           (f.fixVersion.empty() ? " (no fix yet)" : " (fixed in " + clip(f.fixVersion, 64) + ")");
   }
   if (findings.size() > 5) {
     out += "; and " + std::to_string(findings.size() - 5) + " more";

@@ -3,6 +3,7 @@
 #include <nlohmann/json.hpp>
 
 #include "harbormaster/base/log.h"
+#include "harbormaster/harbor/model.h"
 
 namespace hm::review {
 namespace {
@@ -205,7 +206,7 @@ HttpResponse WebhookHandler::harborEvent(const HttpRequest& req) {
               {{"remote", req.remote}});
     return {401, "application/json", R"({"error":"wrong or missing Authorization"})", {}};
   }
-  auto digests = scangate::digestsInvalidatedBy(req.body);
+  auto digests = harbor::digestsInvalidatedBy(req.body);
   if (!digests.ok()) {
     nlohmann::json error = {{"error", digests.status().message()}};
     return {400, "application/json", error.dump(), {}};

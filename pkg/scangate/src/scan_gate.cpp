@@ -479,38 +479,6 @@ class ScanSource final : public facts::Source {
 
 }  // namespace
 
-StatusOr<std::vector<std::string>> digestsInvalidatedBy(std::string_view body) {
-  nlohmann::json j = nlohmann::json::parse(body, nullptr, false, /*ignore_comments=*/false);
-  if (!j.is_object() || !j.contains("type") || !j["type"].is_string()) {
-    return invalidArgument("not a Harbor event: a JSON object with a string \"type\" is expected");
-  }
-  const std::string type = j["type"].get<std::string>();
-  // CloudEvents carry event_data as "data" and dotted type names.
-  const bool cloudEvent = j.contains("specversion");
-  static const std::set<std::string> relevant = {
-      "SCANNING_COMPLETED",     "SCANNING_FAILED",     "SCANNING_STOPPED",
-      "PUSH_ARTIFACT",          "DELETE_ARTIFACT",     "harbor.scan.completed",
-      "harbor.scan.failed",     "harbor.scan.stopped", "harbor.artifact.pushed",
-      "harbor.artifact.deleted"};
-  if (!relevant.count(type)) {
-    return std::vector<std::string>{};
-  }
-  const char* dataKey = cloudEvent ? "data" : "event_data";
-  if (!j.contains(dataKey) || !j[dataKey].is_object() || !j[dataKey].contains("resources") ||
-      !j[dataKey]["resources"].is_array()) {
-    return invalidArgument(std::string("Harbor event ") + type + " has no " + dataKey +
-                           ".resources list");
-  }
-  std::vector<std::string> digests;
-  for (const auto& r : j[dataKey]["resources"]) {
-    if (r.is_object() && r.contains("digest") && r["digest"].is_string() &&
-        imageref::validateDigest(r["digest"].get<std::string>()).ok()) {
-      digests.push_back(r["digest"].get<std::string>());
-    }
-  }
-  return digests;
-}
-
 std::shared_ptr<facts::Source> makeScanSource(std::shared_ptr<ScanGate> gate) {
   return std::make_shared<ScanSource>(std::move(gate));
 }

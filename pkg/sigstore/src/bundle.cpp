@@ -5,6 +5,7 @@
 #include "certificate.h"
 #include "harbormaster/base/encoding.h"
 #include "harbormaster/sigstore/verify.h"
+#include "proto_json.h"
 #include "rekor.h"
 #include "signer.h"
 #include "timestamp.h"
@@ -159,7 +160,7 @@ StatusOr<Envelope> readEnvelope(const json& env, const Artifact& artifact) {
   if (type != "application/vnd.in-toto+json") {
     return unimplemented("DSSE payloads of type " + type + " are not verified yet");
   }
-  json statement = json::parse(out.payload, nullptr, false);
+  json statement = parseProtoJson(out.payload);
   if (statement.is_discarded() || !statement.is_object()) {
     return failedPrecondition("the in-toto statement is not JSON");
   }
@@ -214,39 +215,15 @@ Status checkLoggedEnvelope(const TlogEntry& e, const std::string& payload,
   return failedPrecondition("the Rekor entry does not match the signature");
 }
 
-// Proto3 JSON writes a field at its default as null (or leaves it out); either way it is absent.
-// Bundles are a few levels deep; hostile nesting below `depth` is left alone (and then fails as
-// malformed) rather than recursed into.
-void dropNulls(json& j, int depth = 16) {
-  if (depth == 0) {
-    return;
-  }
-  if (j.is_object()) {
-    for (auto it = j.begin(); it != j.end();) {
-      if (it->is_null()) {
-        it = j.erase(it);
-      } else {
-        dropNulls(*it, depth - 1);
-        ++it;
-      }
-    }
-  } else if (j.is_array()) {
-    for (json& element : j) {
-      dropNulls(element, depth - 1);
-    }
-  }
-}
-
 }  // namespace
 
 static StatusOr<Verified> verifyBundleJson(std::string_view bundleJson, const Artifact& artifact,
                                            const SignerPolicy& policy, const TrustedRoot& root,
                                            WallTime now) {
-  json b = json::parse(bundleJson, nullptr, false);
+  json b = parseProtoJson(bundleJson);
   if (b.is_discarded() || !b.is_object()) {
     return invalidArgument("the bundle is not JSON");
   }
-  dropNulls(b);
   int version = bundleVersion(b.value("mediaType", ""));
   if (version == 0) {
     return invalidArgument("unsupported bundle media type \"" + b.value("mediaType", "") + "\"");

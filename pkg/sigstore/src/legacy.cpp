@@ -5,6 +5,7 @@
 #include "certificate.h"
 #include "harbormaster/base/encoding.h"
 #include "harbormaster/sigstore/verify.h"
+#include "proto_json.h"
 #include "rekor.h"
 #include "signer.h"
 
@@ -21,7 +22,7 @@ std::string annotation(const LegacyLayer& layer, const std::string& key) {
 // cosign's SimpleClaimVerifier: critical.image.docker-manifest-digest must name the image. Go
 // decodes keys case-insensitively, so "Docker-manifest-digest" (the spec's spelling) counts too.
 Status checkClaim(const std::string& payload, std::string_view imageDigest) {
-  json p = json::parse(payload, nullptr, false);
+  json p = parseProtoJson(payload);
   if (p.is_discarded() || !p.is_object()) {
     return failedPrecondition("the signature payload is not JSON");
   }
@@ -51,7 +52,7 @@ Status checkClaim(const std::string& payload, std::string_view imageDigest) {
 // The cosign "bundle" annotation: {"SignedEntryTimestamp", "Payload": {body, integratedTime,
 // logIndex, logID}}.
 StatusOr<TlogEntry> parseRekorBundle(const std::string& text) {
-  json b = json::parse(text, nullptr, false);
+  json b = parseProtoJson(text);
   const json p = b.is_object() ? b.value("Payload", json::object()) : json::object();
   TlogEntry e;
   e.signedEntryTimestamp =

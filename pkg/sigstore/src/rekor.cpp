@@ -1,4 +1,5 @@
 #include "rekor.h"
+#include "proto_json.h"
 
 #include <nlohmann/json.hpp>
 
@@ -169,7 +170,7 @@ StatusOr<LoggedSignature> parseHashedRekordV2(const json& spec) {
 }
 
 StatusOr<LoggedSignature> parseHashedRekord(const TlogEntry& e) {
-  json body = json::parse(e.body, nullptr, false);
+  json body = parseProtoJson(e.body);
   if (!body.is_discarded() && body.value("kind", "") == "hashedrekord" &&
       body.value("apiVersion", "") == "0.0.2") {
     return parseHashedRekordV2(body.value("spec", json::object()));
@@ -196,7 +197,7 @@ StatusOr<LoggedSignature> parseHashedRekord(const TlogEntry& e) {
 }
 
 StatusOr<LoggedEnvelope> parseEnvelopeEntry(const TlogEntry& e) {
-  json body = json::parse(e.body, nullptr, false);
+  json body = parseProtoJson(e.body);
   if (body.is_discarded() || !body.is_object()) {
     return failedPrecondition("the Rekor entry is not JSON");
   }

@@ -1,5 +1,7 @@
 #include "harbormaster/sigstore/trust.h"
 
+#include "proto_json.h"
+
 #include <nlohmann/json.hpp>
 
 #include "harbormaster/base/encoding.h"
@@ -102,7 +104,7 @@ StatusOr<std::vector<CertificateAuthority>> parseAuthorities(const json& list,
 }  // namespace
 
 static StatusOr<TrustedRoot> parseTrustedRoot(std::string_view text) {
-  json j = json::parse(text, nullptr, false);
+  json j = parseProtoJson(text);
   if (j.is_discarded() || !j.is_object()) {
     return invalidArgument("the trusted root is not a JSON object");
   }

@@ -10,6 +10,7 @@
 #include "harbormaster/base/files.h"
 #include "harbormaster/base/log.h"
 #include "harbormaster/base/time.h"
+#include "harbormaster/net/task_group.h"
 
 namespace hm::webhookcert {
 namespace {
@@ -292,7 +293,7 @@ asio::awaitable<void> CertificateKeeper::run(std::chrono::milliseconds interval,
                                              std::chrono::milliseconds urgentInterval) {
   auto executor = co_await asio::this_coro::executor;
   timer_.emplace(executor);
-  asio::co_spawn(executor, watchConfiguration(), asio::detached);
+  asio::co_spawn(executor, watchConfiguration(), net::LogFailure{"webhook configuration watch"});
   while (!stopped_) {
     Status s = co_await sync(std::chrono::steady_clock::now() + std::chrono::seconds(10));
     if (!s.ok()) {

@@ -72,7 +72,9 @@ int64_t nowUnix() {
 std::string generateSecret() {
   static const char* alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
   unsigned char bytes[32];
-  RAND_bytes(bytes, sizeof(bytes));
+  if (RAND_bytes(bytes, sizeof(bytes)) != 1) {
+    std::abort();  // a test peer: never hand out a predictable secret
+  }
   // Upper, lower and digit always present, as Harbor's generated secrets are.
   std::string s = "Aa1";
   for (unsigned char b : bytes) {

@@ -276,6 +276,28 @@ TEST(ReviewTest, HostileImageTextStillGivesValidJson) {
   }
 }
 
+// A denial repeats a bounded part of what it was sent: a 6 MiB image string and 5,000
+// containers give a message of a few kilobytes, still naming the first image and the count.
+TEST(ReviewTest, TheDenialMessageCapsWhatItRepeats) {
+  json body = sample("01-Pod-CREATE.json");
+  json& containers = body["request"]["object"]["spec"]["containers"];
+  json first = containers[0];
+  containers[0]["image"] = "harbor.example.com/shop/" + std::string(6 * 1024 * 1024, 'w') + ":1";
+  containers[0]["name"] = std::string(100000, 'c');
+  for (int i = 0; i < 5000; ++i) {
+    json c = first;
+    c["name"] = "c" + std::to_string(i);
+    c["image"] = "harbor.example.com/shop/web" + std::to_string(i) + ":1";
+    containers.push_back(c);
+  }
+  json res = reviewJson(body, policies(kDigestPolicy));
+  EXPECT_EQ(res["response"]["allowed"], false);
+  std::string message = res["response"]["status"]["message"];
+  EXPECT_LT(message.size(), 16u * 1024);
+  EXPECT_THAT(message, HasSubstr("harbor.example.com/shop/www"));
+  EXPECT_THAT(message, HasSubstr("more"));
+}
+
 // Every byte of every real sample, flipped to a few values, must give either a 200 with a
 // well-formed AdmissionReview or a 400 with a JSON error: never a crash (ASan/UBSan in CI).
 TEST(ReviewTest, SurvivesByteMutationsOfRealSamples) {

@@ -241,15 +241,22 @@ TEST_F(FactCacheTest, ALeaderDestroyedMidLookupStillCompletesItsFlight) {
     std::promise<Got<std::string>> waiter;
     auto result = waiter.get_future();
     Counted unused;
-    asio::co_spawn(io_.ioc(),
+    // One thread runs handlers in order: once the marker ran, the waiter has joined the flight
+    // (its get() suspends in its first step), so it cannot become a leader itself.
+    hm::testing::IoThreads waiterIo(1);
+    asio::co_spawn(waiterIo.ioc(),
                    hm::testing::deliver(cache.get("k", in(60s), unused.make("x")), &waiter),
                    asio::detached);
+    std::promise<void> joined;
+    asio::post(waiterIo.ioc(), [&] { joined.set_value(); });
+    joined.get_future().get();
     own->stop();
     runner.join();
     own.reset();  // destroys the suspended leader
     Got<std::string> got = result.get();
     EXPECT_EQ(got.status.code(), StatusCode::kUnavailable);
     EXPECT_THAT(got.status.message(), HasSubstr("abandoned"));
+    EXPECT_EQ(unused.calls, 0) << "the waiter joined the flight, it did not lead one";
   }
   Counted next;
   EXPECT_EQ(*get(cache, "k", next.make("fresh")).value, "fresh") << "a new flight starts";

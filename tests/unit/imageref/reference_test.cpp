@@ -34,10 +34,13 @@ TEST_P(ValidReferenceTest, ParsesAndNormalises) {
   EXPECT_EQ(ref->normalized(), v.normalized);
   EXPECT_EQ(ref->familiar(), v.familiar);
   EXPECT_EQ(ref->isPinned(), !v.digest.empty());
-  // Normalising is idempotent.
+  // Normalising is idempotent, and the familiar form names the same image.
   auto again = parse(ref->normalized());
   ASSERT_TRUE(again.ok());
   EXPECT_EQ(again->normalized(), v.normalized);
+  auto fromFamiliar = parse(ref->familiar());
+  ASSERT_TRUE(fromFamiliar.ok()) << ref->familiar();
+  EXPECT_EQ(fromFamiliar->normalized(), v.normalized);
 }
 
 INSTANTIATE_TEST_SUITE_P(
@@ -69,6 +72,13 @@ INSTANTIATE_TEST_SUITE_P(
               "harbor.example.com:8443/a/b/c/d:x", "harbor.example.com:8443/a/b/c/d:x"},
         Valid{"localhost/app", "localhost", "app", "latest", "", "localhost/app:latest",
               "localhost/app"},
+        // On Docker Hub, a first path component that reads as a host keeps "docker.io/".
+        Valid{"docker.io/a.b/c", "docker.io", "a.b/c", "latest", "", "docker.io/a.b/c:latest",
+              "docker.io/a.b/c"},
+        Valid{"docker.io/localhost/x:1", "docker.io", "localhost/x", "1", "",
+              "docker.io/localhost/x:1", "docker.io/localhost/x:1"},
+        Valid{"docker.io/library/a.b", "docker.io", "library/a.b", "latest", "",
+              "docker.io/library/a.b:latest", "a.b"},
         Valid{"localhost:5000/app:1", "localhost:5000", "app", "1", "", "localhost:5000/app:1",
               "localhost:5000/app:1"},
         Valid{"127.0.0.1:5000/app@" + kSha512, "127.0.0.1:5000", "app", "", kSha512,
@@ -134,6 +144,8 @@ INSTANTIATE_TEST_SUITE_P(
         Invalid{std::string("ngi\0nx", 6), "control"}, Invalid{"ng\xc3\xa9nx", "non-ASCII"},
         Invalid{"\t", "whitespace"}, Invalid{std::string(256, 'a'), "longer than 255"},
         Invalid{"a/" + std::string(254, 'b'), "longer than 255"},
+        // 250 characters as written, 268 once normalised to docker.io/library/...
+        Invalid{std::string(250, 'n'), "longer than 255 characters once normalised"},
         Invalid{std::string(5000, 'a'), "longer than 1024"},
         Invalid{std::string(300, '/'), "longer than 255"}, Invalid{"a@b@c", "digest"},
         Invalid{"@" + kSha256, "repository name is empty"}));

@@ -56,6 +56,35 @@ TEST(WorkQueueTest, DeduplicatesQueuedItems) {
   done.get_future().get();
 }
 
+// An exception thrown by a reconcile is a failure: logged, counted, retried with backoff. The
+// single worker survives it and goes on with other items.
+TEST(WorkQueueTest, AProcessThatThrowsIsRetriedAndTheWorkerSurvives) {
+  hm::testing::IoThreads io;
+  Recorder rec;
+  auto q = WorkQueue::create(io.ioc().get_executor(), {.workers = 1});
+  q->start([&](std::string key) -> asio::awaitable<Status> {
+    int call = 0;
+    {
+      std::lock_guard lock(rec.mu);
+      call = ++rec.calls[key];
+    }
+    if (key == "bad" && call == 1) {
+      throw std::runtime_error("reconcile exploded");
+    }
+    co_return okStatus();
+  });
+  q->add("bad");
+  q->add("good");
+  ASSERT_TRUE(
+      hm::testing::eventually(5, [&] { return rec.count("bad") == 2 && rec.count("good") == 1; }));
+  EXPECT_EQ(q->threw(), 1u);
+  q->add("later");
+  ASSERT_TRUE(hm::testing::eventually(5, [&] { return rec.count("later") == 1; }));
+  std::promise<void> done;
+  q->shutdown([&] { done.set_value(); });
+  done.get_future().get();
+}
+
 TEST(WorkQueueTest, AnItemAddedWhileProcessingRunsAgainButNeverConcurrently) {
   hm::testing::IoThreads io;
   Recorder rec;

@@ -35,6 +35,14 @@ TEST(PolicyStoreTest, ReloadsChangesAndKeepsTheLastGoodPolicy) {
   EXPECT_EQ((*store)->current()->policies.at(0).name, "second") << "the previous policy stays";
   EXPECT_FALSE((*store)->reloadIfChanged().has_value()) << "the same bad file is reported once";
 
+  // A stray ',' after '---' (yaml-cpp 0.7 loops forever on it): a fast, clear error.
+  dir.write("policy.yaml", policyYaml("third") + "---\n,\n");
+  auto comma = (*store)->reloadIfChanged();
+  ASSERT_TRUE(comma.has_value());
+  EXPECT_EQ(comma->code(), StatusCode::kInvalidArgument);
+  EXPECT_THAT(comma->message(), ::testing::HasSubstr("document 2, line 6"));
+  EXPECT_EQ((*store)->current()->policies.at(0).name, "second");
+
   std::remove(dir.file("policy.yaml").c_str());
   auto missing = (*store)->reloadIfChanged();
   ASSERT_TRUE(missing.has_value());

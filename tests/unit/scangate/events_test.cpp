@@ -2,9 +2,9 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
-#include "harbormaster/scangate/scan_gate.h"
+#include "harbormaster/harbor/model.h"
 
-namespace hm::scangate {
+namespace hm::harbor {
 namespace {
 
 const std::string kDigest = "sha256:" + std::string(64, 'a');
@@ -53,4 +53,4 @@ TEST(HarborEventsTest, HostileBodiesAreErrorsOrIgnored) {
 }
 
 }  // namespace
-}  // namespace hm::scangate
+}  // namespace hm::harbor

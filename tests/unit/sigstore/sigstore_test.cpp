@@ -664,6 +664,25 @@ TEST(TrustedRootTest, RefusesEntriesItCannotUse) {
   EXPECT_THAT(TrustedRoot::parse(wrongType.dump()).status().message(), HasSubstr("malformed"));
 }
 
+// protobuf's JSON printer may write unset fields as null: proto3 reads that as absent.
+TEST(TrustedRootTest, ProtoNullsAreAbsentFields) {
+  json root = json::parse(
+      testing::readText(vectors("conformance/managed-key-and-trusted-root/trusted_root.json")));
+  json nulls = root;
+  nulls["tlogs"][0]["publicKey"]["validFor"]["end"] = nullptr;
+  nulls["tlogs"][0]["baseUrl"] = nullptr;
+  nulls["timestampAuthorities"] = nullptr;
+  auto parsed = TrustedRoot::parse(nulls.dump());
+  ASSERT_TRUE(parsed.ok()) << parsed.status().message();
+  ASSERT_FALSE(parsed->tlogs.empty());
+  EXPECT_FALSE(parsed->tlogs[0].validFor.end.has_value()) << "a null end is an open validity";
+  EXPECT_TRUE(parsed->tlogs[0].baseUrl.empty());
+  EXPECT_TRUE(parsed->timestampAuthorities.empty());
+  json nullStart = root;
+  nullStart["tlogs"][0]["publicKey"]["validFor"]["start"] = nullptr;
+  EXPECT_THAT(TrustedRoot::parse(nullStart.dump()).status().message(), HasSubstr("no start"));
+}
+
 // JSON of the wrong shape is a clear error, never an exception.
 TEST(BundleTest, WrongShapesAreErrors) {
   const ManagedKeyCase managed = managedKeyCase();

@@ -19,5 +19,8 @@ std::string percentEncode(std::string_view text);
 // Decodes %XX escapes (malformed ones are kept as written); with plusAsSpace, as in
 // application/x-www-form-urlencoded query strings, '+' becomes ' '.
 std::string percentDecode(std::string_view text, bool plusAsSpace);
+// At most `max` bytes of text (max >= 3), ending in "..." when cut, never inside a UTF-8
+// sequence: what a message repeats of input it does not control.
+std::string clip(std::string_view text, size_t max);
 
 }  // namespace hm

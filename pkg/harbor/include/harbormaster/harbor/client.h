@@ -104,11 +104,5 @@ class Client {
 
 // "team/app" → "team%252Fapp": Harbor decodes repository path segments twice.
 std::string encodeRepository(std::string_view repository);
-// RFC 8288 Link header → rel → target, e.g. Harbor's
-// `</api/v2.0/robots?page=2&page_size=100>; rel="next" , </api/…>; rel="prev"`. Malformed parts
-// are skipped; targets may contain ',' and ';'.
-std::map<std::string, std::string> linkRelations(std::string_view header);
-// The first {code, message} of a Harbor error body, or empty strings.
-std::pair<std::string, std::string> harborError(std::string_view body);
 
 }  // namespace hm::harbor

@@ -156,4 +156,17 @@ StatusOr<SystemInfo> parseSystemInfo(std::string_view body);
 // The additions/vulnerabilities map; nullopt when Harbor has no report ({}).
 StatusOr<std::optional<VulnerabilityReport>> parseVulnerabilities(std::string_view body);
 
+// RFC 8288 Link header → rel → target, e.g. Harbor's
+// `</api/v2.0/robots?page=2&page_size=100>; rel="next" , </api/…>; rel="prev"`. Malformed parts
+// are skipped; targets may contain ',' and ';'.
+std::map<std::string, std::string> linkRelations(std::string_view header);
+// The first {code, message} of a Harbor error body, or empty strings.
+std::pair<std::string, std::string> harborError(std::string_view body);
+
+// A Harbor webhook notification (Default or CloudEvents payload format) → the digests whose
+// cached facts it makes stale: SCANNING_COMPLETED/FAILED/STOPPED, PUSH_ARTIFACT and
+// DELETE_ARTIFACT (harbor.scan.completed, … as CloudEvents). Other event types give an empty
+// list; a body that is no Harbor event is InvalidArgument.
+StatusOr<std::vector<std::string>> digestsInvalidatedBy(std::string_view body);
+
 }  // namespace hm::harbor

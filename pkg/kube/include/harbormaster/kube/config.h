@@ -61,6 +61,14 @@ StatusOr<ClusterConfig> loadConfig(const LoadOptions& options);
 // The merged files, then the context (empty: current-context).
 StatusOr<ClusterConfig> loadKubeconfig(const std::vector<std::string>& files,
                                        const std::string& context);
+// The same from texts already read (what the fuzz target drives): each is one YAML document,
+// loaded within hm::yaml's bounds.
+struct KubeconfigText {
+  std::string path;
+  std::string text;
+};
+StatusOr<ClusterConfig> parseKubeconfig(const std::vector<KubeconfigText>& texts,
+                                        const std::string& context);
 StatusOr<ClusterConfig> inClusterConfig(const LoadOptions& options);
 
 // The Authorization header for a call, refreshed as needed: a token file is re-read at most

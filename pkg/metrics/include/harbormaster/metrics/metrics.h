@@ -34,6 +34,8 @@ class WebhookMetrics {
   void certificateSyncFailed();
   // harbormaster_http_requests_total{path,code}: every HTTP request, including bad ones.
   void httpRequest(std::string_view path, int code);
+  // harbormaster_http_connection_events_total{event}: net::connectionEventName() values.
+  void connectionEvent(std::string_view event);
   // harbormaster_harbor_request_duration_seconds{endpoint} and
   // harbormaster_harbor_request_errors_total{endpoint}; endpoint comes from a fixed set.
   void harborCall(std::string_view endpoint, double seconds, bool ok);
@@ -77,6 +79,8 @@ class OperatorMetrics {
   void forgetRobot(std::string_view robotAccount);
   // controller_runtime_active_workers-like gauge: 1 while this process leads.
   void leading(bool leading);
+  // harbormaster_http_connection_events_total{event}, for the health and metrics listener.
+  void connectionEvent(std::string_view event);
 
   std::string serialize() const;
 

@@ -7,7 +7,9 @@
 //   (*server)->shutdown(std::chrono::seconds(20), [&] { ioc.stop(); });
 //
 // What it guarantees: TLS 1.2+ with modern AEAD ciphers (1.3 preferred), HTTP/1.1 keep-alive,
-// a body limit (413 above it), a deadline for each request and for idle connections, certificate
+// a body limit (413 above it), bounds on open connections and buffered body bytes (see
+// ServerOptions), a deadline for each handshake, request header, request and idle connection,
+// per-connection read buffers released while idle, certificate
 // and key hot reload (new connections get the new pair, established ones keep theirs), and a
 // bounded graceful shutdown: stop accepting, close idle connections, let in-flight requests
 // finish, then close whatever is left when the grace period ends.
@@ -102,17 +104,40 @@ struct TlsFiles {
   std::string clientCaFile;
 };
 
+// What the server tells its owner about connections it refused, closed early or timed out.
+enum class ConnectionEvent {
+  kRefused,           // at maxConnections with none idle to close: the new one is closed
+  kEvicted,           // an idle connection closed to make room for a new one
+  kBufferFull,        // a request body over the buffered-bytes budget: 503
+  kHandshakeTimeout,  // no TLS handshake within handshakeTimeout
+  kHeaderTimeout,     // no complete request header within headerTimeout
+  kIdleTimeout,       // no next request within idleTimeout
+  kRequestTimeout,    // body, handling and response not done within requestTimeout
+};
+std::string_view connectionEventName(ConnectionEvent e);
+
 struct ServerOptions {
   std::string address = "0.0.0.0";
   uint16_t port = 8443;         // 0 picks a free port; port() tells which
   std::optional<TlsFiles> tls;  // absent: plain HTTP (only for a separate metrics/health port)
   size_t bodyLimit = 7 * 1024 * 1024;
+  // Connections open at once (lowered to fit the file-descriptor limit). At the limit the
+  // connection idle longest (in its handshake, waiting for or reading a request header) is
+  // closed to make room; a new one is refused only when every connection is busy.
+  size_t maxConnections = 1000;
+  // Request bodies buffered at once over all connections, reserved from Content-Length (the
+  // body limit for chunked bodies) before the body is read. One client address gets at most half,
+  // so a flood from one peer cannot starve the others. A body that does not fit gets a 503.
+  size_t maxBufferedBytes = 64 * 1024 * 1024;
   std::chrono::milliseconds requestTimeout{10'000};  // reading a body, handling, writing
-  std::chrono::milliseconds idleTimeout{90'000};     // waiting for the next request
-  std::chrono::milliseconds handshakeTimeout{10'000};
+  std::chrono::milliseconds idleTimeout{30'000};     // waiting for the next request
+  std::chrono::milliseconds headerTimeout{10'000};   // a new connection's first request header
+  std::chrono::milliseconds handshakeTimeout{5'000};
   std::chrono::milliseconds certificateCheckInterval{2'000};
   // Called after every attempt to load a changed certificate/key pair.
   std::function<void(const Status&)> onCertificateReload;
+  // Called (from any thread) for every refused, evicted or timed-out connection.
+  std::function<void(ConnectionEvent)> onConnectionEvent;
 };
 
 class Server {

@@ -13,8 +13,11 @@
 // Boost 1.74's awaitable.hpp uses std::exchange without including <utility>.
 #include <utility>
 
+#include <atomic>
 #include <boost/asio/awaitable.hpp>
 #include <chrono>
+#include <cstdint>
+#include <exception>
 #include <functional>
 #include <string>
 #include <vector>
@@ -42,5 +45,16 @@ std::vector<Task> tasks(Fs&&... fs) {
 boost::asio::awaitable<std::vector<TaskOutcome>> runConcurrently(
     std::vector<Task> tasks,
     std::chrono::steady_clock::time_point deadline = std::chrono::steady_clock::time_point::max());
+
+// The completion handler of every detached co_spawn in the project:
+//   co_spawn(ex, informer->run(), net::LogFailure{"informer harborprojects"});
+// An exception thrown out of the coroutine is logged with `what` and counted, never rethrown out
+// of io_context::run() (asio::detached rethrows it there, ending the thread that runs it).
+struct LogFailure {
+  std::string what;
+  void operator()(std::exception_ptr e) const;
+};
+// How many detached coroutines ended by an exception since the process started.
+uint64_t detachedFailures();
 
 }  // namespace hm::net

@@ -87,10 +87,4 @@ class ScanGate {
 // their facts say one would have been requested.
 std::shared_ptr<facts::Source> makeScanSource(std::shared_ptr<ScanGate> gate);
 
-// A Harbor webhook notification (Default or CloudEvents payload format) → the digests whose
-// cached facts it makes stale: SCANNING_COMPLETED/FAILED/STOPPED, PUSH_ARTIFACT and
-// DELETE_ARTIFACT (harbor.scan.completed, … as CloudEvents). Other event types give an empty
-// list; a body that is no Harbor event is InvalidArgument.
-StatusOr<std::vector<std::string>> digestsInvalidatedBy(std::string_view body);
-
 }  // namespace hm::scangate

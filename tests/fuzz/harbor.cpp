@@ -1,0 +1,52 @@
+// Harbor API answers (artifacts and scan overviews, vulnerability reports, robots, projects,
+// quotas, allowlists, system info, error bodies), Harbor webhook events and Link headers: a
+// hostile or broken Harbor gets an error, never a crash.
+#include "fuzz.h"
+#include "harbormaster/harbor/model.h"
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  auto [which, input] = hm::fuzz::split(data, size);
+  namespace h = hm::harbor;
+  switch (which % 11) {
+    case 0:
+      (void)h::parseProject(input);
+      break;
+    case 1:
+      (void)h::parseQuotaList(input);
+      break;
+    case 2:
+      (void)h::parseRobot(input);
+      break;
+    case 3:
+      (void)h::parseRobotList(input);
+      break;
+    case 4:
+      (void)h::parseArtifact(input);
+      break;
+    case 5:
+      (void)h::parseAllowlist(input);
+      break;
+    case 6:
+      (void)h::parseSystemInfo(input);
+      break;
+    case 7:
+      (void)h::parseVulnerabilities(input);
+      break;
+    case 8:
+      (void)h::harborError(input);
+      break;
+    case 9: {
+      auto digests = h::digestsInvalidatedBy(input);
+      if (digests.ok()) {
+        for (const auto& d : *digests) {
+          hm::fuzz::require(d.rfind("sha", 0) == 0, "events yield digests only", input);
+        }
+      }
+      break;
+    }
+    default:
+      (void)h::linkRelations(input);
+      break;
+  }
+  return 0;
+}
