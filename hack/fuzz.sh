@@ -34,7 +34,7 @@ for t in "${targets[@]}"; do
   mkdir -p "$scratch/$t"
   echo "fuzz: $t for ${seconds}s"
   # A parser must answer well within a second; 10 s is a hang, 2 GB a blow-up.
-  if ! "$build/fuzz_$t" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 \
+  if ! "$build/bin/fuzz_$t" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 \
       -max_len=65536 -print_final_stats=1 -artifact_prefix="$out/$t-" "${corpora[@]}" \
       </dev/null >"$out/$t.log" 2>&1; then
     failed+=("$t")

@@ -25,3 +25,9 @@ hack/build.sh "$build" Debug "$sanitize"
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:strict_string_checks=1
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 ctest --test-dir "$build" --output-on-failure --parallel "$(nproc)" --timeout 300
+
+# Every fuzz target for a fixed time (docs/fuzzing.md), then the operator under random kill -9
+# (hack/chaos/operator.sh; docs/operator.md reports a 100-kill run). A fixed seed keeps CI's
+# sequence of actions reproducible; the kill moments still vary.
+HM_FUZZ_SECONDS=${HM_FUZZ_SECONDS:-20} hack/fuzz.sh
+HM_CHAOS_BUILD="$build" hack/chaos/operator.sh "${HM_CHAOS_ROUNDS:-5}" "${HM_CHAOS_SEED:-20261202}"

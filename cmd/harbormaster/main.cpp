@@ -13,7 +13,7 @@ Usage:
   harbormaster webhook --tls-cert FILE --tls-key FILE --policy FILE [--listen :8443]
                        [--metrics-listen ADDR] [--namespace NS] [--threads N]
                        [--request-timeout 10s] [--shutdown-grace 20s] [--log-level info]
-                       [--max-connections 1000] [--max-buffered-bytes 64Mi]
+                       [--max-connections 1000] [--max-buffered-bytes 32Mi]
                        [--idle-timeout 30s] [--header-timeout 10s] [--handshake-timeout 5s]
   harbormaster check --policy FILE [--namespace NS] [--harbor-url URL [--harbor-ca FILE]]
                      [--plain-http-registry HOST]... IMAGE...

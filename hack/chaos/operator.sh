@@ -127,21 +127,17 @@ fail() {
   exit 1
 }
 
-# Pushes one image per project once the project exists, so pull secrets have something to read.
-pushed=()
-push_images() {
-  for p in "${projects[@]}"; do
-    [[ " ${pushed[*]} " == *" $p "* ]] && continue
-    hm_push_image "$p/app" 1 "$p" >/dev/null && pushed+=("$p")
-  done
-}
-
-converged() {
+projects_ready() {
   local status
   for p in "${projects[@]}"; do
     status=$(kc get harborproject "$p" -o jsonpath='{.status.conditions[?(@.type=="Ready")].status}')
     [ "$status" = True ] || return 1
   done
+}
+
+converged() {
+  local status
+  projects_ready || return 1
   for entry in "${live[@]}"; do
     status=$(kc get robotaccount "${entry%% *}" \
       -o jsonpath='{.status.conditions[?(@.type=="Ready")].status}' 2>/dev/null)
@@ -151,6 +147,14 @@ converged() {
     kc get robotaccount "${entry%% *}" >/dev/null 2>&1 && return 1
   done
   return 0
+}
+
+wait_converged() {
+  for _ in $(seq 300); do
+    converged && return 0
+    sleep 0.1
+  done
+  fail "not converged within 30 s"
 }
 
 check_invariants() {
@@ -168,9 +172,10 @@ check_invariants() {
         base64 -d) || fail "no pull secret $ns/pull-$name"
       user=$(jq -r --arg h "$harbor" '.auths[$h].username' <<<"$config")
       pass=$(jq -r --arg h "$harbor" '.auths[$h].password' <<<"$config")
-      skopeo inspect --tls-verify=false --creds "$user:$pass" --format '{{.Digest}}' \
-        "docker://$harbor/$project/app:1" >/dev/null 2>&1 ||
-        fail "the pull secret $ns/pull-$name ($user) does not authenticate"
+      local out
+      out=$(skopeo inspect --tls-verify=false --creds "$user:$pass" --format '{{.Digest}}' \
+        "docker://$harbor/$project/app:1" 2>&1) ||
+        fail "the pull secret $ns/pull-$name ($user) does not authenticate: $out"
     done
   done
   for entry in "${deleted[@]}"; do
@@ -186,20 +191,25 @@ check_invariants() {
   return 0
 }
 
+# The projects first, then an image in each for the pull secrets to read.
+round=setup
+start_operator
+for _ in $(seq 300); do
+  projects_ready && break
+  sleep 0.1
+done
+projects_ready || fail "the HarborProjects did not become Ready"
+for p in "${projects[@]}"; do
+  hm_push_image "$p/app" 1 "$p" >/dev/null
+done
 add_robot
 add_robot
 add_robot
 kills=0
 for round in $(seq "$rounds"); do
-  start_operator
+  [ -n "$op_pid" ] || start_operator
   # Converge (and check) after the restart, then change something and kill at a random moment.
-  ok=""
-  for _ in $(seq 300); do
-    push_images
-    if converged; then ok=1; break; fi
-    sleep 0.1
-  done
-  [ -n "$ok" ] || fail "not converged within 30 s"
+  wait_converged
   check_invariants
   case $((RANDOM % 4)) in
     0) add_robot ;;
@@ -211,14 +221,9 @@ for round in $(seq "$rounds"); do
   kill_operator
   kills=$((kills + 1))
 done
-start_operator
-ok=""
-for _ in $(seq 300); do
-  if converged; then ok=1; break; fi
-  sleep 0.1
-done
-[ -n "$ok" ] || fail "not converged within 30 s at the end"
 round=final
+start_operator
+wait_converged
 check_invariants
 echo "chaos: $kills kill -9 of the operator; ${#live[@]} RobotAccounts live, ${#deleted[@]} deleted;" \
   "every invariant held after every restart"

@@ -10,6 +10,21 @@
 
 namespace hm::metrics {
 
+namespace {
+
+// Both listeners (the webhook's and the operator's) count the same connection events.
+prometheus::Family<prometheus::Counter>& connectionEventsFamily(prometheus::Registry& registry) {
+  return prometheus::BuildCounter()
+      .Name("harbormaster_http_connection_events_total")
+      .Help(
+          "Connections refused, closed to make room, or timed out, by event: refused, "
+          "evicted, buffer_full, handshake_timeout, header_timeout, idle_timeout, "
+          "request_timeout.")
+      .Register(registry);
+}
+
+}  // namespace
+
 struct WebhookMetrics::Impl {
   std::shared_ptr<prometheus::Registry> registry = std::make_shared<prometheus::Registry>();
   prometheus::Family<prometheus::Counter>& requests =
@@ -61,14 +76,7 @@ struct WebhookMetrics::Impl {
           .Help("Consecutive failed passes of the self-managed certificate keeper (0: healthy).")
           .Register(*registry)
           .Add({});
-  prometheus::Family<prometheus::Counter>& connectionEvents =
-      prometheus::BuildCounter()
-          .Name("harbormaster_http_connection_events_total")
-          .Help(
-              "Connections refused, closed to make room, or timed out, by event: refused, "
-              "evicted, buffer_full, handshake_timeout, header_timeout, idle_timeout, "
-              "request_timeout.")
-          .Register(*registry);
+  prometheus::Family<prometheus::Counter>& connectionEvents = connectionEventsFamily(*registry);
   prometheus::Family<prometheus::Counter>& http =
       prometheus::BuildCounter()
           .Name("harbormaster_http_requests_total")
@@ -200,14 +208,7 @@ std::string WebhookMetrics::serialize() const {
 
 struct OperatorMetrics::Impl {
   std::shared_ptr<prometheus::Registry> registry = std::make_shared<prometheus::Registry>();
-  prometheus::Family<prometheus::Counter>& connectionEvents =
-      prometheus::BuildCounter()
-          .Name("harbormaster_http_connection_events_total")
-          .Help(
-              "Connections refused, closed to make room, or timed out, by event: refused, "
-              "evicted, buffer_full, handshake_timeout, header_timeout, idle_timeout, "
-              "request_timeout.")
-          .Register(*registry);
+  prometheus::Family<prometheus::Counter>& connectionEvents = connectionEventsFamily(*registry);
   prometheus::Family<prometheus::Counter>& total =
       prometheus::BuildCounter()
           .Name("controller_runtime_reconcile_total")

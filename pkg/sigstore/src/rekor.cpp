@@ -169,9 +169,9 @@ StatusOr<LoggedSignature> parseHashedRekordV2(const json& spec) {
   return out;
 }
 
-StatusOr<LoggedSignature> parseHashedRekord(const TlogEntry& e) {
+static StatusOr<LoggedSignature> readHashedRekord(const TlogEntry& e) {
   json body = parseProtoJson(e.body);
-  if (!body.is_discarded() && body.value("kind", "") == "hashedrekord" &&
+  if (body.is_object() && body.value("kind", "") == "hashedrekord" &&
       body.value("apiVersion", "") == "0.0.2") {
     return parseHashedRekordV2(body.value("spec", json::object()));
   }
@@ -196,7 +196,7 @@ StatusOr<LoggedSignature> parseHashedRekord(const TlogEntry& e) {
   return out;
 }
 
-StatusOr<LoggedEnvelope> parseEnvelopeEntry(const TlogEntry& e) {
+static StatusOr<LoggedEnvelope> readEnvelopeEntry(const TlogEntry& e) {
   json body = parseProtoJson(e.body);
   if (body.is_discarded() || !body.is_object()) {
     return failedPrecondition("the Rekor entry is not JSON");
@@ -235,6 +235,24 @@ StatusOr<LoggedEnvelope> parseEnvelopeEntry(const TlogEntry& e) {
     return failedPrecondition("the Rekor entry lacks its payload hash or signatures");
   }
   return out;
+}
+
+// A logged body is untrusted JSON: a field of the wrong type is a malformed entry, not an
+// exception for the caller (found by tests/fuzz/sigstore).
+StatusOr<LoggedSignature> parseHashedRekord(const TlogEntry& e) {
+  try {
+    return readHashedRekord(e);
+  } catch (const json::exception& x) {
+    return failedPrecondition(std::string("the Rekor entry is malformed: ") + x.what());
+  }
+}
+
+StatusOr<LoggedEnvelope> parseEnvelopeEntry(const TlogEntry& e) {
+  try {
+    return readEnvelopeEntry(e);
+  } catch (const json::exception& x) {
+    return failedPrecondition(std::string("the Rekor entry is malformed: ") + x.what());
+  }
 }
 
 }  // namespace hm::sigstore

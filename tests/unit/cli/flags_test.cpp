@@ -36,5 +36,35 @@ TEST(FlagsTest, ParsesDurations) {
   EXPECT_FALSE(parseDuration("t", "99999999999999s").ok());
 }
 
+TEST(FlagsTest, ServerBoundsComeFromFlagsAndBadValuesAreRefused) {
+  FlagSpec spec{.valued = kServerFlags, .boolean = {}};
+  auto f = parseFlags(
+      {"--max-connections", "64", "--max-buffered-bytes", "20Mi", "--header-timeout", "2s",
+       "--idle-timeout", "15s", "--handshake-timeout", "500ms", "--request-timeout", "4s"},
+      spec);
+  ASSERT_TRUE(f.ok()) << f.status().message();
+  net::ServerOptions o;
+  ASSERT_TRUE(applyServerFlags(*f, o).ok());
+  EXPECT_EQ(o.maxConnections, 64u);
+  EXPECT_EQ(o.maxBufferedBytes, 20u * 1024 * 1024);
+  EXPECT_EQ(o.headerTimeout, std::chrono::milliseconds(2'000));
+  EXPECT_EQ(o.idleTimeout, std::chrono::milliseconds(15'000));
+  EXPECT_EQ(o.handshakeTimeout, std::chrono::milliseconds(500));
+  EXPECT_EQ(o.requestTimeout, std::chrono::milliseconds(4'000));
+  for (std::vector<std::string> bad :
+       {std::vector<std::string>{"--max-connections", "0"},
+        {"--max-connections", "many"},
+        {"--max-buffered-bytes", "1Mi"} /* under twice the body limit */,
+        {"--max-buffered-bytes", "64MB"},
+        {"--idle-timeout", "0s"}}) {
+    auto parsed = parseFlags(bad, spec);
+    ASSERT_TRUE(parsed.ok());
+    net::ServerOptions defaults;
+    EXPECT_FALSE(applyServerFlags(*parsed, defaults).ok()) << bad[0] << " " << bad[1];
+  }
+  EXPECT_EQ(*parseByteSize("x", "64Ki"), 65536u);
+  EXPECT_EQ(*parseByteSize("x", "7"), 7u);
+}
+
 }  // namespace
 }  // namespace hm::cli

@@ -116,6 +116,8 @@ TEST(LeaderElectionTest, ALeaderThatCannotRenewStepsDownAtOnce) {
   rig.control("DELETE", "/sim/faults");
   EXPECT_TRUE(hm::testing::eventually(5, [&] { return a.elector->leading(); }))
       << "it leads again once the API server answers";
+  // leading() turns true just before the start callback runs on the elector's strand.
+  EXPECT_TRUE(hm::testing::eventually(5, [&] { return a.started.load() == 2; }));
   EXPECT_EQ(a.started.load(), 2);
 }
 

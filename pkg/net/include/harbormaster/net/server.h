@@ -126,9 +126,10 @@ struct ServerOptions {
   // closed to make room; a new one is refused only when every connection is busy.
   size_t maxConnections = 1000;
   // Request bodies buffered at once over all connections, reserved from Content-Length (the
-  // body limit for chunked bodies) before the body is read. One client address gets at most half,
-  // so a flood from one peer cannot starve the others. A body that does not fit gets a 503.
-  size_t maxBufferedBytes = 64 * 1024 * 1024;
+  // body limit for chunked bodies) before the body is read and held until the handler returns
+  // (decoding costs a multiple of the body). One client address gets at most half, so a flood
+  // from one peer cannot starve the others. A body that does not fit gets a 503.
+  size_t maxBufferedBytes = 32 * 1024 * 1024;
   std::chrono::milliseconds requestTimeout{10'000};  // reading a body, handling, writing
   std::chrono::milliseconds idleTimeout{30'000};     // waiting for the next request
   std::chrono::milliseconds headerTimeout{10'000};   // a new connection's first request header
