@@ -361,6 +361,12 @@ TEST(CheckCommandE2E, ExitStatusTellsTheVerdict) {
                 {HM_BINARY, "check", "--policy", dir.file("missing.yaml"), "nginx"}, out),
             2);
   EXPECT_THAT(out, HasSubstr("missing.yaml"));
+  // The stray-comma policy that made yaml-cpp 0.7 loop forever: exit 2 with where it is.
+  dir.write("comma.yaml", std::string(kPolicy) + "---\n,\n");
+  EXPECT_EQ(hm::testing::runCommand(
+                {HM_BINARY, "check", "--policy", dir.file("comma.yaml"), "nginx"}, out),
+            2);
+  EXPECT_THAT(out, HasSubstr("comma.yaml, document 4, line 24"));
   EXPECT_EQ(hm::testing::runCommand({HM_BINARY, "check", "nginx"}, out), 2);
   EXPECT_EQ(hm::testing::runCommand({HM_BINARY, "version"}, out), 0);
   EXPECT_THAT(out, HasSubstr("harbormaster "));

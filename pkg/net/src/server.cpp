@@ -142,10 +142,14 @@ struct Server::State : std::enable_shared_from_this<Server::State> {
       return false;
     }
     oldest->evicting = true;
-    asio::post(oldestEx, [oldest] {
+    asio::post(oldestEx, [self = shared_from_this(), oldest] {
       if (oldest->stream != nullptr && oldest->idle) {
         oldest->stream->close();
+        return;
       }
+      // It started a request meanwhile: it stays, and may be chosen again once idle.
+      std::lock_guard lock(self->mu);
+      oldest->evicting = false;
     });
     report(ConnectionEvent::kEvicted);
     return true;
