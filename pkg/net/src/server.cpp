@@ -15,6 +15,7 @@
 #include <unordered_set>
 
 #include "harbormaster/base/log.h"
+#include "harbormaster/net/task_group.h"
 #include "tls.h"
 
 namespace hm::net {
@@ -350,8 +351,12 @@ awaitable<void> serveHttp(std::shared_ptr<State> st, Stream& stream, Connection&
     beast::error_code ec;
     conn.setIdle(true);
     if (buffer.size() == 0) {
-      // Waiting costs no read buffer: thousands of idle connections hold a few bytes each.
-      buffer.shrink_to_fit();
+      // Waiting keeps no large read buffer (a body read grows it): thousands of idle
+      // connections hold a few KiB each. Small ones are kept, so keep-alive requests do not
+      // allocate one each.
+      if (buffer.capacity() > 4 * kFirstRead) {
+        buffer.shrink_to_fit();
+      }
       lowest.expires_after(first ? opts.headerTimeout : opts.idleTimeout);
       size_t n = co_await stream.async_read_some(buffer.prepare(kFirstRead),
                                                  redirect_error(use_awaitable, ec));
@@ -525,17 +530,6 @@ awaitable<void> plainSession(std::shared_ptr<State> st, tcp::socket socket) {
   stream.socket().shutdown(tcp::socket::shutdown_send, ec);
 }
 
-void logCoroutineFailure(std::exception_ptr e) {
-  if (!e) {
-    return;
-  }
-  try {
-    std::rethrow_exception(e);
-  } catch (const std::exception& ex) {
-    log::error("Connection failed", {{"error", ex.what()}});
-  }
-}
-
 awaitable<void> acceptLoop(std::shared_ptr<State> st) {
   for (;;) {
     beast::error_code ec;
@@ -571,9 +565,9 @@ awaitable<void> acceptLoop(std::shared_ptr<State> st) {
     s.set_option(tcp::no_delay(true), ec);
     auto ex = s.get_executor();
     if (st->certificates) {
-      asio::co_spawn(ex, tlsSession(st, std::move(s)), logCoroutineFailure);
+      asio::co_spawn(ex, tlsSession(st, std::move(s)), LogFailure{"connection"});
     } else {
-      asio::co_spawn(ex, plainSession(st, std::move(s)), logCoroutineFailure);
+      asio::co_spawn(ex, plainSession(st, std::move(s)), LogFailure{"connection"});
     }
   }
 }
@@ -679,9 +673,10 @@ uint16_t Server::port() const {
 }
 
 void Server::start() {
-  asio::co_spawn(state_->acceptor.get_executor(), acceptLoop(state_), logCoroutineFailure);
+  asio::co_spawn(state_->acceptor.get_executor(), acceptLoop(state_), LogFailure{"accept loop"});
   if (state_->certificates) {
-    asio::co_spawn(state_->acceptor.get_executor(), certificateLoop(state_), logCoroutineFailure);
+    asio::co_spawn(state_->acceptor.get_executor(), certificateLoop(state_),
+                   LogFailure{"certificate reload"});
   }
 }
 
