@@ -11,7 +11,9 @@
 #include "commands.h"
 #include "flags.h"
 #include "harbor_flags.h"
+#include "harbormaster/kube/config.h"
 #include "harbormaster/policy/evaluate.h"
+#include "harbormaster/policysource/cluster_policies.h"
 #include "harbormaster/review/engine.h"
 
 namespace hm::cli {
@@ -64,10 +66,30 @@ void printFacts(const policy::ScanFacts& facts) {
   }
 }
 
+// Every ClusterImagePolicy, ImagePolicy and ImageException in the cluster, with the file's
+// policies merged in as the webhook merges them.
+StatusOr<policy::PolicySet> clusterPolicies(asio::io_context& ioc, const Flags& flags,
+                                            const policy::PolicySet* file) {
+  kube::LoadOptions load;
+  load.kubeconfig = flags.get("kubeconfig");
+  load.context = flags.get("context");
+  auto config = kube::loadConfig(load);
+  if (!config.ok()) {
+    return config.status();
+  }
+  auto client = kube::Client::create(ioc.get_executor(), *config);
+  if (!client.ok()) {
+    return client.status();
+  }
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  return runSync(ioc, policysource::listClusterPolicies(**client, file, {}, deadline));
+}
+
 }  // namespace
 
 int runCheck(const std::vector<std::string>& args) {
-  FlagSpec spec{.valued = {"policy", "namespace"}, .boolean = {}};
+  FlagSpec spec{.valued = {"policy", "namespace", "kubeconfig", "context"},
+                .boolean = {"in-cluster"}};
   spec.valued.insert(kHarborFlags.begin(), kHarborFlags.end());
   spec.valued.insert(kSignatureFlags.begin(), kSignatureFlags.end());
   auto flags = parseFlags(args, spec);
@@ -75,18 +97,24 @@ int runCheck(const std::vector<std::string>& args) {
     std::cerr << "harbormaster check: " << flags.status().message() << "\n";
     return 2;
   }
-  if (!flags->has("policy") || flags->positional.empty()) {
-    std::cerr << "harbormaster check: usage: check --policy FILE [--namespace NS] "
+  const bool fromCluster = flags->has("kubeconfig") || flags->has("in-cluster");
+  if ((!flags->has("policy") && !fromCluster) || flags->positional.empty()) {
+    std::cerr << "harbormaster check: usage: check (--policy FILE | --kubeconfig FILE "
+                 "[--context C] | --in-cluster)... [--namespace NS] "
                  "[--harbor-url URL [--harbor-ca FILE] [--harbor-credentials-file FILE] "
                  "[--registry-host HOST]...] [--plain-http-registry HOST]... "
                  "[--digest-lookup-budget D] IMAGE...\n";
     return 2;
   }
   std::string ns = flags->get("namespace", "default");
-  auto policies = policy::loadPolicyFile(flags->get("policy"), {});
-  if (!policies.ok()) {
-    std::cerr << "harbormaster check: " << policies.status().message() << "\n";
-    return 2;
+  std::optional<policy::PolicySet> file;
+  if (flags->has("policy")) {
+    auto loaded = policy::loadPolicyFile(flags->get("policy"), {});
+    if (!loaded.ok()) {
+      std::cerr << "harbormaster check: " << loaded.status().message() << "\n";
+      return 2;
+    }
+    file = std::move(*loaded);
   }
   auto harborFlags = parseHarborFlags(*flags);
   if (!harborFlags.ok()) {
@@ -94,6 +122,12 @@ int runCheck(const std::vector<std::string>& args) {
     return 2;
   }
   asio::io_context ioc;
+  auto policies = fromCluster ? clusterPolicies(ioc, *flags, file ? &*file : nullptr)
+                              : StatusOr<policy::PolicySet>(std::move(*file));
+  if (!policies.ok()) {
+    std::cerr << "harbormaster check: " << policies.status().message() << "\n";
+    return 2;
+  }
   auto engine = review::connect(ioc.get_executor(), harborFlags->engineOptions());
   if (!engine.ok()) {
     std::cerr << "harbormaster check: " << engine.status().message() << "\n";

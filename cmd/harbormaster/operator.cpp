@@ -56,11 +56,11 @@ StatusOr<OperatorCommand> parseOperatorOptions(std::vector<std::string> args) {
   if (!harbor.ok()) {
     return harbor.status();
   }
-  if (!harbor->connection) {
-    return invalidArgument("--harbor-url (or HARBOR_URL) is required");
-  }
   OperatorCommand c;
-  c.harbor = *harbor->connection;
+  // Without Harbor only the policy status controller runs.
+  if (harbor->connection) {
+    c.harbor = *harbor->connection;
+  }
   c.kube.kubeconfig = flags->get("kubeconfig");
   c.kube.context = flags->get("context");
   const char* podNs = std::getenv("POD_NAMESPACE");
@@ -102,6 +102,9 @@ StatusOr<OperatorCommand> parseOperatorOptions(std::vector<std::string> args) {
   const char* pod = std::getenv("POD_NAME");
   c.op.identity =
       flags->get("identity", pod ? pod : std::string(host) + "_" + std::to_string(getpid()));
+  if (c.harbor.url.empty()) {
+    return c;
+  }
   // Pull secrets name the Harbor host and any other name its registry is reached by.
   auto url = net::parseUrl(c.harbor.url);
   if (!url.ok()) {
@@ -153,18 +156,21 @@ int runOperator(const std::vector<std::string>& args) {
                {{"error", kubeClient.status().message()}});
     return 2;
   }
-  net::ClientOptions ho;
-  if (!c->harbor.caFile.empty()) {
-    ho.caFile = c->harbor.caFile;
+  std::shared_ptr<harbor::Client> harbor;
+  if (!c->harbor.url.empty()) {
+    net::ClientOptions ho;
+    if (!c->harbor.caFile.empty()) {
+      ho.caFile = c->harbor.caFile;
+    }
+    auto http = net::HttpClient::create(ioc.get_executor(), ho);
+    if (!http.ok()) {
+      log::error("Failed to set up the Harbor client", {{"error", http.status().message()}});
+      return 2;
+    }
+    harbor = std::make_shared<harbor::Client>(
+        std::shared_ptr<net::HttpClient>(std::move(*http)),
+        harbor::HarborOptions{c->harbor.url, c->harbor.username, c->harbor.password});
   }
-  auto http = net::HttpClient::create(ioc.get_executor(), ho);
-  if (!http.ok()) {
-    log::error("Failed to set up the Harbor client", {{"error", http.status().message()}});
-    return 2;
-  }
-  auto harbor = std::make_shared<harbor::Client>(
-      std::shared_ptr<net::HttpClient>(std::move(*http)),
-      harbor::HarborOptions{c->harbor.url, c->harbor.username, c->harbor.password});
   auto metrics = std::make_shared<metrics::OperatorMetrics>();
   op::Operator op(std::shared_ptr<kube::Client>(std::move(*kubeClient)), harbor, metrics, c->op);
 

@@ -25,6 +25,7 @@
 #include "harbormaster/net/server.h"
 #include "harbormaster/net/task_group.h"
 #include "harbormaster/policy/store.h"
+#include "harbormaster/policysource/cluster_policies.h"
 #include "harbormaster/review/engine.h"
 #include "harbormaster/review/handler.h"
 #include "harbormaster/webhookcert/keeper.h"
@@ -38,7 +39,9 @@ using net::HttpRequest;
 struct WebhookOptions {
   net::ServerOptions server;
   std::optional<net::ServerOptions> metricsServer;
-  std::string policyFile;
+  std::string policyFile;  // may be empty with clusterPolicies
+  // ClusterImagePolicy, ImagePolicy and ImageException resources, read through informers.
+  bool clusterPolicies = false;
   std::string ownNamespace;
   unsigned threads = 2;
   std::chrono::milliseconds shutdownGrace{20'000};
@@ -124,7 +127,8 @@ StatusOr<WebhookOptions> parseWebhookOptions(const std::vector<std::string>& arg
                            "ca-propagation",
                            "cert-check-interval",
                            "kubeconfig",
-                           "context"},
+                           "context",
+                           "cluster-policies"},
                 .boolean = {}};
   spec.valued.insert(kHarborFlags.begin(), kHarborFlags.end());
   spec.valued.insert(kSignatureFlags.begin(), kSignatureFlags.end());
@@ -137,12 +141,20 @@ StatusOr<WebhookOptions> parseWebhookOptions(const std::vector<std::string>& arg
   if (!harbor.ok()) {
     return harbor.status();
   }
-  for (const char* required : {"tls-cert", "tls-key", "policy"}) {
+  for (const char* required : {"tls-cert", "tls-key"}) {
     if (!flags->has(required)) {
       return invalidArgument(std::string("--") + required + " is required");
     }
   }
   WebhookOptions o;
+  const std::string cluster = flags->get("cluster-policies", "false");
+  if (cluster != "true" && cluster != "false") {
+    return invalidArgument("--cluster-policies must be true or false");
+  }
+  o.clusterPolicies = cluster == "true";
+  if (!flags->has("policy") && !o.clusterPolicies) {
+    return invalidArgument("--policy is required unless --cluster-policies=true");
+  }
   o.harbor = std::move(*harbor);
   if (flags->has("harbor-events-secret-file")) {
     if (!o.harbor.connection) {
@@ -298,6 +310,31 @@ StatusOr<std::unique_ptr<webhookcert::CertificateKeeper>> startCertificateKeeper
   return keeper;
 }
 
+// Informers for policy resources and namespaces; the policy file, when given, is merged in.
+StatusOr<std::unique_ptr<policysource::ClusterPolicies>> startClusterPolicies(
+    asio::io_context& ioc, const WebhookOptions& opts, policy::PolicyStore* store,
+    metrics::WebhookMetrics& metrics) {
+  auto config = kube::loadConfig(opts.kube);
+  if (!config.ok()) {
+    return config.status();
+  }
+  auto client = kube::Client::create(ioc.get_executor(), *config);
+  if (!client.ok()) {
+    return client.status();
+  }
+  policysource::Options o;
+  o.load.ownNamespace = opts.ownNamespace;
+  if (store != nullptr) {
+    o.filePolicies = [store] { return store->current(); };
+  }
+  policysource::Observer observer;
+  observer.rejected = [&metrics](const std::string&, const Status&) {
+    metrics.policyResourceRejected();
+  };
+  return std::make_unique<policysource::ClusterPolicies>(
+      std::shared_ptr<kube::Client>(std::move(*client)), std::move(o), std::move(observer));
+}
+
 }  // namespace
 
 int runWebhook(const std::vector<std::string>& args) {
@@ -307,14 +344,28 @@ int runWebhook(const std::vector<std::string>& args) {
     return 2;
   }
   metrics::WebhookMetrics metrics;
-  auto store = policy::PolicyStore::create(opts->policyFile, {.ownNamespace = opts->ownNamespace});
-  if (!store.ok()) {
-    log::error("Failed to load policy",
-               {{"file", opts->policyFile}, {"error", store.status().message()}});
-    return 2;
+  std::unique_ptr<policy::PolicyStore> store;
+  if (!opts->policyFile.empty()) {
+    auto loaded =
+        policy::PolicyStore::create(opts->policyFile, {.ownNamespace = opts->ownNamespace});
+    if (!loaded.ok()) {
+      log::error("Failed to load policy",
+                 {{"file", opts->policyFile}, {"error", loaded.status().message()}});
+      return 2;
+    }
+    store = std::move(*loaded);
+    metrics.policyReload(true);
   }
-  metrics.policyReload(true);
   asio::io_context ioc(static_cast<int>(opts->threads));
+  std::unique_ptr<policysource::ClusterPolicies> cluster;
+  if (opts->clusterPolicies) {
+    auto c = startClusterPolicies(ioc, *opts, store.get(), metrics);
+    if (!c.ok()) {
+      log::error("Failed to read policies from the cluster", {{"error", c.status().message()}});
+      return 2;
+    }
+    cluster = std::move(*c);
+  }
   std::unique_ptr<webhookcert::CertificateKeeper> keeper;
   if (opts->certificates) {
     auto k = startCertificateKeeper(ioc, *opts, metrics);
@@ -351,16 +402,21 @@ int runWebhook(const std::vector<std::string>& args) {
     for (std::string_view verdict : review::scanVerdicts(r.outcome)) {
       metrics.scanVerdict(verdict);
     }
+    for (const review::PolicyDecision& d : review::policyDecisions(r.outcome)) {
+      metrics.policyDecision(d.policy, d.check, d.result);
+    }
     metrics.reviewFinished();
     metrics.observeReview(r.kind, r.operation, admission::decisionName(r.outcome.decision),
                           r.seconds);
     review::logReview(r);
   };
   hooks.metricsText = [&metrics] { return metrics.serialize(); };
-  policy::PolicyStore& policyStore = **store;
+  auto policies = [&store, &cluster]() -> std::shared_ptr<const policy::PolicySet> {
+    return cluster ? cluster->current() : store->current();
+  };
   review::WebhookHandler webhook(
-      **engine, [&policyStore] { return policyStore.current(); },
-      {.reviewBudget = opts->reviewBudget, .eventsSecret = opts->eventsSecret}, std::move(hooks));
+      **engine, policies, {.reviewBudget = opts->reviewBudget, .eventsSecret = opts->eventsSecret},
+      std::move(hooks));
 
   opts->server.onCertificateReload = [&metrics](const Status& s) {
     metrics.certificateReload(s.ok());
@@ -401,10 +457,15 @@ int runWebhook(const std::vector<std::string>& args) {
   // The policy timer and the signal handler touch each other; one strand keeps them ordered.
   auto control = asio::make_strand(ioc);
   asio::steady_timer policyTimer(control);
-  asio::co_spawn(
-      control,
-      watchPolicy(policyTimer, opts->policyCheckInterval, **store, metrics, opts->policyFile),
-      net::LogFailure{"policy watch"});
+  if (store) {
+    asio::co_spawn(
+        control,
+        watchPolicy(policyTimer, opts->policyCheckInterval, *store, metrics, opts->policyFile),
+        net::LogFailure{"policy watch"});
+  }
+  if (cluster) {
+    asio::co_spawn(control, cluster->run(), net::LogFailure{"cluster policies"});
+  }
 
   if (keeper) {
     asio::co_spawn(control, keeper->run(opts->certCheckInterval, std::chrono::seconds(2)),
@@ -420,6 +481,9 @@ int runWebhook(const std::vector<std::string>& args) {
               {{"signal", signal}, {"graceMs", opts->shutdownGrace.count()}});
     webhook.setStopping();
     policyTimer.cancel();
+    if (cluster) {
+      cluster->stop();
+    }
     if (keeper) {
       keeper->stop();
     }
@@ -441,7 +505,8 @@ int runWebhook(const std::vector<std::string>& args) {
       {{"listen", opts->server.address + ":" + std::to_string((*server)->port())},
        {"metricsListen",
         opsServer ? opts->metricsServer->address + ":" + std::to_string(opsServer->port()) : ""},
-       {"policies", (*store)->current()->policies.size()},
+       {"policyFile", opts->policyFile},
+       {"clusterPolicies", opts->clusterPolicies},
        {"harbor", opts->harbor.connection ? opts->harbor.connection->url : ""},
        {"threads", opts->threads},
        {"version", HM_VERSION}});

@@ -59,6 +59,19 @@ struct WebhookMetrics::Impl {
           .Help("1 when the last policy load succeeded, 0 when it failed.")
           .Register(*registry)
           .Add({});
+  prometheus::Counter& policyResourceRejections =
+      prometheus::BuildCounter()
+          .Name("harbormaster_policy_resource_rejections_total")
+          .Help(
+              "Generations of policy and exception resources that did not load; the last valid "
+              "generation stays in force.")
+          .Register(*registry)
+          .Add({});
+  prometheus::Family<prometheus::Counter>& policyDecisions =
+      prometheus::BuildCounter()
+          .Name("harbormaster_policy_decisions_total")
+          .Help("Images judged per policy and check, by result (pass, warn, audit, deny).")
+          .Register(*registry);
   prometheus::Family<prometheus::Counter>& certReloads =
       prometheus::BuildCounter()
           .Name("harbormaster_certificate_reloads_total")
@@ -148,6 +161,19 @@ void WebhookMetrics::policyReload(bool ok) {
   impl_->policyLastReloadOk.Set(ok ? 1 : 0);
 }
 
+void WebhookMetrics::policyResourceRejected() {
+  impl_->policyResourceRejections.Increment();
+}
+
+void WebhookMetrics::policyDecision(std::string_view policy, std::string_view check,
+                                    std::string_view result) {
+  impl_->policyDecisions
+      .Add({{"policy", std::string(policy)},
+            {"check", std::string(check)},
+            {"result", std::string(result)}})
+      .Increment();
+}
+
 void WebhookMetrics::certificateReload(bool ok) {
   impl_->certReloads.Add({{"result", ok ? "success" : "error"}}).Increment();
 }
@@ -208,6 +234,13 @@ std::string WebhookMetrics::serialize() const {
 
 struct OperatorMetrics::Impl {
   std::shared_ptr<prometheus::Registry> registry = std::make_shared<prometheus::Registry>();
+  prometheus::Family<prometheus::Gauge>& policyStates =
+      prometheus::BuildGauge()
+          .Name("harbormaster_policy_resources")
+          .Help(
+              "Policy resources by kind and state: ClusterImagePolicy and ImagePolicy Ready or "
+              "NotReady, ImageException Active, Expired or Rejected.")
+          .Register(*registry);
   prometheus::Family<prometheus::Counter>& connectionEvents = connectionEventsFamily(*registry);
   prometheus::Family<prometheus::Counter>& total =
       prometheus::BuildCounter()
@@ -275,6 +308,10 @@ void OperatorMetrics::queueRetry(std::string_view queue) {
 
 void OperatorMetrics::queueDepth(std::string_view queue, double d) {
   impl_->depth.Add({{"name", std::string(queue)}}).Set(d);
+}
+
+void OperatorMetrics::policyStates(std::string_view kind, std::string_view state, double count) {
+  impl_->policyStates.Add({{"kind", std::string(kind)}, {"state", std::string(state)}}).Set(count);
 }
 
 void OperatorMetrics::robotDaysToExpiry(std::string_view robotAccount, double days) {

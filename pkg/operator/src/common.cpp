@@ -34,7 +34,8 @@ awaitable<Status> writeStatus(Context& ctx, const kube::Resource& r, json object
     co_return okStatus();
   }
   object["status"] = std::move(status);
-  auto res = co_await ctx.kube->updateStatus(r, "", object, ctx.deadline());
+  const std::string ns = object["metadata"].value("namespace", "");
+  auto res = co_await ctx.kube->updateStatus(r, ns, object, ctx.deadline());
   co_return res.ok() || res.status().code() == StatusCode::kNotFound ? okStatus() : res.status();
 }
 

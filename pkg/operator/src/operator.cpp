@@ -8,6 +8,8 @@
 #include "harbormaster/kube/leader_election.h"
 #include "harbormaster/kube/work_queue.h"
 #include "harbormaster/net/task_group.h"
+#include "harbormaster/operator/policy_status.h"
+#include "harbormaster/policysource/cluster_policies.h"
 
 namespace hm::op {
 
@@ -18,13 +20,90 @@ using nlohmann::json;
 struct Operator::State {
   Context ctx;
   std::shared_ptr<metrics::OperatorMetrics> metrics;
-  std::shared_ptr<kube::WorkQueue> projectQueue, robotQueue;
+  std::shared_ptr<kube::WorkQueue> projectQueue, robotQueue, statusQueue;
+  // Policy and exception resources (their last valid generations, namespaces): the status
+  // controller's cache, and the same merge the webhook judges by.
+  std::shared_ptr<policysource::ClusterPolicies> policies;
+  std::mutex statesMu;
+  std::map<std::string, std::string> states;  // "Kind ns/name" → Ready/NotReady/Active/…
   std::unique_ptr<kube::LeaderElector> elector;
   std::atomic<bool> leading{false};
   std::atomic<bool> stopping{false};
 
+  // The Harbor controllers' informers; none without Harbor.
   std::vector<std::shared_ptr<kube::Informer>> informers() const {
+    if (ctx.harbor == nullptr) {
+      return {};
+    }
     return {ctx.projects, ctx.robots, ctx.namespaces, ctx.secrets, ctx.serviceAccounts};
+  }
+  bool synced() const {
+    for (const auto& inf : informers()) {
+      if (!inf || !inf->synced()) {
+        return false;
+      }
+    }
+    return policies == nullptr || policies->synced();
+  }
+
+  void addStatus(const std::string& key) {
+    metrics->queueAdd("policystatus");
+    statusQueue->add(key);
+  }
+  void addAllExceptions() {
+    for (const auto& k : policies->keys(policysource::kImageExceptions)) {
+      addStatus("ImageException " + k);
+    }
+  }
+  // A policy's change can change every exception's standing; a namespace's labels those of
+  // the exceptions that a namespaceSelector judges.
+  void policyResourceChanged(const std::string& kind, const std::string& ns,
+                             const std::string& name, bool specChanged) {
+    if (!leading || statusQueue == nullptr) {
+      return;  // a new leader starts from a full enqueue
+    }
+    if (kind == "ImageException") {
+      addStatus(kind + " " + ns + "/" + name);
+      return;
+    }
+    if (kind != "Namespace") {
+      addStatus(kind + " " + (ns.empty() ? "" : ns + "/") + name);
+    }
+    if (specChanged) {
+      addAllExceptions();
+    }
+  }
+  void addAllPolicyResources() {
+    for (const auto& k : policies->keys(policysource::kClusterImagePolicies)) {
+      addStatus("ClusterImagePolicy " + k);
+    }
+    for (const auto& k : policies->keys(policysource::kImagePolicies)) {
+      addStatus("ImagePolicy " + k);
+    }
+    addAllExceptions();
+  }
+  void noteState(const std::string& key, const std::string& state) {
+    std::map<std::string, std::map<std::string, double>> counts;  // kind → state → n
+    {
+      std::lock_guard lock(statesMu);
+      if (state.empty()) {
+        states.erase(key);
+      } else {
+        states[key] = state;
+      }
+      for (const char* kind : {"ClusterImagePolicy", "ImagePolicy"}) {
+        counts[kind] = {{"Ready", 0}, {"NotReady", 0}};
+      }
+      counts["ImageException"] = {{"Active", 0}, {"Expired", 0}, {"Rejected", 0}};
+      for (const auto& [k, v] : states) {
+        counts[k.substr(0, k.find(' '))][v] += 1;
+      }
+    }
+    for (const auto& [kind, byState] : counts) {
+      for (const auto& [st, n] : byState) {
+        metrics->policyStates(kind, st, n);
+      }
+    }
   }
 
   void addProject(const std::string& name) {
@@ -132,6 +211,8 @@ struct Operator::State {
       try {
         if (controller == "harborproject") {
           out = co_await reconcileProject(s->ctx, key);
+        } else if (controller == "policystatus") {
+          out = co_await s->reconcilePolicyStatus(key);
         } else {
           out = co_await reconcileRobot(s->ctx, key);
         }
@@ -145,7 +226,9 @@ struct Operator::State {
       const bool ok = out.status.ok();
       s->metrics->reconcile(
           controller, ok ? (out.requeueAfter ? "requeue_after" : "success") : "error", seconds);
-      auto& queue = controller == "harborproject" ? s->projectQueue : s->robotQueue;
+      auto& queue = controller == "harborproject"  ? s->projectQueue
+                    : controller == "policystatus" ? s->statusQueue
+                                                   : s->robotQueue;
       s->metrics->queueDepth(controller, static_cast<double>(queue->queued()));
       if (!ok) {
         s->metrics->queueRetry(controller);
@@ -161,6 +244,77 @@ struct Operator::State {
       }
       co_return okStatus();
     };
+  }
+
+  // One policy or exception: load it as the webhook does, judge an exception's standing, and
+  // write the status when it changed, with an Event when its state did.
+  awaitable<Outcome> reconcilePolicyStatus(const std::string& key) {
+    const size_t space = key.find(' ');
+    const std::string kind = key.substr(0, space);
+    const std::string name = key.substr(space + 1);
+    const kube::Resource& resource = kind == "ClusterImagePolicy"
+                                         ? policysource::kClusterImagePolicies
+                                     : kind == "ImagePolicy" ? policysource::kImagePolicies
+                                                             : policysource::kImageExceptions;
+    auto object = policies->object(resource, name);
+    auto set = policies->current();
+    if (!object || set == nullptr) {
+      noteState(key, "");
+      co_return Outcome{};
+    }
+    const WallTime now = std::chrono::system_clock::now();
+    auto parsed = policy::parseObject(*object, {.ownNamespace = "", .readFiles = false});
+    const Status load = parsed.ok() ? okStatus() : parsed.status();
+    Outcome out;
+    json status;
+    std::string state;
+    if (kind == "ImageException") {
+      policy::ExceptionStanding standing;
+      if (parsed.ok()) {
+        standing = policy::standing(*parsed->exception, *set, now);
+        if (standing.state == policy::ExceptionState::kActive) {
+          // Look again when it ends, so its status says Expired at its time.
+          out.requeueAfter = std::chrono::duration_cast<std::chrono::milliseconds>(
+                                 parsed->exception->expiresAt - now) +
+                             std::chrono::seconds(1);
+        }
+      }
+      status = exceptionStatus(*object, load, standing, now);
+      state = status.value("state", "");
+    } else {
+      auto cached = policies->state(key);
+      const policy::ImagePolicy* enforcedPolicy = nullptr;
+      int64_t enforced = 0;
+      if (parsed.ok()) {
+        enforcedPolicy = &*parsed->policy;
+        enforced = object->value("metadata", json::object()).value("generation", int64_t{0});
+      } else if (cached && cached->lastValid && cached->lastValid->policy) {
+        enforcedPolicy = &*cached->lastValid->policy;
+        enforced = cached->lastValidGeneration;
+      }
+      status = policyStatus(*object, load, enforced, enforcedPolicy, now);
+      state = load.ok() ? "Ready" : "NotReady";
+    }
+    const std::string before = conditionReason(*object, "Ready");
+    const std::string beforeStatus = conditionStatus(*object, "Ready");
+    Status written = co_await writeStatus(ctx, resource, *object, status);
+    if (!written.ok()) {
+      out.status = written;
+      co_return out;
+    }
+    noteState(key, state);
+    const std::string reason = conditionReason(json{{"status", status}}, "Ready");
+    const std::string ready = conditionStatus(json{{"status", status}}, "Ready");
+    if (reason != before || ready != beforeStatus) {
+      std::string message;
+      for (const auto& c : status.value("conditions", json::array())) {
+        if (c.value("type", "") == "Ready") {
+          message = c.value("message", "");
+        }
+      }
+      co_await recordEvent(ctx, *object, ready == "True" ? "Normal" : "Warning", reason, message);
+    }
+    co_return out;
   }
 
   void noteExpiry(const std::string& name) {
@@ -181,10 +335,15 @@ struct Operator::State {
     log::info("Leading: reconcilers started", {{"identity", ctx.options.identity}});
     leading = true;
     metrics->leading(true);
-    for (const auto& p : ctx.projects->list()) {
-      addProject(p["metadata"].value("name", ""));
+    if (ctx.harbor != nullptr) {
+      for (const auto& p : ctx.projects->list()) {
+        addProject(p["metadata"].value("name", ""));
+      }
+      addAllRobots(false);
     }
-    addAllRobots(false);
+    if (policies != nullptr) {
+      addAllPolicyResources();
+    }
   }
 
   void stopLeading() {
@@ -213,25 +372,41 @@ Operator::~Operator() {
 awaitable<void> Operator::run() {
   auto st = state_;
   auto ex = co_await asio::this_coro::executor;
-  st->buildInformers();
   kube::WorkQueueOptions qo;
   qo.workers = st->ctx.options.workers;
   qo.maxBackoff = st->ctx.options.maxBackoff;
-  st->projectQueue = kube::WorkQueue::create(ex, qo);
-  st->robotQueue = kube::WorkQueue::create(ex, qo);
-  st->projectQueue->start(st->processor("harborproject"));
-  st->robotQueue->start(st->processor("robotaccount"));
+  if (st->ctx.harbor != nullptr) {
+    st->buildInformers();
+    st->projectQueue = kube::WorkQueue::create(ex, qo);
+    st->robotQueue = kube::WorkQueue::create(ex, qo);
+    st->projectQueue->start(st->processor("harborproject"));
+    st->robotQueue->start(st->processor("robotaccount"));
+  }
   for (const auto& inf : st->informers()) {
     asio::co_spawn(
         ex, [st, inf]() -> awaitable<void> { co_await inf->run(); }, net::LogFailure{"informer"});
   }
+  if (st->ctx.options.policyStatus) {
+    policysource::Options po;
+    po.load.readFiles = false;  // key files are mounted on the webhook, not here
+    po.resync = st->ctx.options.resync;
+    policysource::Observer observer;
+    State* self = st.get();
+    observer.changed = [self](const std::string& kind, const std::string& ns,
+                              const std::string& name, bool specChanged) {
+      self->policyResourceChanged(kind, ns, name, specChanged);
+    };
+    st->policies = std::make_shared<policysource::ClusterPolicies>(st->ctx.kube, std::move(po),
+                                                                   std::move(observer));
+    st->statusQueue = kube::WorkQueue::create(ex, qo);
+    st->statusQueue->start(st->processor("policystatus"));
+    asio::co_spawn(
+        ex, [st]() -> awaitable<void> { co_await st->policies->run(); },
+        net::LogFailure{"policy informers"});
+  }
   asio::steady_timer wait(ex);
   while (!st->stopping) {
-    bool synced = true;
-    for (const auto& inf : st->informers()) {
-      synced = synced && inf->synced();
-    }
-    if (synced) {
+    if (st->synced()) {
       break;
     }
     wait.expires_after(std::chrono::milliseconds(50));
@@ -262,10 +437,13 @@ awaitable<void> Operator::shutdown() {
       inf->stop();
     }
   }
+  if (st->policies) {
+    st->policies->stop();
+  }
   if (st->elector) {
     (void)co_await st->elector->release();
   }
-  for (auto& q : {st->projectQueue, st->robotQueue}) {
+  for (auto& q : {st->projectQueue, st->robotQueue, st->statusQueue}) {
     if (q) {
       q->shutdown([] {});
     }
@@ -273,12 +451,7 @@ awaitable<void> Operator::shutdown() {
 }
 
 bool Operator::ready() const {
-  for (const auto& inf : state_->informers()) {
-    if (!inf || !inf->synced()) {
-      return false;
-    }
-  }
-  return true;
+  return state_->synced();
 }
 
 bool Operator::leading() const {

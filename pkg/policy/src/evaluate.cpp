@@ -1,10 +1,12 @@
 #include "harbormaster/policy/evaluate.h"
 
 #include <algorithm>
+#include <optional>
 #include <unordered_map>
 
 #include "harbormaster/base/encoding.h"
 #include "harbormaster/imageref/reference.h"
+#include "internal.h"
 
 namespace hm::policy {
 namespace {
@@ -31,23 +33,107 @@ bool imageMatches(const std::vector<std::string>& patterns, const ImageNames& n)
   });
 }
 
-bool namespaceSelected(const ImagePolicy& policy, const PolicySet& set, std::string_view ns) {
-  bool defaultExcluded =
-      std::find(set.defaultExcludedNamespaces.begin(), set.defaultExcludedNamespaces.end(), ns) !=
-      set.defaultExcludedNamespaces.end();
-  if (defaultExcluded) {
-    // Only a literal mention opts a protected namespace in; "*" never does.
+// The review's namespace and what the policies ask of it, worked out once per review.
+struct NamespaceView {
+  const PolicySet& set;
+  std::string_view ns;
+  mutable std::optional<Labels> labels;  // only when some selector asks
+
+  const Labels& get() const {
+    if (!labels) {
+      labels = labelsOf(set, ns);
+    }
+    return *labels;
+  }
+  const std::vector<ImageException>* exceptions() const {
+    auto it = set.exceptions.find(std::string(ns));
+    return it == set.exceptions.end() ? nullptr : &it->second;
+  }
+};
+
+bool namespaceSelected(const ImagePolicy& policy, const NamespaceView& view) {
+  const std::string_view ns = view.ns;
+  if (policy.scope == PolicyScope::kNamespace) {
+    return policy.nameSpace == ns;
+  }
+  const auto& excluded = view.set.defaultExcludedNamespaces;
+  if (std::find(excluded.begin(), excluded.end(), ns) != excluded.end()) {
+    // Only a literal mention opts a protected namespace in; "*" or a selector never does.
     return std::find(policy.match.namespaces.begin(), policy.match.namespaces.end(), ns) !=
            policy.match.namespaces.end();
   }
   if (!policy.match.namespaces.empty() && !anyGlob(policy.match.namespaces, ns)) {
     return false;
   }
+  // Names and selector combine as in a webhook configuration: both must select.
+  if (policy.namespaceSelector && !selectorMatches(*policy.namespaceSelector, view.get())) {
+    return false;
+  }
   return !anyGlob(policy.exclude.namespaces, ns);
 }
 
+// An ImageException's images: globs as in policies, or an exact digest, which matches the
+// digest the image names or the tag resolved to.
+bool exceptionImageMatches(const ImageException& ex, const ImageNames& names, const ImageUse& use,
+                           const PlannedImage& parsed) {
+  if (ex.images.empty()) {
+    return true;
+  }
+  const std::string digest =
+      parsed.ref.ok() && parsed.ref->isPinned() ? parsed.ref->digest : use.resolvedDigest;
+  return std::any_of(ex.images.begin(), ex.images.end(), [&](const std::string& p) {
+    if (p.rfind("sha256:", 0) == 0 || p.rfind("sha512:", 0) == 0) {
+      return !digest.empty() && p == digest;
+    }
+    return globMatch(p, names.name) || globMatch(p, names.normalized) ||
+           globMatch(p, names.written);
+  });
+}
+
+// Whether `ex` takes effect for `policy` on this image now; otherwise, why not (into `note`).
+bool exceptionInForce(const ImagePolicy& policy, const ImageException& ex, Check check,
+                      const NamespaceView& view, const ImageNames& names, const ImageUse& use,
+                      const PlannedImage& parsed, WallTime now, std::string* note) {
+  if (!exceptionNames(policy, ex) ||
+      std::find(ex.checks.begin(), ex.checks.end(), check) == ex.checks.end() ||
+      !exceptionImageMatches(ex, names, use, parsed)) {
+    return false;
+  }
+  const std::string who = "ImageException " + ex.nameSpace + "/" + ex.name;
+  if (now >= ex.expiresAt) {
+    *note = who + " expired " + formatRfc3339(ex.expiresAt);
+    return false;
+  }
+  if (std::string refusal = exceptionRefusal(policy, ex, view.get()); !refusal.empty()) {
+    *note = who + " does not apply: " + refusal;
+    return false;
+  }
+  return true;
+}
+
+// CVE ids that ImageExceptions accept for this policy and image: they join the policy's own
+// allowlist, so the rest of the scan still counts.
+std::vector<std::string> exceptedCves(const ImagePolicy& policy, const NamespaceView& view,
+                                      const ImageNames& names, const ImageUse& use,
+                                      const PlannedImage& parsed, WallTime now) {
+  std::vector<std::string> out;
+  const auto* list = view.exceptions();
+  if (list == nullptr) {
+    return out;
+  }
+  std::string ignored;
+  for (const ImageException& ex : *list) {
+    if (!ex.cves.empty() && exceptionInForce(policy, ex, Check::kVulnerabilities, view, names, use,
+                                             parsed, now, &ignored)) {
+      out.insert(out.end(), ex.cves.begin(), ex.cves.end());
+    }
+  }
+  return out;
+}
+
 std::vector<Finding> checkImage(const ImagePolicy& policy, const ImageUse& use,
-                                const PlannedImage& parsed, WallTime now) {
+                                const PlannedImage& parsed, const NamespaceView& view,
+                                WallTime now) {
   std::vector<Finding> out;
   auto add = [&](Check check, std::string problem, std::string fix) {
     out.push_back(
@@ -90,8 +176,18 @@ std::vector<Finding> checkImage(const ImagePolicy& policy, const ImageUse& use,
     // A tag names no content: say which digest was judged.
     const std::string judged =
         !ref.isPinned() && !use.scan->digest.empty() ? "(" + use.scan->digest + ") " : "";
-    addProblems(Check::kVulnerabilities, judged,
-                judgeScan(*policy.vulnerabilities, *use.scan, now));
+    const ImageNames names{parsed.image, parsed.name, parsed.normalized};
+    std::vector<std::string> cves = exceptedCves(policy, view, names, use, parsed, now);
+    if (cves.empty()) {
+      addProblems(Check::kVulnerabilities, judged,
+                  judgeScan(*policy.vulnerabilities, *use.scan, now));
+    } else {
+      VulnerabilityRule rule = *policy.vulnerabilities;
+      for (std::string& id : cves) {
+        rule.allowlist.push_back(AllowedCve{std::move(id), std::nullopt, "ImageException"});
+      }
+      addProblems(Check::kVulnerabilities, judged, judgeScan(rule, *use.scan, now));
+    }
   }
   if (policy.signatures) {
     auto it = use.signatures.find(policy.signatures->fingerprint);
@@ -107,10 +203,21 @@ std::vector<Finding> checkImage(const ImagePolicy& policy, const ImageUse& use,
 
 // Applies the policy's exceptions: an active one removes the finding; an expired one leaves it
 // and says so, so the reader knows why yesterday's deploy passed and today's does not.
-bool excepted(const ImagePolicy& policy, std::string_view ns, const ImageNames& names,
-              Finding& finding, WallTime now) {
+bool excepted(const ImagePolicy& policy, const NamespaceView& view, const ImageNames& names,
+              const PlannedImage& parsed, Finding& finding, WallTime now) {
   if (finding.check == Check::kReference) {
     return false;
+  }
+  const std::string_view ns = view.ns;
+  if (const auto* list = view.exceptions()) {
+    for (const ImageException& ex : *list) {
+      // CVE exceptions took part in the scan judgement; they never pass a whole scan.
+      const bool cveOnly = finding.check == Check::kVulnerabilities && !ex.cves.empty();
+      if (!cveOnly && exceptionInForce(policy, ex, finding.check, view, names, finding.use, parsed,
+                                       now, &finding.note)) {
+        return true;
+      }
+    }
   }
   for (const PolicyException& ex : policy.exceptions) {
     if (std::find(ex.checks.begin(), ex.checks.end(), finding.check) == ex.checks.end()) {
@@ -143,8 +250,9 @@ ReviewPlan planReview(const PolicySet& policies, std::string_view ns,
                       const std::vector<ImageUse>& images) {
   ReviewPlan plan;
   std::vector<bool> selected;  // per policy: the namespace is selected (once per review)
+  const NamespaceView view{policies, ns, std::nullopt};
   for (const ImagePolicy& policy : policies.policies) {
-    selected.push_back(namespaceSelected(policy, policies, ns));
+    selected.push_back(namespaceSelected(policy, view));
   }
   // A Pod often repeats one image (sidecars, init containers): one entry per distinct text.
   std::unordered_map<std::string, size_t> index;
@@ -220,6 +328,7 @@ bool Evaluation::denied() const {
 Evaluation evaluate(const PolicySet& policies, std::string_view ns,
                     const std::vector<ImageUse>& images, const ReviewPlan& plan, WallTime now) {
   Evaluation result;
+  const NamespaceView view{policies, ns, std::nullopt};
   for (size_t i = 0; i < policies.policies.size(); ++i) {
     const ImagePolicy& policy = policies.policies[i];
     bool matched = false;
@@ -233,8 +342,8 @@ Evaluation evaluate(const PolicySet& policies, std::string_view ns,
         continue;
       }
       const ImageNames names{p.image, p.name, p.normalized};
-      for (Finding& f : checkImage(policy, images[u], p, now)) {
-        if (excepted(policy, ns, names, f, now)) {
+      for (Finding& f : checkImage(policy, images[u], p, view, now)) {
+        if (excepted(policy, view, names, p, f, now)) {
           ++result.exceptionsApplied;
         } else {
           result.findings.push_back(std::move(f));

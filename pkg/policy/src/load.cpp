@@ -1,6 +1,7 @@
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
+#include <nlohmann/json.hpp>
 #include <regex>
 #include <set>
 
@@ -16,15 +17,19 @@ namespace hm::policy {
 namespace {
 
 constexpr std::string_view kApiVersion = "harbormaster.io/v1alpha1";
-constexpr std::string_view kKind = "ImagePolicy";
+constexpr std::string_view kNamespacedKind = "ImagePolicy";
+constexpr std::string_view kClusterKind = "ClusterImagePolicy";
+constexpr std::string_view kExceptionKind = "ImageException";
 
 // Carries where we are in the document so every error names the document, field and problem.
 struct Ctx {
   std::string document;  // "policy.yaml, document 2 (ImagePolicy \"production\")"
   std::map<std::string, std::string>* files;  // read so far: PolicySet::files
+  bool readFiles = true;
 
   Status error(const std::string& field, const std::string& problem) const {
-    return invalidArgument(document + ": " + (field.empty() ? "" : field + ": ") + problem);
+    return invalidArgument((document.empty() ? "" : document + ": ") +
+                           (field.empty() ? "" : field + ": ") + problem);
   }
 };
 
@@ -91,12 +96,19 @@ StatusOr<E> readEnum(const Ctx& ctx, const YAML::Node& node, const std::string& 
   return ctx.error(field, "must be one of " + names + ", got \"" + *s + "\"");
 }
 
-StatusOr<Selector> readSelector(const Ctx& ctx, const YAML::Node& node, const std::string& field) {
+StatusOr<Selector> readSelector(const Ctx& ctx, const YAML::Node& node, const std::string& field,
+                                bool withNamespaces, bool withSelector) {
   Selector sel;
   if (!node || node.IsNull()) {
     return sel;
   }
-  HM_RETURN_IF_ERROR(requireMap(ctx, node, field, {"namespaces", "images"}));
+  if (withSelector) {
+    HM_RETURN_IF_ERROR(requireMap(ctx, node, field, {"namespaces", "namespaceSelector", "images"}));
+  } else if (withNamespaces) {
+    HM_RETURN_IF_ERROR(requireMap(ctx, node, field, {"namespaces", "images"}));
+  } else {
+    HM_RETURN_IF_ERROR(requireMap(ctx, node, field, {"images"}));
+  }
   auto ns = readStringList(ctx, node["namespaces"], field + ".namespaces");
   if (!ns.ok()) {
     return ns.status();
@@ -375,6 +387,9 @@ StatusOr<std::vector<std::string>> readKeys(const Ctx& ctx, const YAML::Node& no
                          "must be a PEM public key (-----BEGIN PUBLIC KEY-----…) or an "
                          "absolute path to a file holding one");
       }
+      if (!ctx.readFiles) {
+        continue;  // the webhook reads it
+      }
       auto text = readReferencedFile(ctx, key, where, 64 * 1024);
       if (!text.ok()) {
         return text.status();
@@ -393,6 +408,12 @@ StatusOr<std::string> readTrustedRoot(const Ctx& ctx, const YAML::Node& node,
   auto path = readString(ctx, node, field);
   if (!path.ok()) {
     return path.status();
+  }
+  if (!ctx.readFiles) {
+    if (path->empty() || path->front() != '/') {
+      return ctx.error(field, "\"" + *path + "\" must be an absolute file path");
+    }
+    return path;  // the webhook reads it
   }
   auto text = readReferencedFile(ctx, *path, field, 4 * 1024 * 1024);
   if (!text.ok()) {
@@ -613,14 +634,202 @@ StatusOr<SignatureRule> readSignatures(const Ctx& ctx, const YAML::Node& node) {
   return rule;
 }
 
-StatusOr<ImagePolicy> readPolicy(const Ctx& ctx, const YAML::Node& spec) {
-  ImagePolicy p;
+StatusOr<LabelSelector> readLabelSelector(const Ctx& ctx, const YAML::Node& node,
+                                          const std::string& field) {
+  LabelSelector sel;
+  if (node.IsNull()) {
+    return sel;
+  }
+  HM_RETURN_IF_ERROR(requireMap(ctx, node, field, {"matchLabels", "matchExpressions"}));
+  if (const YAML::Node labels = node["matchLabels"]; labels && !labels.IsNull()) {
+    if (!labels.IsMap()) {
+      return ctx.error(field + ".matchLabels", "must be a mapping of label keys to values");
+    }
+    for (const auto& kv : labels) {
+      if (!kv.second.IsScalar()) {
+        return ctx.error(field + ".matchLabels." + kv.first.Scalar(), "must be a string");
+      }
+      sel.matchLabels[kv.first.Scalar()] = kv.second.Scalar();
+    }
+  }
+  const YAML::Node exprs = node["matchExpressions"];
+  if (!exprs || exprs.IsNull()) {
+    return sel;
+  }
+  if (!exprs.IsSequence()) {
+    return ctx.error(field + ".matchExpressions", "must be a list");
+  }
+  for (size_t i = 0; i < exprs.size(); ++i) {
+    const std::string f = field + ".matchExpressions[" + std::to_string(i) + "]";
+    HM_RETURN_IF_ERROR(requireMap(ctx, exprs[i], f, {"key", "operator", "values"}));
+    LabelRequirement req;
+    if (!exprs[i]["key"] || !exprs[i]["key"].IsScalar() || exprs[i]["key"].Scalar().empty()) {
+      return ctx.error(f + ".key", "is required");
+    }
+    req.key = exprs[i]["key"].Scalar();
+    auto op =
+        readEnum<LabelRequirement::Op>(ctx, exprs[i]["operator"], f + ".operator",
+                                       {{"In", LabelRequirement::Op::kIn},
+                                        {"NotIn", LabelRequirement::Op::kNotIn},
+                                        {"Exists", LabelRequirement::Op::kExists},
+                                        {"DoesNotExist", LabelRequirement::Op::kDoesNotExist}});
+    if (!op.ok()) {
+      return op.status();
+    }
+    req.op = *op;
+    auto values = readStringList(ctx, exprs[i]["values"], f + ".values");
+    if (!values.ok()) {
+      return values.status();
+    }
+    req.values = std::move(*values);
+    // As metav1.LabelSelector validation: In/NotIn need values, Exists/DoesNotExist take none.
+    const bool set = req.op == LabelRequirement::Op::kIn || req.op == LabelRequirement::Op::kNotIn;
+    if (set == req.values.empty()) {
+      return ctx.error(f + ".values", set ? "must not be empty for In and NotIn"
+                                          : "must be empty for Exists and DoesNotExist");
+    }
+    sel.matchExpressions.push_back(std::move(req));
+  }
+  return sel;
+}
+
+// Go's time.ParseDuration for whole hours, minutes and seconds: "720h", "1h30m", "90s".
+StatusOr<std::chrono::seconds> readDuration(const Ctx& ctx, const YAML::Node& node,
+                                            const std::string& field) {
+  auto text = readString(ctx, node, field);
+  if (!text.ok()) {
+    return text.status();
+  }
+  auto bad = [&] {
+    return ctx.error(field, "\"" + *text + "\" must be a duration such as 720h, 168h or 1h30m");
+  };
+  int64_t total = 0;
+  size_t i = 0;
+  if (text->empty()) {
+    return bad();
+  }
+  while (i < text->size()) {
+    size_t start = i;
+    int64_t n = 0;
+    while (i < text->size() && std::isdigit(static_cast<unsigned char>((*text)[i])) &&
+           i - start < 9) {
+      n = n * 10 + ((*text)[i++] - '0');
+    }
+    if (i == start || i == text->size()) {
+      return bad();
+    }
+    const char unit = (*text)[i++];
+    const int64_t scale = unit == 'h' ? 3600 : unit == 'm' ? 60 : unit == 's' ? 1 : 0;
+    if (scale == 0) {
+      return bad();
+    }
+    total += n * scale;
+  }
+  if (total <= 0) {
+    return ctx.error(field, "must be longer than zero");
+  }
+  return std::chrono::seconds(total);
+}
+
+StatusOr<ExceptionPolicy> readExceptionPolicy(const Ctx& ctx, const YAML::Node& node) {
+  const std::string f = "spec.exceptionPolicy";
+  HM_RETURN_IF_ERROR(requireMap(ctx, node, f, {"allowed", "namespaceSelector", "maxDuration"}));
+  ExceptionPolicy ep;
+  if (node["allowed"]) {
+    auto b = readBool(ctx, node["allowed"], f + ".allowed");
+    if (!b.ok()) {
+      return b.status();
+    }
+    ep.allowed = *b;
+  }
+  if (node["namespaceSelector"]) {
+    auto sel = readLabelSelector(ctx, node["namespaceSelector"], f + ".namespaceSelector");
+    if (!sel.ok()) {
+      return sel.status();
+    }
+    ep.namespaceSelector = std::move(*sel);
+  }
+  if (node["maxDuration"]) {
+    auto d = readDuration(ctx, node["maxDuration"], f + ".maxDuration");
+    if (!d.ok()) {
+      return d.status();
+    }
+    ep.maxDuration = *d;
+  }
+  return ep;
+}
+
+StatusOr<ImageException> readImageException(const Ctx& ctx, const YAML::Node& spec) {
   if (!spec || spec.IsNull()) {
     return ctx.error("spec", "is required");
   }
-  HM_RETURN_IF_ERROR(requireMap(ctx, spec, "spec",
-                                {"mode", "match", "exclude", "registries", "digest", "onUpdate",
-                                 "exceptions", "vulnerabilities", "signatures"}));
+  HM_RETURN_IF_ERROR(requireMap(
+      ctx, spec, "spec",
+      {"policies", "images", "checks", "cves", "expiresAt", "reason", "owner", "ticket"}));
+  ImageException ex;
+  auto policies = readStringList(ctx, spec["policies"], "spec.policies");
+  if (!policies.ok()) {
+    return policies.status();
+  }
+  if (policies->empty()) {
+    return ctx.error("spec.policies",
+                     "must name at least one ClusterImagePolicy or ImagePolicy it applies to");
+  }
+  auto images = readStringList(ctx, spec["images"], "spec.images");
+  if (!images.ok()) {
+    return images.status();
+  }
+  auto checks = readChecks(ctx, spec["checks"], "spec.checks");
+  if (!checks.ok()) {
+    return checks.status();
+  }
+  auto cves = readStringList(ctx, spec["cves"], "spec.cves");
+  if (!cves.ok()) {
+    return cves.status();
+  }
+  if (!cves->empty() &&
+      std::find(checks->begin(), checks->end(), Check::kVulnerabilities) == checks->end()) {
+    return ctx.error("spec.cves", "needs vulnerabilities in spec.checks");
+  }
+  if (!spec["expiresAt"] || spec["expiresAt"].IsNull()) {
+    return ctx.error("spec.expiresAt", "is required: every exception ends (RFC 3339)");
+  }
+  auto expires = readExpiry(ctx, spec["expiresAt"], "spec.expiresAt");
+  if (!expires.ok()) {
+    return expires.status();
+  }
+  if (!spec["reason"] || !spec["reason"].IsScalar() || spec["reason"].Scalar().empty()) {
+    return ctx.error("spec.reason", "is required: say why the exception exists");
+  }
+  for (auto [key, out] :
+       {std::pair<const char*, std::string*>{"owner", &ex.owner}, {"ticket", &ex.ticket}}) {
+    if (spec[key]) {
+      auto v = readString(ctx, spec[key], std::string("spec.") + key);
+      if (!v.ok()) {
+        return v.status();
+      }
+      *out = *v;
+    }
+  }
+  ex.policies = std::move(*policies);
+  ex.images = std::move(*images);
+  ex.checks = std::move(*checks);
+  ex.cves = std::move(*cves);
+  ex.expiresAt = **expires;
+  ex.reason = spec["reason"].Scalar();
+  return ex;
+}
+
+StatusOr<ImagePolicy> readPolicy(const Ctx& ctx, const YAML::Node& spec, PolicyScope scope) {
+  ImagePolicy p;
+  p.scope = scope;
+  if (!spec || spec.IsNull()) {
+    return ctx.error("spec", "is required");
+  }
+  HM_RETURN_IF_ERROR(
+      requireMap(ctx, spec, "spec",
+                 {"mode", "match", "exclude", "registries", "digest", "onUpdate", "exceptions",
+                  "exceptionPolicy", "vulnerabilities", "signatures"}));
   if (spec["mode"]) {
     auto m = readEnum<Mode>(
         ctx, spec["mode"], "spec.mode",
@@ -630,13 +839,30 @@ StatusOr<ImagePolicy> readPolicy(const Ctx& ctx, const YAML::Node& spec) {
     }
     p.mode = *m;
   }
-  auto match = readSelector(ctx, spec["match"], "spec.match");
+  // A namespaced policy judges its own namespace only: it names no others.
+  const bool cluster = scope == PolicyScope::kCluster;
+  auto match = readSelector(ctx, spec["match"], "spec.match", cluster, cluster);
   if (!match.ok()) {
     return match.status();
   }
-  auto exclude = readSelector(ctx, spec["exclude"], "spec.exclude");
+  auto exclude = readSelector(ctx, spec["exclude"], "spec.exclude", cluster, false);
   if (!exclude.ok()) {
     return exclude.status();
+  }
+  if (spec["match"] && spec["match"].IsMap() && spec["match"]["namespaceSelector"]) {
+    auto sel =
+        readLabelSelector(ctx, spec["match"]["namespaceSelector"], "spec.match.namespaceSelector");
+    if (!sel.ok()) {
+      return sel.status();
+    }
+    p.namespaceSelector = std::move(*sel);
+  }
+  if (spec["exceptionPolicy"] && !spec["exceptionPolicy"].IsNull()) {
+    auto ep = readExceptionPolicy(ctx, spec["exceptionPolicy"]);
+    if (!ep.ok()) {
+      return ep.status();
+    }
+    p.exceptionPolicy = std::move(*ep);
   }
   auto registries = readRegistries(ctx, spec["registries"]);
   if (!registries.ok()) {
@@ -705,35 +931,127 @@ bool validObjectName(std::string_view name) {
                      [&](char c) { return alnum(c) || c == '-' || c == '.'; });
 }
 
-StatusOr<ImagePolicy> readDocument(const std::string& source, size_t index, const YAML::Node& doc,
-                                   std::map<std::string, std::string>& files) {
-  Ctx ctx{source + ", document " + std::to_string(index), &files};
-  HM_RETURN_IF_ERROR(requireMap(ctx, doc, "", {"apiVersion", "kind", "metadata", "spec"}));
-  if (!doc["apiVersion"] || !doc["apiVersion"].IsScalar() ||
-      doc["apiVersion"].Scalar() != kApiVersion) {
-    return ctx.error("apiVersion", "must be " + std::string(kApiVersion));
-  }
-  if (!doc["kind"] || !doc["kind"].IsScalar() || doc["kind"].Scalar() != kKind) {
-    return ctx.error("kind", "must be " + std::string(kKind));
-  }
+struct Meta {
+  std::string name;
+  std::string nameSpace;
+  int64_t generation = 0;
+  std::optional<WallTime> created;
+};
+
+StatusOr<Meta> readMeta(Ctx& ctx, const YAML::Node& doc, std::string_view kind) {
   const YAML::Node meta = doc["metadata"];
   if (!meta || !meta.IsMap() || !meta["name"] || !meta["name"].IsScalar()) {
     return ctx.error("metadata.name", "is required");
   }
-  std::string name = meta["name"].Scalar();
-  if (!validObjectName(name)) {
-    return ctx.error("metadata.name", "\"" + name +
+  Meta m;
+  m.name = meta["name"].Scalar();
+  if (!validObjectName(m.name)) {
+    return ctx.error("metadata.name", "\"" + m.name +
                                           "\" must be lower-case letters, digits, '-' and '.', "
                                           "starting and ending with a letter or digit");
   }
-  ctx.document += " (ImagePolicy \"" + name + "\")";
-  auto policy = readPolicy(ctx, doc["spec"]);
+  if (meta["namespace"] && meta["namespace"].IsScalar()) {
+    m.nameSpace = meta["namespace"].Scalar();
+  }
+  if (meta["generation"] && meta["generation"].IsScalar()) {
+    try {
+      m.generation = meta["generation"].as<int64_t>();
+    } catch (const YAML::Exception&) {
+    }
+  }
+  if (meta["creationTimestamp"] && meta["creationTimestamp"].IsScalar()) {
+    if (auto t = parseRfc3339(meta["creationTimestamp"].Scalar()); t.ok()) {
+      m.created = *t;
+    }
+  }
+  const std::string qualified = m.nameSpace.empty() ? m.name : m.nameSpace + "/" + m.name;
+  // A file's document gets the object in brackets; a cluster object is named by it alone.
+  const std::string object = std::string(kind) + " \"" + qualified + "\"";
+  ctx.document = ctx.document.empty() ? object : ctx.document + " (" + object + ")";
+  return m;
+}
+
+// One document or object: a policy or an exception.
+StatusOr<ParsedObject> readDocument(Ctx& ctx, const std::string& source, const YAML::Node& doc) {
+  HM_RETURN_IF_ERROR(
+      requireMap(ctx, doc, "", {"apiVersion", "kind", "metadata", "spec", "status"}));
+  if (!doc["apiVersion"] || !doc["apiVersion"].IsScalar() ||
+      doc["apiVersion"].Scalar() != kApiVersion) {
+    return ctx.error("apiVersion", "must be " + std::string(kApiVersion));
+  }
+  const std::string kind = doc["kind"] && doc["kind"].IsScalar() ? doc["kind"].Scalar() : "";
+  if (kind != kNamespacedKind && kind != kClusterKind && kind != kExceptionKind) {
+    return ctx.error("kind", "must be " + std::string(kClusterKind) + ", " +
+                                 std::string(kNamespacedKind) + " or " +
+                                 std::string(kExceptionKind));
+  }
+  auto meta = readMeta(ctx, doc, kind);
+  if (!meta.ok()) {
+    return meta.status();
+  }
+  ParsedObject out;
+  if (kind == kExceptionKind) {
+    if (meta->nameSpace.empty()) {
+      return ctx.error("metadata.namespace",
+                       "is required: an ImageException applies in its own namespace");
+    }
+    auto ex = readImageException(ctx, doc["spec"]);
+    if (!ex.ok()) {
+      return ex.status();
+    }
+    ex->nameSpace = meta->nameSpace;
+    ex->name = meta->name;
+    ex->generation = meta->generation;
+    ex->created = meta->created;
+    ex->source = source;
+    out.exception = std::move(*ex);
+    return out;
+  }
+  if (kind == kClusterKind && !meta->nameSpace.empty()) {
+    return ctx.error("metadata.namespace",
+                     "must be empty: a ClusterImagePolicy is cluster-scoped (use an ImagePolicy "
+                     "for one namespace)");
+  }
+  // A policy file's ImagePolicy without a namespace is cluster-wide, as it always was.
+  const PolicyScope scope =
+      meta->nameSpace.empty() ? PolicyScope::kCluster : PolicyScope::kNamespace;
+  auto policy = readPolicy(ctx, doc["spec"], scope);
   if (!policy.ok()) {
     return policy.status();
   }
-  policy->name = name;
-  policy->source = source + ", document " + std::to_string(index);
-  return policy;
+  policy->resourceName = meta->name;
+  policy->nameSpace = meta->nameSpace;
+  policy->name = meta->nameSpace.empty() ? meta->name : meta->nameSpace + "/" + meta->name;
+  policy->generation = meta->generation;
+  policy->source = source;
+  out.policy = std::move(*policy);
+  return out;
+}
+
+// A JSON value as the YAML node the file loader reads (JSON is YAML's flow style).
+YAML::Node toYaml(const nlohmann::json& j) {
+  switch (j.type()) {
+    case nlohmann::json::value_t::object: {
+      YAML::Node n(YAML::NodeType::Map);
+      for (const auto& [k, v] : j.items()) {
+        n[k] = toYaml(v);
+      }
+      return n;
+    }
+    case nlohmann::json::value_t::array: {
+      YAML::Node n(YAML::NodeType::Sequence);
+      for (const auto& v : j) {
+        n.push_back(toYaml(v));
+      }
+      return n;
+    }
+    case nlohmann::json::value_t::null:
+      return YAML::Node(YAML::NodeType::Null);
+    case nlohmann::json::value_t::string:
+      return YAML::Node(j.get<std::string>());
+    default:
+      return YAML::Node(j.dump());  // numbers and booleans, as YAML scalars
+  }
 }
 
 }  // namespace
@@ -784,20 +1102,65 @@ StatusOr<PolicySet> parsePolicies(std::string_view yaml, std::string_view source
       if (!doc.root || doc.root.IsNull()) {
         continue;  // an empty document, e.g. after a trailing "---"
       }
-      auto p = readDocument(source, doc.number, doc.root, set.files);
-      if (!p.ok()) {
-        return p.status();
+      const std::string where = source + ", document " + std::to_string(doc.number);
+      Ctx ctx{where, &set.files, options.readFiles};
+      auto parsed = readDocument(ctx, where, doc.root);
+      if (!parsed.ok()) {
+        return parsed.status();
       }
-      if (!names.insert(p->name).second) {
-        return invalidArgument(source + ", document " + std::to_string(doc.number) +
-                               ": metadata.name: ImagePolicy \"" + p->name + "\" is defined twice");
+      // Policies share one set of names (messages and exceptions name them); exceptions have
+      // their own per namespace.
+      const std::string name = parsed->policy
+                                   ? parsed->policy->name
+                                   : parsed->exception->nameSpace + "/" + parsed->exception->name;
+      if (!names.insert((parsed->policy ? "p:" : "e:") + name).second) {
+        return invalidArgument(where + ": metadata.name: " + doc.root["kind"].Scalar() + " \"" +
+                               name + "\" is defined twice");
       }
-      set.policies.push_back(std::move(*p));
+      if (parsed->policy) {
+        set.policies.push_back(std::move(*parsed->policy));
+      } else {
+        set.exceptions[parsed->exception->nameSpace].push_back(std::move(*parsed->exception));
+      }
     }
   } catch (const YAML::Exception& e) {
     return invalidArgument(source + ": " + e.what());
   }
   return set;
+}
+
+StatusOr<ParsedObject> parseObject(const nlohmann::json& object, const LoadOptions& options) {
+  if (!object.is_object()) {
+    return invalidArgument("a policy resource must be a JSON object");
+  }
+  const nlohmann::json meta = object.value("metadata", nlohmann::json::object());
+  std::string kind = object.value("kind", "");
+  std::string name = meta.is_object() ? meta.value("name", "") : "";
+  std::string ns = meta.is_object() ? meta.value("namespace", "") : "";
+  const std::string source = kind + " " + (ns.empty() ? name : ns + "/" + name);
+  // Only what the loader reads: server-set metadata (managedFields, labels, …) is not policy.
+  nlohmann::json doc = {{"apiVersion", object.value("apiVersion", "")}, {"kind", kind}};
+  doc["metadata"] = {{"name", name}};
+  for (const char* key : {"namespace", "generation", "creationTimestamp"}) {
+    if (meta.is_object() && meta.contains(key)) {
+      doc["metadata"][key] = meta[key];
+    }
+  }
+  if (object.contains("spec")) {
+    doc["spec"] = object["spec"];
+  }
+  ParsedObject out;
+  try {
+    Ctx ctx{"", &out.files, options.readFiles};
+    auto parsed = readDocument(ctx, source, toYaml(doc));
+    if (!parsed.ok()) {
+      return parsed.status();
+    }
+    parsed->files = std::move(out.files);
+    return parsed;
+  } catch (const YAML::Exception& e) {
+    return invalidArgument(source + ": " + e.what());
+  }
 }
 
 StatusOr<PolicySet> loadPolicyFile(const std::string& path, const LoadOptions& options) {

@@ -275,4 +275,26 @@ std::vector<std::string_view> scanVerdicts(const admission::Outcome& out) {
   return verdicts;
 }
 
+std::vector<PolicyDecision> policyDecisions(const admission::Outcome& out) {
+  std::vector<PolicyDecision> decisions;
+  const policy::Evaluation& ev = out.evaluation;
+  for (const std::string& name : ev.matchedPolicies) {
+    bool found = false;
+    for (const policy::Finding& f : ev.findings) {
+      if (f.policy != name) {
+        continue;
+      }
+      found = true;
+      const std::string_view result = f.mode == policy::Mode::kEnforce ? "deny"
+                                      : f.mode == policy::Mode::kWarn  ? "warn"
+                                                                       : "audit";
+      decisions.push_back({name, policy::checkName(f.check), result});
+    }
+    if (!found) {
+      decisions.push_back({name, "all", "pass"});
+    }
+  }
+  return decisions;
+}
+
 }  // namespace hm::review

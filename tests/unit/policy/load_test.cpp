@@ -175,7 +175,7 @@ INSTANTIATE_TEST_SUITE_P(
         BadCase{"kind",
                 "!apiVersion: harbormaster.io/v1alpha1\nkind: Policy\nmetadata: {name: p}\n"
                 "spec: {}\n",
-                "kind: must be ImagePolicy"},
+                "kind: must be ClusterImagePolicy, ImagePolicy or ImageException"},
         BadCase{"name",
                 "!apiVersion: harbormaster.io/v1alpha1\nkind: ImagePolicy\n"
                 "metadata: {name: Prod_1}\nspec: {}\n",

@@ -26,6 +26,11 @@ class WebhookMetrics {
   // harbormaster_policy_reloads_total{result} and harbormaster_policy_reload_errors_total;
   // harbormaster_policy_last_reload_success is 1 while the last attempt succeeded.
   void policyReload(bool ok);
+  // A generation of a ClusterImagePolicy/ImagePolicy/ImageException that did not load.
+  void policyResourceRejected();
+  // One image judged by one policy's check: result pass, warn, audit or deny (bounded by the
+  // number of policies).
+  void policyDecision(std::string_view policy, std::string_view check, std::string_view result);
   // harbormaster_certificate_reloads_total{result}.
   void certificateReload(bool ok);
   // Self-managed certificates: harbormaster_webhook_certificate_expiry_timestamp_seconds and
@@ -76,6 +81,8 @@ class OperatorMetrics {
   void queueDepth(std::string_view queue, double depth);
   // harbormaster_robot_days_to_expiry{robot_account}; forget() when the RobotAccount goes.
   void robotDaysToExpiry(std::string_view robotAccount, double days);
+  // How many policies (kind, state Ready/NotReady) and exceptions (Active/Expired/Rejected).
+  void policyStates(std::string_view kind, std::string_view state, double count);
   void forgetRobot(std::string_view robotAccount);
   // controller_runtime_active_workers-like gauge: 1 while this process leads.
   void leading(bool leading);

@@ -1,6 +1,7 @@
 // `harbormaster operator`: HarborProject and RobotAccount custom resources reconciled into
 // Harbor, robot credentials kept in the operator's namespace and fanned out as image pull
-// secrets. See docs/operator.md for the behaviour and the Harbor permissions it needs.
+// secrets; and the status of ClusterImagePolicy, ImagePolicy and ImageException resources.
+// See docs/operator.md for the behaviour and the Harbor permissions it needs.
 //
 //   Operator op(kube, harbor, options);
 //   co_spawn(strand, op.run(), detached);  // informers, queues, leader election
@@ -32,10 +33,15 @@ struct OperatorOptions {
   int workers = 4;
   std::chrono::milliseconds callTimeout{10'000};  // each Harbor and Kubernetes call
   std::chrono::milliseconds maxBackoff{300'000};
+  // Validate ClusterImagePolicy, ImagePolicy and ImageException resources and write their
+  // status (needs their CRDs).
+  bool policyStatus = true;
 };
 
 class Operator {
  public:
+  // `harbor` may be null: the HarborProject and RobotAccount controllers then stay off and only
+  // the policy status controller runs (policies need no Harbor).
   Operator(std::shared_ptr<kube::Client> kube, std::shared_ptr<harbor::Client> harbor,
            std::shared_ptr<metrics::OperatorMetrics> metrics, OperatorOptions options);
   ~Operator();

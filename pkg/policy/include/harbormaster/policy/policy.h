@@ -3,17 +3,22 @@
 //   auto set = hm::policy::loadPolicyFile("/etc/harbormaster/policy.yaml", {.ownNamespace = "hm"});
 //   if (!set.ok()) { /* set.status().message() names the document, field and problem */ }
 //
-// A policy file holds one or more YAML documents of kind ImagePolicy
-// (apiVersion harbormaster.io/v1alpha1). Unknown fields are errors, so a typo never silently
-// weakens a policy. See docs/policy.md for the full schema and semantics.
+// A policy file holds one or more YAML documents of kind ClusterImagePolicy, ImagePolicy or
+// ImageException (apiVersion harbormaster.io/v1alpha1); the same kinds are cluster resources,
+// read with parseObject(). Unknown fields are errors, so a typo never silently weakens a policy.
+// See docs/policy.md for the full schema and semantics.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
+
+#include <nlohmann/json_fwd.hpp>
 
 #include "harbormaster/base/status.h"
 #include "harbormaster/base/time.h"
@@ -47,6 +52,21 @@ struct Selector {
   std::vector<std::string> namespaces;
   std::vector<std::string> images;
 };
+
+// A Kubernetes label selector (metav1.LabelSelector): every matchLabels pair and every
+// expression must hold. An empty selector selects everything.
+struct LabelRequirement {
+  enum class Op { kIn, kNotIn, kExists, kDoesNotExist };
+  std::string key;
+  Op op = Op::kExists;
+  std::vector<std::string> values;
+};
+struct LabelSelector {
+  std::map<std::string, std::string> matchLabels;
+  std::vector<LabelRequirement> matchExpressions;
+};
+using Labels = std::map<std::string, std::string>;
+bool selectorMatches(const LabelSelector& selector, const Labels& labels);
 
 struct PolicyException {
   std::vector<std::string> images;
@@ -122,12 +142,33 @@ struct SignatureRule {
   std::string fingerprint;
 };
 
+// Whether namespaced ImageExceptions may apply to a policy, from which namespaces, and for how
+// long at most (counted from the exception's creation).
+struct ExceptionPolicy {
+  bool allowed = true;
+  std::optional<LabelSelector> namespaceSelector;  // absent: any namespace
+  std::chrono::seconds maxDuration{30 * 24 * 3600};
+};
+
+enum class PolicyScope {
+  kCluster,    // ClusterImagePolicy, or a policy-file ImagePolicy without a namespace
+  kNamespace,  // ImagePolicy: judges only workloads in its own namespace
+};
+
 struct ImagePolicy {
+  // How messages name it: "production" for a cluster policy, "shop/strict" for a namespaced
+  // one. `resourceName` is metadata.name, what ImageExceptions refer to.
   std::string name;
-  std::string source;  // "file.yaml, document 2": where it was defined, for messages
+  std::string resourceName;
+  PolicyScope scope = PolicyScope::kCluster;
+  std::string nameSpace;   // kNamespace: the namespace it judges
+  int64_t generation = 0;  // metadata.generation of a cluster resource
+  std::string source;      // "file.yaml, document 2": where it was defined, for messages
   Mode mode = Mode::kEnforce;
   Selector match;
+  std::optional<LabelSelector> namespaceSelector;  // spec.match.namespaceSelector
   Selector exclude;
+  ExceptionPolicy exceptionPolicy;
   std::vector<std::string> registries;  // normalised hosts; empty allows any registry
   DigestRule digest = DigestRule::kRequire;
   UpdateRule onUpdate = UpdateRule::kSkipUnchanged;
@@ -136,8 +177,33 @@ struct ImagePolicy {
   std::optional<SignatureRule> signatures;
 };
 
+// A namespaced ImageException resource: lets named policies' checks pass for matching images in
+// its own namespace until it expires, where the policies' exceptionPolicy allows it.
+struct ImageException {
+  std::string nameSpace;
+  std::string name;
+  std::string source;  // for messages
+  int64_t generation = 0;
+  std::vector<std::string> policies;  // metadata.name of ClusterImagePolicies / ImagePolicies
+  std::vector<std::string> images;    // globs or exact digests; empty: every image
+  std::vector<Check> checks;
+  // With Check::kVulnerabilities: only these findings are excepted, the rest of the scan counts.
+  std::vector<std::string> cves;
+  WallTime expiresAt;
+  std::optional<WallTime> created;  // metadata.creationTimestamp; maxDuration counts from it
+  std::string reason;
+  std::string owner;
+  std::string ticket;
+};
+
 struct PolicySet {
   std::vector<ImagePolicy> policies;
+  // ImageExceptions by namespace (they only apply in their own).
+  std::map<std::string, std::vector<ImageException>> exceptions;
+  // Namespace labels from the cluster, for namespaceSelectors. Null when not known (policy
+  // files without a cluster): a namespace then has only kubernetes.io/metadata.name, as the
+  // API server sets it on every namespace.
+  std::shared_ptr<const std::map<std::string, Labels>> namespaceLabels;
   // Namespaces no policy applies to unless it names them literally in match.namespaces:
   // kube-system and the webhook's own namespace.
   std::vector<std::string> defaultExcludedNamespaces;
@@ -148,11 +214,41 @@ struct PolicySet {
 
 struct LoadOptions {
   std::string ownNamespace;  // the webhook's namespace, excluded by default; may be empty
+  // Read key and trusted-root files a policy names. The operator validates policies for the
+  // webhook, which mounts those files; it only checks that a path is absolute.
+  bool readFiles = true;
 };
 
 StatusOr<PolicySet> parsePolicies(std::string_view yaml, std::string_view sourceName,
                                   const LoadOptions& options);
 StatusOr<PolicySet> loadPolicyFile(const std::string& path, const LoadOptions& options);
+
+// One cluster resource (a ClusterImagePolicy, ImagePolicy or ImageException as the API server
+// returns it, status and server-set metadata included), validated by the same rules as a file.
+struct ParsedObject {
+  std::optional<ImagePolicy> policy;
+  std::optional<ImageException> exception;
+  std::map<std::string, std::string> files;  // files the policy read
+};
+StatusOr<ParsedObject> parseObject(const nlohmann::json& object, const LoadOptions& options);
+
+// An ImageException's standing: whether it applies, and why not.
+enum class ExceptionState { kActive, kExpired, kRejected };
+struct ExceptionStanding {
+  ExceptionState state = ExceptionState::kActive;
+  std::string reason;  // CamelCase: Active, Expired, NotAllowed, ExceedsMaxDuration, PolicyNotFound
+  std::string message;  // for humans
+};
+std::string_view exceptionStateName(ExceptionState state);
+// Whether `policy` lets `ex` apply (its exceptionPolicy: allowed, namespace, maxDuration).
+// Empty when it does; otherwise why not, with `reason` set.
+std::string exceptionRefusal(const ImagePolicy& policy, const ImageException& ex,
+                             const Labels& namespaceLabels, std::string* reason = nullptr);
+// The exception's standing against the policies in `set` at `now` (pure; the operator writes
+// it as status, the webhook applies the same rule per policy).
+ExceptionStanding standing(const ImageException& ex, const PolicySet& set, WallTime now);
+// The labels of `ns` as the set knows them (always with kubernetes.io/metadata.name).
+Labels labelsOf(const PolicySet& set, std::string_view ns);
 
 bool globMatch(std::string_view pattern, std::string_view text);
 

@@ -80,5 +80,13 @@ class WebhookHandler {
 void logReview(const ReviewRecord& record);
 // Per image a scan policy judged: "pass", "warn" or "deny" (harbormaster_scan_verdicts_total).
 std::vector<std::string_view> scanVerdicts(const admission::Outcome& outcome);
+// Per policy that matched: each finding as (policy, check, deny|warn|audit), and a policy with
+// none as (policy, "all", "pass") — harbormaster_policy_decisions_total.
+struct PolicyDecision {
+  std::string_view policy;
+  std::string_view check;
+  std::string_view result;
+};
+std::vector<PolicyDecision> policyDecisions(const admission::Outcome& outcome);
 
 }  // namespace hm::review

@@ -1,0 +1,292 @@
+#include "harbormaster/policysource/cluster_policies.h"
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/this_coro.hpp>
+
+#include "harbormaster/base/log.h"
+#include "harbormaster/kube/informer.h"
+#include "harbormaster/net/task_group.h"
+
+namespace hm::policysource {
+
+namespace asio = boost::asio;
+using nlohmann::json;
+
+namespace {
+
+// Items of a list may come without apiVersion and kind (built-in lists omit them; a CR list
+// carries them, but nothing promises it): the resource says which kind it is.
+json withKind(json object, const kube::Resource& r) {
+  static const std::map<std::string, std::string> kinds{
+      {"clusterimagepolicies", "ClusterImagePolicy"},
+      {"imagepolicies", "ImagePolicy"},
+      {"imageexceptions", "ImageException"}};
+  object["apiVersion"] = r.group + "/" + r.version;
+  object["kind"] = kinds.at(r.resource);
+  return object;
+}
+
+size_t indexOf(const kube::Resource& r) {
+  return r.resource == kClusterImagePolicies.resource ? 0
+         : r.resource == kImagePolicies.resource      ? 1
+                                                      : 2;
+}
+
+}  // namespace
+
+std::string objectKey(const json& object) {
+  const json meta = object.value("metadata", json::object());
+  const std::string ns = meta.value("namespace", "");
+  return object.value("kind", "") + " " + (ns.empty() ? "" : ns + "/") + meta.value("name", "");
+}
+
+Status update(ObjectState& state, const json& object, const policy::LoadOptions& load) {
+  state.seenGeneration = object.value("metadata", json::object()).value("generation", int64_t{0});
+  auto parsed = policy::parseObject(object, load);
+  if (!parsed.ok()) {
+    state.error = parsed.status().message();
+    return parsed.status();
+  }
+  state.lastValid = std::make_shared<const policy::ParsedObject>(std::move(*parsed));
+  state.lastValidGeneration = state.seenGeneration;
+  state.error.clear();
+  return okStatus();
+}
+
+std::pair<std::string, policy::Labels> namespaceLabels(const json& ns) {
+  const json meta = ns.value("metadata", json::object());
+  policy::Labels labels;
+  for (const auto& [k, v] : meta.value("labels", json::object()).items()) {
+    if (v.is_string()) {
+      labels[k] = v.get<std::string>();
+    }
+  }
+  return {meta.value("name", ""), std::move(labels)};
+}
+
+policy::PolicySet merge(const policy::PolicySet* file,
+                        const std::map<std::string, ObjectState>& objects,
+                        std::shared_ptr<const std::map<std::string, policy::Labels>> namespaces,
+                        const policy::LoadOptions& load) {
+  policy::PolicySet set;
+  if (file != nullptr) {
+    set = *file;
+  } else {
+    set.defaultExcludedNamespaces.push_back("kube-system");
+    if (!load.ownNamespace.empty() && load.ownNamespace != "kube-system") {
+      set.defaultExcludedNamespaces.push_back(load.ownNamespace);
+    }
+  }
+  for (const auto& [key, state] : objects) {
+    if (!state.lastValid) {
+      continue;  // never loaded: nothing to enforce (its status says why)
+    }
+    if (state.lastValid->policy) {
+      set.policies.push_back(*state.lastValid->policy);
+    } else if (state.lastValid->exception) {
+      const auto& ex = *state.lastValid->exception;
+      set.exceptions[ex.nameSpace].push_back(ex);
+    }
+    for (const auto& [path, text] : state.lastValid->files) {
+      set.files.emplace(path, text);
+    }
+  }
+  set.namespaceLabels = std::move(namespaces);
+  return set;
+}
+
+ClusterPolicies::ClusterPolicies(std::shared_ptr<kube::Client> kube, Options options,
+                                 Observer observer)
+    : kube_(std::move(kube)), options_(std::move(options)), observer_(std::move(observer)) {
+  auto informer = [this](const kube::Resource& r, kube::InformerHandlers h) {
+    kube::InformerOptions o;
+    o.resource = r;
+    o.resync = options_.resync;
+    return std::make_shared<kube::Informer>(kube_, o, std::move(h));
+  };
+  for (const auto* r : {&kClusterImagePolicies, &kImagePolicies, &kImageExceptions}) {
+    informers_.push_back(
+        informer(*r, {[this, r](const json& o) { onObject(withKind(o, *r), false); },
+                      [this, r](const json&, const json& o) { onObject(withKind(o, *r), false); },
+                      [this, r](const json& o) { onObject(withKind(o, *r), true); }}));
+  }
+  informers_.push_back(
+      informer(kNamespaces, {[this](const json& o) { onNamespace(o, false); },
+                             [this](const json&, const json& o) { onNamespace(o, false); },
+                             [this](const json& o) { onNamespace(o, true); }}));
+}
+
+ClusterPolicies::~ClusterPolicies() {
+  stop();
+}
+
+asio::awaitable<void> ClusterPolicies::run() {
+  auto ex = co_await asio::this_coro::executor;
+  for (const auto& inf : informers_) {
+    // The coroutine holds its informer, so it may outlive this object's stop().
+    asio::co_spawn(
+        ex, [inf]() -> asio::awaitable<void> { co_await inf->run(); },
+        net::LogFailure{"policy informer"});
+  }
+}
+
+void ClusterPolicies::stop() {
+  for (const auto& inf : informers_) {
+    inf->stop();
+  }
+}
+
+bool ClusterPolicies::synced() const {
+  for (const auto& inf : informers_) {
+    if (!inf->synced()) {
+      return false;
+    }
+  }
+  return true;
+}
+
+void ClusterPolicies::onObject(const json& object, bool deleted) {
+  const bool specChanged = absorb(object, deleted);
+  if (observer_.changed) {
+    const json meta = object.value("metadata", json::object());
+    observer_.changed(object.value("kind", ""), meta.value("namespace", ""), meta.value("name", ""),
+                      specChanged);
+  }
+}
+
+bool ClusterPolicies::absorb(const json& object, bool deleted) {
+  const std::string key = objectKey(object);
+  std::lock_guard lock(mu_);
+  if (deleted) {
+    dirty_ = true;
+    objects_.erase(key);
+    return true;
+  }
+  ObjectState& state = objects_[key];
+  const int64_t generation =
+      object.value("metadata", json::object()).value("generation", int64_t{0});
+  if (generation != 0 && generation == state.seenGeneration) {
+    return false;  // a status write or a resync: this spec was loaded (or refused) already
+  }
+  dirty_ = true;
+  Status s = update(state, object, options_.load);
+  if (!s.ok()) {
+    log::warn("Rejected invalid policy resource; its last valid generation stays in force",
+              {{"object", key},
+               {"enforcedGeneration", state.lastValid ? state.lastValidGeneration : 0},
+               {"error", s.message()}});
+    if (observer_.rejected) {
+      observer_.rejected(key, s);
+    }
+  }
+  return true;
+}
+
+void ClusterPolicies::onNamespace(const json& ns, bool deleted) {
+  if (absorbNamespace(ns, deleted) && observer_.changed) {
+    observer_.changed("Namespace", "", ns.value("metadata", json::object()).value("name", ""),
+                      true);
+  }
+}
+
+bool ClusterPolicies::absorbNamespace(const json& ns, bool deleted) {
+  auto [name, labels] = namespaceLabels(ns);
+  std::lock_guard lock(mu_);
+  auto it = namespaces_.find(name);
+  if (deleted) {
+    if (it == namespaces_.end()) {
+      return false;
+    }
+    namespaces_.erase(it);
+  } else if (it != namespaces_.end() && it->second == labels) {
+    return false;  // labels unchanged: nothing a selector sees
+  } else {
+    namespaces_[name] = std::move(labels);
+  }
+  namespaceSnapshot_.reset();
+  dirty_ = true;
+  return true;
+}
+
+std::optional<ObjectState> ClusterPolicies::state(const std::string& key) const {
+  std::lock_guard lock(mu_);
+  auto it = objects_.find(key);
+  if (it == objects_.end()) {
+    return std::nullopt;
+  }
+  return it->second;
+}
+
+std::optional<json> ClusterPolicies::object(const kube::Resource& resource,
+                                            const std::string& key) const {
+  auto o = informers_[indexOf(resource)]->get(key);
+  if (!o) {
+    return std::nullopt;
+  }
+  return withKind(std::move(*o), resource);
+}
+
+std::vector<std::string> ClusterPolicies::keys(const kube::Resource& resource) const {
+  std::vector<std::string> out;
+  for (const json& o : informers_[indexOf(resource)]->list()) {
+    out.push_back(kube::Informer::keyOf(o));
+  }
+  return out;
+}
+
+std::shared_ptr<const policy::PolicySet> ClusterPolicies::current() {
+  std::shared_ptr<const policy::PolicySet> file;
+  if (options_.filePolicies) {
+    file = options_.filePolicies();
+    if (file == nullptr) {
+      return nullptr;
+    }
+  }
+  std::lock_guard lock(mu_);
+  if (current_ == nullptr && !synced()) {
+    return nullptr;
+  }
+  // Rebuilt on the first review after a change, so a burst of events costs one merge.
+  if (dirty_ || file != lastFile_ || current_ == nullptr) {
+    if (namespaceSnapshot_ == nullptr) {
+      namespaceSnapshot_ =
+          std::make_shared<const std::map<std::string, policy::Labels>>(namespaces_);
+    }
+    current_ = std::make_shared<const policy::PolicySet>(
+        merge(file.get(), objects_, namespaceSnapshot_, options_.load));
+    lastFile_ = std::move(file);
+    dirty_ = false;
+  }
+  return current_;
+}
+
+asio::awaitable<StatusOr<policy::PolicySet>> listClusterPolicies(kube::Client& kube,
+                                                                 const policy::PolicySet* file,
+                                                                 policy::LoadOptions load,
+                                                                 kube::Deadline deadline) {
+  std::map<std::string, ObjectState> objects;
+  for (const auto* r : {&kClusterImagePolicies, &kImagePolicies, &kImageExceptions}) {
+    auto list = co_await kube.list(*r, "", {}, deadline);
+    if (!list.ok()) {
+      co_return list.status().withContext("listing " + r->resource);
+    }
+    for (const json& listed : list->value("items", json::array())) {
+      const json item = withKind(listed, *r);
+      ObjectState& state = objects[objectKey(item)];
+      if (Status s = update(state, item, load); !s.ok()) {
+        co_return s;
+      }
+    }
+  }
+  auto namespaces = co_await kube.list(kNamespaces, "", {}, deadline);
+  if (!namespaces.ok()) {
+    co_return namespaces.status().withContext("listing namespaces");
+  }
+  auto labels = std::make_shared<std::map<std::string, policy::Labels>>();
+  for (const json& item : namespaces->value("items", json::array())) {
+    labels->insert(namespaceLabels(item));
+  }
+  co_return merge(file, objects, std::move(labels), load);
+}
+
+}  // namespace hm::policysource
