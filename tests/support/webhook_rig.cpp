@@ -7,7 +7,8 @@ namespace hm::testing {
 
 using nlohmann::json;
 
-WebhookProcess startWebhook(const TempDir& dir, const std::vector<std::string>& extra) {
+WebhookProcess startWebhook(const TempDir& dir, const std::vector<std::string>& extra,
+                            bool waitReady) {
   makeSelfSignedCert(dir.file("tls.crt"), dir.file("tls.key"), "webhook");
   WebhookProcess w;
   w.port = freePort();
@@ -19,6 +20,9 @@ WebhookProcess startWebhook(const TempDir& dir, const std::vector<std::string>& 
                                    "--tls-key",        dir.file("tls.key")};
   argv.insert(argv.end(), extra.begin(), extra.end());
   w.process = std::make_unique<Process>(argv, dir.file("webhook.log"));
+  if (!waitReady) {
+    return w;
+  }
   w.ready = eventually(20, [&] {
     try {
       return Client(w.port).get("/readyz").status == 200;
@@ -29,9 +33,13 @@ WebhookProcess startWebhook(const TempDir& dir, const std::vector<std::string>& 
   return w;
 }
 
-std::string podReview(const std::string& image) {
+std::string podReview(const std::string& image, const std::string& ns) {
   json body = json::parse(readText(sharedFile("admission-samples/01-Pod-CREATE.json")));
   body["request"]["object"]["spec"]["containers"][0]["image"] = image;
+  if (!ns.empty()) {
+    body["request"]["namespace"] = ns;
+    body["request"]["object"]["metadata"]["namespace"] = ns;
+  }
   return body.dump();
 }
 

@@ -21,11 +21,13 @@ struct WebhookProcess {
 };
 
 // `harbormaster webhook` with tls.crt/tls.key written into `dir` and its log there, plus `extra`
-// flags (--policy and the rest).
-WebhookProcess startWebhook(const TempDir& dir, const std::vector<std::string>& extra);
+// flags (--policy and the rest). With `waitReady` false it returns at once (ready stays false).
+WebhookProcess startWebhook(const TempDir& dir, const std::vector<std::string>& extra,
+                            bool waitReady = true);
 
-// The real API server's Pod CREATE sample with `image` as its first container's image.
-std::string podReview(const std::string& image);
+// The real API server's Pod CREATE sample with `image` as its first container's image (and in
+// namespace `ns`, when given).
+std::string podReview(const std::string& image, const std::string& ns = "");
 
 // POST /validate?timeout=10s; the AdmissionReview's response object (null on a non-200).
 nlohmann::json reviewResponse(uint16_t port, const std::string& body);

@@ -56,7 +56,8 @@ Status update(ObjectState& state, const json& object, const policy::LoadOptions&
 std::pair<std::string, policy::Labels> namespaceLabels(const json& ns) {
   const json meta = ns.value("metadata", json::object());
   policy::Labels labels;
-  for (const auto& [k, v] : meta.value("labels", json::object()).items()) {
+  const json given = meta.value("labels", json::object());  // items() must not outlive it
+  for (const auto& [k, v] : given.items()) {
     if (v.is_string()) {
       labels[k] = v.get<std::string>();
     }
@@ -102,6 +103,8 @@ ClusterPolicies::ClusterPolicies(std::shared_ptr<kube::Client> kube, Options opt
     kube::InformerOptions o;
     o.resource = r;
     o.resync = options_.resync;
+    // Until the CRDs exist a list fails; a replica should be ready soon after they do.
+    o.maxBackoff = std::chrono::seconds(5);
     return std::make_shared<kube::Informer>(kube_, o, std::move(h));
   };
   for (const auto* r : {&kClusterImagePolicies, &kImagePolicies, &kImageExceptions}) {

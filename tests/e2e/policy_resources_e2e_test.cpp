@@ -1,0 +1,297 @@
+// Policies and exceptions as cluster resources, end to end: the real binaries (webhook with
+// --cluster-policies, operator without Harbor) against kube-sim, driven with the real kubectl.
+// Enforcement is observed by polling the webhook; nothing sleeps as an assertion.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+
+#include "harbormaster/base/time.h"
+#include "support/kube_rig.h"
+#include "support/process.h"
+#include "support/temp_dir.h"
+#include "support/tls_client.h"
+#include "support/webhook_rig.h"
+
+namespace hm {
+namespace {
+
+using nlohmann::json;
+using ::testing::HasSubstr;
+
+const std::string kTagged = "harbor.example.com/shop/web:1.4";
+const std::string kDigest = "sha256:" + std::string(64, 'a');
+
+class PolicyResourcesTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    std::string out;
+    ASSERT_EQ(kube_.kubectl({"apply", "-f", std::string(HM_SOURCE_DIR) + "/crds"}, out), 0) << out;
+    apply(R"(apiVersion: v1
+kind: Namespace
+metadata: {name: harbormaster}
+---
+apiVersion: v1
+kind: Namespace
+metadata: {name: shop, labels: {env: prod, exceptions: allowed}}
+---
+apiVersion: v1
+kind: Namespace
+metadata: {name: other}
+)");
+    opsPort_ = testing::freePort();
+    operator_ = std::make_unique<testing::Process>(
+        std::vector<std::string>{HM_BINARY, "operator", "--kubeconfig", kube_.kubeconfig(),
+                                 "--namespace", "harbormaster", "--leader-elect=false", "--listen",
+                                 "127.0.0.1:" + std::to_string(opsPort_)},
+        dir_.file("operator.log"));
+    webhook_ =
+        testing::startWebhook(dir_, {"--cluster-policies=true", "--kubeconfig", kube_.kubeconfig(),
+                                     "--namespace", "harbormaster", "--log-level", "warn"});
+    ASSERT_TRUE(webhook_.ready) << webhook_.process->output();
+  }
+
+  void apply(const std::string& yaml) {
+    dir_.write("apply.yaml", yaml);
+    std::string out;
+    ASSERT_EQ(kube_.kubectl({"apply", "-f", dir_.file("apply.yaml")}, out), 0) << out;
+  }
+
+  json review(const std::string& ns, const std::string& image = kTagged) {
+    return testing::reviewResponse(webhook_.port, testing::podReview(image, ns));
+  }
+  bool allowed(const std::string& ns, const std::string& image = kTagged) {
+    json r = review(ns, image);
+    return r.is_object() && r.value("allowed", false);
+  }
+  // Polls until the review's verdict is `allow`; enforcement follows within seconds.
+  bool becomes(bool allow, const std::string& ns, const std::string& image = kTagged) {
+    return testing::eventually(15, [&] { return allowed(ns, image) == allow; });
+  }
+
+  std::string readyField(const std::vector<std::string>& what, const char* field) {
+    json o = kube_.get(what);
+    if (!o.is_object()) {
+      return "";
+    }
+    for (const auto& c : o.value("status", json::object()).value("conditions", json::array())) {
+      if (c.value("type", "") == "Ready") {
+        return c.value(field, "");
+      }
+    }
+    return "";
+  }
+  bool statusBecomes(const std::vector<std::string>& what, const std::string& ready) {
+    return testing::eventually(15, [&] { return readyField(what, "status") == ready; });
+  }
+  std::string state(const std::vector<std::string>& what) {
+    json o = kube_.get(what);
+    return o.is_object() ? o.value("status", json::object()).value("state", "") : "";
+  }
+
+  std::string metrics(uint16_t port) {
+    try {
+      return testing::Client(port, false).get("/metrics").body;
+    } catch (const std::exception&) {
+      return "";
+    }
+  }
+
+  testing::TempDir dir_;
+  testing::KubeSimRig kube_;
+  uint16_t opsPort_ = 0;
+  std::unique_ptr<testing::Process> operator_;
+  testing::WebhookProcess webhook_;
+};
+
+const char* kProduction = R"(apiVersion: harbormaster.io/v1alpha1
+kind: ClusterImagePolicy
+metadata: {name: production}
+spec:
+  mode: %MODE%
+  match:
+    namespaceSelector: {matchLabels: {env: prod}}
+  digest: Require
+  exceptionPolicy:
+    namespaceSelector: {matchLabels: {exceptions: allowed}}
+    maxDuration: 168h
+)";
+
+std::string production(const std::string& mode) {
+  std::string y = kProduction;
+  y.replace(y.find("%MODE%"), 6, mode);
+  return y;
+}
+
+TEST_F(PolicyResourcesTest, AClusterPolicyIsEnforcedChangedAndDeletedThroughTheApi) {
+  EXPECT_TRUE(allowed("shop")) << "no policy yet";
+  apply(production("Enforce"));
+  ASSERT_TRUE(becomes(false, "shop"));
+  EXPECT_THAT(testing::denialMessage(review("shop")), HasSubstr("denied by policy \"production\""));
+  EXPECT_TRUE(allowed("shop", "harbor.example.com/shop/web@" + kDigest));
+  EXPECT_TRUE(allowed("other")) << "namespaceSelector: other has no env=prod label";
+  ASSERT_TRUE(statusBecomes({"clusterimagepolicy", "production"}, "True"));
+  json cip = kube_.get({"cip", "production"});
+  EXPECT_EQ(cip["status"].value("checks", ""), "digest");
+  EXPECT_EQ(cip["status"].value("enforcedGeneration", 0), cip["metadata"].value("generation", 0));
+
+  // Warn admits with a warning.
+  apply(production("Warn"));
+  ASSERT_TRUE(becomes(true, "shop"));
+  json warned = review("shop");
+  ASSERT_TRUE(warned.contains("warnings")) << warned.dump();
+  EXPECT_THAT(warned["warnings"][0].get<std::string>(), HasSubstr("not pinned by digest"));
+
+  // The namespace selector follows label changes.
+  std::string out;
+  ASSERT_EQ(kube_.kubectl({"label", "namespace", "other", "env=prod"}, out), 0) << out;
+  ASSERT_TRUE(testing::eventually(15, [&] { return review("other").contains("warnings"); }));
+
+  // Deleting it stops enforcement within seconds.
+  apply(production("Enforce"));
+  ASSERT_TRUE(becomes(false, "shop"));
+  ASSERT_EQ(kube_.kubectl({"delete", "clusterimagepolicy", "production"}, out), 0) << out;
+  EXPECT_TRUE(becomes(true, "shop"));
+}
+
+TEST_F(PolicyResourcesTest, AnInvalidChangeKeepsTheLastValidGenerationAndSaysWhy) {
+  apply(production("Enforce"));
+  ASSERT_TRUE(becomes(false, "shop"));
+  ASSERT_TRUE(statusBecomes({"cip", "production"}, "True"));
+  const int64_t valid = kube_.get({"cip", "production"})["metadata"].value("generation", 0);
+
+  // The API server accepts any string here; the loader refuses the regular expression.
+  apply(R"(apiVersion: harbormaster.io/v1alpha1
+kind: ClusterImagePolicy
+metadata: {name: production}
+spec:
+  mode: Warn
+  signatures:
+    attestors:
+      - name: ci
+        keyless:
+          trustedRoot: /etc/harbormaster/signatures/public-good/trusted_root.json
+          identities: [{issuer: "https://token.actions.githubusercontent.com", subjectRegExp: "(unclosed"}]
+)");
+  ASSERT_TRUE(statusBecomes({"cip", "production"}, "False"));
+  EXPECT_EQ(readyField({"cip", "production"}, "reason"), "InvalidSpec");
+  const std::string message = readyField({"cip", "production"}, "message");
+  EXPECT_THAT(message, HasSubstr("spec.signatures.attestors[0].keyless.identities[0]"
+                                 ".subjectRegExp: is not a valid regular expression"));
+  EXPECT_THAT(message, HasSubstr("generation " + std::to_string(valid) + " stays in force"));
+  EXPECT_EQ(kube_.get({"cip", "production"})["status"].value("enforcedGeneration", 0), valid);
+  // Still Enforce: the Warn generation never took effect.
+  EXPECT_FALSE(allowed("shop"));
+  EXPECT_THAT(metrics(webhook_.metricsPort),
+              HasSubstr("harbormaster_policy_resource_rejections_total 1"));
+  EXPECT_THAT(
+      metrics(opsPort_),
+      HasSubstr(R"(harbormaster_policy_resources{kind="ClusterImagePolicy",state="NotReady"} 1)"));
+
+  // Fixing it takes effect.
+  apply(production("Warn"));
+  ASSERT_TRUE(becomes(true, "shop"));
+  EXPECT_TRUE(statusBecomes({"cip", "production"}, "True"));
+}
+
+TEST_F(PolicyResourcesTest, ATenantPolicyJudgesOnlyItsNamespaceAndCannotWeakenTheCluster) {
+  apply(R"(apiVersion: harbormaster.io/v1alpha1
+kind: ImagePolicy
+metadata: {name: registries, namespace: other}
+spec:
+  registries: [harbor.example.com]
+  digest: "Off"
+)");
+  ASSERT_TRUE(becomes(false, "other", "docker.io/library/nginx:1.25"));
+  EXPECT_THAT(testing::denialMessage(review("other", "docker.io/library/nginx:1.25")),
+              HasSubstr("policy \"other/registries\""));
+  EXPECT_TRUE(allowed("other", kTagged)) << "digest: Off in its own policy";
+  EXPECT_TRUE(allowed("shop", "docker.io/library/nginx:1.25")) << "another namespace";
+  ASSERT_TRUE(statusBecomes({"imagepolicy", "registries", "-n", "other"}, "True"));
+
+  // The cluster's Require still holds in the tenant's namespace.
+  apply(R"(apiVersion: harbormaster.io/v1alpha1
+kind: ClusterImagePolicy
+metadata: {name: everywhere}
+spec: {digest: Require}
+)");
+  EXPECT_TRUE(becomes(false, "other", kTagged));
+}
+
+std::string exception(const std::string& name, const std::string& ns, WallTime expires) {
+  return "apiVersion: harbormaster.io/v1alpha1\nkind: ImageException\nmetadata: {name: " + name +
+         ", namespace: " + ns +
+         "}\nspec:\n  policies: [production]\n  images: [\"harbor.example.com/shop/**\"]\n"
+         "  checks: [digest]\n  expiresAt: \"" +
+         formatRfc3339(expires) +
+         "\"\n  reason: \"SHOP-7: tags until the pipeline pins\"\n"
+         "  owner: team-shop\n";
+}
+
+TEST_F(PolicyResourcesTest, ExceptionsApplyWhereAllowedAndEndByThemselves) {
+  std::string out;
+  ASSERT_EQ(kube_.kubectl({"label", "namespace", "other", "env=prod"}, out), 0) << out;
+  apply(production("Enforce"));
+  ASSERT_TRUE(becomes(false, "shop"));
+  ASSERT_TRUE(becomes(false, "other"));
+  const WallTime now = std::chrono::system_clock::now();
+
+  // Rejected: from a namespace the policy does not take exceptions from.
+  apply(exception("tags", "other", now + std::chrono::hours(24)));
+  ASSERT_TRUE(testing::eventually(15, [&] {
+    return state({"iex", "tags", "-n", "other"}) == "Rejected";
+  }));
+  EXPECT_EQ(readyField({"iex", "tags", "-n", "other"}, "reason"), "NotAllowed");
+  EXPECT_FALSE(allowed("other"));
+
+  // Rejected: longer than maxDuration (168h).
+  apply(exception("long", "shop", now + std::chrono::hours(24 * 8)));
+  ASSERT_TRUE(testing::eventually(15, [&] {
+    return state({"iex", "long", "-n", "shop"}) == "Rejected";
+  }));
+  EXPECT_EQ(readyField({"iex", "long", "-n", "shop"}, "reason"), "ExceedsMaxDuration");
+  EXPECT_FALSE(allowed("shop"));
+
+  // Active, and in force at once; it ends at its time, with no one touching it.
+  const WallTime ends = std::chrono::floor<std::chrono::seconds>(now + std::chrono::seconds(6));
+  apply(exception("short", "shop", ends));
+  ASSERT_TRUE(becomes(true, "shop"));
+  EXPECT_TRUE(testing::eventually(15, [&] {
+    return state({"iex", "short", "-n", "shop"}) == "Active";
+  }));
+  ASSERT_TRUE(becomes(false, "shop"));
+  EXPECT_GE(std::chrono::system_clock::now(), ends) << "it ended before its time";
+  EXPECT_THAT(testing::denialMessage(review("shop")),
+              HasSubstr("ImageException shop/short expired"));
+  EXPECT_TRUE(testing::eventually(15, [&] {
+    return state({"iex", "short", "-n", "shop"}) == "Expired";
+  }));
+}
+
+TEST(PolicyResourcesReadinessTest, AReplicaIsNotReadyBeforeItsCachesSync) {
+  testing::TempDir dir;
+  testing::KubeSimRig kube;
+  // No CRDs yet: the policy informers cannot list, so nothing is synced.
+  testing::WebhookProcess w = testing::startWebhook(
+      dir, {"--cluster-policies=true", "--kubeconfig", kube.kubeconfig(), "--namespace", "hm"},
+      false);
+  ASSERT_TRUE(testing::eventually(15, [&] {
+    try {
+      return testing::Client(w.metricsPort, false).get("/readyz").status == 503;
+    } catch (const std::exception&) {
+      return false;
+    }
+  })) << w.process->output();
+  // A review is not answered as allowed (the API server's failurePolicy decides).
+  testing::Client c(w.port);
+  EXPECT_NE(c.post("/validate?timeout=10s", testing::podReview(kTagged)).status, 200);
+
+  std::string out;
+  ASSERT_EQ(kube.kubectl({"apply", "-f", std::string(HM_SOURCE_DIR) + "/crds"}, out), 0) << out;
+  EXPECT_TRUE(testing::eventually(30, [&] {
+    return testing::Client(w.metricsPort, false).get("/readyz").status == 200;
+  })) << w.process->output();
+}
+
+}  // namespace
+}  // namespace hm
