@@ -237,9 +237,12 @@ StatusOr<WebhookOptions> parseWebhookOptions(const std::vector<std::string>& arg
   return o;
 }
 
+// The policy file and the key and trusted-root files of both file and cluster policies are
+// compared every interval (a mounted ConfigMap or Secret changes under the process).
 asio::awaitable<void> watchPolicy(asio::steady_timer& timer, std::chrono::milliseconds interval,
-                                  policy::PolicyStore& store, metrics::WebhookMetrics& metrics,
-                                  std::string path) {
+                                  policy::PolicyStore* store,
+                                  policysource::ClusterPolicies* cluster,
+                                  metrics::WebhookMetrics& metrics, std::string path) {
   for (;;) {
     boost::system::error_code ec;
     timer.expires_after(interval);
@@ -247,11 +250,20 @@ asio::awaitable<void> watchPolicy(asio::steady_timer& timer, std::chrono::millis
     if (ec) {
       co_return;
     }
-    if (auto status = store.reloadIfChanged()) {
+    if (cluster != nullptr) {
+      if (size_t n = cluster->reloadChangedFiles(); n > 0) {
+        log::info("Reloaded cluster policies whose key or trusted-root files changed",
+                  {{"policies", n}});
+      }
+    }
+    if (store == nullptr) {
+      continue;
+    }
+    if (auto status = store->reloadIfChanged()) {
       metrics.policyReload(status->ok());
       if (status->ok()) {
         log::info("Reloaded policy",
-                  {{"file", path}, {"policies", store.current()->policies.size()}});
+                  {{"file", path}, {"policies", store->current()->policies.size()}});
       } else {
         log::error("Rejected invalid policy; the previous policy stays in force",
                    {{"file", path}, {"error", status->message()}});
@@ -457,12 +469,10 @@ int runWebhook(const std::vector<std::string>& args) {
   // The policy timer and the signal handler touch each other; one strand keeps them ordered.
   auto control = asio::make_strand(ioc);
   asio::steady_timer policyTimer(control);
-  if (store) {
-    asio::co_spawn(
-        control,
-        watchPolicy(policyTimer, opts->policyCheckInterval, *store, metrics, opts->policyFile),
-        net::LogFailure{"policy watch"});
-  }
+  asio::co_spawn(control,
+                 watchPolicy(policyTimer, opts->policyCheckInterval, store.get(), cluster.get(),
+                             metrics, opts->policyFile),
+                 net::LogFailure{"policy watch"});
   if (cluster) {
     asio::co_spawn(control, cluster->run(), net::LogFailure{"cluster policies"});
   }

@@ -206,10 +206,13 @@ TEST_F(ChartOnKubeSimTest, RenderedChartRunsAsTheManifestsSay) {
       kubectlFile({"apply"}, "apiVersion: v1\nkind: Namespace\nmetadata: {name: hm-system}\n", out),
       0)
       << out;
+  // As Helm does: the chart's crds/ first (established), then the templates, whose
+  // ClusterImagePolicies need those CRDs.
+  ASSERT_EQ(kube_.kubectl({"apply", "-f", testing::chartDir() + "/crds"}, out), 0) << out;
   ASSERT_EQ(kubectlFile({"apply", "--validate=false"}, r.output, out), 0) << out;
   for (const char* kind : {"deployment", "service", "poddisruptionbudget", "networkpolicy",
                            "validatingwebhookconfiguration", "clusterrole", "rolebinding",
-                           "configmap", "secret", "crd"}) {
+                           "configmap", "secret", "crd", "clusterimagepolicy"}) {
     EXPECT_NE(out.find(std::string(kind == std::string("crd") ? "customresourcedefinition" : kind)),
               std::string::npos)
         << kind << " not applied:\n"
@@ -306,25 +309,34 @@ TEST_F(ChartOnKubeSimTest, RenderedChartRunsAsTheManifestsSay) {
   std::string body;
   EXPECT_EQ(harbor_.curl("GET", "/api/v2.0/projects/chart-check", "", body), 200) << body;
 
-  // A policy change through values reaches the webhook through its ConfigMap and is reloaded
-  // without a restart.
+  // The values' policy is a ClusterImagePolicy the operator marks Ready; a change through values
+  // (`helm upgrade` applies the objects) reaches every webhook replica through its informer.
+  ASSERT_TRUE(testing::eventually(
+      30,
+      [&] {
+        json cip = get({"clusterimagepolicy", "digest-pinning"});
+        for (const auto& c :
+             cip.is_object() ? cip["status"].value("conditions", json::array()) : json::array()) {
+          if (c.value("type", "") == "Ready" && c.value("status", "") == "True") {
+            return true;
+          }
+        }
+        return false;
+      }))
+      << operators[0].process->output() << operators[1].process->output();
   auto enforce = testing::renderChart(
-      {valuesFile("policies:\n  - apiVersion: harbormaster.io/v1alpha1\n    kind: ImagePolicy\n"
-                  "    metadata: {name: pinned}\n    spec: {mode: Enforce, digest: Require}\n")},
+      {valuesFile(
+          "policies:\n  - apiVersion: harbormaster.io/v1alpha1\n    kind: ClusterImagePolicy\n"
+          "    metadata: {name: digest-pinning}\n    spec: {mode: Enforce, digest: Require}\n")},
       {}, kNamespace);
   ASSERT_EQ(enforce.exitCode, 0) << enforce.output;
   ASSERT_EQ(kubectlFile({"apply", "--validate=false"}, enforce.output, out), 0) << out;
-  json policyVolume;
-  for (const auto& v : webhook["spec"]["template"]["spec"]["volumes"]) {
-    if (v["name"] == "policy") {
-      policyVolume = v;
-    }
+  for (auto& p : webhooks) {
+    EXPECT_TRUE(testing::eventually(15, [&] {
+      json res = review(p, "hm-harbormaster-webhook");
+      return res.is_object() && res["allowed"] == false;
+    })) << p.process->output();
   }
-  fillVolume(policyVolume, dir_.file("pods/" + webhooks[0].name + "/etc/harbormaster/policy"));
-  EXPECT_TRUE(testing::eventually(15, [&] {
-    json res = review(webhooks[0], "hm-harbormaster-webhook");
-    return res.is_object() && res["allowed"] == false;
-  })) << webhooks[0].process->output();
 }
 
 }  // namespace

@@ -208,12 +208,19 @@ TEST(ChartTest, DefaultsAreSelfManagedCertificatesInWarnMode) {
   json clusterRole =
       findDocument(r.documents, "ClusterRole", "hm-harbormaster-webhook-hm-system-certificates");
   EXPECT_EQ(clusterRole["rules"][0]["resourceNames"], json::array({"hm-harbormaster-webhook"}));
-  // The policy is Warn, and the real binary accepts what the ConfigMap holds.
-  json cm = findDocument(r.documents, "ConfigMap", "hm-harbormaster-policy");
-  std::string policy = cm["data"].value("policy.yaml", "");
-  EXPECT_THAT(policy, HasSubstr("mode: Warn"));
+  // The values' policy is a ClusterImagePolicy object in Warn mode, and the real binary accepts
+  // it as the API server would hand it over.
+  EXPECT_TRUE(findDocument(r.documents, "ConfigMap", "hm-harbormaster-policy").is_null());
+  EXPECT_THAT(args(webhook), Contains("--cluster-policies=true"));
+  for (const auto& a : args(webhook)) {
+    EXPECT_THAT(a, Not(HasSubstr("--policy=")));
+  }
+  json cip = findDocument(r.documents, "ClusterImagePolicy", "digest-pinning");
+  ASSERT_TRUE(cip.is_object());
+  EXPECT_EQ(cip["spec"]["mode"], "Warn");
+  EXPECT_EQ(cip["metadata"]["labels"]["app.kubernetes.io/managed-by"], "Helm");
   testing::TempDir dir;
-  dir.write("policy.yaml", policy);
+  dir.write("policy.yaml", cip.dump());
   std::string out;
   EXPECT_EQ(testing::runCommand({HM_BINARY, "check", "--policy", dir.file("policy.yaml"),
                                  "--namespace", "shop", "nginx:1.27"},
@@ -221,8 +228,27 @@ TEST(ChartTest, DefaultsAreSelfManagedCertificatesInWarnMode) {
             0)
       << out;
   EXPECT_THAT(out, HasSubstr("WARNED"));
-  // Without Harbor there is no operator to install.
-  EXPECT_TRUE(findDocument(r.documents, "Deployment", "hm-harbormaster-operator").is_null());
+  // The webhook reads policies, exceptions and namespaces, and writes nothing of them.
+  json read =
+      findDocument(r.documents, "ClusterRole", "hm-harbormaster-webhook-hm-system-policies");
+  ASSERT_TRUE(read.is_object());
+  for (const auto& rule : read["rules"]) {
+    EXPECT_EQ(strings(rule["verbs"]), (std::vector<std::string>{"get", "list", "watch"}));
+  }
+  EXPECT_THAT(strings(read["rules"][0]["resources"]),
+              ::testing::ElementsAre("clusterimagepolicies", "imagepolicies", "imageexceptions"));
+  EXPECT_THAT(strings(read["rules"][1]["resources"]), ::testing::ElementsAre("namespaces"));
+  // Without Harbor the operator only writes policy status: no Harbor flags, no Secret rights.
+  json op = findDocument(r.documents, "Deployment", "hm-harbormaster-operator");
+  ASSERT_TRUE(op.is_object());
+  for (const auto& a : args(op)) {
+    EXPECT_THAT(a, Not(HasSubstr("--harbor")));
+  }
+  json opRole = findDocument(r.documents, "ClusterRole", "hm-harbormaster-operator-hm-system");
+  for (const auto& rule : opRole["rules"]) {
+    EXPECT_THAT(strings(rule["resources"]), Not(Contains("secrets")));
+    EXPECT_THAT(strings(rule["resources"]), Not(Contains("robotaccounts")));
+  }
   EXPECT_TRUE(findDocuments(r.documents, "NetworkPolicy").empty());
   EXPECT_TRUE(findDocuments(r.documents, "ServiceMonitor").empty());
 }
@@ -254,6 +280,12 @@ TEST(ChartTest, SelfManagedWithHarborWiresBothComponents) {
   }
   using V = std::vector<std::string>;
   EXPECT_EQ(verbs["robotaccounts"], (V{"get", "list", "watch", "update"}));
+  // Policy status: read the resources, write only their status subresource.
+  EXPECT_EQ(verbs["clusterimagepolicies"], (V{"get", "list", "watch"}));
+  EXPECT_EQ(verbs["imageexceptions"], (V{"get", "list", "watch"}));
+  EXPECT_EQ(verbs["clusterimagepolicies/status"], (V{"update"}));
+  EXPECT_EQ(verbs["imagepolicies/status"], (V{"update"}));
+  EXPECT_EQ(verbs["imageexceptions/status"], (V{"update"}));
   EXPECT_EQ(verbs["robotaccounts/status"], (V{"update"}));
   EXPECT_EQ(verbs["secrets"], (V{"get", "list", "watch", "create", "update", "delete"}));
   EXPECT_EQ(verbs["serviceaccounts"], (V{"list", "watch", "patch"}));
@@ -291,7 +323,8 @@ TEST(ChartTest, CertManagerModeLetsCertManagerInjectTheCa) {
   for (const auto& a : args(webhook)) {
     EXPECT_THAT(a, Not(HasSubstr("--cert-")));
   }
-  EXPECT_EQ(webhook["spec"]["template"]["spec"]["automountServiceAccountToken"], false);
+  // Policies come from the API; certificates do not.
+  EXPECT_EQ(webhook["spec"]["template"]["spec"]["automountServiceAccountToken"], true);
   EXPECT_TRUE(findDocument(r.documents, "Role", "hm-harbormaster-webhook-certificates").is_null());
   // Credentials from an existing Secret: the chart does not create one.
   EXPECT_TRUE(findDocument(r.documents, "Secret", "hm-harbormaster-harbor").is_null());
@@ -322,14 +355,62 @@ TEST(ChartTest, ExistingSecretModeUsesTheGivenBundle) {
   EXPECT_THAT(missing.output, HasSubstr("certificates.existingSecret.caBundle (PEM) is required"));
 }
 
+TEST(ChartTest, PolicyValuesBecomeClusterImagePoliciesAndTyposFailTheInstall) {
+  testing::TempDir dir;
+  // Helm reads values as YAML 1.1: a bare Off is false, and must still mean Off.
+  dir.write("values.yaml", R"(policies:
+  - apiVersion: harbormaster.io/v1alpha1
+    kind: ImagePolicy
+    metadata: {name: registries, labels: {team: platform}}
+    spec:
+      registries: [harbor.example.com]
+      digest: Off
+      match: {namespaceSelector: {matchLabels: {env: prod}}}
+      exceptionPolicy: {maxDuration: 168h}
+)");
+  auto r = renderChart({dir.file("values.yaml")});
+  ASSERT_EQ(r.exitCode, 0) << r.output;
+  json cip = findDocument(r.documents, "ClusterImagePolicy", "registries");
+  ASSERT_TRUE(cip.is_object());
+  EXPECT_EQ(cip["apiVersion"], "harbormaster.io/v1alpha1");
+  EXPECT_EQ(cip["spec"]["digest"], "Off");
+  EXPECT_EQ(cip["metadata"]["labels"]["team"], "platform");
+  EXPECT_EQ(cip["spec"]["match"]["namespaceSelector"]["matchLabels"]["env"], "prod");
+
+  struct Case {
+    std::string set;
+    std::string complaint;
+  };
+  for (const Case& c : {Case{"policies[0].spec.mode=enforce", "mode"},
+                        Case{"policies[0].spec.digset=Require", "digset"},
+                        Case{"policies[0].metadata.name=Bad_Name", "name"},
+                        Case{"policies[0].kind=Policy", "kind"}}) {
+    auto bad = renderChart({dir.file("values.yaml")}, {c.set});
+    EXPECT_NE(bad.exitCode, 0) << c.set;
+    EXPECT_THAT(bad.output, HasSubstr(c.complaint)) << c.set;
+  }
+}
+
+TEST(ChartTest, MatchConditionsNeedKubernetes128) {
+  const std::vector<std::string> set = {
+      "webhook.matchConditions[0].name=skip-nodes",
+      "webhook.matchConditions[0].expression=has(request.userInfo)"};
+  auto old = renderChart({}, set, "hm-system", {"--kube-version", "1.27.9"});
+  EXPECT_NE(old.exitCode, 0);
+  EXPECT_THAT(old.output, HasSubstr("webhook.matchConditions needs Kubernetes 1.28 or newer"));
+  auto current = renderChart({}, set, "hm-system", {"--kube-version", "1.28.0"});
+  ASSERT_EQ(current.exitCode, 0) << current.output;
+  EXPECT_EQ(webhookConfiguration(current.documents)["webhooks"][0]["matchConditions"][0]["name"],
+            "skip-nodes");
+}
+
 TEST(ChartTest, WarnModeAndExclusions) {
   auto warn = renderChart({ciFile("warn-mode-values.yaml")});
   ASSERT_EQ(warn.exitCode, 0) << warn.output;
   json w = webhookConfiguration(warn.documents)["webhooks"][0];
   EXPECT_EQ(w["failurePolicy"], "Ignore");
   EXPECT_EQ(w["timeoutSeconds"], 5);
-  auto policies = testing::yamlDocuments(
-      findDocument(warn.documents, "ConfigMap", "hm-harbormaster-policy")["data"]["policy.yaml"]);
+  auto policies = findDocuments(warn.documents, "ClusterImagePolicy");
   ASSERT_EQ(policies.size(), 2u);
   EXPECT_EQ(policies[0]["spec"]["mode"], "Warn");
   EXPECT_EQ(policies[1]["spec"]["mode"], "Audit");
@@ -421,9 +502,7 @@ TEST(ChartTest, SignatureKeysAndTrustedRootsAreMountedWhereThePolicyReadsThem) {
   EXPECT_EQ(mounts["signatures-public-good"], "/etc/harbormaster/signatures/public-good");
 
   // The real binary accepts the policy once the files are where the mounts put them.
-  std::string policy =
-      findDocument(r.documents, "ConfigMap", "hm-harbormaster-policy")["data"].value("policy.yaml",
-                                                                                     "");
+  std::string policy = findDocument(r.documents, "ClusterImagePolicy", "signed").dump();
   testing::TempDir dir;
   const std::string vectors = std::string(HM_SHARED_DIR) + "/sigstore/vectors/";
   fs::create_directories(dir.file("ci"));

@@ -3,6 +3,7 @@
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/this_coro.hpp>
 
+#include "harbormaster/base/files.h"
 #include "harbormaster/base/log.h"
 #include "harbormaster/kube/informer.h"
 #include "harbormaster/net/task_group.h"
@@ -209,6 +210,64 @@ bool ClusterPolicies::absorbNamespace(const json& ns, bool deleted) {
   namespaceSnapshot_.reset();
   dirty_ = true;
   return true;
+}
+
+size_t ClusterPolicies::reloadChangedFiles() {
+  // Which objects read a file that now differs; the files are read outside the lock.
+  std::map<std::string, std::map<std::string, std::string>> read;
+  {
+    std::lock_guard lock(mu_);
+    for (const auto& [key, state] : objects_) {
+      if (state.lastValid && !state.lastValid->files.empty()) {
+        read[key] = state.lastValid->files;
+      }
+    }
+  }
+  std::vector<std::pair<std::string, std::string>> stale;  // key, what the files hold now
+  for (const auto& [key, files] : read) {
+    bool changed = false;
+    std::string contents;
+    for (const auto& [path, text] : files) {
+      auto now = readFile(path, 4 * 1024 * 1024);
+      changed = changed || !now.ok() || *now != text;
+      contents += path + '\0' + (now.ok() ? *now : now.status().message()) + '\0';
+    }
+    std::lock_guard lock(mu_);
+    if (changed && refusedFiles_[key] != contents) {
+      stale.emplace_back(key, std::move(contents));
+    }
+  }
+  size_t reloaded = 0;
+  for (const auto& [key, contents] : stale) {
+    const std::string kind = key.substr(0, key.find(' '));
+    const kube::Resource& r = kind == "ClusterImagePolicy" ? kClusterImagePolicies
+                              : kind == "ImagePolicy"      ? kImagePolicies
+                                                           : kImageExceptions;
+    auto o = object(r, key.substr(key.find(' ') + 1));
+    if (!o) {
+      continue;
+    }
+    std::lock_guard lock(mu_);
+    ObjectState& state = objects_[key];
+    ObjectState next = state;
+    // A file that is missing or does not load keeps the generation in force, as a bad policy
+    // file keeps the previous policy.
+    if (Status s = update(next, *o, options_.load); !s.ok()) {
+      log::warn("Kept policy in force: a file it reads changed and no longer loads",
+                {{"object", key}, {"error", s.message()}});
+      if (observer_.rejected) {
+        observer_.rejected(key, s);
+      }
+      state.error = next.error;
+      refusedFiles_[key] = contents;  // reported once, not on every pass
+      continue;
+    }
+    refusedFiles_.erase(key);
+    state = std::move(next);
+    dirty_ = true;
+    ++reloaded;
+  }
+  return reloaded;
 }
 
 std::optional<ObjectState> ClusterPolicies::state(const std::string& key) const {

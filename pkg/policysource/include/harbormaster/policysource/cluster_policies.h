@@ -92,6 +92,9 @@ class ClusterPolicies {
   bool synced() const;
   // The merged set; null until every informer has synced (reviews are then not answered).
   std::shared_ptr<const policy::PolicySet> current();
+  // Key and trusted-root files that loaded policies read: when one changed on disk (a rotated
+  // key in a mounted Secret), the policies that read it are loaded again. Returns how many were.
+  size_t reloadChangedFiles();
   // What the cache holds of one resource ("ClusterImagePolicy name", "ImagePolicy ns/name").
   std::optional<ObjectState> state(const std::string& key) const;
   // The object as last listed or watched (kind set); nullopt when it does not exist.
@@ -113,6 +116,8 @@ class ClusterPolicies {
   mutable std::mutex mu_;
   std::map<std::string, ObjectState> objects_;  // "Kind ns/name"
   std::map<std::string, policy::Labels> namespaces_;
+  // Per object, the file contents that last failed to load (so each failure is reported once).
+  std::map<std::string, std::string> refusedFiles_;
   std::shared_ptr<const std::map<std::string, policy::Labels>> namespaceSnapshot_;
   bool dirty_ = true;
   std::shared_ptr<const policy::PolicySet> lastFile_;
