@@ -228,6 +228,89 @@ done
 echo "  Rotated on request (annotation harbormaster.io/rotate): pull secrets now use $(kc get robotaccount shop-puller -o jsonpath='{.status.robotName}')"
 
 echo
+echo "==> Policies and exceptions as cluster resources (kubectl apply; the operator writes status)"
+kc apply -f - <<YAML | sed 's/^/  /'
+apiVersion: harbormaster.io/v1alpha1
+kind: ClusterImagePolicy
+metadata: {name: shop-pinned}
+spec:
+  mode: Enforce
+  match:
+    namespaceSelector: {matchLabels: {team: shop}}
+  digest: Require
+  exceptionPolicy: {maxDuration: 168h}
+YAML
+cip_columns='CLUSTERIMAGEPOLICY:.metadata.name,MODE:.spec.mode,CHECKS:.status.checks,READY:.status.conditions[?(@.type=="Ready")].status,MESSAGE:.status.conditions[?(@.type=="Ready")].message'
+iex_columns='IMAGEEXCEPTION:.metadata.name,POLICIES:.spec.policies,EXPIRES:.spec.expiresAt,ACTIVE:.status.state,WHY:.status.conditions[?(@.type=="Ready")].message'
+wait_for() {  # wait_for COMMAND... : until it succeeds, 10 s at most
+  for _ in $(seq 100); do "$@" >/dev/null 2>&1 && return 0; sleep 0.1; done
+  return 1
+}
+cip_ready() { [ "$(kc get cip shop-pinned -o jsonpath='{.status.conditions[?(@.type=="Ready")].status}')" = "$1" ]; }
+wait_for cip_ready True
+kc get cip -o custom-columns="$cip_columns" | sed 's/^/  /'
+echo "  harbormaster webhook --cluster-policies=true --kubeconfig … (reads them through informers)"
+hm_start_webhook "$bin" "" --cluster-policies=true --kubeconfig "$HM_KUBECONFIG" \
+  --namespace harbormaster
+port=$HM_PORT
+in_ns() { jq -c --arg ns "$1" '.request.namespace = $ns | .request.object.metadata.namespace = $ns' "$samples/01-Pod-CREATE.json"; }
+review "$(in_ns shop-dev)" "kubectl -n shop-dev run web --image=harbor.example.com/shop/web:1.4"
+review "$(in_ns default)"  "kubectl -n default run web --image=harbor.example.com/shop/web:1.4 (no team=shop label)"
+ends=$(date -u -d '+8 seconds' +%Y-%m-%dT%H:%M:%SZ)
+long=$(date -u -d '+30 days' +%Y-%m-%dT%H:%M:%SZ)
+kc apply -f - <<YAML | sed 's/^/  /'
+apiVersion: harbormaster.io/v1alpha1
+kind: ImageException
+metadata: {name: web-tags, namespace: shop-dev}
+spec:
+  policies: [shop-pinned]
+  images: ["harbor.example.com/shop/web"]
+  checks: [digest]
+  expiresAt: "$ends"
+  reason: "SHOP-12: the dev pipeline pins digests from next sprint"
+  owner: team-shop
+---
+apiVersion: harbormaster.io/v1alpha1
+kind: ImageException
+metadata: {name: forever, namespace: shop-dev}
+spec:
+  policies: [shop-pinned]
+  checks: [digest]
+  expiresAt: "$long"
+  reason: "longer than the policy allows"
+YAML
+iex_state() { [ "$(kc get iex -n shop-dev "$1" -o jsonpath='{.status.state}')" = "$2" ]; }
+wait_for iex_state web-tags Active && wait_for iex_state forever Rejected
+kc get iex -n shop-dev -o custom-columns="$iex_columns" | sed 's/^/  /'
+review "$(in_ns shop-dev)" "kubectl -n shop-dev run web --image=harbor.example.com/shop/web:1.4 (exception web-tags)"
+echo "  Waiting for web-tags to end at $ends, with nobody touching it …"
+for _ in $(seq 150); do
+  [ "$(curl -s --cacert "$work/tls.crt" -H 'Content-Type: application/json' --data-binary "$(in_ns shop-dev)" \
+    "https://127.0.0.1:$port/validate?timeout=10s" | jq -r .response.allowed)" = false ] && break
+  sleep 0.1
+done
+review "$(in_ns shop-dev)" "the same Pod after $ends"
+wait_for iex_state web-tags Expired
+kc get iex -n shop-dev web-tags -o custom-columns="$iex_columns" | sed 's/^/  /'
+echo "  A typo the API server cannot see (a bad regular expression) keeps the last valid generation:"
+kc apply -f - >/dev/null <<YAML
+apiVersion: harbormaster.io/v1alpha1
+kind: ClusterImagePolicy
+metadata: {name: shop-pinned}
+spec:
+  mode: Warn
+  match:
+    namespaceSelector: {matchLabels: {team: shop}}
+  signatures:
+    attestors:
+      - {name: ci, keyless: {trustedRoot: /etc/roots/trusted_root.json, identities: [{issuer: "https://token.actions.githubusercontent.com", subjectRegExp: "^https://github.com/acme/(.*"}]}}
+YAML
+wait_for cip_ready False
+kc get cip -o custom-columns="$cip_columns" | sed 's/^/  /'
+review "$(in_ns shop-dev)" "kubectl -n shop-dev run web (still judged by the last valid generation: Enforce)"
+port=$first_port
+
+echo
 echo "==> The Helm chart: helm template deploy/helm/harbormaster, applied to kube-sim with kubectl"
 helm template hm deploy/helm/harbormaster --namespace hm-system >"$work/chart.yaml"
 echo "  Rendered: $(grep '^kind:' "$work/chart.yaml" | sort | uniq -c | awk '{printf "%s%s %s", sep, $1, $3; sep=", "}')"
@@ -237,11 +320,11 @@ kind: Namespace
 metadata: {name: hm-system}
 YAML
 kc apply --validate=false -f "$work/chart.yaml" | sed 's/^/  /'
-echo "  Starting one webhook replica as the Deployment does (self-managed certificates):"
-kc get configmap -n hm-system hm-harbormaster-policy -o jsonpath='{.data.policy\.yaml}' >"$work/chart-policy.yaml"
+echo "  Starting one webhook replica as the Deployment does (self-managed certificates, policies"
+echo "  from the cluster: the chart's ClusterImagePolicy digest-pinning and the ones above):"
 mkdir -p "$work/chart-tls"
 chart_port=$(hm_free_port)
-"$bin" webhook --listen "127.0.0.1:$chart_port" --policy "$work/chart-policy.yaml" \
+"$bin" webhook --listen "127.0.0.1:$chart_port" --cluster-policies=true \
   --tls-cert "$work/chart-tls/tls.crt" --tls-key "$work/chart-tls/tls.key" --namespace hm-system \
   --cert-secret hm-harbormaster-webhook-tls --cert-service hm-harbormaster-webhook \
   --cert-webhook-configuration hm-harbormaster-webhook --kubeconfig "$HM_KUBECONFIG" \

@@ -34,8 +34,11 @@ hm_start_webhook() {
   shift 2
   if [ -n "$HM_PID" ]; then HM_EXTRA_PIDS+=("$HM_PID"); fi
   HM_LOG="$HM_WORK/webhook-${#HM_EXTRA_PIDS[@]}.log"
+  # An empty policy file: policies come from the cluster only (--cluster-policies=true).
+  local policyFlag=()
+  [ -n "$policy" ] && policyFlag=(--policy "$policy")
   "$bin" webhook --listen 127.0.0.1:0 --tls-cert "$HM_WORK/tls.crt" --tls-key "$HM_WORK/tls.key" \
-    --policy "$policy" "$@" >"$HM_LOG" 2>&1 &
+    "${policyFlag[@]}" "$@" >"$HM_LOG" 2>&1 &
   HM_PID=$!
   for _ in $(seq 100); do
     HM_PORT=$(grep -m1 '"msg":"Started webhook"' "$HM_LOG" 2>/dev/null |

@@ -70,6 +70,43 @@ spec: {mode: Warn, digest: Off}
 write("policy_yaml", "regression-stray-comma.yaml",
       "apiVersion: harbormaster.io/v1alpha1\nkind: ImagePolicy\nmetadata: {name: a}\n"
       "spec: {mode: Enforce}\n---\n,\n")
+write("policy_yaml", "resources.yaml", """apiVersion: harbormaster.io/v1alpha1
+kind: ClusterImagePolicy
+metadata: {name: production}
+spec:
+  match:
+    namespaces: ["shop"]
+    namespaceSelector:
+      matchLabels: {env: prod}
+      matchExpressions: [{key: tier, operator: NotIn, values: [test]}]
+  exceptionPolicy: {allowed: true, maxDuration: 1h30m, namespaceSelector: {matchLabels: {x: y}}}
+  vulnerabilities: {severity: High}
+---
+apiVersion: harbormaster.io/v1alpha1
+kind: ImagePolicy
+metadata: {name: strict, namespace: shop}
+spec: {registries: [harbor.example.com]}
+---
+apiVersion: harbormaster.io/v1alpha1
+kind: ImageException
+metadata: {name: cve, namespace: shop}
+spec:
+  policies: [production, strict]
+  images: ["harbor.example.com/shop/**", "%s"]
+  checks: [vulnerabilities, registry]
+  cves: [CVE-2026-1]
+  expiresAt: "2026-12-10T00:00:00Z"
+  reason: vendor fix pending
+  owner: team-shop
+""" % D64)
+# The same kinds as the API server hands them over (JSON: parseObject).
+write("policy_yaml", "object.json", json.dumps({
+    "apiVersion": "harbormaster.io/v1alpha1", "kind": "ImageException",
+    "metadata": {"name": "tags", "namespace": "shop", "generation": 2,
+                 "creationTimestamp": "2026-12-01T00:00:00Z", "managedFields": [{}]},
+    "spec": {"policies": ["production"], "checks": ["digest"],
+             "expiresAt": "2026-12-10T00:00:00Z", "reason": "r"},
+    "status": {"state": "Active"}}))
 write("policy_yaml", "anchors.yaml", "a: &x [1, 2]\nb: *x\n---\n- !tag {k: v}\n...\n")
 
 artifact = {"digest": D64, "manifest_media_type": "application/vnd.oci.image.manifest.v1+json",

@@ -1,0 +1,93 @@
+// The policy status controller's pure part: what status a policy or exception gets.
+#include "harbormaster/operator/policy_status.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+namespace hm::op {
+namespace {
+
+using nlohmann::json;
+using ::testing::HasSubstr;
+
+const WallTime kT1 = *parseRfc3339("2026-12-03T10:00:00Z");
+const WallTime kT2 = *parseRfc3339("2026-12-03T11:00:00Z");
+
+json objectAt(int64_t generation, json status = json::object()) {
+  return {{"metadata", {{"name", "production"}, {"generation", generation}}},
+          {"status", std::move(status)}};
+}
+
+json ready(const json& status) {
+  for (const auto& c : status["conditions"]) {
+    if (c["type"] == "Ready") {
+      return c;
+    }
+  }
+  return nullptr;
+}
+
+TEST(PolicyStatusTest, AValidPolicyIsReadyAndListsItsChecks) {
+  policy::ImagePolicy p;
+  p.registries = {"harbor.example.com"};
+  p.vulnerabilities = policy::VulnerabilityRule{};
+  json status = policyStatus(objectAt(4), okStatus(), 4, &p, kT1);
+  EXPECT_EQ(status["observedGeneration"], 4);
+  EXPECT_EQ(status["enforcedGeneration"], 4);
+  EXPECT_EQ(status["checks"], "registry,digest,vulnerabilities");
+  EXPECT_EQ(ready(status)["status"], "True");
+  EXPECT_EQ(ready(status)["reason"], "Valid");
+  EXPECT_EQ(ready(status)["observedGeneration"], 4);
+}
+
+TEST(PolicyStatusTest, AnInvalidGenerationNamesTheFieldAndTheGenerationInForce) {
+  policy::ImagePolicy p;
+  json before = policyStatus(objectAt(4), okStatus(), 4, &p, kT1);
+  Status bad = invalidArgument("ClusterImagePolicy \"production\": spec.mode: must be one of …");
+  json status = policyStatus(objectAt(5, before), bad, 4, &p, kT2);
+  EXPECT_EQ(status["observedGeneration"], 5);
+  EXPECT_EQ(status["enforcedGeneration"], 4);
+  EXPECT_EQ(ready(status)["status"], "False");
+  EXPECT_EQ(ready(status)["reason"], "InvalidSpec");
+  EXPECT_THAT(ready(status)["message"].get<std::string>(),
+              HasSubstr("spec.mode: must be one of …; generation 4 stays in force"));
+  EXPECT_EQ(ready(status)["lastTransitionTime"], "2026-12-03T11:00:00Z");
+
+  // Never valid: nothing is enforced, and the status says so.
+  json never = policyStatus(objectAt(1), bad, 0, nullptr, kT1);
+  EXPECT_FALSE(never.contains("enforcedGeneration"));
+  EXPECT_FALSE(never.contains("checks"));
+  EXPECT_THAT(ready(never)["message"].get<std::string>(), HasSubstr("nothing of this policy"));
+}
+
+TEST(PolicyStatusTest, AnUnchangedStatusKeepsItsTransitionTime) {
+  policy::ImagePolicy p;
+  json first = policyStatus(objectAt(1), okStatus(), 1, &p, kT1);
+  json again = policyStatus(objectAt(1, first), okStatus(), 1, &p, kT2);
+  EXPECT_EQ(first, again) << "written only when it changed";
+}
+
+TEST(ExceptionStatusTest, StatesAndReasons) {
+  policy::ExceptionStanding active{policy::ExceptionState::kActive, "Active",
+                                   "applies to production until 2026-12-10T00:00:00Z"};
+  json a = exceptionStatus(objectAt(1), okStatus(), active, kT1);
+  EXPECT_EQ(a["state"], "Active");
+  EXPECT_EQ(ready(a)["status"], "True");
+
+  policy::ExceptionStanding rejected{policy::ExceptionState::kRejected, "NotAllowed",
+                                     "policy \"production\" takes no ImageExceptions"};
+  json r = exceptionStatus(objectAt(1, a), okStatus(), rejected, kT2);
+  EXPECT_EQ(r["state"], "Rejected");
+  EXPECT_EQ(ready(r)["status"], "False");
+  EXPECT_EQ(ready(r)["reason"], "NotAllowed");
+  EXPECT_EQ(ready(r)["lastTransitionTime"], "2026-12-03T11:00:00Z");
+
+  json invalid =
+      exceptionStatus(objectAt(2), invalidArgument("spec.expiresAt: is required"), {}, kT1);
+  EXPECT_EQ(invalid["state"], "Rejected");
+  EXPECT_EQ(ready(invalid)["reason"], "InvalidSpec");
+  EXPECT_EQ(ready(invalid)["message"], "spec.expiresAt: is required");
+}
+
+}  // namespace
+}  // namespace hm::op
