@@ -20,7 +20,7 @@ if [ -z "${HM_BENCH_BIN:-}" ]; then
   cmake --build build-bench --parallel "$(nproc)" --target harbormaster >/dev/null
 fi
 cmake -S . -B build -G Ninja >/dev/null
-cmake --build build --parallel "$(nproc)" --target harbor-sim >/dev/null
+cmake --build build --parallel "$(nproc)" --target harbor-sim kube-sim >/dev/null
 
 # shellcheck source=hack/lib.sh
 source hack/lib.sh
@@ -126,6 +126,58 @@ sig_rows=""
 [ "$only" = latency ] || gate_rows sig_rows signature "$HM_WORK/signature-policy.yaml" \
   "$HM_WORK/signed-pod.json" --signature-cache-ttl 0s --signature-negative-ttl 0s --
 
+# Policy resources at scale: the webhook reads its policies from kube-sim through informers
+# (--cluster-policies=true). One ClusterImagePolicy judges the Pod in namespace shop; then 300
+# ClusterImagePolicies and 300 ImagePolicies for other namespaces and 3,000 ImageExceptions (five
+# of them in shop, for other images) join it. Same Pod, same verdict; what grows is what each
+# review looks through.
+scale_rows=""
+scale_step() {  # scale_step LABEL
+  local rss c line
+  rss=$(awk '/VmRSS/{printf "%.0f", $2/1024}' "/proc/$HM_PID/status")
+  for c in 1 8 32; do
+    line=$(run "$c" "$samples/01-Pod-CREATE.json")
+    echo "scale $1 c=$c $line"
+    eval "$(sed 's/^RESULT //' <<<"$line")"
+    scale_rows+="| $1 | $c | $rps | $p50_ms | $p99_ms | $p999_ms | $rss | $errors |"$'\n'
+  done
+}
+if [ "$only" != latency ]; then
+  hm_start_kube build/bin/kube-sim
+  kc() { KUBECONFIG="$HM_KUBECONFIG" kubectl "$@"; }
+  kc apply -f crds/ >/dev/null
+  kc apply -f - >/dev/null <<YAML
+apiVersion: v1
+kind: Namespace
+metadata: {name: shop}
+---
+apiVersion: harbormaster.io/v1alpha1
+kind: ClusterImagePolicy
+metadata: {name: production}
+spec: {match: {namespaces: ["shop"]}, digest: Require}
+YAML
+  saved_port=$port
+  hm_start_webhook "$bin" "" --cluster-policies=true --kubeconfig "$HM_KUBECONFIG" \
+    --namespace harbormaster
+  port=$HM_PORT
+  run 8 "$samples/01-Pod-CREATE.json" >/dev/null
+  scale_step "1 ClusterImagePolicy"
+  hack/bench/policy_scale.py "$HM_WORK/scale.yaml" "$(date -u -d '+7 days' +%Y-%m-%dT%H:%M:%SZ)"
+  kc create -f "$HM_WORK/scale.yaml" >/dev/null
+  # The probe exception is the last object created: once a Pod in tenant-0 is admitted through
+  # it, the webhook has seen everything.
+  probe=$(jq -c '.request.namespace = "tenant-0" | .request.object.metadata.namespace = "tenant-0"' \
+    "$samples/01-Pod-CREATE.json")
+  for _ in $(seq 600); do
+    [ "$(curl -s --cacert "$HM_WORK/tls.crt" -H 'Content-Type: application/json' --data-binary "$probe" \
+      "https://127.0.0.1:$port/validate?timeout=10s" | jq -r .response.allowed)" = true ] && break
+    sleep 0.1
+  done
+  run 8 "$samples/01-Pod-CREATE.json" >/dev/null
+  scale_step "+ 300 ClusterImagePolicies, 300 ImagePolicies, 3,000 ImageExceptions"
+  port=$saved_port
+fi
+
 # The cold path against a slow Harbor: harbor-sim delays every call (Harbor API and registry) by
 # $latency ms, as a Harbor across a network would. Nothing is cached between reviews (scan and
 # signature TTLs 0; Harbor projects and the system allowlist keep their own cache), so each
@@ -222,6 +274,18 @@ cache hit. "Registry calls/review" counts the calls harbor-sim saw (its registry
 | path | connections | reviews/s | p50 ms | p99 ms | p99.9 ms | registry calls/review | errors |
 |---|---:|---:|---:|---:|---:|---:|---:|
 $sig_rows
+## Policy resources at scale
+
+The webhook with \`--cluster-policies=true\`, reading ClusterImagePolicies, ImagePolicies and
+ImageExceptions from kube-sim through informers (\`hack/bench/policy_scale.py\`). The Pod in
+namespace \`shop\` is judged by one ClusterImagePolicy (digest pinning, denied) in both rows; in the
+second, 300 ClusterImagePolicies and 300 ImagePolicies for other namespaces and 3,000
+ImageExceptions (ten per other namespace, five in \`shop\` for other images) are in the caches
+too. RSS is the webhook's resident memory before the step.
+
+| policies in the caches | connections | reviews/s | p50 ms | p99 ms | p99.9 ms | RSS MiB | errors |
+|---|---:|---:|---:|---:|---:|---:|---:|
+$scale_rows
 ## Cold reviews against a slow Harbor
 
 harbor-sim delays every call — Harbor's API and the registry behind it — by ${latency} ms, as a

@@ -9,6 +9,7 @@
 #include "harbormaster/base/time.h"
 #include "support/kube_rig.h"
 #include "support/process.h"
+#include "support/registry_rig.h"
 #include "support/temp_dir.h"
 #include "support/tls_client.h"
 #include "support/webhook_rig.h"
@@ -147,6 +148,12 @@ TEST_F(PolicyResourcesTest, AClusterPolicyIsEnforcedChangedAndDeletedThroughTheA
   ASSERT_EQ(kube_.kubectl({"label", "namespace", "other", "env=prod"}, out), 0) << out;
   ASSERT_TRUE(testing::eventually(15, [&] { return review("other").contains("warnings"); }));
 
+  // Decisions are counted per policy and check.
+  EXPECT_THAT(
+      metrics(webhook_.metricsPort),
+      HasSubstr(
+          R"(harbormaster_policy_decisions_total{check="digest",policy="production",result="warn"})"));
+
   // Deleting it stops enforcement within seconds.
   apply(production("Enforce"));
   ASSERT_TRUE(becomes(false, "shop"));
@@ -218,6 +225,43 @@ spec: {digest: Require}
   EXPECT_TRUE(becomes(false, "other", kTagged));
 }
 
+TEST_F(PolicyResourcesTest, CheckJudgesWithTheClusterPoliciesAndAFileMerged) {
+  apply(production("Enforce"));
+  std::string out;
+  const std::string kubeconfig = "--kubeconfig=" + kube_.kubeconfig();
+  EXPECT_EQ(
+      testing::runCommand({HM_BINARY, "check", kubeconfig, "--namespace", "shop", kTagged}, out), 1)
+      << out;
+  EXPECT_THAT(out, HasSubstr("DENIED"));
+  EXPECT_THAT(out, HasSubstr("policy \"production\""));
+  EXPECT_EQ(
+      testing::runCommand({HM_BINARY, "check", kubeconfig, "--namespace", "other", kTagged}, out),
+      0)
+      << out;
+  // A file's policy joins them.
+  dir_.write("extra.yaml", R"(apiVersion: harbormaster.io/v1alpha1
+kind: ClusterImagePolicy
+metadata: {name: registries}
+spec: {registries: [quay.io], digest: "Off"}
+)");
+  EXPECT_EQ(testing::runCommand({HM_BINARY, "check", kubeconfig, "--policy",
+                                 dir_.file("extra.yaml"), "--namespace", "other", kTagged},
+                                out),
+            1)
+      << out;
+  EXPECT_THAT(out, HasSubstr("policy \"registries\""));
+  // A resource that does not load is an error naming it.
+  apply(R"(apiVersion: harbormaster.io/v1alpha1
+kind: ImageException
+metadata: {name: broken, namespace: shop}
+spec: {policies: [production], checks: [digest], expiresAt: "2026-13-45T00:00:00Z", reason: x}
+)");
+  EXPECT_EQ(
+      testing::runCommand({HM_BINARY, "check", kubeconfig, "--namespace", "shop", kTagged}, out), 2)
+      << out;
+  EXPECT_THAT(out, HasSubstr("ImageException \"shop/broken\": spec.expiresAt"));
+}
+
 std::string exception(const std::string& name, const std::string& ns, WallTime expires) {
   return "apiVersion: harbormaster.io/v1alpha1\nkind: ImageException\nmetadata: {name: " + name +
          ", namespace: " + ns +
@@ -266,6 +310,77 @@ TEST_F(PolicyResourcesTest, ExceptionsApplyWhereAllowedAndEndByThemselves) {
   EXPECT_TRUE(testing::eventually(15, [&] {
     return state({"iex", "short", "-n", "shop"}) == "Expired";
   }));
+}
+
+// With Harbor: a CVE exception excepts exactly its CVEs; the rest of the scan still counts.
+TEST(PolicyResourcesScanTest, ACveExceptionExceptsExactlyItsCves) {
+  testing::TempDir dir;
+  testing::KubeSimRig kube;
+  testing::HarborRig harbor;
+  testing::OciLayout layout;
+  harbor.createProject("shop");
+  auto img = layout.addImage("web", "cve exception image");
+  layout.push("web", harbor.host() + "/shop/web:1", false, "admin:" + harbor.adminPassword());
+  json findings = json::array();
+  for (const char* id : {"CVE-2026-1001", "CVE-2026-1002"}) {
+    findings.push_back({{"id", id},
+                        {"package", "openssl"},
+                        {"version", "3.0.1"},
+                        {"fix_version", "3.0.9"},
+                        {"severity", "Critical"}});
+  }
+  harbor.setScan(
+      json{{"digest", img.digest}, {"status", "Success"}, {"vulnerabilities", findings}}.dump());
+  const std::string image = harbor.host() + "/shop/web@" + img.digest;
+
+  std::string out;
+  ASSERT_EQ(kube.kubectl({"apply", "-f", std::string(HM_SOURCE_DIR) + "/crds"}, out), 0) << out;
+  auto apply = [&](const std::string& yaml) {
+    dir.write("apply.yaml", yaml);
+    ASSERT_EQ(kube.kubectl({"apply", "-f", dir.file("apply.yaml")}, out), 0) << out;
+  };
+  apply(R"(apiVersion: v1
+kind: Namespace
+metadata: {name: shop}
+---
+apiVersion: harbormaster.io/v1alpha1
+kind: ClusterImagePolicy
+metadata: {name: scans}
+spec:
+  match: {namespaces: [shop]}
+  vulnerabilities: {severity: High}
+)");
+  dir.write("harbor-credentials", "admin:" + harbor.adminPassword() + "\n");
+  testing::WebhookProcess w =
+      testing::startWebhook(dir, {"--cluster-policies=true", "--kubeconfig", kube.kubeconfig(),
+                                  "--namespace", "hm", "--harbor-url", "http://" + harbor.host(),
+                                  "--harbor-credentials-file", dir.file("harbor-credentials")});
+  ASSERT_TRUE(w.ready) << w.process->output();
+  auto review = [&] { return testing::reviewResponse(w.port, testing::podReview(image, "shop")); };
+  ASSERT_TRUE(testing::eventually(15, [&] { return review().value("allowed", true) == false; }));
+  const std::string before = testing::denialMessage(review());
+  EXPECT_THAT(before, HasSubstr("CVE-2026-1001"));
+  EXPECT_THAT(before, HasSubstr("CVE-2026-1002"));
+
+  const std::string expires =
+      formatRfc3339(std::chrono::system_clock::now() + std::chrono::hours(24));
+  auto exception = [&](const std::string& cves) {
+    apply(
+        "apiVersion: harbormaster.io/v1alpha1\nkind: ImageException\n"
+        "metadata: {name: vendor, namespace: shop}\nspec:\n  policies: [scans]\n"
+        "  checks: [vulnerabilities]\n  cves: " +
+        cves + "\n  expiresAt: \"" + expires + "\"\n  reason: \"SEC-9: no fixed package yet\"\n");
+  };
+  exception("[CVE-2026-1001]");
+  // Still denied, now for the other CVE only.
+  ASSERT_TRUE(testing::eventually(15, [&] {
+    const std::string m = testing::denialMessage(review());
+    return m.find("CVE-2026-1002") != std::string::npos &&
+           m.find("CVE-2026-1001") == std::string::npos;
+  })) << testing::denialMessage(review());
+  exception("[CVE-2026-1001, CVE-2026-1002]");
+  EXPECT_TRUE(testing::eventually(15, [&] { return review().value("allowed", false); }))
+      << testing::denialMessage(review());
 }
 
 TEST(PolicyResourcesReadinessTest, AReplicaIsNotReadyBeforeItsCachesSync) {

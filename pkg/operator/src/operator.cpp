@@ -312,7 +312,8 @@ struct Operator::State {
           message = c.value("message", "");
         }
       }
-      co_await recordEvent(ctx, *object, ready == "True" ? "Normal" : "Warning", reason, message);
+      const std::string type = ready == "True" ? "Normal" : "Warning";  // named: GCC 12
+      co_await recordEvent(ctx, *object, type, reason, message);
     }
     co_return out;
   }

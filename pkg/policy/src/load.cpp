@@ -1133,16 +1133,23 @@ StatusOr<ParsedObject> parseObject(const nlohmann::json& object, const LoadOptio
   if (!object.is_object()) {
     return invalidArgument("a policy resource must be a JSON object");
   }
-  const nlohmann::json meta = object.value("metadata", nlohmann::json::object());
-  std::string kind = object.value("kind", "");
-  std::string name = meta.is_object() ? meta.value("name", "") : "";
-  std::string ns = meta.is_object() ? meta.value("namespace", "") : "";
+  // Fields of the wrong JSON type read as absent (value() would throw); the loader then says
+  // what is missing.
+  auto text = [](const nlohmann::json& j, const char* key) {
+    auto it = j.find(key);
+    return it != j.end() && it->is_string() ? it->get<std::string>() : std::string();
+  };
+  const auto m = object.find("metadata");
+  const nlohmann::json meta = m != object.end() && m->is_object() ? *m : nlohmann::json::object();
+  std::string kind = text(object, "kind");
+  std::string name = text(meta, "name");
+  std::string ns = text(meta, "namespace");
   const std::string source = kind + " " + (ns.empty() ? name : ns + "/" + name);
   // Only what the loader reads: server-set metadata (managedFields, labels, …) is not policy.
-  nlohmann::json doc = {{"apiVersion", object.value("apiVersion", "")}, {"kind", kind}};
+  nlohmann::json doc = {{"apiVersion", text(object, "apiVersion")}, {"kind", kind}};
   doc["metadata"] = {{"name", name}};
   for (const char* key : {"namespace", "generation", "creationTimestamp"}) {
-    if (meta.is_object() && meta.contains(key)) {
+    if (meta.contains(key)) {
       doc["metadata"][key] = meta[key];
     }
   }

@@ -35,14 +35,33 @@ size_t indexOf(const kube::Resource& r) {
 
 }  // namespace
 
+namespace {
+
+// A string field, or "" when absent or of another type (json::value() would throw).
+std::string text(const json& j, const char* key) {
+  auto it = j.find(key);
+  return it != j.end() && it->is_string() ? it->get<std::string>() : std::string();
+}
+json metadataOf(const json& object) {
+  auto m = object.find("metadata");
+  return m != object.end() && m->is_object() ? *m : json::object();
+}
+int64_t generationOf(const json& object) {
+  const json meta = metadataOf(object);
+  auto g = meta.find("generation");
+  return g != meta.end() && g->is_number_integer() ? g->get<int64_t>() : 0;
+}
+
+}  // namespace
+
 std::string objectKey(const json& object) {
-  const json meta = object.value("metadata", json::object());
-  const std::string ns = meta.value("namespace", "");
-  return object.value("kind", "") + " " + (ns.empty() ? "" : ns + "/") + meta.value("name", "");
+  const json meta = metadataOf(object);
+  const std::string ns = text(meta, "namespace");
+  return text(object, "kind") + " " + (ns.empty() ? "" : ns + "/") + text(meta, "name");
 }
 
 Status update(ObjectState& state, const json& object, const policy::LoadOptions& load) {
-  state.seenGeneration = object.value("metadata", json::object()).value("generation", int64_t{0});
+  state.seenGeneration = generationOf(object);
   auto parsed = policy::parseObject(object, load);
   if (!parsed.ok()) {
     state.error = parsed.status().message();
@@ -55,15 +74,17 @@ Status update(ObjectState& state, const json& object, const policy::LoadOptions&
 }
 
 std::pair<std::string, policy::Labels> namespaceLabels(const json& ns) {
-  const json meta = ns.value("metadata", json::object());
+  const json meta = metadataOf(ns);
   policy::Labels labels;
-  const json given = meta.value("labels", json::object());  // items() must not outlive it
-  for (const auto& [k, v] : given.items()) {
-    if (v.is_string()) {
-      labels[k] = v.get<std::string>();
+  auto given = meta.find("labels");
+  if (given != meta.end() && given->is_object()) {
+    for (const auto& [k, v] : given->items()) {
+      if (v.is_string()) {
+        labels[k] = v.get<std::string>();
+      }
     }
   }
-  return {meta.value("name", ""), std::move(labels)};
+  return {text(meta, "name"), std::move(labels)};
 }
 
 policy::PolicySet merge(const policy::PolicySet* file,
@@ -152,8 +173,8 @@ bool ClusterPolicies::synced() const {
 void ClusterPolicies::onObject(const json& object, bool deleted) {
   const bool specChanged = absorb(object, deleted);
   if (observer_.changed) {
-    const json meta = object.value("metadata", json::object());
-    observer_.changed(object.value("kind", ""), meta.value("namespace", ""), meta.value("name", ""),
+    const json meta = metadataOf(object);
+    observer_.changed(text(object, "kind"), text(meta, "namespace"), text(meta, "name"),
                       specChanged);
   }
 }
@@ -167,8 +188,7 @@ bool ClusterPolicies::absorb(const json& object, bool deleted) {
     return true;
   }
   ObjectState& state = objects_[key];
-  const int64_t generation =
-      object.value("metadata", json::object()).value("generation", int64_t{0});
+  const int64_t generation = generationOf(object);
   if (generation != 0 && generation == state.seenGeneration) {
     return false;  // a status write or a resync: this spec was loaded (or refused) already
   }
@@ -188,8 +208,7 @@ bool ClusterPolicies::absorb(const json& object, bool deleted) {
 
 void ClusterPolicies::onNamespace(const json& ns, bool deleted) {
   if (absorbNamespace(ns, deleted) && observer_.changed) {
-    observer_.changed("Namespace", "", ns.value("metadata", json::object()).value("name", ""),
-                      true);
+    observer_.changed("Namespace", "", text(metadataOf(ns), "name"), true);
   }
 }
 
@@ -326,9 +345,12 @@ asio::awaitable<StatusOr<policy::PolicySet>> listClusterPolicies(kube::Client& k
                                                                  const policy::PolicySet* file,
                                                                  policy::LoadOptions load,
                                                                  kube::Deadline deadline) {
+  // Arguments of co_awaited calls are named variables (GCC 12: docs/architecture.md).
+  const kube::ListOptions all;
+  const std::string everyNamespace;
   std::map<std::string, ObjectState> objects;
   for (const auto* r : {&kClusterImagePolicies, &kImagePolicies, &kImageExceptions}) {
-    auto list = co_await kube.list(*r, "", {}, deadline);
+    StatusOr<json> list = co_await kube.list(*r, everyNamespace, all, deadline);
     if (!list.ok()) {
       co_return list.status().withContext("listing " + r->resource);
     }
@@ -340,7 +362,7 @@ asio::awaitable<StatusOr<policy::PolicySet>> listClusterPolicies(kube::Client& k
       }
     }
   }
-  auto namespaces = co_await kube.list(kNamespaces, "", {}, deadline);
+  StatusOr<json> namespaces = co_await kube.list(kNamespaces, everyNamespace, all, deadline);
   if (!namespaces.ok()) {
     co_return namespaces.status().withContext("listing namespaces");
   }
@@ -348,7 +370,8 @@ asio::awaitable<StatusOr<policy::PolicySet>> listClusterPolicies(kube::Client& k
   for (const json& item : namespaces->value("items", json::array())) {
     labels->insert(namespaceLabels(item));
   }
-  co_return merge(file, objects, std::move(labels), load);
+  policy::PolicySet merged = merge(file, objects, std::move(labels), load);
+  co_return merged;
 }
 
 }  // namespace hm::policysource
