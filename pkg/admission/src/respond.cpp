@@ -3,6 +3,7 @@
 
 #include "harbormaster/admission/review.h"
 #include "harbormaster/base/encoding.h"
+#include "internal.h"
 
 namespace hm::admission {
 namespace {
@@ -118,55 +119,68 @@ Outcome respond(Request request, const policy::PolicySet& policies, const policy
                 WallTime now) {
   Outcome out;
   out.request = std::move(request);
-  const Request& req = out.request;
-
-  json response = {{"uid", req.uid}, {"allowed", true}};
-  json audit = json::object();
-  if (!req.handled) {
+  json response = {{"uid", out.request.uid}, {"allowed", true}};
+  if (!out.request.handled) {
     out.decision = Decision::kSkipped;
   } else {
-    out.evaluation = policy::evaluate(policies, req.ns, req.images, plan, now);
-    const auto& ev = out.evaluation;
-    json warnings = json::array();
-    std::string violations;
-    for (const auto& f : ev.findings) {
-      if (f.mode == policy::Mode::kWarn && warnings.size() < kMaxWarnings) {
-        warnings.push_back(warningText(f));
-      }
-      violations += (violations.empty() ? "" : "; ") + f.policy + "/" +
-                    std::string(policy::checkName(f.check)) + " " + f.use.path;
-    }
-    if (ev.denied()) {
-      out.decision = Decision::kDenied;
-      out.message = denialMessage(req, ev);
-      response["allowed"] = false;
-      response["status"] = {
-          {"status", "Failure"}, {"code", 403}, {"reason", "Forbidden"}, {"message", out.message}};
-    } else {
-      out.decision = warnings.empty() ? Decision::kAllowed : Decision::kWarned;
-    }
-    if (!warnings.empty()) {
-      response["warnings"] = std::move(warnings);
-    }
-    audit["decision"] = std::string(decisionName(out.decision));
-    if (!ev.matchedPolicies.empty()) {
-      std::string names;
-      for (const auto& p : ev.matchedPolicies) {
-        names += (names.empty() ? "" : ",") + p;
-      }
-      audit["policies"] = names;
-    }
-    if (!violations.empty()) {
-      audit["violations"] = clip(violations, 2048);
-    }
-    if (ev.exceptionsApplied > 0) {
-      audit["exceptions-applied"] = std::to_string(ev.exceptionsApplied);
-    }
-    response["auditAnnotations"] = std::move(audit);
+    out.evaluation = policy::evaluate(policies, out.request.ns, out.request.images, plan, now);
+    internal::answer(out, response);
   }
-  json doc = {{"apiVersion", req.apiVersion}, {"kind", "AdmissionReview"}, {"response", response}};
-  out.body = dump(doc);
+  internal::finish(out, std::move(response));
   return out;
 }
+
+namespace internal {
+
+void answer(Outcome& out, json& response) {
+  const Request& req = out.request;
+  json audit = json::object();
+  const auto& ev = out.evaluation;
+  json warnings = json::array();
+  std::string violations;
+  for (const auto& f : ev.findings) {
+    if (f.mode == policy::Mode::kWarn && warnings.size() < kMaxWarnings) {
+      warnings.push_back(warningText(f));
+    }
+    violations += (violations.empty() ? "" : "; ") + f.policy + "/" +
+                  std::string(policy::checkName(f.check)) + " " + f.use.path;
+  }
+  if (ev.denied()) {
+    out.decision = Decision::kDenied;
+    out.message = denialMessage(req, ev);
+    response["allowed"] = false;
+    response["status"] = {
+        {"status", "Failure"}, {"code", 403}, {"reason", "Forbidden"}, {"message", out.message}};
+  } else {
+    out.decision = warnings.empty() ? Decision::kAllowed : Decision::kWarned;
+  }
+  if (!warnings.empty()) {
+    response["warnings"] = std::move(warnings);
+  }
+  audit["decision"] = std::string(decisionName(out.decision));
+  if (!ev.matchedPolicies.empty()) {
+    std::string names;
+    for (const auto& p : ev.matchedPolicies) {
+      names += (names.empty() ? "" : ",") + p;
+    }
+    audit["policies"] = names;
+  }
+  if (!violations.empty()) {
+    audit["violations"] = clip(violations, 2048);
+  }
+  if (ev.exceptionsApplied > 0) {
+    audit["exceptions-applied"] = std::to_string(ev.exceptionsApplied);
+  }
+  response["auditAnnotations"] = std::move(audit);
+}
+
+void finish(Outcome& out, json response) {
+  json doc = {{"apiVersion", out.request.apiVersion},
+              {"kind", "AdmissionReview"},
+              {"response", std::move(response)}};
+  out.body = dump(doc);
+}
+
+}  // namespace internal
 
 }  // namespace hm::admission

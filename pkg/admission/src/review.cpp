@@ -144,6 +144,17 @@ StatusOr<Request> decode(std::string_view body) {
     return fieldError("request.object", "must be an object for " + r.operation + " of " + r.kind);
   }
   r.images = internal::collectImages(*object, *specPath);
+  r.pod = r.group.empty() && r.kind == "Pod";
+  if (auto meta = object->find("metadata"); meta != object->end() && meta->is_object()) {
+    r.hasMetadata = true;
+    if (auto ann = meta->find("annotations"); ann != meta->end() && ann->is_object()) {
+      r.hasAnnotations = true;
+      auto pinned = ann->find(kPinnedImagesAnnotation);
+      if (pinned != ann->end() && pinned->is_string()) {
+        r.pinnedAnnotation = pinned->get<std::string>();
+      }
+    }
+  }
   if (r.operation == "UPDATE") {
     auto oldIt = req.find("oldObject");
     if (oldIt != req.end() && oldIt->is_object()) {

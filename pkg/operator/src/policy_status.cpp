@@ -29,6 +29,7 @@ std::string checksOf(const policy::ImagePolicy& p) {
   };
   add(!p.registries.empty(), "registry");
   add(p.digest == policy::DigestRule::kRequire, "digest");
+  add(p.digest == policy::DigestRule::kPin, "digest-pin");
   add(p.vulnerabilities.has_value(), "vulnerabilities");
   add(p.signatures.has_value(), "signatures");
   return out.empty() ? "none" : out;

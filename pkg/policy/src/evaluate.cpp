@@ -154,10 +154,16 @@ std::vector<Finding> checkImage(const ImagePolicy& policy, const ImageUse& use,
     add(Check::kRegistry, "comes from registry " + ref.registry + ", which is not allowed",
         "use an image from " + allowed);
   }
+  const std::string digest = use.resolvedDigest.empty() ? "sha256:<digest>" : use.resolvedDigest;
   if (policy.digest == DigestRule::kRequire && !ref.isPinned()) {
+    add(Check::kDigest, "is not pinned by digest", "use " + ref.withDigest(digest));
+  } else if (policy.digest == DigestRule::kPin && use.pod && !ref.isPinned()) {
+    // The mutating webhook pins Pods before validation; an unpinned Pod here means it did not
+    // run (not installed, failurePolicy Ignore) or could not resolve the tag.
     add(Check::kDigest, "is not pinned by digest",
-        "use " +
-            ref.withDigest(use.resolvedDigest.empty() ? "sha256:<digest>" : use.resolvedDigest));
+        "use " + ref.withDigest(digest) + " (policy \"" + policy.name +
+            "\" pins Pods to the digest judged; the mutating webhook did not pin this one: is "
+            "it installed and did it resolve the tag?)");
   }
   // Warn-only problems (a state the rule allows with a warning, required: false) never deny.
   auto addProblems = [&](Check check, const std::string& prefix, std::vector<ScanProblem> found) {
@@ -242,8 +248,15 @@ bool excepted(const ImagePolicy& policy, const NamespaceView& view, const ImageN
 
 bool PlannedImage::wantsDigest() const {
   return ref.ok() && !ref->isPinned() &&
+         std::any_of(judging.begin(), judging.end(), [](const ImagePolicy* p) {
+           return p->digest == DigestRule::kRequire || p->digest == DigestRule::kPin;
+         });
+}
+
+bool PlannedImage::wantsPin() const {
+  return pod && ref.ok() && !ref->isPinned() && !unchanged &&
          std::any_of(judging.begin(), judging.end(),
-                     [](const ImagePolicy* p) { return p->digest == DigestRule::kRequire; });
+                     [](const ImagePolicy* p) { return p->digest == DigestRule::kPin; });
 }
 
 ReviewPlan planReview(const PolicySet& policies, std::string_view ns,
@@ -268,6 +281,7 @@ ReviewPlan planReview(const PolicySet& policies, std::string_view ns,
     PlannedImage& p = plan.images.emplace_back();
     p.image = use.image;
     p.unchanged = use.unchanged;
+    p.pod = use.pod;
     p.uses.push_back(u);
     p.ref = imageref::parse(use.image);
     p.name = p.ref.ok() ? p.ref->name() : use.image;

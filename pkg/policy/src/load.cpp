@@ -869,8 +869,9 @@ StatusOr<ImagePolicy> readPolicy(const Ctx& ctx, const YAML::Node& spec, PolicyS
     return registries.status();
   }
   if (spec["digest"]) {
-    auto d = readEnum<DigestRule>(ctx, spec["digest"], "spec.digest",
-                                  {{"Require", DigestRule::kRequire}, {"Off", DigestRule::kOff}});
+    auto d = readEnum<DigestRule>(
+        ctx, spec["digest"], "spec.digest",
+        {{"Require", DigestRule::kRequire}, {"Pin", DigestRule::kPin}, {"Off", DigestRule::kOff}});
     if (!d.ok()) {
       return d.status();
     }

@@ -112,6 +112,8 @@ std::shared_ptr<Work> planLookups(const policy::ReviewPlan& plan,
     }
     w.ref = *planned.ref;
     facts::ImageQuery query{planned, policies, options.dryRun, options.inspect};
+    // A Pod image that a Pin policy rewrites needs its real digest, within the whole deadline.
+    w.forFacts = planned.wantsPin();
     for (const auto& source : sources) {
       for (auto& lookup : source->plan(query)) {
         w.forFacts = w.forFacts || lookup->needsDigest();
@@ -161,6 +163,10 @@ awaitable<void> gatherImage(std::shared_ptr<DigestResolver> resolver, std::share
       resolution = resolutionError(pinned, digest.status());
     }
   }
+  if (!resolution.ok()) {
+    std::lock_guard lock(work->mu);
+    work->images[i].resolution = resolution;  // why, for the uses (a pin must say)
+  }
   std::vector<net::Task> lookups;
   for (const auto& slot : slots) {
     lookups.push_back([work, slot, pinned, resolution, deadline]() {
@@ -180,6 +186,9 @@ void attachFound(Work& work, const policy::ReviewPlan& plan,
       policy::ImageUse& use = images[u];
       if (use.resolvedDigest.empty()) {
         use.resolvedDigest = w.digest;
+      }
+      if (use.resolvedDigest.empty() && !w.resolution.ok()) {
+        use.unresolved = w.resolution.message();
       }
       for (const auto& slot : w.slots) {
         facts::Attach attach;

@@ -32,13 +32,12 @@ PolicySet setOf(std::vector<ImagePolicy> policies, std::string ownNamespace = "h
 }
 
 ImageUse use(std::string image, std::string container = "app", bool unchanged = false) {
-  return ImageUse{std::move(container),
-                  "spec.containers[0].image",
-                  std::move(image),
-                  unchanged,
-                  "",
-                  nullptr,
-                  {}};
+  ImageUse u;
+  u.container = std::move(container);
+  u.path = "spec.containers[0].image";
+  u.image = std::move(image);
+  u.unchanged = unchanged;
+  return u;
 }
 
 TEST(EvaluateTest, DeniesTagAndAllowsDigest) {

@@ -96,7 +96,7 @@ INSTANTIATE_TEST_SUITE_P(
     ::testing::Values(
         BadCase{"mode", "  mode: enforce\n", "spec.mode: must be one of Enforce, Warn, Audit"},
         BadCase{"typo", "  digets: Require\n", "spec.digets: unknown field"},
-        BadCase{"digest", "  digest: Maybe\n", "spec.digest: must be one of Require, Off"},
+        BadCase{"digest", "  digest: Maybe\n", "spec.digest: must be one of Require, Pin, Off"},
         BadCase{"match-type", "  match: [a]\n", "spec.match: must be a mapping"},
         BadCase{"match-field", "  match: {namespace: [a]}\n", "spec.match.namespace: unknown"},
         BadCase{"images-type", "  match: {images: \"a\"}\n", "spec.match.images: must be a list"},

@@ -30,7 +30,17 @@ struct Request {
   bool dryRun = false;
   bool handled = false;  // a kind/subresource/operation whose images Harbormaster judges
   std::vector<policy::ImageUse> images;  // every image with its JSON path; unchanged ones marked
+  // For the mutating webhook: a Pod (core group), what its metadata holds, and the pinned-images
+  // annotation an earlier pass wrote (reinvocation).
+  bool pod = false;
+  bool hasMetadata = false;
+  bool hasAnnotations = false;
+  std::string pinnedAnnotation;
 };
+
+// The annotation on a Pod that records what the mutating webhook pinned: a JSON object from
+// container name to the reference it now runs, so `kubectl describe pod` shows it.
+inline constexpr std::string_view kPinnedImagesAnnotation = "harbormaster.io/pinned-images";
 
 // Decodes and validates. Bodies that are not an AdmissionReview give InvalidArgument with a
 // message naming the field.
@@ -39,6 +49,13 @@ StatusOr<Request> decode(std::string_view body);
 enum class Decision { kAllowed, kWarned, kDenied, kSkipped, kInvalid };
 std::string_view decisionName(Decision d);
 
+// What the mutating webhook did with the images a digest: Pin policy judges.
+struct PinCounts {
+  int pinned = 0;         // rewritten to the digest judged
+  int alreadyPinned = 0;  // named a digest already
+  int unresolved = 0;     // the tag's digest could not be found: left as written (or denied)
+};
+
 struct Outcome {
   int httpStatus = 200;
   std::string body;  // JSON
@@ -46,6 +63,8 @@ struct Outcome {
   Request request;  // as far as it was decoded; for logs and metrics
   policy::Evaluation evaluation;
   std::string message;  // the denial message, or the decode error for kInvalid
+  PinCounts pins;       // /mutate only
+  std::string patch;    // /mutate only: the JSONPatch sent (a JSON array), empty when none
 };
 
 // decode() then respond(): for callers with nothing to look up between the two.
@@ -58,6 +77,16 @@ Outcome respond(Request request, const policy::PolicySet& policies, const policy
                 WallTime now);
 // The 400 answer for a body decode() refused.
 Outcome invalid(const Status& decodeError);
+
+// Whether /mutate rewrites anything in this request: a Pod CREATE, or an UPDATE of its
+// ephemeralcontainers subresource. Controllers are never mutated (GitOps tools diff them).
+bool mutationTarget(const Request& request);
+// The /mutate answer for a decoded request whose images carry what gather() found: every image
+// a Pin policy judges that names a tag and is new in the object becomes "<as written>@<digest>"
+// (the kubelet pulls by the digest; the tag stays for people), recorded in the
+// harbormaster.io/pinned-images annotation. A digest that could not be found is never guessed:
+// an Enforce Pin policy denies, Warn warns, Audit notes it. Pure.
+Outcome mutate(Request request, const policy::ReviewPlan& plan);
 
 // The denial message for an evaluation: names the object, each failing image, check and fix.
 std::string denialMessage(const Request& request, const policy::Evaluation& evaluation);

@@ -28,6 +28,10 @@ struct ImageUse {
   std::shared_ptr<const ScanFacts> scan;
   // Signature facts per spec.signatures rule that judges this image, by the rule's fingerprint.
   std::map<std::string, std::shared_ptr<const SignatureFacts>> signatures;
+  // The image is in a Pod (not a workload template): digest: Pin then requires a digest.
+  bool pod = false;
+  // Why the tag's digest is not known, when someone asked for it and the registry did not say.
+  std::string unresolved;
 };
 
 struct Finding {
@@ -54,6 +58,7 @@ struct Evaluation {
 struct PlannedImage {
   std::string image;  // as written
   bool unchanged = false;
+  bool pod = false;  // in a Pod, not a workload template
   StatusOr<imageref::Reference> ref = invalidArgument("not parsed");
   std::string name;        // normalised name without tag or digest, for globs
   std::string normalized;  // normalised reference, for globs
@@ -66,6 +71,9 @@ struct PlannedImage {
 
   // A judging policy requires a digest and the image names a tag: the fix names the digest.
   bool wantsDigest() const;
+  // A judging policy pins it (digest: Pin), the image names a tag, and it is new in the object:
+  // the mutating webhook rewrites it to the digest judged.
+  bool wantsPin() const;
 };
 
 struct ReviewPlan {

@@ -37,7 +37,10 @@ enum class Check {
   kSignatures,       // cosign signatures by the policy's attestors (spec.signatures)
 };
 
-enum class DigestRule { kRequire, kOff };
+// Require: images must name a digest. Pin: tags are allowed in workload templates, and a Pod's
+// images are rewritten to the digest judged (the mutating webhook); a Pod that reaches
+// validation still unpinned is denied as under Require. Off: tags are fine.
+enum class DigestRule { kRequire, kPin, kOff };
 
 // On UPDATE, whether images already present in oldObject are judged again. Skipping them means
 // a scale, label or annotation change is never blocked by a policy that changed since.
