@@ -85,6 +85,14 @@ StatusOr<policy::PolicySet> clusterPolicies(asio::io_context& ioc, const Flags& 
   return runSync(ioc, policysource::listClusterPolicies(**client, file, {}, deadline));
 }
 
+// A digest: Pin policy judges the image and it names a tag.
+bool pinned(const policy::PlannedImage& image) {
+  return image.ref.ok() && !image.ref->isPinned() &&
+         std::any_of(image.judging.begin(), image.judging.end(), [](const policy::ImagePolicy* p) {
+           return p->digest == policy::DigestRule::kPin;
+         });
+}
+
 }  // namespace
 
 int runCheck(const std::vector<std::string>& args) {
@@ -145,7 +153,8 @@ int runCheck(const std::vector<std::string>& args) {
       ioc, (*engine)->gather(uses, ns, shared, deadline, {.dryRun = false, .inspect = true}));
   bool anyDenied = false;
   auto now = std::chrono::system_clock::now();
-  for (const policy::ImageUse& use : gathered.images) {
+  for (size_t u = 0; u < gathered.images.size(); ++u) {
+    const policy::ImageUse& use = gathered.images[u];
     policy::Evaluation ev = policy::evaluate(*shared, ns, {use}, now);
     bool denied = ev.denied();
     anyDenied = anyDenied || denied;
@@ -155,6 +164,10 @@ int runCheck(const std::vector<std::string>& args) {
         use.scan && !use.scan->digest.empty() ? use.scan->digest : use.resolvedDigest;
     if (!digest.empty()) {
       std::cout << "  digest: " << digest << "\n";
+    }
+    // What a Pod would run under a digest: Pin policy (the mutating webhook's rewrite).
+    if (pinned(gathered.plan.images[gathered.plan.imageOfUse[u]]) && !use.resolvedDigest.empty()) {
+      std::cout << "  pinned: " << use.image << "@" << use.resolvedDigest << "\n";
     }
     if (use.scan) {
       printFacts(*use.scan);

@@ -64,8 +64,9 @@ struct WebhookOptions {
 StatusOr<std::optional<webhookcert::Settings>> parseCertificateFlags(const Flags& flags,
                                                                      const WebhookOptions& o) {
   if (!flags.has("cert-secret")) {
-    for (const char* f : {"cert-service", "cert-webhook-configuration", "ca-validity",
-                          "cert-validity", "ca-propagation", "cert-check-interval"}) {
+    for (const char* f :
+         {"cert-service", "cert-webhook-configuration", "cert-mutating-webhook-configuration",
+          "ca-validity", "cert-validity", "ca-propagation", "cert-check-interval"}) {
       if (flags.has(f)) {
         return invalidArgument(std::string("--") + f + " needs --cert-secret");
       }
@@ -76,6 +77,7 @@ StatusOr<std::optional<webhookcert::Settings>> parseCertificateFlags(const Flags
   c.secretName = flags.get("cert-secret");
   c.serviceName = flags.get("cert-service");
   c.webhookConfiguration = flags.get("cert-webhook-configuration");
+  c.mutatingWebhookConfiguration = flags.get("cert-mutating-webhook-configuration");
   c.nameSpace = o.ownNamespace;
   c.certFile = o.server.tls->certFile;
   c.keyFile = o.server.tls->keyFile;
@@ -122,6 +124,7 @@ StatusOr<WebhookOptions> parseWebhookOptions(const std::vector<std::string>& arg
                            "cert-secret",
                            "cert-service",
                            "cert-webhook-configuration",
+                           "cert-mutating-webhook-configuration",
                            "ca-validity",
                            "cert-validity",
                            "ca-propagation",
@@ -420,6 +423,14 @@ int runWebhook(const std::vector<std::string>& args) {
     metrics.reviewFinished();
     metrics.observeReview(r.kind, r.operation, admission::decisionName(r.outcome.decision),
                           r.seconds);
+    review::logReview(r);
+  };
+  hooks.mutated = [&metrics](const review::ReviewRecord& r) {
+    metrics.pins("pinned", r.outcome.pins.pinned);
+    metrics.pins("already_pinned", r.outcome.pins.alreadyPinned);
+    metrics.pins("unresolved", r.outcome.pins.unresolved);
+    metrics.reviewFinished();
+    metrics.observeMutation(admission::decisionName(r.outcome.decision), r.seconds);
     review::logReview(r);
   };
   hooks.metricsText = [&metrics] { return metrics.serialize(); };

@@ -67,6 +67,23 @@ struct WebhookMetrics::Impl {
               "generation stays in force.")
           .Register(*registry)
           .Add({});
+  prometheus::Family<prometheus::Counter>& mutations =
+      prometheus::BuildCounter()
+          .Name("harbormaster_mutations_total")
+          .Help("Mutating reviews (POST /mutate) answered, by decision.")
+          .Register(*registry);
+  prometheus::Family<prometheus::Histogram>& mutationLatency =
+      prometheus::BuildHistogram()
+          .Name("harbormaster_mutation_duration_seconds")
+          .Help("Time from a complete /mutate AdmissionReview body to its encoded response.")
+          .Register(*registry);
+  prometheus::Family<prometheus::Counter>& pinResults =
+      prometheus::BuildCounter()
+          .Name("harbormaster_pins_total")
+          .Help(
+              "Pod images a digest: Pin policy judges, by result: pinned (rewritten to the digest "
+              "judged), already_pinned, unresolved (left as written, or denied).")
+          .Register(*registry);
   prometheus::Family<prometheus::Counter>& policyDecisions =
       prometheus::BuildCounter()
           .Name("harbormaster_policy_decisions_total")
@@ -163,6 +180,17 @@ void WebhookMetrics::policyReload(bool ok) {
 
 void WebhookMetrics::policyResourceRejected() {
   impl_->policyResourceRejections.Increment();
+}
+
+void WebhookMetrics::observeMutation(std::string_view decision, double seconds) {
+  impl_->mutations.Add({{"decision", std::string(decision)}}).Increment();
+  impl_->mutationLatency.Add({}, impl_->buckets).Observe(seconds);
+}
+
+void WebhookMetrics::pins(std::string_view result, int count) {
+  if (count > 0) {
+    impl_->pinResults.Add({{"result", std::string(result)}}).Increment(count);
+  }
 }
 
 void WebhookMetrics::policyDecision(std::string_view policy, std::string_view check,

@@ -262,6 +262,23 @@ awaitable<admission::Outcome> Engine::review(std::string body,
   co_return admission::respond(std::move(request), *policies, clock_->wallNow());
 }
 
+awaitable<admission::Outcome> Engine::mutate(std::string body,
+                                             std::shared_ptr<const policy::PolicySet> policies,
+                                             Deadline deadline) {
+  auto decoded = admission::decode(body);
+  if (!decoded.ok()) {
+    co_return admission::invalid(decoded.status());
+  }
+  admission::Request request = std::move(decoded).value();
+  if (!admission::mutationTarget(request)) {
+    co_return admission::mutate(std::move(request), policy::ReviewPlan{});
+  }
+  const GatherOptions options{.dryRun = true, .inspect = false};  // named: GCC 12
+  Gathered g = co_await gather(std::move(request.images), request.ns, policies, deadline, options);
+  request.images = std::move(g.images);
+  co_return admission::mutate(std::move(request), g.plan);
+}
+
 void Engine::invalidate(const std::string& digest) {
   for (const auto& source : sources_) {
     source->invalidate(digest);

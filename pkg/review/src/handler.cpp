@@ -27,7 +27,7 @@ HttpResponse methodNotAllowed(const char* method) {
 // metric cardinality.
 std::string_view pathLabel(std::string_view path) {
   for (std::string_view known :
-       {"/validate", "/healthz", "/readyz", "/metrics", "/harbor-events"}) {
+       {"/validate", "/mutate", "/healthz", "/readyz", "/metrics", "/harbor-events"}) {
     if (path == known) {
       return known;
     }
@@ -113,6 +113,8 @@ asio::awaitable<HttpResponse> WebhookHandler::handle(HttpRequest req) {
   HttpResponse res;
   if (req.path() == "/validate" && req.method == "POST") {
     res = co_await validate(req);
+  } else if (req.path() == "/mutate" && req.method == "POST") {
+    res = co_await mutate(req);
   } else {
     res = route(req);
   }
@@ -123,7 +125,8 @@ asio::awaitable<HttpResponse> WebhookHandler::handle(HttpRequest req) {
 }
 
 asio::awaitable<HttpResponse> WebhookHandler::handleOps(HttpRequest req) {
-  const bool tlsOnly = req.path() == "/validate" || req.path() == "/harbor-events";
+  const bool tlsOnly =
+      req.path() == "/validate" || req.path() == "/mutate" || req.path() == "/harbor-events";
   HttpResponse res = tlsOnly ? notFound() : route(req);
   if (observer_.httpRequest) {
     observer_.httpRequest(pathLabel(req.path()), res.status);
@@ -133,7 +136,7 @@ asio::awaitable<HttpResponse> WebhookHandler::handleOps(HttpRequest req) {
 
 HttpResponse WebhookHandler::route(const HttpRequest& req) {
   std::string_view path = req.path();
-  if (path == "/validate") {
+  if (path == "/validate" || path == "/mutate") {
     return methodNotAllowed("POST");
   }
   if (path == "/harbor-events" && !options_.eventsSecret.empty()) {
@@ -195,6 +198,26 @@ asio::awaitable<HttpResponse> WebhookHandler::validate(const HttpRequest& req) {
   co_return HttpResponse{out.httpStatus, "application/json", std::move(out.body), {}};
 }
 
+asio::awaitable<HttpResponse> WebhookHandler::mutate(const HttpRequest& req) {
+  if (observer_.reviewStarted) {
+    observer_.reviewStarted();
+  }
+  const auto start = std::chrono::steady_clock::now();
+  std::shared_ptr<const policy::PolicySet> policies = policies_();
+  if (policies == nullptr) {
+    co_return HttpResponse{503, "application/json", R"({"error":"no policy loaded yet"})", {}};
+  }
+  admission::Outcome out =
+      co_await engine_.mutate(req.body, policies, reviewDeadline(req.target, start));
+  const double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  if (observer_.mutated) {
+    observer_.mutated(ReviewRecord{out, req.remote, kindLabel(out.request),
+                                   operationLabel(out.request), seconds});
+  }
+  co_return HttpResponse{out.httpStatus, "application/json", std::move(out.body), {}};
+}
+
 // Harbor's webhook notifications: a scan finished, an artifact was pushed or deleted. The
 // affected digests are dropped from every cache so the next review asks again.
 HttpResponse WebhookHandler::harborEvent(const HttpRequest& req) {
@@ -251,6 +274,7 @@ void logReview(const ReviewRecord& record) {
               {"dryRun", r.dryRun},
               {"decision", admission::decisionName(out.decision)},
               {"images", r.images.size()},
+              {"pinned", out.pins.pinned},
               {"findings", findings},
               {"durationMs", record.seconds * 1000.0}});
 }

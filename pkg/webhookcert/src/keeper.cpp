@@ -19,8 +19,10 @@ namespace asio = boost::asio;
 using nlohmann::json;
 
 const kube::Resource kSecrets{"", "v1", "secrets"};
-const kube::Resource kWebhookConfigurations{"admissionregistration.k8s.io", "v1",
-                                            "validatingwebhookconfigurations", false};
+const kube::Resource kValidatingConfigurations{"admissionregistration.k8s.io", "v1",
+                                               "validatingwebhookconfigurations", false};
+const kube::Resource kMutatingConfigurations{"admissionregistration.k8s.io", "v1",
+                                             "mutatingwebhookconfigurations", false};
 constexpr const char* kManagedBy = "app.kubernetes.io/managed-by";
 constexpr const char* kPublishedAt = "harbormaster.io/next-ca-published-at";
 
@@ -109,7 +111,22 @@ bool trusts(const json& vwc, const Settings& s, const std::string& caPem) {
 
 CertificateKeeper::CertificateKeeper(std::shared_ptr<kube::Client> kube, Settings settings,
                                      Observer observer)
-    : kube_(std::move(kube)), settings_(std::move(settings)), observer_(std::move(observer)) {}
+    : kube_(std::move(kube)), settings_(std::move(settings)), observer_(std::move(observer)) {
+  auto add = [this](const kube::Resource& r, std::string kind, std::string name, bool required) {
+    auto c = std::make_unique<Configuration>();
+    c->resource = r;
+    c->kind = std::move(kind);
+    c->name = std::move(name);
+    c->required = required;
+    configurations_.push_back(std::move(c));
+  };
+  add(kValidatingConfigurations, "ValidatingWebhookConfiguration", settings_.webhookConfiguration,
+      true);
+  if (!settings_.mutatingWebhookConfiguration.empty()) {
+    add(kMutatingConfigurations, "MutatingWebhookConfiguration",
+        settings_.mutatingWebhookConfiguration, false);
+  }
+}
 
 asio::awaitable<Status> CertificateKeeper::sync(kube::Deadline deadline) {
   Status last;
@@ -140,20 +157,31 @@ asio::awaitable<Status> CertificateKeeper::syncOnce(kube::Deadline deadline) {
   } else if (!isNotFound(got.status())) {
     co_return got.status().withContext("reading the certificate Secret");
   }
-  auto vwcGot = co_await kube_->get(kWebhookConfigurations, "", s.webhookConfiguration, deadline);
-  json vwc;
-  if (vwcGot.ok()) {
-    vwc = std::move(*vwcGot);
-  } else if (!isNotFound(vwcGot.status())) {
-    co_return vwcGot.status().withContext("reading the ValidatingWebhookConfiguration");
+  std::vector<json> live;  // per configuration; null when it does not exist
+  for (const auto& c : configurations_) {
+    auto got = co_await kube_->get(c->resource, "", c->name, deadline);
+    if (got.ok()) {
+      live.push_back(std::move(*got));
+    } else if (isNotFound(got.status())) {
+      live.emplace_back(nullptr);
+    } else {
+      co_return got.status().withContext("reading the " + c->kind);
+    }
   }
 
   std::optional<Material> current;
   if (!secret.is_null()) {
     current = fromSecret(secret);
   }
-  bool nextTrusted =
-      current && !current->nextCa.certPem.empty() && trusts(vwc, s, current->nextCa.certPem);
+  // A new CA signs once every configuration trusts it (an optional one that does not exist
+  // trusts nothing yet and will get the whole bundle when it appears).
+  bool nextTrusted = current && !current->nextCa.certPem.empty();
+  for (size_t i = 0; i < configurations_.size() && nextTrusted; ++i) {
+    if (live[i].is_null() && !configurations_[i]->required) {
+      continue;
+    }
+    nextTrusted = trusts(live[i], s, current->nextCa.certPem);
+  }
   auto p = plan(current, s, std::chrono::system_clock::now(), nextTrusted);
   if (!p.ok()) {
     co_return p.status().withContext("planning certificates");
@@ -178,18 +206,23 @@ asio::awaitable<Status> CertificateKeeper::syncOnce(kube::Deadline deadline) {
     co_return files;
   }
   urgent_ = !m.nextCa.certPem.empty();
-  if (vwc.is_null()) {
-    if (!warnedMissingConfiguration_) {
-      log::warn(
-          "The ValidatingWebhookConfiguration does not exist (yet); its caBundle will be "
-          "set when it appears",
-          {{"name", s.webhookConfiguration}});
-      warnedMissingConfiguration_ = true;
+  for (size_t i = 0; i < configurations_.size(); ++i) {
+    Configuration& c = *configurations_[i];
+    if (live[i].is_null()) {
+      if (!c.warnedMissing) {
+        log::warn("The " + c.kind +
+                      " does not exist (yet); its caBundle will be set when it "
+                      "appears",
+                  {{"name", c.name}});
+        c.warnedMissing = true;
+      }
+      urgent_ = true;
+      continue;
     }
-    urgent_ = true;
-  } else if (auto injected = co_await inject(m.caBundle, std::move(vwc), deadline);
-             !injected.ok()) {
-    co_return injected;
+    Status injected = co_await inject(c, m.caBundle, std::move(live[i]), deadline);
+    if (!injected.ok()) {
+      co_return injected;
+    }
   }
   if (observer_.synced) {
     if (auto info = pki::inspect(m.serving.certPem); info.ok()) {
@@ -199,12 +232,12 @@ asio::awaitable<Status> CertificateKeeper::syncOnce(kube::Deadline deadline) {
   co_return okStatus();
 }
 
-asio::awaitable<Status> CertificateKeeper::inject(const std::string& bundle, json vwc,
-                                                  kube::Deadline deadline) {
+asio::awaitable<Status> CertificateKeeper::inject(Configuration& c, const std::string& bundle,
+                                                  json configuration, kube::Deadline deadline) {
   const std::string encoded = base64Encode(bundle);
   bool matched = false;
   bool changed = false;
-  for (json& w : vwc["webhooks"]) {
+  for (json& w : configuration["webhooks"]) {
     if (!ours(w, settings_)) {
       continue;
     }
@@ -215,64 +248,61 @@ asio::awaitable<Status> CertificateKeeper::inject(const std::string& bundle, jso
     }
   }
   if (!matched) {
-    if (!warnedMissingConfiguration_) {
-      log::warn(
-          "The ValidatingWebhookConfiguration has no webhook for this Service; its "
-          "caBundle is left alone",
-          {{"name", settings_.webhookConfiguration},
-           {"service", settings_.nameSpace + "/" + settings_.serviceName}});
-      warnedMissingConfiguration_ = true;
+    if (!c.warnedMissing) {
+      log::warn("The " + c.kind + " has no webhook for this Service; its caBundle is left alone",
+                {{"name", c.name}, {"service", settings_.nameSpace + "/" + settings_.serviceName}});
+      c.warnedMissing = true;
     }
     co_return okStatus();
   }
-  warnedMissingConfiguration_ = false;
+  c.warnedMissing = false;
   if (!changed) {
-    injected_ = encoded;
+    c.injected = encoded;
     co_return okStatus();
   }
-  auto updated = co_await kube_->update(kWebhookConfigurations, "", vwc, deadline);
+  auto updated = co_await kube_->update(c.resource, "", configuration, deadline);
   if (!updated.ok()) {
     urgent_ = true;
-    co_return updated.status().withContext("setting the webhook configuration's caBundle");
+    co_return updated.status().withContext("setting the caBundle of the " + c.kind);
   }
-  injected_ = encoded;
-  log::info("Webhook certificates: set the caBundle of the ValidatingWebhookConfiguration",
-            {{"name", settings_.webhookConfiguration}});
+  c.injected = encoded;
+  log::info("Webhook certificates: set the caBundle of the " + c.kind, {{"name", c.name}});
   co_return okStatus();
 }
 
-bool CertificateKeeper::needsInjection(const json& vwc) const {
-  for (const json& w : vwc.value("webhooks", json::array())) {
-    if (ours(w, settings_) && w["clientConfig"].value("caBundle", "") != injected_) {
+bool CertificateKeeper::needsInjection(const Configuration& c, const json& configuration) const {
+  for (const json& w : configuration.value("webhooks", json::array())) {
+    if (ours(w, settings_) && w["clientConfig"].value("caBundle", "") != c.injected) {
       return true;
     }
   }
   return false;
 }
 
-asio::awaitable<void> CertificateKeeper::watchConfiguration() {
-  watchPause_.emplace(co_await asio::this_coro::executor);
+asio::awaitable<void> CertificateKeeper::watchConfiguration(Configuration& c) {
+  c.watchPause.emplace(co_await asio::this_coro::executor);
   while (!stopped_) {
     kube::WatchOptions options;
-    options.fieldSelector = "metadata.name=" + settings_.webhookConfiguration;
-    auto onEvent = [this](const kube::WatchEvent& e) {
+    options.fieldSelector = "metadata.name=" + c.name;
+    auto onEvent = [this, &c](const kube::WatchEvent& e) {
       if (stopped_) {
         return false;
       }
-      if ((e.type == "ADDED" || e.type == "MODIFIED") && needsInjection(e.object) && timer_) {
+      if ((e.type == "ADDED" || e.type == "MODIFIED") && needsInjection(c, e.object) && timer_) {
         timer_->cancel();  // a pass now
       }
       return true;
     };
-    Status s = co_await kube_->watch(kWebhookConfigurations, "", options, onEvent,
+    Status s = co_await kube_->watch(c.resource, "", options, onEvent,
                                      std::chrono::steady_clock::now() + std::chrono::minutes(6));
     if (!s.ok() && !stopped_) {
-      log::debug("Webhook certificates: the configuration watch ended", {{"error", s.message()}});
+      log::debug("Webhook certificates: the configuration watch ended",
+                 {{"kind", c.kind}, {"error", s.message()}});
     }
     // A watch that ends (its timeout, an error) is started again after a breath.
-    watchPause_->expires_after(std::chrono::seconds(s.ok() ? 1 : 5));
+    c.watchPause->expires_after(std::chrono::seconds(s.ok() ? 1 : 5));
     boost::system::error_code ec;
-    co_await watchPause_->async_wait(asio::redirect_error(asio::use_awaitable, ec));
+    co_await c.watchPause->async_wait(asio::redirect_error(asio::use_awaitable, ec));
   }
 }
 
@@ -293,7 +323,10 @@ asio::awaitable<void> CertificateKeeper::run(std::chrono::milliseconds interval,
                                              std::chrono::milliseconds urgentInterval) {
   auto executor = co_await asio::this_coro::executor;
   timer_.emplace(executor);
-  asio::co_spawn(executor, watchConfiguration(), net::LogFailure{"webhook configuration watch"});
+  for (const auto& c : configurations_) {
+    asio::co_spawn(executor, watchConfiguration(*c),
+                   net::LogFailure{"webhook configuration watch"});
+  }
   while (!stopped_) {
     Status s = co_await sync(std::chrono::steady_clock::now() + std::chrono::seconds(10));
     if (!s.ok()) {
@@ -318,8 +351,10 @@ void CertificateKeeper::stop() {
   if (timer_) {
     timer_->cancel();
   }
-  if (watchPause_) {
-    watchPause_->cancel();
+  for (const auto& c : configurations_) {
+    if (c->watchPause) {
+      c->watchPause->cancel();
+    }
   }
 }
 

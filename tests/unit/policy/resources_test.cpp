@@ -430,3 +430,41 @@ TEST(StandingTest, SaysWhetherAnExceptionAppliesAndWhy) {
 
 }  // namespace
 }  // namespace hm::policy
+
+namespace hm::policy {
+namespace {
+
+TEST(PinTest, TemplatesMayNameTagsAPodThatReachesValidationUnpinnedIsDenied) {
+  ImagePolicy pin = policyOf(object("ClusterImagePolicy", "pin", "", {{"digest", "Pin"}}));
+  EXPECT_EQ(pin.digest, DigestRule::kPin);
+  auto set = setOf({pin});
+  ImageUse inTemplate = use("harbor.example.com/shop/web:1.4");
+  inTemplate.path = "spec.template.spec.containers[0].image";
+  EXPECT_FALSE(evaluate(set, "shop", {inTemplate}, kNow).denied());
+
+  ImageUse inPod = use("harbor.example.com/shop/web:1.4");
+  inPod.pod = true;
+  inPod.resolvedDigest = kDigest;
+  Evaluation ev = evaluate(set, "shop", {inPod}, kNow);
+  ASSERT_TRUE(ev.denied());
+  EXPECT_THAT(ev.findings[0].fix, HasSubstr("harbor.example.com/shop/web@" + kDigest));
+  EXPECT_THAT(ev.findings[0].fix, HasSubstr("the mutating webhook did not pin this one"));
+
+  ImageUse pinned = use("harbor.example.com/shop/web:1.4@" + kDigest);
+  pinned.pod = true;
+  EXPECT_FALSE(evaluate(set, "shop", {pinned}, kNow).denied());
+
+  // A Require policy beside it still denies a tag in a template.
+  ImagePolicy require = policyOf(object("ClusterImagePolicy", "require", "", json::object()));
+  EXPECT_TRUE(evaluate(setOf({pin, require}), "shop", {inTemplate}, kNow).denied());
+
+  // The plan asks for the digest of a new Pod image only.
+  auto plan = planReview(set, "shop", {inPod});
+  EXPECT_TRUE(plan.images[0].wantsPin());
+  inPod.unchanged = true;
+  EXPECT_FALSE(planReview(set, "shop", {inPod}).images[0].wantsPin());
+  EXPECT_FALSE(planReview(set, "shop", {inTemplate}).images[0].wantsPin());
+}
+
+}  // namespace
+}  // namespace hm::policy

@@ -140,3 +140,60 @@ seccompProfile:
     items: [{key: {{ .Values.harbor.credentials.existingSecretKey | quote }}, path: credentials}]
 {{- end }}
 {{- end -}}
+
+{{/*
+The webhook configurations' namespaceSelector: the cluster's own namespaces and Harbormaster's
+never depend on Harbormaster being up; plus the user's exclusions and expressions.
+*/}}
+{{- define "harbormaster.namespaceSelector" -}}
+matchExpressions:
+  - key: kubernetes.io/metadata.name
+    operator: NotIn
+    values:
+      - kube-system
+      - kube-node-lease
+      - {{ .Release.Namespace }}
+      {{- range .Values.webhook.excludeNamespaces }}
+      - {{ . }}
+      {{- end }}
+  {{- with .Values.webhook.namespaceSelectorExpressions }}
+  {{- toYaml . | nindent 2 }}
+  {{- end }}
+{{- end -}}
+
+{{/*
+The caBundle a webhook configuration renders with (dict "root" . "kind" KIND "webhook" NAME).
+Self-managed: what the live object holds (the webhook injects it at run time), so neither
+`helm upgrade` nor a `kubectl replace` of the manifest blanks it. existingSecret: the given CA.
+cert-manager: nothing (its cainjector sets it).
+*/}}
+{{- define "harbormaster.caBundle" -}}
+{{- $root := .root }}
+{{- $mode := $root.Values.certificates.mode }}
+{{- if eq $mode "selfManaged" }}
+{{- $live := lookup "admissionregistration.k8s.io/v1" .kind "" (include "harbormaster.webhookName" $root) }}
+{{- if $live }}
+{{- range $live.webhooks }}
+{{- if and (eq .name $.webhook) .clientConfig.caBundle }}
+{{- .clientConfig.caBundle }}
+{{- end }}
+{{- end }}
+{{- end }}
+{{- else if eq $mode "existingSecret" }}
+{{- required "certificates.existingSecret.caBundle (PEM) is required when certificates.mode is existingSecret" $root.Values.certificates.existingSecret.caBundle | b64enc }}
+{{- end }}
+{{- end -}}
+
+{{/*
+"true" when the mutating webhook is installed: webhook.mutating.enabled, or a `policies` value
+with digest: Pin (policies applied with kubectl are not seen here: set the value for them).
+*/}}
+{{- define "harbormaster.mutating" -}}
+{{- $on := .Values.webhook.mutating.enabled }}
+{{- range .Values.policies }}
+{{- if and .spec (eq (toString (.spec.digest | default "")) "Pin") }}
+{{- $on = true }}
+{{- end }}
+{{- end }}
+{{- if and .Values.webhook.enabled $on }}true{{ end }}
+{{- end -}}

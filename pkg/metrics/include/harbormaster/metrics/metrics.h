@@ -28,6 +28,10 @@ class WebhookMetrics {
   void policyReload(bool ok);
   // A generation of a ClusterImagePolicy/ImagePolicy/ImageException that did not load.
   void policyResourceRejected();
+  // POST /mutate: one answered request by decision, and its images by pin result (pinned,
+  // already_pinned, unresolved).
+  void observeMutation(std::string_view decision, double seconds);
+  void pins(std::string_view result, int count);
   // One image judged by one policy's check: result pass, warn, audit or deny (bounded by the
   // number of policies).
   void policyDecision(std::string_view policy, std::string_view check, std::string_view result);

@@ -96,6 +96,11 @@ class Engine {
   // body that is no AdmissionReview gets the 400 outcome.
   boost::asio::awaitable<admission::Outcome> review(
       std::string body, std::shared_ptr<const policy::PolicySet> policies, Deadline deadline);
+  // The mutating webhook: a Pod's images that digest: Pin policies judge, resolved and pinned
+  // (admission::mutate). Gathers as a dry run (no side effects, sideEffects: None) and warms the
+  // caches the validating review of the pinned Pod then hits.
+  boost::asio::awaitable<admission::Outcome> mutate(
+      std::string body, std::shared_ptr<const policy::PolicySet> policies, Deadline deadline);
 
   // A Harbor event said this digest changed: every source forgets it.
   void invalidate(const std::string& digest);

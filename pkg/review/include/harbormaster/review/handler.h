@@ -1,7 +1,7 @@
-// WebhookHandler: the webhook's HTTP surface over the review engine — POST /validate (the
-// deadline from the API server's ?timeout= and the review budget), POST /harbor-events, GET
-// /healthz, /readyz and /metrics — with metrics and decision logs through observer hooks, so it
-// is tested without sockets.
+// WebhookHandler: the webhook's HTTP surface over the review engine — POST /validate and POST
+// /mutate (the deadline from the API server's ?timeout= and the review budget), POST
+// /harbor-events, GET /healthz, /readyz and /metrics — with metrics and decision logs through
+// observer hooks, so it is tested without sockets.
 //
 //   WebhookHandler handler(engine, [&] { return store.current(); }, {.reviewBudget = 8s}, hooks);
 //   net::Server::create(ioc, opts, [&](net::HttpRequest r) { return handler.handle(r); });
@@ -42,6 +42,7 @@ struct HandlerObserver {
   std::function<void(std::string_view path, int status)> httpRequest;  // path from a fixed set
   std::function<void()> reviewStarted;
   std::function<void(const ReviewRecord&)> reviewed;
+  std::function<void(const ReviewRecord&)> mutated;  // POST /mutate
   std::function<void(size_t invalidated)> harborEvent;
   std::function<std::string()> metricsText;  // the /metrics body
 };
@@ -66,6 +67,7 @@ class WebhookHandler {
 
  private:
   boost::asio::awaitable<net::HttpResponse> validate(const net::HttpRequest& req);
+  boost::asio::awaitable<net::HttpResponse> mutate(const net::HttpRequest& req);
   net::HttpResponse route(const net::HttpRequest& req);
   net::HttpResponse harborEvent(const net::HttpRequest& req);
 

@@ -1,5 +1,6 @@
 // Self-managed webhook certificates: a CA and a serving certificate kept in one Secret, the CA
-// bundle injected into the webhook's ValidatingWebhookConfiguration, and both rotated well before
+// bundle injected into the webhook's ValidatingWebhookConfiguration (and its
+// MutatingWebhookConfiguration, when there is one), and both rotated well before
 // they expire without a moment in which the API server would refuse the serving certificate.
 //
 // How a rotation stays safe: the API server trusts whatever the configuration's caBundle lists.
@@ -36,6 +37,9 @@ struct Settings {
   std::string secretName;            // holds the CA, the bundle and the serving pair
   std::string serviceName;           // the certificate is for <service>.<namespace>.svc
   std::string webhookConfiguration;  // ValidatingWebhookConfiguration whose caBundle we keep
+  // MutatingWebhookConfiguration whose caBundle we keep too; empty: none. A new CA signs only
+  // once both hold it; one that does not exist (yet) gets the whole bundle when it appears.
+  std::string mutatingWebhookConfiguration;
   std::chrono::seconds caValidity{365 * 24 * 3600};
   std::chrono::seconds certValidity{90 * 24 * 3600};
   // How long the bundle must hold a new CA before it signs anything: API servers pick up
@@ -92,23 +96,32 @@ class CertificateKeeper {
   void stop();
 
  private:
+  // One webhook configuration whose caBundle the keeper keeps.
+  struct Configuration {
+    kube::Resource resource;
+    std::string kind;  // for messages: ValidatingWebhookConfiguration, …
+    std::string name;
+    bool required = true;  // a missing one keeps a new CA from signing (the validating one)
+    std::string injected;  // the base64 bundle the last pass left in it
+    bool warnedMissing = false;
+    std::optional<boost::asio::steady_timer> watchPause;
+  };
+
   boost::asio::awaitable<Status> syncOnce(kube::Deadline deadline);
-  boost::asio::awaitable<Status> inject(const std::string& bundle, nlohmann::json vwc,
-                                        kube::Deadline deadline);
+  boost::asio::awaitable<Status> inject(Configuration& c, const std::string& bundle,
+                                        nlohmann::json configuration, kube::Deadline deadline);
   Status writeFiles(const pki::KeyedCertificate& serving);
-  boost::asio::awaitable<void> watchConfiguration();
+  boost::asio::awaitable<void> watchConfiguration(Configuration& c);
   // Whether a configuration from the watch lacks the bundle we last injected.
-  bool needsInjection(const nlohmann::json& vwc) const;
+  bool needsInjection(const Configuration& c, const nlohmann::json& configuration) const;
 
   std::shared_ptr<kube::Client> kube_;
   Settings settings_;
   Observer observer_;
   std::optional<boost::asio::steady_timer> timer_;
-  std::optional<boost::asio::steady_timer> watchPause_;
-  std::string injected_;  // the base64 bundle the last pass left in the configuration
+  std::vector<std::unique_ptr<Configuration>> configurations_;
   bool stopped_ = false;
   bool urgent_ = true;  // another pass soon: something is still on its way
-  bool warnedMissingConfiguration_ = false;
 };
 
 }  // namespace hm::webhookcert
