@@ -3,6 +3,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <set>
 
@@ -389,6 +390,79 @@ TEST(ChartTest, PolicyValuesBecomeClusterImagePoliciesAndTyposFailTheInstall) {
     EXPECT_NE(bad.exitCode, 0) << c.set;
     EXPECT_THAT(bad.output, HasSubstr(c.complaint)) << c.set;
   }
+}
+
+// digest: Pin's MutatingWebhookConfiguration: Pods only, the same exclusions as the validating
+// one, and its CA handled as the validating one's in every certificate mode.
+TEST(ChartTest, TheMutatingWebhookMatchesTheValidatingOneInEveryCertificateMode) {
+  auto off = renderChart({});
+  ASSERT_EQ(off.exitCode, 0) << off.output;
+  EXPECT_TRUE(findDocuments(off.documents, "MutatingWebhookConfiguration").empty());
+
+  // A Pin policy in the values turns it on by itself.
+  testing::TempDir dir;
+  dir.write("pin.yaml", R"(webhook:
+  excludeNamespaces: [istio-system]
+  mutating: {failurePolicy: Ignore, timeoutSeconds: 5}
+policies:
+  - apiVersion: harbormaster.io/v1alpha1
+    kind: ClusterImagePolicy
+    metadata: {name: pinned}
+    spec: {digest: Pin}
+)");
+  struct Mode {
+    std::string file;
+    std::vector<std::string> sets;
+  };
+  for (const Mode& m : {Mode{"", {}}, Mode{ciFile("cert-manager-values.yaml"), {}},
+                        Mode{ciFile("existing-secret-values.yaml"), {}}}) {
+    std::vector<std::string> files = {dir.file("pin.yaml")};
+    if (!m.file.empty()) {
+      files.push_back(m.file);
+    }
+    auto r = renderChart(files, m.sets);
+    ASSERT_EQ(r.exitCode, 0) << m.file << r.output;
+    json mwc = findDocument(r.documents, "MutatingWebhookConfiguration", "hm-harbormaster-webhook");
+    ASSERT_TRUE(mwc.is_object()) << m.file;
+    json vwc = webhookConfiguration(r.documents);
+    const json& w = mwc["webhooks"][0];
+    EXPECT_EQ(w["clientConfig"]["service"]["path"], "/mutate");
+    EXPECT_EQ(w["reinvocationPolicy"], "IfNeeded");
+    EXPECT_EQ(w["sideEffects"], "None");
+    EXPECT_EQ(w["failurePolicy"], "Ignore");
+    EXPECT_EQ(w["timeoutSeconds"], 5);
+    ASSERT_EQ(w["rules"].size(), 2u);
+    EXPECT_EQ(w["rules"][0]["resources"], json::array({"pods"}));
+    EXPECT_EQ(w["rules"][0]["operations"], json::array({"CREATE"}));
+    EXPECT_EQ(w["rules"][1]["resources"], json::array({"pods/ephemeralcontainers"}));
+    EXPECT_EQ(w["namespaceSelector"], vwc["webhooks"][0]["namespaceSelector"]);
+    EXPECT_THAT(strings(w["namespaceSelector"]["matchExpressions"][0]["values"]),
+                Contains("istio-system"));
+    EXPECT_EQ(mwc["metadata"].value("annotations", json::object()),
+              vwc["metadata"].value("annotations", json::object()))
+        << "cert-manager injects both";
+    EXPECT_EQ(w["clientConfig"].value("caBundle", ""),
+              vwc["webhooks"][0]["clientConfig"].value("caBundle", ""));
+    json webhook = findDocument(r.documents, "Deployment", "hm-harbormaster-webhook");
+    const bool selfManaged = m.file.empty();
+    const std::vector<std::string> flags = args(webhook);
+    EXPECT_EQ(std::count(flags.begin(), flags.end(),
+                         "--cert-mutating-webhook-configuration=hm-harbormaster-webhook"),
+              selfManaged ? 1 : 0);
+    json role =
+        findDocument(r.documents, "ClusterRole", "hm-harbormaster-webhook-hm-system-certificates");
+    if (selfManaged) {
+      ASSERT_EQ(role["rules"].size(), 2u);
+      EXPECT_EQ(role["rules"][1]["resources"], json::array({"mutatingwebhookconfigurations"}));
+      EXPECT_EQ(role["rules"][1]["resourceNames"], json::array({"hm-harbormaster-webhook"}));
+    } else {
+      EXPECT_TRUE(role.is_null());
+    }
+  }
+  EXPECT_THAT(
+      renderChart({ciFile("existing-secret-values.yaml")}, {"webhook.mutating.enabled=true"})
+          .output,
+      HasSubstr("MutatingWebhookConfiguration"));
 }
 
 TEST(ChartTest, MatchConditionsNeedKubernetes128) {

@@ -213,6 +213,41 @@ TEST_F(WebhookCertificatesTest, CreatesTheSecretInjectsTheBundleAndServesAVerifi
   EXPECT_EQ(review(again.port, caBundle(), "a"), "88f54f46-2bd8-4006-a290-cd779abae429");
 }
 
+// digest: Pin's MutatingWebhookConfiguration gets the same bundle, and gets it back when blanked.
+TEST_F(WebhookCertificatesTest, KeepsTheMutatingConfigurationsBundleToo) {
+  apply(R"(apiVersion: admissionregistration.k8s.io/v1
+kind: MutatingWebhookConfiguration
+metadata: {name: hm-webhook}
+webhooks:
+- name: pin.harbormaster.io
+  admissionReviewVersions: [v1]
+  sideEffects: None
+  clientConfig:
+    service: {name: hm-webhook, namespace: hm-system, path: /mutate, port: 443}
+)");
+  Replica a = start("a", {"--cert-mutating-webhook-configuration", kConfiguration});
+  const std::string mutating =
+      std::string("/apis/admissionregistration.k8s.io/v1/mutatingwebhookconfigurations/") +
+      kConfiguration;
+  auto mutatingBundle = [&] {
+    json c = kubeGet(mutating);
+    return c.is_object()
+               ? base64Decode(c["webhooks"][0]["clientConfig"].value("caBundle", "")).value_or("")
+               : std::string();
+  };
+  ASSERT_TRUE(testing::eventually(30, [&] { return !mutatingBundle().empty(); }))
+      << a.process->output();
+  EXPECT_EQ(mutatingBundle(), caBundle());
+
+  json c = kubeGet(mutating);
+  c["webhooks"][0]["clientConfig"].erase("caBundle");
+  dir_.write("blank.json", c.dump());
+  std::string out;
+  ASSERT_EQ(kube_.kubectl({"replace", "-f", dir_.file("blank.json")}, out), 0) << out;
+  EXPECT_TRUE(testing::eventually(20, [&] { return mutatingBundle() == caBundle(); }))
+      << a.process->output();
+}
+
 TEST_F(WebhookCertificatesTest, RefusesToTakeOverASecretItDidNotCreate) {
   apply(R"(apiVersion: v1
 kind: Secret

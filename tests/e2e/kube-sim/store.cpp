@@ -317,6 +317,14 @@ Store::Store() {
            {},
            false,
            false});
+  addType({"admissionregistration.k8s.io",
+           "v1",
+           "mutatingwebhookconfigurations",
+           "MutatingWebhookConfiguration",
+           "mutatingwebhookconfiguration",
+           {},
+           false,
+           false});
   addType({"apiextensions.k8s.io",
            "v1",
            "customresourcedefinitions",
