@@ -162,6 +162,43 @@ review "$(pod "$harbor/shop/reports:1.0")"  "kubectl run reports --image=$harbor
 port=$first_port
 
 echo
+echo "==> digest: Pin: Pods run the digest judged; Deployments keep their tags (POST /mutate)"
+cat >"$work/pin-policy.yaml" <<YAML
+apiVersion: harbormaster.io/v1alpha1
+kind: ClusterImagePolicy
+metadata: {name: pinned}
+spec:
+  match: {namespaces: [shop]}
+  digest: Pin
+  vulnerabilities: {severity: High}
+YAML
+hm_start_webhook "$bin" "$work/pin-policy.yaml" --harbor-url "http://$harbor" \
+  --harbor-credentials-file "$work/harbor-credentials"
+port=$HM_PORT
+mutate() {  # mutate BODY: the patch (decoded) or the denial
+  curl -s --cacert "$work/tls.crt" -H 'Content-Type: application/json' --data-binary "$1" \
+    "https://127.0.0.1:$port/mutate?timeout=10s"
+}
+web_pod=$(pod "$harbor/shop/web:1.4")
+res=$(mutate "$web_pod")
+echo "  kubectl run web --image=$harbor/shop/web:1.4 → the mutating webhook answers a JSONPatch:"
+jq -r '.response.patch' <<<"$res" | base64 -d | jq -c '.[]' | sed 's/^/    /'
+patched=$(jq -c --argjson patch "$(jq -r '.response.patch' <<<"$res" | base64 -d)" \
+  '.request.object.spec.containers[0].image = ($patch[0].value)' <<<"$web_pod")
+review "$patched" "the pinned Pod, as the validating webhook then sees it"
+review "$web_pod" "the same Pod had it not been pinned (mutating webhook skipped)"
+deploy=$(jq -c --arg image "$harbor/shop/web:1.4" '.request.namespace = "shop"
+  | .request.object.spec.template.spec.containers[0].image = $image' "$samples/02-Deployment-CREATE.json")
+echo "  kubectl create deployment web --image=$harbor/shop/web:1.4 → /mutate patch: $(mutate "$deploy" | jq -r '.response.patch // "none (controllers are never mutated)"')"
+review "$deploy" "the Deployment keeps its tag under Pin"
+echo "  harbormaster check:"
+set +e
+"$bin" check --policy "$work/pin-policy.yaml" --namespace shop --harbor-url "http://$harbor" \
+  --harbor-credentials-file "$work/harbor-credentials" "$harbor/shop/web:1.4" | sed 's/^/    /'
+set -e
+port=$first_port
+
+echo
 echo "==> The operator: a HarborProject and a RobotAccount applied with kubectl (to kube-sim)"
 hm_start_kube build/bin/kube-sim
 kc() { KUBECONFIG="$HM_KUBECONFIG" kubectl "$@"; }
