@@ -1,11 +1,12 @@
--- wrk script: POSTs one AdmissionReview (path in $HM_BENCH_BODY) to /validate over keep-alive
--- connections, and prints one machine-readable line with throughput and latency percentiles.
+-- wrk script: POSTs one AdmissionReview (path in $HM_BENCH_BODY) to /validate (or the path in
+-- $HM_BENCH_PATH, e.g. /mutate) over keep-alive connections, and prints one machine-readable
+-- line with throughput and latency percentiles.
 local path = os.getenv("HM_BENCH_BODY")
 local f = assert(io.open(path, "rb"))
 wrk.method = "POST"
 wrk.body = f:read("*a")
 f:close()
-wrk.path = "/validate?timeout=10s"
+wrk.path = (os.getenv("HM_BENCH_PATH") or "/validate") .. "?timeout=10s"
 wrk.headers["Content-Type"] = "application/json"
 
 local non200 = 0

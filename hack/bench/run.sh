@@ -30,10 +30,10 @@ hm_make_cert
 hm_start_webhook "$bin" hack/bench/policy-digest.yaml
 port=$HM_PORT
 
-run() {  # run CONNECTIONS BODY-FILE
+run() {  # run CONNECTIONS BODY-FILE [PATH]
   local threads
   threads=$(( $1 < $(nproc) ? $1 : $(nproc) ))
-  HM_BENCH_BODY=$2 wrk -t "$threads" -c "$1" -d "${duration}s" --timeout 10s \
+  HM_BENCH_PATH=${3:-/validate} HM_BENCH_BODY=$2 wrk -t "$threads" -c "$1" -d "${duration}s" --timeout 10s \
     -s hack/bench/review.lua "https://127.0.0.1:$port" | grep '^RESULT'
 }
 
@@ -127,6 +127,41 @@ jq -c --arg image "$HM_HARBOR/shop/signed@$signed" '.request.object.spec.contain
 sig_rows=""
 [ "$only" = latency ] || gate_rows sig_rows signature "$HM_WORK/signature-policy.yaml" \
   "$HM_WORK/signed-pod.json" --signature-cache-ttl 0s --signature-negative-ttl 0s --
+
+# digest: Pin, warm: the mutating webhook pins a Pod naming a tag (the tag's digest and the scan
+# facts cached, as after the first Pod of a Deployment), beside the validating webhook judging
+# the pinned Pod it returns.
+pin_rows=""
+if [ "$only" != latency ]; then
+  cat >"$HM_WORK/pin-policy.yaml" <<YAML
+apiVersion: harbormaster.io/v1alpha1
+kind: ClusterImagePolicy
+metadata: {name: pinned}
+spec:
+  match: {namespaces: [shop]}
+  digest: Pin
+  vulnerabilities: {severity: High}
+YAML
+  saved_port=$port
+  hm_start_webhook "$bin" "$HM_WORK/pin-policy.yaml" --harbor-url "http://$HM_HARBOR" \
+    --harbor-credentials-file "$HM_WORK/harbor-credentials"
+  port=$HM_PORT
+  jq -c --arg image "$HM_HARBOR/shop/web:1.4" '.request.object.spec.containers[0].image = $image' \
+    "$samples/01-Pod-CREATE.json" >"$HM_WORK/pin-tag-pod.json"
+  jq -c --arg image "$HM_HARBOR/shop/web:1.4@$digest" '.request.object.spec.containers[0].image = $image' \
+    "$samples/01-Pod-CREATE.json" >"$HM_WORK/pin-pinned-pod.json"
+  for step in "/mutate pin-tag-pod" "/validate pin-pinned-pod"; do
+    read -r path body <<<"$step"
+    run 8 "$HM_WORK/$body.json" "$path" >/dev/null
+    for c in 1 8 32; do
+      line=$(run "$c" "$HM_WORK/$body.json" "$path")
+      echo "pin $path c=$c $line"
+      eval "$(sed 's/^RESULT //' <<<"$line")"
+      pin_rows+="| $path | $c | $rps | $p50_ms | $p99_ms | $p999_ms | $errors |"$'\n'
+    done
+  done
+  port=$saved_port
+fi
 
 # Policy resources at scale: the webhook reads its policies from kube-sim through informers
 # (--cluster-policies=true). One ClusterImagePolicy judges the Pod in namespace shop; then 300
@@ -276,6 +311,17 @@ cache hit. "Registry calls/review" counts the calls harbor-sim saw (its registry
 | path | connections | reviews/s | p50 ms | p99 ms | p99.9 ms | registry calls/review | errors |
 |---|---:|---:|---:|---:|---:|---:|---:|
 $sig_rows
+## Pinning (\`digest: Pin\`)
+
+A policy with \`digest: Pin\` and \`vulnerabilities: {severity: High}\`, the image \`shop/web:1.4\` in
+harbor-sim. \`/mutate\`: the Pod names the tag; the webhook resolves it (cached for
+\`--tag-digest-ttl\`, 10 s, so one registry call per 10 s), reads the scan facts (cached) and
+answers a JSONPatch pinning the image. \`/validate\`: the pinned Pod that patch produces, judged
+from the cache. Both warm, as for every Pod of a Deployment after its first.
+
+| path | connections | reviews/s | p50 ms | p99 ms | p99.9 ms | errors |
+|---|---:|---:|---:|---:|---:|---:|
+$pin_rows
 ## Policy resources at scale
 
 The webhook with \`--cluster-policies=true\`, reading ClusterImagePolicies, ImagePolicies and

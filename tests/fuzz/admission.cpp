@@ -1,5 +1,7 @@
 // AdmissionReview bodies from the API server (or anyone who reaches the port): decode and judge
-// under a policy with every offline check. A 200 carries a well-formed review, a 400 an error.
+// under a policy with every offline check, and mutate under a Pin policy (every tag "resolved"
+// to one digest). A 200 carries a well-formed review, a 400 an error; a patch applies to the
+// object it was made for.
 #include <nlohmann/json.hpp>
 
 #include "fuzz.h"
@@ -24,12 +26,44 @@ apiVersion: harbormaster.io/v1alpha1
 kind: ImagePolicy
 metadata: {name: warn}
 spec: {mode: Warn, digest: Require, onUpdate: CheckAllImages}
+---
+apiVersion: harbormaster.io/v1alpha1
+kind: ClusterImagePolicy
+metadata: {name: pin}
+spec: {mode: Enforce, digest: Pin, match: {images: ["**"]}}
 )",
                                             "fuzz-policy.yaml", {.ownNamespace = "harbormaster"});
     hm::fuzz::require(parsed.ok(), "the fuzz policy loads");
     return *parsed;
   }();
   return set;
+}
+
+// The mutating path: a patch, when there is one, applies to the request's object.
+void mutateAndApply(std::string_view input) {
+  auto request = hm::admission::decode(input);
+  if (!request.ok()) {
+    return;
+  }
+  for (size_t i = 0; i < request->images.size(); ++i) {
+    if (i % 2 == 0) {
+      request->images[i].resolvedDigest = "sha256:" + std::string(64, 'a');
+    } else {
+      request->images[i].unresolved = "resolving: not found";
+    }
+  }
+  auto plan = hm::policy::planReview(policies(), request->ns, request->images);
+  hm::admission::Outcome out = hm::admission::mutate(*request, plan);
+  if (out.patch.empty()) {
+    return;
+  }
+  auto object = nlohmann::json::parse(input, nullptr, false)["request"]["object"];
+  try {
+    (void)object.patch(nlohmann::json::parse(out.patch));
+  } catch (const std::exception& e) {
+    const std::string what = std::string("the patch applies: ") + e.what();
+    hm::fuzz::require(false, what.c_str(), input);
+  }
 }
 
 }  // namespace
@@ -46,5 +80,6 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
                       "a review has a response", input);
     hm::fuzz::require(out.message.size() < 64 * 1024, "messages are bounded", input);
   }
+  mutateAndApply(input);
   return 0;
 }

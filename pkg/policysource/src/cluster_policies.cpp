@@ -148,7 +148,8 @@ ClusterPolicies::~ClusterPolicies() {
 asio::awaitable<void> ClusterPolicies::run() {
   auto ex = co_await asio::this_coro::executor;
   for (const auto& inf : informers_) {
-    // The coroutine holds its informer, so it may outlive this object's stop().
+    // The coroutine holds its informer; its handlers use this object, which its owner keeps
+    // until the io_context has stopped (as the webhook and the operator do).
     asio::co_spawn(
         ex, [inf]() -> asio::awaitable<void> { co_await inf->run(); },
         net::LogFailure{"policy informer"});
