@@ -111,10 +111,8 @@ WebhookHandler::WebhookHandler(Engine& engine, Policies policies, HandlerOptions
 
 asio::awaitable<HttpResponse> WebhookHandler::handle(HttpRequest req) {
   HttpResponse res;
-  if (req.path() == "/validate" && req.method == "POST") {
-    res = co_await validate(req);
-  } else if (req.path() == "/mutate" && req.method == "POST") {
-    res = co_await mutate(req);
+  if ((req.path() == "/validate" || req.path() == "/mutate") && req.method == "POST") {
+    res = co_await admit(req, req.path() == "/mutate");
   } else {
     res = route(req);
   }
@@ -178,42 +176,30 @@ Deadline WebhookHandler::reviewDeadline(std::string_view target, Clock::SteadyTi
   return now + budget;
 }
 
-asio::awaitable<HttpResponse> WebhookHandler::validate(const HttpRequest& req) {
-  if (observer_.reviewStarted) {
-    observer_.reviewStarted();
-  }
+// POST /validate and POST /mutate: one deadline, the same policies snapshot, the same records.
+asio::awaitable<HttpResponse> WebhookHandler::admit(const HttpRequest& req, bool mutating) {
   const auto start = std::chrono::steady_clock::now();
   std::shared_ptr<const policy::PolicySet> policies = policies_();
   if (policies == nullptr) {
     co_return HttpResponse{503, "application/json", R"({"error":"no policy loaded yet"})", {}};
   }
-  admission::Outcome out =
-      co_await engine_.review(req.body, policies, reviewDeadline(req.target, start));
-  const double seconds =
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  if (observer_.reviewed) {
-    observer_.reviewed(ReviewRecord{out, req.remote, kindLabel(out.request),
-                                    operationLabel(out.request), seconds});
-  }
-  co_return HttpResponse{out.httpStatus, "application/json", std::move(out.body), {}};
-}
-
-asio::awaitable<HttpResponse> WebhookHandler::mutate(const HttpRequest& req) {
   if (observer_.reviewStarted) {
     observer_.reviewStarted();
   }
-  const auto start = std::chrono::steady_clock::now();
-  std::shared_ptr<const policy::PolicySet> policies = policies_();
-  if (policies == nullptr) {
-    co_return HttpResponse{503, "application/json", R"({"error":"no policy loaded yet"})", {}};
+  const Deadline deadline = reviewDeadline(req.target, start);
+  admission::Outcome out;
+  // GCC 12 miscompiles co_await inside ?:, hence the if.
+  if (mutating) {
+    out = co_await engine_.mutate(req.body, policies, deadline);
+  } else {
+    out = co_await engine_.review(req.body, policies, deadline);
   }
-  admission::Outcome out =
-      co_await engine_.mutate(req.body, policies, reviewDeadline(req.target, start));
   const double seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  if (observer_.mutated) {
-    observer_.mutated(ReviewRecord{out, req.remote, kindLabel(out.request),
-                                   operationLabel(out.request), seconds});
+  const auto& record = mutating ? observer_.mutated : observer_.reviewed;
+  if (record) {
+    record(ReviewRecord{out, req.remote, kindLabel(out.request), operationLabel(out.request),
+                        seconds});
   }
   co_return HttpResponse{out.httpStatus, "application/json", std::move(out.body), {}};
 }

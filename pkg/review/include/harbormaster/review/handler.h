@@ -66,8 +66,7 @@ class WebhookHandler {
   Deadline reviewDeadline(std::string_view target, Clock::SteadyTime now) const;
 
  private:
-  boost::asio::awaitable<net::HttpResponse> validate(const net::HttpRequest& req);
-  boost::asio::awaitable<net::HttpResponse> mutate(const net::HttpRequest& req);
+  boost::asio::awaitable<net::HttpResponse> admit(const net::HttpRequest& req, bool mutating);
   net::HttpResponse route(const net::HttpRequest& req);
   net::HttpResponse harborEvent(const net::HttpRequest& req);
 
