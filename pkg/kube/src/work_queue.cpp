@@ -55,8 +55,8 @@ class Queue final : public WorkQueue {
         t->cancel();
       }
       self->idle_.clear();
-      for (auto& t : self->delayed_) {
-        t->cancel();
+      for (auto& [key, timer] : self->delayed_) {
+        timer->cancel();
       }
       self->delayed_.clear();
       if (self->running_ == 0) {
@@ -68,6 +68,7 @@ class Queue final : public WorkQueue {
   }
 
   size_t queued() const override { return queue_.size(); }
+  size_t delayed() const override { return delayed_.size(); }
 
   uint64_t threw() const override { return threw_; }
   int failures(const std::string& key) const override {
@@ -87,15 +88,27 @@ class Queue final : public WorkQueue {
     wakeOne();
   }
 
+  // One timer per key, the earliest wins (as client-go's delaying queue): a controller that
+  // asks again and again for the same key (every resync) holds one timer, not one per ask.
   void addLater(const std::string& key, std::chrono::milliseconds delay) {
     if (stopping_) {
       return;
     }
-    auto timer = std::make_shared<Timer>(strand_, delay);
-    delayed_.insert(timer);
+    const auto due = std::chrono::steady_clock::now() + delay;
+    if (auto it = delayed_.find(key); it != delayed_.end()) {
+      if (it->second->expiry() <= due) {
+        return;
+      }
+      it->second->cancel();
+      delayed_.erase(it);
+    }
+    auto timer = std::make_shared<Timer>(strand_, due);
+    delayed_[key] = timer;
     auto self = std::static_pointer_cast<Queue>(shared_from_this());
     timer->async_wait([self, key, timer](const boost::system::error_code& ec) {
-      self->delayed_.erase(timer);
+      if (auto it = self->delayed_.find(key); it != self->delayed_.end() && it->second == timer) {
+        self->delayed_.erase(it);
+      }
       if (!ec) {
         self->addNow(key);
       }
@@ -195,7 +208,7 @@ class Queue final : public WorkQueue {
   double tokens_ = 0;  // the retry bucket; filled to retryBurst on creation
   std::chrono::steady_clock::time_point bucketTime_ = std::chrono::steady_clock::now();
   std::vector<std::shared_ptr<Timer>> idle_;
-  std::set<std::shared_ptr<Timer>> delayed_;
+  std::map<std::string, std::shared_ptr<Timer>> delayed_;  // by key: the earliest pending add
   bool stopping_ = false;
   int running_ = 0;
   std::function<void()> done_;

@@ -56,6 +56,33 @@ TEST(WorkQueueTest, DeduplicatesQueuedItems) {
   done.get_future().get();
 }
 
+// addAfter keeps one pending add per key, the earliest: asking again (every resync) neither
+// piles up timers nor postpones what is already due sooner.
+TEST(WorkQueueTest, AddAfterKeepsTheEarliestTimePerKey) {
+  hm::testing::IoThreads io;
+  Recorder rec;
+  auto q = WorkQueue::create(io.ioc().get_executor(), {});
+  q->start([&](std::string key) -> asio::awaitable<Status> {
+    std::lock_guard lock(rec.mu);
+    ++rec.calls[key];
+    co_return okStatus();
+  });
+  for (int i = 0; i < 100; ++i) {
+    q->addAfter("a", std::chrono::hours(1));
+  }
+  q->addAfter("b", std::chrono::hours(1));
+  ASSERT_TRUE(hm::testing::eventually(5, [&] { return q->delayed() == 2; }))
+      << q->delayed() << " timers for two keys";
+  q->addAfter("a", std::chrono::milliseconds(20));  // sooner: replaces the hour
+  q->addAfter("b", std::chrono::hours(2));          // later: ignored
+  ASSERT_TRUE(hm::testing::eventually(5, [&] { return rec.count("a") == 1; }));
+  EXPECT_TRUE(hm::testing::eventually(5, [&] { return q->delayed() == 1; })) << "b is left";
+  EXPECT_EQ(rec.count("b"), 0);
+  std::promise<void> done;
+  q->shutdown([&] { done.set_value(); });
+  done.get_future().get();
+}
+
 // An exception thrown by a reconcile is a failure: logged, counted, retried with backoff. The
 // single worker survives it and goes on with other items.
 TEST(WorkQueueTest, AProcessThatThrowsIsRetriedAndTheWorkerSurvives) {

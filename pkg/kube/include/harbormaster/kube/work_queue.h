@@ -48,6 +48,8 @@ class WorkQueue : public std::enable_shared_from_this<WorkQueue> {
   virtual void shutdown(std::function<void()> done) = 0;
   // For tests and metrics (read on the strand; approximate from elsewhere).
   virtual size_t queued() const = 0;
+  // Keys waiting for an addAfter time (one each, the earliest).
+  virtual size_t delayed() const = 0;
   virtual int failures(const std::string& key) const = 0;
   // Items whose processing threw (each is counted as a failure and retried).
   virtual uint64_t threw() const = 0;
