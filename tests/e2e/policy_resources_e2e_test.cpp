@@ -187,6 +187,11 @@ spec:
                                  ".subjectRegExp: is not a valid regular expression"));
   EXPECT_THAT(message, HasSubstr("generation " + std::to_string(valid) + " stays in force"));
   EXPECT_EQ(kube_.get({"cip", "production"})["status"].value("enforcedGeneration", 0), valid);
+  // The transition is an Event on the policy (kubectl describe shows it).
+  EXPECT_TRUE(testing::eventually(15, [&] {
+    return kube_.get({"events.events.k8s.io", "-A"}).dump().find("InvalidSpec") !=
+           std::string::npos;
+  }));
   // Still Enforce: the Warn generation never took effect.
   EXPECT_FALSE(allowed("shop"));
   EXPECT_THAT(metrics(webhook_.metricsPort),
