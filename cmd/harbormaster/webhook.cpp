@@ -279,22 +279,15 @@ asio::awaitable<void> watchPolicy(asio::steady_timer& timer, std::chrono::millis
 // A cluster that is briefly unreachable gets a minute; after that the pod restarts with the
 // reason in its log.
 StatusOr<std::unique_ptr<webhookcert::CertificateKeeper>> startCertificateKeeper(
-    asio::io_context& ioc, const WebhookOptions& opts, metrics::WebhookMetrics& metrics) {
-  auto config = kube::loadConfig(opts.kube);
-  if (!config.ok()) {
-    return config.status();
-  }
-  auto client = kube::Client::create(ioc.get_executor(), *config);
-  if (!client.ok()) {
-    return client.status();
-  }
+    asio::io_context& ioc, std::shared_ptr<kube::Client> client, const WebhookOptions& opts,
+    metrics::WebhookMetrics& metrics) {
   webhookcert::CertificateKeeper::Observer observer;
   observer.synced = [&metrics](webhookcert::WallTime notAfter) {
     metrics.certificateSynced(static_cast<double>(std::chrono::system_clock::to_time_t(notAfter)));
   };
   observer.failed = [&metrics](const Status&) { metrics.certificateSyncFailed(); };
-  auto keeper = std::make_unique<webhookcert::CertificateKeeper>(
-      std::shared_ptr<kube::Client>(std::move(*client)), *opts.certificates, observer);
+  auto keeper = std::make_unique<webhookcert::CertificateKeeper>(std::move(client),
+                                                                 *opts.certificates, observer);
   Status first = internalError("not run");
   auto giveUp = std::chrono::steady_clock::now() + std::chrono::seconds(60);
   asio::co_spawn(
@@ -326,17 +319,9 @@ StatusOr<std::unique_ptr<webhookcert::CertificateKeeper>> startCertificateKeeper
 }
 
 // Informers for policy resources and namespaces; the policy file, when given, is merged in.
-StatusOr<std::unique_ptr<policysource::ClusterPolicies>> startClusterPolicies(
-    asio::io_context& ioc, const WebhookOptions& opts, policy::PolicyStore* store,
+std::unique_ptr<policysource::ClusterPolicies> startClusterPolicies(
+    std::shared_ptr<kube::Client> client, const WebhookOptions& opts, policy::PolicyStore* store,
     metrics::WebhookMetrics& metrics) {
-  auto config = kube::loadConfig(opts.kube);
-  if (!config.ok()) {
-    return config.status();
-  }
-  auto client = kube::Client::create(ioc.get_executor(), *config);
-  if (!client.ok()) {
-    return client.status();
-  }
   policysource::Options o;
   o.load.ownNamespace = opts.ownNamespace;
   if (store != nullptr) {
@@ -346,8 +331,26 @@ StatusOr<std::unique_ptr<policysource::ClusterPolicies>> startClusterPolicies(
   observer.rejected = [&metrics](const std::string&, const Status&) {
     metrics.policyResourceRejected();
   };
-  return std::make_unique<policysource::ClusterPolicies>(
-      std::shared_ptr<kube::Client>(std::move(*client)), std::move(o), std::move(observer));
+  return std::make_unique<policysource::ClusterPolicies>(std::move(client), std::move(o),
+                                                         std::move(observer));
+}
+
+// One Kubernetes client (one connection, one credential) for the certificate keeper and the
+// policy informers; null when neither is wanted.
+StatusOr<std::shared_ptr<kube::Client>> kubeClient(asio::io_context& ioc,
+                                                   const WebhookOptions& opts) {
+  if (!opts.certificates && !opts.clusterPolicies) {
+    return std::shared_ptr<kube::Client>();
+  }
+  auto config = kube::loadConfig(opts.kube);
+  if (!config.ok()) {
+    return config.status();
+  }
+  auto client = kube::Client::create(ioc.get_executor(), *config);
+  if (!client.ok()) {
+    return client.status();
+  }
+  return std::shared_ptr<kube::Client>(std::move(*client));
 }
 
 }  // namespace
@@ -372,18 +375,18 @@ int runWebhook(const std::vector<std::string>& args) {
     metrics.policyReload(true);
   }
   asio::io_context ioc(static_cast<int>(opts->threads));
+  auto kube = kubeClient(ioc, *opts);
+  if (!kube.ok()) {
+    log::error("Failed to set up the Kubernetes client", {{"error", kube.status().message()}});
+    return 2;
+  }
   std::unique_ptr<policysource::ClusterPolicies> cluster;
   if (opts->clusterPolicies) {
-    auto c = startClusterPolicies(ioc, *opts, store.get(), metrics);
-    if (!c.ok()) {
-      log::error("Failed to read policies from the cluster", {{"error", c.status().message()}});
-      return 2;
-    }
-    cluster = std::move(*c);
+    cluster = startClusterPolicies(*kube, *opts, store.get(), metrics);
   }
   std::unique_ptr<webhookcert::CertificateKeeper> keeper;
   if (opts->certificates) {
-    auto k = startCertificateKeeper(ioc, *opts, metrics);
+    auto k = startCertificateKeeper(ioc, *kube, *opts, metrics);
     if (!k.ok()) {
       log::error("Failed to set up self-managed certificates", {{"error", k.status().message()}});
       return 1;
