@@ -165,6 +165,20 @@ spec:
   reuseSystemAllowlist: false
 )";
 
+// A cluster upgraded without the policy CRDs still gets its projects and robots reconciled:
+// policy status never holds up the Harbor controllers.
+TEST_F(OperatorTest, HarborControllersRunWithoutThePolicyCrds) {
+  std::string out;
+  ASSERT_EQ(kube_.kubectl({"delete", "crd", "clusterimagepolicies.harbormaster.io",
+                           "imagepolicies.harbormaster.io", "imageexceptions.harbormaster.io"},
+                          out),
+            0)
+      << out;
+  auto op = startOperator("operator.log");
+  apply(kProject);
+  EXPECT_TRUE(waitReady({"harborproject", "team-a"})) << op->output();
+}
+
 TEST_F(OperatorTest, HarborProjectIsCreatedUpdatedRepairedAndRetained) {
   auto op = startOperator("operator.log");
   apply(kProject);

@@ -37,13 +37,19 @@ struct Operator::State {
     }
     return {ctx.projects, ctx.robots, ctx.namespaces, ctx.secrets, ctx.serviceAccounts};
   }
+  // The caches the operator waits for before it leads: the Harbor controllers'. Policy status
+  // never holds them up (a cluster upgraded without the policy CRDs must still rotate robot
+  // secrets); its own informers feed it as they sync. Without Harbor it is the only controller.
   bool synced() const {
+    if (ctx.harbor == nullptr) {
+      return policies == nullptr || policies->synced();
+    }
     for (const auto& inf : informers()) {
       if (!inf || !inf->synced()) {
         return false;
       }
     }
-    return policies == nullptr || policies->synced();
+    return true;
   }
 
   void addStatus(const std::string& key) {
