@@ -1,7 +1,10 @@
 #include "harbormaster/operator/spec.h"
 
 #include <algorithm>
+#include <cerrno>
 #include <cmath>
+#include <cstdlib>
+#include <limits>
 #include <regex>
 #include <set>
 
@@ -171,6 +174,14 @@ std::map<std::string, std::string> HarborProjectSpec::harborMetadata() const {
           {"reuse_sys_cve_allowlist", b(reuseSystemAllowlist)}};
 }
 
+// A decimal the regular expressions above matched; infinite when too large for a double (which
+// every caller refuses as out of range). std::stod would throw there (a fuzz finding).
+static double decimal(const std::string& digits) {
+  errno = 0;
+  const double d = std::strtod(digits.c_str(), nullptr);
+  return errno == ERANGE ? std::numeric_limits<double>::infinity() : d;
+}
+
 StatusOr<int64_t> parseStorageQuantity(const std::string& text) {
   if (text == "unlimited") {
     return -1;
@@ -194,7 +205,7 @@ StatusOr<int64_t> parseStorageQuantity(const std::string& text) {
                                                       {"Ti", 1099511627776.0},
                                                       {"Pi", 1125899906842624.0},
                                                       {"Ei", 1152921504606846976.0}};
-  double bytes = std::stod(m[1].str()) * scale.at(m[2].str());
+  double bytes = decimal(m[1].str()) * scale.at(m[2].str());
   if (bytes < 1 || bytes > 9.2e18) {
     return invalidArgument("spec.storageQuota \"" + text + "\" is out of range");
   }
@@ -214,7 +225,7 @@ StatusOr<std::chrono::milliseconds> parseGoDuration(const std::string& text) {
       break;
     }
     const std::string unit = (*it)[2].str();
-    const double n = std::stod((*it)[1].str());
+    const double n = decimal((*it)[1].str());
     ms += n * (unit == "h" ? 3.6e6 : unit == "m" ? 6e4 : unit == "s" ? 1e3 : 1);
     pos += static_cast<size_t>(it->length());
   }

@@ -97,6 +97,10 @@ TEST(GoDurationTest, ParsesKubernetesStyleDurations) {
   for (const char* bad : {"", "10", "h", "5d", "1h 30m", "-1h", "1h30"}) {
     EXPECT_FALSE(parseGoDuration(bad).ok()) << bad;
   }
+  // Numbers beyond a double are out of range, not an exception (a fuzz finding).
+  const std::string huge(400, '1');
+  EXPECT_FALSE(parseGoDuration(huge + "h").ok());
+  EXPECT_FALSE(parseStorageQuantity(huge + "Gi").ok());
 }
 
 TEST(RobotAccountSpecTest, DefaultsArePullOnlyThirtyDaysAndDelete) {
