@@ -1,7 +1,11 @@
 #include "harbormaster/base/time.h"
 
+#include <cerrno>
 #include <cstdio>
+#include <cstdlib>
 #include <ctime>
+#include <limits>
+#include <regex>
 
 namespace hm {
 namespace {
@@ -120,6 +124,35 @@ std::string formatRfc3339Micro(WallTime t) {
   char frac[16];
   std::snprintf(frac, sizeof frac, ".%06lld", static_cast<long long>(micros.count()));
   return base.substr(0, base.size() - 1) + frac + "Z";
+}
+
+StatusOr<std::chrono::milliseconds> parseGoDuration(const std::string& text) {
+  static const std::regex part("([0-9]+(?:\\.[0-9]+)?)(h|ms|m|s)");
+  if (text.empty()) {
+    return invalidArgument("empty duration");
+  }
+  double ms = 0;
+  size_t pos = 0;
+  for (auto it = std::sregex_iterator(text.begin(), text.end(), part); it != std::sregex_iterator();
+       ++it) {
+    if (static_cast<size_t>(it->position()) != pos) {
+      break;
+    }
+    const std::string unit = (*it)[2].str();
+    // strtod, not stod: a number beyond a double is infinite (refused below), not an
+    // exception (a fuzz finding).
+    errno = 0;
+    double n = std::strtod((*it)[1].str().c_str(), nullptr);
+    if (errno == ERANGE) {
+      n = std::numeric_limits<double>::infinity();
+    }
+    ms += n * (unit == "h" ? 3.6e6 : unit == "m" ? 6e4 : unit == "s" ? 1e3 : 1);
+    pos += static_cast<size_t>(it->length());
+  }
+  if (pos != text.size() || ms > 1e15) {
+    return invalidArgument("\"" + text + "\" is not a duration like 168h, 90m or 30s");
+  }
+  return std::chrono::milliseconds(static_cast<int64_t>(ms));
 }
 
 }  // namespace hm

@@ -268,37 +268,34 @@ struct Operator::State {
       noteState(key, "");
       co_return Outcome{};
     }
+    // What the cache loaded for this object (the loader runs once per generation, there).
+    const auto cached = policies->state(key);
+    if (!cached) {
+      co_return Outcome{};  // seen by the informer, not yet by the cache: its event follows
+    }
     const WallTime now = std::chrono::system_clock::now();
-    auto parsed = policy::parseObject(*object, {.ownNamespace = "", .readFiles = false});
-    const Status load = parsed.ok() ? okStatus() : parsed.status();
+    const Status load = cached->error.empty() ? okStatus() : invalidArgument(cached->error);
+    const auto& valid = cached->lastValid;
     Outcome out;
     json status;
     std::string state;
     if (kind == "ImageException") {
       policy::ExceptionStanding standing;
-      if (parsed.ok()) {
-        standing = policy::standing(*parsed->exception, *set, now);
+      if (load.ok() && valid && valid->exception) {
+        standing = policy::standing(*valid->exception, *set, now);
         if (standing.state == policy::ExceptionState::kActive) {
           // Look again when it ends, so its status says Expired at its time.
           out.requeueAfter = std::chrono::duration_cast<std::chrono::milliseconds>(
-                                 parsed->exception->expiresAt - now) +
+                                 valid->exception->expiresAt - now) +
                              std::chrono::seconds(1);
         }
       }
       status = exceptionStatus(*object, load, standing, now);
       state = status.value("state", "");
     } else {
-      auto cached = policies->state(key);
-      const policy::ImagePolicy* enforcedPolicy = nullptr;
-      int64_t enforced = 0;
-      if (parsed.ok()) {
-        enforcedPolicy = &*parsed->policy;
-        enforced = object->value("metadata", json::object()).value("generation", int64_t{0});
-      } else if (cached && cached->lastValid && cached->lastValid->policy) {
-        enforcedPolicy = &*cached->lastValid->policy;
-        enforced = cached->lastValidGeneration;
-      }
-      status = policyStatus(*object, load, enforced, enforcedPolicy, now);
+      const bool enforced = valid && valid->policy;
+      status = policyStatus(*object, load, enforced ? cached->lastValidGeneration : 0,
+                            enforced ? &*valid->policy : nullptr, now);
       state = load.ok() ? "Ready" : "NotReady";
     }
     const std::string before = conditionReason(*object, "Ready");

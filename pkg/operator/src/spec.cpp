@@ -212,29 +212,6 @@ StatusOr<int64_t> parseStorageQuantity(const std::string& text) {
   return static_cast<int64_t>(std::ceil(bytes));
 }
 
-StatusOr<std::chrono::milliseconds> parseGoDuration(const std::string& text) {
-  static const std::regex part("([0-9]+(?:\\.[0-9]+)?)(h|ms|m|s)");
-  if (text.empty()) {
-    return invalidArgument("empty duration");
-  }
-  double ms = 0;
-  size_t pos = 0;
-  for (auto it = std::sregex_iterator(text.begin(), text.end(), part); it != std::sregex_iterator();
-       ++it) {
-    if (static_cast<size_t>(it->position()) != pos) {
-      break;
-    }
-    const std::string unit = (*it)[2].str();
-    const double n = decimal((*it)[1].str());
-    ms += n * (unit == "h" ? 3.6e6 : unit == "m" ? 6e4 : unit == "s" ? 1e3 : 1);
-    pos += static_cast<size_t>(it->length());
-  }
-  if (pos != text.size() || ms > 1e15) {
-    return invalidArgument("\"" + text + "\" is not a duration like 168h, 90m or 30s");
-  }
-  return std::chrono::milliseconds(static_cast<int64_t>(ms));
-}
-
 std::optional<WallTime> nextRotation(const RobotAccountSpec& spec,
                                      std::optional<WallTime> expiresAt, WallTime since) {
   std::optional<WallTime> due;

@@ -93,19 +93,20 @@ std::string exceptionRefusal(const ImagePolicy& policy, const ImageException& ex
     }
     return message;
   };
-  const std::string who = "policy \"" + policy.name + "\"";
+  // Built only for a refusal: an exception that applies is checked on every review.
+  auto who = [&] { return "policy \"" + policy.name + "\""; };
   if (!policy.exceptionPolicy.allowed) {
-    return refuse("NotAllowed", who + " takes no ImageExceptions (spec.exceptionPolicy.allowed)");
+    return refuse("NotAllowed", who() + " takes no ImageExceptions (spec.exceptionPolicy.allowed)");
   }
   if (policy.exceptionPolicy.namespaceSelector &&
       !selectorMatches(*policy.exceptionPolicy.namespaceSelector, namespaceLabels)) {
-    return refuse("NotAllowed", who + " takes no ImageExceptions from namespace " + ex.nameSpace +
+    return refuse("NotAllowed", who() + " takes no ImageExceptions from namespace " + ex.nameSpace +
                                     " (spec.exceptionPolicy.namespaceSelector)");
   }
   // Counted from creation, so editing expiresAt cannot extend an exception without end.
   const WallTime from = ex.created.value_or(ex.expiresAt);
   if (ex.created && ex.expiresAt - from > policy.exceptionPolicy.maxDuration) {
-    return refuse("ExceedsMaxDuration", who + " allows exceptions for at most " +
+    return refuse("ExceedsMaxDuration", who() + " allows exceptions for at most " +
                                             hours(policy.exceptionPolicy.maxDuration) +
                                             " from creation (" + formatRfc3339(from) +
                                             "), but expiresAt is " + formatRfc3339(ex.expiresAt));

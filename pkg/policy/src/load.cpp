@@ -693,42 +693,20 @@ StatusOr<LabelSelector> readLabelSelector(const Ctx& ctx, const YAML::Node& node
   return sel;
 }
 
-// Go's time.ParseDuration for whole hours, minutes and seconds: "720h", "1h30m", "90s".
 StatusOr<std::chrono::seconds> readDuration(const Ctx& ctx, const YAML::Node& node,
                                             const std::string& field) {
   auto text = readString(ctx, node, field);
   if (!text.ok()) {
     return text.status();
   }
-  auto bad = [&] {
+  auto d = parseGoDuration(*text);
+  if (!d.ok()) {
     return ctx.error(field, "\"" + *text + "\" must be a duration such as 720h, 168h or 1h30m");
-  };
-  int64_t total = 0;
-  size_t i = 0;
-  if (text->empty()) {
-    return bad();
   }
-  while (i < text->size()) {
-    size_t start = i;
-    int64_t n = 0;
-    while (i < text->size() && std::isdigit(static_cast<unsigned char>((*text)[i])) &&
-           i - start < 9) {
-      n = n * 10 + ((*text)[i++] - '0');
-    }
-    if (i == start || i == text->size()) {
-      return bad();
-    }
-    const char unit = (*text)[i++];
-    const int64_t scale = unit == 'h' ? 3600 : unit == 'm' ? 60 : unit == 's' ? 1 : 0;
-    if (scale == 0) {
-      return bad();
-    }
-    total += n * scale;
+  if (*d < std::chrono::seconds(1)) {
+    return ctx.error(field, "must be at least 1s");
   }
-  if (total <= 0) {
-    return ctx.error(field, "must be longer than zero");
-  }
-  return std::chrono::seconds(total);
+  return std::chrono::duration_cast<std::chrono::seconds>(*d);
 }
 
 StatusOr<ExceptionPolicy> readExceptionPolicy(const Ctx& ctx, const YAML::Node& node) {
@@ -935,7 +913,6 @@ bool validObjectName(std::string_view name) {
 struct Meta {
   std::string name;
   std::string nameSpace;
-  int64_t generation = 0;
   std::optional<WallTime> created;
 };
 
@@ -953,12 +930,6 @@ StatusOr<Meta> readMeta(Ctx& ctx, const YAML::Node& doc, std::string_view kind) 
   }
   if (meta["namespace"] && meta["namespace"].IsScalar()) {
     m.nameSpace = meta["namespace"].Scalar();
-  }
-  if (meta["generation"] && meta["generation"].IsScalar()) {
-    try {
-      m.generation = meta["generation"].as<int64_t>();
-    } catch (const YAML::Exception&) {
-    }
   }
   if (meta["creationTimestamp"] && meta["creationTimestamp"].IsScalar()) {
     if (auto t = parseRfc3339(meta["creationTimestamp"].Scalar()); t.ok()) {
@@ -1002,9 +973,7 @@ StatusOr<ParsedObject> readDocument(Ctx& ctx, const std::string& source, const Y
     }
     ex->nameSpace = meta->nameSpace;
     ex->name = meta->name;
-    ex->generation = meta->generation;
     ex->created = meta->created;
-    ex->source = source;
     out.exception = std::move(*ex);
     return out;
   }
@@ -1023,7 +992,6 @@ StatusOr<ParsedObject> readDocument(Ctx& ctx, const std::string& source, const Y
   policy->resourceName = meta->name;
   policy->nameSpace = meta->nameSpace;
   policy->name = meta->nameSpace.empty() ? meta->name : meta->nameSpace + "/" + meta->name;
-  policy->generation = meta->generation;
   policy->source = source;
   out.policy = std::move(*policy);
   return out;
@@ -1149,7 +1117,7 @@ StatusOr<ParsedObject> parseObject(const nlohmann::json& object, const LoadOptio
   // Only what the loader reads: server-set metadata (managedFields, labels, …) is not policy.
   nlohmann::json doc = {{"apiVersion", text(object, "apiVersion")}, {"kind", kind}};
   doc["metadata"] = {{"name", name}};
-  for (const char* key : {"namespace", "generation", "creationTimestamp"}) {
+  for (const char* key : {"namespace", "creationTimestamp"}) {
     if (meta.contains(key)) {
       doc["metadata"][key] = meta[key];
     }

@@ -104,7 +104,6 @@ TEST(PolicyObjectTest, LoadsAClusterPolicyAsTheApiServerReturnsIt) {
   EXPECT_EQ(p.name, "production");
   EXPECT_EQ(p.resourceName, "production");
   EXPECT_EQ(p.scope, PolicyScope::kCluster);
-  EXPECT_EQ(p.generation, 3);
   EXPECT_EQ(p.mode, Mode::kWarn);
   ASSERT_TRUE(p.namespaceSelector.has_value());
   EXPECT_EQ(p.namespaceSelector->matchLabels.at("env"), "prod");

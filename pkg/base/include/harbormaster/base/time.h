@@ -17,4 +17,7 @@ std::string formatRfc3339(WallTime t, bool millis = false);
 // Kubernetes metav1.MicroTime: 2026-11-23T12:00:05.123456Z.
 std::string formatRfc3339Micro(WallTime t);
 
+// Go durations as Kubernetes and our CRDs write them: "168h", "1h30m", "90s", "1.5s", "250ms".
+StatusOr<std::chrono::milliseconds> parseGoDuration(const std::string& text);
+
 }  // namespace hm

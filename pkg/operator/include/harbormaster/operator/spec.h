@@ -13,6 +13,7 @@
 #include <nlohmann/json.hpp>
 
 #include "harbormaster/base/status.h"
+#include "harbormaster/base/time.h"
 #include "harbormaster/harbor/model.h"
 
 namespace hm::op {
@@ -92,7 +93,7 @@ StatusOr<RobotAccountSpec> parseRobotAccount(const nlohmann::json& object);
 
 // "10Gi", "500M", "unlimited" (-1).
 StatusOr<int64_t> parseStorageQuantity(const std::string& text);
-// Go durations as Kubernetes writes them: "168h", "1h30m", "90s", "250ms".
-StatusOr<std::chrono::milliseconds> parseGoDuration(const std::string& text);
+// Go durations ("168h", "1h30m"): one parser for every input, in pkg/base.
+using ::hm::parseGoDuration;
 
 }  // namespace hm::op

@@ -164,9 +164,8 @@ struct ImagePolicy {
   std::string name;
   std::string resourceName;
   PolicyScope scope = PolicyScope::kCluster;
-  std::string nameSpace;   // kNamespace: the namespace it judges
-  int64_t generation = 0;  // metadata.generation of a cluster resource
-  std::string source;      // "file.yaml, document 2": where it was defined, for messages
+  std::string nameSpace;  // kNamespace: the namespace it judges
+  std::string source;     // "file.yaml, document 2": where it was defined, for messages
   Mode mode = Mode::kEnforce;
   Selector match;
   std::optional<LabelSelector> namespaceSelector;  // spec.match.namespaceSelector
@@ -185,8 +184,6 @@ struct ImagePolicy {
 struct ImageException {
   std::string nameSpace;
   std::string name;
-  std::string source;  // for messages
-  int64_t generation = 0;
   std::vector<std::string> policies;  // metadata.name of ClusterImagePolicies / ImagePolicies
   std::vector<std::string> images;    // globs or exact digests; empty: every image
   std::vector<Check> checks;
