@@ -120,11 +120,12 @@ StatusOr<LabelSelector> parseSelector(const json& j) {
     if (!e.is_object()) {
       return invalidArgument("spec.pullSecret.namespaceSelector.matchExpressions: not an object");
     }
-    r.key = e.value("key", "");
-    r.op = e.value("operator", "");
-    if (auto s = read(e, "spec.pullSecret.namespaceSelector.matchExpressions", "values", r.values);
-        !s.ok()) {
-      return s;
+    const std::string path = "spec.pullSecret.namespaceSelector.matchExpressions";
+    for (Status s : {read(e, path, "key", r.key), read(e, path, "operator", r.op),
+                     read(e, path, "values", r.values)}) {
+      if (!s.ok()) {
+        return s;
+      }
     }
     const bool needsValues = r.op == "In" || r.op == "NotIn";
     if (r.key.empty() || (!needsValues && r.op != "Exists" && r.op != "DoesNotExist") ||
@@ -225,6 +226,17 @@ std::optional<WallTime> nextRotation(const RobotAccountSpec& spec,
   return due;
 }
 
+// metadata.name, or "" when metadata or the name is of another JSON type (json::value() would
+// throw: a fuzz finding).
+std::string metadataName(const json& object) {
+  auto meta = object.find("metadata");
+  if (meta == object.end() || !meta->is_object()) {
+    return "";
+  }
+  auto name = meta->find("name");
+  return name != meta->end() && name->is_string() ? name->get<std::string>() : "";
+}
+
 StatusOr<HarborProjectSpec> parseHarborProject(const json& object) {
   auto specOr = specOf(object);
   if (!specOr.ok()) {
@@ -232,7 +244,7 @@ StatusOr<HarborProjectSpec> parseHarborProject(const json& object) {
   }
   const json& spec = **specOr;
   HarborProjectSpec p;
-  p.projectName = object.value("metadata", json::object()).value("name", "");
+  p.projectName = metadataName(object);
   std::string quota;
   json prevent = json::object(), allowlist;
   for (Status s :
@@ -303,7 +315,7 @@ StatusOr<RobotAccountSpec> parseRobotAccount(const json& object) {
   }
   const json& spec = **specOr;
   RobotAccountSpec r;
-  r.name = object.value("metadata", json::object()).value("name", "");
+  r.name = metadataName(object);
   json permissions, duration, pull;
   std::string rotateBefore, rotateEvery;
   for (Status s :
@@ -319,7 +331,7 @@ StatusOr<RobotAccountSpec> parseRobotAccount(const json& object) {
   if (r.project.empty()) {
     return invalidArgument("spec.project is required: the HarborProject the robot belongs to");
   }
-  const std::string resourceName = object.value("metadata", json::object()).value("name", "");
+  const std::string resourceName = metadataName(object);
   if (resourceName.size() > 63) {
     // It labels the pull secrets (harbormaster.io/robot-account), and label values stop at 63.
     return invalidArgument(
@@ -338,9 +350,11 @@ StatusOr<RobotAccountSpec> parseRobotAccount(const json& object) {
   } else {
     for (const auto& p : permissions) {
       harbor::RobotAccess a;
-      if (p.is_object()) {
-        a.resource = p.value("resource", "");
-        a.action = p.value("action", "");
+      for (Status s : {read(p, "spec.permissions", "resource", a.resource),
+                       read(p, "spec.permissions", "action", a.action)}) {
+        if (!s.ok()) {
+          return s;
+        }
       }
       if (!projectPermissions().count(a.resource + ":" + a.action)) {
         return invalidArgument("spec.permissions: \"" + a.resource + ":" + a.action +

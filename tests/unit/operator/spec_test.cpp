@@ -79,6 +79,30 @@ TEST(HarborProjectSpecTest, BadSpecsNameTheField) {
   EXPECT_FALSE(parseHarborProject({{"metadata", {{"name", "a"}}}, {"spec", 3}}).ok());
 }
 
+// Objects of the wrong JSON shape are parsed, never thrown on (a fuzz finding).
+TEST(HarborProjectSpecTest, AMetadataNameOfAnotherTypeIsNoException) {
+  nlohmann::json bad = {{"apiVersion", "harbormaster.io/v1alpha1"},
+                        {"kind", "HarborProject"},
+                        {"metadata", {{"name", true}}},
+                        {"spec", nlohmann::json::object()}};
+  EXPECT_NO_THROW((void)parseHarborProject(bad));
+  bad["kind"] = "RobotAccount";
+  bad["spec"] = {{"project", "team-a"}};
+  EXPECT_NO_THROW((void)parseRobotAccount(bad));
+  bad["metadata"]["name"] = "puller";
+  bad["spec"]["permissions"] = {{{"resource", 1}, {"action", "pull"}}};
+  auto wrongType = parseRobotAccount(bad);
+  ASSERT_FALSE(wrongType.ok());
+  EXPECT_NE(wrongType.status().message().find("has the wrong type"), std::string::npos)
+      << wrongType.status().message();
+  bad["spec"] = {{"project", "team-a"},
+                 {"pullSecret",
+                  {{"name", "p"},
+                   {"namespaceSelector",
+                    {{"matchExpressions", {{{"key", false}, {"operator", "Exists"}}}}}}}}};
+  EXPECT_FALSE(parseRobotAccount(bad).ok());
+}
+
 TEST(StorageQuantityTest, KubernetesQuantitiesAndUnlimited) {
   EXPECT_EQ(*parseStorageQuantity("unlimited"), -1);
   EXPECT_EQ(*parseStorageQuantity("500M"), 500'000'000);
