@@ -4,7 +4,9 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <boost/asio/strand.hpp>
 #include <stdexcept>
 #include <thread>
 
@@ -210,10 +212,12 @@ TEST_F(FactCacheTest, ALeaderThatThrowsWakesItsWaitersWithTheError) {
                  asio::detached);
   waitFor([&] { return started == 1; });
   Counted unused;
-  asio::co_spawn(io_.ioc(),
-                 hm::testing::deliver(cache.get("k", in(30s), unused.make("x")), &waiter),
+  // On one strand the waiter has joined the flight (it suspends there) before the lookup is
+  // released: otherwise the leader may land first and the "waiter" leads a lookup of its own.
+  auto strand = asio::make_strand(io_.ioc());
+  asio::co_spawn(strand, hm::testing::deliver(cache.get("k", in(30s), unused.make("x")), &waiter),
                  asio::detached);
-  open->finish(true);
+  asio::post(strand, [open] { open->finish(true); });
   for (auto* f : {&leaderResult, &waiterResult}) {
     Got<std::string> got = f->get();
     EXPECT_EQ(got.status.code(), StatusCode::kInternal);
