@@ -167,7 +167,7 @@ int runOperator(const std::vector<std::string>& args) {
       log::error("Failed to set up the Harbor client", {{"error", http.status().message()}});
       return 2;
     }
-    harbor = std::make_shared<harbor::Client>(
+    harbor = harbor::Client::create(
         std::shared_ptr<net::HttpClient>(std::move(*http)),
         harbor::HarborOptions{c->harbor.url, c->harbor.username, c->harbor.password});
   }

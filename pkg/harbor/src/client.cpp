@@ -20,13 +20,85 @@ std::string artifactPath(const std::string& project, const std::string& reposito
          encodeRepository(repository) + "/artifacts/" + hm::percentEncode(reference);
 }
 
+// Harbor over HTTP: the only implementation outside tests.
+class ApiClient final : public Client {
+ public:
+  ApiClient(std::shared_ptr<net::HttpClient> http, HarborOptions options);
+
+  boost::asio::awaitable<StatusOr<std::string>> health(Deadline deadline) override;
+  boost::asio::awaitable<StatusOr<bool>> projectExists(std::string name,
+                                                       Deadline deadline) override;
+  boost::asio::awaitable<StatusOr<Project>> getProject(std::string name,
+                                                       Deadline deadline) override;
+  boost::asio::awaitable<StatusOr<int64_t>> createProject(ProjectSpec spec,
+                                                          Deadline deadline) override;
+  boost::asio::awaitable<Status> deleteProject(std::string name, Deadline deadline) override;
+  boost::asio::awaitable<Status> updateProject(std::string name, ProjectUpdate update,
+                                               Deadline deadline) override;
+  boost::asio::awaitable<Status> setProjectMetadata(std::string name, std::string key,
+                                                    std::string value, Deadline deadline) override;
+  boost::asio::awaitable<Status> deleteProjectMetadata(std::string name, std::string key,
+                                                       Deadline deadline) override;
+  boost::asio::awaitable<StatusOr<Quota>> projectQuota(int64_t projectId,
+                                                       Deadline deadline) override;
+  boost::asio::awaitable<Status> setStorageQuota(int64_t quotaId, int64_t bytes,
+                                                 Deadline deadline) override;
+  boost::asio::awaitable<StatusOr<CveAllowlist>> systemAllowlist(Deadline deadline) override;
+  boost::asio::awaitable<Status> setSystemAllowlist(CveAllowlist list, Deadline deadline) override;
+  boost::asio::awaitable<StatusOr<SystemInfo>> systemInfo(Deadline deadline) override;
+  boost::asio::awaitable<StatusOr<Artifact>> getArtifact(std::string project,
+                                                         std::string repository,
+                                                         std::string reference,
+                                                         Deadline deadline) override;
+  boost::asio::awaitable<StatusOr<std::optional<VulnerabilityReport>>> vulnerabilities(
+      std::string project, std::string repository, std::string reference,
+      Deadline deadline) override;
+  boost::asio::awaitable<Status> scanArtifact(std::string project, std::string repository,
+                                              std::string reference, Deadline deadline) override;
+  boost::asio::awaitable<StatusOr<CreatedRobot>> createRobot(RobotSpec spec,
+                                                             Deadline deadline) override;
+  boost::asio::awaitable<StatusOr<std::vector<Robot>>> listProjectRobots(
+      int64_t projectId, std::string storedName, Deadline deadline) override;
+  boost::asio::awaitable<StatusOr<Robot>> getRobot(int64_t id, Deadline deadline) override;
+  boost::asio::awaitable<Status> updateRobot(Robot robot, Deadline deadline) override;
+  boost::asio::awaitable<Status> deleteRobot(int64_t id, Deadline deadline) override;
+  boost::asio::awaitable<StatusOr<std::string>> refreshRobotSecret(int64_t id,
+                                                                   Deadline deadline) override;
+  boost::asio::awaitable<Status> setRobotSecret(int64_t id, std::string secret,
+                                                Deadline deadline) override;
+  boost::asio::awaitable<Status> probeCredentials(std::string username, std::string secret,
+                                                  Deadline deadline) override;
+
+ private:
+  boost::asio::awaitable<StatusOr<net::ClientResponse>> send(std::string method, std::string path,
+                                                             std::string body, Deadline deadline);
+  // GET, expect 200, parse the body.
+  template <typename T>
+  boost::asio::awaitable<StatusOr<T>> get(std::string path, std::string what,
+                                          StatusOr<T> (*parse)(std::string_view),
+                                          Deadline deadline);
+  // Sends and expects `want`; anything else becomes errorFrom(…, what).
+  boost::asio::awaitable<Status> call(std::string method, std::string path, std::string body,
+                                      int want, std::string what, Deadline deadline);
+  Status errorFrom(const net::ClientResponse& res, const std::string& what) const;
+
+  std::shared_ptr<net::HttpClient> http_;
+  HarborOptions options_;
+  std::string authorization_;
+};
+
 }  // namespace
+
+std::shared_ptr<Client> Client::create(std::shared_ptr<net::HttpClient> http,
+                                       HarborOptions options) {
+  return std::make_shared<ApiClient>(std::move(http), std::move(options));
+}
 
 std::string encodeRepository(std::string_view repository) {
   return hm::percentEncode(hm::percentEncode(repository));
 }
 
-Client::Client(std::shared_ptr<net::HttpClient> http, HarborOptions options)
+ApiClient::ApiClient(std::shared_ptr<net::HttpClient> http, HarborOptions options)
     : http_(std::move(http)), options_(std::move(options)) {
   while (!options_.url.empty() && options_.url.back() == '/') {
     options_.url.pop_back();
@@ -36,7 +108,7 @@ Client::Client(std::shared_ptr<net::HttpClient> http, HarborOptions options)
   }
 }
 
-Status Client::errorFrom(const net::ClientResponse& res, const std::string& what) const {
+Status ApiClient::errorFrom(const net::ClientResponse& res, const std::string& what) const {
   auto [code, message] = harborError(res.body);
   std::string detail =
       code.empty() ? "" : " (" + code + (message.empty() ? "" : ": " + message) + ")";
@@ -58,8 +130,8 @@ Status Client::errorFrom(const net::ClientResponse& res, const std::string& what
   return net::statusFromHttp(res.status, prefix);
 }
 
-awaitable<StatusOr<net::ClientResponse>> Client::send(std::string method, std::string path,
-                                                      std::string body, Deadline deadline) {
+awaitable<StatusOr<net::ClientResponse>> ApiClient::send(std::string method, std::string path,
+                                                         std::string body, Deadline deadline) {
   net::ClientRequest req;
   req.method = std::move(method);
   req.url = options_.url + path;
@@ -80,8 +152,8 @@ awaitable<StatusOr<net::ClientResponse>> Client::send(std::string method, std::s
   co_return res;
 }
 
-awaitable<Status> Client::call(std::string method, std::string path, std::string body, int want,
-                               std::string what, Deadline deadline) {
+awaitable<Status> ApiClient::call(std::string method, std::string path, std::string body, int want,
+                                  std::string what, Deadline deadline) {
   auto res = co_await send(std::move(method), std::move(path), std::move(body), deadline);
   if (!res.ok()) {
     co_return res.status();
@@ -93,8 +165,8 @@ awaitable<Status> Client::call(std::string method, std::string path, std::string
 }
 
 template <typename T>
-awaitable<StatusOr<T>> Client::get(std::string path, std::string what,
-                                   StatusOr<T> (*parse)(std::string_view), Deadline deadline) {
+awaitable<StatusOr<T>> ApiClient::get(std::string path, std::string what,
+                                      StatusOr<T> (*parse)(std::string_view), Deadline deadline) {
   auto res = co_await send("GET", std::move(path), "", deadline);
   if (!res.ok()) {
     co_return res.status();
@@ -105,7 +177,7 @@ awaitable<StatusOr<T>> Client::get(std::string path, std::string what,
   co_return parse(res->body);
 }
 
-awaitable<StatusOr<std::string>> Client::health(Deadline deadline) {
+awaitable<StatusOr<std::string>> ApiClient::health(Deadline deadline) {
   auto res = co_await send("GET", "/api/v2.0/health", "", deadline);
   if (!res.ok()) {
     co_return res.status();
@@ -120,7 +192,7 @@ awaitable<StatusOr<std::string>> Client::health(Deadline deadline) {
   co_return j["status"].get<std::string>();
 }
 
-awaitable<StatusOr<bool>> Client::projectExists(std::string name, Deadline deadline) {
+awaitable<StatusOr<bool>> ApiClient::projectExists(std::string name, Deadline deadline) {
   auto res = co_await send("HEAD", "/api/v2.0/projects?project_name=" + hm::percentEncode(name), "",
                            deadline);
   if (!res.ok()) {
@@ -135,12 +207,12 @@ awaitable<StatusOr<bool>> Client::projectExists(std::string name, Deadline deadl
   co_return errorFrom(*res, "project " + name);
 }
 
-awaitable<StatusOr<Project>> Client::getProject(std::string name, Deadline deadline) {
+awaitable<StatusOr<Project>> ApiClient::getProject(std::string name, Deadline deadline) {
   std::string path = "/api/v2.0/projects/" + hm::percentEncode(name);
   co_return co_await get(std::move(path), "project " + name, &parseProject, deadline);
 }
 
-awaitable<StatusOr<int64_t>> Client::createProject(ProjectSpec spec, Deadline deadline) {
+awaitable<StatusOr<int64_t>> ApiClient::createProject(ProjectSpec spec, Deadline deadline) {
   json body = {{"project_name", spec.name}, {"metadata", json::object()}};
   for (const auto& [k, v] : spec.metadata) {
     body["metadata"][k] = v;
@@ -166,7 +238,7 @@ awaitable<StatusOr<int64_t>> Client::createProject(ProjectSpec spec, Deadline de
   co_return std::stoll(id);
 }
 
-awaitable<Status> Client::deleteProject(std::string name, Deadline deadline) {
+awaitable<Status> ApiClient::deleteProject(std::string name, Deadline deadline) {
   std::string path = "/api/v2.0/projects/" + hm::percentEncode(name);
   co_return co_await call("DELETE", std::move(path), "", 200, "delete project " + name, deadline);
 }
@@ -185,7 +257,8 @@ json allowlistJson(const CveAllowlist& list) {
 
 }  // namespace
 
-awaitable<Status> Client::updateProject(std::string name, ProjectUpdate update, Deadline deadline) {
+awaitable<Status> ApiClient::updateProject(std::string name, ProjectUpdate update,
+                                           Deadline deadline) {
   json body = {{"metadata", json::object()}};
   for (const auto& [k, v] : update.metadata) {
     body["metadata"][k] = v;
@@ -198,8 +271,8 @@ awaitable<Status> Client::updateProject(std::string name, ProjectUpdate update, 
                           deadline);
 }
 
-awaitable<Status> Client::setProjectMetadata(std::string name, std::string key, std::string value,
-                                             Deadline deadline) {
+awaitable<Status> ApiClient::setProjectMetadata(std::string name, std::string key,
+                                                std::string value, Deadline deadline) {
   std::string path =
       "/api/v2.0/projects/" + hm::percentEncode(name) + "/metadatas/" + hm::percentEncode(key);
   std::string body = json{{key, value}}.dump();
@@ -207,43 +280,43 @@ awaitable<Status> Client::setProjectMetadata(std::string name, std::string key, 
                           "set metadata " + key + " of project " + name, deadline);
 }
 
-awaitable<Status> Client::deleteProjectMetadata(std::string name, std::string key,
-                                                Deadline deadline) {
+awaitable<Status> ApiClient::deleteProjectMetadata(std::string name, std::string key,
+                                                   Deadline deadline) {
   std::string path =
       "/api/v2.0/projects/" + hm::percentEncode(name) + "/metadatas/" + hm::percentEncode(key);
   co_return co_await call("DELETE", std::move(path), "", 200,
                           "delete metadata " + key + " of project " + name, deadline);
 }
 
-awaitable<StatusOr<Quota>> Client::projectQuota(int64_t projectId, Deadline deadline) {
+awaitable<StatusOr<Quota>> ApiClient::projectQuota(int64_t projectId, Deadline deadline) {
   std::string path = "/api/v2.0/quotas?reference=project&reference_id=" + std::to_string(projectId);
   co_return co_await get(std::move(path), "quota of project " + std::to_string(projectId),
                          &parseQuotaList, deadline);
 }
 
-awaitable<Status> Client::setStorageQuota(int64_t quotaId, int64_t bytes, Deadline deadline) {
+awaitable<Status> ApiClient::setStorageQuota(int64_t quotaId, int64_t bytes, Deadline deadline) {
   json body = {{"hard", {{"storage", bytes}}}};
   co_return co_await call("PUT", "/api/v2.0/quotas/" + std::to_string(quotaId), body.dump(), 200,
                           "set quota " + std::to_string(quotaId), deadline);
 }
 
-awaitable<StatusOr<CveAllowlist>> Client::systemAllowlist(Deadline deadline) {
+awaitable<StatusOr<CveAllowlist>> ApiClient::systemAllowlist(Deadline deadline) {
   co_return co_await get("/api/v2.0/system/CVEAllowlist", "system CVE allowlist", &parseAllowlist,
                          deadline);
 }
 
-awaitable<Status> Client::setSystemAllowlist(CveAllowlist list, Deadline deadline) {
+awaitable<Status> ApiClient::setSystemAllowlist(CveAllowlist list, Deadline deadline) {
   std::string body = allowlistJson(list).dump();
   co_return co_await call("PUT", "/api/v2.0/system/CVEAllowlist", std::move(body), 200,
                           "set system CVE allowlist", deadline);
 }
 
-awaitable<StatusOr<SystemInfo>> Client::systemInfo(Deadline deadline) {
+awaitable<StatusOr<SystemInfo>> ApiClient::systemInfo(Deadline deadline) {
   co_return co_await get("/api/v2.0/systeminfo", "systeminfo", &parseSystemInfo, deadline);
 }
 
-awaitable<StatusOr<Artifact>> Client::getArtifact(std::string project, std::string repository,
-                                                  std::string reference, Deadline deadline) {
+awaitable<StatusOr<Artifact>> ApiClient::getArtifact(std::string project, std::string repository,
+                                                     std::string reference, Deadline deadline) {
   std::string path = artifactPath(project, repository, reference) +
                      "?with_scan_overview=true&with_accessory=true&with_tag=true";
   co_return co_await get(std::move(path),
@@ -251,7 +324,7 @@ awaitable<StatusOr<Artifact>> Client::getArtifact(std::string project, std::stri
                          deadline);
 }
 
-awaitable<StatusOr<std::optional<VulnerabilityReport>>> Client::vulnerabilities(
+awaitable<StatusOr<std::optional<VulnerabilityReport>>> ApiClient::vulnerabilities(
     std::string project, std::string repository, std::string reference, Deadline deadline) {
   std::string path = artifactPath(project, repository, reference) + "/additions/vulnerabilities";
   co_return co_await get(std::move(path),
@@ -259,8 +332,8 @@ awaitable<StatusOr<std::optional<VulnerabilityReport>>> Client::vulnerabilities(
                          &parseVulnerabilities, deadline);
 }
 
-awaitable<Status> Client::scanArtifact(std::string project, std::string repository,
-                                       std::string reference, Deadline deadline) {
+awaitable<Status> ApiClient::scanArtifact(std::string project, std::string repository,
+                                          std::string reference, Deadline deadline) {
   std::string path = artifactPath(project, repository, reference) + "/scan";
   std::string body = R"({"scan_type":"vulnerability"})";
   co_return co_await call("POST", std::move(path), std::move(body), 202,
@@ -283,7 +356,7 @@ json permissionsJson(const std::vector<RobotPermission>& permissions) {
 
 }  // namespace
 
-awaitable<StatusOr<CreatedRobot>> Client::createRobot(RobotSpec spec, Deadline deadline) {
+awaitable<StatusOr<CreatedRobot>> ApiClient::createRobot(RobotSpec spec, Deadline deadline) {
   json body = {{"name", spec.name},
                {"description", spec.description},
                {"duration", spec.durationDays},
@@ -312,9 +385,9 @@ awaitable<StatusOr<CreatedRobot>> Client::createRobot(RobotSpec spec, Deadline d
   co_return out;
 }
 
-awaitable<StatusOr<std::vector<Robot>>> Client::listProjectRobots(int64_t projectId,
-                                                                  std::string storedName,
-                                                                  Deadline deadline) {
+awaitable<StatusOr<std::vector<Robot>>> ApiClient::listProjectRobots(int64_t projectId,
+                                                                     std::string storedName,
+                                                                     Deadline deadline) {
   // Harbor unescapes q a second time, so a '+' in the name is sent as %252B.
   std::string q = "Level=project,ProjectID=" + std::to_string(projectId);
   if (!storedName.empty()) {
@@ -350,12 +423,12 @@ awaitable<StatusOr<std::vector<Robot>>> Client::listProjectRobots(int64_t projec
   co_return all;
 }
 
-awaitable<StatusOr<Robot>> Client::getRobot(int64_t id, Deadline deadline) {
+awaitable<StatusOr<Robot>> ApiClient::getRobot(int64_t id, Deadline deadline) {
   std::string path = "/api/v2.0/robots/" + std::to_string(id);
   co_return co_await get(std::move(path), "robot " + std::to_string(id), &parseRobot, deadline);
 }
 
-awaitable<Status> Client::updateRobot(Robot robot, Deadline deadline) {
+awaitable<Status> ApiClient::updateRobot(Robot robot, Deadline deadline) {
   json body = {{"id", robot.id},
                {"name", robot.name},
                {"description", robot.description},
@@ -368,13 +441,13 @@ awaitable<Status> Client::updateRobot(Robot robot, Deadline deadline) {
                           deadline);
 }
 
-awaitable<Status> Client::deleteRobot(int64_t id, Deadline deadline) {
+awaitable<Status> ApiClient::deleteRobot(int64_t id, Deadline deadline) {
   std::string path = "/api/v2.0/robots/" + std::to_string(id);
   co_return co_await call("DELETE", std::move(path), "", 200, "delete robot " + std::to_string(id),
                           deadline);
 }
 
-awaitable<StatusOr<std::string>> Client::refreshRobotSecret(int64_t id, Deadline deadline) {
+awaitable<StatusOr<std::string>> ApiClient::refreshRobotSecret(int64_t id, Deadline deadline) {
   auto res = co_await send("PATCH", "/api/v2.0/robots/" + std::to_string(id), "{}", deadline);
   if (!res.ok()) {
     co_return res.status();
@@ -390,14 +463,14 @@ awaitable<StatusOr<std::string>> Client::refreshRobotSecret(int64_t id, Deadline
   co_return j["secret"].get<std::string>();
 }
 
-awaitable<Status> Client::setRobotSecret(int64_t id, std::string secret, Deadline deadline) {
+awaitable<Status> ApiClient::setRobotSecret(int64_t id, std::string secret, Deadline deadline) {
   json body = {{"secret", std::move(secret)}};
   co_return co_await call("PATCH", "/api/v2.0/robots/" + std::to_string(id), body.dump(), 200,
                           "set the secret of robot " + std::to_string(id), deadline);
 }
 
-awaitable<Status> Client::probeCredentials(std::string username, std::string secret,
-                                           Deadline deadline) {
+awaitable<Status> ApiClient::probeCredentials(std::string username, std::string secret,
+                                              Deadline deadline) {
   net::ClientRequest req;
   req.url = options_.url + "/api/v2.0/system/CVEAllowlist";
   req.deadline = deadline;

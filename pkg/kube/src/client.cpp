@@ -43,33 +43,15 @@ Status errorFromResponse(int httpCode, std::string_view body, const std::string&
     message = "HTTP " + std::to_string(httpCode);
   }
   message = what + ": " + message.substr(0, 1000);
+  // The Status reason is more precise than the code where the two differ (a 409 is a conflict
+  // or an existing name; an ERROR event's 410 arrives as reason Expired).
   if (reason == "AlreadyExists") {
     return alreadyExists(message);
   }
-  if (reason == "Conflict" || (httpCode == 409 && reason.empty())) {
-    return conflict(message);
-  }
-  if (reason == "Gone" || reason == "Expired" || httpCode == 410) {
+  if (reason == "Gone" || reason == "Expired") {
     return gone(message);
   }
-  switch (httpCode) {
-    case 400:
-    case 415:
-    case 422:
-      return invalidArgument(message);
-    case 401:
-      return unauthenticated(message);
-    case 403:
-      return permissionDenied(message);
-    case 404:
-      return notFound(message);
-    case 409:
-      return conflict(message);
-    case 429:
-      return resourceExhausted(message);
-    default:
-      return unavailable(message);
-  }
+  return net::statusFromHttp(httpCode, message);
 }
 
 namespace {
@@ -91,6 +73,55 @@ net::ClientOptions httpOptions(const ClusterConfig& config) {
   return co;
 }
 
+// The API server over HTTPS: the only implementation outside tests.
+class RestClient final : public Client {
+ public:
+  RestClient(boost::asio::any_io_executor executor, ClusterConfig config,
+             std::shared_ptr<net::HttpClient> http);
+
+  boost::asio::awaitable<StatusOr<nlohmann::json>> get(Resource r, std::string ns, std::string name,
+                                                       Deadline deadline) override;
+  boost::asio::awaitable<StatusOr<nlohmann::json>> list(Resource r, std::string ns,
+                                                        ListOptions options,
+                                                        Deadline deadline) override;
+  boost::asio::awaitable<StatusOr<nlohmann::json>> create(Resource r, std::string ns,
+                                                          nlohmann::json object,
+                                                          Deadline deadline) override;
+  boost::asio::awaitable<StatusOr<nlohmann::json>> update(Resource r, std::string ns,
+                                                          nlohmann::json object,
+                                                          Deadline deadline) override;
+  boost::asio::awaitable<StatusOr<nlohmann::json>> updateStatus(Resource r, std::string ns,
+                                                                nlohmann::json object,
+                                                                Deadline deadline) override;
+  boost::asio::awaitable<StatusOr<nlohmann::json>> patch(Resource r, std::string ns,
+                                                         std::string name, PatchType type,
+                                                         nlohmann::json patch, Deadline deadline,
+                                                         bool status = false) override;
+  boost::asio::awaitable<Status> watch(Resource r, std::string ns, WatchOptions options,
+                                       std::function<bool(const WatchEvent&)> onEvent,
+                                       Deadline deadline) override;
+  boost::asio::awaitable<StatusOr<nlohmann::json>> remove(Resource r, std::string ns,
+                                                          std::string name, DeleteOptions options,
+                                                          Deadline deadline) override;
+
+ private:
+  // The HTTP client for the next call: rebuilt when an exec plugin's certificate changes.
+  StatusOr<std::shared_ptr<net::HttpClient>> httpClient();
+  // Adds the current credential; a 401 drops it and tries once more; non-2xx is a Status.
+  boost::asio::awaitable<StatusOr<net::ClientResponse>> send(net::ClientRequest req,
+                                                             std::string what);
+  boost::asio::awaitable<StatusOr<nlohmann::json>> call(std::string method, std::string path,
+                                                        std::string contentType, std::string body,
+                                                        Deadline deadline);
+
+  boost::asio::any_io_executor executor_;
+  ClusterConfig config_;
+  std::mutex httpMu_;
+  std::shared_ptr<net::HttpClient> http_;
+  std::optional<std::pair<std::string, std::string>> httpCert_;  // what http_ presents
+  Credentials credentials_;
+};
+
 }  // namespace
 
 StatusOr<std::unique_ptr<Client>> Client::create(asio::any_io_executor executor,
@@ -106,18 +137,18 @@ StatusOr<std::unique_ptr<Client>> Client::create(asio::any_io_executor executor,
   if (!http.ok()) {
     return http.status().withContext(config.source);
   }
-  return std::unique_ptr<Client>(new Client(std::move(executor), std::move(config),
-                                            std::shared_ptr<net::HttpClient>(std::move(*http))));
+  return std::unique_ptr<Client>(new RestClient(
+      std::move(executor), std::move(config), std::shared_ptr<net::HttpClient>(std::move(*http))));
 }
 
-Client::Client(asio::any_io_executor executor, ClusterConfig config,
-               std::shared_ptr<net::HttpClient> http)
+RestClient::RestClient(asio::any_io_executor executor, ClusterConfig config,
+                       std::shared_ptr<net::HttpClient> http)
     : executor_(std::move(executor)),
       config_(config),
       http_(std::move(http)),
       credentials_(std::move(config)) {}
 
-StatusOr<std::shared_ptr<net::HttpClient>> Client::httpClient() {
+StatusOr<std::shared_ptr<net::HttpClient>> RestClient::httpClient() {
   auto cert = credentials_.execClientCertificate();
   std::lock_guard lock(httpMu_);
   if (cert == httpCert_) {
@@ -138,7 +169,8 @@ StatusOr<std::shared_ptr<net::HttpClient>> Client::httpClient() {
   return http_;
 }
 
-awaitable<StatusOr<net::ClientResponse>> Client::send(net::ClientRequest req, std::string what) {
+awaitable<StatusOr<net::ClientResponse>> RestClient::send(net::ClientRequest req,
+                                                          std::string what) {
   for (int attempt = 0;; ++attempt) {
     auto auth = credentials_.authorization(std::chrono::system_clock::now());
     if (!auth.ok()) {
@@ -168,9 +200,9 @@ awaitable<StatusOr<net::ClientResponse>> Client::send(net::ClientRequest req, st
   }
 }
 
-awaitable<StatusOr<json>> Client::call(std::string method, std::string path,
-                                       std::string contentType, std::string body,
-                                       Deadline deadline) {
+awaitable<StatusOr<json>> RestClient::call(std::string method, std::string path,
+                                           std::string contentType, std::string body,
+                                           Deadline deadline) {
   net::ClientRequest req;
   req.method = method;
   req.url = config_.server + path;
@@ -192,14 +224,14 @@ awaitable<StatusOr<json>> Client::call(std::string method, std::string path,
   co_return j;
 }
 
-awaitable<StatusOr<json>> Client::get(Resource r, std::string ns, std::string name,
-                                      Deadline deadline) {
+awaitable<StatusOr<json>> RestClient::get(Resource r, std::string ns, std::string name,
+                                          Deadline deadline) {
   std::string path = r.path(ns, name);
   co_return co_await call("GET", std::move(path), "", "", deadline);
 }
 
-awaitable<StatusOr<json>> Client::list(Resource r, std::string ns, ListOptions options,
-                                       Deadline deadline) {
+awaitable<StatusOr<json>> RestClient::list(Resource r, std::string ns, ListOptions options,
+                                           Deadline deadline) {
   json merged;
   std::string cont;
   for (int page = 0; page < 100000; ++page) {
@@ -243,8 +275,9 @@ awaitable<StatusOr<json>> Client::list(Resource r, std::string ns, ListOptions o
   co_return merged;
 }
 
-awaitable<Status> Client::watch(Resource r, std::string ns, WatchOptions options,
-                                std::function<bool(const WatchEvent&)> onEvent, Deadline deadline) {
+awaitable<Status> RestClient::watch(Resource r, std::string ns, WatchOptions options,
+                                    std::function<bool(const WatchEvent&)> onEvent,
+                                    Deadline deadline) {
   std::string path =
       r.path(ns) + "?watch=true&timeoutSeconds=" + std::to_string(options.timeoutSeconds);
   if (options.bookmarks) {
@@ -296,8 +329,8 @@ awaitable<Status> Client::watch(Resource r, std::string ns, WatchOptions options
   co_return streamError;
 }
 
-awaitable<StatusOr<json>> Client::create(Resource r, std::string ns, json object,
-                                         Deadline deadline) {
+awaitable<StatusOr<json>> RestClient::create(Resource r, std::string ns, json object,
+                                             Deadline deadline) {
   std::string path = r.path(ns);
   co_return co_await call("POST", std::move(path), "application/json", object.dump(), deadline);
 }
@@ -312,8 +345,8 @@ std::string nameOf(const json& object) {
 
 }  // namespace
 
-awaitable<StatusOr<json>> Client::update(Resource r, std::string ns, json object,
-                                         Deadline deadline) {
+awaitable<StatusOr<json>> RestClient::update(Resource r, std::string ns, json object,
+                                             Deadline deadline) {
   std::string name = nameOf(object);
   if (name.empty()) {
     co_return invalidArgument("update of " + r.resource + ": the object has no metadata.name");
@@ -322,8 +355,8 @@ awaitable<StatusOr<json>> Client::update(Resource r, std::string ns, json object
   co_return co_await call("PUT", std::move(path), "application/json", object.dump(), deadline);
 }
 
-awaitable<StatusOr<json>> Client::updateStatus(Resource r, std::string ns, json object,
-                                               Deadline deadline) {
+awaitable<StatusOr<json>> RestClient::updateStatus(Resource r, std::string ns, json object,
+                                                   Deadline deadline) {
   std::string name = nameOf(object);
   if (name.empty()) {
     co_return invalidArgument("status update of " + r.resource +
@@ -333,9 +366,9 @@ awaitable<StatusOr<json>> Client::updateStatus(Resource r, std::string ns, json 
   co_return co_await call("PUT", std::move(path), "application/json", object.dump(), deadline);
 }
 
-awaitable<StatusOr<json>> Client::patch(Resource r, std::string ns, std::string name,
-                                        PatchType type, json patch, Deadline deadline,
-                                        bool status) {
+awaitable<StatusOr<json>> RestClient::patch(Resource r, std::string ns, std::string name,
+                                            PatchType type, json patch, Deadline deadline,
+                                            bool status) {
   std::string contentType = type == PatchType::kMerge ? "application/merge-patch+json"
                             : type == PatchType::kJsonPatch
                                 ? "application/json-patch+json"
@@ -344,8 +377,8 @@ awaitable<StatusOr<json>> Client::patch(Resource r, std::string ns, std::string 
   co_return co_await call("PATCH", std::move(path), std::move(contentType), patch.dump(), deadline);
 }
 
-awaitable<StatusOr<json>> Client::remove(Resource r, std::string ns, std::string name,
-                                         DeleteOptions options, Deadline deadline) {
+awaitable<StatusOr<json>> RestClient::remove(Resource r, std::string ns, std::string name,
+                                             DeleteOptions options, Deadline deadline) {
   json body = {{"kind", "DeleteOptions"}, {"apiVersion", "v1"}};
   if (!options.propagationPolicy.empty()) {
     body["propagationPolicy"] = options.propagationPolicy;

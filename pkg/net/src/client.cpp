@@ -463,6 +463,7 @@ awaitable<StatusOr<ClientResponse>> HttpClient::send(ClientRequest req) {
 Status statusFromHttp(int httpStatus, std::string message) {
   switch (httpStatus) {
     case 400:
+    case 415:
     case 422:
       return invalidArgument(std::move(message));
     case 401:
@@ -475,18 +476,24 @@ Status statusFromHttp(int httpStatus, std::string message) {
       return deadlineExceeded(std::move(message));
     case 409:
       return conflict(std::move(message));
+    case 410:
+      return gone(std::move(message));
     case 412:
       return failedPrecondition(std::move(message));
     case 429:
-    case 502:
-    case 503:
-    case 504:
-      return unavailable(std::move(message));
+      return resourceExhausted(std::move(message));
+    case 500:
+      return internalError(std::move(message));
+    case 501:
+      return unimplemented(std::move(message));
     default:
       break;
   }
   if (httpStatus >= 200 && httpStatus < 300) {
     return okStatus();
+  }
+  if (httpStatus >= 500) {
+    return unavailable(std::move(message));  // 502, 503, 504: a peer or proxy is down
   }
   return internalError(std::move(message));
 }

@@ -37,21 +37,63 @@ Status answerError(const std::string& what, const net::ClientResponse& res) {
                                              (detail.empty() ? "" : " (" + detail + ")"));
 }
 
+// The OCI distribution API over HTTP: the only implementation outside tests.
+class DistributionClient final : public Client {
+ public:
+  DistributionClient(std::shared_ptr<net::HttpClient> http, RegistryOptions options);
+
+  boost::asio::awaitable<StatusOr<Manifest>> getManifest(imageref::Reference ref,
+                                                         Deadline deadline) override;
+  boost::asio::awaitable<StatusOr<std::string>> resolveDigest(imageref::Reference ref,
+                                                              Deadline deadline) override;
+  boost::asio::awaitable<StatusOr<std::string>> getBlob(imageref::Reference repo,
+                                                        std::string digest, Deadline deadline,
+                                                        size_t maxBytes = 0) override;
+  boost::asio::awaitable<StatusOr<std::vector<Descriptor>>> referrers(imageref::Reference repo,
+                                                                      std::string digest,
+                                                                      Deadline deadline) override;
+  size_t tokenRequests() const override;
+
+ private:
+  struct CachedAuth {
+    std::string header;
+    std::chrono::steady_clock::time_point expires;
+  };
+
+  boost::asio::awaitable<StatusOr<net::ClientResponse>> call(const imageref::Reference& repo,
+                                                             std::string path,
+                                                             std::vector<net::Header> headers,
+                                                             size_t maxBytes, Deadline deadline);
+  boost::asio::awaitable<StatusOr<CachedAuth>> authorize(const imageref::Reference& repo,
+                                                         std::string_view challengeHeader,
+                                                         const std::string& scope,
+                                                         Deadline deadline);
+  std::string endpoint(const std::string& registry) const;
+  std::optional<std::string> cachedAuth(const std::string& key);
+
+  std::shared_ptr<net::HttpClient> http_;
+  RegistryOptions options_;
+  std::mutex mu_;
+  std::map<std::string, CachedAuth> auth_;
+  std::atomic<size_t> tokenRequests_{0};
+};
+
 }  // namespace
 
-Client::Client(std::shared_ptr<net::HttpClient> http, RegistryOptions options)
+DistributionClient::DistributionClient(std::shared_ptr<net::HttpClient> http,
+                                       RegistryOptions options)
     : http_(std::move(http)), options_(std::move(options)) {}
 
-size_t Client::tokenRequests() const {
+size_t DistributionClient::tokenRequests() const {
   return tokenRequests_.load();
 }
 
-std::string Client::endpoint(const std::string& registry) const {
+std::string DistributionClient::endpoint(const std::string& registry) const {
   std::string host = registry == imageref::kDefaultRegistry ? "registry-1.docker.io" : registry;
   return (options_.plainHttpHosts.count(registry) ? "http://" : "https://") + host;
 }
 
-std::optional<std::string> Client::cachedAuth(const std::string& key) {
+std::optional<std::string> DistributionClient::cachedAuth(const std::string& key) {
   std::lock_guard lock(mu_);
   auto it = auth_.find(key);
   if (it == auth_.end() || it->second.expires <= Clock::now()) {
@@ -60,10 +102,9 @@ std::optional<std::string> Client::cachedAuth(const std::string& key) {
   return it->second.header;
 }
 
-awaitable<StatusOr<Client::CachedAuth>> Client::authorize(const imageref::Reference& repo,
-                                                          std::string_view challengeHeader,
-                                                          const std::string& scope,
-                                                          Deadline deadline) {
+awaitable<StatusOr<DistributionClient::CachedAuth>> DistributionClient::authorize(
+    const imageref::Reference& repo, std::string_view challengeHeader, const std::string& scope,
+    Deadline deadline) {
   const std::string& registry = repo.registry;
   auto challenge = parseChallenge(challengeHeader);
   if (!challenge.ok()) {
@@ -145,10 +186,11 @@ awaitable<StatusOr<Client::CachedAuth>> Client::authorize(const imageref::Refere
                        Clock::now() + std::chrono::seconds(lifetime) - std::chrono::seconds(5)};
 }
 
-awaitable<StatusOr<net::ClientResponse>> Client::call(const imageref::Reference& repo,
-                                                      std::string path,
-                                                      std::vector<net::Header> headers,
-                                                      size_t maxBytes, Deadline deadline) {
+awaitable<StatusOr<net::ClientResponse>> DistributionClient::call(const imageref::Reference& repo,
+                                                                  std::string path,
+                                                                  std::vector<net::Header> headers,
+                                                                  size_t maxBytes,
+                                                                  Deadline deadline) {
   const std::string scope = "repository:" + repo.repository + ":pull";
   const std::string cacheKey = repo.registry + "|" + scope;
   std::string url = endpoint(repo.registry) + path;
@@ -202,7 +244,8 @@ awaitable<StatusOr<net::ClientResponse>> Client::call(const imageref::Reference&
   co_return unavailable("registry " + repo.registry + " redirected too many times");
 }
 
-awaitable<StatusOr<Manifest>> Client::getManifest(imageref::Reference ref, Deadline deadline) {
+awaitable<StatusOr<Manifest>> DistributionClient::getManifest(imageref::Reference ref,
+                                                              Deadline deadline) {
   const std::string target = ref.isPinned() ? ref.digest : ref.tag;
   const std::string what = "manifest " + ref.name() + (ref.isPinned() ? "@" : ":") + target;
   std::string accept = std::string(kOciManifest) + ", " + std::string(kOciIndex) + ", " +
@@ -242,7 +285,8 @@ awaitable<StatusOr<Manifest>> Client::getManifest(imageref::Reference ref, Deadl
   co_return manifest;
 }
 
-awaitable<StatusOr<std::string>> Client::resolveDigest(imageref::Reference ref, Deadline deadline) {
+awaitable<StatusOr<std::string>> DistributionClient::resolveDigest(imageref::Reference ref,
+                                                                   Deadline deadline) {
   if (ref.isPinned()) {
     co_return ref.digest;
   }
@@ -253,8 +297,9 @@ awaitable<StatusOr<std::string>> Client::resolveDigest(imageref::Reference ref, 
   co_return manifest->digest;
 }
 
-awaitable<StatusOr<std::string>> Client::getBlob(imageref::Reference repo, std::string digest,
-                                                 Deadline deadline, size_t maxBytes) {
+awaitable<StatusOr<std::string>> DistributionClient::getBlob(imageref::Reference repo,
+                                                             std::string digest, Deadline deadline,
+                                                             size_t maxBytes) {
   HM_RETURN_IF_ERROR_CO(imageref::validateDigest(digest));
   const std::string what = "blob " + repo.name() + "@" + digest;
   std::string path = "/v2/" + repo.repository + "/blobs/" + digest;
@@ -274,9 +319,9 @@ awaitable<StatusOr<std::string>> Client::getBlob(imageref::Reference repo, std::
   co_return std::move(res->body);
 }
 
-awaitable<StatusOr<std::vector<Descriptor>>> Client::referrers(imageref::Reference repo,
-                                                               std::string digest,
-                                                               Deadline deadline) {
+awaitable<StatusOr<std::vector<Descriptor>>> DistributionClient::referrers(imageref::Reference repo,
+                                                                           std::string digest,
+                                                                           Deadline deadline) {
   HM_RETURN_IF_ERROR_CO(imageref::validateDigest(digest));
   std::vector<net::Header> headers{net::Header{std::string("Accept"), std::string(kOciIndex)}};
   std::string path = "/v2/" + repo.repository + "/referrers/" + digest;
@@ -311,6 +356,11 @@ awaitable<StatusOr<std::vector<Descriptor>>> Client::referrers(imageref::Referen
     co_return std::vector<Descriptor>{};
   }
   co_return std::move(index->manifests);
+}
+
+std::shared_ptr<Client> Client::create(std::shared_ptr<net::HttpClient> http,
+                                       RegistryOptions options) {
+  return std::make_shared<DistributionClient>(std::move(http), std::move(options));
 }
 
 }  // namespace hm::registry

@@ -40,13 +40,13 @@ StatusOr<std::unique_ptr<Engine>> connect(boost::asio::any_io_executor executor,
     return http.status();
   }
   std::shared_ptr<net::HttpClient> shared(std::move(*http));
-  auto registryClient = std::make_shared<registry::Client>(shared, std::move(ro));
+  auto registryClient = registry::Client::create(shared, std::move(ro));
 
   std::vector<std::shared_ptr<facts::Source>> sources;
   if (options.harbor) {
     const HarborConnection& c = *options.harbor;
-    auto harborClient = std::make_shared<harbor::Client>(
-        shared, harbor::HarborOptions{c.url, c.username, c.password});
+    auto harborClient =
+        harbor::Client::create(shared, harbor::HarborOptions{c.url, c.username, c.password});
     auto gate = scangate::ScanGate::create(std::move(harborClient), {c.url, harborHosts},
                                            options.scanCache, std::move(observer.scan), clock);
     if (!gate.ok()) {

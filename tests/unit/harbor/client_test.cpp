@@ -37,14 +37,14 @@ class HarborContractTest : public ::testing::Test {
     delete layout_;
     delete rig_;
   }
-  std::unique_ptr<Client> client(std::string user = "admin", std::string password = "") {
+  std::shared_ptr<Client> client(std::string user = "admin", std::string password = "") {
     auto http = net::HttpClient::create(io_.ioc().get_executor(), {});
     EXPECT_TRUE(http.ok());
     HarborOptions o;
     o.url = "http://" + rig_->host();
     o.username = std::move(user);
     o.password = password.empty() && o.username == "admin" ? rig_->adminPassword() : password;
-    return std::make_unique<Client>(std::shared_ptr<net::HttpClient>(std::move(*http)), o);
+    return Client::create(std::shared_ptr<net::HttpClient>(std::move(*http)), o);
   }
 
   static hm::testing::HarborRig* rig_;
@@ -429,11 +429,11 @@ TEST_F(HarborContractTest, CosignSignaturesAreRecordedAsAccessories) {
   registry::RegistryOptions opts;
   opts.plainHttpHosts = {rig_->host()};
   opts.credentials[rig_->host()] = {"admin", rig_->adminPassword()};
-  registry::Client reg(std::shared_ptr<net::HttpClient>(std::move(*http)), opts);
+  auto reg = registry::Client::create(std::shared_ptr<net::HttpClient>(std::move(*http)), opts);
   auto repo = imageref::parse(rig_->host() + "/shop/signed");
   ASSERT_TRUE(repo.ok());
   rig_->control("DELETE", "/sim/stats");
-  auto refs = runOn(io_.ioc(), reg.referrers(*repo, img.digest, soon()));
+  auto refs = runOn(io_.ioc(), reg->referrers(*repo, img.digest, soon()));
   ASSERT_TRUE(refs.ok()) << refs.status().message();
   ASSERT_EQ(refs->size(), 1u) << "the legacy .sig has no subject, so it is no referrer";
   EXPECT_EQ((*refs)[0].digest, bundleDigest);
@@ -585,16 +585,16 @@ TEST_F(HarborContractTest, RobotTokensFollowRobotPermissions) {
   registry::RegistryOptions opts;
   opts.plainHttpHosts = {rig_->host()};
   opts.credentials[rig_->host()] = {robot->name, robot->secret};
-  registry::Client reg(shared, opts);
+  auto reg = registry::Client::create(shared, opts);
   auto shop = imageref::parse(rig_->host() + "/shop/team/web:1.4");
   ASSERT_TRUE(shop.ok());
-  auto digest = runOn(io_.ioc(), reg.resolveDigest(*shop, soon()));
+  auto digest = runOn(io_.ioc(), reg->resolveDigest(*shop, soon()));
   ASSERT_TRUE(digest.ok()) << digest.status().message();
   EXPECT_EQ(*digest, image_.digest);
   ASSERT_TRUE(runOn(io_.ioc(), c->createProject({"vault", {}, std::nullopt}, soon())).ok());
   auto elsewhere = imageref::parse(rig_->host() + "/vault/app:1");
   ASSERT_TRUE(elsewhere.ok());
-  auto refused = runOn(io_.ioc(), reg.resolveDigest(*elsewhere, soon()));
+  auto refused = runOn(io_.ioc(), reg->resolveDigest(*elsewhere, soon()));
   EXPECT_EQ(refused.status().code(), StatusCode::kUnauthenticated)
       << "a shop robot's token carries no access to another project";
 }
@@ -671,29 +671,29 @@ TEST(HarborTlsTest, VerifiesTheCertificateAndRunsTheTokenFlowOverTls) {
   auto http = net::HttpClient::create(io.ioc().get_executor(), verified);
   ASSERT_TRUE(http.ok());
   std::shared_ptr<net::HttpClient> shared(std::move(*http));
-  Client h(shared, {rig.url(), "admin", rig.adminPassword()});
-  auto info = runOn(io.ioc(), h.systemInfo(soon()));
+  auto h = Client::create(shared, {rig.url(), "admin", rig.adminPassword()});
+  auto info = runOn(io.ioc(), h->systemInfo(soon()));
   ASSERT_TRUE(info.ok()) << info.status().message();
   EXPECT_EQ(info->externalUrl, "https://harbor.test.example");
-  auto artifact = runOn(io.ioc(), h.getArtifact("secure", "app", "1", soon()));
+  auto artifact = runOn(io.ioc(), h->getArtifact("secure", "app", "1", soon()));
   ASSERT_TRUE(artifact.ok()) << artifact.status().message();
   EXPECT_EQ(artifact->digest, img.digest);
 
   registry::RegistryOptions opts;
   opts.credentials[rig.host()] = {"admin", rig.adminPassword()};
-  registry::Client reg(shared, opts);
+  auto reg = registry::Client::create(shared, opts);
   auto ref = imageref::parse(rig.host() + "/secure/app:1");
   ASSERT_TRUE(ref.ok());
-  auto digest = runOn(io.ioc(), reg.resolveDigest(*ref, soon()));
+  auto digest = runOn(io.ioc(), reg->resolveDigest(*ref, soon()));
   ASSERT_TRUE(digest.ok()) << digest.status().message();
   EXPECT_EQ(*digest, img.digest);
 
   // The system trust store does not know the simulator's self-signed certificate.
   auto untrusted = net::HttpClient::create(io.ioc().get_executor(), {});
   ASSERT_TRUE(untrusted.ok());
-  Client stranger(std::shared_ptr<net::HttpClient>(std::move(*untrusted)),
-                  {rig.url(), "admin", rig.adminPassword()});
-  auto refused = runOn(io.ioc(), stranger.health(soon()));
+  auto stranger = Client::create(std::shared_ptr<net::HttpClient>(std::move(*untrusted)),
+                                 {rig.url(), "admin", rig.adminPassword()});
+  auto refused = runOn(io.ioc(), stranger->health(soon()));
   ASSERT_FALSE(refused.ok());
   EXPECT_THAT(refused.status().message(), HasSubstr("certificate"));
 }

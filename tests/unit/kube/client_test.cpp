@@ -268,7 +268,7 @@ TEST_F(KubeClientTest, ThrottlingOutagesAndBadCredentials) {
   rig_->control("POST", "/sim/faults", R"({"status":429,"count":1})");
   auto post = runOn(io_.ioc(), kube_->create(kSecrets, "default", secret("throttled"), soon()));
   EXPECT_EQ(post.status().code(), StatusCode::kResourceExhausted) << "a POST is not repeated";
-  rig_->control("POST", "/sim/faults", R"({"status":500,"count":-1})");
+  rig_->control("POST", "/sim/faults", R"({"status":503,"count":-1})");
   auto down = runOn(io_.ioc(), kube_->get(kNamespaces, "", "default", soon()));
   rig_->control("DELETE", "/sim/faults");
   EXPECT_EQ(down.status().code(), StatusCode::kUnavailable);
@@ -539,6 +539,29 @@ spec:
   ASSERT_EQ(rig.kubectl({"delete", "-f", dir.file("g.yaml")}, out), 0) << out;
   EXPECT_NE(rig.kubectl({"get", "gadget", "g1"}, out), 0);
   EXPECT_THAT(out, HasSubstr("NotFound"));
+}
+
+// The kube client's errors: net::statusFromHttp's table, with the Status body's reason on top.
+TEST(KubeErrorTest, TheStatusReasonRefinesTheSharedHttpTable) {
+  const std::string exists =
+      R"({"kind":"Status","status":"Failure","reason":"AlreadyExists","message":"taken","code":409})";
+  EXPECT_EQ(errorFromResponse(409, exists, "create").code(), StatusCode::kAlreadyExists);
+  const std::string stale =
+      R"({"kind":"Status","status":"Failure","reason":"Conflict","message":"stale","code":409})";
+  EXPECT_EQ(errorFromResponse(409, stale, "update").code(), StatusCode::kConflict);
+  const std::string expired = R"({"kind":"Status","reason":"Expired","message":"too old"})";
+  EXPECT_EQ(errorFromResponse(200, expired, "watch").code(), StatusCode::kGone);
+  const std::string invalid = R"({"kind":"Status","reason":"Invalid","message":"bad",
+    "details":{"causes":[{"field":"spec.x","message":"must be set"}]},"code":422})";
+  Status bad = errorFromResponse(422, invalid, "create x");
+  EXPECT_EQ(bad.code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(bad.message(), "create x: bad; spec.x: must be set");
+  for (int code : {400, 401, 403, 404, 408, 410, 412, 415, 429, 500, 503}) {
+    EXPECT_EQ(errorFromResponse(code, "not json", "get").code(),
+              net::statusFromHttp(code, "").code())
+        << code;
+  }
+  EXPECT_EQ(errorFromResponse(500, "", "get").message(), "get: HTTP 500");
 }
 
 }  // namespace

@@ -449,9 +449,17 @@ TEST(StatusFromHttpTest, MapsCodesOnce) {
   EXPECT_EQ(statusFromHttp(404, "").code(), StatusCode::kNotFound);
   EXPECT_EQ(statusFromHttp(409, "").code(), StatusCode::kConflict);
   EXPECT_EQ(statusFromHttp(412, "").code(), StatusCode::kFailedPrecondition);
-  EXPECT_EQ(statusFromHttp(429, "").code(), StatusCode::kUnavailable);
-  EXPECT_EQ(statusFromHttp(503, "").code(), StatusCode::kUnavailable);
+  EXPECT_EQ(statusFromHttp(408, "").code(), StatusCode::kDeadlineExceeded);
+  EXPECT_EQ(statusFromHttp(410, "").code(), StatusCode::kGone);
+  EXPECT_EQ(statusFromHttp(415, "").code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(statusFromHttp(422, "").code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(statusFromHttp(429, "").code(), StatusCode::kResourceExhausted);
   EXPECT_EQ(statusFromHttp(500, "").code(), StatusCode::kInternal);
+  EXPECT_EQ(statusFromHttp(501, "").code(), StatusCode::kUnimplemented);
+  for (int code : {502, 503, 504, 599}) {
+    EXPECT_EQ(statusFromHttp(code, "").code(), StatusCode::kUnavailable) << code;
+  }
+  EXPECT_EQ(statusFromHttp(418, "").code(), StatusCode::kInternal);
 }
 
 }  // namespace

@@ -69,7 +69,7 @@ class RealRegistryTest : public ::testing::Test {
   void SetUp() override {
     RegistryOptions opts;
     opts.plainHttpHosts = {rig_->host()};
-    client_ = std::make_unique<Client>(httpClient(io_.ioc()), opts);
+    client_ = Client::create(httpClient(io_.ioc()), opts);
   }
 
   std::string image(const std::string& suffix) { return rig_->host() + "/team/app" + suffix; }
@@ -78,7 +78,7 @@ class RealRegistryTest : public ::testing::Test {
   static hm::testing::OciLayout* layout_;
   static hm::testing::PushedImage amd64_, arm64_, index_;
   hm::testing::IoThreads io_;
-  std::unique_ptr<Client> client_;
+  std::shared_ptr<Client> client_;
 };
 
 hm::testing::RegistryRig* RealRegistryTest::rig_ = nullptr;
@@ -161,7 +161,7 @@ class TamperingProxyTest : public RealRegistryTest {
     proxy_->start();
     RegistryOptions ro;
     ro.plainHttpHosts = {proxyHost()};
-    client_ = std::make_unique<Client>(httpClient(io_.ioc()), ro);
+    client_ = Client::create(httpClient(io_.ioc()), ro);
   }
   void TearDown() override {
     std::promise<void> done;
@@ -275,13 +275,13 @@ class TokenFlowTest : public ::testing::Test {
                                 {{"Docker-Content-Digest", hm::testing::sha256Digest(manifest_)}}};
   }
 
-  std::unique_ptr<Client> client(std::optional<Credentials> creds) {
+  std::shared_ptr<Client> client(std::optional<Credentials> creds) {
     RegistryOptions opts;
     opts.plainHttpHosts = {host_};
     if (creds) {
       opts.credentials[host_] = *creds;
     }
-    return std::make_unique<Client>(httpClient(io_.ioc()), opts);
+    return Client::create(httpClient(io_.ioc()), opts);
   }
 
   hm::testing::IoThreads io_;
@@ -359,8 +359,8 @@ TEST(RegistryClientTest, RefusesToSendCredentialsToAPlainHttpRealm) {
   ASSERT_TRUE(http.ok());
   RegistryOptions ro;
   ro.credentials[host] = Credentials{"robot$team+ci", "s3cret"};
-  Client c(std::shared_ptr<net::HttpClient>(std::move(*http)), ro);
-  auto d = runOn(io.ioc(), c.resolveDigest(parseRef(host + "/team/app:v1"), soon()));
+  auto c = Client::create(std::shared_ptr<net::HttpClient>(std::move(*http)), ro);
+  auto d = runOn(io.ioc(), c->resolveDigest(parseRef(host + "/team/app:v1"), soon()));
   ASSERT_FALSE(d.ok());
   EXPECT_EQ(d.status().code(), StatusCode::kUnauthenticated);
   EXPECT_THAT(d.status().message(), HasSubstr("refusing to send credentials there"));
@@ -392,13 +392,13 @@ class HarborRigTest : public ::testing::Test {
     delete layout_;
     delete rig_;
   }
-  std::unique_ptr<Client> client(std::optional<Credentials> creds) {
+  std::shared_ptr<Client> client(std::optional<Credentials> creds) {
     RegistryOptions opts;
     opts.plainHttpHosts = {rig_->host()};
     if (creds) {
       opts.credentials[rig_->host()] = *creds;
     }
-    return std::make_unique<Client>(httpClient(io_.ioc()), opts);
+    return Client::create(httpClient(io_.ioc()), opts);
   }
 
   static hm::testing::HarborRig* rig_;

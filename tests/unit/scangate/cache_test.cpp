@@ -42,9 +42,9 @@ class ScanGateCacheTest : public ::testing::Test {
     auto http = net::HttpClient::create(io_.ioc().get_executor(), {});
     EXPECT_TRUE(http.ok());
     const std::string url = "http://" + rig_->host();
-    auto harbor = std::make_shared<harbor::Client>(
-        std::shared_ptr<net::HttpClient>(std::move(*http)),
-        harbor::HarborOptions{url, "admin", rig_->adminPassword()});
+    auto harbor =
+        harbor::Client::create(std::shared_ptr<net::HttpClient>(std::move(*http)),
+                               harbor::HarborOptions{url, "admin", rig_->adminPassword()});
     auto g = ScanGate::create(harbor, {url, {}}, cache);
     EXPECT_TRUE(g.ok());
     return std::move(*g);

@@ -97,8 +97,7 @@ class SignatureGateTest : public ::testing::Test {
     EXPECT_TRUE(http.ok());
     registry::RegistryOptions ro;
     ro.plainHttpHosts = {plainHost};
-    auto reg =
-        std::make_shared<registry::Client>(std::shared_ptr<net::HttpClient>(std::move(*http)), ro);
+    auto reg = registry::Client::create(std::shared_ptr<net::HttpClient>(std::move(*http)), ro);
     registry_ = reg;
     return std::make_shared<SignatureGate>(reg, options, std::move(observer));
   }
@@ -484,8 +483,7 @@ TEST_F(SignatureGateTest, HarborsReferrersApiFindsBundlesWithoutAFallbackIndex) 
   ro.plainHttpHosts = {harbor.host()};
   ro.credentials[harbor.host()] = {"admin", harbor.adminPassword()};
   SignatureGate gate(
-      std::make_shared<registry::Client>(std::shared_ptr<net::HttpClient>(std::move(*http)), ro),
-      {});
+      registry::Client::create(std::shared_ptr<net::HttpClient>(std::move(*http)), ro), {});
   auto rule = ruleOf({keyAttestor("ci", key("ed25519"))});
   auto f = facts(harbor.host() + "/team/app@" + img.digest, rule, &gate);
   ASSERT_EQ(f->source, SignatureFacts::Source::kChecked) << f->error;

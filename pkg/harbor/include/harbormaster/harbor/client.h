@@ -1,7 +1,8 @@
 // Harbor API v2.0 client: the calls the webhook and the operator make.
 //
-//   harbor::Client h(http, {.url = "https://harbor.example.com", .username = u, .password = p});
-//   auto artifact = co_await h.getArtifact("team", "app/web", "sha256:…", deadline);
+//   auto h = harbor::Client::create(http, {.url = "https://harbor.example.com",
+//                                          .username = u, .password = p});
+//   auto artifact = co_await h->getArtifact("team", "app/web", "sha256:…", deadline);
 //
 // It honours shared/harbor/API-NOTES.md: repository names double-encoded, `X-Is-Resource-Name:
 // true` on every project reference, error bodies {"errors":[{code,message}]} mapped to Status
@@ -29,77 +30,72 @@ using Deadline = std::chrono::steady_clock::time_point;
 
 class Client {
  public:
-  Client(std::shared_ptr<net::HttpClient> http, HarborOptions options);
+  static std::shared_ptr<Client> create(std::shared_ptr<net::HttpClient> http,
+                                        HarborOptions options);
+  virtual ~Client() = default;
 
   // GET /api/v2.0/health: "healthy" or "unhealthy" (Harbor always answers 200).
-  boost::asio::awaitable<StatusOr<std::string>> health(Deadline deadline);
-  boost::asio::awaitable<StatusOr<bool>> projectExists(std::string name, Deadline deadline);
-  boost::asio::awaitable<StatusOr<Project>> getProject(std::string name, Deadline deadline);
+  virtual boost::asio::awaitable<StatusOr<std::string>> health(Deadline deadline) = 0;
+  virtual boost::asio::awaitable<StatusOr<bool>> projectExists(std::string name,
+                                                               Deadline deadline) = 0;
+  virtual boost::asio::awaitable<StatusOr<Project>> getProject(std::string name,
+                                                               Deadline deadline) = 0;
   // Returns the new project's id (from the Location header).
-  boost::asio::awaitable<StatusOr<int64_t>> createProject(ProjectSpec spec, Deadline deadline);
-  boost::asio::awaitable<Status> deleteProject(std::string name, Deadline deadline);
+  virtual boost::asio::awaitable<StatusOr<int64_t>> createProject(ProjectSpec spec,
+                                                                  Deadline deadline) = 0;
+  virtual boost::asio::awaitable<Status> deleteProject(std::string name, Deadline deadline) = 0;
   // PUT /projects/{name}: merges metadata keys, replaces the allowlist when given.
-  boost::asio::awaitable<Status> updateProject(std::string name, ProjectUpdate update,
-                                               Deadline deadline);
+  virtual boost::asio::awaitable<Status> updateProject(std::string name, ProjectUpdate update,
+                                                       Deadline deadline) = 0;
   // PUT /projects/{name}/metadatas/{key}, where Harbor validates the value (400 otherwise).
-  boost::asio::awaitable<Status> setProjectMetadata(std::string name, std::string key,
-                                                    std::string value, Deadline deadline);
+  virtual boost::asio::awaitable<Status> setProjectMetadata(std::string name, std::string key,
+                                                            std::string value,
+                                                            Deadline deadline) = 0;
   // The only way to remove a metadata key: PUT never deletes one.
-  boost::asio::awaitable<Status> deleteProjectMetadata(std::string name, std::string key,
-                                                       Deadline deadline);
+  virtual boost::asio::awaitable<Status> deleteProjectMetadata(std::string name, std::string key,
+                                                               Deadline deadline) = 0;
   // The project's storage quota; setting it needs a system administrator.
-  boost::asio::awaitable<StatusOr<Quota>> projectQuota(int64_t projectId, Deadline deadline);
-  boost::asio::awaitable<Status> setStorageQuota(int64_t quotaId, int64_t bytes, Deadline deadline);
-  boost::asio::awaitable<StatusOr<CveAllowlist>> systemAllowlist(Deadline deadline);
+  virtual boost::asio::awaitable<StatusOr<Quota>> projectQuota(int64_t projectId,
+                                                               Deadline deadline) = 0;
+  virtual boost::asio::awaitable<Status> setStorageQuota(int64_t quotaId, int64_t bytes,
+                                                         Deadline deadline) = 0;
+  virtual boost::asio::awaitable<StatusOr<CveAllowlist>> systemAllowlist(Deadline deadline) = 0;
   // Needs a system admin; Harbor answers 500 for empty or duplicate ids.
-  boost::asio::awaitable<Status> setSystemAllowlist(CveAllowlist list, Deadline deadline);
-  boost::asio::awaitable<StatusOr<SystemInfo>> systemInfo(Deadline deadline);
+  virtual boost::asio::awaitable<Status> setSystemAllowlist(CveAllowlist list,
+                                                            Deadline deadline) = 0;
+  virtual boost::asio::awaitable<StatusOr<SystemInfo>> systemInfo(Deadline deadline) = 0;
   // `repository` is the path below the project ("app" or "team/app"); `reference` a tag or digest.
-  boost::asio::awaitable<StatusOr<Artifact>> getArtifact(std::string project,
-                                                         std::string repository,
-                                                         std::string reference, Deadline deadline);
-  boost::asio::awaitable<StatusOr<std::optional<VulnerabilityReport>>> vulnerabilities(
-      std::string project, std::string repository, std::string reference, Deadline deadline);
+  virtual boost::asio::awaitable<StatusOr<Artifact>> getArtifact(std::string project,
+                                                                 std::string repository,
+                                                                 std::string reference,
+                                                                 Deadline deadline) = 0;
+  virtual boost::asio::awaitable<StatusOr<std::optional<VulnerabilityReport>>> vulnerabilities(
+      std::string project, std::string repository, std::string reference, Deadline deadline) = 0;
   // POST …/scan → 202. FailedPrecondition when no scanner is available, AlreadyExists while a
   // scan is running (409), InvalidArgument when the scanner cannot scan the media type.
-  boost::asio::awaitable<Status> scanArtifact(std::string project, std::string repository,
-                                              std::string reference, Deadline deadline);
+  virtual boost::asio::awaitable<Status> scanArtifact(std::string project, std::string repository,
+                                                      std::string reference, Deadline deadline) = 0;
 
   // Robots. The secret is only in createRobot's and refreshRobotSecret's results.
-  boost::asio::awaitable<StatusOr<CreatedRobot>> createRobot(RobotSpec spec, Deadline deadline);
+  virtual boost::asio::awaitable<StatusOr<CreatedRobot>> createRobot(RobotSpec spec,
+                                                                     Deadline deadline) = 0;
   // A project's robots, every page; `storedName` ("team-a+puller") narrows to one.
-  boost::asio::awaitable<StatusOr<std::vector<Robot>>> listProjectRobots(int64_t projectId,
-                                                                         std::string storedName,
-                                                                         Deadline deadline);
-  boost::asio::awaitable<StatusOr<Robot>> getRobot(int64_t id, Deadline deadline);
+  virtual boost::asio::awaitable<StatusOr<std::vector<Robot>>> listProjectRobots(
+      int64_t projectId, std::string storedName, Deadline deadline) = 0;
+  virtual boost::asio::awaitable<StatusOr<Robot>> getRobot(int64_t id, Deadline deadline) = 0;
   // PUT with the full robot; `robot.name` must be the prefixed name Harbor showed.
-  boost::asio::awaitable<Status> updateRobot(Robot robot, Deadline deadline);
-  boost::asio::awaitable<Status> deleteRobot(int64_t id, Deadline deadline);
-  boost::asio::awaitable<StatusOr<std::string>> refreshRobotSecret(int64_t id, Deadline deadline);
+  virtual boost::asio::awaitable<Status> updateRobot(Robot robot, Deadline deadline) = 0;
+  virtual boost::asio::awaitable<Status> deleteRobot(int64_t id, Deadline deadline) = 0;
+  virtual boost::asio::awaitable<StatusOr<std::string>> refreshRobotSecret(int64_t id,
+                                                                           Deadline deadline) = 0;
   // PATCH /robots/{id} with a chosen secret (8–128 chars, upper, lower and digit): the caller
   // stores it first, so a crash after the call never leaves an unknown secret.
-  boost::asio::awaitable<Status> setRobotSecret(int64_t id, std::string secret, Deadline deadline);
+  virtual boost::asio::awaitable<Status> setRobotSecret(int64_t id, std::string secret,
+                                                        Deadline deadline) = 0;
   // Whether Harbor accepts these credentials (GET /system/CVEAllowlist answers any valid user
   // or robot): OK, Unauthenticated when rejected (deleted, disabled, expired or wrong secret).
-  boost::asio::awaitable<Status> probeCredentials(std::string username, std::string secret,
-                                                  Deadline deadline);
-
- private:
-  boost::asio::awaitable<StatusOr<net::ClientResponse>> send(std::string method, std::string path,
-                                                             std::string body, Deadline deadline);
-  // GET, expect 200, parse the body.
-  template <typename T>
-  boost::asio::awaitable<StatusOr<T>> get(std::string path, std::string what,
-                                          StatusOr<T> (*parse)(std::string_view),
-                                          Deadline deadline);
-  // Sends and expects `want`; anything else becomes errorFrom(…, what).
-  boost::asio::awaitable<Status> call(std::string method, std::string path, std::string body,
-                                      int want, std::string what, Deadline deadline);
-  Status errorFrom(const net::ClientResponse& res, const std::string& what) const;
-
-  std::shared_ptr<net::HttpClient> http_;
-  HarborOptions options_;
-  std::string authorization_;
+  virtual boost::asio::awaitable<Status> probeCredentials(std::string username, std::string secret,
+                                                          Deadline deadline) = 0;
 };
 
 // "team/app" → "team%252Fapp": Harbor decodes repository path segments twice.

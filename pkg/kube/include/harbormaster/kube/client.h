@@ -72,55 +72,43 @@ class Client {
  public:
   static StatusOr<std::unique_ptr<Client>> create(boost::asio::any_io_executor executor,
                                                   ClusterConfig config);
+  virtual ~Client() = default;
 
-  boost::asio::awaitable<StatusOr<nlohmann::json>> get(Resource r, std::string ns, std::string name,
-                                                       Deadline deadline);
+  virtual boost::asio::awaitable<StatusOr<nlohmann::json>> get(Resource r, std::string ns,
+                                                               std::string name,
+                                                               Deadline deadline) = 0;
   // Every page (limit/continue) merged into one list; metadata.resourceVersion is the last
   // page's, from which a watch can start.
-  boost::asio::awaitable<StatusOr<nlohmann::json>> list(Resource r, std::string ns,
-                                                        ListOptions options, Deadline deadline);
-  boost::asio::awaitable<StatusOr<nlohmann::json>> create(Resource r, std::string ns,
-                                                          nlohmann::json object, Deadline deadline);
+  virtual boost::asio::awaitable<StatusOr<nlohmann::json>> list(Resource r, std::string ns,
+                                                                ListOptions options,
+                                                                Deadline deadline) = 0;
+  virtual boost::asio::awaitable<StatusOr<nlohmann::json>> create(Resource r, std::string ns,
+                                                                  nlohmann::json object,
+                                                                  Deadline deadline) = 0;
   // PUT of the object (its metadata.name); a stale metadata.resourceVersion is Conflict.
-  boost::asio::awaitable<StatusOr<nlohmann::json>> update(Resource r, std::string ns,
-                                                          nlohmann::json object, Deadline deadline);
-  boost::asio::awaitable<StatusOr<nlohmann::json>> updateStatus(Resource r, std::string ns,
-                                                                nlohmann::json object,
-                                                                Deadline deadline);
-  boost::asio::awaitable<StatusOr<nlohmann::json>> patch(Resource r, std::string ns,
-                                                         std::string name, PatchType type,
-                                                         nlohmann::json patch, Deadline deadline,
-                                                         bool status = false);
+  virtual boost::asio::awaitable<StatusOr<nlohmann::json>> update(Resource r, std::string ns,
+                                                                  nlohmann::json object,
+                                                                  Deadline deadline) = 0;
+  virtual boost::asio::awaitable<StatusOr<nlohmann::json>> updateStatus(Resource r, std::string ns,
+                                                                        nlohmann::json object,
+                                                                        Deadline deadline) = 0;
+  virtual boost::asio::awaitable<StatusOr<nlohmann::json>> patch(Resource r, std::string ns,
+                                                                 std::string name, PatchType type,
+                                                                 nlohmann::json patch,
+                                                                 Deadline deadline,
+                                                                 bool status = false) = 0;
   // Streams events to `onEvent` until the server ends the watch (OK), onEvent returns false
   // (OK), or something fails: an ERROR event with 410 Expired is Gone (re-list, then watch from
   // the new list's resourceVersion); other errors as for the other calls.
-  boost::asio::awaitable<Status> watch(Resource r, std::string ns, WatchOptions options,
-                                       std::function<bool(const WatchEvent&)> onEvent,
-                                       Deadline deadline);
+  virtual boost::asio::awaitable<Status> watch(Resource r, std::string ns, WatchOptions options,
+                                               std::function<bool(const WatchEvent&)> onEvent,
+                                               Deadline deadline) = 0;
   // The object as the server returned it: gone, or still there with a deletionTimestamp while
   // finalizers run.
-  boost::asio::awaitable<StatusOr<nlohmann::json>> remove(Resource r, std::string ns,
-                                                          std::string name, DeleteOptions options,
-                                                          Deadline deadline);
-
- private:
-  Client(boost::asio::any_io_executor executor, ClusterConfig config,
-         std::shared_ptr<net::HttpClient> http);
-  // The HTTP client for the next call: rebuilt when an exec plugin's certificate changes.
-  StatusOr<std::shared_ptr<net::HttpClient>> httpClient();
-  // Adds the current credential; a 401 drops it and tries once more; non-2xx is a Status.
-  boost::asio::awaitable<StatusOr<net::ClientResponse>> send(net::ClientRequest req,
-                                                             std::string what);
-  boost::asio::awaitable<StatusOr<nlohmann::json>> call(std::string method, std::string path,
-                                                        std::string contentType, std::string body,
-                                                        Deadline deadline);
-
-  boost::asio::any_io_executor executor_;
-  ClusterConfig config_;
-  std::mutex httpMu_;
-  std::shared_ptr<net::HttpClient> http_;
-  std::optional<std::pair<std::string, std::string>> httpCert_;  // what http_ presents
-  Credentials credentials_;
+  virtual boost::asio::awaitable<StatusOr<nlohmann::json>> remove(Resource r, std::string ns,
+                                                                  std::string name,
+                                                                  DeleteOptions options,
+                                                                  Deadline deadline) = 0;
 };
 
 // metav1.Status (or any error answer) → Status with the server's reason and causes.

@@ -119,8 +119,10 @@ class HttpClient {
   std::shared_ptr<State> state_;
 };
 
-// 400 InvalidArgument, 401 Unauthenticated, 403 PermissionDenied, 404 NotFound, 409 Conflict,
-// 412 FailedPrecondition, 429/502/503/504 Unavailable, 408 DeadlineExceeded, other 5xx Internal.
+// The one HTTP status → Status table (the Harbor, registry and Kubernetes clients build on it):
+// 400/415/422 InvalidArgument, 401 Unauthenticated, 403 PermissionDenied, 404 NotFound,
+// 408 DeadlineExceeded, 409 Conflict, 410 Gone, 412 FailedPrecondition, 429 ResourceExhausted,
+// 500 Internal, 501 Unimplemented, other 5xx Unavailable, other codes Internal.
 Status statusFromHttp(int httpStatus, std::string message);
 
 }  // namespace hm::net

@@ -1,7 +1,7 @@
 // OCI distribution client: manifests, blobs and referrers, with the registry token flow.
 //
-//   registry::Client reg(http, {.credentials = {{"harbor.example.com", {"robot$x+y", secret}}}});
-//   StatusOr<std::string> digest = co_await reg.resolveDigest(ref, deadline);
+//   auto reg = registry::Client::create(http, {.credentials = {{"harbor.example.com", {u, p}}}});
+//   StatusOr<std::string> digest = co_await reg->resolveDigest(ref, deadline);
 //
 // Every manifest and blob fetched by digest is hashed and compared; a mismatch is an error,
 // never a result. A tag resolves to the digest the registry reports (Docker-Content-Digest),
@@ -41,50 +41,29 @@ using Deadline = std::chrono::steady_clock::time_point;
 
 class Client {
  public:
-  Client(std::shared_ptr<net::HttpClient> http, RegistryOptions options);
+  static std::shared_ptr<Client> create(std::shared_ptr<net::HttpClient> http,
+                                        RegistryOptions options);
+  virtual ~Client() = default;
 
   // The manifest or index `ref` names: by digest when pinned (verified), else by tag.
-  boost::asio::awaitable<StatusOr<Manifest>> getManifest(imageref::Reference ref,
-                                                         Deadline deadline);
+  virtual boost::asio::awaitable<StatusOr<Manifest>> getManifest(imageref::Reference ref,
+                                                                 Deadline deadline) = 0;
   // The digest a tag points to (a pinned reference returns its own digest without a call).
-  boost::asio::awaitable<StatusOr<std::string>> resolveDigest(imageref::Reference ref,
-                                                              Deadline deadline);
+  virtual boost::asio::awaitable<StatusOr<std::string>> resolveDigest(imageref::Reference ref,
+                                                                      Deadline deadline) = 0;
   // A blob of ref's repository, verified against `digest`, at most `maxBytes` (0: the default).
-  boost::asio::awaitable<StatusOr<std::string>> getBlob(imageref::Reference repo,
-                                                        std::string digest, Deadline deadline,
-                                                        size_t maxBytes = 0);
+  virtual boost::asio::awaitable<StatusOr<std::string>> getBlob(imageref::Reference repo,
+                                                                std::string digest,
+                                                                Deadline deadline,
+                                                                size_t maxBytes = 0) = 0;
   // Manifests whose subject is `digest`: the OCI 1.1 referrers API, or the "sha256-<hex>" tag
   // schema where the registry does not implement it. artifactType is reported as the registry
   // says; callers inspect the manifests themselves.
-  boost::asio::awaitable<StatusOr<std::vector<Descriptor>>> referrers(imageref::Reference repo,
-                                                                      std::string digest,
-                                                                      Deadline deadline);
+  virtual boost::asio::awaitable<StatusOr<std::vector<Descriptor>>> referrers(
+      imageref::Reference repo, std::string digest, Deadline deadline) = 0;
 
   // Token requests made so far (for tests: the cache keeps this at one per scope).
-  size_t tokenRequests() const;
-
- private:
-  struct CachedAuth {
-    std::string header;
-    std::chrono::steady_clock::time_point expires;
-  };
-
-  boost::asio::awaitable<StatusOr<net::ClientResponse>> call(const imageref::Reference& repo,
-                                                             std::string path,
-                                                             std::vector<net::Header> headers,
-                                                             size_t maxBytes, Deadline deadline);
-  boost::asio::awaitable<StatusOr<CachedAuth>> authorize(const imageref::Reference& repo,
-                                                         std::string_view challengeHeader,
-                                                         const std::string& scope,
-                                                         Deadline deadline);
-  std::string endpoint(const std::string& registry) const;
-  std::optional<std::string> cachedAuth(const std::string& key);
-
-  std::shared_ptr<net::HttpClient> http_;
-  RegistryOptions options_;
-  std::mutex mu_;
-  std::map<std::string, CachedAuth> auth_;
-  std::atomic<size_t> tokenRequests_{0};
+  virtual size_t tokenRequests() const = 0;
 };
 
 }  // namespace hm::registry
