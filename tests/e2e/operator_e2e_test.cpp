@@ -577,7 +577,7 @@ spec:
   EXPECT_TRUE(harborAccepts(cred)) << "the robot stays in Harbor";
   json master = get({"secret", "-n", "harbormaster", "harbormaster-robot-keeper"});
   ASSERT_TRUE(master.is_object()) << "and so does its only copy of the secret";
-  EXPECT_EQ(base64Decode(master["data"].value("a.password", "")).value_or(""), cred.second);
+  EXPECT_EQ(base64Decode(master["data"].value("password", "")).value_or(""), cred.second);
 }
 
 TEST_F(OperatorTest, SteadyStateIsOneHarborReadPerObjectPerResyncAndNoWrites) {

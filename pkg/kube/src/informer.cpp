@@ -187,7 +187,19 @@ awaitable<Status> Informer::relist() {
   }
   resourceVersion_ = (*listed)["metadata"].value("resourceVersion", "");
   synced_ = true;
+  syncFlight_->finish(true);
   co_return okStatus();
+}
+
+void Informer::stop() {
+  stopping_ = true;
+  syncFlight_->finish(false);  // a first result stands: a synced cache stays synced
+}
+
+awaitable<bool> Informer::waitForSync() {
+  auto flight = syncFlight_;
+  co_await flight->wait();
+  co_return flight->result();
 }
 
 awaitable<void> Informer::resyncLoop() {

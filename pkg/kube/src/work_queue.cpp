@@ -10,6 +10,7 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <deque>
 #include <map>
+#include <mutex>
 #include <set>
 
 #include "harbormaster/base/log.h"
@@ -71,6 +72,18 @@ class Queue final : public WorkQueue {
   size_t delayed() const override { return delayed_.size(); }
 
   uint64_t threw() const override { return threw_; }
+  InFlight inFlight() const override {
+    const auto now = std::chrono::steady_clock::now();
+    InFlight out;
+    std::lock_guard lock(startedMu_);
+    for (const auto& [key, at] : started_) {
+      const double s = std::chrono::duration<double>(now - at).count();
+      out.unfinishedSeconds += s;
+      out.longestSeconds = std::max(out.longestSeconds, s);
+      ++out.processing;
+    }
+    return out;
+  }
   int failures(const std::string& key) const override {
     auto it = failures_.find(key);
     return it == failures_.end() ? 0 : it->second;
@@ -81,11 +94,22 @@ class Queue final : public WorkQueue {
     if (stopping_ || !queued_.insert(key).second) {
       return;  // already waiting
     }
+    if (options_.metrics) {
+      options_.metrics->added(options_.name);
+    }
+    enqueuedAt_[key] = std::chrono::steady_clock::now();
     if (processing_.count(key)) {
       return;  // queued again when its worker finishes
     }
     queue_.push_back(key);
+    reportDepth();
     wakeOne();
+  }
+
+  void reportDepth() {
+    if (options_.metrics) {
+      options_.metrics->depth(options_.name, queue_.size());
+    }
   }
 
   // One timer per key, the earliest wins (as client-go's delaying queue): a controller that
@@ -177,12 +201,37 @@ class Queue final : public WorkQueue {
       std::string key = queue_.front();
       queue_.pop_front();
       queued_.erase(key);
+      reportDepth();
+      const auto started = std::chrono::steady_clock::now();
+      if (auto it = enqueuedAt_.find(key); it != enqueuedAt_.end()) {
+        if (options_.metrics) {
+          options_.metrics->waited(options_.name,
+                                   std::chrono::duration<double>(started - it->second).count());
+        }
+        enqueuedAt_.erase(it);
+      }
       processing_.insert(key);
+      {
+        std::lock_guard lock(startedMu_);
+        started_[key] = started;
+      }
       Status result = co_await processGuarded(key);
+      {
+        std::lock_guard lock(startedMu_);
+        started_.erase(key);
+      }
       processing_.erase(key);
+      if (options_.metrics) {
+        options_.metrics->worked(
+            options_.name,
+            std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
+      }
       if (result.ok()) {
         failures_.erase(key);
       } else {
+        if (options_.metrics) {
+          options_.metrics->retried(options_.name);
+        }
         addLater(key, std::max(backoff(++failures_[key]), retryDelay()));
       }
       if (queued_.count(key)) {
@@ -203,6 +252,9 @@ class Queue final : public WorkQueue {
   std::deque<std::string> queue_;
   std::set<std::string> queued_;
   std::set<std::string> processing_;
+  std::map<std::string, std::chrono::steady_clock::time_point> enqueuedAt_;
+  mutable std::mutex startedMu_;  // started_ is read by metrics scrapes from other threads
+  std::map<std::string, std::chrono::steady_clock::time_point> started_;
   std::atomic<uint64_t> threw_{0};
   std::map<std::string, int> failures_;
   double tokens_ = 0;  // the retry bucket; filled to retryBurst on creation

@@ -6,7 +6,9 @@
 #include <prometheus/registry.h>
 #include <prometheus/text_serializer.h>
 
+#include <mutex>
 #include <sstream>
+#include <vector>
 
 namespace hm::metrics {
 
@@ -309,17 +311,84 @@ struct OperatorMetrics::Impl {
                                   .Help("1 while this operator process holds the leader lease.")
                                   .Register(*registry)
                                   .Add({});
+  prometheus::Gauge& masterStatus =
+      prometheus::BuildGauge()
+          .Name("leader_election_master_status")
+          .Help(
+              "Gauge of if the reporting system is master of the relevant lease, 0 indicates "
+              "backup, 1 indicates master. 'name' is the string used to identify the lease.")
+          .Register(*registry)
+          .Add({{"name", "harbormaster-operator"}});
+  prometheus::Family<prometheus::Counter>& terminal =
+      prometheus::BuildCounter()
+          .Name("controller_runtime_terminal_reconcile_errors_total")
+          .Help("Total number of terminal reconciliation errors per controller.")
+          .Register(*registry);
+  prometheus::Family<prometheus::Gauge>& activeWorkers =
+      prometheus::BuildGauge()
+          .Name("controller_runtime_active_workers")
+          .Help("Number of currently used workers per controller.")
+          .Register(*registry);
+  prometheus::Family<prometheus::Gauge>& maxWorkers =
+      prometheus::BuildGauge()
+          .Name("controller_runtime_max_concurrent_reconciles")
+          .Help("Maximum number of concurrent reconciles per controller.")
+          .Register(*registry);
+  prometheus::Family<prometheus::Histogram>& queueDuration =
+      prometheus::BuildHistogram()
+          .Name("workqueue_queue_duration_seconds")
+          .Help("How long in seconds an item stays in workqueue before being requested.")
+          .Register(*registry);
+  prometheus::Family<prometheus::Histogram>& workDuration =
+      prometheus::BuildHistogram()
+          .Name("workqueue_work_duration_seconds")
+          .Help("How long in seconds processing an item from workqueue takes.")
+          .Register(*registry);
+  prometheus::Family<prometheus::Gauge>& unfinished =
+      prometheus::BuildGauge()
+          .Name("workqueue_unfinished_work_seconds")
+          .Help(
+              "How many seconds of work has been done that is in progress and hasn't been "
+              "observed by work_duration. Large values indicate stuck threads.")
+          .Register(*registry);
+  prometheus::Family<prometheus::Gauge>& longest =
+      prometheus::BuildGauge()
+          .Name("workqueue_longest_running_processor_seconds")
+          .Help("How many seconds has the longest running processor for workqueue been running.")
+          .Register(*registry);
+  std::mutex scrapeMu;
+  std::vector<std::function<void()>> onScrape;
 };
+
+namespace {
+
+// client-go's workqueue buckets: 10 ns to 1000 s, ×10 each.
+const prometheus::Histogram::BucketBoundaries& queueBuckets() {
+  static const prometheus::Histogram::BucketBoundaries buckets = [] {
+    prometheus::Histogram::BucketBoundaries b;
+    double v = 1e-8;
+    for (int i = 0; i < 12; ++i, v *= 10) {
+      b.push_back(v);
+    }
+    return b;
+  }();
+  return buckets;
+}
+
+}  // namespace
 
 OperatorMetrics::OperatorMetrics() : impl_(std::make_unique<Impl>()) {}
 OperatorMetrics::~OperatorMetrics() = default;
 
 void OperatorMetrics::reconcile(std::string_view controller, std::string_view result,
-                                double seconds) {
+                                double seconds, bool terminal) {
   const std::string c(controller);
   impl_->total.Add({{"controller", c}, {"result", std::string(result)}}).Increment();
   if (result == "error") {
     impl_->errors.Add({{"controller", c}}).Increment();
+  }
+  if (terminal) {
+    impl_->terminal.Add({{"controller", c}}).Increment();
   }
   static const prometheus::Histogram::BucketBoundaries buckets = {
       0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60};
@@ -338,6 +407,33 @@ void OperatorMetrics::queueDepth(std::string_view queue, double d) {
   impl_->depth.Add({{"name", std::string(queue)}}).Set(d);
 }
 
+void OperatorMetrics::queueWaited(std::string_view queue, double seconds) {
+  impl_->queueDuration.Add({{"name", std::string(queue)}}, queueBuckets()).Observe(seconds);
+}
+
+void OperatorMetrics::queueWorked(std::string_view queue, double seconds) {
+  impl_->workDuration.Add({{"name", std::string(queue)}}, queueBuckets()).Observe(seconds);
+}
+
+void OperatorMetrics::queueInFlight(std::string_view queue, double unfinishedSeconds,
+                                    double longestSeconds) {
+  impl_->unfinished.Add({{"name", std::string(queue)}}).Set(unfinishedSeconds);
+  impl_->longest.Add({{"name", std::string(queue)}}).Set(longestSeconds);
+}
+
+void OperatorMetrics::activeWorkers(std::string_view controller, double workers) {
+  impl_->activeWorkers.Add({{"controller", std::string(controller)}}).Set(workers);
+}
+
+void OperatorMetrics::maxConcurrentReconciles(std::string_view controller, double workers) {
+  impl_->maxWorkers.Add({{"controller", std::string(controller)}}).Set(workers);
+}
+
+void OperatorMetrics::onScrape(std::function<void()> refresh) {
+  std::lock_guard lock(impl_->scrapeMu);
+  impl_->onScrape.push_back(std::move(refresh));
+}
+
 void OperatorMetrics::policyStates(std::string_view kind, std::string_view state, double count) {
   impl_->policyStates.Add({{"kind", std::string(kind)}, {"state", std::string(state)}}).Set(count);
 }
@@ -353,6 +449,7 @@ void OperatorMetrics::forgetRobot(std::string_view robotAccount) {
 
 void OperatorMetrics::leading(bool leading) {
   impl_->leader.Set(leading ? 1 : 0);
+  impl_->masterStatus.Set(leading ? 1 : 0);
 }
 
 void OperatorMetrics::connectionEvent(std::string_view event) {
@@ -360,6 +457,12 @@ void OperatorMetrics::connectionEvent(std::string_view event) {
 }
 
 std::string OperatorMetrics::serialize() const {
+  {
+    std::lock_guard lock(impl_->scrapeMu);
+    for (const auto& refresh : impl_->onScrape) {
+      refresh();
+    }
+  }
   return exposition(*impl_->registry);
 }
 

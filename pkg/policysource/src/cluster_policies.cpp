@@ -162,6 +162,15 @@ void ClusterPolicies::stop() {
   }
 }
 
+asio::awaitable<bool> ClusterPolicies::waitForSync() {
+  for (const auto& inf : informers_) {
+    if (!co_await inf->waitForSync()) {
+      co_return false;
+    }
+  }
+  co_return true;
+}
+
 bool ClusterPolicies::synced() const {
   for (const auto& inf : informers_) {
     if (!inf->synced()) {

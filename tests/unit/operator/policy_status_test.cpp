@@ -1,5 +1,5 @@
 // The policy status controller's pure part: what status a policy or exception gets.
-#include "harbormaster/operator/policy_status.h"
+#include "policystatus/status.h"
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>

@@ -7,6 +7,7 @@
 #pragma once
 
 #include "harbormaster/kube/client.h"  // first: it includes the Boost 1.74 workaround
+#include "harbormaster/net/flight.h"
 
 #include <atomic>
 #include <functional>
@@ -42,8 +43,14 @@ class Informer {
 
   // Runs until stop(); spawn it once. Handlers run on its executor.
   boost::asio::awaitable<void> run();
-  void stop() { stopping_ = true; }
+  void stop();
   bool synced() const { return synced_; }
+  // controller-runtime's WaitForCacheSync: true once the first list is in the cache, false if
+  // stop() came first. No polling: the list wakes the waiters.
+  boost::asio::awaitable<bool> waitForSync();
+  // Fills the cache from one list (handlers run), without watching: what run() does first; for
+  // tests and tools that need the cache but not its updates.
+  boost::asio::awaitable<Status> listOnce() { return relist(); }
 
   // "namespace/name" (or "name" for cluster-scoped objects).
   static std::string keyOf(const nlohmann::json& object);
@@ -68,6 +75,7 @@ class Informer {
   InformerHandlers handlers_;
   std::atomic<bool> stopping_{false};
   std::atomic<bool> synced_{false};
+  std::shared_ptr<net::Flight<bool>> syncFlight_ = std::make_shared<net::Flight<bool>>();
   std::string resourceVersion_;
   mutable std::mutex mu_;
   std::map<std::string, nlohmann::json> cache_;

@@ -23,6 +23,18 @@
 
 namespace hm::kube {
 
+// What client-go's workqueue reports, under its metric names (workqueue_*{name}); the operator
+// implements it over its metrics registry.
+class WorkQueueMetrics {
+ public:
+  virtual ~WorkQueueMetrics() = default;
+  virtual void added(const std::string& queue) = 0;                   // workqueue_adds_total
+  virtual void depth(const std::string& queue, size_t depth) = 0;     // workqueue_depth
+  virtual void waited(const std::string& queue, double seconds) = 0;  // …_queue_duration_seconds
+  virtual void worked(const std::string& queue, double seconds) = 0;  // …_work_duration_seconds
+  virtual void retried(const std::string& queue) = 0;                 // workqueue_retries_total
+};
+
 struct WorkQueueOptions {
   int workers = 1;
   std::chrono::milliseconds initialBackoff{5};
@@ -31,6 +43,8 @@ struct WorkQueueOptions {
   // an outage that fails everything does not turn into a retry storm.
   double retryQps = 10;
   int retryBurst = 100;
+  std::string name = {};  // the metrics' `name` label: the controller's name
+  std::shared_ptr<WorkQueueMetrics> metrics = {};  // optional
 };
 
 class WorkQueue : public std::enable_shared_from_this<WorkQueue> {
@@ -53,6 +67,15 @@ class WorkQueue : public std::enable_shared_from_this<WorkQueue> {
   virtual int failures(const std::string& key) const = 0;
   // Items whose processing threw (each is counted as a failure and retried).
   virtual uint64_t threw() const = 0;
+  // Items being processed now: the sum of their running times and the longest one, in seconds
+  // (workqueue_unfinished_work_seconds and workqueue_longest_running_processor_seconds). Safe
+  // from any thread.
+  struct InFlight {
+    double unfinishedSeconds = 0;
+    double longestSeconds = 0;
+    int processing = 0;
+  };
+  virtual InFlight inFlight() const = 0;
 };
 
 }  // namespace hm::kube

@@ -4,6 +4,7 @@
 // apart from prometheus-cpp's own per-family label lookup.
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -75,20 +76,35 @@ class OperatorMetrics {
   OperatorMetrics(const OperatorMetrics&) = delete;
   OperatorMetrics& operator=(const OperatorMetrics&) = delete;
 
+  // controller-runtime's and client-go's metrics under their own names, so dashboards built
+  // for controller-runtime operators work unchanged:
   // controller_runtime_reconcile_total{controller,result} (success, error, requeue_after),
-  // controller_runtime_reconcile_errors_total{controller} and
+  // controller_runtime_reconcile_errors_total{controller},
+  // controller_runtime_terminal_reconcile_errors_total{controller} (not retried) and
   // controller_runtime_reconcile_time_seconds{controller}.
-  void reconcile(std::string_view controller, std::string_view result, double seconds);
-  // workqueue_adds_total{name}, workqueue_retries_total{name}, workqueue_depth{name}.
+  void reconcile(std::string_view controller, std::string_view result, double seconds,
+                 bool terminal = false);
+  // controller_runtime_active_workers{controller}, controller_runtime_max_concurrent_reconciles.
+  void activeWorkers(std::string_view controller, double workers);
+  void maxConcurrentReconciles(std::string_view controller, double workers);
+  // workqueue_adds_total, workqueue_retries_total, workqueue_depth,
+  // workqueue_queue_duration_seconds, workqueue_work_duration_seconds (all {name}).
   void queueAdd(std::string_view queue);
   void queueRetry(std::string_view queue);
   void queueDepth(std::string_view queue, double depth);
+  void queueWaited(std::string_view queue, double seconds);
+  void queueWorked(std::string_view queue, double seconds);
+  // workqueue_unfinished_work_seconds and workqueue_longest_running_processor_seconds.
+  void queueInFlight(std::string_view queue, double unfinishedSeconds, double longestSeconds);
+  // Runs before every serialize(): for gauges read at scrape time (work still in flight).
+  void onScrape(std::function<void()> refresh);
   // harbormaster_robot_days_to_expiry{robot_account}; forget() when the RobotAccount goes.
   void robotDaysToExpiry(std::string_view robotAccount, double days);
   // How many policies (kind, state Ready/NotReady) and exceptions (Active/Expired/Rejected).
   void policyStates(std::string_view kind, std::string_view state, double count);
   void forgetRobot(std::string_view robotAccount);
-  // controller_runtime_active_workers-like gauge: 1 while this process leads.
+  // leader_election_master_status{name="harbormaster-operator"} (client-go's name) and
+  // harbormaster_operator_leader: 1 while this process holds the lease.
   void leading(bool leading);
   // harbormaster_http_connection_events_total{event}, for the health and metrics listener.
   void connectionEvent(std::string_view event);

@@ -32,6 +32,9 @@ struct OperatorOptions {
   std::string identity;  // leader-election identity: the pod name
   int workers = 4;
   std::chrono::milliseconds callTimeout{10'000};  // each Harbor and Kubernetes call
+  // All the calls of one reconcile: a reconcile that hangs on a slow peer gives up its worker
+  // (and is retried with backoff) instead of holding it.
+  std::chrono::milliseconds reconcileTimeout{120'000};
   std::chrono::milliseconds maxBackoff{300'000};
   // Validate ClusterImagePolicy, ImagePolicy and ImageException resources and write their
   // status (needs their CRDs).

@@ -90,6 +90,8 @@ class ClusterPolicies {
   boost::asio::awaitable<void> run();
   void stop();
   bool synced() const;
+  // True once every informer has synced; false if stop() came first.
+  boost::asio::awaitable<bool> waitForSync();
   // The merged set; null until every informer has synced (reviews are then not answered).
   std::shared_ptr<const policy::PolicySet> current();
   // Key and trusted-root files that loaded policies read: when one changed on disk (a rotated

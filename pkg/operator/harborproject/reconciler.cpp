@@ -1,9 +1,9 @@
 // HarborProject → a Harbor project. Status carries the claim: status.projectName is written
 // before the project is created, so an operator that crashes between the two adopts the
 // project it made instead of reporting it as someone else's.
-#include "context.h"
+#include "harborproject/reconciler.h"
 
-namespace hm::op {
+namespace hm::op::harborproject {
 namespace {
 
 using boost::asio::awaitable;
@@ -55,49 +55,74 @@ struct ProjectRun {
   json object;
   int64_t generation;
   json status;
-  WallTime now = std::chrono::system_clock::now();
+  WallTime now;
 
-  void condition(const std::string& ready, const std::string& reason, const std::string& message) {
-    setCondition(status, {"Ready", ready, reason, message}, generation, now);
-    setCondition(status, {"Synced", ready, reason, message}, generation, now);
+  // Synced says whether Harbor matches the spec; Ready whether the project is there to use: a
+  // project that exists stays Ready while an update to it fails.
+  void conditions(bool synced, const std::string& why, const std::string& message) {
+    const bool exists = status.contains("projectID") && why != reason::kDeletionBlocked;
+    const char* yes = condition::kTrue;
+    const char* no = condition::kFalse;
+    setCondition(status, {condition::kSynced, synced ? yes : no, why, message}, generation, now);
+    if (synced || !exists) {
+      setCondition(status, {condition::kReady, synced ? yes : no, why, message}, generation, now);
+    } else {
+      setCondition(status,
+                   {condition::kReady, yes, reason::kProjectExists,
+                    "the Harbor project exists; not all of the spec is applied: " + message},
+                   generation, now);
+    }
     status["observedGeneration"] = generation;
   }
 
-  awaitable<Outcome> fail(const std::string& reason, const std::string& message,
-                          std::optional<std::chrono::milliseconds> requeue = std::nullopt,
-                          Status error = okStatus()) {
-    condition("False", reason, message);
+  // A failed reconcile: the conditions say why. Harbor refusing the request (400) and a spec
+  // that cannot be applied are terminal: retrying cannot help until the object changes.
+  awaitable<Result> fail(std::string why, const std::string& message,
+                         std::optional<std::chrono::milliseconds> requeue = std::nullopt,
+                         Status error = okStatus()) {
+    const bool refused =
+        why == reason::kHarborError && error.code() == StatusCode::kInvalidArgument;
+    if (refused) {
+      why = reason::kHarborRejected;
+    }
+    conditions(false, why, message);
     Status written = co_await writeStatus(ctx, kProjects, object, status);
-    co_return Outcome{error.ok() ? written : error, requeue};
+    if (!error.ok()) {
+      co_return refused ? Result::terminalError(error) : Result::retry(error);
+    }
+    if (why == reason::kInvalidSpec || why == reason::kAlreadyExists) {
+      co_return Result::terminalError(invalidArgument(message));
+    }
+    co_return resultOf(written, requeue);
   }
 
-  awaitable<Outcome> remove(const HarborProjectSpec* spec) {
+  awaitable<Result> remove(const HarborProjectSpec* spec) {
     const std::string name = status.value("projectName", spec ? spec->projectName : std::string());
     const bool owned = status.contains("projectID");
     if (spec && spec->deletionPolicy == DeletionPolicy::kDelete && owned && !name.empty()) {
       Status s = co_await ctx.harbor->deleteProject(name, ctx.deadline());
       if (s.code() == StatusCode::kFailedPrecondition) {
-        co_await recordEvent(ctx, object, "Warning", "DeletionBlocked",
+        co_await recordEvent(ctx, object, eventtype::kWarning, reason::kDeletionBlocked,
                              "Harbor project " + name + " still holds repositories");
         co_return co_await fail(
-            "DeletionBlocked",
+            reason::kDeletionBlocked,
             "Harbor project " + name +
                 " still holds repositories: delete them in Harbor, or set deletionPolicy: "
                 "Retain to keep the project",
             std::chrono::seconds(30));
       }
       if (!s.ok() && s.code() != StatusCode::kNotFound) {
-        co_return co_await fail("HarborError", s.message(), std::nullopt, s);
+        co_return co_await fail(reason::kHarborError, s.message(), std::nullopt, s);
       }
     }
     Status done = co_await setFinalizer(ctx, kProjects, object, false);
-    co_return Outcome{done, std::nullopt};
+    co_return resultOf(done);
   }
 
-  awaitable<Outcome> sync(const HarborProjectSpec& spec) {
+  awaitable<Result> sync(const HarborProjectSpec& spec) {
     auto existing = co_await ctx.harbor->getProject(spec.projectName, ctx.deadline());
     if (!existing.ok() && existing.status().code() != StatusCode::kNotFound) {
-      co_return co_await fail("HarborError", existing.status().message(), std::nullopt,
+      co_return co_await fail(reason::kHarborError, existing.status().message(), std::nullopt,
                               existing.status());
     }
     const bool claimed = status.value("projectName", "") == spec.projectName;
@@ -107,14 +132,14 @@ struct ProjectRun {
     const bool ours = claimed && (status.value("projectID", int64_t{0}) == existing->id ||
                                   !status.contains("projectID"));
     if (!ours && !spec.adoptExisting) {
-      co_return co_await fail("AlreadyExists",
+      co_return co_await fail(reason::kAlreadyExists,
                               "a Harbor project named " + spec.projectName +
                                   " already exists and was not made for this resource; set "
                                   "spec.adoptExisting: true to manage it");
     }
     if (!ours) {
       status["adopted"] = true;
-      co_await recordEvent(ctx, object, "Normal", "ProjectAdopted",
+      co_await recordEvent(ctx, object, eventtype::kNormal, reason::kProjectAdopted,
                            "adopted existing Harbor project " + spec.projectName);
     }
     status["projectName"] = spec.projectName;
@@ -122,20 +147,22 @@ struct ProjectRun {
     co_return co_await update(spec, *existing);
   }
 
-  awaitable<Outcome> create(const HarborProjectSpec& spec) {
+  awaitable<Result> create(const HarborProjectSpec& spec) {
     if (status.value("projectName", "") != spec.projectName) {
       status["projectName"] = spec.projectName;  // the claim, before Harbor has the project
       status.erase("projectID");
-      setCondition(status, {"Synced", "Unknown", "Creating", "creating the Harbor project"},
+      setCondition(status,
+                   {condition::kSynced, condition::kUnknown, reason::kCreating,
+                    "creating the Harbor project"},
                    generation, now);
       Status claimed = co_await writeStatus(ctx, kProjects, object, status);
       if (!claimed.ok()) {
-        co_return Outcome{claimed, std::nullopt};
+        co_return resultOf(claimed);
       }
       auto fresh =
           co_await ctx.kube->get(kProjects, "", object["metadata"]["name"], ctx.deadline());
       if (!fresh.ok()) {
-        co_return Outcome{fresh.status(), std::nullopt};
+        co_return Result::retry(fresh.status());
       }
       object = std::move(*fresh);
     }
@@ -145,33 +172,35 @@ struct ProjectRun {
     ps.storageLimit = spec.storageLimitBytes;
     auto id = co_await ctx.harbor->createProject(ps, ctx.deadline());
     if (!id.ok()) {
-      co_return co_await fail("HarborError", id.status().message(), std::nullopt, id.status());
+      co_return co_await fail(reason::kHarborError, id.status().message(), std::nullopt,
+                              id.status());
     }
     if (spec.cveAllowlist) {
       harbor::ProjectUpdate u;
       u.allowlist = spec.cveAllowlist;
       Status s = co_await ctx.harbor->updateProject(spec.projectName, u, ctx.deadline());
       if (!s.ok()) {
-        co_return co_await fail("HarborError", s.message(), std::nullopt, s);
+        co_return co_await fail(reason::kHarborError, s.message(), std::nullopt, s);
       }
     }
     status["projectID"] = *id;
     if (Status q = co_await syncQuota(spec, *id); !q.ok()) {
-      co_return co_await fail("HarborError", q.message(), std::nullopt, q);
+      co_return co_await fail(reason::kHarborError, q.message(), std::nullopt, q);
     }
-    co_await recordEvent(ctx, object, "Normal", "ProjectCreated",
+    co_await recordEvent(ctx, object, eventtype::kNormal, reason::kProjectCreated,
                          "created Harbor project " + spec.projectName);
-    condition("True", "Synced", "Harbor project " + spec.projectName + " matches the spec");
+    conditions(true, reason::kSynced, "Harbor project " + spec.projectName + " matches the spec");
     Status done = co_await writeStatus(ctx, kProjects, object, status);
-    co_return Outcome{done, std::nullopt};
+    co_return resultOf(done);
   }
 
   // The quota is a second Harbor read, so it is checked when the spec changed (or the last sync
   // did not finish), not at every resync.
   awaitable<Status> syncQuota(const HarborProjectSpec& spec, int64_t projectId) {
     const json old = object.value("status", json::object());
-    if (!spec.storageLimitBytes || (old.value("observedGeneration", int64_t{-1}) == generation &&
-                                    conditionStatus(object, "Synced") == "True")) {
+    if (!spec.storageLimitBytes ||
+        (old.value("observedGeneration", int64_t{-1}) == generation &&
+         conditionStatus(object, condition::kSynced) == condition::kTrue)) {
       co_return okStatus();
     }
     auto quota = co_await ctx.harbor->projectQuota(projectId, ctx.deadline());
@@ -190,14 +219,14 @@ struct ProjectRun {
     if (set.ok()) {
       std::string note = "storage quota of " + spec.projectName + " set to " +
                          std::to_string(*spec.storageLimitBytes) + " bytes";
-      co_await recordEvent(ctx, object, "Normal", "QuotaUpdated", note);
+      co_await recordEvent(ctx, object, eventtype::kNormal, reason::kQuotaUpdated, note);
     }
     co_return set;
   }
 
-  awaitable<Outcome> update(const HarborProjectSpec& spec, const harbor::Project& project) {
+  awaitable<Result> update(const HarborProjectSpec& spec, const harbor::Project& project) {
     if (Status q = co_await syncQuota(spec, project.id); !q.ok()) {
-      co_return co_await fail("HarborError", q.message(), std::nullopt, q);
+      co_return co_await fail(reason::kHarborError, q.message(), std::nullopt, q);
     }
     auto drift = metadataDrift(spec, project);
     const bool allowlist = allowlistDrift(spec, project);
@@ -209,13 +238,13 @@ struct ProjectRun {
       }
       Status s = co_await ctx.harbor->updateProject(spec.projectName, u, ctx.deadline());
       if (!s.ok()) {
-        co_return co_await fail("HarborError", s.message(), std::nullopt, s);
+        co_return co_await fail(reason::kHarborError, s.message(), std::nullopt, s);
       }
       // The same generation was in sync before: someone changed Harbor behind our back.
       const bool wasSynced =
           object.value("status", json::object()).value("observedGeneration", int64_t{-1}) ==
               generation &&
-          conditionStatus(object, "Synced") == "True";
+          conditionStatus(object, condition::kSynced) == condition::kTrue;
       std::string keys;
       for (const auto& [k, v] : drift) {
         keys += (keys.empty() ? "" : ", ") + k;
@@ -224,35 +253,43 @@ struct ProjectRun {
         keys += std::string(keys.empty() ? "" : ", ") + "cve_allowlist";
       }
       // Locals, not ?: temporaries: GCC 12 destroys those twice around a co_await.
-      std::string type = "Normal", reason = "ProjectUpdated",
+      std::string type = eventtype::kNormal, reason = reason::kProjectUpdated,
                   note = "updated Harbor project " + spec.projectName + ": " + keys;
       if (wasSynced) {
-        type = "Warning";
-        reason = "DriftRepaired";
+        type = eventtype::kWarning;
+        reason = reason::kDriftRepaired;
         note = "Harbor project " + spec.projectName +
                " had been changed outside Harbormaster; restored " + keys;
       }
       co_await recordEvent(ctx, object, type, reason, note);
     }
-    condition("True", "Synced", "Harbor project " + spec.projectName + " matches the spec");
+    conditions(true, reason::kSynced, "Harbor project " + spec.projectName + " matches the spec");
     Status done = co_await writeStatus(ctx, kProjects, object, status);
-    co_return Outcome{done, std::nullopt};
+    co_return resultOf(done);
   }
 };
 
-}  // namespace
+class HarborProjectReconciler final : public Reconciler {
+ public:
+  explicit HarborProjectReconciler(Context& ctx) : ctx_(ctx) {}
+  awaitable<Result> reconcile(std::string name) override;
 
-awaitable<Outcome> reconcileProject(Context& ctx, std::string name) {
+ private:
+  Context& ctx_;
+};
+
+awaitable<Result> HarborProjectReconciler::reconcile(std::string name) {
+  Context ctx = ctx_.forReconcile();
   auto cached = ctx.projects->get(name);
   if (!cached) {
-    co_return Outcome{};
+    co_return Result::done();
   }
   ProjectRun run{ctx, *cached, (*cached)["metadata"].value("generation", int64_t{1}),
-                 cached->value("status", json::object())};
+                 cached->value("status", json::object()), ctx.clock->wallNow()};
   auto spec = parseHarborProject(*cached);
   if ((*cached)["metadata"].contains("deletionTimestamp")) {
     if (!hasFinalizer(*cached)) {
-      co_return Outcome{};
+      co_return Result::done();
     }
     const HarborProjectSpec* parsed = spec.ok() ? &*spec : nullptr;
     co_return co_await run.remove(parsed);
@@ -260,12 +297,18 @@ awaitable<Outcome> reconcileProject(Context& ctx, std::string name) {
   if (!hasFinalizer(*cached)) {
     // The update's watch event brings the object back with the finalizer.
     Status done = co_await setFinalizer(ctx, kProjects, *cached, true);
-    co_return Outcome{done, std::nullopt};
+    co_return resultOf(done);
   }
   if (!spec.ok()) {
-    co_return co_await run.fail("InvalidSpec", spec.status().message());
+    co_return co_await run.fail(reason::kInvalidSpec, spec.status().message());
   }
   co_return co_await run.sync(*spec);
 }
 
-}  // namespace hm::op
+}  // namespace
+
+std::shared_ptr<Reconciler> newReconciler(Context& ctx) {
+  return std::make_shared<HarborProjectReconciler>(ctx);
+}
+
+}  // namespace hm::op::harborproject

@@ -2,14 +2,14 @@
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
-#include <boost/asio/steady_timer.hpp>
-#include <boost/asio/use_awaitable.hpp>
 #include "harbormaster/base/log.h"
 #include "harbormaster/kube/leader_election.h"
 #include "harbormaster/kube/work_queue.h"
 #include "harbormaster/net/task_group.h"
-#include "harbormaster/operator/policy_status.h"
 #include "harbormaster/policysource/cluster_policies.h"
+#include "harborproject/reconciler.h"
+#include "policystatus/reconciler.h"
+#include "robotaccount/reconciler.h"
 
 namespace hm::op {
 
@@ -17,15 +17,31 @@ namespace asio = boost::asio;
 using asio::awaitable;
 using nlohmann::json;
 
+inline constexpr const char* kProjectController = "harborproject";
+inline constexpr const char* kRobotController = "robotaccount";
+inline constexpr const char* kPolicyStatusController = "policystatus";
+
+// client-go's workqueue metrics into the operator's registry.
+class QueueMetrics final : public kube::WorkQueueMetrics {
+ public:
+  explicit QueueMetrics(std::shared_ptr<metrics::OperatorMetrics> m) : m_(std::move(m)) {}
+  void added(const std::string& q) override { m_->queueAdd(q); }
+  void depth(const std::string& q, size_t d) override { m_->queueDepth(q, static_cast<double>(d)); }
+  void waited(const std::string& q, double s) override { m_->queueWaited(q, s); }
+  void worked(const std::string& q, double s) override { m_->queueWorked(q, s); }
+  void retried(const std::string& q) override { m_->queueRetry(q); }
+
+ private:
+  std::shared_ptr<metrics::OperatorMetrics> m_;
+};
+
 struct Operator::State {
   Context ctx;
   std::shared_ptr<metrics::OperatorMetrics> metrics;
-  std::shared_ptr<kube::WorkQueue> projectQueue, robotQueue, statusQueue;
+  std::shared_ptr<kube::WorkQueueMetrics> queueMetrics;
   // Policy and exception resources (their last valid generations, namespaces): the status
   // controller's cache, and the same merge the webhook judges by.
   std::shared_ptr<policysource::ClusterPolicies> policies;
-  std::mutex statesMu;
-  std::map<std::string, std::string> states;  // "Kind ns/name" → Ready/NotReady/Active/…
   std::unique_ptr<kube::LeaderElector> elector;
   std::atomic<bool> leading{false};
   std::atomic<bool> stopping{false};
@@ -52,10 +68,7 @@ struct Operator::State {
     return true;
   }
 
-  void addStatus(const std::string& key) {
-    metrics->queueAdd("policystatus");
-    statusQueue->add(key);
-  }
+  void addStatus(const std::string& key) { enqueue(kPolicyStatusController, key); }
   void addAllExceptions() {
     for (const auto& k : policies->keys(policysource::kImageExceptions)) {
       addStatus("ImageException " + k);
@@ -65,7 +78,7 @@ struct Operator::State {
   // the exceptions that a namespaceSelector judges.
   void policyResourceChanged(const std::string& kind, const std::string& ns,
                              const std::string& name, bool specChanged) {
-    if (!leading || statusQueue == nullptr) {
+    if (!leading || controller(kPolicyStatusController) == nullptr) {
       return;  // a new leader starts from a full enqueue
     }
     if (kind == "ImageException") {
@@ -88,38 +101,8 @@ struct Operator::State {
     }
     addAllExceptions();
   }
-  void noteState(const std::string& key, const std::string& state) {
-    std::map<std::string, std::map<std::string, double>> counts;  // kind → state → n
-    {
-      std::lock_guard lock(statesMu);
-      if (state.empty()) {
-        states.erase(key);
-      } else {
-        states[key] = state;
-      }
-      for (const char* kind : {"ClusterImagePolicy", "ImagePolicy"}) {
-        counts[kind] = {{"Ready", 0}, {"NotReady", 0}};
-      }
-      counts["ImageException"] = {{"Active", 0}, {"Expired", 0}, {"Rejected", 0}};
-      for (const auto& [k, v] : states) {
-        counts[k.substr(0, k.find(' '))][v] += 1;
-      }
-    }
-    for (const auto& [kind, byState] : counts) {
-      for (const auto& [st, n] : byState) {
-        metrics->policyStates(kind, st, n);
-      }
-    }
-  }
-
-  void addProject(const std::string& name) {
-    metrics->queueAdd("harborproject");
-    projectQueue->add(name);
-  }
-  void addRobot(const std::string& name) {
-    metrics->queueAdd("robotaccount");
-    robotQueue->add(name);
-  }
+  void addProject(const std::string& name) { enqueue(kProjectController, name); }
+  void addRobot(const std::string& name) { enqueue(kRobotController, name); }
   void addAllRobots(bool onlyWithPullSecret) {
     for (const auto& r : ctx.robots->list()) {
       if (!onlyWithPullSecret || r.value("spec", json::object()).contains("pullSecret")) {
@@ -205,120 +188,96 @@ struct Operator::State {
     });
   }
 
-  kube::WorkQueue::Process processor(std::string controller) {
+  // One controller: its reconciler behind its own queue.
+  struct Controller {
+    std::string name;
+    std::shared_ptr<Reconciler> reconciler;
+    std::shared_ptr<kube::WorkQueue> queue;
+    std::atomic<int> active{0};
+  };
+  std::vector<std::unique_ptr<Controller>> controllers;
+
+  Controller& addController(const std::string& name, std::shared_ptr<Reconciler> reconciler,
+                            asio::any_io_executor ex) {
+    auto c = std::make_unique<Controller>();
+    c->name = name;
+    c->reconciler = std::move(reconciler);
+    kube::WorkQueueOptions qo;
+    qo.name = name;
+    qo.metrics = queueMetrics;
+    qo.workers = ctx.options.workers;
+    qo.maxBackoff = ctx.options.maxBackoff;
+    c->queue = kube::WorkQueue::create(ex, qo);
+    c->queue->start(processor(*c));
+    metrics->maxConcurrentReconciles(name, ctx.options.workers);
+    metrics->activeWorkers(name, 0);
+    controllers.push_back(std::move(c));
+    return *controllers.back();
+  }
+
+  // The loop around every reconcile: skipped unless leading, bounded in time (every call the
+  // reconciler makes gets the bound as its deadline at the latest), an exception boundary
+  // (counted and retried like an error), metrics, and what the result asks of the queue.
+  kube::WorkQueue::Process processor(Controller& c) {
     State* s = this;
-    return [s, controller](std::string key) -> awaitable<Status> {
+    Controller* cp = &c;
+    return [s, cp](std::string key) -> awaitable<Status> {
       if (s->stopping || !s->leading) {
         co_return okStatus();  // a new leader starts from a full enqueue
       }
-      auto started = std::chrono::steady_clock::now();
-      // GCC 12 miscompiles co_await inside ?:, hence the if.
-      Outcome out;
+      const auto started = std::chrono::steady_clock::now();
+      s->metrics->activeWorkers(cp->name, ++cp->active);
+      Result out;
       try {
-        if (controller == "harborproject") {
-          out = co_await reconcileProject(s->ctx, key);
-        } else if (controller == "policystatus") {
-          out = co_await s->reconcilePolicyStatus(key);
-        } else {
-          out = co_await reconcileRobot(s->ctx, key);
-        }
+        out = co_await cp->reconciler->reconcile(key);
       } catch (const std::exception& e) {
-        // Counted and retried below like any failed reconcile.
-        out = Outcome{};
-        out.status = internalError(std::string("the reconcile threw: ") + e.what());
+        out = Result::retry(internalError(std::string("the reconcile threw: ") + e.what()));
+      } catch (...) {
+        out = Result::retry(internalError("the reconcile threw"));
       }
-      double seconds =
+      s->metrics->activeWorkers(cp->name, --cp->active);
+      const double seconds =
           std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
-      const bool ok = out.status.ok();
-      s->metrics->reconcile(
-          controller, ok ? (out.requeueAfter ? "requeue_after" : "success") : "error", seconds);
-      auto& queue = controller == "harborproject"  ? s->projectQueue
-                    : controller == "policystatus" ? s->statusQueue
-                                                   : s->robotQueue;
-      s->metrics->queueDepth(controller, static_cast<double>(queue->queued()));
+      const bool ok = out.error.ok();
+      s->metrics->reconcile(cp->name,
+                            ok ? (out.requeueAfter ? "requeue_after" : "success") : "error",
+                            seconds, out.terminal);
       if (!ok) {
-        s->metrics->queueRetry(controller);
-        log::warn("Reconcile failed",
-                  {{"controller", controller}, {"name", key}, {"error", out.status.message()}});
-        co_return out.status;
+        log::warn(out.terminal ? "Reconcile failed; not retried until the object changes"
+                               : "Reconcile failed",
+                  {{"controller", cp->name}, {"name", key}, {"error", out.error.message()}});
+        // A terminal error is done with: the queue forgets its failures.
+        co_return out.terminal ? okStatus() : out.error;
       }
       if (out.requeueAfter) {
-        queue->addAfter(key, *out.requeueAfter);
+        cp->queue->addAfter(key, *out.requeueAfter);
       }
-      if (controller == "robotaccount") {
+      if (cp->name == kRobotController) {
         s->noteExpiry(key);
       }
       co_return okStatus();
     };
   }
 
-  // One policy or exception: load it as the webhook does, judge an exception's standing, and
-  // write the status when it changed, with an Event when its state did.
-  awaitable<Outcome> reconcilePolicyStatus(const std::string& key) {
-    const size_t space = key.find(' ');
-    const std::string kind = key.substr(0, space);
-    const std::string name = key.substr(space + 1);
-    const kube::Resource& resource = kind == "ClusterImagePolicy"
-                                         ? policysource::kClusterImagePolicies
-                                     : kind == "ImagePolicy" ? policysource::kImagePolicies
-                                                             : policysource::kImageExceptions;
-    auto object = policies->object(resource, name);
-    auto set = policies->current();
-    if (!object || set == nullptr) {
-      noteState(key, "");
-      co_return Outcome{};
+  void reportInFlight() {
+    for (auto& c : controllers) {
+      const auto f = c->queue->inFlight();
+      metrics->queueInFlight(c->name, f.unfinishedSeconds, f.longestSeconds);
     }
-    // What the cache loaded for this object (the loader runs once per generation, there).
-    const auto cached = policies->state(key);
-    if (!cached) {
-      co_return Outcome{};  // seen by the informer, not yet by the cache: its event follows
-    }
-    const WallTime now = std::chrono::system_clock::now();
-    const Status load = cached->error.empty() ? okStatus() : invalidArgument(cached->error);
-    const auto& valid = cached->lastValid;
-    Outcome out;
-    json status;
-    std::string state;
-    if (kind == "ImageException") {
-      policy::ExceptionStanding standing;
-      if (load.ok() && valid && valid->exception) {
-        standing = policy::standing(*valid->exception, *set, now);
-        if (standing.state == policy::ExceptionState::kActive) {
-          // Look again when it ends, so its status says Expired at its time.
-          out.requeueAfter = std::chrono::duration_cast<std::chrono::milliseconds>(
-                                 valid->exception->expiresAt - now) +
-                             std::chrono::seconds(1);
-        }
+  }
+
+  Controller* controller(const std::string& name) {
+    for (auto& c : controllers) {
+      if (c->name == name) {
+        return c.get();
       }
-      status = exceptionStatus(*object, load, standing, now);
-      state = status.value("state", "");
-    } else {
-      const bool enforced = valid && valid->policy;
-      status = policyStatus(*object, load, enforced ? cached->lastValidGeneration : 0,
-                            enforced ? &*valid->policy : nullptr, now);
-      state = load.ok() ? "Ready" : "NotReady";
     }
-    const std::string before = conditionReason(*object, "Ready");
-    const std::string beforeStatus = conditionStatus(*object, "Ready");
-    Status written = co_await writeStatus(ctx, resource, *object, status);
-    if (!written.ok()) {
-      out.status = written;
-      co_return out;
+    return nullptr;
+  }
+  void enqueue(const std::string& name, const std::string& key) {
+    if (Controller* c = controller(name)) {
+      c->queue->add(key);
     }
-    noteState(key, state);
-    const std::string reason = conditionReason(json{{"status", status}}, "Ready");
-    const std::string ready = conditionStatus(json{{"status", status}}, "Ready");
-    if (reason != before || ready != beforeStatus) {
-      std::string message;
-      for (const auto& c : status.value("conditions", json::array())) {
-        if (c.value("type", "") == "Ready") {
-          message = c.value("message", "");
-        }
-      }
-      const std::string type = ready == "True" ? "Normal" : "Warning";  // named: GCC 12
-      co_await recordEvent(ctx, *object, type, reason, message);
-    }
-    co_return out;
   }
 
   void noteExpiry(const std::string& name) {
@@ -366,6 +325,8 @@ Operator::Operator(std::shared_ptr<kube::Client> kube, std::shared_ptr<harbor::C
   state_->ctx.options = options;
   state_->ctx.events =
       std::make_shared<kube::EventRecorder>(kube, "harbormaster-operator", options.identity);
+  state_->ctx.newSecret = robotaccount::randomSecret;
+  state_->queueMetrics = std::make_shared<QueueMetrics>(metrics);
   state_->metrics = std::move(metrics);
 }
 
@@ -376,15 +337,10 @@ Operator::~Operator() {
 awaitable<void> Operator::run() {
   auto st = state_;
   auto ex = co_await asio::this_coro::executor;
-  kube::WorkQueueOptions qo;
-  qo.workers = st->ctx.options.workers;
-  qo.maxBackoff = st->ctx.options.maxBackoff;
   if (st->ctx.harbor != nullptr) {
     st->buildInformers();
-    st->projectQueue = kube::WorkQueue::create(ex, qo);
-    st->robotQueue = kube::WorkQueue::create(ex, qo);
-    st->projectQueue->start(st->processor("harborproject"));
-    st->robotQueue->start(st->processor("robotaccount"));
+    st->addController(kProjectController, harborproject::newReconciler(st->ctx), ex);
+    st->addController(kRobotController, robotaccount::newReconciler(st->ctx), ex);
   }
   for (const auto& inf : st->informers()) {
     asio::co_spawn(
@@ -402,19 +358,30 @@ awaitable<void> Operator::run() {
     };
     st->policies = std::make_shared<policysource::ClusterPolicies>(st->ctx.kube, std::move(po),
                                                                    std::move(observer));
-    st->statusQueue = kube::WorkQueue::create(ex, qo);
-    st->statusQueue->start(st->processor("policystatus"));
+    st->addController(kPolicyStatusController,
+                      policystatus::newReconciler(st->ctx, st->policies, st->metrics), ex);
     asio::co_spawn(
         ex, [st]() -> awaitable<void> { co_await st->policies->run(); },
         net::LogFailure{"policy informers"});
   }
-  asio::steady_timer wait(ex);
-  while (!st->stopping) {
-    if (st->synced()) {
+  st->metrics->onScrape([weak = std::weak_ptr<State>(st)] {
+    if (auto s = weak.lock()) {
+      s->reportInFlight();
+    }
+  });
+  // The Harbor controllers' caches, or (without Harbor) the policy ones: see synced().
+  bool synced = true;
+  for (const auto& inf : st->informers()) {
+    if (!co_await inf->waitForSync()) {
+      synced = false;
       break;
     }
-    wait.expires_after(std::chrono::milliseconds(50));
-    co_await wait.async_wait(asio::use_awaitable);
+  }
+  if (synced && st->ctx.harbor == nullptr && st->policies != nullptr) {
+    synced = co_await st->policies->waitForSync();
+  }
+  if (!synced) {
+    co_return;  // stopped before the caches synced
   }
   if (st->stopping) {
     co_return;
@@ -447,10 +414,8 @@ awaitable<void> Operator::shutdown() {
   if (st->elector) {
     (void)co_await st->elector->release();
   }
-  for (auto& q : {st->projectQueue, st->robotQueue, st->statusQueue}) {
-    if (q) {
-      q->shutdown([] {});
-    }
+  for (auto& c : st->controllers) {
+    c->queue->shutdown([] {});
   }
 }
 

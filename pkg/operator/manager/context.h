@@ -1,4 +1,4 @@
-// What the reconcilers share: clients, caches and options.
+// What the reconcilers share: clients, caches, options, the clock and the random source.
 #pragma once
 
 #include "harbormaster/kube/informer.h"  // first: it includes the Boost 1.74 workaround
@@ -6,9 +6,12 @@
 #include <optional>
 #include <set>
 
+#include "harbormaster/base/clock.h"
 #include "harbormaster/kube/events.h"
 #include "harbormaster/operator/conditions.h"
 #include "harbormaster/operator/operator.h"
+#include "harbormaster/operator/reasons.h"
+#include "harbormaster/operator/reconciler.h"
 #include "harbormaster/operator/spec.h"
 
 namespace hm::op {
@@ -19,11 +22,15 @@ inline const kube::Resource kNamespaces{"", "v1", "namespaces", false};
 inline const kube::Resource kSecrets{"", "v1", "secrets"};
 inline const kube::Resource kServiceAccounts{"", "v1", "serviceaccounts"};
 
-// A reconcile's result: an error is retried with backoff; requeueAfter asks for another look.
-struct Outcome {
-  Status status;
-  std::optional<std::chrono::milliseconds> requeueAfter;
-};
+// A reconcile's result from a step's status: done, or retried with backoff.
+inline Result resultOf(Status error, std::optional<std::chrono::milliseconds> requeue = {}) {
+  Result r;
+  r.error = std::move(error);
+  if (r.error.ok()) {
+    r.requeueAfter = requeue;
+  }
+  return r;
+}
 
 struct Context {
   std::shared_ptr<kube::Client> kube;
@@ -35,12 +42,25 @@ struct Context {
   std::shared_ptr<kube::Informer> namespaces;
   std::shared_ptr<kube::Informer> secrets;  // only those labelled managed-by harbormaster
   std::shared_ptr<kube::Informer> serviceAccounts;
+  const Clock* clock = &Clock::system();
+  // A new robot secret (Harbor wants an upper-case letter, a lower-case one and a digit).
+  std::function<StatusOr<std::string>()> newSecret;
 
-  kube::Deadline deadline() const { return std::chrono::steady_clock::now() + options.callTimeout; }
+  // Set for one reconcile (forReconcile()): no call outlives it.
+  std::optional<kube::Deadline> bound;
+
+  // Each Harbor or Kubernetes call's deadline: callTimeout, within the reconcile's bound.
+  kube::Deadline deadline() const {
+    const kube::Deadline call = clock->steadyNow() + options.callTimeout;
+    return bound ? std::min(call, *bound) : call;
+  }
+  // A copy for one reconcile, bounded by options.reconcileTimeout in total.
+  Context forReconcile() const {
+    Context c = *this;
+    c.bound = clock->steadyNow() + options.reconcileTimeout;
+    return c;
+  }
 };
-
-boost::asio::awaitable<Outcome> reconcileProject(Context& ctx, std::string name);
-boost::asio::awaitable<Outcome> reconcileRobot(Context& ctx, std::string name);
 
 // The role label tells a robot's credential (operator namespace) from its pull secrets.
 inline constexpr const char* kRoleLabel = "harbormaster.io/role";

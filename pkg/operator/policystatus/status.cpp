@@ -1,4 +1,4 @@
-#include "harbormaster/operator/policy_status.h"
+#include "policystatus/status.h"
 
 #include "harbormaster/operator/conditions.h"
 

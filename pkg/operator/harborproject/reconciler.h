@@ -1,0 +1,13 @@
+// The HarborProject controller: one Harbor project per HarborProject, created, adopted or
+// repaired to match the spec, deleted per deletionPolicy.
+#pragma once
+
+#include <memory>
+
+#include "context.h"  // first: it includes the Boost 1.74 workaround
+
+namespace hm::op::harborproject {
+
+std::shared_ptr<Reconciler> newReconciler(Context& ctx);
+
+}  // namespace hm::op::harborproject

@@ -1,0 +1,53 @@
+// Every condition type, condition reason and Event reason the operator writes, in one place:
+// what users match in alerts and `kubectl wait`, so they change only with a release note.
+//
+// Conditions (metav1.Condition on every resource the operator owns):
+//   Ready   True when the resource does what it asks: the Harbor project exists as specified,
+//           the robot's credential is in every target pull secret, the policy is enforced.
+//   Synced  (HarborProject, RobotAccount) True when Harbor matches the spec, whatever else
+//           holds Ready back (a RobotAccount whose pull secret name is taken is Synced, not
+//           Ready).
+#pragma once
+
+namespace hm::op {
+
+namespace condition {
+inline constexpr const char* kReady = "Ready";
+inline constexpr const char* kSynced = "Synced";
+inline constexpr const char* kTrue = "True";
+inline constexpr const char* kFalse = "False";
+inline constexpr const char* kUnknown = "Unknown";
+}  // namespace condition
+
+namespace reason {
+// Condition reasons.
+inline constexpr const char* kSynced = "Synced";                    // Harbor matches the spec
+inline constexpr const char* kProjectExists = "ProjectExists";      // Ready while Synced is not
+inline constexpr const char* kCreating = "Creating";                // HarborProject being created
+inline constexpr const char* kInvalidSpec = "InvalidSpec";          // fix the spec (terminal)
+inline constexpr const char* kHarborRejected = "HarborRejected";    // Harbor answered 400 (terminal)
+inline constexpr const char* kHarborError = "HarborError";          // retried with backoff
+inline constexpr const char* kKubernetesError = "KubernetesError";  // retried with backoff
+inline constexpr const char* kAlreadyExists = "AlreadyExists";      // project not ours, no adopt
+inline constexpr const char* kDeletionBlocked = "DeletionBlocked";  // project still has content
+inline constexpr const char* kProjectNotReady = "ProjectNotReady";  // RobotAccount waits
+inline constexpr const char* kSecretConflict = "SecretConflict";    // pull secret name taken
+// Event reasons (Normal unless noted).
+inline constexpr const char* kProjectCreated = "ProjectCreated";
+inline constexpr const char* kProjectAdopted = "ProjectAdopted";
+inline constexpr const char* kProjectUpdated = "ProjectUpdated";
+inline constexpr const char* kQuotaUpdated = "QuotaUpdated";
+inline constexpr const char* kRobotCreated = "RobotCreated";
+inline constexpr const char* kRobotUpdated = "RobotUpdated";
+inline constexpr const char* kRobotRecreated = "RobotRecreated";          // Warning
+inline constexpr const char* kDriftRepaired = "DriftRepaired";            // Warning
+inline constexpr const char* kCredentialRejected = "CredentialRejected";  // Warning
+inline constexpr const char* kSecretRotated = "SecretRotated";
+}  // namespace reason
+
+namespace eventtype {
+inline constexpr const char* kNormal = "Normal";
+inline constexpr const char* kWarning = "Warning";
+}  // namespace eventtype
+
+}  // namespace hm::op

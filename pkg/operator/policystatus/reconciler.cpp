@@ -1,0 +1,129 @@
+// The policy status controller: ClusterImagePolicy, ImagePolicy and ImageException resources
+// loaded as the webhook loads them, their status written (status.h builds it), and an Event when
+// an object's Ready state changes.
+#include "policystatus/reconciler.h"
+
+#include "policystatus/status.h"
+
+namespace hm::op::policystatus {
+namespace {
+
+using boost::asio::awaitable;
+using nlohmann::json;
+
+class PolicyStatusReconciler final : public Reconciler {
+ public:
+  PolicyStatusReconciler(Context& ctx, std::shared_ptr<policysource::ClusterPolicies> policies,
+                         std::shared_ptr<metrics::OperatorMetrics> metrics)
+      : ctx_(ctx), policies(std::move(policies)), metrics_(std::move(metrics)) {}
+
+  // One policy or exception: load it as the webhook does, judge an exception's standing, and
+  // write the status when it changed, with an Event when its state did.
+  awaitable<Result> reconcile(std::string key) override {
+    Context ctx = ctx_.forReconcile();
+    const size_t space = key.find(' ');
+    const std::string kind = key.substr(0, space);
+    const std::string name = key.substr(space + 1);
+    const kube::Resource& resource = kind == "ClusterImagePolicy"
+                                         ? policysource::kClusterImagePolicies
+                                     : kind == "ImagePolicy" ? policysource::kImagePolicies
+                                                             : policysource::kImageExceptions;
+    auto object = policies->object(resource, name);
+    auto set = policies->current();
+    if (!object || set == nullptr) {
+      noteState(key, "");
+      co_return Result::done();
+    }
+    // What the cache loaded for this object (the loader runs once per generation, there).
+    const auto cached = policies->state(key);
+    if (!cached) {
+      co_return Result::done();  // seen by the informer, not yet by the cache: its event follows
+    }
+    const WallTime now = ctx.clock->wallNow();
+    const Status load = cached->error.empty() ? okStatus() : invalidArgument(cached->error);
+    const auto& valid = cached->lastValid;
+    Result out;
+    json status;
+    std::string state;
+    if (kind == "ImageException") {
+      policy::ExceptionStanding standing;
+      if (load.ok() && valid && valid->exception) {
+        standing = policy::standing(*valid->exception, *set, now);
+        if (standing.state == policy::ExceptionState::kActive) {
+          // Look again when it ends, so its status says Expired at its time.
+          out.requeueAfter = std::chrono::duration_cast<std::chrono::milliseconds>(
+                                 valid->exception->expiresAt - now) +
+                             std::chrono::seconds(1);
+        }
+      }
+      status = exceptionStatus(*object, load, standing, now);
+      state = status.value("state", "");
+    } else {
+      const bool enforced = valid && valid->policy;
+      status = policyStatus(*object, load, enforced ? cached->lastValidGeneration : 0,
+                            enforced ? &*valid->policy : nullptr, now);
+      state = load.ok() ? "Ready" : "NotReady";
+    }
+    const std::string before = conditionReason(*object, condition::kReady);
+    const std::string beforeStatus = conditionStatus(*object, condition::kReady);
+    Status written = co_await writeStatus(ctx, resource, *object, status);
+    if (!written.ok()) {
+      co_return Result::retry(written);
+    }
+    noteState(key, state);
+    const std::string reason = conditionReason(json{{"status", status}}, condition::kReady);
+    const std::string ready = conditionStatus(json{{"status", status}}, condition::kReady);
+    if (reason != before || ready != beforeStatus) {
+      std::string message;
+      for (const auto& c : status.value("conditions", json::array())) {
+        if (c.value("type", "") == condition::kReady) {
+          message = c.value("message", "");
+        }
+      }
+      const std::string type = ready == condition::kTrue ? eventtype::kNormal : eventtype::kWarning;
+      co_await recordEvent(ctx, *object, type, reason, message);
+    }
+    co_return out;
+  }
+
+ private:
+  void noteState(const std::string& key, const std::string& state) {
+    std::map<std::string, std::map<std::string, double>> counts;  // kind → state → n
+    {
+      std::lock_guard lock(statesMu_);
+      if (state.empty()) {
+        states_.erase(key);
+      } else {
+        states_[key] = state;
+      }
+      for (const char* kind : {"ClusterImagePolicy", "ImagePolicy"}) {
+        counts[kind] = {{"Ready", 0}, {"NotReady", 0}};
+      }
+      counts["ImageException"] = {{"Active", 0}, {"Expired", 0}, {"Rejected", 0}};
+      for (const auto& [k, v] : states_) {
+        counts[k.substr(0, k.find(' '))][v] += 1;
+      }
+    }
+    for (const auto& [kind, byState] : counts) {
+      for (const auto& [st, n] : byState) {
+        metrics_->policyStates(kind, st, n);
+      }
+    }
+  }
+
+  Context& ctx_;
+  std::shared_ptr<policysource::ClusterPolicies> policies;
+  std::shared_ptr<metrics::OperatorMetrics> metrics_;
+  std::mutex statesMu_;
+  std::map<std::string, std::string> states_;  // "Kind ns/name" → Ready/NotReady/Active/…
+};
+
+}  // namespace
+
+std::shared_ptr<Reconciler> newReconciler(Context& ctx,
+                                          std::shared_ptr<policysource::ClusterPolicies> policies,
+                                          std::shared_ptr<metrics::OperatorMetrics> metrics) {
+  return std::make_shared<PolicyStatusReconciler>(ctx, std::move(policies), std::move(metrics));
+}
+
+}  // namespace hm::op::policystatus
