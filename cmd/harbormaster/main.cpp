@@ -20,7 +20,8 @@ Usage:
   harbormaster operator --harbor-url URL [--kubeconfig F] [--context C] [--namespace NS]
                         [--harbor-ca F] [--harbor-credentials-file F] [--registry-host H]...
                         [--resync 10m] [--leader-elect=true|false] [--listen :8080]
-                        [--rotation-grace 5m] [--workers 4] [--max-connections 256]
+                        [--rotation-grace 5m] [--reconcile-timeout 2m] [--workers 4]
+                        [--max-connections 256]
   harbormaster version
 
 check exits 0 when every image is allowed, 1 when any is denied, 2 on an error. With

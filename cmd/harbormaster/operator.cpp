@@ -36,8 +36,9 @@ struct OperatorCommand {
 StatusOr<OperatorCommand> parseOperatorOptions(std::vector<std::string> args) {
   FlagSpec spec;
   spec.valued = kHarborFlags;
-  for (const char* f : {"kubeconfig", "context", "namespace", "resync", "leader-elect", "listen",
-                        "rotation-grace", "identity", "workers", "log-level"}) {
+  for (const char* f :
+       {"kubeconfig", "context", "namespace", "resync", "leader-elect", "listen", "rotation-grace",
+        "reconcile-timeout", "identity", "workers", "log-level"}) {
     spec.valued.insert(f);
   }
   spec.valued.insert(kServerFlags.begin(), kServerFlags.end());
@@ -78,7 +79,8 @@ StatusOr<OperatorCommand> parseOperatorOptions(std::vector<std::string> args) {
   c.op.leaderElect = elect == "true";
   for (auto [name, target] :
        {std::pair<const char*, std::chrono::milliseconds*>{"resync", &c.op.resync},
-        {"rotation-grace", &c.op.rotationGrace}}) {
+        {"rotation-grace", &c.op.rotationGrace},
+        {"reconcile-timeout", &c.op.reconcileTimeout}}) {
     if (flags->has(name)) {
       auto d = parseDuration(name, flags->get(name));
       if (!d.ok()) {
@@ -86,6 +88,9 @@ StatusOr<OperatorCommand> parseOperatorOptions(std::vector<std::string> args) {
       }
       *target = *d;
     }
+  }
+  if (c.op.reconcileTimeout < c.op.callTimeout) {
+    return invalidArgument("--reconcile-timeout must be at least the call timeout (10s)");
   }
   if (c.op.resync < std::chrono::seconds(1)) {
     return invalidArgument("--resync must be at least 1s");

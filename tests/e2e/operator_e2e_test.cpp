@@ -645,6 +645,39 @@ TEST_F(OperatorTest, AnOperatorKilledMidCreateLeavesNothingLostOrDuplicated) {
   EXPECT_EQ(harborCalls("POST /api/v2.0/robots"), 1) << "no second robot was created";
 }
 
+// Dashboards built for controller-runtime operators read these names; each is on /metrics
+// for every controller from the start.
+TEST_F(OperatorTest, MetricsCarryControllerRuntimesNames) {
+  auto op = startOperator("metrics.log", {"--identity", "op-metrics"});
+  apply(kProject);
+  ASSERT_TRUE(waitReady({"harborproject", "team-a"})) << op->output();
+  const std::string metrics = opsGet("metrics.log", "/metrics");
+  for (const char* name :
+       {"controller_runtime_reconcile_total", "controller_runtime_reconcile_errors_total",
+        "controller_runtime_terminal_reconcile_errors_total",
+        "controller_runtime_reconcile_time_seconds_bucket", "controller_runtime_active_workers",
+        "controller_runtime_max_concurrent_reconciles", "workqueue_depth", "workqueue_adds_total",
+        "workqueue_queue_duration_seconds_bucket", "workqueue_work_duration_seconds_bucket",
+        "workqueue_retries_total", "workqueue_unfinished_work_seconds",
+        "workqueue_longest_running_processor_seconds"}) {
+    for (const char* controller : {"harborproject", "robotaccount", "policystatus"}) {
+      const std::string label =
+          std::string(name).starts_with("workqueue") ? "name=\"" : "controller=\"";
+      EXPECT_THAT(metrics, HasSubstr(std::string(name) + "{" + label + controller + "\""))
+          << name << " for " << controller;
+    }
+  }
+  EXPECT_THAT(metrics,
+              HasSubstr("leader_election_master_status{name=\"harbormaster-operator\"} 1"));
+  EXPECT_THAT(
+      metrics,
+      HasSubstr("controller_runtime_max_concurrent_reconciles{controller=\"robotaccount\"} 4"));
+  EXPECT_THAT(
+      metrics,
+      HasSubstr(
+          "controller_runtime_reconcile_total{controller=\"harborproject\",result=\"success\"}"));
+}
+
 TEST_F(OperatorTest, AStandbyTakesOverWhenTheLeaderDiesOrStepsDown) {
   auto one = startOperator("one.log", {"--identity", "op-1"});
   apply(kProject);

@@ -362,6 +362,12 @@ struct OperatorMetrics::Impl {
 
 namespace {
 
+const prometheus::Histogram::BucketBoundaries& reconcileBuckets() {
+  static const prometheus::Histogram::BucketBoundaries buckets = {
+      0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60};
+  return buckets;
+}
+
 // client-go's workqueue buckets: 10 ns to 1000 s, ×10 each.
 const prometheus::Histogram::BucketBoundaries& queueBuckets() {
   static const prometheus::Histogram::BucketBoundaries buckets = [] {
@@ -390,9 +396,7 @@ void OperatorMetrics::reconcile(std::string_view controller, std::string_view re
   if (terminal) {
     impl_->terminal.Add({{"controller", c}}).Increment();
   }
-  static const prometheus::Histogram::BucketBoundaries buckets = {
-      0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60};
-  impl_->time.Add({{"controller", c}}, buckets).Observe(seconds);
+  impl_->time.Add({{"controller", c}}, reconcileBuckets()).Observe(seconds);
 }
 
 void OperatorMetrics::queueAdd(std::string_view queue) {
@@ -419,6 +423,24 @@ void OperatorMetrics::queueInFlight(std::string_view queue, double unfinishedSec
                                     double longestSeconds) {
   impl_->unfinished.Add({{"name", std::string(queue)}}).Set(unfinishedSeconds);
   impl_->longest.Add({{"name", std::string(queue)}}).Set(longestSeconds);
+}
+
+void OperatorMetrics::addController(std::string_view controller, int workers) {
+  const std::string c(controller);
+  for (const char* result : {"success", "error", "requeue", "requeue_after"}) {
+    impl_->total.Add({{"controller", c}, {"result", result}});
+  }
+  impl_->errors.Add({{"controller", c}});
+  impl_->terminal.Add({{"controller", c}});
+  impl_->time.Add({{"controller", c}}, reconcileBuckets());
+  impl_->adds.Add({{"name", c}});
+  impl_->retries.Add({{"name", c}});
+  impl_->depth.Add({{"name", c}});
+  impl_->queueDuration.Add({{"name", c}}, queueBuckets());
+  impl_->workDuration.Add({{"name", c}}, queueBuckets());
+  queueInFlight(controller, 0, 0);
+  activeWorkers(controller, 0);
+  maxConcurrentReconciles(controller, workers);
 }
 
 void OperatorMetrics::activeWorkers(std::string_view controller, double workers) {

@@ -209,8 +209,7 @@ struct Operator::State {
     qo.maxBackoff = ctx.options.maxBackoff;
     c->queue = kube::WorkQueue::create(ex, qo);
     c->queue->start(processor(*c));
-    metrics->maxConcurrentReconciles(name, ctx.options.workers);
-    metrics->activeWorkers(name, 0);
+    metrics->addController(name, ctx.options.workers);
     controllers.push_back(std::move(c));
     return *controllers.back();
   }

@@ -221,3 +221,73 @@ TEST(WorkQueueTest, ShutdownWaitsForItemsInFlight) {
 
 }  // namespace
 }  // namespace hm::kube
+
+namespace hm::kube {
+namespace {
+
+// What a queue reports, by the name it was given.
+struct RecordedMetrics final : WorkQueueMetrics {
+  std::mutex mu;
+  std::vector<std::string> events;
+  size_t lastDepth = 99;
+  void note(const std::string& e) {
+    std::lock_guard lock(mu);
+    events.push_back(e);
+  }
+  void added(const std::string& q) override { note("added " + q); }
+  void depth(const std::string&, size_t d) override {
+    std::lock_guard lock(mu);
+    lastDepth = d;
+  }
+  void waited(const std::string& q, double s) override {
+    note("waited " + q + (s >= 0 ? "" : " negative"));
+  }
+  void worked(const std::string& q, double s) override {
+    note("worked " + q + (s >= 0 ? "" : " negative"));
+  }
+  void retried(const std::string& q) override { note("retried " + q); }
+  int count(const std::string& e) {
+    std::lock_guard lock(mu);
+    return static_cast<int>(std::count(events.begin(), events.end(), e));
+  }
+};
+
+TEST(WorkQueueMetricsTest, AddsWaitsWorkRetriesAndWorkInFlightAreReported) {
+  hm::testing::IoThreads io;
+  auto metrics = std::make_shared<RecordedMetrics>();
+  WorkQueueOptions o;
+  o.name = "robotaccount";
+  o.metrics = metrics;
+  auto q = WorkQueue::create(io.ioc().get_executor(), o);
+  std::promise<void> release;
+  std::shared_future<void> released = release.get_future().share();
+  std::atomic<int> calls{0};
+  q->start([&](std::string key) -> asio::awaitable<Status> {
+    if (key == "slow") {
+      released.wait();  // holds this worker: the test reads inFlight meanwhile
+      co_return okStatus();
+    }
+    co_return ++calls == 1 ? unavailable("Harbor is down") : okStatus();
+  });
+  q->add("flaky");
+  ASSERT_TRUE(hm::testing::eventually(5, [&] { return calls == 2; }));
+  EXPECT_EQ(metrics->count("added robotaccount"), 2) << "the add and the retry's add";
+  EXPECT_EQ(metrics->count("retried robotaccount"), 1);
+  EXPECT_EQ(metrics->count("waited robotaccount"), 2);
+  EXPECT_EQ(metrics->count("worked robotaccount"), 2);
+  q->add("slow");
+  ASSERT_TRUE(hm::testing::eventually(5, [&] { return q->inFlight().processing == 1; }));
+  std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  auto f = q->inFlight();
+  EXPECT_GT(f.longestSeconds, 0.0);
+  EXPECT_EQ(f.unfinishedSeconds, f.longestSeconds) << "one item in flight";
+  release.set_value();
+  ASSERT_TRUE(hm::testing::eventually(5, [&] { return q->inFlight().processing == 0; }));
+  EXPECT_EQ(metrics->lastDepth, 0u);
+  std::promise<void> done;
+  q->shutdown([&] { done.set_value(); });
+  done.get_future().get();
+}
+
+}  // namespace
+}  // namespace hm::kube

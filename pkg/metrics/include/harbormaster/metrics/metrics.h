@@ -84,6 +84,9 @@ class OperatorMetrics {
   // controller_runtime_reconcile_time_seconds{controller}.
   void reconcile(std::string_view controller, std::string_view result, double seconds,
                  bool terminal = false);
+  // Every series of a controller and its queue at zero, as controller-runtime does when a
+  // controller starts: dashboards and rate() see them before the first reconcile.
+  void addController(std::string_view controller, int workers);
   // controller_runtime_active_workers{controller}, controller_runtime_max_concurrent_reconciles.
   void activeWorkers(std::string_view controller, double workers);
   void maxConcurrentReconciles(std::string_view controller, double workers);

@@ -21,12 +21,12 @@ inline constexpr const char* kUnknown = "Unknown";
 
 namespace reason {
 // Condition reasons.
-inline constexpr const char* kSynced = "Synced";                    // Harbor matches the spec
-inline constexpr const char* kProjectExists = "ProjectExists";      // Ready while Synced is not
-inline constexpr const char* kCreating = "Creating";                // HarborProject being created
-inline constexpr const char* kInvalidSpec = "InvalidSpec";          // fix the spec (terminal)
-inline constexpr const char* kHarborRejected = "HarborRejected";    // Harbor answered 400 (terminal)
-inline constexpr const char* kHarborError = "HarborError";          // retried with backoff
+inline constexpr const char* kSynced = "Synced";                  // Harbor matches the spec
+inline constexpr const char* kProjectExists = "ProjectExists";    // Ready while Synced is not
+inline constexpr const char* kCreating = "Creating";              // HarborProject being created
+inline constexpr const char* kInvalidSpec = "InvalidSpec";        // fix the spec (terminal)
+inline constexpr const char* kHarborRejected = "HarborRejected";  // Harbor answered 400 (terminal)
+inline constexpr const char* kHarborError = "HarborError";        // retried with backoff
 inline constexpr const char* kKubernetesError = "KubernetesError";  // retried with backoff
 inline constexpr const char* kAlreadyExists = "AlreadyExists";      // project not ours, no adopt
 inline constexpr const char* kDeletionBlocked = "DeletionBlocked";  // project still has content
