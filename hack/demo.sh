@@ -360,13 +360,13 @@ kc apply --validate=false -f "$work/chart.yaml" | sed 's/^/  /'
 echo "  Starting one webhook replica as the Deployment does (self-managed certificates, policies"
 echo "  from the cluster: the chart's ClusterImagePolicy digest-pinning and the ones above):"
 mkdir -p "$work/chart-tls"
-chart_port=$(hm_free_port)
-"$bin" webhook --listen "127.0.0.1:$chart_port" --cluster-policies=true \
+"$bin" webhook --listen 127.0.0.1:0 --ports-file "$work/chart-webhook.ports" --cluster-policies=true \
   --tls-cert "$work/chart-tls/tls.crt" --tls-key "$work/chart-tls/tls.key" --namespace hm-system \
   --cert-secret hm-harbormaster-webhook-tls --cert-service hm-harbormaster-webhook \
   --cert-webhook-configuration hm-harbormaster-webhook --kubeconfig "$HM_KUBECONFIG" \
   >"$work/chart-webhook.log" 2>&1 &
 HM_EXTRA_PIDS+=($!)
+chart_port=$(hm_port "$work/chart-webhook.ports")
 bundle=
 for _ in $(seq 100); do
   bundle=$(kc get validatingwebhookconfiguration hm-harbormaster-webhook \

@@ -54,31 +54,47 @@ hm_start_webhook() {
   return 1
 }
 
-# hm_free_port: a free loopback TCP port (bound and released by the kernel's choice).
-hm_free_port() {
-  local port
-  while :; do
-    port=$(( (RANDOM % 20000) + 30000 ))
-    if ! (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
-      echo "$port"
-      return
-    fi
+# hm_port FILE [KEY]: the port a process started with --listen 127.0.0.1:0 --ports-file FILE
+# bound (KEY listen by default), once it listens; fails after 20 s. No racing for free ports.
+hm_port() {
+  local file=$1 key=${2:-listen} port
+  for _ in $(seq 200); do
+    port=$(sed -n "s/^$key=//p" "$file" 2>/dev/null || true)
+    [ -n "$port" ] && { echo "$port"; return 0; }
+    sleep 0.1
   done
+  echo "no port in $file" >&2
+  return 1
+}
+
+# hm_logged_port LOG: the port Debian's docker-registry (log level info) says it listens on.
+hm_logged_port() {
+  local port
+  for _ in $(seq 200); do
+    port=$(sed -n 's/.*listening on 127\.0\.0\.1:\([0-9]*\).*/\1/p' "$1" 2>/dev/null | head -1)
+    [ -n "$port" ] && { echo "$port"; return 0; }
+    sleep 0.1
+  done
+  echo "no port in $1" >&2
+  return 1
 }
 
 # hm_start_harbor SIM_BINARY: Debian's docker-registry with token auth, fronted by harbor-sim
-# (admin password Harbor12345) on free loopback ports; sets HM_HARBOR (host:port).
+# (admin password Harbor12345) on loopback ports they pick; sets HM_HARBOR (host:port).
 hm_start_harbor() {
   local sim=$1 sim_port reg_port
-  sim_port=$(hm_free_port)
-  reg_port=$(hm_free_port)
   openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 1 \
     -subj /CN=harbor-token-issuer -keyout "$HM_WORK/token.key" -out "$HM_WORK/token.crt" 2>/dev/null
+  # The sim first, on a port it picks: the registry's token realm names it.
+  "$sim" --listen 127.0.0.1:0 --ports-file "$HM_WORK/sim.ports" --admin-password Harbor12345 \
+    --token-cert "$HM_WORK/token.crt" --token-key "$HM_WORK/token.key" >"$HM_WORK/sim.log" 2>&1 &
+  HM_EXTRA_PIDS+=($!)
+  sim_port=$(hm_port "$HM_WORK/sim.ports")
   cat >"$HM_WORK/registry.yml" <<YAML
 version: 0.1
-log: {level: error}
+log: {level: info, accesslog: {disabled: true}}
 storage: {filesystem: {rootdirectory: $HM_WORK/registry}}
-http: {addr: 127.0.0.1:$reg_port}
+http: {addr: 127.0.0.1:0}
 auth:
   token:
     realm: http://127.0.0.1:$sim_port/service/token
@@ -88,10 +104,9 @@ auth:
 YAML
   docker-registry serve "$HM_WORK/registry.yml" >"$HM_WORK/registry.log" 2>&1 &
   HM_EXTRA_PIDS+=($!)
-  "$sim" --listen "127.0.0.1:$sim_port" --admin-password Harbor12345 \
-    --registry "http://127.0.0.1:$reg_port" --token-cert "$HM_WORK/token.crt" \
-    --token-key "$HM_WORK/token.key" >"$HM_WORK/sim.log" 2>&1 &
-  HM_EXTRA_PIDS+=($!)
+  reg_port=$(hm_logged_port "$HM_WORK/registry.log")
+  curl -sf -o /dev/null -X PUT -d "{\"url\":\"http://127.0.0.1:$reg_port\"}" \
+    "http://127.0.0.1:$sim_port/sim/registry"
   for _ in $(seq 100); do
     curl -sf "http://127.0.0.1:$sim_port/api/v2.0/ping" >/dev/null 2>&1 && break
     sleep 0.1
@@ -177,13 +192,12 @@ hm_set_scan() {
     -d "{\"digest\":\"$1\",\"status\":\"$2\",\"vulnerabilities\":${3:-[]}}"
 }
 
-# hm_start_kube SIM_BINARY: kube-sim on a free loopback port, serving $HM_WORK/tls.crt (run
+# hm_start_kube SIM_BINARY: kube-sim on a loopback port it picks, serving $HM_WORK/tls.crt (run
 # hm_make_cert first); sets HM_KUBECONFIG.
 hm_start_kube() {
-  local sim=$1 port
-  port=$(hm_free_port)
+  local sim=$1
   HM_KUBECONFIG="$HM_WORK/kubeconfig"
-  "$sim" --listen "127.0.0.1:$port" --tls-cert "$HM_WORK/tls.crt" --tls-key "$HM_WORK/tls.key" \
+  "$sim" --listen 127.0.0.1:0 --tls-cert "$HM_WORK/tls.crt" --tls-key "$HM_WORK/tls.key" \
     --token "demo-admin-token" --kubeconfig-out "$HM_KUBECONFIG" >"$HM_WORK/kube-sim.log" 2>&1 &
   HM_EXTRA_PIDS+=($!)
   for _ in $(seq 100); do
@@ -201,13 +215,14 @@ hm_start_kube() {
 hm_start_operator() {
   local bin=$1 url=$2
   shift 2
-  HM_OP_PORT=$(hm_free_port)
   HM_OP_LOG="$HM_WORK/operator.log"
+  rm -f "$HM_WORK/operator.ports"
   echo "admin:Harbor12345" >"$HM_WORK/operator-harbor-credentials"
   "$bin" operator --kubeconfig "$HM_KUBECONFIG" --harbor-url "$url" \
     --harbor-credentials-file "$HM_WORK/operator-harbor-credentials" --namespace harbormaster \
-    --listen "127.0.0.1:$HM_OP_PORT" "$@" >"$HM_OP_LOG" 2>&1 &
+    --listen 127.0.0.1:0 --ports-file "$HM_WORK/operator.ports" "$@" >"$HM_OP_LOG" 2>&1 &
   HM_EXTRA_PIDS+=($!)
+  HM_OP_PORT=$(hm_port "$HM_WORK/operator.ports") || { cat "$HM_OP_LOG" >&2; return 1; }
   for _ in $(seq 100); do
     curl -sf "http://127.0.0.1:$HM_OP_PORT/readyz" >/dev/null 2>&1 && return 0
     sleep 0.1

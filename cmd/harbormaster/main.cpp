@@ -15,14 +15,18 @@ Usage:
                        [--request-timeout 10s] [--shutdown-grace 20s] [--log-level info]
                        [--max-connections 1000] [--max-buffered-bytes 32Mi]
                        [--idle-timeout 30s] [--header-timeout 10s] [--handshake-timeout 5s]
+                       [--ports-file F]
   harbormaster check --policy FILE [--namespace NS] [--harbor-url URL [--harbor-ca FILE]]
                      [--plain-http-registry HOST]... IMAGE...
   harbormaster operator --harbor-url URL [--kubeconfig F] [--context C] [--namespace NS]
                         [--harbor-ca F] [--harbor-credentials-file F] [--registry-host H]...
                         [--resync 10m] [--leader-elect=true|false] [--listen :8080]
                         [--rotation-grace 5m] [--reconcile-timeout 2m] [--workers 4]
-                        [--max-connections 256]
+                        [--max-connections 256] [--ports-file F]
   harbormaster version
+
+--ports-file F: once listening, write "listen=PORT" (and "metrics=PORT") to F, for --listen
+with port 0.
 
 check exits 0 when every image is allowed, 1 when any is denied, 2 on an error. With
 --harbor-url, images on that Harbor's host are resolved to their digest and their scan

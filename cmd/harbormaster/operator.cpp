@@ -14,6 +14,7 @@
 #include "commands.h"
 #include "flags.h"
 #include "harbor_flags.h"
+#include "harbormaster/base/files.h"
 #include "harbormaster/base/log.h"
 #include "harbormaster/kube/config.h"
 #include "harbormaster/net/task_group.h"
@@ -30,6 +31,7 @@ struct OperatorCommand {
   review::HarborConnection harbor;
   op::OperatorOptions op;
   std::string listen = "0.0.0.0:8080";
+  std::string portsFile;      // --ports-file: the port bound, once listening
   net::ServerOptions server;  // bounds of the health and metrics listener
 };
 
@@ -38,7 +40,7 @@ StatusOr<OperatorCommand> parseOperatorOptions(std::vector<std::string> args) {
   spec.valued = kHarborFlags;
   for (const char* f :
        {"kubeconfig", "context", "namespace", "resync", "leader-elect", "listen", "rotation-grace",
-        "reconcile-timeout", "identity", "workers", "log-level"}) {
+        "reconcile-timeout", "identity", "workers", "log-level", "ports-file"}) {
     spec.valued.insert(f);
   }
   spec.valued.insert(kServerFlags.begin(), kServerFlags.end());
@@ -67,6 +69,7 @@ StatusOr<OperatorCommand> parseOperatorOptions(std::vector<std::string> args) {
   const char* podNs = std::getenv("POD_NAMESPACE");
   c.op.nameSpace = flags->get("namespace", podNs ? podNs : "harbormaster");
   c.listen = flags->get("listen", c.listen);
+  c.portsFile = flags->get("ports-file");
   // Health probes and scrapes are small: a small budget keeps a flood far from the memory limit.
   c.server.bodyLimit = 64 * 1024;
   c.server.maxConnections = 256;
@@ -215,6 +218,12 @@ int runOperator(const std::vector<std::string>& args) {
         },
         net::LogFailure{"shutdown"});
   });
+  if (!c->portsFile.empty()) {
+    if (Status w = writePortsFile(c->portsFile, {{"listen", (*server)->port()}}); !w.ok()) {
+      log::error("Failed to write the ports file", {{"error", w.message()}});
+      return 2;
+    }
+  }
   log::info("Started operator", {{"namespace", c->op.nameSpace},
                                  {"harbor", c->harbor.url},
                                  {"kubernetes", kubeConfig->server},

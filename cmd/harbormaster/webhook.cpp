@@ -40,6 +40,7 @@ struct WebhookOptions {
   net::ServerOptions server;
   std::optional<net::ServerOptions> metricsServer;
   std::string policyFile;  // may be empty with clusterPolicies
+  std::string portsFile;   // --ports-file: the ports bound, once listening
   // ClusterImagePolicy, ImagePolicy and ImageException resources, read through informers.
   bool clusterPolicies = false;
   std::string ownNamespace;
@@ -131,7 +132,8 @@ StatusOr<WebhookOptions> parseWebhookOptions(const std::vector<std::string>& arg
                            "cert-check-interval",
                            "kubeconfig",
                            "context",
-                           "cluster-policies"},
+                           "cluster-policies",
+                           "ports-file"},
                 .boolean = {}};
   spec.valued.insert(kHarborFlags.begin(), kHarborFlags.end());
   spec.valued.insert(kSignatureFlags.begin(), kSignatureFlags.end());
@@ -190,6 +192,7 @@ StatusOr<WebhookOptions> parseWebhookOptions(const std::vector<std::string>& arg
     o.metricsServer = ms;
   }
   o.policyFile = flags->get("policy");
+  o.portsFile = flags->get("ports-file");
   const char* podNamespace = std::getenv("POD_NAMESPACE");
   o.ownNamespace = flags->get("namespace", podNamespace != nullptr ? podNamespace : "");
   if (flags->has("threads")) {
@@ -524,6 +527,16 @@ int runWebhook(const std::vector<std::string>& args) {
     }
   });
 
+  if (!opts->portsFile.empty()) {
+    std::vector<std::pair<std::string, unsigned>> ports = {{"listen", (*server)->port()}};
+    if (opsServer) {
+      ports.emplace_back("metrics", opsServer->port());
+    }
+    if (Status w = writePortsFile(opts->portsFile, ports); !w.ok()) {
+      log::error("Failed to write the ports file", {{"error", w.message()}});
+      return 2;
+    }
+  }
   log::info(
       "Started webhook",
       {{"listen", opts->server.address + ":" + std::to_string((*server)->port())},

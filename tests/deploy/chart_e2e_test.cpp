@@ -30,8 +30,23 @@ constexpr const char* kNamespace = "hm-system";
 // One replica of a Deployment, run as a local process.
 struct Pod {
   std::string name;
-  std::map<std::string, uint16_t> ports;  // container port name -> local port
+  // Container ports listen on 127.0.0.1:0; the binary writes what it got to portsFile.
+  std::string portsFile;
+  std::map<std::string, std::string> portKeys;  // container port name -> ports-file key
   std::unique_ptr<testing::Process> process;
+
+  // The local port of a container port, 0 until the pod listens.
+  uint16_t port(const std::string& name) const {
+    std::ifstream in(portsFile);
+    std::string line;
+    const auto key = portKeys.find(name);
+    while (key != portKeys.end() && std::getline(in, line)) {
+      if (line.rfind(key->second + "=", 0) == 0) {
+        return static_cast<uint16_t>(std::stoul(line.substr(key->second.size() + 1)));
+      }
+    }
+    return 0;
+  }
 };
 
 class ChartOnKubeSimTest : public ::testing::Test {
@@ -117,9 +132,7 @@ class ChartOnKubeSimTest : public ::testing::Test {
       fillVolume(volumes[m["name"]], local);
       mounts.emplace_back(m["mountPath"], local);
     }
-    for (const auto& p : c["ports"]) {
-      pod.ports[p["name"]] = testing::freePort();
-    }
+    pod.portsFile = root + "/ports";
     std::vector<std::string> argv = {"env", "-i", "HOME=" + root, "PATH=/usr/bin:/bin"};
     for (const auto& e : c.value("env", json::array())) {
       std::string field = e["valueFrom"]["fieldRef"].value("fieldPath", "");
@@ -140,17 +153,19 @@ class ChartOnKubeSimTest : public ::testing::Test {
       if (best != nullptr) {
         a.replace(eq + 1, best->first.size(), best->second);
       }
-      // Container ports become free loopback ports.
+      // Container ports become loopback ports the binary picks and reports.
       for (const auto& p : c["ports"]) {
         std::string suffix = "=:" + std::to_string(p["containerPort"].get<int>());
         if (a.size() > suffix.size() &&
             a.compare(a.size() - suffix.size(), suffix.size(), suffix) == 0) {
-          a = a.substr(0, a.size() - suffix.size()) +
-              "=127.0.0.1:" + std::to_string(pod.ports[p["name"]]);
+          const std::string flag = a.substr(0, a.size() - suffix.size());
+          pod.portKeys[p["name"]] = flag == "--metrics-listen" ? "metrics" : "listen";
+          a = flag + "=127.0.0.1:0";
         }
       }
       argv.push_back(a);
     }
+    argv.push_back("--ports-file=" + pod.portsFile);
     if (spec.value("automountServiceAccountToken", true)) {
       argv.push_back("--kubeconfig=" + kube_.kubeconfig());
     }
@@ -161,7 +176,7 @@ class ChartOnKubeSimTest : public ::testing::Test {
   // The readiness probe of the manifest, against the pod's mapped port.
   bool ready(const json& deployment, Pod& pod) {
     const json& probe = deployment["spec"]["template"]["spec"]["containers"][0]["readinessProbe"];
-    std::string port = std::to_string(pod.ports[probe["httpGet"]["port"]]);
+    std::string port = std::to_string(pod.port(probe["httpGet"]["port"]));
     std::string out;
     return testing::runCommand(
                {"curl", "-sf",
@@ -179,7 +194,7 @@ class ChartOnKubeSimTest : public ::testing::Test {
     dir_.write("review.json",
                testing::readText(testing::sharedFile("admission-samples/01-Pod-CREATE.json")));
     std::string host = service + "." + kNamespace + ".svc";
-    std::string port = std::to_string(pod.ports["https"]);
+    std::string port = std::to_string(pod.port("https"));
     std::string out;
     if (testing::runCommand(
             {"curl", "-s", "--cacert", dir_.file("bundle.pem"), "--resolve",

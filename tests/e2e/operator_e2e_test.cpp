@@ -6,6 +6,7 @@
 
 #include <atomic>
 #include <csignal>
+#include <filesystem>
 #include <nlohmann/json.hpp>
 #include <thread>
 
@@ -32,8 +33,6 @@ class OperatorTest : public ::testing::Test {
 
   std::unique_ptr<testing::Process> startOperator(const std::string& log,
                                                   const std::vector<std::string>& extra = {}) {
-    opsPort_ = testing::freePort();
-    ports_[log] = opsPort_;
     std::vector<std::string> argv = {HM_BINARY,
                                      "operator",
                                      "--kubeconfig",
@@ -45,13 +44,18 @@ class OperatorTest : public ::testing::Test {
                                      "--namespace",
                                      "harbormaster",
                                      "--listen",
-                                     "127.0.0.1:" + std::to_string(opsPort_),
+                                     "127.0.0.1:0",
+                                     "--ports-file",
+                                     dir_.file(log + ".ports"),
                                      "--resync",
                                      "2s",
                                      "--rotation-grace",
                                      "1s"};
     argv.insert(argv.end(), extra.begin(), extra.end());
-    return std::make_unique<testing::Process>(argv, dir_.file(log));
+    std::filesystem::remove(dir_.file(log + ".ports"));
+    auto p = std::make_unique<testing::Process>(argv, dir_.file(log));
+    ports_[log] = testing::waitForPorts(dir_.file(log + ".ports"), *p)["listen"];
+    return p;
   }
 
   void apply(const std::string& yaml) {
@@ -149,7 +153,6 @@ class OperatorTest : public ::testing::Test {
     return stats.is_object() ? stats["requests"].value(key, int64_t{0}) : 0;
   }
 
-  uint16_t opsPort_ = 0;
   std::map<std::string, uint16_t> ports_;
   testing::HarborRig harbor_;
   testing::KubeSimRig kube_;

@@ -40,12 +40,12 @@ apiVersion: v1
 kind: Namespace
 metadata: {name: other}
 )");
-    opsPort_ = testing::freePort();
     operator_ = std::make_unique<testing::Process>(
         std::vector<std::string>{HM_BINARY, "operator", "--kubeconfig", kube_.kubeconfig(),
                                  "--namespace", "harbormaster", "--leader-elect=false", "--listen",
-                                 "127.0.0.1:" + std::to_string(opsPort_)},
+                                 "127.0.0.1:0", "--ports-file", dir_.file("operator.ports")},
         dir_.file("operator.log"));
+    opsPort_ = testing::waitForPorts(dir_.file("operator.ports"), *operator_)["listen"];
     webhook_ =
         testing::startWebhook(dir_, {"--cluster-policies=true", "--kubeconfig", kube_.kubeconfig(),
                                      "--namespace", "harbormaster", "--log-level", "warn"});

@@ -1,6 +1,8 @@
 // Self-managed webhook certificates end to end: the real binary against kube-sim. The checks are
 // made the way an API server calls a webhook: TLS to <service>.<namespace>.svc verified against
 // the caBundle the ValidatingWebhookConfiguration holds at that moment (curl does the handshake).
+#include <filesystem>
+
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
@@ -63,11 +65,12 @@ webhooks:
 
   Replica start(const std::string& name, const std::vector<std::string>& extra = {}) {
     Replica r;
-    r.port = testing::freePort();
     std::vector<std::string> argv = {HM_BINARY,
                                      "webhook",
                                      "--listen",
-                                     "127.0.0.1:" + std::to_string(r.port),
+                                     "127.0.0.1:0",
+                                     "--ports-file",
+                                     dir_.file(name + ".ports"),
                                      "--policy",
                                      dir_.file("policy.yaml"),
                                      "--namespace",
@@ -87,7 +90,14 @@ webhooks:
                                      "--threads",
                                      "2"};
     argv.insert(argv.end(), extra.begin(), extra.end());
+    std::filesystem::remove(dir_.file(name + ".ports"));  // a restart under the same name
     r.process = std::make_unique<testing::Process>(argv, dir_.file(name + ".log"));
+    try {
+      // Listening follows the keeper's first pass (the server needs the files it writes).
+      r.port = testing::waitForPorts(dir_.file(name + ".ports"), *r.process, 60)["listen"];
+    } catch (const std::exception&) {
+      // It exited or never listened: the test's own checks say so, with its output.
+    }
     return r;
   }
 

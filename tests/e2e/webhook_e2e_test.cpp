@@ -55,19 +55,20 @@ class WebhookE2E : public ::testing::Test {
   void SetUp() override {
     hm::testing::makeSelfSignedCert(dir_.file("tls.crt"), dir_.file("tls.key"), "webhook-1");
     dir_.write("policy.yaml", kPolicy);
-    port_ = hm::testing::freePort();
-    metricsPort_ = hm::testing::freePort();
     std::vector<std::string> args{
-        HM_BINARY, "webhook", "--listen", "127.0.0.1:" + std::to_string(port_), "--metrics-listen",
-        "127.0.0.1:" + std::to_string(metricsPort_), "--tls-cert", dir_.file("tls.crt"),
-        "--tls-key", dir_.file("tls.key"), "--policy", dir_.file("policy.yaml"), "--namespace",
-        "harbormaster", "--policy-check-interval", "100ms", "--shutdown-grace", "5s",
+        HM_BINARY, "webhook", "--listen", "127.0.0.1:0", "--metrics-listen", "127.0.0.1:0",
+        "--ports-file", dir_.file("webhook.ports"), "--tls-cert", dir_.file("tls.crt"), "--tls-key",
+        dir_.file("tls.key"), "--policy", dir_.file("policy.yaml"), "--namespace", "harbormaster",
+        "--policy-check-interval", "100ms", "--shutdown-grace", "5s",
         // The samples' registries are not on this machine: no lookups for digest fixes.
         "--digest-lookup-budget", "0s"};
     for (const auto& flag : extraFlags()) {
       args.push_back(flag);
     }
     proc_ = std::make_unique<hm::testing::Process>(args, dir_.file("webhook.log"));
+    auto ports = hm::testing::waitForPorts(dir_.file("webhook.ports"), *proc_);
+    port_ = ports["listen"];
+    metricsPort_ = ports["metrics"];
     ASSERT_TRUE(eventually(20, [&] {
       try {
         return Client(port_).get("/readyz").status == 200;

@@ -9,18 +9,18 @@
 namespace hm::testing {
 
 KubeSimRig::KubeSimRig() {
-  port_ = freePort();
   makeSelfSignedCert(dir_.file("tls.crt"), dir_.file("tls.key"), "kube-sim");
   kubeconfig_ = dir_.file("kubeconfig");
   makeClientCert(clientCert("admin"), clientKey("admin"), "/O=system:masters/CN=admin-user");
   makeClientCert(clientCert("nobody"), clientKey("nobody"), "/CN=nobody");
   dir_.write("client-ca.crt", readText(clientCert("admin")) + readText(clientCert("nobody")));
   proc_ = std::make_unique<Process>(
-      std::vector<std::string>{HM_KUBE_SIM, "--listen", "127.0.0.1:" + std::to_string(port_),
-                               "--tls-cert", dir_.file("tls.crt"), "--tls-key",
-                               dir_.file("tls.key"), "--token", token_, "--client-ca",
+      std::vector<std::string>{HM_KUBE_SIM, "--listen", "127.0.0.1:0", "--ports-file",
+                               dir_.file("kube-sim.ports"), "--tls-cert", dir_.file("tls.crt"),
+                               "--tls-key", dir_.file("tls.key"), "--token", token_, "--client-ca",
                                dir_.file("client-ca.crt"), "--kubeconfig-out", kubeconfig_},
       dir_.file("kube-sim.log"));
+  port_ = waitForPorts(dir_.file("kube-sim.ports"), *proc_)["listen"];
   bool up = eventually(20, [&] {
     try {
       return Client(port_).get("/version").status == 401 && std::filesystem::exists(kubeconfig_);

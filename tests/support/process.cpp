@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <fstream>
 #include <stdexcept>
 #include <thread>
 
@@ -89,20 +90,42 @@ int runCommand(const std::vector<std::string>& argv, std::string& output) {
   return status;
 }
 
-uint16_t freePort() {
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  addr.sin_port = 0;
-  if (bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0) {
-    close(fd);
-    throw std::runtime_error("bind failed");
+std::map<std::string, uint16_t> waitForPorts(const std::string& portsFile, Process& process,
+                                             double seconds) {
+  std::map<std::string, uint16_t> ports;
+  const bool written = eventually(seconds, [&] {
+    std::ifstream in(portsFile);  // written atomically: absent or whole
+    std::string line;
+    while (std::getline(in, line)) {
+      const size_t eq = line.find('=');
+      if (eq != std::string::npos) {
+        ports[line.substr(0, eq)] = static_cast<uint16_t>(std::stoul(line.substr(eq + 1)));
+      }
+    }
+    return !ports.empty() || !process.running();
+  });
+  if (!written || ports.empty()) {
+    throw std::runtime_error("no ports file " + portsFile +
+                             " from the process: " + process.output());
   }
-  socklen_t len = sizeof(addr);
-  getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
-  close(fd);
-  return ntohs(addr.sin_port);
+  return ports;
+}
+
+uint16_t waitForLoggedPort(Process& process, double seconds) {
+  const std::string marker = "listening on 127.0.0.1:";
+  uint16_t port = 0;
+  eventually(seconds, [&] {
+    const std::string out = process.output();
+    const size_t at = out.find(marker);
+    if (at != std::string::npos) {
+      port = static_cast<uint16_t>(std::stoul(out.substr(at + marker.size())));
+    }
+    return port != 0 || !process.running();
+  });
+  if (port == 0) {
+    throw std::runtime_error("the process never said where it listens: " + process.output());
+  }
+  return port;
 }
 
 bool eventually(double seconds, const std::function<bool()>& probe) {

@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -34,8 +35,15 @@ class Process {
 // Runs a command to completion; returns its exit status and fills `output`.
 int runCommand(const std::vector<std::string>& argv, std::string& output);
 
-// Binds 127.0.0.1:0 and returns the port the kernel chose (then releases it).
-uint16_t freePort();
+// The ports a process started with `--listen 127.0.0.1:0 --ports-file F` bound: waits until F
+// appears (or the process exits, or `seconds` pass) and returns name → port ("listen", …).
+// Throws with the process's output when it never does. Never race for a "free" port.
+std::map<std::string, uint16_t> waitForPorts(const std::string& portsFile, Process& process,
+                                             double seconds = 20);
+
+// The port a process logged as "listening on 127.0.0.1:PORT" (Debian's docker-registry, at log
+// level info); throws as above.
+uint16_t waitForLoggedPort(Process& process, double seconds = 20);
 
 // Polls `probe` until it returns true or `seconds` pass.
 bool eventually(double seconds, const std::function<bool()>& probe);

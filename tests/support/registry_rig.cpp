@@ -27,28 +27,28 @@ std::string sha256Digest(const std::string& bytes) {
 
 namespace {
 
-// A distribution registry config: filesystem storage, deletes allowed, loopback only.
-std::string registryConfig(const std::string& dataDir, uint16_t port) {
+// A distribution registry config: filesystem storage, deletes allowed, loopback only, on a port
+// the kernel picks (it logs "listening on …" at level info, which is how the rig learns it).
+std::string registryConfig(const std::string& dataDir) {
   return "version: 0.1\n"
-         "log: {level: warn}\n"
+         "log: {level: info, accesslog: {disabled: true}}\n"
          "storage:\n"
          "  filesystem: {rootdirectory: " +
          dataDir +
          "}\n"
          "  delete: {enabled: true}\n"
          "http:\n"
-         "  addr: 127.0.0.1:" +
-         std::to_string(port) + "\n";
+         "  addr: 127.0.0.1:0\n";
 }
 
 }  // namespace
 
 RegistryRig::RegistryRig() {
-  port_ = freePort();
-  dir_.write("config.yml", registryConfig(dir_.file("data"), port_));
+  dir_.write("config.yml", registryConfig(dir_.file("data")));
   proc_ = std::make_unique<Process>(
       std::vector<std::string>{"/usr/bin/docker-registry", "serve", dir_.file("config.yml")},
       dir_.file("registry.log"));
+  port_ = waitForLoggedPort(*proc_);
   bool up = eventually(20, [&] {
     try {
       return Client(port_, /*tls=*/false).get("/v2/").status == 200;
@@ -64,11 +64,23 @@ RegistryRig::RegistryRig() {
 RegistryRig::~RegistryRig() = default;
 
 HarborRig::HarborRig(HarborRigOptions options) : options_(std::move(options)) {
-  simPort_ = freePort();
-  registryPort_ = freePort();
   makeSelfSignedCert(dir_.file("token.crt"), dir_.file("token.key"), "harbor-token-issuer",
                      "DNS:harbor-token-issuer");
-  dir_.write("config.yml", registryConfig(dir_.file("data"), registryPort_) +
+  // The sim first, on a port it picks: the registry's token realm names it.
+  std::vector<std::string> argv = {
+      HM_HARBOR_SIM,          "--listen",         "127.0.0.1:0",          "--ports-file",
+      dir_.file("sim.ports"), "--admin-password", options_.adminPassword, "--token-cert",
+      dir_.file("token.crt"), "--token-key",      dir_.file("token.key")};
+  if (options_.tls) {
+    makeSelfSignedCert(caFile(), dir_.file("tls.key"), "harbor-sim");
+    argv.insert(argv.end(), {"--tls-cert", caFile(), "--tls-key", dir_.file("tls.key")});
+  }
+  if (!options_.externalUrl.empty()) {
+    argv.insert(argv.end(), {"--external-url", options_.externalUrl});
+  }
+  sim_ = std::make_unique<Process>(argv, dir_.file("sim.log"));
+  simPort_ = waitForPorts(dir_.file("sim.ports"), *sim_)["listen"];
+  dir_.write("config.yml", registryConfig(dir_.file("data")) +
                                "auth:\n"
                                "  token:\n"
                                "    realm: " +
@@ -81,25 +93,9 @@ HarborRig::HarborRig(HarborRigOptions options) : options_(std::move(options)) {
   registry_ = std::make_unique<Process>(
       std::vector<std::string>{"/usr/bin/docker-registry", "serve", dir_.file("config.yml")},
       dir_.file("registry.log"));
-  std::vector<std::string> argv = {HM_HARBOR_SIM,
-                                   "--listen",
-                                   host(),
-                                   "--admin-password",
-                                   options_.adminPassword,
-                                   "--registry",
-                                   "http://127.0.0.1:" + std::to_string(registryPort_),
-                                   "--token-cert",
-                                   dir_.file("token.crt"),
-                                   "--token-key",
-                                   dir_.file("token.key")};
-  if (options_.tls) {
-    makeSelfSignedCert(caFile(), dir_.file("tls.key"), "harbor-sim");
-    argv.insert(argv.end(), {"--tls-cert", caFile(), "--tls-key", dir_.file("tls.key")});
-  }
-  if (!options_.externalUrl.empty()) {
-    argv.insert(argv.end(), {"--external-url", options_.externalUrl});
-  }
-  sim_ = std::make_unique<Process>(argv, dir_.file("sim.log"));
+  registryPort_ = waitForLoggedPort(*registry_);
+  control("PUT", "/sim/registry",
+          R"({"url":"http://127.0.0.1:)" + std::to_string(registryPort_) + R"("})");
   bool up = eventually(20, [&] {
     try {
       // 401 from the registry through the sim: both are up and token auth is on.

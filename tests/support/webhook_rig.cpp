@@ -1,5 +1,7 @@
 #include "support/webhook_rig.h"
 
+#include <filesystem>
+
 #include "support/certs.h"
 #include "support/tls_client.h"
 
@@ -11,18 +13,27 @@ WebhookProcess startWebhook(const TempDir& dir, const std::vector<std::string>& 
                             bool waitReady) {
   makeSelfSignedCert(dir.file("tls.crt"), dir.file("tls.key"), "webhook");
   WebhookProcess w;
-  w.port = freePort();
-  w.metricsPort = freePort();
-  std::vector<std::string> argv = {HM_BINARY,          "webhook",
-                                   "--listen",         "127.0.0.1:" + std::to_string(w.port),
-                                   "--metrics-listen", "127.0.0.1:" + std::to_string(w.metricsPort),
-                                   "--tls-cert",       dir.file("tls.crt"),
-                                   "--tls-key",        dir.file("tls.key")};
+  std::vector<std::string> argv = {
+      HM_BINARY,          "webhook",           "--listen",     "127.0.0.1:0",
+      "--metrics-listen", "127.0.0.1:0",       "--ports-file", dir.file("webhook.ports"),
+      "--tls-cert",       dir.file("tls.crt"), "--tls-key",    dir.file("tls.key")};
   argv.insert(argv.end(), extra.begin(), extra.end());
+  std::filesystem::remove(dir.file("webhook.ports"));  // a restart in the same directory
   w.process = std::make_unique<Process>(argv, dir.file("webhook.log"));
   if (!waitReady) {
+    // Listening (the ports file is written then), not necessarily ready.
+    try {
+      auto ports = waitForPorts(dir.file("webhook.ports"), *w.process);
+      w.port = ports["listen"];
+      w.metricsPort = ports["metrics"];
+    } catch (const std::exception&) {
+      // It exited (what some tests expect); no ports.
+    }
     return w;
   }
+  auto ports = waitForPorts(dir.file("webhook.ports"), *w.process);
+  w.port = ports["listen"];
+  w.metricsPort = ports["metrics"];
   w.ready = eventually(20, [&] {
     try {
       return Client(w.port).get("/readyz").status == 200;

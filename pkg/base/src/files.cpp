@@ -61,4 +61,13 @@ Status writeFileAtomically(const std::string& path, std::string_view content, un
   return okStatus();
 }
 
+Status writePortsFile(const std::string& path,
+                      const std::vector<std::pair<std::string, unsigned>>& ports) {
+  std::string content;
+  for (const auto& [name, port] : ports) {
+    content += name + "=" + std::to_string(port) + "\n";
+  }
+  return writeFileAtomically(path, content, 0644);
+}
+
 }  // namespace hm

@@ -14,6 +14,7 @@
 
 #include "api.h"
 #include "harbormaster/base/encoding.h"
+#include "harbormaster/base/files.h"
 #include "harbormaster/base/log.h"
 #include "harbormaster/base/time.h"
 #include "harbormaster/net/client.h"
@@ -69,6 +70,7 @@ struct Options {
   std::string tlsCert;
   std::string tlsKey;
   std::string externalUrl;
+  std::string portsFile;
 };
 
 // A /sim/faults entry: the next `count` requests whose path starts with `pathPrefix` wait
@@ -188,6 +190,16 @@ class HarborSim {
       faults_.push_back(std::move(f));
       return {200, "application/json", "{}", {}};
     }
+    // The registry behind the sim, when it was started after the sim (its token realm needs
+    // the sim's port, which the sim chose).
+    if (path == "/sim/registry" && req.method == "PUT") {
+      json body = json::parse(req.body, nullptr, false);
+      if (!body.is_object() || !body.contains("url") || !body["url"].is_string()) {
+        return harborError(400, "BAD_REQUEST", "need url");
+      }
+      registryUrl_ = body["url"].get<std::string>();
+      return {200, "application/json", "{}", {}};
+    }
     if (path == "/sim/faults" && req.method == "DELETE") {
       faults_.clear();
       return {200, "application/json", "{}", {}};
@@ -305,11 +317,16 @@ class HarborSim {
     co_return out;
   }
 
+  std::string registryUrl() {
+    std::lock_guard lock(simMu_);
+    return registryUrl_.empty() ? opts_.registryUrl : registryUrl_;
+  }
+
   // Harbor's core fronts its registry on the same host and port.
   asio::awaitable<HttpResponse> proxy(const HttpRequest& req) {
     hm::net::ClientRequest up;
     up.method = req.method;
-    up.url = opts_.registryUrl + req.target;
+    up.url = registryUrl() + req.target;
     up.body = req.body;
     up.idempotent = false;  // transparent: the client retries, not the proxy
     for (const auto& h : req.headers) {
@@ -410,6 +427,7 @@ class HarborSim {
   SimInfo info_;
   std::mutex simMu_;
   std::vector<Fault> faults_;
+  std::string registryUrl_;  // from PUT /sim/registry; else --registry
   std::map<std::string, int64_t> stats_;
   std::unique_ptr<TokenSigner> signer_;
   std::shared_ptr<hm::net::HttpClient> upstream_;
@@ -421,7 +439,8 @@ int run(int argc, char** argv) {
       {"--listen", &o.listen},        {"--admin-password", &o.adminPassword},
       {"--registry", &o.registryUrl}, {"--token-cert", &o.tokenCert},
       {"--token-key", &o.tokenKey},   {"--tls-cert", &o.tlsCert},
-      {"--tls-key", &o.tlsKey},       {"--external-url", &o.externalUrl}};
+      {"--tls-key", &o.tlsKey},       {"--external-url", &o.externalUrl},
+      {"--ports-file", &o.portsFile}};
   for (int i = 1; i < argc; ++i) {
     auto it = flags.find(argv[i]);
     if (it == flags.end() || i + 1 >= argc) {
@@ -430,10 +449,9 @@ int run(int argc, char** argv) {
     }
     *it->second = argv[++i];
   }
-  if (o.adminPassword.empty() || o.registryUrl.empty() || o.tokenCert.empty() ||
-      o.tokenKey.empty()) {
-    std::cerr
-        << "harbor-sim: --admin-password, --registry, --token-cert and --token-key are required\n";
+  // --registry may come later, through PUT /sim/registry.
+  if (o.adminPassword.empty() || o.tokenCert.empty() || o.tokenKey.empty()) {
+    std::cerr << "harbor-sim: --admin-password, --token-cert and --token-key are required\n";
     return 2;
   }
   auto signer = TokenSigner::load(o.tokenCert, o.tokenKey);
@@ -474,6 +492,13 @@ int run(int argc, char** argv) {
                          ? o.externalUrl
                          : (o.tlsCert.empty() ? "http://" : "https://") + so.address + ":" +
                                std::to_string((*server)->port()));
+  if (!o.portsFile.empty()) {
+    auto written = hm::writePortsFile(o.portsFile, {{"listen", (*server)->port()}});
+    if (!written.ok()) {
+      std::cerr << "harbor-sim: " << written.message() << "\n";
+      return 2;
+    }
+  }
   hm::log::info("Started harbor-sim",
                 {{"listen", so.address + ":" + std::to_string((*server)->port())}});
   asio::signal_set signals(ioc, SIGTERM, SIGINT);

@@ -510,7 +510,7 @@ int run(int argc, char** argv) {
   for (const char* required : {"--listen", "--tls-cert", "--tls-key", "--token"}) {
     if (!flags.count(required)) {
       std::cerr << "usage: kube-sim --listen HOST:PORT --tls-cert F --tls-key F --token T "
-                   "[--client-ca F] [--kubeconfig-out F]\n";
+                   "[--client-ca F] [--kubeconfig-out F] [--ports-file F]\n";
       return 2;
     }
   }
@@ -542,6 +542,14 @@ int run(int argc, char** argv) {
         << "\nusers:\n- name: admin\n  user:\n    token: " << flags["--token"]
         << "\ncontexts:\n- name: kube-sim\n  context: {cluster: kube-sim, user: admin, "
            "namespace: default}\n";
+  }
+  if (flags.count("--ports-file")) {
+    // After the kubeconfig: a test that sees the ports can read it whole.
+    auto written = hm::writePortsFile(flags["--ports-file"], {{"listen", (*server)->port()}});
+    if (!written.ok()) {
+      std::cerr << "kube-sim: " << written.message() << "\n";
+      return 2;
+    }
   }
   hm::log::info("Started kube-sim", {{"listen", url}});
   asio::signal_set signals(ioc, SIGTERM, SIGINT);

@@ -5,6 +5,7 @@
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
+#include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <future>
@@ -390,7 +391,12 @@ TEST(ClientErrorsTest, UnreachableHostIsUnavailable) {
   auto c = HttpClient::create(ioc.get_executor(), opts);
   ASSERT_TRUE(c.ok());
   std::promise<StatusOr<ClientResponse>> result;
-  auto port = hm::testing::freePort();  // nothing listens there
+  // Bound, never listening, held for the test: connections are refused, and no other test can
+  // take the port meanwhile.
+  asio::ip::tcp::acceptor bound(ioc);
+  bound.open(asio::ip::tcp::v4());
+  bound.bind({asio::ip::address_v4::loopback(), 0});
+  const auto port = bound.local_endpoint().port();
   asio::co_spawn(
       ioc,
       deliver((*c)->send(req("GET", "http://127.0.0.1:" + std::to_string(port) + "/")), &result),
