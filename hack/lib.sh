@@ -14,7 +14,7 @@ hm_cleanup() {
   if [ -n "$HM_PID" ]; then
     kill "$HM_PID" 2>/dev/null && wait "$HM_PID" 2>/dev/null || true
   fi
-  rm -rf "$HM_WORK"
+  [ -n "${HM_KEEP_WORK:-}" ] && cp -r "$HM_WORK" "$HM_KEEP_WORK"; rm -rf "$HM_WORK"
 }
 trap hm_cleanup EXIT
 

@@ -1,0 +1,184 @@
+// The HarborProject reconciler against mocks: the claim before the create, drift repaired,
+// Ready kept while only an update fails, Harbor's 400 terminal.
+#include "harborproject/reconciler.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include "support/async.h"
+#include "support/fake_clock.h"
+#include "support/mock_clients.h"
+
+namespace hm::op::harborproject {
+namespace {
+
+using hm::testing::MockHarborClient;
+using hm::testing::MockKubeClient;
+using hm::testing::ready;
+using hm::testing::runOn;
+using nlohmann::json;
+using ::testing::_;
+using ::testing::Field;
+using ::testing::InSequence;
+using ::testing::NiceMock;
+using ::testing::Return;
+using ::testing::StrictMock;
+
+json project(json status = json::object()) {
+  return {{"apiVersion", "harbormaster.io/v1alpha1"},
+          {"kind", "HarborProject"},
+          {"metadata",
+           {{"name", "team-a"},
+            {"uid", "u-2"},
+            {"generation", 1},
+            {"resourceVersion", "4"},
+            {"finalizers", {"harbormaster.io/cleanup"}}}},
+          {"spec", {{"autoScan", true}}},
+          {"status", status}};
+}
+
+std::string condition(const json& object, const std::string& type, const std::string& field) {
+  for (const auto& c : object["status"].value("conditions", json::array())) {
+    if (c.value("type", "") == type) {
+      return c.value(field, "");
+    }
+  }
+  return "";
+}
+
+class ProjectReconcilerTest : public ::testing::Test {
+ protected:
+  void start(json object) {
+    ctx_.kube = kube_;
+    ctx_.harbor = harbor_;
+    ctx_.clock = &clock_;
+    ctx_.events = std::make_shared<kube::EventRecorder>(kube_, "harbormaster-operator", "test");
+    auto echo = [](auto, auto, json o, auto) { return ready(StatusOr<json>(o)); };
+    ON_CALL(*kube_, create(_, _, _, _)).WillByDefault(echo);
+    ON_CALL(*kube_, update(_, _, _, _)).WillByDefault(echo);
+    ON_CALL(*kube_, updateStatus(_, _, _, _)).WillByDefault([this](auto, auto, json o, auto) {
+      written_.push_back(o);
+      return ready(StatusOr<json>(o));
+    });
+    ON_CALL(*kube_, get(_, _, _, _)).WillByDefault([this](auto, auto, auto, auto) {
+      return ready(StatusOr<json>(written_.empty() ? json(nullptr) : written_.back()));
+    });
+    ON_CALL(*kube_, list(_, _, _, _)).WillByDefault([object](auto, auto, auto, auto) {
+      return ready(
+          StatusOr<json>(json{{"items", {object}}, {"metadata", {{"resourceVersion", "9"}}}}));
+    });
+    kube::InformerOptions o;
+    o.resource = kProjects;
+    ctx_.projects = std::make_shared<kube::Informer>(kube_, o, kube::InformerHandlers{});
+    ASSERT_TRUE(runOn(io_.ioc(), ctx_.projects->listOnce()).ok());
+  }
+
+  Result reconcile() { return runOn(io_.ioc(), newReconciler(ctx_)->reconcile("team-a")); }
+
+  harbor::Project inHarbor(std::map<std::string, std::string> metadata) {
+    harbor::Project p;
+    p.id = 11;
+    p.name = "team-a";
+    p.metadata = std::move(metadata);
+    return p;
+  }
+
+  hm::testing::IoThreads io_;
+  hm::testing::FakeClock clock_;
+  std::shared_ptr<NiceMock<MockKubeClient>> kube_ = std::make_shared<NiceMock<MockKubeClient>>();
+  std::shared_ptr<StrictMock<MockHarborClient>> harbor_ =
+      std::make_shared<StrictMock<MockHarborClient>>();
+  std::vector<json> written_;  // status writes, in order
+  Context ctx_;
+};
+
+const std::map<std::string, std::string> kMatching = {{"public", "false"},
+                                                      {"auto_scan", "true"},
+                                                      {"auto_sbom_generation", "false"},
+                                                      {"prevent_vul", "false"},
+                                                      {"severity", "high"},
+                                                      {"enable_content_trust_cosign", "false"},
+                                                      {"reuse_sys_cve_allowlist", "true"}};
+
+TEST_F(ProjectReconcilerTest, TheClaimIsWrittenBeforeTheProjectIsCreated) {
+  start(project());
+  {
+    InSequence order;
+    EXPECT_CALL(*harbor_, getProject("team-a", _))
+        .WillOnce(Return(ready(StatusOr<harbor::Project>(notFound("no project")))));
+    EXPECT_CALL(*kube_, updateStatus(_, _, _, _)).WillOnce([this](auto, auto, json o, auto) {
+      EXPECT_EQ(o["status"]["projectName"], "team-a");
+      EXPECT_EQ(condition(o, "Synced", "reason"), "Creating");
+      written_.push_back(o);
+      return ready(StatusOr<json>(o));
+    });
+    EXPECT_CALL(*harbor_, createProject(Field(&harbor::ProjectSpec::name, "team-a"), _))
+        .WillOnce(Return(ready(StatusOr<int64_t>(11))));
+    EXPECT_CALL(*kube_, updateStatus(_, _, _, _)).WillOnce([](auto, auto, json o, auto) {
+      EXPECT_EQ(o["status"]["projectID"], 11);
+      EXPECT_EQ(condition(o, "Ready", "status"), "True");
+      return ready(StatusOr<json>(o));
+    });
+  }
+  Result r = reconcile();
+  EXPECT_TRUE(r.error.ok()) << r.error.message();
+}
+
+TEST_F(ProjectReconcilerTest, AMatchingProjectCostsOneHarborReadAndNoHarborWrite) {
+  json status = {{"projectName", "team-a"}, {"projectID", 11}, {"observedGeneration", 1}};
+  start(project(status));
+  EXPECT_CALL(*harbor_, getProject("team-a", _))
+      .WillOnce(Return(ready(StatusOr<harbor::Project>(inHarbor(kMatching)))));
+  Result r = reconcile();
+  EXPECT_TRUE(r.error.ok()) << r.error.message();
+  ASSERT_EQ(written_.size(), 1u) << "the first status of this generation";
+  EXPECT_EQ(condition(written_[0], "Synced", "status"), "True");
+}
+
+TEST_F(ProjectReconcilerTest, AFailedUpdateKeepsAnExistingProjectReady) {
+  json status = {{"projectName", "team-a"}, {"projectID", 11}};
+  start(project(status));
+  auto drifted = kMatching;
+  drifted["auto_scan"] = "false";
+  EXPECT_CALL(*harbor_, getProject("team-a", _))
+      .WillOnce(Return(ready(StatusOr<harbor::Project>(inHarbor(drifted)))));
+  EXPECT_CALL(*harbor_, updateProject("team-a", _, _))
+      .WillOnce(Return(ready(unavailable("Harbor: HTTP 503"))));
+  Result r = reconcile();
+  EXPECT_EQ(r.error.code(), StatusCode::kUnavailable);
+  EXPECT_FALSE(r.terminal);
+  ASSERT_EQ(written_.size(), 1u);
+  EXPECT_EQ(condition(written_[0], "Synced", "status"), "False");
+  EXPECT_EQ(condition(written_[0], "Synced", "reason"), "HarborError");
+  EXPECT_EQ(condition(written_[0], "Ready", "status"), "True") << "the project is there to use";
+  EXPECT_EQ(condition(written_[0], "Ready", "reason"), "ProjectExists");
+}
+
+TEST_F(ProjectReconcilerTest, HarborRefusingTheUpdateIsTerminal) {
+  json status = {{"projectName", "team-a"}, {"projectID", 11}};
+  start(project(status));
+  auto drifted = kMatching;
+  drifted["severity"] = "low";
+  EXPECT_CALL(*harbor_, getProject("team-a", _))
+      .WillOnce(Return(ready(StatusOr<harbor::Project>(inHarbor(drifted)))));
+  EXPECT_CALL(*harbor_, updateProject("team-a", _, _))
+      .WillOnce(Return(ready(invalidArgument("Harbor: HTTP 400 (BAD_REQUEST)"))));
+  Result r = reconcile();
+  EXPECT_TRUE(r.terminal);
+  ASSERT_EQ(written_.size(), 1u);
+  EXPECT_EQ(condition(written_[0], "Synced", "reason"), "HarborRejected");
+}
+
+TEST_F(ProjectReconcilerTest, SomeoneElsesProjectIsNotTakenWithoutAdoptExisting) {
+  start(project());
+  EXPECT_CALL(*harbor_, getProject("team-a", _))
+      .WillOnce(Return(ready(StatusOr<harbor::Project>(inHarbor(kMatching)))));
+  Result r = reconcile();
+  EXPECT_TRUE(r.terminal) << "retried when the resource changes (adoptExisting), not before";
+  ASSERT_EQ(written_.size(), 1u);
+  EXPECT_EQ(condition(written_[0], "Ready", "reason"), "AlreadyExists");
+  EXPECT_EQ(condition(written_[0], "Ready", "status"), "False");
+}
+
+}  // namespace
+}  // namespace hm::op::harborproject
