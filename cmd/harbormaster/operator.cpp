@@ -38,9 +38,10 @@ struct OperatorCommand {
 StatusOr<OperatorCommand> parseOperatorOptions(std::vector<std::string> args) {
   FlagSpec spec;
   spec.valued = kHarborFlags;
-  for (const char* f :
-       {"kubeconfig", "context", "namespace", "resync", "leader-elect", "listen", "rotation-grace",
-        "reconcile-timeout", "identity", "workers", "log-level", "ports-file"}) {
+  for (const char* f : {"kubeconfig", "context", "namespace", "resync", "leader-elect", "listen",
+                        "rotation-grace", "reconcile-timeout", "identity", "workers", "log-level",
+                        "ports-file", "leader-elect-lease-duration", "leader-elect-renew-deadline",
+                        "leader-elect-retry-period"}) {
     spec.valued.insert(f);
   }
   spec.valued.insert(kServerFlags.begin(), kServerFlags.end());
@@ -83,7 +84,10 @@ StatusOr<OperatorCommand> parseOperatorOptions(std::vector<std::string> args) {
   for (auto [name, target] :
        {std::pair<const char*, std::chrono::milliseconds*>{"resync", &c.op.resync},
         {"rotation-grace", &c.op.rotationGrace},
-        {"reconcile-timeout", &c.op.reconcileTimeout}}) {
+        {"reconcile-timeout", &c.op.reconcileTimeout},
+        {"leader-elect-lease-duration", &c.op.leaseDuration},
+        {"leader-elect-renew-deadline", &c.op.renewDeadline},
+        {"leader-elect-retry-period", &c.op.retryPeriod}}) {
     if (flags->has(name)) {
       auto d = parseDuration(name, flags->get(name));
       if (!d.ok()) {
@@ -91,6 +95,13 @@ StatusOr<OperatorCommand> parseOperatorOptions(std::vector<std::string> args) {
       }
       *target = *d;
     }
+  }
+  // client-go's rules: leaseDuration > renewDeadline > retryPeriod (× its jitter, 1.2).
+  if (c.op.leaseDuration <= c.op.renewDeadline ||
+      c.op.renewDeadline * 10 <= c.op.retryPeriod * 12) {
+    return invalidArgument(
+        "--leader-elect-lease-duration must exceed --leader-elect-renew-deadline, which must "
+        "exceed 1.2 × --leader-elect-retry-period");
   }
   if (c.op.reconcileTimeout < c.op.callTimeout) {
     return invalidArgument("--reconcile-timeout must be at least the call timeout (10s)");

@@ -682,10 +682,19 @@ TEST_F(OperatorTest, MetricsCarryControllerRuntimesNames) {
 }
 
 TEST_F(OperatorTest, AStandbyTakesOverWhenTheLeaderDiesOrStepsDown) {
-  auto one = startOperator("one.log", {"--identity", "op-1"});
+  // Short Lease timings (the defaults are kube-controller-manager's 15 s / 10 s / 2 s): the
+  // handover logic is the same, the wait for a dead leader's Lease to run out is not 15 s.
+  const std::vector<std::string> lease = {"--leader-elect-lease-duration", "4s",
+                                          "--leader-elect-renew-deadline", "3s",
+                                          "--leader-elect-retry-period",   "500ms"};
+  auto with = [&](std::vector<std::string> flags) {
+    flags.insert(flags.end(), lease.begin(), lease.end());
+    return flags;
+  };
+  auto one = startOperator("one.log", with({"--identity", "op-1"}));
   apply(kProject);
   ASSERT_TRUE(waitReady({"harborproject", "team-a"})) << one->output();
-  auto two = startOperator("two.log", {"--identity", "op-2"});
+  auto two = startOperator("two.log", with({"--identity", "op-2"}));
   auto holder = [&] {
     json lease = get({"lease", "-n", "harbormaster", "harbormaster-operator"});
     return lease.is_object() ? lease["spec"].value("holderIdentity", "") : std::string();
@@ -696,7 +705,7 @@ TEST_F(OperatorTest, AStandbyTakesOverWhenTheLeaderDiesOrStepsDown) {
 
   // Deadlines below are generous: CI runs this under ASan on two busy cores (a 40 s wait once
   // ran out there). They bound a hang; they measure nothing.
-  // The leader dies without a word: the standby leads once the lease runs out (15 s).
+  // The leader dies without a word: the standby leads once the lease runs out (4 s here).
   one->signal(SIGKILL);
   one->wait(5);
   apply(kNamespaces);
@@ -707,7 +716,7 @@ TEST_F(OperatorTest, AStandbyTakesOverWhenTheLeaderDiesOrStepsDown) {
               HasSubstr("harbormaster_robot_days_to_expiry{robot_account=\"puller\"}"));
 
   // A leader that is told to stop hands the lease over at once.
-  auto three = startOperator("three.log", {"--identity", "op-3"});
+  auto three = startOperator("three.log", with({"--identity", "op-3"}));
   ASSERT_TRUE(testing::eventually(30, [&] { return opsGet("three.log", "/readyz") == "ok"; }));
   two->signal(SIGTERM);
   EXPECT_EQ(two->wait(30), 0) << two->output();
@@ -728,6 +737,9 @@ TEST(OperatorCommandTest, BadFlagsAndConfigurationAreClearErrors) {
       {{"--harbor-url", "https://h", "--leader-elect=maybe"},
        "--leader-elect must be true or false"},
       {{"--harbor-url", "https://h", "--resync", "0s"}, "--resync must be at least 1s"},
+      {{"--harbor-url", "https://h", "--leader-elect-lease-duration", "5s",
+        "--leader-elect-renew-deadline", "5s"},
+       "--leader-elect-lease-duration must exceed --leader-elect-renew-deadline"},
       {{"--harbor-url", "https://h", "--workers", "0"}, "--workers must be between 1 and 64"},
       {{"--harbor-url", "https://h", "--bogus", "1"}, "bogus"},
       {{"--harbor-url", "https://h", "--kubeconfig", dir.file("kubeconfig")},

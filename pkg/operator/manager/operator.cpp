@@ -393,6 +393,9 @@ awaitable<void> Operator::run() {
   lo.nameSpace = st->ctx.options.nameSpace;
   lo.name = "harbormaster-operator";
   lo.identity = st->ctx.options.identity;
+  lo.leaseDuration = st->ctx.options.leaseDuration;
+  lo.renewDeadline = st->ctx.options.renewDeadline;
+  lo.retryPeriod = st->ctx.options.retryPeriod;
   st->elector = std::make_unique<kube::LeaderElector>(st->ctx.kube, lo);
   State* s = st.get();  // run() holds `st` for as long as the elector runs
   co_await st->elector->run([s] { s->startLeading(); }, [s] { s->stopLeading(); });

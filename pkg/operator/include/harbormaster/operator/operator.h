@@ -29,6 +29,12 @@ struct OperatorOptions {
   // Secret content.
   std::chrono::milliseconds rotationGrace{300'000};
   bool leaderElect = true;
+  // The Lease timings, as kube-controller-manager's --leader-elect-* flags: a dead leader's
+  // lease is taken over after leaseDuration; a leader that cannot renew within renewDeadline
+  // stops; candidates retry every retryPeriod.
+  std::chrono::milliseconds leaseDuration{15'000};
+  std::chrono::milliseconds renewDeadline{10'000};
+  std::chrono::milliseconds retryPeriod{2'000};
   std::string identity;  // leader-election identity: the pod name
   int workers = 4;
   std::chrono::milliseconds callTimeout{10'000};  // each Harbor and Kubernetes call
