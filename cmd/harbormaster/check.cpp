@@ -1,5 +1,5 @@
 // `harbormaster check`: the webhook's engine from a shell or a CI job.
-#include "harbormaster/net/client.h"  // first: it works around a Boost 1.74 header
+#include "harbormaster/net/client.h"
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>

@@ -1,5 +1,5 @@
 // `harbormaster operator`: flags and process wiring around hm::op::Operator.
-#include "harbormaster/operator/operator.h"  // first: it includes the Boost 1.74 workaround
+#include "harbormaster/operator/operator.h"
 
 #include <unistd.h>
 

@@ -1,5 +1,5 @@
 // `harbormaster webhook`: wires policy, admission, metrics and the HTTPS server together.
-#include "harbormaster/net/server.h"  // first: it works around a Boost 1.74 header
+#include "harbormaster/net/server.h"
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>

@@ -1,6 +1,6 @@
 #pragma once
 
-#include "harbormaster/net/server.h"  // first: it works around a Boost 1.74 header
+#include "harbormaster/net/server.h"
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>

@@ -4,7 +4,7 @@
 
 #include <memory>
 
-#include "context.h"  // first: it includes the Boost 1.74 workaround
+#include "context.h"
 
 namespace hm::op::harborproject {
 

@@ -1,7 +1,7 @@
 // What the reconcilers share: clients, caches, options, the clock and the random source.
 #pragma once
 
-#include "harbormaster/kube/informer.h"  // first: it includes the Boost 1.74 workaround
+#include "harbormaster/kube/informer.h"
 
 #include <optional>
 #include <set>

@@ -1,4 +1,4 @@
-#include "context.h"  // first: it includes the Boost 1.74 workaround
+#include "context.h"
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
@@ -287,7 +287,7 @@ struct Operator::State {
     auto expires = parseRfc3339(r->value("status", json::object()).value("expiresAt", ""));
     if (expires.ok()) {
       double days =
-          std::chrono::duration<double>(*expires - std::chrono::system_clock::now()).count() /
+          std::chrono::duration<double>(*expires - ctx.clock->wallNow()).count() /
           86400.0;
       metrics->robotDaysToExpiry(name, days);
     }

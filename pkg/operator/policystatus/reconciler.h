@@ -3,7 +3,7 @@
 
 #include <memory>
 
-#include "context.h"  // first: it includes the Boost 1.74 workaround
+#include "context.h"
 #include "harbormaster/policysource/cluster_policies.h"
 
 namespace hm::op::policystatus {

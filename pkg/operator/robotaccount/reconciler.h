@@ -5,7 +5,7 @@
 
 #include <memory>
 
-#include "context.h"  // first: it includes the Boost 1.74 workaround
+#include "context.h"
 
 namespace hm::op::robotaccount {
 

@@ -1,7 +1,7 @@
 // Finding an image's cosign signatures in a registry (shared/sigstore/FORMATS.md §1.1, §2.3).
 #pragma once
 
-#include "harbormaster/net/client.h"  // first: it works around a Boost 1.74 header
+#include "harbormaster/net/client.h"
 
 #include <string>
 #include <vector>

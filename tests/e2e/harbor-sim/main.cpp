@@ -1,5 +1,5 @@
 // harbor-sim: the part of Harbor that Harbormaster talks to, for tests. See README.md.
-#include "harbormaster/net/server.h"  // first: it works around a Boost 1.74 header
+#include "harbormaster/net/server.h"
 
 #include <openssl/evp.h>
 #include <strings.h>

@@ -1,5 +1,5 @@
 // kube-sim: a Kubernetes API peer for tests. See README.md.
-#include "harbormaster/net/server.h"  // first: it works around a Boost 1.74 header
+#include "harbormaster/net/server.h"
 
 #include <algorithm>
 #include <boost/asio/signal_set.hpp>

@@ -13,7 +13,7 @@
 // credential and retries once (token files rotate; exec credentials expire early).
 #pragma once
 
-#include "harbormaster/net/client.h"  // first: it works around a Boost 1.74 header
+#include "harbormaster/net/client.h"
 
 #include <memory>
 #include <mutex>

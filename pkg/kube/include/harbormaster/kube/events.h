@@ -3,7 +3,7 @@
 // series.count instead of writing a new one.
 #pragma once
 
-#include "harbormaster/kube/client.h"  // first: it includes the Boost 1.74 workaround
+#include "harbormaster/kube/client.h"
 
 #include <map>
 #include <memory>

@@ -6,7 +6,7 @@
 // change once the cache has caught up, and never an object that no longer exists.
 #pragma once
 
-#include "harbormaster/kube/client.h"  // first: it includes the Boost 1.74 workaround
+#include "harbormaster/kube/client.h"
 #include "harbormaster/net/flight.h"
 
 #include <atomic>

@@ -11,7 +11,11 @@
 // cannot renew for `renewDeadline` calls onStoppedLeading at once and keeps trying to lead.
 #pragma once
 
-#include "harbormaster/kube/client.h"  // first: it includes the Boost 1.74 workaround
+// Boost 1.74's awaitable.hpp uses std::exchange without including <utility>: every header
+// that may bring it in includes <utility> first, so include order never matters.
+#include <utility>
+
+#include "harbormaster/kube/client.h"
 
 #include <atomic>
 #include <boost/asio/steady_timer.hpp>

@@ -11,7 +11,11 @@
 // one strand; add() may be called from any thread.
 #pragma once
 
-#include "harbormaster/net/server.h"  // first: it works around a Boost 1.74 header
+// Boost 1.74's awaitable.hpp uses std::exchange without including <utility>: every header
+// that may bring it in includes <utility> first, so include order never matters.
+#include <utility>
+
+#include "harbormaster/net/server.h"
 
 #include <boost/asio/any_io_executor.hpp>
 #include <chrono>

@@ -18,7 +18,11 @@
 // place, for callers that treat non-2xx answers as errors.
 #pragma once
 
-#include "harbormaster/net/server.h"  // first: it works around a Boost 1.74 header
+// Boost 1.74's awaitable.hpp uses std::exchange without including <utility>: every header
+// that may bring it in includes <utility> first, so include order never matters.
+#include <utility>
+
+#include "harbormaster/net/server.h"
 
 #include <boost/asio/any_io_executor.hpp>
 #include <chrono>

@@ -9,7 +9,7 @@
 //   co_await op.shutdown();                // stop reconcilers, release the lease
 #pragma once
 
-#include "harbormaster/kube/client.h"  // first: it includes the Boost 1.74 workaround
+#include "harbormaster/kube/client.h"
 
 #include <chrono>
 #include <memory>

@@ -10,7 +10,7 @@
 // labels come from an informer, so namespaceSelectors cost nothing per review.
 #pragma once
 
-#include "harbormaster/kube/client.h"  // first: it includes the Boost 1.74 workaround
+#include "harbormaster/kube/client.h"
 
 #include <atomic>
 #include <functional>

@@ -14,7 +14,7 @@
 // never as a pass. docs/architecture.md describes the pipeline and how to add a fact source.
 #pragma once
 
-#include "harbormaster/net/client.h"  // first: it works around a Boost 1.74 header
+#include "harbormaster/net/client.h"
 
 #include <chrono>
 #include <memory>

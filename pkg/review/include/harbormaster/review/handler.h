@@ -7,7 +7,7 @@
 //   net::Server::create(ioc, opts, [&](net::HttpRequest r) { return handler.handle(r); });
 #pragma once
 
-#include "harbormaster/net/server.h"  // first: it works around a Boost 1.74 header
+#include "harbormaster/net/server.h"
 
 #include <atomic>
 #include <chrono>

@@ -15,7 +15,7 @@
 // of an index.
 #pragma once
 
-#include "harbormaster/net/client.h"  // first: it works around a Boost 1.74 header
+#include "harbormaster/net/client.h"
 
 #include <chrono>
 #include <functional>

@@ -21,7 +21,7 @@
 // legacy payload together: two round trips for a legacy signature, three for a bundle.
 #pragma once
 
-#include "harbormaster/net/client.h"  // first: it works around a Boost 1.74 header
+#include "harbormaster/net/client.h"
 
 #include <chrono>
 #include <functional>

@@ -14,7 +14,11 @@
 // own files, which the HTTPS server reloads.
 #pragma once
 
-#include "harbormaster/kube/client.h"  // first: it includes the Boost 1.74 workaround
+// Boost 1.74's awaitable.hpp uses std::exchange without including <utility>: every header
+// that may bring it in includes <utility> first, so include order never matters.
+#include <utility>
+
+#include "harbormaster/kube/client.h"
 
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/steady_timer.hpp>
