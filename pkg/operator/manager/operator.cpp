@@ -287,8 +287,7 @@ struct Operator::State {
     auto expires = parseRfc3339(r->value("status", json::object()).value("expiresAt", ""));
     if (expires.ok()) {
       double days =
-          std::chrono::duration<double>(*expires - ctx.clock->wallNow()).count() /
-          86400.0;
+          std::chrono::duration<double>(*expires - ctx.clock->wallNow()).count() / 86400.0;
       metrics->robotDaysToExpiry(name, days);
     }
   }
