@@ -234,3 +234,10 @@ write("operator_spec", "robot", sel(3, json.dumps(
                                                        {"key": "env", "operator": "In",
                                                         "values": ["prod"]}]},
                              "serviceAccounts": ["default"]}}})))
+write("operator_spec", "credential", sel(4, json.dumps(
+    {"version": 2, "active": "b",
+     "slots": {"a": {"id": 7, "username": "robot$t+p", "password": "Hm1a", "expiresAt": -1,
+                     "createdAt": 1, "checkedGeneration": 1, "retireAt": 5},
+               "b": {"id": 8, "username": "robot$t+p.b", "password": "Hm1b", "pending": "Hm1c",
+                     "expiresAt": 1900000000, "createdAt": 2, "checkedGeneration": 1}},
+     "lastRotation": "2027-01-15T08:00:00Z", "rotateRequest": "r1"})))

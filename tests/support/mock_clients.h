@@ -104,4 +104,19 @@ class MockKubeClient : public kube::Client {
               (override));
 };
 
+// Defaults for a kube mock whose writes a test does not look at: create, update and
+// updateStatus succeed and return what was sent; get finds nothing. EXPECT_CALLs override them.
+inline void acceptKubeWrites(MockKubeClient& kube) {
+  using ::testing::_;
+  auto echo = [](auto, auto, nlohmann::json o, auto) {
+    return ready(StatusOr<nlohmann::json>(std::move(o)));
+  };
+  ON_CALL(kube, create(_, _, _, _)).WillByDefault(echo);
+  ON_CALL(kube, update(_, _, _, _)).WillByDefault(echo);
+  ON_CALL(kube, updateStatus(_, _, _, _)).WillByDefault(echo);
+  ON_CALL(kube, get(_, _, _, _)).WillByDefault([](auto, auto, auto, auto) {
+    return ready(StatusOr<nlohmann::json>(notFound("not in this test")));
+  });
+}
+
 }  // namespace hm::testing

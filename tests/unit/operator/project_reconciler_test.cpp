@@ -53,9 +53,7 @@ class ProjectReconcilerTest : public ::testing::Test {
     ctx_.harbor = harbor_;
     ctx_.clock = &clock_;
     ctx_.events = std::make_shared<kube::EventRecorder>(kube_, "harbormaster-operator", "test");
-    auto echo = [](auto, auto, json o, auto) { return ready(StatusOr<json>(o)); };
-    ON_CALL(*kube_, create(_, _, _, _)).WillByDefault(echo);
-    ON_CALL(*kube_, update(_, _, _, _)).WillByDefault(echo);
+    hm::testing::acceptKubeWrites(*kube_);
     ON_CALL(*kube_, updateStatus(_, _, _, _)).WillByDefault([this](auto, auto, json o, auto) {
       written_.push_back(o);
       return ready(StatusOr<json>(o));

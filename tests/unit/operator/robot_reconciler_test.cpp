@@ -93,14 +93,7 @@ class RobotReconcilerTest : public ::testing::Test {
       }
       return ready(StatusOr<json>(listOf(items)));
     });
-    // Writes succeed unless a test says otherwise (an awaitable has no usable default).
-    auto echo = [](auto, auto, json o, auto) { return ready(StatusOr<json>(o)); };
-    ON_CALL(*kube_, create(_, _, _, _)).WillByDefault(echo);
-    ON_CALL(*kube_, update(_, _, _, _)).WillByDefault(echo);
-    ON_CALL(*kube_, updateStatus(_, _, _, _)).WillByDefault(echo);
-    ON_CALL(*kube_, get(_, _, _, _)).WillByDefault([](auto, auto, auto, auto) {
-      return ready(StatusOr<json>(notFound("not in this test")));
-    });
+    hm::testing::acceptKubeWrites(*kube_);
     auto informer = [this](kube::Resource r) {
       kube::InformerOptions o;
       o.resource = std::move(r);
