@@ -156,6 +156,15 @@ asio::awaitable<void> ClusterPolicies::run() {
   }
 }
 
+asio::awaitable<Status> ClusterPolicies::listOnce() {
+  for (const auto& inf : informers_) {
+    if (Status s = co_await inf->listOnce(); !s.ok()) {
+      co_return s;
+    }
+  }
+  co_return okStatus();
+}
+
 void ClusterPolicies::stop() {
   for (const auto& inf : informers_) {
     inf->stop();

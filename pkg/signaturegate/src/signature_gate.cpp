@@ -143,11 +143,13 @@ struct SignatureGate::State {
       : registry(std::move(r)),
         options(o),
         observer(std::move(obs)),
+        clock(&clock),
         verdicts({o.positiveTtl, o.negativeTtl, std::chrono::seconds(0), o.maxEntries}, clock) {}
 
   std::shared_ptr<registry::Client> registry;
   Options options;
   Observer observer;
+  const hm::Clock* clock;  // certificate validity is judged at its time
   facts::FactCache<SignatureFacts> verdicts;
 
   std::mutex mu;
@@ -189,7 +191,7 @@ struct SignatureGate::State {
     facts->digest = digest;
     facts->repository = sigRepo.name();
     facts->signaturesFound = candidates->size();
-    const auto now = std::chrono::system_clock::now();
+    const auto now = clock->wallNow();
     for (size_t i = 0; i < rule.rule->attestors.size(); ++i) {
       facts->attestors.push_back(judgeAttestor(rule.rule->attestors[i], rule.errors[i], *rule.rule,
                                                *candidates, digest, now));

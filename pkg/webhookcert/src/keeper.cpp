@@ -110,8 +110,11 @@ bool trusts(const json& vwc, const Settings& s, const std::string& caPem) {
 }  // namespace
 
 CertificateKeeper::CertificateKeeper(std::shared_ptr<kube::Client> kube, Settings settings,
-                                     Observer observer)
-    : kube_(std::move(kube)), settings_(std::move(settings)), observer_(std::move(observer)) {
+                                     Observer observer, const Clock& clock)
+    : kube_(std::move(kube)),
+      settings_(std::move(settings)),
+      observer_(std::move(observer)),
+      clock_(&clock) {
   auto add = [this](const kube::Resource& r, std::string kind, std::string name, bool required) {
     auto c = std::make_unique<Configuration>();
     c->resource = r;
@@ -182,7 +185,7 @@ asio::awaitable<Status> CertificateKeeper::syncOnce(kube::Deadline deadline) {
     }
     nextTrusted = trusts(live[i], s, current->nextCa.certPem);
   }
-  auto p = plan(current, s, std::chrono::system_clock::now(), nextTrusted);
+  auto p = plan(current, s, clock_->wallNow(), nextTrusted);
   if (!p.ok()) {
     co_return p.status().withContext("planning certificates");
   }

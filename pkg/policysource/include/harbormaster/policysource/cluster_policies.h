@@ -90,6 +90,8 @@ class ClusterPolicies {
   boost::asio::awaitable<void> run();
   void stop();
   bool synced() const;
+  // Fills every cache from one list each, without watching (tests, tools): as run() starts.
+  boost::asio::awaitable<Status> listOnce();
   // True once every informer has synced; false if stop() came first.
   boost::asio::awaitable<bool> waitForSync();
   // The merged set; null until every informer has synced (reviews are then not answered).

@@ -18,6 +18,7 @@
 // that may bring it in includes <utility> first, so include order never matters.
 #include <utility>
 
+#include "harbormaster/base/clock.h"
 #include "harbormaster/kube/client.h"
 
 #include <boost/asio/awaitable.hpp>
@@ -86,7 +87,9 @@ class CertificateKeeper {
     std::function<void(const Status&)> failed;
   };
 
-  CertificateKeeper(std::shared_ptr<kube::Client> kube, Settings settings, Observer observer = {});
+  // `clock` decides when certificates rotate (plan() gets its wall time).
+  CertificateKeeper(std::shared_ptr<kube::Client> kube, Settings settings, Observer observer = {},
+                    const Clock& clock = Clock::system());
 
   // One pass: read (or create) the Secret, rotate what is due, keep the webhook configuration's
   // caBundle, write the serving pair to the files. OK once the files hold a usable pair, even
@@ -122,6 +125,7 @@ class CertificateKeeper {
   std::shared_ptr<kube::Client> kube_;
   Settings settings_;
   Observer observer_;
+  const Clock* clock_;
   std::optional<boost::asio::steady_timer> timer_;
   std::vector<std::unique_ptr<Configuration>> configurations_;
   bool stopped_ = false;
