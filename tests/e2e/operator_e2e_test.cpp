@@ -684,9 +684,10 @@ TEST_F(OperatorTest, MetricsCarryControllerRuntimesNames) {
 TEST_F(OperatorTest, AStandbyTakesOverWhenTheLeaderDiesOrStepsDown) {
   // Short Lease timings (the defaults are kube-controller-manager's 15 s / 10 s / 2 s): the
   // handover logic is the same, the wait for a dead leader's Lease to run out is not 15 s.
-  const std::vector<std::string> lease = {"--leader-elect-lease-duration", "4s",
-                                          "--leader-elect-renew-deadline", "3s",
-                                          "--leader-elect-retry-period",   "500ms"};
+  // Margins stay wide enough for ASan on two busy cores: a renewal that took 4 s would lose it.
+  const std::vector<std::string> lease = {"--leader-elect-lease-duration", "6s",
+                                          "--leader-elect-renew-deadline", "4s",
+                                          "--leader-elect-retry-period",   "1s"};
   auto with = [&](std::vector<std::string> flags) {
     flags.insert(flags.end(), lease.begin(), lease.end());
     return flags;
@@ -705,7 +706,7 @@ TEST_F(OperatorTest, AStandbyTakesOverWhenTheLeaderDiesOrStepsDown) {
 
   // Deadlines below are generous: CI runs this under ASan on two busy cores (a 40 s wait once
   // ran out there). They bound a hang; they measure nothing.
-  // The leader dies without a word: the standby leads once the lease runs out (4 s here).
+  // The leader dies without a word: the standby leads once the lease runs out (6 s here).
   one->signal(SIGKILL);
   one->wait(5);
   apply(kNamespaces);

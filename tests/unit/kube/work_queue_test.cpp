@@ -270,7 +270,9 @@ TEST(WorkQueueMetricsTest, AddsWaitsWorkRetriesAndWorkInFlightAreReported) {
     co_return ++calls == 1 ? unavailable("Harbor is down") : okStatus();
   });
   q->add("flaky");
-  ASSERT_TRUE(hm::testing::eventually(5, [&] { return calls == 2; }));
+  // The second run's work is recorded after it returns: wait for that, not for the call.
+  ASSERT_TRUE(
+      hm::testing::eventually(5, [&] { return metrics->count("worked robotaccount") == 2; }));
   EXPECT_EQ(metrics->count("added robotaccount"), 2) << "the add and the retry's add";
   EXPECT_EQ(metrics->count("retried robotaccount"), 1);
   EXPECT_EQ(metrics->count("waited robotaccount"), 2);
