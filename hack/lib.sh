@@ -54,30 +54,25 @@ hm_start_webhook() {
   return 1
 }
 
-# hm_port FILE [KEY]: the port a process started with --listen 127.0.0.1:0 --ports-file FILE
-# bound (KEY listen by default), once it listens; fails after 20 s. No racing for free ports.
-hm_port() {
-  local file=$1 key=${2:-listen} port
-  for _ in $(seq 200); do
-    port=$(sed -n "s/^$key=//p" "$file" 2>/dev/null || true)
-    [ -n "$port" ] && { echo "$port"; return 0; }
-    sleep 0.1
-  done
-  echo "no port in $file" >&2
-  return 1
-}
-
-# hm_logged_port LOG: the port Debian's docker-registry (log level info) says it listens on.
-hm_logged_port() {
+# hm_wait_port FILE SED-SCRIPT: the first port the sed script prints from FILE, once it does;
+# fails after 20 s. No racing for free ports: processes listen on :0 and say where.
+hm_wait_port() {
   local port
   for _ in $(seq 200); do
-    port=$(sed -n 's/.*listening on 127\.0\.0\.1:\([0-9]*\).*/\1/p' "$1" 2>/dev/null | head -1)
+    port=$(sed -n "$2" "$1" 2>/dev/null | head -1)
     [ -n "$port" ] && { echo "$port"; return 0; }
     sleep 0.1
   done
   echo "no port in $1" >&2
   return 1
 }
+
+# hm_port FILE [KEY]: the port a process started with --listen 127.0.0.1:0 --ports-file FILE
+# bound (KEY listen by default).
+hm_port() { hm_wait_port "$1" "s/^${2:-listen}=//p"; }
+
+# hm_logged_port LOG: the port Debian's docker-registry (log level info) says it listens on.
+hm_logged_port() { hm_wait_port "$1" 's/.*listening on 127\.0\.0\.1:\([0-9]*\).*/\1/p'; }
 
 # hm_start_harbor SIM_BINARY: Debian's docker-registry with token auth, fronted by harbor-sim
 # (admin password Harbor12345) on loopback ports they pick; sets HM_HARBOR (host:port).

@@ -161,7 +161,7 @@ StatusOr<Credential> readCredential(const Data& data) {
 Data writeCredential(const Credential& c) {
   json slots = json::object();
   for (SlotName n : {SlotName::kA, SlotName::kB}) {
-    if (c.slot(n).exists() || c.slot(n) != Slot{}) {
+    if (c.slot(n) != Slot{}) {
       slots[slotKey(n)] = writeSlot(c.slot(n));
     }
   }

@@ -136,11 +136,14 @@ std::optional<Action> ensure(const Situation& s, SlotName n) {
   return std::nullopt;
 }
 
+// A harbormaster.io/rotate value not acted on yet.
+bool rotationRequested(const Situation& s) {
+  return !s.rotateAnnotation.empty() && s.rotateAnnotation != s.credential.rotateRequest;
+}
+
 bool rotationWanted(const Situation& s) {
-  const bool requested =
-      !s.rotateAnnotation.empty() && s.rotateAnnotation != s.credential.rotateRequest;
   auto due = rotationDue(s);
-  return requested || (due && *due <= s.now);
+  return rotationRequested(s) || (due && *due <= s.now);
 }
 
 std::optional<Action> rotate(const Situation& s) {
@@ -158,9 +161,7 @@ std::optional<Action> rotate(const Situation& s) {
   }
   Action a = step(ActionKind::kActivate, incoming);
   a.retireAt = unixSeconds(s.now + s.rotationGrace);
-  const bool requested =
-      !s.rotateAnnotation.empty() && s.rotateAnnotation != s.credential.rotateRequest;
-  a.rotateRequest = requested ? s.rotateAnnotation : s.credential.rotateRequest;
+  a.rotateRequest = rotationRequested(s) ? s.rotateAnnotation : s.credential.rotateRequest;
   const Slot& in = s.credential.slot(incoming);
   const Slot& out = s.credential.slot(active);
   return withEvent(a, "SecretRotated",
