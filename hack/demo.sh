@@ -103,7 +103,7 @@ kind: ImagePolicy
 metadata: {name: scanned}
 spec:
   match: {namespaces: [shop]}
-  digest: Off
+  digest: Optional
   vulnerabilities:
     severity: High
     notScanned: ScanAndDeny
@@ -147,7 +147,7 @@ kind: ImagePolicy
 metadata: {name: signed}
 spec:
   match: {namespaces: [shop]}
-  digest: "Off"
+  digest: Optional
   signatures:
     tlog: Skip            # signed without Rekor (cosign sign --tlog-upload=false)
     attestors:
@@ -275,7 +275,7 @@ spec:
   match:
     namespaceSelector: {matchLabels: {team: shop}}
   digest: Require
-  exceptionPolicy: {maxDuration: 168h}
+  exceptionPolicy: {allowed: true, maxDuration: 168h}
 YAML
 cip_columns='CLUSTERIMAGEPOLICY:.metadata.name,MODE:.spec.mode,CHECKS:.status.checks,READY:.status.conditions[?(@.type=="Ready")].status,MESSAGE:.status.conditions[?(@.type=="Ready")].message'
 iex_columns='IMAGEEXCEPTION:.metadata.name,POLICIES:.spec.policies,EXPIRES:.spec.expiresAt,ACTIVE:.status.state,WHY:.status.conditions[?(@.type=="Ready")].message'
@@ -312,6 +312,7 @@ kind: ImageException
 metadata: {name: forever, namespace: shop-dev}
 spec:
   policies: [shop-pinned]
+  images: ["**"]
   checks: [digest]
   expiresAt: "$long"
   reason: "longer than the policy allows"

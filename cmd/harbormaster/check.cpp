@@ -147,6 +147,17 @@ int runCheck(const std::vector<std::string>& args) {
   }
   // Every image's facts at once, as the webhook gathers a Pod's; `inspect` shows what Harbor
   // knows about an image even when no policy asks.
+  // What loads but deserves a look, and what cannot be enforced, before any verdict: a CI log
+  // shows it where the policy's author reads.
+  for (const policy::ImagePolicy& p : policies->policies) {
+    for (const std::string& w : p.warnings) {
+      std::cerr << "harbormaster check: warning: policy \"" << p.name << "\": " << w << "\n";
+    }
+    if (!p.unenforceable.empty()) {
+      std::cerr << "harbormaster check: warning: policy \"" << p.name << "\" " << p.unenforceable
+                << "; the images it selects are judged as not checked\n";
+    }
+  }
   auto shared = std::make_shared<const policy::PolicySet>(std::move(*policies));
   auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
   review::Gathered gathered = runSync(

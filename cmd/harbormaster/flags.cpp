@@ -93,19 +93,27 @@ StatusOr<size_t> parseByteSize(const std::string& flag, const std::string& text)
   return static_cast<size_t>(std::stoull(text.substr(0, pos))) * it->second;
 }
 
+StatusOr<size_t> parseCount(const std::string& flag, const std::string& text, size_t max) {
+  const bool digits = !text.empty() && text.size() < 10 &&
+                      text.find_first_not_of("0123456789") == std::string::npos;
+  if (!digits || std::stoul(text) < 1 || std::stoul(text) > max) {
+    return invalidArgument("--" + flag + " must be a whole number from 1 to " +
+                           std::to_string(max));
+  }
+  return static_cast<size_t>(std::stoul(text));
+}
+
 const std::set<std::string> kServerFlags = {"max-connections", "max-buffered-bytes",
                                             "request-timeout", "idle-timeout",
                                             "header-timeout",  "handshake-timeout"};
 
 Status applyServerFlags(const Flags& flags, net::ServerOptions& options) {
   if (flags.has("max-connections")) {
-    const std::string text = flags.get("max-connections");
-    const bool digits = !text.empty() && text.size() < 8 &&
-                        text.find_first_not_of("0123456789") == std::string::npos;
-    if (!digits || std::stoul(text) < 1) {
-      return invalidArgument("--max-connections must be a positive number");
+    auto n = parseCount("max-connections", flags.get("max-connections"), 9'999'999);
+    if (!n.ok()) {
+      return n.status();
     }
-    options.maxConnections = std::stoul(text);
+    options.maxConnections = *n;
   }
   if (flags.has("max-buffered-bytes")) {
     auto bytes = parseByteSize("max-buffered-bytes", flags.get("max-buffered-bytes"));

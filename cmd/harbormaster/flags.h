@@ -32,6 +32,9 @@ StatusOr<Flags> parseFlags(const std::vector<std::string>& args, const FlagSpec&
 // "10s", "500ms", "2m", "2160h", or a bare number of seconds.
 StatusOr<std::chrono::milliseconds> parseDuration(const std::string& flag, const std::string& text);
 
+// A whole number from 1 to `max` ("--flag must be a whole number from 1 to max" otherwise).
+StatusOr<size_t> parseCount(const std::string& flag, const std::string& text, size_t max);
+
 // "1024", "64Ki", "64Mi", "1Gi": a byte count.
 StatusOr<size_t> parseByteSize(const std::string& flag, const std::string& text);
 

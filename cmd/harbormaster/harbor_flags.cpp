@@ -10,9 +10,10 @@ const std::set<std::string> kHarborFlags = {
     "harbor-url",    "harbor-ca",      "harbor-credentials-file",
     "registry-host", "scan-cache-ttl", "scan-negative-ttl"};
 
-const std::set<std::string> kSignatureFlags = {"plain-http-registry", "signature-cache-ttl",
-                                               "signature-negative-ttl", "digest-lookup-budget",
-                                               "tag-digest-ttl"};
+const std::set<std::string> kSignatureFlags = {
+    "plain-http-registry",        "signature-cache-ttl", "signature-negative-ttl",
+    "digest-lookup-budget",       "tag-digest-ttl",      "max-image-lookups-per-review",
+    "max-image-lookups-in-flight"};
 
 StatusOr<HarborFlags> parseHarborFlags(const Flags& flags) {
   HarborFlags out;
@@ -36,6 +37,17 @@ StatusOr<HarborFlags> parseHarborFlags(const Flags& flags) {
       return d.status();
     }
     out.digestLookupBudget = *d;
+  }
+  for (auto [name, target] : {std::pair<const char*, size_t*>{"max-image-lookups-per-review",
+                                                              &out.maxImageLookupsPerReview},
+                              {"max-image-lookups-in-flight", &out.maxImageLookupsInFlight}}) {
+    if (flags.has(name)) {
+      auto n = parseCount(name, flags.get(name), 100'000);
+      if (!n.ok()) {
+        return n.status();
+      }
+      *target = *n;
+    }
   }
   if (auto it = flags.values.find("plain-http-registry"); it != flags.values.end()) {
     out.plainHttpRegistries = it->second;
@@ -89,6 +101,8 @@ review::EngineOptions HarborFlags::engineOptions() const {
   o.scanCache = cache;
   o.signatures = signatures;
   o.settings.digestFixBudget = digestLookupBudget;
+  o.settings.maxImageLookupsPerReview = maxImageLookupsPerReview;
+  o.settings.maxImageLookupsInFlight = maxImageLookupsInFlight;
   o.digests = digests;
   return o;
 }

@@ -15,7 +15,8 @@ namespace hm::cli {
 extern const std::set<std::string> kHarborFlags;
 // For any registry (webhook and check):
 // [--plain-http-registry H]... [--signature-cache-ttl D] [--signature-negative-ttl D]
-// [--digest-lookup-budget D] [--tag-digest-ttl D]
+// [--digest-lookup-budget D] [--tag-digest-ttl D] [--max-image-lookups-per-review N]
+// [--max-image-lookups-in-flight N]
 extern const std::set<std::string> kSignatureFlags;
 
 struct HarborFlags {
@@ -25,6 +26,9 @@ struct HarborFlags {
   std::vector<std::string> plainHttpRegistries;  // local registries without TLS (never production)
   std::chrono::milliseconds digestLookupBudget{2'000};
   review::DigestOptions digests;  // --tag-digest-ttl
+  // --max-image-lookups-per-review, --max-image-lookups-in-flight (review::EngineSettings).
+  size_t maxImageLookupsPerReview = review::EngineSettings{}.maxImageLookupsPerReview;
+  size_t maxImageLookupsInFlight = review::EngineSettings{}.maxImageLookupsInFlight;
 
   review::EngineOptions engineOptions() const;
 };

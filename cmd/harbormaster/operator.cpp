@@ -41,7 +41,7 @@ StatusOr<OperatorCommand> parseOperatorOptions(std::vector<std::string> args) {
   for (const char* f : {"kubeconfig", "context", "namespace", "resync", "leader-elect", "listen",
                         "rotation-grace", "reconcile-timeout", "identity", "workers", "log-level",
                         "ports-file", "leader-elect-lease-duration", "leader-elect-renew-deadline",
-                        "leader-elect-retry-period"}) {
+                        "leader-elect-retry-period", "policy-check-interval"}) {
     spec.valued.insert(f);
   }
   spec.valued.insert(kServerFlags.begin(), kServerFlags.end());
@@ -87,7 +87,8 @@ StatusOr<OperatorCommand> parseOperatorOptions(std::vector<std::string> args) {
         {"reconcile-timeout", &c.op.reconcileTimeout},
         {"leader-elect-lease-duration", &c.op.leaseDuration},
         {"leader-elect-renew-deadline", &c.op.renewDeadline},
-        {"leader-elect-retry-period", &c.op.retryPeriod}}) {
+        {"leader-elect-retry-period", &c.op.retryPeriod},
+        {"policy-check-interval", &c.op.policyCheckInterval}}) {
     if (flags->has(name)) {
       auto d = parseDuration(name, flags->get(name));
       if (!d.ok()) {

@@ -262,18 +262,27 @@ asio::awaitable<void> watchPolicy(asio::steady_timer& timer, std::chrono::millis
                   {{"policies", n}});
       }
     }
-    if (store == nullptr) {
-      continue;
-    }
-    if (auto status = store->reloadIfChanged()) {
-      metrics.policyReload(status->ok());
-      if (status->ok()) {
-        log::info("Reloaded policy",
-                  {{"file", path}, {"policies", store->current()->policies.size()}});
-      } else {
-        log::error("Rejected invalid policy; the previous policy stays in force",
-                   {{"file", path}, {"error", status->message()}});
+    if (store != nullptr) {
+      if (auto status = store->reloadIfChanged()) {
+        metrics.policyReload(status->ok());
+        if (status->ok()) {
+          log::info("Reloaded policy",
+                    {{"file", path}, {"policies", store->current()->policies.size()}});
+        } else {
+          log::error("Rejected invalid policy; the previous policy stays in force",
+                     {{"file", path}, {"error", status->message()}});
+        }
       }
+    }
+    // Policy names are metric labels that tenants choose: a deleted policy's series go with it.
+    auto current =
+        cluster != nullptr ? cluster->current() : (store != nullptr ? store->current() : nullptr);
+    if (current != nullptr) {
+      std::set<std::string> names;
+      for (const policy::ImagePolicy& p : current->policies) {
+        names.insert(p.name);
+      }
+      metrics.retainPolicies(names);
     }
   }
 }
@@ -406,6 +415,9 @@ int runWebhook(const std::vector<std::string>& args) {
   };
   engineObserver.signatures.lookup = [&metrics](std::string_view outcome, double seconds) {
     metrics.signatureLookup(outcome, seconds);
+  };
+  engineObserver.refused = [&metrics](std::string_view reason) {
+    metrics.imageLookupRefused(reason);
   };
   auto engine =
       review::connect(ioc.get_executor(), opts->harbor.engineOptions(), std::move(engineObserver));

@@ -1,13 +1,17 @@
 // sigstore-verify: the sigstore-conformance client protocol over hm::sigstore, so conformance
 // cases can be run against the verifier the webhook uses.
 //
-//   sigstore-verify verify-bundle --bundle F (--key K | --certificate-identity I
-//       --certificate-oidc-issuer U) [--trusted-root R] (FILE | sha256:HEX | sha512:HEX)
+//   sigstore-verify verify-bundle --bundle F (--key K | (--certificate-identity I |
+//       --certificate-identity-regexp RE) --certificate-oidc-issuer U) [--trusted-root R]
+//       (FILE | sha256:HEX | sha512:HEX)
+//
+// --certificate-identity-regexp is cosign's flag: Go/RE2 syntax, searched (anchor with ^…$).
 //
 // Exit 0: verified. 1: not verified (the reason on stderr). 2: usage error. Without
 // --trusted-root, $SIGSTORE_TRUSTED_ROOT names the file (there is no built-in root).
 #include <chrono>
 #include <iostream>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -20,8 +24,9 @@ using namespace hm;
 
 int usage(const std::string& why) {
   std::cerr << "sigstore-verify: " << why << "\n"
-            << "usage: sigstore-verify verify-bundle --bundle F (--key K | --certificate-identity "
-               "I --certificate-oidc-issuer U) [--trusted-root R] "
+            << "usage: sigstore-verify verify-bundle --bundle F (--key K | (--certificate-identity "
+               "I | --certificate-identity-regexp RE) --certificate-oidc-issuer U) "
+               "[--trusted-root R] "
                "(FILE | sha256:HEX | sha512:HEX)\n";
   return 2;
 }
@@ -38,7 +43,7 @@ int main(int argc, char** argv) {
   if (args.empty() || args[0] != "verify-bundle") {
     return usage("the only command is verify-bundle");
   }
-  std::string bundlePath, keyPath, identity, issuer, rootPath, subject;
+  std::string bundlePath, keyPath, identity, identityRegExp, issuer, rootPath, subject;
   for (size_t i = 1; i < args.size(); ++i) {
     auto value = [&](std::string& into) {
       if (i + 1 >= args.size()) {
@@ -55,6 +60,8 @@ int main(int argc, char** argv) {
       ok = value(keyPath);
     } else if (a == "--certificate-identity") {
       ok = value(identity);
+    } else if (a == "--certificate-identity-regexp") {
+      ok = value(identityRegExp);
     } else if (a == "--certificate-oidc-issuer") {
       ok = value(issuer);
     } else if (a == "--trusted-root") {
@@ -73,8 +80,13 @@ int main(int argc, char** argv) {
   if (bundlePath.empty() || subject.empty()) {
     return usage("--bundle and the artifact are required");
   }
-  if (keyPath.empty() == identity.empty()) {
-    return usage("give either --key or --certificate-identity with --certificate-oidc-issuer");
+  const bool keyless = !identity.empty() || !identityRegExp.empty();
+  if (keyPath.empty() == !keyless) {
+    return usage(
+        "give either --key or --certificate-identity(-regexp) with --certificate-oidc-issuer");
+  }
+  if (!identity.empty() && !identityRegExp.empty()) {
+    return usage("give one of --certificate-identity and --certificate-identity-regexp");
   }
   if (rootPath.empty() && std::getenv("SIGSTORE_TRUSTED_ROOT") != nullptr) {
     rootPath = std::getenv("SIGSTORE_TRUSTED_ROOT");
@@ -121,11 +133,21 @@ int main(int argc, char** argv) {
     }
     policy.keys.push_back(std::move(*key));
   }
-  if (!identity.empty()) {
+  if (keyless) {
     if (issuer.empty()) {
-      return usage("--certificate-identity needs --certificate-oidc-issuer");
+      return usage("--certificate-identity(-regexp) needs --certificate-oidc-issuer");
     }
-    policy.identities.push_back({issuer, identity, ""});
+    std::optional<regexp::RegExp> pattern;
+    if (!identityRegExp.empty()) {
+      // The matcher policies use (RE2, Go syntax, searched), so a pattern tried here behaves the
+      // same in a ClusterImagePolicy.
+      auto re = regexp::RegExp::compile(identityRegExp);
+      if (!re.ok()) {
+        return usage("--certificate-identity-regexp " + re.status().message());
+      }
+      pattern = std::move(*re);
+    }
+    policy.identities.push_back({issuer, identity, std::move(pattern)});
   }
   auto verified =
       sigstore::verifyBundle(*bundle, artifact, policy, *root, std::chrono::system_clock::now());

@@ -20,7 +20,7 @@ for i in range(N):
                  "spec": {"match": {"namespaces": [f"tenant-{i}"]}, "digest": "Require"}})
     docs.append({"apiVersion": "harbormaster.io/v1alpha1", "kind": "ImagePolicy",
                  "metadata": {"name": "registries", "namespace": f"tenant-{i}"},
-                 "spec": {"registries": ["harbor.example.com"], "digest": "Off"}})
+                 "spec": {"registries": ["harbor.example.com"], "digest": "Optional"}})
 for i in range(N):
     for j in range(10 if i else 5):
         docs.append({"apiVersion": "harbormaster.io/v1alpha1", "kind": "ImageException",

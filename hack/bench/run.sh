@@ -223,7 +223,7 @@ latency=20
 hm_set_scan "$signed" Success '[{"id":"CVE-2024-0003","package":"zlib","version":"1.2.13","fix_version":"","severity":"Low"}]'
 # The signature policy plus the scan rule; tags allowed, so the tag row judges the same checks.
 sed -e 's/name: signed}/name: both}/' \
-  -e 's/^  signatures:/  digest: Off\n  vulnerabilities: {severity: High}\n  signatures:/' \
+  -e 's/^  signatures:/  digest: Optional\n  vulnerabilities: {severity: High}\n  signatures:/' \
   "$HM_WORK/signature-policy.yaml" >"$HM_WORK/both-policy.yaml"
 jq -c --arg image "$HM_HARBOR/shop/signed:1.0" '.request.object.spec.containers[0].image = $image' \
   "$samples/01-Pod-CREATE.json" >"$HM_WORK/signed-tag-pod.json"

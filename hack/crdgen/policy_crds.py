@@ -104,8 +104,9 @@ def policy_spec(cluster):
             "digest": enum("Require: images must be pinned by digest (default). Pin: tags are "
                            "allowed in workload templates, and each Pod's images are rewritten "
                            "to the digest judged by the mutating webhook (a Pod that reaches "
-                           "validation unpinned is denied). Off: tags are allowed. Quote \"Off\": "
-                           "YAML 1.1 reads a bare Off as false.", ["Require", "Pin", "Off"]),
+                           "validation unpinned is denied). Optional: tags are allowed. \"Off\" "
+                           "is Optional's old name (quote it: YAML 1.1 reads a bare Off as "
+                           "false).", ["Require", "Pin", "Optional", "Off"]),
             "onUpdate": enum("On UPDATE, whether images already in the old object are judged "
                              "again. Default SkipUnchangedImages.",
                              ["SkipUnchangedImages", "CheckAllImages"]),
@@ -132,10 +133,12 @@ def policy_spec(cluster):
             "exceptionPolicy": {
                 "type": "object",
                 "description": "Whether namespaced ImageExceptions may apply to this policy, from "
-                "which namespaces, and for how long at most. Default: from any namespace, for at "
-                "most 720h (30 days).",
+                "which namespaces, and for how long at most. Default: " + (
+                    "none applies (allowed: false)." if cluster else
+                    "this namespace's ImageExceptions apply, for at most 720h (30 days)."),
                 "properties": {
-                    "allowed": boolean("false: no ImageException applies. Default true."),
+                    "allowed": boolean("true: ImageExceptions may apply; false: none does. "
+                                       "Default " + ("false." if cluster else "true.")),
                     "namespaceSelector": dict(LABEL_SELECTOR, description="Namespaces whose "
                                               "ImageExceptions may apply; absent: any."),
                     "maxDuration": s("The longest an exception may run, from its creation to "
@@ -240,8 +243,13 @@ def policy_spec(cluster):
                                                     "issuer": s("The OIDC issuer, exact."),
                                                     "subject": s("The certificate subject, exact."),
                                                     "subjectRegExp": s("The certificate subject as "
-                                                                       "an ECMAScript regular "
-                                                                       "expression (anchor it)."),
+                                                                       "a regular expression in "
+                                                                       "Go's (RE2) syntax, as "
+                                                                       "cosign's --certificate-"
+                                                                       "identity-regexp: searched, "
+                                                                       "so anchor it with ^...$.",
+                                                                       minLength=1,
+                                                                       maxLength=1024),
                                                 },
                                             },
                                         },
@@ -280,7 +288,7 @@ CONDITIONS = {
             "lastTransitionTime": {"type": "string", "format": "date-time",
                                    "description": "When the status last changed."},
             "reason": {"type": "string", "description": "CamelCase, for programs: Valid, "
-                       "InvalidSpec, Active, Expired, NotAllowed, ExceedsMaxDuration, "
+                       "InvalidSpec, CannotBeEnforced, Active, Expired, NotAllowed, ExceedsMaxDuration, "
                        "PolicyNotFound."},
             "message": {"type": "string", "description": "For people: what is wrong and where."},
         },
@@ -332,6 +340,8 @@ POLICY_STATUS = {
                                "description": "The generation the webhook enforces: the newest "
                                "valid one."},
         "checks": {"type": "string", "description": "The checks the policy makes, for kubectl get."},
+        "warnings": strings("What loads but deserves a look, e.g. a subjectRegExp without ^...$ "
+                            "anchors."),
         "conditions": CONDITIONS,
     },
 }
@@ -355,8 +365,9 @@ EXCEPTION_SPEC = {
     "properties": {
         "policies": strings("Names of the ClusterImagePolicies and of this namespace's "
                             "ImagePolicies it applies to.", minItems=1, maxItems=64),
-        "images": strings("Image globs (as in policies) or exact digests (sha256:…); empty: "
-                          "every image."),
+        "images": strings("Image globs (as in policies) or exact digests (sha256:…); at "
+                          "least one (\"**\" for every image the policies select).",
+                          minItems=1),
         "checks": {"type": "array", "minItems": 1, "maxItems": 4,
                    "description": "The checks excepted.",
                    "items": {"type": "string", "enum": CHECKS}},

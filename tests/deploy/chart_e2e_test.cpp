@@ -297,6 +297,8 @@ TEST_F(ChartOnKubeSimTest, RenderedChartRunsAsTheManifestsSay) {
   EXPECT_THAT(notes, HasSubstr("Never judged: kube-system, kube-node-lease, hm-system."));
   EXPECT_THAT(notes, HasSubstr("Operator: hm-harbormaster-operator"));
   EXPECT_THAT(notes, HasSubstr("helm upgrade` never updates them"));
+  // One Harbor account for both: the notes say the webhook should have a read-only one.
+  EXPECT_THAT(notes, HasSubstr("WARNING: the webhook uses the operator's Harbor credentials"));
 
   // The operator: one leader, and Harbor reached with the mounted URL, CA and credentials.
   json lease = get({"lease", "-n", kNamespace, "harbormaster-operator"});

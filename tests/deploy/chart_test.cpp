@@ -307,6 +307,52 @@ TEST(ChartTest, SelfManagedWithHarborWiresBothComponents) {
   EXPECT_EQ(metricsServices, 2);
 }
 
+TEST(ChartTest, TheWebhookCanHaveHarborCredentialsOfItsOwn) {
+  const std::vector<std::string> harbor = {"harbor.url=https://harbor.example.com",
+                                           "harbor.credentials.username=admin-ish",
+                                           "harbor.credentials.password=p1"};
+  auto credentialsSecret = [](const json& deployment) {
+    return volume(deployment, "harbor-credentials")["secret"]["secretName"];
+  };
+  // Shared (as before): both mount the operator's Secret.
+  auto shared = renderChart({}, harbor);
+  ASSERT_EQ(shared.exitCode, 0) << shared.output;
+  json webhook = findDocument(shared.documents, "Deployment", "hm-harbormaster-webhook");
+  json op = findDocument(shared.documents, "Deployment", "hm-harbormaster-operator");
+  EXPECT_EQ(credentialsSecret(webhook), "hm-harbormaster-harbor");
+  EXPECT_EQ(credentialsSecret(op), "hm-harbormaster-harbor");
+  EXPECT_TRUE(findDocument(shared.documents, "Secret", "hm-harbormaster-webhook-harbor").is_null());
+  // (NOTES.txt's warning is checked where helm install runs against kube-sim: chart_e2e_test.)
+
+  // Its own: a read-only robot in a Secret of its own; the operator keeps the admin account.
+  std::vector<std::string> own = harbor;
+  own.push_back("webhook.harbor.credentials.username=robot$hm-webhook");
+  own.push_back("webhook.harbor.credentials.password=p2");
+  auto split = renderChart({}, own);
+  ASSERT_EQ(split.exitCode, 0) << split.output;
+  webhook = findDocument(split.documents, "Deployment", "hm-harbormaster-webhook");
+  op = findDocument(split.documents, "Deployment", "hm-harbormaster-operator");
+  EXPECT_EQ(credentialsSecret(webhook), "hm-harbormaster-webhook-harbor");
+  EXPECT_EQ(credentialsSecret(op), "hm-harbormaster-harbor");
+  json secret = findDocument(split.documents, "Secret", "hm-harbormaster-webhook-harbor");
+  EXPECT_EQ(secret["stringData"]["credentials"], "robot$hm-webhook:p2");
+  EXPECT_THAT(args(webhook),
+              Contains("--harbor-credentials-file=/etc/harbormaster/harbor/credentials"));
+
+  // Or an existing Secret, with its key.
+  auto existing = renderChart(
+      {}, {harbor[0], harbor[1], harbor[2], "webhook.harbor.credentials.existingSecret=hm-robot",
+           "webhook.harbor.credentials.existingSecretKey=robot"});
+  ASSERT_EQ(existing.exitCode, 0) << existing.output;
+  webhook = findDocument(existing.documents, "Deployment", "hm-harbormaster-webhook");
+  EXPECT_EQ(credentialsSecret(webhook), "hm-robot");
+  EXPECT_EQ(volume(webhook, "harbor-credentials")["secret"]["items"][0]["key"], "robot");
+  // A password is required with a username.
+  auto noPassword = renderChart({}, {harbor[0], "webhook.harbor.credentials.username=r"});
+  EXPECT_NE(noPassword.exitCode, 0);
+  EXPECT_THAT(noPassword.output, HasSubstr("webhook.harbor.credentials.password is required"));
+}
+
 TEST(ChartTest, CertManagerModeLetsCertManagerInjectTheCa) {
   auto r = renderChart({ciFile("cert-manager-values.yaml")});
   ASSERT_EQ(r.exitCode, 0) << r.output;
@@ -358,7 +404,7 @@ TEST(ChartTest, ExistingSecretModeUsesTheGivenBundle) {
 
 TEST(ChartTest, PolicyValuesBecomeClusterImagePoliciesAndTyposFailTheInstall) {
   testing::TempDir dir;
-  // Helm reads values as YAML 1.1: a bare Off is false, and must still mean Off.
+  // Helm reads values as YAML 1.1: a bare Off is false, and must still mean Optional.
   dir.write("values.yaml", R"(policies:
   - apiVersion: harbormaster.io/v1alpha1
     kind: ImagePolicy
@@ -374,7 +420,7 @@ TEST(ChartTest, PolicyValuesBecomeClusterImagePoliciesAndTyposFailTheInstall) {
   json cip = findDocument(r.documents, "ClusterImagePolicy", "registries");
   ASSERT_TRUE(cip.is_object());
   EXPECT_EQ(cip["apiVersion"], "harbormaster.io/v1alpha1");
-  EXPECT_EQ(cip["spec"]["digest"], "Off");
+  EXPECT_EQ(cip["spec"]["digest"], "Optional");
   EXPECT_EQ(cip["metadata"]["labels"]["team"], "platform");
   EXPECT_EQ(cip["spec"]["match"]["namespaceSelector"]["matchLabels"]["env"], "prod");
 
@@ -596,6 +642,19 @@ TEST(ChartTest, SignatureKeysAndTrustedRootsAreMountedWhereThePolicyReadsThem) {
   }
   EXPECT_EQ(mounts["signatures-ci"], "/etc/harbormaster/signatures/ci");
   EXPECT_EQ(mounts["signatures-public-good"], "/etc/harbormaster/signatures/public-good");
+  // The operator sees the same files at the same paths: the status it writes (Ready, or
+  // CannotBeEnforced when a file is missing) is what the webhook enforces.
+  json op = findDocument(r.documents, "Deployment", "hm-harbormaster-operator");
+  ASSERT_TRUE(op.is_object());
+  EXPECT_EQ(volume(op, "signatures-ci")["secret"]["secretName"], "cosign-ci-public-key");
+  EXPECT_EQ(volume(op, "signatures-public-good")["configMap"]["name"], "sigstore-trusted-root");
+  std::map<std::string, std::string> opMounts;
+  for (const auto& m : container(op)["volumeMounts"]) {
+    opMounts[m["name"].get<std::string>()] = m["mountPath"].get<std::string>();
+    EXPECT_EQ(m.value("readOnly", false), true) << m.dump();
+  }
+  EXPECT_EQ(opMounts["signatures-ci"], mounts["signatures-ci"]);
+  EXPECT_EQ(opMounts["signatures-public-good"], mounts["signatures-public-good"]);
 
   // The real binary accepts the policy once the files are where the mounts put them.
   std::string policy = findDocument(r.documents, "ClusterImagePolicy", "signed").dump();

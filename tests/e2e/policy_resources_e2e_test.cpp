@@ -114,6 +114,7 @@ spec:
     namespaceSelector: {matchLabels: {env: prod}}
   digest: Require
   exceptionPolicy:
+    allowed: true
     namespaceSelector: {matchLabels: {exceptions: allowed}}
     maxDuration: 168h
 )";
@@ -259,7 +260,8 @@ spec: {registries: [quay.io], digest: "Off"}
   apply(R"(apiVersion: harbormaster.io/v1alpha1
 kind: ImageException
 metadata: {name: broken, namespace: shop}
-spec: {policies: [production], checks: [digest], expiresAt: "2026-13-45T00:00:00Z", reason: x}
+spec: {policies: [production], images: ["**"], checks: [digest], expiresAt: "2026-13-45T00:00:00Z",
+       reason: x}
 )");
   EXPECT_EQ(
       testing::runCommand({HM_BINARY, "check", kubeconfig, "--namespace", "shop", kTagged}, out), 2)
@@ -308,6 +310,14 @@ TEST_F(PolicyResourcesTest, ExceptionsApplyWhereAllowedAndEndByThemselves) {
   EXPECT_TRUE(testing::eventually(15, [&] {
     return state({"iex", "short", "-n", "shop"}) == "Active";
   }));
+  // The waiver is on record: an Event on the exception says what it waives and who applied it.
+  EXPECT_TRUE(testing::eventually(15, [&] {
+    const std::string events = kube_.get({"events.events.k8s.io", "-n", "shop"}).dump();
+    return events.find(
+               "waives digest of policies production for images "
+               "harbor.example.com/shop/** in namespace shop") != std::string::npos &&
+           events.find("applied by ") != std::string::npos;
+  }));
   ASSERT_TRUE(becomes(false, "shop"));
   EXPECT_GE(std::chrono::system_clock::now(), ends) << "it ended before its time";
   EXPECT_THAT(testing::denialMessage(review("shop")),
@@ -354,6 +364,7 @@ metadata: {name: scans}
 spec:
   match: {namespaces: [shop]}
   vulnerabilities: {severity: High}
+  exceptionPolicy: {allowed: true}
 )");
   dir.write("harbor-credentials", "admin:" + harbor.adminPassword() + "\n");
   testing::WebhookProcess w =
@@ -373,7 +384,7 @@ spec:
     apply(
         "apiVersion: harbormaster.io/v1alpha1\nkind: ImageException\n"
         "metadata: {name: vendor, namespace: shop}\nspec:\n  policies: [scans]\n"
-        "  checks: [vulnerabilities]\n  cves: " +
+        "  images: [\"**\"]\n  checks: [vulnerabilities]\n  cves: " +
         cves + "\n  expiresAt: \"" + expires + "\"\n  reason: \"SEC-9: no fixed package yet\"\n");
   };
   exception("[CVE-2026-1001]");

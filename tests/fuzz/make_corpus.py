@@ -64,8 +64,29 @@ spec:
 apiVersion: harbormaster.io/v1alpha1
 kind: ImagePolicy
 metadata: {name: warn}
-spec: {mode: Warn, digest: Off}
+spec: {mode: Warn, digest: Optional}
 ---
+""")
+write("policy_yaml", "identities.yaml", """apiVersion: harbormaster.io/v1alpha1
+kind: ImagePolicy
+metadata: {name: keyless, namespace: tenant}
+spec:
+  digest: "Off"
+  match: {images: ["HARBOR.example.com:443/tenant/**"]}
+  signatures:
+    attestors:
+      - name: gha
+        keyless:
+          trustedRoot: /nonexistent/trusted_root.json
+          identities:
+            - {issuer: "https://token.actions.githubusercontent.com", subjectRegExp: '^https://github\\.com/acme/.*$'}
+            - {issuer: "https://accounts.google.com", subjectRegExp: '(?i)^(.*)*(.*)*@acme\\.example$'}
+            - {issuer: "https://accounts.google.com", subjectRegExp: "acme"}
+---
+apiVersion: harbormaster.io/v1alpha1
+kind: ImageException
+metadata: {name: e, namespace: tenant}
+spec: {policies: [keyless], images: ["**"], checks: [signatures], expiresAt: "2027-01-01T00:00:00Z", reason: r}
 """)
 write("policy_yaml", "regression-stray-comma.yaml",
       "apiVersion: harbormaster.io/v1alpha1\nkind: ImagePolicy\nmetadata: {name: a}\n"

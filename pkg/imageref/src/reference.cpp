@@ -3,6 +3,7 @@
 #include <arpa/inet.h>
 
 #include <algorithm>
+#include <cctype>
 
 namespace hm::imageref {
 namespace {
@@ -205,9 +206,7 @@ void splitRegistry(std::string_view name, std::string& registry, std::string& pa
     registry = std::string(kDefaultRegistry);
     path = std::string(name);
   }
-  if (registry == "index.docker.io" || registry == "registry-1.docker.io") {
-    registry = std::string(kDefaultRegistry);
-  }
+  registry = normalizeHost(registry);
   if (registry == kDefaultRegistry && path.find('/') == std::string::npos) {
     path = "library/" + path;
   }
@@ -355,6 +354,34 @@ std::string Reference::familiar() const {
 
 std::string Reference::withDigest(std::string_view d) const {
   return name() + "@" + std::string(d);
+}
+
+std::string normalizeHost(std::string_view host) {
+  std::string out(host);
+  std::transform(out.begin(), out.end(), out.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  if (out.find_first_of(".:[") == std::string::npos && out != "localhost") {
+    // "MYHOST/app" names registry MYHOST only because of its upper case: lower-cased it would
+    // read as a Docker Hub namespace, so such a host stays as written.
+    return std::string(host);
+  }
+  constexpr std::string_view kHttpsPort = ":443";
+  if (out.size() > kHttpsPort.size() && out.ends_with(kHttpsPort) &&
+      (out.front() != '[' || out[out.size() - kHttpsPort.size() - 1] == ']')) {
+    out.resize(out.size() - kHttpsPort.size());
+  }
+  if (out == "index.docker.io" || out == "registry-1.docker.io") {
+    return std::string(kDefaultRegistry);
+  }
+  return out;
+}
+
+std::string normalizeLeadingHost(std::string_view text) {
+  const size_t slash = text.find('/');
+  if (slash == std::string_view::npos || !looksLikeHost(text.substr(0, slash))) {
+    return std::string(text);
+  }
+  return normalizeHost(text.substr(0, slash)) + std::string(text.substr(slash));
 }
 
 }  // namespace hm::imageref

@@ -6,7 +6,9 @@
 #include <prometheus/registry.h>
 #include <prometheus/text_serializer.h>
 
+#include <map>
 #include <mutex>
+#include <set>
 #include <sstream>
 #include <vector>
 
@@ -90,6 +92,17 @@ struct WebhookMetrics::Impl {
       prometheus::BuildCounter()
           .Name("harbormaster_policy_decisions_total")
           .Help("Images judged per policy and check, by result (pass, warn, audit, deny).")
+          .Register(*registry);
+  // The series policyDecisions holds per policy name, so a deleted policy's can be removed.
+  std::mutex policySeriesMu;
+  std::map<std::string, std::set<prometheus::Counter*>> policySeries;
+  prometheus::Family<prometheus::Counter>& lookupsRefused =
+      prometheus::BuildCounter()
+          .Name("harbormaster_image_lookups_refused_total")
+          .Help(
+              "Images not looked up, by reason: per_review_limit, in_flight_limit, "
+              "fix_host_not_trusted. Such an image is \"could not check\" under each "
+              "policy's mode.")
           .Register(*registry);
   prometheus::Family<prometheus::Counter>& certReloads =
       prometheus::BuildCounter()
@@ -197,11 +210,30 @@ void WebhookMetrics::pins(std::string_view result, int count) {
 
 void WebhookMetrics::policyDecision(std::string_view policy, std::string_view check,
                                     std::string_view result) {
-  impl_->policyDecisions
-      .Add({{"policy", std::string(policy)},
-            {"check", std::string(check)},
-            {"result", std::string(result)}})
-      .Increment();
+  auto& counter = impl_->policyDecisions.Add({{"policy", std::string(policy)},
+                                              {"check", std::string(check)},
+                                              {"result", std::string(result)}});
+  counter.Increment();
+  std::lock_guard lock(impl_->policySeriesMu);
+  impl_->policySeries[std::string(policy)].insert(&counter);
+}
+
+void WebhookMetrics::retainPolicies(const std::set<std::string>& policies) {
+  std::lock_guard lock(impl_->policySeriesMu);
+  for (auto it = impl_->policySeries.begin(); it != impl_->policySeries.end();) {
+    if (policies.count(it->first) != 0) {
+      ++it;
+      continue;
+    }
+    for (prometheus::Counter* c : it->second) {
+      impl_->policyDecisions.Remove(c);
+    }
+    it = impl_->policySeries.erase(it);
+  }
+}
+
+void WebhookMetrics::imageLookupRefused(std::string_view reason) {
+  impl_->lookupsRefused.Add({{"reason", std::string(reason)}}).Increment();
 }
 
 void WebhookMetrics::certificateReload(bool ok) {

@@ -18,6 +18,7 @@
 #include <unordered_map>
 
 #include "harbormaster/base/log.h"
+#include "harbormaster/base/lru.h"
 
 namespace hm::net {
 
@@ -91,34 +92,48 @@ struct HttpClient::State {
   std::atomic<size_t> opened{0};
 
   std::mutex mu;
-  std::unordered_map<std::string, std::vector<std::unique_ptr<Connection>>> idle;
+  // Idle connections per scheme://host:port, for at most maxIdleHosts hosts: the hosts a
+  // registry lookup reaches are named by requests, so the least recently used host's
+  // connections are closed first rather than kept for every host ever named.
+  LruMap<std::string, std::vector<std::unique_ptr<Connection>>> idle{1};  // sized by create()
   std::mt19937_64 rng{std::random_device{}()};
 
   std::unique_ptr<Connection> takeIdle(const std::string& key) {
     std::lock_guard lock(mu);
-    auto it = idle.find(key);
-    if (it == idle.end()) {
+    auto* list = idle.find(key);
+    if (list == nullptr) {
       return nullptr;
     }
-    auto& list = it->second;
-    while (!list.empty()) {
-      std::unique_ptr<Connection> c = std::move(list.back());
-      list.pop_back();
+    std::unique_ptr<Connection> found;
+    while (!list->empty() && !found) {
+      std::unique_ptr<Connection> c = std::move(list->back());
+      list->pop_back();
       if (Clock::now() - c->lastUsed < options.idleTimeout && stillOpen(*c)) {
         c->reused = true;
-        return c;
+        found = std::move(c);
       }
     }
-    return nullptr;
+    if (list->empty()) {
+      idle.erase(key);
+    }
+    return found;
   }
 
   void putIdle(const std::string& key, std::unique_ptr<Connection> c) {
     c->lastUsed = Clock::now();
     std::lock_guard lock(mu);
-    auto& list = idle[key];
-    if (list.size() < options.maxIdlePerHost) {
-      list.push_back(std::move(c));
+    auto* list = idle.find(key);
+    if (list == nullptr) {
+      list = &idle.put(key, {});
     }
+    if (list->size() < options.maxIdlePerHost) {
+      list->push_back(std::move(c));
+    }
+  }
+
+  size_t idleHosts() {
+    std::lock_guard lock(mu);
+    return idle.size();
   }
 
   // Exponential backoff with "equal jitter": half fixed, half random, so retries from many
@@ -145,13 +160,24 @@ Status ioError(const Url& url, std::string_view step, const beast::error_code& e
 }
 
 awaitable<StatusOr<std::unique_ptr<Connection>>> connect(State& st, const Url& url,
-                                                         Clock::time_point deadline) {
+                                                         Clock::time_point deadline,
+                                                         TargetRule targets) {
   beast::error_code ec;
   tcp::resolver resolver(st.executor);
-  auto endpoints = co_await resolver.async_resolve(url.host, std::to_string(url.port),
-                                                   redirect_error(use_awaitable, ec));
+  auto resolved = co_await resolver.async_resolve(url.host, std::to_string(url.port),
+                                                  redirect_error(use_awaitable, ec));
   if (ec) {
     co_return unavailable("cannot resolve " + url.host + ": " + ec.message());
+  }
+  std::vector<tcp::endpoint> endpoints;
+  for (const auto& entry : resolved) {
+    if (targetAllowed(targets, classifyAddress(entry.endpoint().address().to_string()))) {
+      endpoints.push_back(entry.endpoint());
+    }
+  }
+  if (endpoints.empty()) {
+    co_return permissionDenied("refused to connect to " + url.authority() +
+                               ": it resolves only to loopback or link-local addresses");
   }
   auto conn = std::make_unique<Connection>();
   if (url.scheme == "https") {
@@ -318,9 +344,10 @@ awaitable<StatusOr<ClientResponse>> attemptOnce(std::shared_ptr<State> st, const
                                                 const ClientRequest& req,
                                                 Clock::time_point deadline) {
   const std::string key = url.scheme + "://" + url.authority();
-  std::unique_ptr<Connection> conn = st->takeIdle(key);
+  // A pooled connection was opened without this request's address rule.
+  std::unique_ptr<Connection> conn = req.targets == TargetRule::kAny ? st->takeIdle(key) : nullptr;
   if (!conn) {
-    auto fresh = co_await connect(*st, url, deadline);
+    auto fresh = co_await connect(*st, url, deadline, req.targets);
     if (!fresh.ok()) {
       co_return fresh.status();
     }
@@ -338,7 +365,7 @@ awaitable<StatusOr<ClientResponse>> attemptOnce(std::shared_ptr<State> st, const
   } else {
     res = co_await exchange(*conn->plain, *conn, url, msg, maxBytes, keepAlive, req.onBodyData);
   }
-  if (res.ok() && keepAlive) {
+  if (res.ok() && keepAlive && req.targets == TargetRule::kAny) {
     conn->lowest().expires_never();
     st->putIdle(key, std::move(conn));
   }
@@ -405,12 +432,48 @@ StatusOr<std::unique_ptr<HttpClient>> HttpClient::create(asio::any_io_executor e
   if (options.retry.maxAttempts < 1) {
     options.retry.maxAttempts = 1;
   }
+  st->idle = decltype(st->idle)(options.maxIdleHosts);
   st->options = std::move(options);
   return std::unique_ptr<HttpClient>(new HttpClient(std::move(st)));
 }
 
 size_t HttpClient::connectionsOpened() const {
   return state_->opened.load();
+}
+
+size_t HttpClient::idleHosts() const {
+  return state_->idleHosts();
+}
+
+AddressClass classifyAddress(std::string_view literal) {
+  beast::error_code ec;
+  asio::ip::address a = asio::ip::make_address(std::string(literal), ec);
+  if (ec) {
+    return AddressClass::kOther;
+  }
+  if (a.is_v6() && a.to_v6().is_v4_mapped()) {
+    a = asio::ip::make_address_v4(asio::ip::v4_mapped, a.to_v6());
+  }
+  if (a.is_loopback() || a.is_unspecified()) {
+    return AddressClass::kLoopback;  // 0.0.0.0 and :: reach this host too
+  }
+  if (a.is_v4()) {
+    const auto bytes = a.to_v4().to_bytes();
+    return bytes[0] == 169 && bytes[1] == 254 ? AddressClass::kLinkLocal : AddressClass::kOther;
+  }
+  return a.to_v6().is_link_local() ? AddressClass::kLinkLocal : AddressClass::kOther;
+}
+
+bool targetAllowed(TargetRule rule, AddressClass address) {
+  switch (rule) {
+    case TargetRule::kAny:
+      return true;
+    case TargetRule::kNoLinkLocal:
+      return address != AddressClass::kLinkLocal;
+    case TargetRule::kNoLocal:
+      return address == AddressClass::kOther;
+  }
+  return false;
 }
 
 awaitable<StatusOr<ClientResponse>> HttpClient::send(ClientRequest req) {

@@ -2,6 +2,9 @@
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
+#include <boost/asio/redirect_error.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
 #include "harbormaster/base/log.h"
 #include "harbormaster/kube/leader_election.h"
 #include "harbormaster/kube/work_queue.h"
@@ -346,7 +349,8 @@ awaitable<void> Operator::run() {
   }
   if (st->ctx.options.policyStatus) {
     policysource::Options po;
-    po.load.readFiles = false;  // key files are mounted on the webhook, not here
+    // The files policies name are read here as in the webhook (the chart mounts them into
+    // both), so a policy whose key is missing is reported Ready=False, not in force.
     po.resync = st->ctx.options.resync;
     policysource::Observer observer;
     State* self = st.get();
@@ -361,6 +365,22 @@ awaitable<void> Operator::run() {
     asio::co_spawn(
         ex, [st]() -> awaitable<void> { co_await st->policies->run(); },
         net::LogFailure{"policy informers"});
+    // The files policies name, compared as the webhook compares them: the status written here
+    // follows what the webhook enforces when a mounted key appears, changes or goes.
+    asio::co_spawn(
+        ex,
+        [st]() -> awaitable<void> {
+          asio::steady_timer timer(co_await asio::this_coro::executor);
+          while (!st->stopping) {
+            timer.expires_after(st->ctx.options.policyCheckInterval);
+            boost::system::error_code ec;
+            co_await timer.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+            if (st->policies->reloadChangedFiles() > 0 && st->leading) {
+              st->addAllPolicyResources();
+            }
+          }
+        },
+        net::LogFailure{"policy file checks"});
   }
   st->metrics->onScrape([weak = std::weak_ptr<State>(st)] {
     if (auto s = weak.lock()) {

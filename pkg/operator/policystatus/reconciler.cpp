@@ -5,6 +5,8 @@
 
 #include "policystatus/status.h"
 
+#include "harbormaster/base/log.h"
+
 namespace hm::op::policystatus {
 namespace {
 
@@ -62,7 +64,9 @@ class PolicyStatusReconciler final : public Reconciler {
       const bool enforced = valid && valid->policy;
       status = policyStatus(*object, load, enforced ? cached->lastValidGeneration : 0,
                             enforced ? &*valid->policy : nullptr, now);
-      state = load.ok() ? "Ready" : "NotReady";
+      state = conditionStatus(json{{"status", status}}, condition::kReady) == condition::kTrue
+                  ? "Ready"
+                  : "NotReady";
     }
     const std::string before = conditionReason(*object, condition::kReady);
     const std::string beforeStatus = conditionStatus(*object, condition::kReady);
@@ -79,6 +83,12 @@ class PolicyStatusReconciler final : public Reconciler {
         if (c.value("type", "") == condition::kReady) {
           message = c.value("message", "");
         }
+      }
+      if (kind == "ImageException" && state == "Active" && valid && valid->exception) {
+        // A waiver took effect: say what it waives and who may have applied it, in the Event
+        // and the log (the API server's audit log names the user).
+        message = waiverDescription(*object, *valid->exception);
+        log::info("Exception took effect", {{"imageException", name}, {"waiver", message}});
       }
       const std::string type = ready == condition::kTrue ? eventtype::kNormal : eventtype::kWarning;
       co_await recordEvent(ctx, *object, type, reason, message);

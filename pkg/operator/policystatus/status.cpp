@@ -1,5 +1,7 @@
 #include "policystatus/status.h"
 
+#include <algorithm>
+
 #include "harbormaster/operator/conditions.h"
 
 namespace hm::op {
@@ -47,8 +49,22 @@ json policyStatus(const json& object, const Status& load, int64_t enforced,
     status.erase("enforcedGeneration");
     status.erase("checks");
   }
+  if (enforcedPolicy != nullptr && !enforcedPolicy->warnings.empty()) {
+    status["warnings"] = enforcedPolicy->warnings;
+  } else {
+    status.erase("warnings");
+  }
   Condition ready{"Ready", "True", std::string(policyreason::kValid),
                   "enforced at generation " + std::to_string(generation)};
+  if (load.ok() && enforcedPolicy != nullptr && !enforcedPolicy->unenforceable.empty()) {
+    // The operator loads the files the webhook loads (the chart mounts them into both), so this
+    // is what the webhook does: every image the policy selects is judged "not checked".
+    ready.status = "False";
+    ready.reason = std::string(policyreason::kCannotBeEnforced);
+    ready.message = enforcedPolicy->unenforceable +
+                    "; every image it selects is judged as not checked under mode " +
+                    std::string(policy::modeName(enforcedPolicy->mode)) + " until the file loads";
+  }
   if (!load.ok()) {
     ready.status = "False";
     ready.reason = std::string(policyreason::kInvalidSpec);
@@ -79,6 +95,61 @@ json exceptionStatus(const json& object, const Status& load,
   status["state"] = state;
   setCondition(status, ready, generation, now);
   return status;
+}
+
+namespace {
+
+std::string joined(const std::vector<std::string>& items, size_t max) {
+  std::string out;
+  for (size_t i = 0; i < items.size() && i < max; ++i) {
+    out += (out.empty() ? "" : ", ") + items[i];
+  }
+  if (items.size() > max) {
+    out += " and " + std::to_string(items.size() - max) + " more";
+  }
+  return out;
+}
+
+}  // namespace
+
+std::string appliedBy(const json& object) {
+  std::vector<std::string> managers;
+  const json meta = object.value("metadata", json::object());
+  const auto fields = meta.find("managedFields");
+  if (fields != meta.end() && fields->is_array()) {
+    for (const auto& f : *fields) {
+      if (!f.is_object() || f.value("subresource", "") == "status") {
+        continue;
+      }
+      const auto m = f.find("manager");
+      if (m != f.end() && m->is_string() &&
+          std::find(managers.begin(), managers.end(), m->get<std::string>()) == managers.end()) {
+        managers.push_back(m->get<std::string>());
+      }
+    }
+  }
+  return managers.empty() ? "an unknown client" : joined(managers, 4);
+}
+
+std::string waiverDescription(const json& object, const policy::ImageException& ex) {
+  std::vector<std::string> checks;
+  for (policy::Check c : ex.checks) {
+    checks.emplace_back(policy::checkName(c));
+  }
+  std::string what = joined(checks, 4);
+  if (!ex.cves.empty()) {
+    what += " (only " + joined(ex.cves, 8) + ")";
+  }
+  std::string out = "waives " + what + " of policies " + joined(ex.policies, 8) + " for images " +
+                    joined(ex.images, 8) + " in namespace " + ex.nameSpace + " until " +
+                    formatRfc3339(ex.expiresAt) + " (reason: " + ex.reason;
+  if (!ex.owner.empty()) {
+    out += "; owner: " + ex.owner;
+  }
+  if (!ex.ticket.empty()) {
+    out += "; ticket: " + ex.ticket;
+  }
+  return out + "); applied by " + appliedBy(object);
 }
 
 }  // namespace hm::op

@@ -195,7 +195,14 @@ std::vector<Finding> checkImage(const ImagePolicy& policy, const ImageUse& use,
       addProblems(Check::kVulnerabilities, judged, judgeScan(rule, *use.scan, now));
     }
   }
-  if (policy.signatures) {
+  if (!policy.unenforceable.empty()) {
+    // Never a silent pass: the signature rule cannot be applied, so the image is judged as not
+    // checked, under the policy's mode. No lookup was made for it (signatureRules()).
+    add(Check::kSignatures,
+        "is not checked: policy \"" + policy.name + "\" " + policy.unenforceable,
+        "make the file readable where Harbormaster runs (the chart mounts signature sources into "
+        "the webhook and the operator: signatureSources in values.yaml)");
+  } else if (policy.signatures) {
     auto it = use.signatures.find(policy.signatures->fingerprint);
     if (it == use.signatures.end() || !it->second) {
       add(Check::kSignatures, "cannot be checked for signatures: they were not looked up",
@@ -325,7 +332,8 @@ std::vector<const SignatureRule*> signatureRules(const PlannedImage& image) {
     return out;
   }
   for (const ImagePolicy* p : image.judging) {
-    if (p->signatures && std::none_of(out.begin(), out.end(), [&](const SignatureRule* r) {
+    if (p->signatures && p->unenforceable.empty() &&
+        std::none_of(out.begin(), out.end(), [&](const SignatureRule* r) {
           return r->fingerprint == p->signatures->fingerprint;
         })) {
       out.push_back(&*p->signatures);

@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <nlohmann/json.hpp>
-#include <regex>
 #include <set>
 
 #include "harbormaster/base/encoding.h"
@@ -26,10 +25,21 @@ struct Ctx {
   std::string document;  // "policy.yaml, document 2 (ImagePolicy \"production\")"
   std::map<std::string, std::string>* files;  // read so far: PolicySet::files
   bool readFiles = true;
+  // What the document being read warns about, and why it cannot be enforced (a file it names
+  // does not load); null while nothing collects them.
+  std::vector<std::string>* warnings = nullptr;
+  std::vector<std::string>* unenforceable = nullptr;
 
   Status error(const std::string& field, const std::string& problem) const {
     return invalidArgument((document.empty() ? "" : document + ": ") +
                            (field.empty() ? "" : field + ": ") + problem);
+  }
+  // A referenced file that does not load is no spec error: the spec is right and the policy
+  // stands, but it is not in force until the file loads (ImagePolicy::unenforceable).
+  void cannotEnforce(const std::string& field, const std::string& problem) const {
+    if (unenforceable != nullptr) {
+      unenforceable->push_back(field + ": " + problem);
+    }
   }
 };
 
@@ -96,6 +106,15 @@ StatusOr<E> readEnum(const Ctx& ctx, const YAML::Node& node, const std::string& 
   return ctx.error(field, "must be one of " + names + ", got \"" + *s + "\"");
 }
 
+// Image globs compare with normalised names, so their registry host is normalised the same way
+// (imageref::normalizeHost): "HARBOR.example.com:443/p/*" selects harbor.example.com/p/x.
+std::vector<std::string> normaliseImagePatterns(std::vector<std::string> patterns) {
+  for (std::string& p : patterns) {
+    p = imageref::normalizeLeadingHost(p);
+  }
+  return patterns;
+}
+
 StatusOr<Selector> readSelector(const Ctx& ctx, const YAML::Node& node, const std::string& field,
                                 bool withNamespaces, bool withSelector) {
   Selector sel;
@@ -118,17 +137,8 @@ StatusOr<Selector> readSelector(const Ctx& ctx, const YAML::Node& node, const st
     return images.status();
   }
   sel.namespaces = std::move(*ns);
-  sel.images = std::move(*images);
+  sel.images = normaliseImagePatterns(std::move(*images));
   return sel;
-}
-
-std::string normaliseRegistry(std::string host) {
-  std::transform(host.begin(), host.end(), host.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  if (host == "index.docker.io" || host == "registry-1.docker.io") {
-    return "docker.io";
-  }
-  return host;
 }
 
 StatusOr<std::vector<std::string>> readRegistries(const Ctx& ctx, const YAML::Node& node) {
@@ -144,7 +154,7 @@ StatusOr<std::vector<std::string>> readRegistries(const Ctx& ctx, const YAML::No
                            "\" must be a registry host such as harbor.example.com or "
                            "harbor.example.com:8443, without a path");
     }
-    host = normaliseRegistry(host);
+    host = imageref::normalizeHost(host);
   }
   return list;
 }
@@ -228,7 +238,7 @@ StatusOr<PolicyException> readException(const Ctx& ctx, const YAML::Node& node,
     return expires.status();
   }
   ex.expires = *expires;
-  ex.images = std::move(*images);
+  ex.images = normaliseImagePatterns(std::move(*images));
   ex.namespaces = std::move(*ns);
   ex.checks = std::move(*checks);
   ex.reason = node["reason"].Scalar();
@@ -356,17 +366,26 @@ StatusOr<VulnerabilityRule> readVulnerabilities(const Ctx& ctx, const YAML::Node
 }
 
 // A key or trusted root given as a file path: read now, remembered so a change reloads.
-StatusOr<std::string> readReferencedFile(const Ctx& ctx, const std::string& path,
-                                         const std::string& field, size_t maxBytes) {
+constexpr char kUnreadableMarker = '\0';
+
+// A referenced file's content; nullopt when it does not load (recorded as why the policy cannot
+// be enforced, and remembered in `files` so that its appearance reloads the policy).
+StatusOr<std::optional<std::string>> readReferencedFile(const Ctx& ctx, const std::string& path,
+                                                        const std::string& field, size_t maxBytes) {
   if (path.empty() || path.front() != '/') {
     return ctx.error(field, "\"" + path + "\" must be an absolute file path");
   }
-  auto text = readFile(path, maxBytes);
-  if (!text.ok()) {
-    return ctx.error(field, text.status().message());
+  std::string text = snapshotReferencedFile(path);
+  (*ctx.files)[path] = text;
+  if (!text.empty() && text.front() == kUnreadableMarker) {
+    ctx.cannotEnforce(field, text.substr(1));
+    return std::optional<std::string>();
   }
-  (*ctx.files)[path] = *text;
-  return text;
+  if (text.size() > maxBytes) {
+    ctx.cannotEnforce(field, path + " is larger than " + std::to_string(maxBytes) + " bytes");
+    return std::optional<std::string>();
+  }
+  return std::optional<std::string>(std::move(text));
 }
 
 StatusOr<std::vector<std::string>> readKeys(const Ctx& ctx, const YAML::Node& node,
@@ -388,13 +407,21 @@ StatusOr<std::vector<std::string>> readKeys(const Ctx& ctx, const YAML::Node& no
                          "absolute path to a file holding one");
       }
       if (!ctx.readFiles) {
-        continue;  // the webhook reads it
+        continue;
       }
       auto text = readReferencedFile(ctx, key, where, 64 * 1024);
       if (!text.ok()) {
         return text.status();
       }
-      key = *text;
+      if (!*text) {
+        continue;  // recorded: the policy is not in force until the file loads
+      }
+      const std::string path = key;
+      key = std::move(**text);
+      if (auto k = sigstore::PublicKey::fromPem(key); !k.ok()) {
+        ctx.cannotEnforce(where, path + " is not a usable public key: " + k.status().message());
+      }
+      continue;
     }
     if (auto k = sigstore::PublicKey::fromPem(key); !k.ok()) {
       return ctx.error(where, "is not a usable public key: " + k.status().message());
@@ -413,17 +440,21 @@ StatusOr<std::string> readTrustedRoot(const Ctx& ctx, const YAML::Node& node,
     if (path->empty() || path->front() != '/') {
       return ctx.error(field, "\"" + *path + "\" must be an absolute file path");
     }
-    return path;  // the webhook reads it
+    return path;
   }
   auto text = readReferencedFile(ctx, *path, field, 4 * 1024 * 1024);
   if (!text.ok()) {
     return text.status();
   }
-  if (auto root = sigstore::TrustedRoot::parse(*text); !root.ok()) {
-    return ctx.error(field,
-                     *path + " is not a usable Sigstore trusted root: " + root.status().message());
+  if (!*text) {
+    return std::string();  // recorded: the policy is not in force until the file loads
   }
-  return text;
+  if (auto root = sigstore::TrustedRoot::parse(**text); !root.ok()) {
+    ctx.cannotEnforce(field,
+                      *path + " is not a usable Sigstore trusted root: " + root.status().message());
+    return std::string();
+  }
+  return std::move(**text);
 }
 
 StatusOr<KeylessIdentity> readIdentity(const Ctx& ctx, const YAML::Node& node,
@@ -450,12 +481,19 @@ StatusOr<KeylessIdentity> readIdentity(const Ctx& ctx, const YAML::Node& node,
     return ctx.error(field, "set exactly one of subject and subjectRegExp");
   }
   if (!id.subjectRegExp.empty()) {
-    try {
-      std::regex check(id.subjectRegExp, std::regex::ECMAScript);
-    } catch (const std::regex_error& e) {
-      return ctx.error(field + ".subjectRegExp",
-                       "is not a valid regular expression: " + std::string(e.what()));
+    // Compiled once here and kept with the policy: every signature check reuses it.
+    auto re = regexp::RegExp::compile(id.subjectRegExp);
+    if (!re.ok()) {
+      return ctx.error(field + ".subjectRegExp", re.status().message());
     }
+    if (!re->anchored() && ctx.warnings != nullptr) {
+      ctx.warnings->push_back(
+          field + ".subjectRegExp: \"" + id.subjectRegExp +
+          "\" is not anchored with ^…$: it matches anywhere in a certificate's identity, so an "
+          "identity that merely contains it (another repository, another issuer's e-mail "
+          "domain) is trusted too");
+    }
+    id.subjectPattern = std::move(*re);
   }
   return id;
 }
@@ -709,10 +747,10 @@ StatusOr<std::chrono::seconds> readDuration(const Ctx& ctx, const YAML::Node& no
   return std::chrono::duration_cast<std::chrono::seconds>(*d);
 }
 
-StatusOr<ExceptionPolicy> readExceptionPolicy(const Ctx& ctx, const YAML::Node& node) {
+StatusOr<ExceptionPolicy> readExceptionPolicy(const Ctx& ctx, const YAML::Node& node,
+                                              ExceptionPolicy ep) {
   const std::string f = "spec.exceptionPolicy";
   HM_RETURN_IF_ERROR(requireMap(ctx, node, f, {"allowed", "namespaceSelector", "maxDuration"}));
-  ExceptionPolicy ep;
   if (node["allowed"]) {
     auto b = readBool(ctx, node["allowed"], f + ".allowed");
     if (!b.ok()) {
@@ -757,6 +795,12 @@ StatusOr<ImageException> readImageException(const Ctx& ctx, const YAML::Node& sp
   if (!images.ok()) {
     return images.status();
   }
+  if (images->empty()) {
+    // An exception covers named images, never "everything": "**" says so explicitly.
+    return ctx.error("spec.images",
+                     "must name at least one image glob or digest it applies to (\"**\" for "
+                     "every image the policies select)");
+  }
   auto checks = readChecks(ctx, spec["checks"], "spec.checks");
   if (!checks.ok()) {
     return checks.status();
@@ -790,7 +834,7 @@ StatusOr<ImageException> readImageException(const Ctx& ctx, const YAML::Node& sp
     }
   }
   ex.policies = std::move(*policies);
-  ex.images = std::move(*images);
+  ex.images = normaliseImagePatterns(std::move(*images));
   ex.checks = std::move(*checks);
   ex.cves = std::move(*cves);
   ex.expiresAt = **expires;
@@ -835,8 +879,12 @@ StatusOr<ImagePolicy> readPolicy(const Ctx& ctx, const YAML::Node& spec, PolicyS
     }
     p.namespaceSelector = std::move(*sel);
   }
+  // Closed by default for cluster policies: a tenant's ImageException waives a platform
+  // team's policy only where that policy says so. An ImagePolicy is the namespace's own, and
+  // only exceptions of that namespace can name it.
+  p.exceptionPolicy.allowed = scope == PolicyScope::kNamespace;
   if (spec["exceptionPolicy"] && !spec["exceptionPolicy"].IsNull()) {
-    auto ep = readExceptionPolicy(ctx, spec["exceptionPolicy"]);
+    auto ep = readExceptionPolicy(ctx, spec["exceptionPolicy"], p.exceptionPolicy);
     if (!ep.ok()) {
       return ep.status();
     }
@@ -847,13 +895,24 @@ StatusOr<ImagePolicy> readPolicy(const Ctx& ctx, const YAML::Node& spec, PolicyS
     return registries.status();
   }
   if (spec["digest"]) {
-    auto d = readEnum<DigestRule>(
-        ctx, spec["digest"], "spec.digest",
-        {{"Require", DigestRule::kRequire}, {"Pin", DigestRule::kPin}, {"Off", DigestRule::kOff}});
-    if (!d.ok()) {
-      return d.status();
+    const YAML::Node d = spec["digest"];
+    if (d.IsScalar() && d.Scalar() == "Off") {
+      p.digest = DigestRule::kOptional;  // the old name, kept as an alias
+    } else if (d.IsScalar() && (d.Scalar() == "false" || d.Scalar() == "False")) {
+      // YAML 1.1 readers (kubectl, Argo CD, kustomize) turn a bare Off into false.
+      return ctx.error("spec.digest",
+                       "must be one of Require, Pin, Optional, got false (a YAML 1.1 reader "
+                       "turned an unquoted Off into false: write Optional)");
+    } else {
+      auto rule = readEnum<DigestRule>(ctx, d, "spec.digest",
+                                       {{"Require", DigestRule::kRequire},
+                                        {"Pin", DigestRule::kPin},
+                                        {"Optional", DigestRule::kOptional}});
+      if (!rule.ok()) {
+        return rule.status();
+      }
+      p.digest = *rule;
     }
-    p.digest = *d;
   }
   if (spec["onUpdate"]) {
     auto u = readEnum<UpdateRule>(ctx, spec["onUpdate"], "spec.onUpdate",
@@ -985,9 +1044,17 @@ StatusOr<ParsedObject> readDocument(Ctx& ctx, const std::string& source, const Y
   // A policy file's ImagePolicy without a namespace is cluster-wide, as it always was.
   const PolicyScope scope =
       meta->nameSpace.empty() ? PolicyScope::kCluster : PolicyScope::kNamespace;
+  std::vector<std::string> warnings, unenforceable;
+  ctx.warnings = &warnings;
+  ctx.unenforceable = &unenforceable;
   auto policy = readPolicy(ctx, doc["spec"], scope);
+  ctx.warnings = ctx.unenforceable = nullptr;
   if (!policy.ok()) {
     return policy.status();
+  }
+  policy->warnings = std::move(warnings);
+  if (!unenforceable.empty()) {
+    policy->unenforceable = "cannot be enforced: " + unenforceable.front();
   }
   policy->resourceName = meta->name;
   policy->nameSpace = meta->nameSpace;
@@ -1051,6 +1118,13 @@ std::string_view checkName(Check check) {
       return "signatures";
   }
   return "unknown";
+}
+
+std::string snapshotReferencedFile(const std::string& path) {
+  // One limit for every kind of file, so that a reloader's snapshot equals the loader's; the
+  // loader applies each kind's own limit to the content.
+  auto text = readFile(path, 4 * 1024 * 1024);
+  return text.ok() ? std::move(*text) : std::string(1, kUnreadableMarker) + text.status().message();
 }
 
 StatusOr<PolicySet> parsePolicies(std::string_view yaml, std::string_view sourceName,

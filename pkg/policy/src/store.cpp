@@ -24,9 +24,7 @@ std::string PolicyStore::fingerprint(const StatusOr<std::string>& text) const {
   std::string out = text.ok() ? *text : std::string(1, '\0') + text.status().message();
   if (current_ != nullptr) {
     for (const auto& [path, _] : current_->files) {
-      auto content = readFile(path, 4 * 1024 * 1024);
-      out += std::string(1, '\0') + path + '\0' +
-             (content.ok() ? *content : "error: " + content.status().message());
+      out += std::string(1, '\0') + path + '\0' + snapshotReferencedFile(path);
     }
   }
   return out;

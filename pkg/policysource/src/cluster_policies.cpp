@@ -3,7 +3,6 @@
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/this_coro.hpp>
 
-#include "harbormaster/base/files.h"
 #include "harbormaster/base/log.h"
 #include "harbormaster/kube/informer.h"
 #include "harbormaster/net/task_group.h"
@@ -66,6 +65,11 @@ Status update(ObjectState& state, const json& object, const policy::LoadOptions&
   if (!parsed.ok()) {
     state.error = parsed.status().message();
     return parsed.status();
+  }
+  if (parsed->policy && !parsed->policy->unenforceable.empty()) {
+    // Loaded and judged under its mode: every image it selects is "cannot be enforced".
+    log::warn("Loaded policy that cannot be enforced: a file it reads does not load",
+              {{"object", objectKey(object)}, {"reason", parsed->policy->unenforceable}});
   }
   state.lastValid = std::make_shared<const policy::ParsedObject>(std::move(*parsed));
   state.lastValidGeneration = state.seenGeneration;
@@ -266,9 +270,9 @@ size_t ClusterPolicies::reloadChangedFiles() {
     bool changed = false;
     std::string contents;
     for (const auto& [path, text] : files) {
-      auto now = readFile(path, 4 * 1024 * 1024);
-      changed = changed || !now.ok() || *now != text;
-      contents += path + '\0' + (now.ok() ? *now : now.status().message()) + '\0';
+      const std::string now = policy::snapshotReferencedFile(path);
+      changed = changed || now != text;
+      contents += path + '\0' + now + '\0';
     }
     std::lock_guard lock(mu_);
     if (changed && refusedFiles_[key] != contents) {
@@ -288,10 +292,10 @@ size_t ClusterPolicies::reloadChangedFiles() {
     std::lock_guard lock(mu_);
     ObjectState& state = objects_[key];
     ObjectState next = state;
-    // A file that is missing or does not load keeps the generation in force, as a bad policy
-    // file keeps the previous policy.
+    // A file that is missing or does not load makes the policy "cannot be enforced" (judged
+    // per its mode, never skipped); only a spec the loader refuses keeps the previous load.
     if (Status s = update(next, *o, options_.load); !s.ok()) {
-      log::warn("Kept policy in force: a file it reads changed and no longer loads",
+      log::warn("Kept policy in force: it no longer loads after a file it reads changed",
                 {{"object", key}, {"error", s.message()}});
       if (observer_.rejected) {
         observer_.rejected(key, s);

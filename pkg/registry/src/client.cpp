@@ -1,6 +1,7 @@
 #include "harbormaster/registry/client.h"
 
 #include "harbormaster/base/encoding.h"
+#include "harbormaster/base/lru.h"
 
 #include <openssl/evp.h>
 
@@ -35,6 +36,23 @@ Status answerError(const std::string& what, const net::ClientResponse& res) {
   std::string detail = registryError(res.body);
   return net::statusFromHttp(res.status, what + " answered HTTP " + std::to_string(res.status) +
                                              (detail.empty() ? "" : " (" + detail + ")"));
+}
+
+constexpr size_t kMaxCachedTokens = 1024;
+
+// Where a URL that the registry chose (a token realm, a blob redirect) may lead: never to a
+// link-local address (cloud metadata, the node's link), and to loopback only when the registry
+// itself is on this host (a local development registry).
+net::TargetRule remoteChosenTargets(const std::string& registry) {
+  std::string host = registry;
+  if (!host.empty() && host.front() == '[') {
+    host = host.substr(1, host.find(']') - 1);
+  } else if (size_t colon = host.rfind(':'); colon != std::string::npos) {
+    host.resize(colon);
+  }
+  const bool local =
+      host == "localhost" || net::classifyAddress(host) == net::AddressClass::kLoopback;
+  return local ? net::TargetRule::kNoLinkLocal : net::TargetRule::kNoLocal;
 }
 
 // The OCI distribution API over HTTP: the only implementation outside tests.
@@ -74,7 +92,9 @@ class DistributionClient final : public Client {
   std::shared_ptr<net::HttpClient> http_;
   RegistryOptions options_;
   std::mutex mu_;
-  std::map<std::string, CachedAuth> auth_;
+  // Tokens by registry and scope: both come from the images a request names, so the map keeps
+  // the most recently used ones only.
+  LruMap<std::string, CachedAuth> auth_{kMaxCachedTokens};
   std::atomic<size_t> tokenRequests_{0};
 };
 
@@ -95,11 +115,11 @@ std::string DistributionClient::endpoint(const std::string& registry) const {
 
 std::optional<std::string> DistributionClient::cachedAuth(const std::string& key) {
   std::lock_guard lock(mu_);
-  auto it = auth_.find(key);
-  if (it == auth_.end() || it->second.expires <= Clock::now()) {
+  const CachedAuth* auth = auth_.find(key);
+  if (auth == nullptr || auth->expires <= Clock::now()) {
     return std::nullopt;
   }
-  return it->second.header;
+  return auth->header;
 }
 
 awaitable<StatusOr<DistributionClient::CachedAuth>> DistributionClient::authorize(
@@ -146,6 +166,7 @@ awaitable<StatusOr<DistributionClient::CachedAuth>> DistributionClient::authoriz
   req.url = url;
   req.deadline = deadline;
   req.maxResponseBytes = 1024 * 1024;
+  req.targets = remoteChosenTargets(registry);
   if (haveCreds) {
     req.headers.push_back(
         {"Authorization",
@@ -207,6 +228,8 @@ awaitable<StatusOr<net::ClientResponse>> DistributionClient::call(const imageref
       if (auto auth = cachedAuth(cacheKey)) {
         req.headers.push_back({"Authorization", *auth});
       }
+    } else {
+      req.targets = remoteChosenTargets(repo.registry);  // a redirect: the registry chose it
     }
     auto res = co_await http_->send(std::move(req));
     if (!res.ok()) {
@@ -219,7 +242,7 @@ awaitable<StatusOr<net::ClientResponse>> DistributionClient::call(const imageref
         co_return auth.status();
       }
       std::lock_guard lock(mu_);
-      auth_[cacheKey] = *auth;
+      auth_.put(cacheKey, *auth);
       continue;
     }
     if (res->status == 401) {

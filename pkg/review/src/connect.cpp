@@ -10,8 +10,10 @@ StatusOr<std::unique_ptr<Engine>> connect(boost::asio::any_io_executor executor,
                                           const Clock& clock) {
   net::ClientOptions co;
   registry::RegistryOptions ro;
+  // Hosts compare as image references hold them (imageref::normalizeHost): a flag's
+  // "HARBOR.example.com:443" is the registry of harbor.example.com/p/x.
   for (const auto& host : options.plainHttpRegistries) {
-    ro.plainHttpHosts.insert(host);
+    ro.plainHttpHosts.insert(imageref::normalizeHost(host));
   }
   std::vector<std::string> harborHosts;
   if (options.harbor) {
@@ -24,8 +26,10 @@ StatusOr<std::unique_ptr<Engine>> connect(boost::asio::any_io_executor executor,
       co.caFile = c.caFile;
       co.alsoSystemTrust = true;  // other registries keep the system trust store
     }
-    harborHosts = c.registryHosts;
-    harborHosts.push_back(url->authority());
+    for (const auto& h : c.registryHosts) {
+      harborHosts.push_back(imageref::normalizeHost(h));
+    }
+    harborHosts.push_back(imageref::normalizeHost(url->authority()));
     for (const auto& h : harborHosts) {
       if (!c.username.empty()) {
         ro.credentials[h] = {c.username, c.password};
@@ -57,9 +61,11 @@ StatusOr<std::unique_ptr<Engine>> connect(boost::asio::any_io_executor executor,
   auto signatures = std::make_shared<signaturegate::SignatureGate>(
       registryClient, options.signatures, std::move(observer.signatures), clock);
   sources.push_back(signaturegate::makeSignatureSource(std::move(signatures)));
+  EngineSettings settings = options.settings;
+  settings.fixHosts = harborHosts;
   return std::make_unique<Engine>(std::move(sources),
                                   makeRegistryResolver(registryClient, options.digests, clock),
-                                  options.settings, clock);
+                                  std::move(settings), clock, std::move(observer.refused));
 }
 
 }  // namespace hm::review

@@ -97,11 +97,26 @@ void takeCached(ImageWork& w, DigestResolver* resolver) {
   }
 }
 
+// Whether a tag may be resolved only to name its digest in a fix: on Harbor's hosts or one a
+// policy that judges the image names in spec.registries, never on a host the request chose.
+bool fixResolvable(const policy::PlannedImage& planned, const EngineSettings& settings) {
+  const std::string& host = planned.ref->registry;
+  if (std::find(settings.fixHosts.begin(), settings.fixHosts.end(), host) !=
+      settings.fixHosts.end()) {
+    return true;
+  }
+  return std::any_of(
+      planned.judging.begin(), planned.judging.end(), [&](const policy::ImagePolicy* p) {
+        return std::find(p->registries.begin(), p->registries.end(), host) != p->registries.end();
+      });
+}
+
 std::shared_ptr<Work> planLookups(const policy::ReviewPlan& plan,
                                   const std::vector<std::shared_ptr<facts::Source>>& sources,
                                   const std::shared_ptr<const policy::PolicySet>& policies,
-                                  GatherOptions options, bool resolveForFixes,
-                                  DigestResolver* resolver) {
+                                  GatherOptions options, const EngineSettings& settings,
+                                  DigestResolver* resolver, const RefusedObserver& refused) {
+  const bool resolveForFixes = settings.digestFixBudget.count() > 0;
   auto work = std::make_shared<Work>();
   for (size_t i = 0; i < plan.images.size(); ++i) {
     const policy::PlannedImage& planned = plan.images[i];
@@ -121,16 +136,60 @@ std::shared_ptr<Work> planLookups(const policy::ReviewPlan& plan,
             Slot{std::move(lookup), std::string(source->name()), std::nullopt, okStatus()}));
       }
     }
-    const bool forFix = resolveForFixes && planned.wantsDigest();
+    bool forFix = resolveForFixes && planned.wantsDigest();
+    if (forFix && !w.forFacts && !fixResolvable(planned, settings)) {
+      forFix = false;  // the fix says @sha256:<digest>
+      if (refused) {
+        refused(kRefusedFixHost);
+      }
+    }
     w.resolve = !w.ref->isPinned() && (w.forFacts || forFix);
     takeCached(w, resolver);
   }
   return work;
 }
 
+// An image that is not looked up: every lookup and the resolution say why ("could not check"
+// under each policy's mode, never a pass).
+void refuse(ImageWork& w, const Status& why) {
+  if (w.resolve) {
+    w.resolve = false;
+    w.resolution = why;
+  }
+  for (auto& slot : w.slots) {
+    if (!slot->found && slot->failed.ok()) {
+      slot->failed = why;
+    }
+  }
+}
+
+// Holds one place among the replica's images in flight for as long as its lookups run.
+class InFlight {
+ public:
+  // Null when `max` are under way already.
+  static std::shared_ptr<InFlight> take(std::shared_ptr<std::atomic<size_t>> count, size_t max) {
+    size_t now = count->load();
+    do {
+      if (now >= max) {
+        return nullptr;
+      }
+    } while (!count->compare_exchange_weak(now, now + 1));
+    return std::make_shared<InFlight>(std::move(count));
+  }
+  explicit InFlight(std::shared_ptr<std::atomic<size_t>> count) : count_(std::move(count)) {}
+  InFlight(const InFlight&) = delete;
+  InFlight& operator=(const InFlight&) = delete;
+  ~InFlight() { count_->fetch_sub(1); }
+
+ private:
+  std::shared_ptr<std::atomic<size_t>> count_;
+};
+
 // One image: its tag resolved (once, for every source), then all its lookups at once.
 awaitable<void> gatherImage(std::shared_ptr<DigestResolver> resolver, std::shared_ptr<Work> work,
-                            size_t i, Deadline deadline, Deadline resolveBy) {
+                            size_t i, Deadline deadline, Deadline resolveBy,
+                            std::shared_ptr<InFlight> held) {
+  (void)held;  // kept in the frame: the image counts as in flight until its lookups end
   imageref::Reference pinned;
   bool resolve = false, forFacts = false;
   Status resolution;
@@ -210,11 +269,13 @@ void attachFound(Work& work, const policy::ReviewPlan& plan,
 
 Engine::Engine(std::vector<std::shared_ptr<facts::Source>> sources,
                std::shared_ptr<DigestResolver> resolver, EngineSettings settings,
-               const Clock& clock)
+               const Clock& clock, RefusedObserver refused)
     : sources_(std::move(sources)),
       resolver_(std::move(resolver)),
-      settings_(settings),
-      clock_(&clock) {}
+      settings_(std::move(settings)),
+      clock_(&clock),
+      refused_(std::move(refused)),
+      inFlight_(std::make_shared<std::atomic<size_t>>(0)) {}
 
 awaitable<Gathered> Engine::gather(std::vector<policy::ImageUse> images, std::string ns,
                                    std::shared_ptr<const policy::PolicySet> policies,
@@ -222,20 +283,41 @@ awaitable<Gathered> Engine::gather(std::vector<policy::ImageUse> images, std::st
   Gathered out;
   out.plan = policy::planReview(*policies, ns, images);
   out.images = std::move(images);
-  auto work = planLookups(out.plan, sources_, policies, options,
-                          settings_.digestFixBudget.count() > 0, resolver_.get());
+  auto work =
+      planLookups(out.plan, sources_, policies, options, settings_, resolver_.get(), refused_);
   // A tag resolved only to name its digest in a fix gets the short budget.
   const Deadline fixBy =
       std::min(deadline, std::chrono::steady_clock::now() + settings_.digestFixBudget);
   std::vector<net::Task> tasks;
   for (size_t i = 0; i < work->images.size(); ++i) {
-    const ImageWork& w = work->images[i];
+    ImageWork& w = work->images[i];
     if (!w.ref || !w.pending()) {
       continue;
     }
+    // Outbound work is bounded per review and per replica; what is over is refused now (no
+    // task, no connection), and its images are "could not check".
+    std::string_view over;
+    std::shared_ptr<InFlight> held;
+    if (tasks.size() >= settings_.maxImageLookupsPerReview) {
+      over = kRefusedPerReview;
+      refuse(w, resourceExhausted("not looked up: the request names more than " +
+                                  std::to_string(settings_.maxImageLookupsPerReview) +
+                                  " images that need registry or Harbor lookups"));
+    } else if (!(held = InFlight::take(inFlight_, settings_.maxImageLookupsInFlight))) {
+      over = kRefusedInFlight;
+      refuse(w, resourceExhausted(
+                    "not looked up: " + std::to_string(settings_.maxImageLookupsInFlight) +
+                    " image lookups are under way in this replica"));
+    }
+    if (!over.empty()) {
+      if (refused_) {
+        refused_(over);
+      }
+      continue;
+    }
     const Deadline resolveBy = w.forFacts ? deadline : fixBy;
-    tasks.push_back([resolver = resolver_, work, i, deadline, resolveBy]() {
-      return gatherImage(resolver, work, i, deadline, resolveBy);
+    tasks.push_back([resolver = resolver_, work, i, deadline, resolveBy, held]() {
+      return gatherImage(resolver, work, i, deadline, resolveBy, held);
     });
   }
   if (!tasks.empty()) {

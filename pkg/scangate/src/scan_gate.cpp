@@ -493,9 +493,14 @@ StatusOr<std::unique_ptr<ScanGate>> ScanGate::create(std::shared_ptr<harbor::Cli
   if (!url.ok()) {
     return url.status().withContext("--harbor-url");
   }
-  if (std::find(endpoint.registryHosts.begin(), endpoint.registryHosts.end(), url->authority()) ==
+  // Compared with Reference::registry, which is normalised (imageref::normalizeHost).
+  for (std::string& h : endpoint.registryHosts) {
+    h = imageref::normalizeHost(h);
+  }
+  const std::string own = imageref::normalizeHost(url->authority());
+  if (std::find(endpoint.registryHosts.begin(), endpoint.registryHosts.end(), own) ==
       endpoint.registryHosts.end()) {
-    endpoint.registryHosts.push_back(url->authority());
+    endpoint.registryHosts.push_back(own);
   }
   return std::unique_ptr<ScanGate>(new HarborScanGate(std::move(harbor), std::move(endpoint), cache,
                                                       std::move(observer), clock));

@@ -53,7 +53,7 @@ std::shared_ptr<const CompiledRule> compile(const policy::SignatureRule& rule,
       }
     }
     for (const policy::KeylessIdentity& id : a.identities) {
-      c.signers.identities.push_back({id.issuer, id.subject, id.subjectRegExp});
+      c.signers.identities.push_back({id.issuer, id.subject, id.subjectPattern});
     }
     if (!a.trustedRoot.empty()) {
       auto root = sigstore::TrustedRoot::parse(a.trustedRoot);

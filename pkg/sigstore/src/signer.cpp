@@ -1,7 +1,5 @@
 #include "signer.h"
 
-#include <regex>
-
 #include "certificate.h"
 #include "harbormaster/base/encoding.h"
 
@@ -23,13 +21,8 @@ StatusOr<std::string> matchIdentity(const CertificateIdentity& id,
       bool subjectOk = false;
       if (!w.subject.empty()) {
         subjectOk = san == w.subject;
-      } else if (!w.subjectRegExp.empty()) {
-        try {
-          subjectOk = std::regex_search(san, std::regex(w.subjectRegExp, std::regex::ECMAScript));
-        } catch (const std::regex_error&) {
-          return invalidArgument("subjectRegExp \"" + w.subjectRegExp +
-                                 "\" is not a valid regular expression");
-        }
+      } else if (w.subjectRegExp) {
+        subjectOk = w.subjectRegExp->search(san);  // linear in the SAN: RE2
       }
       if (subjectOk && id.issuer == w.issuer) {
         return san + " (issuer " + id.issuer + ")";
@@ -40,7 +33,7 @@ StatusOr<std::string> matchIdentity(const CertificateIdentity& id,
     }
     if (why.empty()) {
       why = "certificate identity " + seen + " does not match " +
-            (w.subject.empty() ? w.subjectRegExp : w.subject);
+            (w.subjectRegExp ? w.subjectRegExp->pattern() : w.subject);
     }
   }
   return permissionDenied(why.empty() ? "no identity is configured" : why);

@@ -157,7 +157,7 @@ TEST(MutateTest, ControllersOtherPoliciesAndExcludedNamespacesAreLeftAlone) {
   EXPECT_FALSE(responseOf(d).contains("patch"));
 
   json object = pod({{"containers", {{{"name", "web"}, {"image", "a.io/b:1"}}}}});
-  for (auto rule : {policy::DigestRule::kRequire, policy::DigestRule::kOff}) {
+  for (auto rule : {policy::DigestRule::kRequire, policy::DigestRule::kOptional}) {
     Outcome o = run(review(object), pinSet(policy::Mode::kEnforce, rule), {{"a.io/b:1", kD1}});
     EXPECT_FALSE(responseOf(o).contains("patch")) << "only Pin policies pin";
   }

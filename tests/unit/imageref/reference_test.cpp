@@ -87,8 +87,11 @@ INSTANTIATE_TEST_SUITE_P(
               "[::1]:5000/app:1"},
         Valid{"[2001:db8::1]/team/app", "[2001:db8::1]", "team/app", "latest", "",
               "[2001:db8::1]/team/app:latest", "[2001:db8::1]/team/app"},
-        Valid{"Registry.Example.com/app", "Registry.Example.com", "app", "latest", "",
-              "Registry.Example.com/app:latest", "Registry.Example.com/app"},
+        // Host names compare case-insensitively: one registry however it is spelled.
+        Valid{"Registry.Example.com/app", "registry.example.com", "app", "latest", "",
+              "registry.example.com/app:latest", "registry.example.com/app"},
+        Valid{"registry.example.com:443/app", "registry.example.com", "app", "latest", "",
+              "registry.example.com/app:latest", "registry.example.com/app"},
         Valid{"MYHOST/app", "MYHOST", "app", "latest", "", "MYHOST/app:latest", "MYHOST/app"},
         Valid{"a/b_c/d__e/f-g/h--i/j.k:T_a.g-1", "docker.io", "a/b_c/d__e/f-g/h--i/j.k", "T_a.g-1",
               "", "docker.io/a/b_c/d__e/f-g/h--i/j.k:T_a.g-1", "a/b_c/d__e/f-g/h--i/j.k:T_a.g-1"},
@@ -181,6 +184,45 @@ TEST(ReferenceTest, ValidateDigestStandsAlone) {
   EXPECT_TRUE(validateDigest(kSha512).ok());
   EXPECT_FALSE(validateDigest("sha256:").ok());
   EXPECT_FALSE(validateDigest(kSha256 + "a").ok());
+}
+
+// One host normalisation for every comparison: case, HTTPS's default port and Docker Hub's
+// other names never decide whether a policy selects an image.
+TEST(ReferenceTest, NormalizesRegistryHostsForMatching) {
+  struct Case {
+    const char* host;
+    const char* normalized;
+  };
+  for (const Case& c :
+       {Case{"harbor.example.com", "harbor.example.com"},
+        Case{"HARBOR.Example.COM", "harbor.example.com"},
+        Case{"harbor.example.com:443", "harbor.example.com"},
+        Case{"HARBOR.EXAMPLE.COM:443", "harbor.example.com"},
+        Case{"harbor.example.com:8443", "harbor.example.com:8443"},
+        Case{"harbor.example.com:4430", "harbor.example.com:4430"},
+        Case{"localhost:443", "localhost"}, Case{"[::1]:443", "[::1]"},
+        Case{"[::1]:5000", "[::1]:5000"}, Case{"[FE80::1]", "[fe80::1]"},
+        Case{"index.docker.io", "docker.io"}, Case{"Registry-1.Docker.IO:443", "docker.io"},
+        Case{"docker.io:443", "docker.io"}}) {
+    EXPECT_EQ(normalizeHost(c.host), c.normalized) << c.host;
+  }
+  // Every spelling of one image parses to one registry and one normalised name.
+  for (const char* image : {"harbor.example.com/p/x:t", "HARBOR.EXAMPLE.COM/p/x:t",
+                            "harbor.example.com:443/p/x:t", "Harbor.Example.Com:443/p/x:t"}) {
+    auto ref = parse(image);
+    ASSERT_TRUE(ref.ok()) << image << ": " << ref.status().message();
+    EXPECT_EQ(ref->registry, "harbor.example.com") << image;
+    EXPECT_EQ(ref->normalized(), "harbor.example.com/p/x:t") << image;
+  }
+  auto hub = parse("INDEX.DOCKER.IO/nginx");
+  ASSERT_TRUE(hub.ok());
+  EXPECT_EQ(hub->normalized(), "docker.io/library/nginx:latest");
+  // Globs: only a leading part that names a host changes.
+  EXPECT_EQ(normalizeLeadingHost("HARBOR.example.com:443/p/*"), "harbor.example.com/p/*");
+  EXPECT_EQ(normalizeLeadingHost("*.EXAMPLE.com/**"), "*.example.com/**");
+  EXPECT_EQ(normalizeLeadingHost("library/nginx:*"), "library/nginx:*");
+  EXPECT_EQ(normalizeLeadingHost("**"), "**");
+  EXPECT_EQ(normalizeLeadingHost("nginx"), "nginx");
 }
 
 // Every single-byte mutation of a valid reference either parses to something that normalises

@@ -8,6 +8,28 @@ namespace {
 
 using ::testing::HasSubstr;
 
+// Policy names are chosen by tenants: a deleted policy's series go with it.
+TEST(WebhookMetricsTest, ADeletedPolicysDecisionSeriesGoWithIt) {
+  WebhookMetrics m;
+  m.policyDecision("production", "digest", "deny");
+  m.policyDecision("shop/mine", "signatures", "pass");
+  m.policyDecision("shop/mine", "digest", "warn");
+  std::string text = m.serialize();
+  EXPECT_THAT(text, HasSubstr("policy=\"shop/mine\""));
+  m.retainPolicies({"production"});
+  text = m.serialize();
+  EXPECT_THAT(text, ::testing::Not(HasSubstr("shop/mine")));
+  EXPECT_THAT(text, HasSubstr("harbormaster_policy_decisions_total{check=\"digest\","
+                              "policy=\"production\",result=\"deny\"} 1"));
+  // A policy that comes back starts again from its first decision.
+  m.policyDecision("shop/mine", "digest", "warn");
+  EXPECT_THAT(m.serialize(), HasSubstr("policy=\"shop/mine\",result=\"warn\"} 1"));
+  m.imageLookupRefused("per_review_limit");
+  m.imageLookupRefused("per_review_limit");
+  EXPECT_THAT(m.serialize(), HasSubstr("harbormaster_image_lookups_refused_total{reason="
+                                       "\"per_review_limit\"} 2"));
+}
+
 TEST(WebhookMetricsTest, ExposesWhatWasRecorded) {
   WebhookMetrics m;
   m.observeReview("Pod", "CREATE", "denied", 0.0003);

@@ -383,6 +383,78 @@ TEST_F(StaleConnectionTest, ReplacesAConnectionTheServerClosed) {
   EXPECT_EQ(c->connectionsOpened(), 2u);
 }
 
+TEST_F(ClientTest, KeepsIdleConnectionsForTheMostRecentlyUsedHostsOnly) {
+  ClientOptions opts;
+  opts.maxIdleHosts = 1;
+  auto c = client(opts);
+  for (const char* host : {"127.0.0.1", "localhost", "127.0.0.1"}) {
+    auto r = send(*c, req("GET", url("/echo", host)));
+    ASSERT_TRUE(r.ok()) << host << ": " << r.status().message();
+    EXPECT_EQ(c->idleHosts(), 1u);
+  }
+  // localhost's connection pushed 127.0.0.1's out, so the third call opened a new one.
+  EXPECT_EQ(c->connectionsOpened(), 3u);
+
+  opts.maxIdleHosts = 2;
+  auto wide = client(opts);
+  for (const char* host : {"127.0.0.1", "localhost", "127.0.0.1"}) {
+    ASSERT_TRUE(send(*wide, req("GET", url("/echo", host))).ok());
+  }
+  EXPECT_EQ(wide->connectionsOpened(), 2u);
+  EXPECT_EQ(wide->idleHosts(), 2u);
+}
+
+TEST_F(ClientTest, RefusesLoopbackAndLinkLocalTargetsWhenAsked) {
+  auto c = client();
+  ClientRequest local = req("GET", url("/echo"));
+  local.targets = TargetRule::kNoLocal;
+  auto refused = send(*c, local);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.status().code(), StatusCode::kPermissionDenied);
+  EXPECT_THAT(refused.status().message(),
+              HasSubstr("resolves only to loopback or link-local addresses"));
+  ClientRequest byName = req("GET", url("/echo", "localhost"));
+  byName.targets = TargetRule::kNoLocal;  // a name that resolves to loopback is refused too
+  EXPECT_EQ(send(*c, byName).status().code(), StatusCode::kPermissionDenied);
+  EXPECT_EQ(calls_["/echo"], 0);
+  EXPECT_EQ(c->connectionsOpened(), 0u);
+
+  // Loopback may be allowed on its own (a local development registry's redirects).
+  ClientRequest allowed = req("GET", url("/echo"));
+  allowed.targets = TargetRule::kNoLinkLocal;
+  EXPECT_TRUE(send(*c, allowed).ok());
+  // A cloud metadata address is refused before any packet is sent.
+  ClientRequest metadata = req("GET", "http://169.254.169.254/latest/meta-data/");
+  metadata.targets = TargetRule::kNoLinkLocal;
+  auto m = send(*c, metadata);
+  EXPECT_EQ(m.status().code(), StatusCode::kPermissionDenied) << m.status().message();
+  EXPECT_EQ(c->connectionsOpened(), 1u);
+}
+
+TEST(AddressClassTest, ClassifiesLoopbackAndLinkLocal) {
+  struct Case {
+    const char* address;
+    AddressClass want;
+  };
+  for (const Case& c :
+       {Case{"127.0.0.1", AddressClass::kLoopback}, Case{"127.255.0.9", AddressClass::kLoopback},
+        Case{"::1", AddressClass::kLoopback}, Case{"0.0.0.0", AddressClass::kLoopback},
+        Case{"::", AddressClass::kLoopback}, Case{"::ffff:127.0.0.1", AddressClass::kLoopback},
+        Case{"169.254.169.254", AddressClass::kLinkLocal},
+        Case{"::ffff:169.254.1.1", AddressClass::kLinkLocal},
+        Case{"fe80::1", AddressClass::kLinkLocal}, Case{"febf::1", AddressClass::kLinkLocal},
+        Case{"fec0::1", AddressClass::kOther}, Case{"10.0.0.1", AddressClass::kOther},
+        Case{"169.255.0.1", AddressClass::kOther}, Case{"2001:db8::1", AddressClass::kOther},
+        Case{"harbor.example.com", AddressClass::kOther}}) {
+    EXPECT_EQ(classifyAddress(c.address), c.want) << c.address;
+  }
+  EXPECT_TRUE(targetAllowed(TargetRule::kAny, AddressClass::kLinkLocal));
+  EXPECT_TRUE(targetAllowed(TargetRule::kNoLinkLocal, AddressClass::kLoopback));
+  EXPECT_FALSE(targetAllowed(TargetRule::kNoLinkLocal, AddressClass::kLinkLocal));
+  EXPECT_FALSE(targetAllowed(TargetRule::kNoLocal, AddressClass::kLoopback));
+  EXPECT_TRUE(targetAllowed(TargetRule::kNoLocal, AddressClass::kOther));
+}
+
 TEST(ClientErrorsTest, UnreachableHostIsUnavailable) {
   asio::io_context ioc;
   ClientOptions opts;

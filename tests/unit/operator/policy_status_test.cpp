@@ -60,6 +60,71 @@ TEST(PolicyStatusTest, AnInvalidGenerationNamesTheFieldAndTheGenerationInForce) 
   EXPECT_THAT(ready(never)["message"].get<std::string>(), HasSubstr("nothing of this policy"));
 }
 
+TEST(PolicyStatusTest, APolicyWhoseFileDoesNotLoadIsNotReadyAndSaysWhy) {
+  policy::ImagePolicy p;
+  p.mode = policy::Mode::kEnforce;
+  p.signatures = policy::SignatureRule{};
+  p.unenforceable =
+      "cannot be enforced: spec.signatures.attestors[0].keys[0]: cannot open "
+      "/etc/harbormaster/signatures/ci/cosign.pub: No such file or directory";
+  json status = policyStatus(objectAt(2), okStatus(), 2, &p, kT1);
+  EXPECT_EQ(ready(status)["status"], "False");
+  EXPECT_EQ(ready(status)["reason"], "CannotBeEnforced");
+  EXPECT_THAT(ready(status)["message"].get<std::string>(),
+              HasSubstr("cannot open /etc/harbormaster/signatures/ci/cosign.pub: No such file or "
+                        "directory; every image it selects is judged as not checked under mode "
+                        "Enforce until the file loads"));
+  // The file arrives: Ready, and the transition is stamped.
+  p.unenforceable.clear();
+  json fixed = policyStatus(objectAt(2, status), okStatus(), 2, &p, kT2);
+  EXPECT_EQ(ready(fixed)["status"], "True");
+  EXPECT_EQ(ready(fixed)["lastTransitionTime"], "2026-12-03T11:00:00Z");
+}
+
+TEST(PolicyStatusTest, WarningsAreListedAndClearedWithTheirCause) {
+  policy::ImagePolicy p;
+  p.warnings = {
+      "spec.signatures.attestors[0].keyless.identities[0].subjectRegExp: \"acme\" is "
+      "not anchored with ^…$"};
+  json status = policyStatus(objectAt(1), okStatus(), 1, &p, kT1);
+  EXPECT_EQ(status["warnings"], json(p.warnings));
+  EXPECT_EQ(ready(status)["status"], "True") << "a warning never stops a policy";
+  p.warnings.clear();
+  EXPECT_FALSE(policyStatus(objectAt(2, status), okStatus(), 2, &p, kT2).contains("warnings"));
+}
+
+TEST(ExceptionWaiverTest, SaysWhatItWaivesAndWhoMayHaveAppliedIt) {
+  policy::ImageException ex;
+  ex.nameSpace = "shop";
+  ex.policies = {"production"};
+  ex.images = {"harbor.example.com/shop/web"};
+  ex.checks = {policy::Check::kVulnerabilities};
+  ex.cves = {"CVE-2026-1234"};
+  ex.expiresAt = kT2;
+  ex.reason = "SEC-9: no fixed package yet";
+  ex.owner = "team-shop";
+  ex.ticket = "SEC-9";
+  // managedFields as the API server writes them: one entry per manager and operation, the
+  // status writer's marked with its subresource.
+  json object = {
+      {"metadata",
+       {{"name", "vendor"},
+        {"namespace", "shop"},
+        {"managedFields",
+         {{{"manager", "kubectl-client-side-apply"}, {"operation", "Update"}},
+          {{"manager", "argocd-controller"}, {"operation", "Apply"}},
+          {{"manager", "kubectl-client-side-apply"}, {"operation", "Update"}},
+          {{"manager", "harbormaster"}, {"operation", "Update"}, {"subresource", "status"}}}}}}};
+  EXPECT_EQ(appliedBy(object), "kubectl-client-side-apply, argocd-controller");
+  EXPECT_EQ(waiverDescription(object, ex),
+            "waives vulnerabilities (only CVE-2026-1234) of policies production for images "
+            "harbor.example.com/shop/web in namespace shop until 2026-12-03T11:00:00Z (reason: "
+            "SEC-9: no fixed package yet; owner: team-shop; ticket: SEC-9); applied by "
+            "kubectl-client-side-apply, argocd-controller");
+  EXPECT_EQ(appliedBy(json{{"metadata", {{"name", "x"}}}}), "an unknown client");
+  EXPECT_EQ(appliedBy(json{{"metadata", {{"managedFields", "junk"}}}}), "an unknown client");
+}
+
 TEST(PolicyStatusTest, AnUnchangedStatusKeepsItsTransitionTime) {
   policy::ImagePolicy p;
   json first = policyStatus(objectAt(1), okStatus(), 1, &p, kT1);

@@ -70,7 +70,7 @@ TEST(EvaluateTest, TheFixNamesTheResolvedDigestWhenKnown) {
 
 TEST(EvaluateTest, DigestOffAllowsTags) {
   auto p = policyNamed("relaxed");
-  p.digest = DigestRule::kOff;
+  p.digest = DigestRule::kOptional;
   auto ev = evaluate(setOf({p}), "shop", {use("nginx:1.25")}, at("2026-01-01T00:00:00Z"));
   EXPECT_FALSE(ev.denied());
 }
@@ -118,6 +118,54 @@ TEST(EvaluateTest, ImageGlobsMatchNormalisedAndWrittenForms) {
   EXPECT_FALSE(evaluate(setOf({p}), "shop", {use("nginx:1.25")}, now).denied());
 }
 
+TEST(EvaluateTest, AnyHostSpellingOfAnImageIsJudgedByThePolicyThatSelectsIt) {
+  ImagePolicy harbor = policyNamed("harbor-only");
+  harbor.match.images = {"harbor.example.com/shop/**"};
+  harbor.exclude.images = {"harbor.example.com/shop/tools"};
+  auto set = setOf({harbor});
+  const auto now = at("2026-01-01T00:00:00Z");
+  for (const char* image :
+       {"harbor.example.com/shop/web:1.4", "HARBOR.EXAMPLE.COM/shop/web:1.4",
+        "harbor.example.com:443/shop/web:1.4", "Harbor.Example.Com:443/shop/web:1.4"}) {
+    Evaluation e = evaluate(set, "shop", {use(image)}, now);
+    EXPECT_TRUE(e.denied()) << image << " escaped the policy";
+    EXPECT_THAT(e.matchedPolicies, ElementsAre("harbor-only")) << image;
+  }
+  for (const char* image :
+       {"HARBOR.example.com/shop/tools:1", "harbor.example.com:443/shop/tools:1"}) {
+    EXPECT_TRUE(evaluate(set, "shop", {use(image)}, now).matchedPolicies.empty()) << image;
+  }
+  // A port other than HTTPS's is another registry.
+  EXPECT_TRUE(evaluate(set, "shop", {use("harbor.example.com:8443/shop/web:1")}, now)
+                  .matchedPolicies.empty());
+}
+
+TEST(EvaluateTest, APolicyThatCannotBeEnforcedJudgesEveryImageItSelectsUnderItsMode) {
+  const auto now = at("2026-01-01T00:00:00Z");
+  for (Mode mode : {Mode::kEnforce, Mode::kWarn, Mode::kAudit}) {
+    ImagePolicy p = policyNamed("signed", mode);
+    p.digest = DigestRule::kOptional;
+    p.signatures = SignatureRule{};
+    p.signatures->fingerprint = "fp";
+    p.unenforceable =
+        "cannot be enforced: spec.signatures.attestors[0].keys[0]: cannot open /keys/ci.pub: No "
+        "such file or directory";
+    auto set = setOf({p});
+    std::vector<ImageUse> images = {use("harbor.example.com/shop/web:1.4")};
+    ReviewPlan plan = planReview(set, "shop", images);
+    EXPECT_TRUE(signatureRules(plan.images[0]).empty()) << "no lookup for a rule it cannot apply";
+    Evaluation e = evaluate(set, "shop", images, plan, now);
+    ASSERT_EQ(e.findings.size(), 1u);
+    EXPECT_EQ(e.findings[0].check, Check::kSignatures);
+    EXPECT_EQ(e.findings[0].mode, mode);
+    EXPECT_EQ(e.denied(), mode == Mode::kEnforce);
+    EXPECT_THAT(describe(e.findings[0]),
+                HasSubstr("harbor.example.com/shop/web:1.4 is not checked: policy \"signed\" "
+                          "cannot be enforced: spec.signatures.attestors[0].keys[0]: cannot open "
+                          "/keys/ci.pub"));
+  }
+}
+
 TEST(EvaluateTest, ProtectedNamespacesNeedALiteralOptIn) {
   auto all = policyNamed("all");
   auto now = at("2026-01-01T00:00:00Z");
@@ -132,7 +180,7 @@ TEST(EvaluateTest, ProtectedNamespacesNeedALiteralOptIn) {
 TEST(EvaluateTest, RegistriesRestrictWhereImagesComeFrom) {
   auto p = policyNamed("prod");
   p.registries = {"harbor.example.com", "docker.io"};
-  p.digest = DigestRule::kOff;
+  p.digest = DigestRule::kOptional;
   auto now = at("2026-01-01T00:00:00Z");
   EXPECT_FALSE(evaluate(setOf({p}), "shop", {use("nginx:1")}, now).denied());
   EXPECT_FALSE(evaluate(setOf({p}), "shop", {use("harbor.example.com/a/b:1")}, now).denied());
@@ -207,7 +255,7 @@ TEST(EvaluateTest, EveryContainerIsReported) {
 
 ImagePolicy signedPolicy(std::string name, int count = 1, bool required = true) {
   ImagePolicy p = policyNamed(std::move(name));
-  p.digest = DigestRule::kOff;
+  p.digest = DigestRule::kOptional;
   SignatureRule rule;
   rule.attestors = {Attestor{"ci", {"pem"}, "", "", {}}, Attestor{"gha", {}, "root", "/r", {}}};
   rule.count = count;

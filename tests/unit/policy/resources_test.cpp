@@ -189,6 +189,20 @@ TEST(PolicyObjectTest, ExceptionsNeedAnEndAReasonAndVulnerabilitiesForCves) {
   auto d = parseObject(object("ImageException", "x", "", exceptionSpec({"digest"})), {});
   ASSERT_FALSE(d.ok());
   EXPECT_THAT(d.status().message(), HasSubstr("metadata.namespace: is required"));
+
+  // An exception names the images it covers; "**" says "all" explicitly.
+  for (json images : {json::array(), json(nullptr)}) {
+    json noImages = exceptionSpec({"digest"});
+    if (images.is_null()) {
+      noImages.erase("images");
+    } else {
+      noImages["images"] = images;
+    }
+    auto e = parseObject(object("ImageException", "x", "shop", noImages), {});
+    ASSERT_FALSE(e.ok());
+    EXPECT_THAT(e.status().message(),
+                HasSubstr("spec.images: must name at least one image glob or digest"));
+  }
 }
 
 TEST(PolicyFileTest, HoldsEveryKindAndKeepsTheLegacyClusterWideImagePolicy) {
@@ -200,7 +214,7 @@ spec: {digest: Require}
 apiVersion: harbormaster.io/v1alpha1
 kind: ClusterImagePolicy
 metadata: {name: registries}
-spec: {registries: [harbor.example.com], digest: Off}
+spec: {registries: [harbor.example.com], digest: Optional}
 ---
 apiVersion: harbormaster.io/v1alpha1
 kind: ImagePolicy
@@ -210,7 +224,8 @@ spec: {digest: Require}
 apiVersion: harbormaster.io/v1alpha1
 kind: ImageException
 metadata: {name: legacy-tags, namespace: shop}
-spec: {policies: [legacy], checks: [digest], expiresAt: "2027-01-01T00:00:00Z", reason: OPS-1}
+spec: {policies: [legacy], images: ["**"], checks: [digest], expiresAt: "2027-01-01T00:00:00Z",
+       reason: OPS-1}
 )",
                            "policy.yaml", {});
   ASSERT_TRUE(set.ok()) << set.status().message();
@@ -283,8 +298,16 @@ TEST(TenancyTest, ANamespacedPolicyJudgesItsNamespaceOnlyAndCannotWeakenACluster
   EXPECT_EQ(ev.findings[0].policy, "production");
 }
 
+// A ClusterImagePolicy that lets ImageExceptions apply (they are closed by default).
+const json kAllowing = {{"exceptionPolicy", {{"allowed", true}}}};
+
+ImagePolicy shortLivedClosed() {
+  return policyOf(object("ClusterImagePolicy", "production", "",
+                         {{"exceptionPolicy", {{"maxDuration", "168h"}}}}));
+}
+
 TEST(ImageExceptionTest, ExceptsItsChecksInItsNamespaceUntilItExpires) {
-  ImagePolicy p = policyOf(object("ClusterImagePolicy", "production", "", json::object()));
+  ImagePolicy p = policyOf(object("ClusterImagePolicy", "production", "", kAllowing));
   ImageException ex =
       exceptionOf(object("ImageException", "tags", "shop", exceptionSpec({"digest"})));
   auto set = setOf({p}, {ex});
@@ -313,7 +336,8 @@ TEST(ImageExceptionTest, ExceptsItsChecksInItsNamespaceUntilItExpires) {
 
 TEST(ImageExceptionTest, AnExactDigestMatchesThePinnedOrResolvedDigest) {
   ImagePolicy p = policyOf(
-      object("ClusterImagePolicy", "production", "", {{"registries", {"harbor.example.com"}}}));
+      object("ClusterImagePolicy", "production", "",
+             {{"registries", {"harbor.example.com"}}, {"exceptionPolicy", {{"allowed", true}}}}));
   json spec = exceptionSpec({"registry"});
   spec["images"] = {kDigest};
   auto set = setOf({p}, {exceptionOf(object("ImageException", "d", "shop", spec))});
@@ -337,7 +361,8 @@ TEST(ImageExceptionTest, ThePolicysExceptionPolicyGovernsIt) {
   ImagePolicy selective =
       policyOf(object("ClusterImagePolicy", "production", "",
                       {{"exceptionPolicy",
-                        {{"namespaceSelector", {{"matchLabels", {{"exceptions", "allowed"}}}}}}}}));
+                        {{"allowed", true},
+                         {"namespaceSelector", {{"matchLabels", {{"exceptions", "allowed"}}}}}}}}));
   EXPECT_FALSE(evaluate(setOf({selective}, {ex}, labels), "shop", {use(tagged)}, kNow).denied());
   auto unlabelled = setOf({selective}, {ex}, {{"shop", {}}});
   Evaluation b = evaluate(unlabelled, "shop", {use(tagged)}, kNow);
@@ -345,21 +370,38 @@ TEST(ImageExceptionTest, ThePolicysExceptionPolicyGovernsIt) {
   EXPECT_THAT(b.findings[0].note, HasSubstr("from namespace shop"));
 
   // 9 days from creation against a 7-day maximum.
-  ImagePolicy shortLived = policyOf(object("ClusterImagePolicy", "production", "",
-                                           {{"exceptionPolicy", {{"maxDuration", "168h"}}}}));
+  ImagePolicy shortLived =
+      policyOf(object("ClusterImagePolicy", "production", "",
+                      {{"exceptionPolicy", {{"allowed", true}, {"maxDuration", "168h"}}}}));
   Evaluation c = evaluate(setOf({shortLived}, {ex}, labels), "shop", {use(tagged)}, kNow);
   ASSERT_TRUE(c.denied());
   EXPECT_THAT(c.findings[0].note, HasSubstr("at most 168h from creation"));
 
-  // The default allows 30 days: 31 is too long.
-  ImagePolicy defaults = policyOf(object("ClusterImagePolicy", "production", "", json::object()));
+  // Allowed, the default maximum is 30 days: 31 is too long.
+  ImagePolicy open = policyOf(object("ClusterImagePolicy", "production", "", kAllowing));
   ImageException longOne = exceptionOf(
       object("ImageException", "long", "shop", exceptionSpec({"digest"}, "2027-01-01T00:00:01Z")));
-  EXPECT_TRUE(evaluate(setOf({defaults}, {longOne}), "shop", {use(tagged)}, kNow).denied());
+  EXPECT_TRUE(evaluate(setOf({open}, {longOne}), "shop", {use(tagged)}, kNow).denied());
+  EXPECT_FALSE(evaluate(setOf({open}, {ex}), "shop", {use(tagged)}, kNow).denied());
+
+  // Closed by default: a ClusterImagePolicy that says nothing takes no ImageException...
+  ImagePolicy defaults = policyOf(object("ClusterImagePolicy", "production", "", json::object()));
+  EXPECT_FALSE(defaults.exceptionPolicy.allowed);
+  Evaluation d = evaluate(setOf({defaults}, {ex}), "shop", {use(tagged)}, kNow);
+  ASSERT_TRUE(d.denied());
+  EXPECT_THAT(d.findings[0].note, HasSubstr("takes no ImageExceptions"));
+  EXPECT_EQ(standing(ex, setOf({defaults}), kNow).reason, "NotAllowed");
+  // ... nor does one that sets only a maximum; a namespace's own ImagePolicy takes its own.
+  EXPECT_FALSE(shortLivedClosed().exceptionPolicy.allowed);
+  ImagePolicy own = policyOf(object("ImagePolicy", "production", "shop", json::object()));
+  EXPECT_TRUE(own.exceptionPolicy.allowed);
+  EXPECT_FALSE(evaluate(setOf({own}, {ex}), "shop", {use(tagged)}, kNow).denied());
 }
 
 TEST(ImageExceptionTest, ACveExceptionExceptsExactlyItsCves) {
-  json spec = {{"vulnerabilities", {{"severity", "High"}}}, {"digest", "Off"}};
+  json spec = {{"vulnerabilities", {{"severity", "High"}}},
+               {"digest", "Optional"},
+               {"exceptionPolicy", {{"allowed", true}}}};
   ImagePolicy p = policyOf(object("ClusterImagePolicy", "production", "", spec));
   json exSpec = exceptionSpec({"vulnerabilities"});
   exSpec["cves"] = {"CVE-2026-1"};
@@ -395,8 +437,9 @@ TEST(ImageExceptionTest, ACveExceptionExceptsExactlyItsCves) {
 }
 
 TEST(StandingTest, SaysWhetherAnExceptionAppliesAndWhy) {
-  ImagePolicy p = policyOf(object("ClusterImagePolicy", "production", "",
-                                  {{"exceptionPolicy", {{"maxDuration", "720h"}}}}));
+  ImagePolicy p =
+      policyOf(object("ClusterImagePolicy", "production", "",
+                      {{"exceptionPolicy", {{"allowed", true}, {"maxDuration", "720h"}}}}));
   ImageException ex =
       exceptionOf(object("ImageException", "tags", "shop", exceptionSpec({"digest"})));
   auto set = setOf({p});
@@ -416,8 +459,9 @@ TEST(StandingTest, SaysWhetherAnExceptionAppliesAndWhy) {
   EXPECT_EQ(notFound.state, ExceptionState::kRejected);
   EXPECT_EQ(notFound.reason, "PolicyNotFound");
 
-  ImagePolicy tight = policyOf(object("ClusterImagePolicy", "production", "",
-                                      {{"exceptionPolicy", {{"maxDuration", "24h"}}}}));
+  ImagePolicy tight =
+      policyOf(object("ClusterImagePolicy", "production", "",
+                      {{"exceptionPolicy", {{"allowed", true}, {"maxDuration", "24h"}}}}));
   ExceptionStanding tooLong = standing(ex, setOf({tight}), kNow);
   EXPECT_EQ(tooLong.state, ExceptionState::kRejected);
   EXPECT_EQ(tooLong.reason, "ExceedsMaxDuration");

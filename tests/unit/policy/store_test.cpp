@@ -3,6 +3,8 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <filesystem>
+
 #include "harbormaster/base/files.h"
 #include "support/temp_dir.h"
 
@@ -72,12 +74,25 @@ TEST(PolicyStoreTest, AChangedKeyFileReloadsThePolicy) {
   EXPECT_EQ(keyOf(), readFile(keys + "cosign2.pub", 65536).value());
   EXPECT_FALSE((*store)->reloadIfChanged().has_value());
 
-  // A key file that goes bad keeps the last good policy.
+  // A key file that goes bad makes the policy "cannot be enforced" (judged under its mode,
+  // never skipped); the webhook then says so for every image it selects.
   dir.write("cosign.pub", "not a key");
   auto bad = (*store)->reloadIfChanged();
   ASSERT_TRUE(bad.has_value());
-  EXPECT_THAT(bad->message(), ::testing::HasSubstr("keys[0]"));
-  EXPECT_EQ(keyOf(), readFile(keys + "cosign2.pub", 65536).value());
+  EXPECT_TRUE(bad->ok()) << bad->message();
+  EXPECT_THAT(
+      (*store)->current()->policies.at(0).unenforceable,
+      ::testing::HasSubstr("keys[0]: " + dir.file("cosign.pub") + " is not a usable public key"));
+  // Gone altogether, then back: each is noticed, and the policy is in force again.
+  std::filesystem::remove(dir.file("cosign.pub"));
+  ASSERT_TRUE((*store)->reloadIfChanged().has_value());
+  EXPECT_THAT((*store)->current()->policies.at(0).unenforceable,
+              ::testing::HasSubstr("cannot open " + dir.file("cosign.pub")));
+  EXPECT_FALSE((*store)->reloadIfChanged().has_value()) << "a missing file is one state";
+  dir.write("cosign.pub", readFile(keys + "cosign.pub", 65536).value());
+  ASSERT_TRUE((*store)->reloadIfChanged().has_value());
+  EXPECT_TRUE((*store)->current()->policies.at(0).unenforceable.empty());
+  EXPECT_EQ(keyOf(), readFile(keys + "cosign.pub", 65536).value());
 }
 
 TEST(PolicyStoreTest, RefusesToStartWithAnInvalidFile) {

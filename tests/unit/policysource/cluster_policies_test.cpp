@@ -52,6 +52,7 @@ spec: {digest: Require}
              {"metadata", {{"name", "tags"}, {"namespace", "shop"}}},
              {"spec",
               {{"policies", {"production"}},
+               {"images", {"**"}},
                {"checks", {"digest"}},
                {"expiresAt", "2027-01-01T00:00:00Z"},
                {"reason", "SHOP-1"}}}};

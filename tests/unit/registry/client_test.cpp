@@ -170,6 +170,15 @@ class TamperingProxyTest : public RealRegistryTest {
   }
 
   asio::awaitable<net::HttpResponse> forward(net::HttpRequest r) {
+    const bool blob = r.target.find("/blobs/") != std::string::npos;
+    if (blob && mode_ == "redirect-metadata") {
+      co_return net::HttpResponse{
+          307, "text/plain", "", {{"Location", "http://169.254.169.254/latest/meta-data/"}}};
+    }
+    if (blob && mode_ == "redirect-upstream") {  // blob storage beside the registry
+      co_return net::HttpResponse{
+          307, "text/plain", "", {{"Location", "http://" + rig_->host() + r.target}}};
+    }
     net::ClientRequest up;
     up.method = r.method;
     up.url = "http://" + rig_->host() + r.target;
@@ -217,6 +226,24 @@ TEST_F(TamperingProxyTest, AChangedManifestIsAnErrorNeverAResult) {
                                                 amd64_.configDigest, soon()));
   ASSERT_FALSE(blob.ok());
   EXPECT_THAT(blob.status().message(), HasSubstr("does not match its digest"));
+}
+
+// A registry chooses where a blob redirect leads: never a link-local address (a cloud metadata
+// endpoint), and loopback only for a registry that is itself on loopback.
+TEST_F(TamperingProxyTest, BlobRedirectsNeverLeadToLinkLocalAddresses) {
+  mode_ = "redirect-metadata";
+  auto refused = runOn(io_.ioc(), client_->getBlob(parseRef(proxyHost() + "/team/app"),
+                                                   amd64_.configDigest, soon()));
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.status().code(), StatusCode::kPermissionDenied);
+  EXPECT_THAT(refused.status().message(),
+              HasSubstr("refused to connect to 169.254.169.254: it resolves only to loopback or "
+                        "link-local addresses"));
+
+  mode_ = "redirect-upstream";
+  auto local = runOn(io_.ioc(), client_->getBlob(parseRef(proxyHost() + "/team/app"),
+                                                 amd64_.configDigest, soon()));
+  EXPECT_TRUE(local.ok()) << local.status().message();
 }
 
 TEST_F(TamperingProxyTest, AHugeManifestIsRefused) {

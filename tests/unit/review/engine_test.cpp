@@ -5,6 +5,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <mutex>
 #include <stdexcept>
 #include <thread>
 
@@ -41,6 +42,20 @@ std::shared_ptr<const policy::PolicySet> scanAndSignaturePolicy() {
   rule.fingerprint = "fp";
   set->policies[0].signatures = rule;
   return set;
+}
+
+EngineSettings fixes(std::chrono::milliseconds budget, std::vector<std::string> hosts) {
+  EngineSettings s;
+  s.digestFixBudget = budget;
+  s.fixHosts = std::move(hosts);
+  return s;
+}
+
+EngineSettings limits(size_t perReview, size_t inFlight) {
+  EngineSettings s;
+  s.maxImageLookupsPerReview = perReview;
+  s.maxImageLookupsInFlight = inFlight;
+  return s;
 }
 
 class EngineTest : public ::testing::Test {
@@ -169,22 +184,115 @@ TEST_F(EngineTest, ADigestOnlyDenialNamesTheResolvedDigestWithinItsBudget) {
   digestOnly->policies.push_back(p);
 
   auto resolver = std::make_shared<FakeResolver>(kDigest);
-  Engine engine({none}, resolver, {.digestFixBudget = 2s}, clock_);
+  Engine engine({none}, resolver, fixes(2s, {"harbor.example.com"}), clock_);
   auto out = review(engine, podReview({"harbor.example.com/shop/web:1.4"}), digestOnly);
   EXPECT_EQ(out.decision, admission::Decision::kDenied);
   EXPECT_THAT(out.message, HasSubstr("use harbor.example.com/shop/web@" + kDigest));
   EXPECT_FALSE(resolver->lastForFacts) << "only a message needs it";
 
   auto off = std::make_shared<FakeResolver>(kDigest);
-  Engine noLookup({none}, off, {.digestFixBudget = 0ms}, clock_);
+  Engine noLookup({none}, off, fixes(0ms, {"harbor.example.com"}), clock_);
   out = review(noLookup, podReview({"harbor.example.com/shop/web:1.4"}), digestOnly);
   EXPECT_THAT(out.message, HasSubstr("use harbor.example.com/shop/web@sha256:<digest>"));
   EXPECT_EQ(off->calls, 0);
 
   auto down = std::make_shared<FakeResolver>(unavailable("no route"));
-  Engine unresolved({none}, down, {}, clock_);
+  Engine unresolved({none}, down, fixes(2s, {"harbor.example.com"}), clock_);
   out = review(unresolved, podReview({"harbor.example.com/shop/web:1.4"}), digestOnly);
   EXPECT_THAT(out.message, HasSubstr("@sha256:<digest>")) << "the placeholder when unresolved";
+}
+
+TEST_F(EngineTest, AFixIsLookedUpOnlyOnHarborOrARegistryAPolicyNames) {
+  auto none = std::make_shared<FakeSource>(
+      "scan", [](imageref::Reference, facts::Deadline) -> awaitable<facts::Attach> {
+        co_return facts::Attach([](policy::ImageUse&) {});
+      });
+  none->wants = [](const facts::ImageQuery&) { return false; };
+  auto digestOnly = std::make_shared<policy::PolicySet>();
+  digestOnly->policies.emplace_back().name = "pinned";
+  std::vector<std::string> refused;
+  auto resolver = std::make_shared<FakeResolver>(kDigest);
+  Engine engine({none}, resolver, fixes(2s, {"harbor.example.com"}), clock_,
+                [&](std::string_view why) { refused.emplace_back(why); });
+
+  // A host the request chose: the fix keeps its placeholder and nobody is called.
+  auto out = review(engine, podReview({"attacker.example/x/y:1"}), digestOnly);
+  EXPECT_THAT(out.message, HasSubstr("use attacker.example/x/y@sha256:<digest>"));
+  EXPECT_EQ(resolver->calls, 0);
+  EXPECT_EQ(refused, std::vector<std::string>{std::string(kRefusedFixHost)});
+
+  // Harbor's host, spelled as a runtime would accept it, is Harbor's host.
+  out = review(engine, podReview({"HARBOR.example.com:443/shop/web:1.4"}), digestOnly);
+  EXPECT_THAT(out.message, HasSubstr("use harbor.example.com/shop/web@" + kDigest));
+  EXPECT_EQ(resolver->calls, 1);
+
+  // A registry the judging policy allows by name is trusted for fixes too.
+  auto named = std::make_shared<policy::PolicySet>(*digestOnly);
+  named->policies[0].registries = {"quay.io"};
+  out = review(engine, podReview({"quay.io/team/app:2"}), named);
+  EXPECT_THAT(out.message, HasSubstr("use quay.io/team/app@" + kDigest));
+  EXPECT_EQ(resolver->calls, 2);
+}
+
+TEST_F(EngineTest, AReviewStartsAtMostItsShareOfLookups) {
+  std::atomic<int> ran{0};
+  auto scan = std::make_shared<FakeSource>(
+      "scan", [&](imageref::Reference pinned, facts::Deadline) -> awaitable<facts::Attach> {
+        ++ran;
+        co_return cleanScan(pinned.digest);
+      });
+  std::atomic<int> refused{0};
+  Engine engine({scan}, nullptr, limits(5, 512), clock_, [&](std::string_view why) {
+    EXPECT_EQ(why, kRefusedPerReview);
+    ++refused;
+  });
+  // A forged review: 70 distinct images on 70 hosts.
+  std::vector<std::string> images;
+  for (int i = 0; i < 70; ++i) {
+    images.push_back("host" + std::to_string(i) + ".example/shop/web@" + kDigest);
+  }
+  auto out = review(engine, podReview(images), scanPolicy());
+  EXPECT_EQ(ran, 5);
+  EXPECT_EQ(refused, 65);
+  // Never a pass: the rest are "could not check" under the policy's mode (Enforce denies).
+  EXPECT_EQ(out.decision, admission::Decision::kDenied);
+  EXPECT_THAT(out.message, HasSubstr("not looked up: the request names more than 5 images"));
+}
+
+TEST_F(EngineTest, LookupsInFlightAreBoundedAcrossReviews) {
+  auto release = std::make_shared<net::Flight<bool>>();
+  auto ended = std::make_shared<std::atomic<int>>(0);
+  auto scan = std::make_shared<FakeSource>(
+      "scan",
+      [release, ended](imageref::Reference pinned, facts::Deadline) -> awaitable<facts::Attach> {
+        co_await release->wait();  // a registry that answers only when the test says so
+        ++*ended;
+        co_return cleanScan(pinned.digest);
+      });
+  std::vector<std::string> refused;
+  std::mutex mu;
+  Engine engine({scan}, nullptr, limits(64, 2), clock_, [&](std::string_view why) {
+    std::lock_guard lock(mu);
+    refused.emplace_back(why);
+  });
+  const std::string two = podReview({"a.example/x/y@" + kDigest, "b.example/x/y@" + kDigest});
+  // Cut at its deadline, the first review's two lookups still run: they hold both places.
+  auto first = review(engine, two, scanPolicy(), 100ms);
+  EXPECT_THAT(first.message, HasSubstr("did not finish within the review deadline"));
+  auto second = review(engine, podReview({"c.example/x/y@" + kDigest}), scanPolicy());
+  EXPECT_EQ(second.decision, admission::Decision::kDenied);
+  EXPECT_THAT(second.message, HasSubstr("2 image lookups are under way in this replica"));
+  EXPECT_EQ(refused, std::vector<std::string>{std::string(kRefusedInFlight)});
+
+  release->finish(true);  // the slow lookups end; their places are free again
+  for (int i = 0; i < 1000 && engine.imageLookupsInFlight() > 0; ++i) {
+    std::this_thread::sleep_for(1ms);
+  }
+  ASSERT_EQ(*ended, 2);
+  ASSERT_EQ(engine.imageLookupsInFlight(), 0U);
+  auto third = review(engine, podReview({"c.example/x/y@" + kDigest}), scanPolicy());
+  EXPECT_EQ(third.decision, admission::Decision::kAllowed) << third.message;
+  EXPECT_EQ(refused.size(), 1U);
 }
 
 TEST_F(EngineTest, AReviewWhoseFactsAreCachedRunsNoLookup) {

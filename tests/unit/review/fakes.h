@@ -125,7 +125,7 @@ inline facts::Attach cleanScan(const std::string& digest) {
 
 // A policy judging namespace shop: spec.vulnerabilities (severity High), digests not required.
 inline std::shared_ptr<const policy::PolicySet> scanPolicy(
-    policy::DigestRule digest = policy::DigestRule::kOff) {
+    policy::DigestRule digest = policy::DigestRule::kOptional) {
   auto set = std::make_shared<policy::PolicySet>();
   policy::ImagePolicy p;
   p.name = "scanned";

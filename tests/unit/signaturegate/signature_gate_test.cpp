@@ -17,6 +17,13 @@
 namespace hm::signaturegate {
 namespace {
 
+// A keyless identity with its pattern compiled, as the policy loader builds it.
+policy::KeylessIdentity identity(const std::string& issuer, const std::string& pattern) {
+  auto re = regexp::RegExp::compile(pattern);
+  EXPECT_TRUE(re.ok()) << re.status().message();
+  return {issuer, "", pattern, re.ok() ? std::optional<regexp::RegExp>(*re) : std::nullopt};
+}
+
 namespace asio = boost::asio;
 using hm::testing::runOn;
 using nlohmann::json;
@@ -346,14 +353,15 @@ TEST_F(SignatureGateTest, CosignsKeylessSignatureVerifiesWithTheTrustedRoot) {
       {},
       hm::testing::readText(kVectors + "trusted-roots/public-good.sigstore-go.json"),
       "public-good.json",
-      {{"https://github.com/login/oauth", "", "^mitr@redhat\\.com$"}}}};
+      {identity("https://github.com/login/oauth", "^mitr@redhat\\.com$")}}};
   auto f = facts(rig_->host() + "/team/keyless@" + imageDigest, rule);
   ASSERT_EQ(f->source, SignatureFacts::Source::kChecked) << f->error;
   EXPECT_EQ(reasonOf(*f, "redhat"),
             "verified by mitr@redhat.com (issuer https://github.com/login/oauth)");
 
   rule.fingerprint = "keyless-acme";
-  rule.attestors[0].identities = {{"https://github.com/login/oauth", "", "^.*@acme\\.example$"}};
+  rule.attestors[0].identities = {
+      identity("https://github.com/login/oauth", "^.*@acme\\.example$")};
   EXPECT_EQ(reasonOf(*facts(rig_->host() + "/team/keyless@" + imageDigest, rule), "redhat"),
             "certificate identity mitr@redhat.com does not match ^.*@acme\\.example$");
 }
@@ -442,7 +450,7 @@ TEST_F(SignatureGateTest, AttachFillsEveryImageAndRule) {
   policy::PolicySet set;
   policy::ImagePolicy p;
   p.name = "signed";
-  p.digest = policy::DigestRule::kOff;
+  p.digest = policy::DigestRule::kOptional;
   p.signatures = ruleOf({keyAttestor("ci", key("p256"))});
   set.policies.push_back(p);
   std::vector<policy::ImageUse> uses(2);

@@ -142,7 +142,13 @@ TEST(LegacySignatureTest, FailingCases) {
 SignerPolicy identity(const std::string& subject, const std::string& issuer,
                       const std::string& regex = "") {
   SignerPolicy p;
-  p.identities.push_back({issuer, subject, regex});
+  std::optional<regexp::RegExp> pattern;
+  if (!regex.empty()) {
+    auto re = regexp::RegExp::compile(regex);
+    EXPECT_TRUE(re.ok()) << re.status().message();
+    pattern = *re;
+  }
+  p.identities.push_back({issuer, subject, pattern});
   return p;
 }
 
@@ -444,7 +450,7 @@ TEST_P(ConformanceTest, Verdict) {
            ? trim(testing::readText(dir + "/identity"))
            : "https://github.com/sigstore-conformance/extremely-dangerous-public-oidc-beacon/"
              ".github/workflows/extremely-dangerous-oidc-beacon.yml@refs/heads/main",
-       ""});
+       std::nullopt});
   if (fs::exists(dir + "/key.pub")) {
     auto k = PublicKey::fromPem(testing::readText(dir + "/key.pub"));
     if (!k.ok()) {  // a key that does not even parse cannot verify anything
@@ -742,6 +748,25 @@ TEST(SigstoreVerifyCliTest, SpeaksTheConformanceProtocol) {
                  "sha512:" + statement["subject"][0]["digest"]["sha512"].get<std::string>()}),
             0)
       << out;
+  // cosign's --certificate-identity-regexp, through the matcher policies use (RE2, searched).
+  const std::string sha512 =
+      "sha512:" + statement["subject"][0]["digest"]["sha512"].get<std::string>();
+  const std::string gha = "https://token.actions.githubusercontent.com";
+  EXPECT_EQ(run({"--certificate-identity-regexp", "^https://github\\.com/sigstore/sigstore-js/",
+                 "--certificate-oidc-issuer", gha, sha512}),
+            0)
+      << out;
+  EXPECT_EQ(run({"--certificate-identity-regexp", "^https://github\\.com/someone-else/",
+                 "--certificate-oidc-issuer", gha, sha512}),
+            1);
+  EXPECT_THAT(out, HasSubstr("does not match ^https://github\\.com/someone-else/"));
+  EXPECT_EQ(run({"--certificate-identity-regexp", "(?<!lookbehind)", "--certificate-oidc-issuer",
+                 gha, sha512}),
+            2);
+  EXPECT_THAT(out, HasSubstr("Go/RE2 syntax"));
+  EXPECT_EQ(run({"--certificate-identity", "x", "--certificate-identity-regexp", "x",
+                 "--certificate-oidc-issuer", gha, sha512}),
+            2);
 }
 
 }  // namespace

@@ -97,28 +97,52 @@ seccompProfile:
 {{- end -}}
 
 {{/* Harbor flags and the volumes/mounts they read, shared by both components. */}}
+{{/*
+Harbor access per component: (dict "root" $ "component" "webhook"|"operator"). The webhook parses
+untrusted requests and needs only read access, so it can have credentials of its own
+(webhook.harbor.credentials, e.g. a read-only robot); without them it falls back to the shared
+harbor.credentials (NOTES.txt warns).
+*/}}
+{{- define "harbormaster.webhookOwnHarborCredentials" -}}
+{{- $own := ((.Values.webhook.harbor | default dict).credentials | default dict) -}}
+{{- if or $own.username $own.existingSecret }}true{{ end -}}
+{{- end -}}
+{{- define "harbormaster.harborCredentials" -}}
+{{- $root := .root -}}
+{{- if and (eq .component "webhook") (include "harbormaster.webhookOwnHarborCredentials" $root) -}}
+{{- $own := $root.Values.webhook.harbor.credentials -}}
+{{- toYaml (dict "secret" (default (printf "%s-webhook-harbor" (include "harbormaster.fullname" $root)) $own.existingSecret) "key" (default "credentials" $own.existingSecretKey)) -}}
+{{- else if or $root.Values.harbor.credentials.existingSecret $root.Values.harbor.credentials.username -}}
+{{- toYaml (dict "secret" (include "harbormaster.harborSecretName" $root) "key" $root.Values.harbor.credentials.existingSecretKey) -}}
+{{- end -}}
+{{- end -}}
+
 {{- define "harbormaster.harborArgs" -}}
-{{- if .Values.harbor.url }}
-- --harbor-url={{ .Values.harbor.url }}
-{{- if or .Values.harbor.caBundle .Values.harbor.existingCaConfigMap }}
+{{- $root := .root -}}
+{{- $creds := include "harbormaster.harborCredentials" . | fromYaml -}}
+{{- if $root.Values.harbor.url }}
+- --harbor-url={{ $root.Values.harbor.url }}
+{{- if or $root.Values.harbor.caBundle $root.Values.harbor.existingCaConfigMap }}
 - --harbor-ca=/etc/harbormaster/harbor-ca/ca.crt
 {{- end }}
-{{- if or .Values.harbor.credentials.existingSecret .Values.harbor.credentials.username }}
+{{- if $creds.secret }}
 - --harbor-credentials-file=/etc/harbormaster/harbor/credentials
 {{- end }}
-{{- range .Values.harbor.registryHosts }}
+{{- range $root.Values.harbor.registryHosts }}
 - --registry-host={{ . }}
 {{- end }}
 {{- end }}
 {{- end -}}
 
 {{- define "harbormaster.harborMounts" -}}
-{{- if and .Values.harbor.url (or .Values.harbor.caBundle .Values.harbor.existingCaConfigMap) }}
+{{- $root := .root -}}
+{{- $creds := include "harbormaster.harborCredentials" . | fromYaml -}}
+{{- if and $root.Values.harbor.url (or $root.Values.harbor.caBundle $root.Values.harbor.existingCaConfigMap) }}
 - name: harbor-ca
   mountPath: /etc/harbormaster/harbor-ca
   readOnly: true
 {{- end }}
-{{- if and .Values.harbor.url (or .Values.harbor.credentials.existingSecret .Values.harbor.credentials.username) }}
+{{- if and $root.Values.harbor.url $creds.secret }}
 - name: harbor-credentials
   mountPath: /etc/harbormaster/harbor
   readOnly: true
@@ -126,18 +150,46 @@ seccompProfile:
 {{- end -}}
 
 {{- define "harbormaster.harborVolumes" -}}
-{{- if and .Values.harbor.url (or .Values.harbor.caBundle .Values.harbor.existingCaConfigMap) }}
+{{- $root := .root -}}
+{{- $creds := include "harbormaster.harborCredentials" . | fromYaml -}}
+{{- if and $root.Values.harbor.url (or $root.Values.harbor.caBundle $root.Values.harbor.existingCaConfigMap) }}
 - name: harbor-ca
   configMap:
-    name: {{ include "harbormaster.harborCaName" . }}
+    name: {{ include "harbormaster.harborCaName" $root }}
     items: [{key: ca.crt, path: ca.crt}]
 {{- end }}
-{{- if and .Values.harbor.url (or .Values.harbor.credentials.existingSecret .Values.harbor.credentials.username) }}
+{{- if and $root.Values.harbor.url $creds.secret }}
 - name: harbor-credentials
   secret:
-    secretName: {{ include "harbormaster.harborSecretName" . }}
+    secretName: {{ $creds.secret }}
     defaultMode: 0440
-    items: [{key: {{ .Values.harbor.credentials.existingSecretKey | quote }}, path: credentials}]
+    items: [{key: {{ $creds.key | quote }}, path: credentials}]
+{{- end }}
+{{- end -}}
+
+{{/*
+Public keys and trusted roots that policies name (webhook.signatureSources), mounted into the
+webhook and the operator alike: the operator loads each policy with the files the webhook
+enforces it with, so a policy whose file is missing is Ready=False, never reported in force.
+*/}}
+{{- define "harbormaster.signatureMounts" -}}
+{{- range .Values.webhook.signatureSources }}
+- name: signatures-{{ .name }}
+  mountPath: /etc/harbormaster/signatures/{{ .name }}
+  readOnly: true
+{{- end }}
+{{- end -}}
+
+{{- define "harbormaster.signatureVolumes" -}}
+{{- range .Values.webhook.signatureSources }}
+- name: signatures-{{ .name }}
+  {{- if .secret }}
+  secret:
+    secretName: {{ .secret }}
+  {{- else }}
+  configMap:
+    name: {{ .configMap }}
+  {{- end }}
 {{- end }}
 {{- end -}}
 

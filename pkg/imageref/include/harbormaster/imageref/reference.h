@@ -44,6 +44,20 @@ struct Reference {
 // "path component") and the whole input.
 StatusOr<Reference> parse(std::string_view text);
 
+// How a registry host is compared everywhere — policy matching (match.images, exclude,
+// registries, exception images), Harbor host detection, credentials and plain-HTTP lists: lower
+// case (host names are case-insensitive, as the container runtime treats them), ":443" dropped
+// (HTTPS's own port: a registry on 443 is reached over HTTPS), and Docker Hub's other names
+// (index.docker.io, registry-1.docker.io) as docker.io. parse() puts every Reference::registry
+// in this form.
+std::string normalizeHost(std::string_view host);
+
+// `text` with its first '/'-separated part normalised as above when that part names a registry
+// host by Docker's rule (has '.' or ':', is localhost, has upper case, is a bracketed IPv6
+// address); otherwise unchanged. For image globs: "HARBOR.example.com:443/p/*" →
+// "harbor.example.com/p/*".
+std::string normalizeLeadingHost(std::string_view text);
+
 // Validates "algorithm:hex" on its own (sha256 with 64, sha512 with 128 lower-case hex digits).
 Status validateDigest(std::string_view digest);
 

@@ -6,6 +6,7 @@
 
 #include <functional>
 #include <memory>
+#include <set>
 #include <string>
 #include <string_view>
 
@@ -36,6 +37,12 @@ class WebhookMetrics {
   // One image judged by one policy's check: result pass, warn, audit or deny (bounded by the
   // number of policies).
   void policyDecision(std::string_view policy, std::string_view check, std::string_view result);
+  // Drops the policy_decisions series of every policy not named here (a deleted policy's).
+  void retainPolicies(const std::set<std::string>& policies);
+  // harbormaster_image_lookups_refused_total{reason}: an image not looked up because a review
+  // named too many (per_review_limit), the replica had too many under way (in_flight_limit), or
+  // a tag was not resolved for a fix on a host no policy names (fix_host_not_trusted).
+  void imageLookupRefused(std::string_view reason);
   // harbormaster_certificate_reloads_total{result}.
   void certificateReload(bool ok);
   // Self-managed certificates: harbormaster_webhook_certificate_expiry_timestamp_seconds and

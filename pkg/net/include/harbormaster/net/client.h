@@ -73,10 +73,24 @@ struct ClientOptions {
   std::chrono::milliseconds defaultTimeout{10'000};  // for requests without a deadline
   std::chrono::milliseconds idleTimeout{30'000};     // drop pooled connections idle this long
   size_t maxIdlePerHost = 16;
+  // Hosts whose idle connections are kept, least recently used closed first.
+  size_t maxIdleHosts = 64;
   size_t maxResponseBytes = 16 * 1024 * 1024;
   RetryPolicy retry;
   std::string userAgent = "harbormaster";
 };
+
+enum class TargetRule {
+  kAny,
+  kNoLinkLocal,  // not 169.254.0.0/16 or fe80::/10
+  kNoLocal,      // neither link-local nor loopback (127.0.0.0/8, ::1, 0.0.0.0, ::)
+};
+
+enum class AddressClass { kLoopback, kLinkLocal, kOther };
+// An IP address literal's class (IPv4-mapped IPv6 addresses as their IPv4 address); kOther for
+// anything that is not an address.
+AddressClass classifyAddress(std::string_view literal);
+bool targetAllowed(TargetRule rule, AddressClass address);
 
 struct ClientRequest {
   std::string method = "GET";
@@ -88,6 +102,11 @@ struct ClientRequest {
   std::optional<bool> idempotent;
   // Overrides ClientOptions::maxResponseBytes for this call (a manifest is capped lower).
   std::optional<size_t> maxResponseBytes;
+  // Where the host may resolve to. For URLs a remote party chose (a registry's blob redirect):
+  // never the node's own services or a cloud metadata endpoint. Refused addresses are dropped
+  // after DNS resolution (a name that resolves to 127.0.0.1 is refused too); none left:
+  // PermissionDenied, and no connection is opened. Such a request never reuses a pooled one.
+  TargetRule targets = TargetRule::kAny;
   // A streamed 2xx body (a watch) is handed over piece by piece as it arrives, not kept and not
   // capped; return false to stop reading. The connection is not reused afterwards. Error
   // answers are read whole as usual. Mark such requests non-idempotent: a retry would replay.
@@ -115,6 +134,8 @@ class HttpClient {
 
   // Connections opened so far (for tests and metrics: reuse keeps this low).
   size_t connectionsOpened() const;
+  // Hosts with idle connections in the pool (at most ClientOptions::maxIdleHosts).
+  size_t idleHosts() const;
 
   struct State;
 

@@ -45,6 +45,9 @@ struct OperatorOptions {
   // Validate ClusterImagePolicy, ImagePolicy and ImageException resources and write their
   // status (needs their CRDs).
   bool policyStatus = true;
+  // How often the key and trusted-root files policies name are compared, as the webhook does: a
+  // file that appears, changes or goes reloads the policies that read it and their status.
+  std::chrono::milliseconds policyCheckInterval{2'000};
 };
 
 class Operator {

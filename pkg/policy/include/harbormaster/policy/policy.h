@@ -22,6 +22,7 @@
 
 #include "harbormaster/base/status.h"
 #include "harbormaster/base/time.h"
+#include "harbormaster/regexp/regexp.h"
 
 namespace hm::policy {
 
@@ -39,8 +40,9 @@ enum class Check {
 
 // Require: images must name a digest. Pin: tags are allowed in workload templates, and a Pod's
 // images are rewritten to the digest judged (the mutating webhook); a Pod that reaches
-// validation still unpinned is denied as under Require. Off: tags are fine.
-enum class DigestRule { kRequire, kPin, kOff };
+// validation still unpinned is denied as under Require. Optional: tags are fine (also read as
+// "Off", its old name, which YAML 1.1 readers turn into false when unquoted).
+enum class DigestRule { kRequire, kPin, kOptional };
 
 // On UPDATE, whether images already present in oldObject are judged again. Skipping them means
 // a scale, label or annotation change is never blocked by a policy that changed since.
@@ -108,11 +110,13 @@ struct VulnerabilityRule {
 };
 
 // A keyless signer: the OIDC issuer (exact) and the certificate's subject, exact or as a regular
-// expression (ECMAScript, searched: anchor it with ^…$).
+// expression (RE2, Go's syntax as in cosign; searched: anchor it with ^…$). The loader compiles
+// the pattern once; `subjectPattern` is set exactly when `subjectRegExp` is.
 struct KeylessIdentity {
   std::string issuer;
   std::string subject;
   std::string subjectRegExp;
+  std::optional<regexp::RegExp> subjectPattern;
 };
 
 // Who may sign. `keys` hold PEM text (inline in the policy or read from a file when the policy
@@ -146,9 +150,11 @@ struct SignatureRule {
 };
 
 // Whether namespaced ImageExceptions may apply to a policy, from which namespaces, and for how
-// long at most (counted from the exception's creation).
+// long at most (counted from the exception's creation). Closed unless allowed: the loader
+// defaults `allowed` to false for cluster-scoped policies and to true for a namespace's own
+// ImagePolicy.
 struct ExceptionPolicy {
-  bool allowed = true;
+  bool allowed = false;
   std::optional<LabelSelector> namespaceSelector;  // absent: any namespace
   std::chrono::seconds maxDuration{30 * 24 * 3600};
 };
@@ -177,6 +183,14 @@ struct ImagePolicy {
   std::vector<PolicyException> exceptions;
   std::optional<VulnerabilityRule> vulnerabilities;
   std::optional<SignatureRule> signatures;
+  // Why the policy cannot be enforced now: a key or trusted-root file it names does not load
+  // ("cannot be enforced: spec.signatures.attestors[0].keys[0]: cannot open /etc/keys/a.pub: No
+  // such file or directory"). Empty when it can. Such a policy is never skipped: every image it
+  // selects gets this finding under its mode (Enforce denies), and its status is Ready=False.
+  std::string unenforceable;
+  // What loading found worth a warning but not a refusal (an unanchored subjectRegExp); status
+  // and `check` show them.
+  std::vector<std::string> warnings;
 };
 
 // A namespaced ImageException resource: lets named policies' checks pass for matching images in
@@ -214,10 +228,16 @@ struct PolicySet {
 
 struct LoadOptions {
   std::string ownNamespace;  // the webhook's namespace, excluded by default; may be empty
-  // Read key and trusted-root files a policy names. The operator validates policies for the
-  // webhook, which mounts those files; it only checks that a path is absolute.
+  // Read key and trusted-root files a policy names. The webhook and the operator both do (the
+  // chart mounts the same signature sources into both), so the status the operator writes is
+  // what the webhook enforces; off only where no file may be read (the fuzz target).
   bool readFiles = true;
 };
+
+// A file a policy names, as the loader and the reloaders see it: its content, or — when it
+// cannot be read — a marker (a leading NUL) followed by why. Comparing snapshots tells a
+// reloader that a file changed in either direction: gone, back, or rewritten.
+std::string snapshotReferencedFile(const std::string& path);
 
 StatusOr<PolicySet> parsePolicies(std::string_view yaml, std::string_view sourceName,
                                   const LoadOptions& options);

@@ -16,7 +16,9 @@
 
 #include "harbormaster/net/client.h"
 
+#include <atomic>
 #include <chrono>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -68,7 +70,23 @@ struct EngineSettings {
   // A tag under a policy that requires digests is resolved only to name the real digest in the
   // fix; that may take at most this long (and never past the review deadline). Zero: never.
   std::chrono::milliseconds digestFixBudget{2'000};
+  // ... and only on these registry hosts (Harbor's, normalised) or one a judging policy names in
+  // spec.registries: a request names any host it likes, and a fix is no reason to call it.
+  std::vector<std::string> fixHosts;
+  // Distinct images one review may send out lookups for (tag resolution and fact lookups
+  // together); an image beyond it is "could not check" under each policy's mode. A Pod names a
+  // handful; a forged AdmissionReview can name thousands on hosts of its choosing.
+  size_t maxImageLookupsPerReview = 64;
+  // Images whose lookups are under way in this replica at once, across reviews (a lookup cut at
+  // its review's deadline counts until it ends); beyond it, "could not check" at once rather
+  // than a queue that grows.
+  size_t maxImageLookupsInFlight = 512;
 };
+
+// Why the engine did not look an image up (harbormaster_image_lookups_refused_total{reason}).
+inline constexpr std::string_view kRefusedPerReview = "per_review_limit";
+inline constexpr std::string_view kRefusedInFlight = "in_flight_limit";
+inline constexpr std::string_view kRefusedFixHost = "fix_host_not_trusted";
 
 struct GatherOptions {
   bool dryRun = false;   // no side effects: no scan requests
@@ -81,12 +99,15 @@ struct Gathered {
   policy::ReviewPlan plan;
 };
 
+// Counts what the engine refused (reason: one of the kRefused* constants).
+using RefusedObserver = std::function<void(std::string_view reason)>;
+
 class Engine {
  public:
   // `resolver` may be null: tags then stay unresolved (their facts say why).
   Engine(std::vector<std::shared_ptr<facts::Source>> sources,
          std::shared_ptr<DigestResolver> resolver, EngineSettings settings = {},
-         const Clock& clock = Clock::system());
+         const Clock& clock = Clock::system(), RefusedObserver refused = {});
 
   boost::asio::awaitable<Gathered> gather(std::vector<policy::ImageUse> images, std::string ns,
                                           std::shared_ptr<const policy::PolicySet> policies,
@@ -106,12 +127,17 @@ class Engine {
   void invalidate(const std::string& digest);
 
   const Clock& clock() const { return *clock_; }
+  // Images whose lookups are under way now (at most EngineSettings::maxImageLookupsInFlight).
+  size_t imageLookupsInFlight() const { return inFlight_->load(); }
 
  private:
   std::vector<std::shared_ptr<facts::Source>> sources_;
   std::shared_ptr<DigestResolver> resolver_;
   EngineSettings settings_;
   const Clock* clock_;
+  RefusedObserver refused_;
+  // Images with lookups under way (shared with the tasks, which may outlive a review).
+  std::shared_ptr<std::atomic<size_t>> inFlight_;
 };
 
 // Where Harbor is and how to reach it: one connection (HTTP client, credentials, CA, token
@@ -138,6 +164,7 @@ struct EngineOptions {
 struct EngineObserver {
   scangate::Observer scan;
   signaturegate::Observer signatures;
+  RefusedObserver refused;
 };
 
 // Builds the one connection and every fact source on it. Images on our Harbor are read with

@@ -17,17 +17,19 @@
 #include <vector>
 
 #include "harbormaster/base/status.h"
+#include "harbormaster/regexp/regexp.h"
 #include "harbormaster/sigstore/keys.h"
 #include "harbormaster/sigstore/trust.h"
 
 namespace hm::sigstore {
 
 // A keyless signer: the OIDC issuer (exact) and the certificate's subject alternative name,
-// exact or as an ECMAScript regular expression (searched: anchor it with ^…$).
+// exact or as a regular expression (RE2/Go syntax, searched as cosign does: anchor it with ^…$).
+// The pattern is compiled by whoever builds the policy, once.
 struct Identity {
   std::string issuer;
   std::string subject;
-  std::string subjectRegExp;
+  std::optional<regexp::RegExp> subjectRegExp;
 };
 
 // Who may have signed: any of the keys, or a certificate from the trusted root's CAs for any of
