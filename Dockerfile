@@ -38,6 +38,7 @@ RUN echo "deb http://deb.debian.org/debian bookworm-backports main" \
       libspdlog1.10 \
       libfmt9 \
       libprometheus-cpp-core1.0 \
+      libre2-9 \
  && rm -rf /var/lib/apt/lists/*
 COPY --from=build /src/build/bin/harbormaster /usr/local/bin/harbormaster
 USER 65532:65532

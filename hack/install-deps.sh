@@ -22,7 +22,7 @@ fi
 packages=(
   build-essential cmake ninja-build pkg-config git
   libboost-dev libboost-system-dev libssl-dev openssl ca-certificates
-  nlohmann-json3-dev libyaml-cpp-dev libspdlog-dev libfmt-dev
+  nlohmann-json3-dev libyaml-cpp-dev libspdlog-dev libfmt-dev libre2-dev
   libgtest-dev libgmock-dev googletest
   prometheus-cpp-dev
 )

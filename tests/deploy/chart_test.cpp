@@ -649,7 +649,8 @@ TEST(ChartTest, SignatureKeysAndTrustedRootsAreMountedWhereThePolicyReadsThem) {
   EXPECT_EQ(volume(op, "signatures-ci")["secret"]["secretName"], "cosign-ci-public-key");
   EXPECT_EQ(volume(op, "signatures-public-good")["configMap"]["name"], "sigstore-trusted-root");
   std::map<std::string, std::string> opMounts;
-  for (const auto& m : container(op)["volumeMounts"]) {
+  const json opVolumeMounts = container(op)["volumeMounts"];
+  for (const auto& m : opVolumeMounts) {
     opMounts[m["name"].get<std::string>()] = m["mountPath"].get<std::string>();
     EXPECT_EQ(m.value("readOnly", false), true) << m.dump();
   }

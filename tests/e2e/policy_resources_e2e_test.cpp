@@ -71,16 +71,7 @@ metadata: {name: other}
   }
 
   std::string readyField(const std::vector<std::string>& what, const char* field) {
-    json o = kube_.get(what);
-    if (!o.is_object()) {
-      return "";
-    }
-    for (const auto& c : o.value("status", json::object()).value("conditions", json::array())) {
-      if (c.value("type", "") == "Ready") {
-        return c.value(field, "");
-      }
-    }
-    return "";
+    return kube_.ready(what, field);
   }
   bool statusBecomes(const std::vector<std::string>& what, const std::string& ready) {
     return testing::eventually(15, [&] { return readyField(what, "status") == ready; });
@@ -316,7 +307,7 @@ TEST_F(PolicyResourcesTest, ExceptionsApplyWhereAllowedAndEndByThemselves) {
     return events.find(
                "waives digest of policies production for images "
                "harbor.example.com/shop/** in namespace shop") != std::string::npos &&
-           events.find("applied by ") != std::string::npos;
+           events.find("applied by kubectl-client-side-apply") != std::string::npos;
   }));
   ASSERT_TRUE(becomes(false, "shop"));
   EXPECT_GE(std::chrono::system_clock::now(), ends) << "it ended before its time";

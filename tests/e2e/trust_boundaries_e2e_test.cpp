@@ -103,16 +103,7 @@ metadata: {name: flood}
   }
 
   std::string ready(const std::vector<std::string>& what, const char* field) {
-    json o = kube_.get(what);
-    if (!o.is_object()) {
-      return "";
-    }
-    for (const auto& c : o.value("status", json::object()).value("conditions", json::array())) {
-      if (c.value("type", "") == "Ready") {
-        return c.value(field, "");
-      }
-    }
-    return "";
+    return kube_.ready(what, field);
   }
 
   std::string metrics() {

@@ -37,7 +37,10 @@ const s::SignerPolicy& keyPolicy() {
 
 const s::SignerPolicy& keylessPolicy() {
   static const s::SignerPolicy policy{
-      {}, {{"https://issuer.example", "", "^.*@example\\.com$"}}, true, true};
+      {},
+      {{"https://issuer.example", "", hm::regexp::RegExp::compile("^.*@example\\.com$").value()}},
+      true,
+      true};
   return policy;
 }
 

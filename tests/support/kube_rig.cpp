@@ -63,4 +63,18 @@ nlohmann::json KubeSimRig::get(const std::vector<std::string>& what) {
   return j.is_discarded() ? nlohmann::json(nullptr) : j;
 }
 
+std::string KubeSimRig::ready(const std::vector<std::string>& what, const char* field) {
+  nlohmann::json o = get(what);
+  if (!o.is_object()) {
+    return "";
+  }
+  const auto status = o.value("status", nlohmann::json::object());
+  for (const auto& c : status.value("conditions", nlohmann::json::array())) {
+    if (c.value("type", "") == "Ready") {
+      return c.value(field, "");
+    }
+  }
+  return "";
+}
+
 }  // namespace hm::testing

@@ -29,6 +29,9 @@ class KubeSimRig {
   int kubectl(const std::vector<std::string>& args, std::string& out);
   // `kubectl get ARGS -o json`, parsed; null when kubectl fails (e.g. not found).
   nlohmann::json get(const std::vector<std::string>& what);
+  // A field ("status", "reason", "message") of the Ready condition of what `get` returns;
+  // empty when there is none.
+  std::string ready(const std::vector<std::string>& what, const char* field);
 
  private:
   TempDir dir_;

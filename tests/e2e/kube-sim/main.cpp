@@ -12,6 +12,7 @@
 #include "harbormaster/base/encoding.h"
 #include "harbormaster/base/files.h"
 #include "harbormaster/base/log.h"
+#include "harbormaster/base/time.h"
 #include "store.h"
 
 namespace kubesim {
@@ -33,6 +34,51 @@ HttpResponse error(const ApiError& e) {
 std::string param(const std::multimap<std::string, std::string>& q, const std::string& k) {
   auto it = q.find(k);
   return it == q.end() ? "" : it->second;
+}
+
+// metadata.managedFields as the API server keeps them: one entry per manager, operation and
+// subresource, stamped on every write. The manager is ?fieldManager= (kubectl apply sends
+// kubectl-client-side-apply), else the User-Agent up to its first '/', as the API server
+// derives it. Field sets are not tracked (kube-sim does no server-side apply merging).
+void recordManager(json& object, const HttpRequest& req, const std::string& operation,
+                   bool status) {
+  auto q = req.query();
+  std::string manager = param(q, "fieldManager");
+  if (manager.empty()) {
+    std::string agent(req.header("User-Agent"));
+    manager = agent.substr(0, agent.find('/'));
+  }
+  if (!object.is_object() || manager.empty()) {
+    return;
+  }
+  json& meta = object["metadata"];
+  if (!meta.is_object()) {
+    return;
+  }
+  json entries = meta.contains("managedFields") && meta["managedFields"].is_array()
+                     ? meta["managedFields"]
+                     : json::array();
+  json entry = {{"manager", manager},
+                {"operation", operation},
+                {"apiVersion", object.value("apiVersion", "")},
+                {"time", hm::formatRfc3339(std::chrono::system_clock::now())},
+                {"fieldsType", "FieldsV1"},
+                {"fieldsV1", json::object()}};
+  if (status) {
+    entry["subresource"] = "status";
+  }
+  for (const auto& e : entries) {
+    if (e.is_object() && e.value("manager", "") == manager &&
+        e.value("operation", "") == operation &&
+        e.value("subresource", "") == (status ? "status" : "")) {
+      // Known already. (The API server moves its time only when the fields it owns change, so
+      // a no-op update stays a no-op.)
+      meta["managedFields"] = entries;
+      return;
+    }
+  }
+  entries.push_back(std::move(entry));
+  meta["managedFields"] = std::move(entries);
 }
 
 std::vector<std::string> split(std::string_view path) {
@@ -241,11 +287,22 @@ class KubeSim {
       if (body.is_discarded()) {
         return error({400, "BadRequest", "the body is not JSON"});
       }
+      recordManager(body, req, "Update", false);
       return result(store_.create(t, ns, std::move(body), validation), 201);
     }
     if (m == "PUT" && !name.empty()) {
       if (body.is_discarded()) {
         return error({400, "BadRequest", "the body is not JSON"});
+      }
+      if (!status) {
+        // An update that omits managedFields keeps them, as the API server does.
+        auto current = store_.get(t, ns, name);
+        if (current.ok() && body.is_object() && body.contains("metadata") &&
+            body["metadata"].is_object() && !body["metadata"].contains("managedFields") &&
+            (*current.value)["metadata"].contains("managedFields")) {
+          body["metadata"]["managedFields"] = (*current.value)["metadata"]["managedFields"];
+        }
+        recordManager(body, req, "Update", false);
       }
       return result(store_.update(t, ns, name, std::move(body), status, validation), 200);
     }
@@ -371,6 +428,9 @@ class KubeSim {
     if (!body.is_object() || !body.contains("metadata") ||
         !body["metadata"].contains("resourceVersion")) {
       next["metadata"]["resourceVersion"] = (*current.value)["metadata"]["resourceVersion"];
+    }
+    if (!status) {
+      recordManager(next, req, type == "application/apply-patch+yaml" ? "Apply" : "Update", false);
     }
     return result(store_.update(t, ns, name, std::move(next), status, validation), 200);
   }
