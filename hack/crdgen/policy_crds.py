@@ -355,7 +355,7 @@ POLICY_COLUMNS = [
 
 EXCEPTION_SPEC = {
     "type": "object",
-    "required": ["policies", "checks", "expiresAt", "reason"],
+    "required": ["policies", "images", "checks", "expiresAt", "reason"],
     "description": "Which policies' checks pass for which images of this namespace, until when, "
     "and why.",
     "x-kubernetes-validations": [{
