@@ -17,7 +17,8 @@ for i in range(N):
 for i in range(N):
     docs.append({"apiVersion": "harbormaster.io/v1alpha1", "kind": "ClusterImagePolicy",
                  "metadata": {"name": f"scale-{i}"},
-                 "spec": {"match": {"namespaces": [f"tenant-{i}"]}, "digest": "Require"}})
+                 "spec": {"match": {"namespaces": [f"tenant-{i}"]}, "digest": "Require",
+                          "exceptionPolicy": {"allowed": True}}})
     docs.append({"apiVersion": "harbormaster.io/v1alpha1", "kind": "ImagePolicy",
                  "metadata": {"name": "registries", "namespace": f"tenant-{i}"},
                  "spec": {"registries": ["harbor.example.com"], "digest": "Optional"}})

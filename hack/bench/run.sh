@@ -191,7 +191,7 @@ metadata: {name: shop}
 apiVersion: harbormaster.io/v1alpha1
 kind: ClusterImagePolicy
 metadata: {name: production}
-spec: {match: {namespaces: ["shop"]}, digest: Require}
+spec: {match: {namespaces: ["shop"]}, digest: Require, exceptionPolicy: {allowed: true}}
 YAML
   saved_port=$port
   hm_start_webhook "$bin" "" --cluster-policies=true --kubeconfig "$HM_KUBECONFIG" \
