@@ -196,7 +196,10 @@ bool looksLikeHost(std::string_view first) {
           first.front() == '[');
 }
 
-void splitRegistry(std::string_view name, std::string& registry, std::string& path) {
+// `written` receives the host as written (validated as such: normalising must not turn an
+// invalid host such as "h.io:443:443" into a valid one), `registry` the normalised one.
+void splitRegistry(std::string_view name, std::string& registry, std::string& path,
+                   std::string& written) {
   size_t slash = name.find('/');
   std::string_view first = name.substr(0, slash);
   if (slash != std::string_view::npos && looksLikeHost(first)) {
@@ -206,6 +209,7 @@ void splitRegistry(std::string_view name, std::string& registry, std::string& pa
     registry = std::string(kDefaultRegistry);
     path = std::string(name);
   }
+  written = registry;
   registry = normalizeHost(registry);
   if (registry == kDefaultRegistry && path.find('/') == std::string::npos) {
     path = "library/" + path;
@@ -282,15 +286,16 @@ StatusOr<Reference> parse(std::string_view text) {
   }
 
   std::string registry, path;
-  splitRegistry(rest, registry, path);
+  std::string written;
+  splitRegistry(rest, registry, path, written);
   // Checked again once normalised: a short form that fits must not become a name that does
   // not (the normalised form is what every message and cache key holds).
   if (registry.size() + 1 + path.size() > kMaxNameLength) {
     return refError(text, "repository name is longer than 255 characters once normalised (" +
                               quote(registry + "/" + path) + ")");
   }
-  if (registry != kDefaultRegistry) {
-    HM_RETURN_IF_ERROR(validateRegistry(text, registry));
+  if (written != kDefaultRegistry) {
+    HM_RETURN_IF_ERROR(validateRegistry(text, written));
   }
   size_t start = 0;
   while (true) {
@@ -357,18 +362,25 @@ std::string Reference::withDigest(std::string_view d) const {
 }
 
 std::string normalizeHost(std::string_view host) {
+  // A normalised host must still read as a host by Docker's rule, or the familiar form would
+  // name a Docker Hub namespace: "MYHOST" (a host only by its upper case) stays as written, and
+  // "myhost:443" keeps its port.
+  auto stillAHost = [](const std::string& h) {
+    return h.find_first_of(".:[") != std::string::npos || h == "localhost";
+  };
   std::string out(host);
   std::transform(out.begin(), out.end(), out.begin(),
                  [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  if (out.find_first_of(".:[") == std::string::npos && out != "localhost") {
-    // "MYHOST/app" names registry MYHOST only because of its upper case: lower-cased it would
-    // read as a Docker Hub namespace, so such a host stays as written.
+  if (!stillAHost(out)) {
     return std::string(host);
   }
   constexpr std::string_view kHttpsPort = ":443";
   if (out.size() > kHttpsPort.size() && out.ends_with(kHttpsPort) &&
       (out.front() != '[' || out[out.size() - kHttpsPort.size() - 1] == ']')) {
-    out.resize(out.size() - kHttpsPort.size());
+    std::string stripped = out.substr(0, out.size() - kHttpsPort.size());
+    if (stillAHost(stripped)) {
+      out = std::move(stripped);
+    }
   }
   if (out == "index.docker.io" || out == "registry-1.docker.io") {
     return std::string(kDefaultRegistry);

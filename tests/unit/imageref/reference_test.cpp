@@ -201,9 +201,11 @@ TEST(ReferenceTest, NormalizesRegistryHostsForMatching) {
         Case{"harbor.example.com:8443", "harbor.example.com:8443"},
         Case{"harbor.example.com:4430", "harbor.example.com:4430"},
         Case{"localhost:443", "localhost"}, Case{"[::1]:443", "[::1]"},
-        Case{"[::1]:5000", "[::1]:5000"}, Case{"[FE80::1]", "[fe80::1]"},
-        Case{"index.docker.io", "docker.io"}, Case{"Registry-1.Docker.IO:443", "docker.io"},
-        Case{"docker.io:443", "docker.io"}}) {
+        // Fuzz finding: without its port it would read as a Docker Hub namespace.
+        Case{"rey-libregistryry-li:443", "rey-libregistryry-li:443"},
+        Case{"MYHOST:443", "myhost:443"}, Case{"[::1]:5000", "[::1]:5000"},
+        Case{"[FE80::1]", "[fe80::1]"}, Case{"index.docker.io", "docker.io"},
+        Case{"Registry-1.Docker.IO:443", "docker.io"}, Case{"docker.io:443", "docker.io"}}) {
     EXPECT_EQ(normalizeHost(c.host), c.normalized) << c.host;
   }
   // Every spelling of one image parses to one registry and one normalised name.
@@ -214,6 +216,8 @@ TEST(ReferenceTest, NormalizesRegistryHostsForMatching) {
     EXPECT_EQ(ref->registry, "harbor.example.com") << image;
     EXPECT_EQ(ref->normalized(), "harbor.example.com/p/x:t") << image;
   }
+  // Fuzz finding: a host valid only once normalised is refused as written.
+  EXPECT_FALSE(parse("regist.docker.io:443:443/lar").ok());
   auto hub = parse("INDEX.DOCKER.IO/nginx");
   ASSERT_TRUE(hub.ok());
   EXPECT_EQ(hub->normalized(), "docker.io/library/nginx:latest");
