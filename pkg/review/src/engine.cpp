@@ -289,6 +289,7 @@ awaitable<Gathered> Engine::gather(std::vector<policy::ImageUse> images, std::st
   const Deadline fixBy =
       std::min(deadline, std::chrono::steady_clock::now() + settings_.digestFixBudget);
   std::vector<net::Task> tasks;
+  std::optional<Status> overPerReview;
   for (size_t i = 0; i < work->images.size(); ++i) {
     ImageWork& w = work->images[i];
     if (!w.ref || !w.pending()) {
@@ -300,9 +301,13 @@ awaitable<Gathered> Engine::gather(std::vector<policy::ImageUse> images, std::st
     std::shared_ptr<InFlight> held;
     if (tasks.size() >= settings_.maxImageLookupsPerReview) {
       over = kRefusedPerReview;
-      refuse(w, resourceExhausted("not looked up: the request names more than " +
-                                  std::to_string(settings_.maxImageLookupsPerReview) +
-                                  " images that need registry or Harbor lookups"));
+      // One Status for all of them: a forged review can be over by thousands of images.
+      if (!overPerReview) {
+        overPerReview = resourceExhausted("not looked up: the request names more than " +
+                                          std::to_string(settings_.maxImageLookupsPerReview) +
+                                          " images that need registry or Harbor lookups");
+      }
+      refuse(w, *overPerReview);
     } else if (!(held = InFlight::take(inFlight_, settings_.maxImageLookupsInFlight))) {
       over = kRefusedInFlight;
       refuse(w, resourceExhausted(

@@ -21,6 +21,31 @@ StatusOr<HarborFlags> parse(const std::vector<std::string>& args) {
   return parseHarborFlags(*flags);
 }
 
+TEST(HarborFlagsTest, LookupLimitsAreWholeNumbersAndReachTheEngine) {
+  FlagSpec spec;
+  spec.valued = kSignatureFlags;
+  auto flags = parseFlags(
+      {"--max-image-lookups-per-review", "8", "--max-image-lookups-in-flight", "100"}, spec);
+  ASSERT_TRUE(flags.ok()) << flags.status().message();
+  auto f = parseHarborFlags(*flags);
+  ASSERT_TRUE(f.ok()) << f.status().message();
+  EXPECT_EQ(f->engineOptions().settings.maxImageLookupsPerReview, 8u);
+  EXPECT_EQ(f->engineOptions().settings.maxImageLookupsInFlight, 100u);
+  for (const char* bad : {"0", "-1", "ten", "", "100001", "99999999999"}) {
+    auto b = parseFlags({"--max-image-lookups-per-review", bad}, spec);
+    ASSERT_TRUE(b.ok()) << bad;
+    auto r = parseHarborFlags(*b);
+    ASSERT_FALSE(r.ok()) << bad;
+    EXPECT_THAT(r.status().message(),
+                HasSubstr("--max-image-lookups-per-review must be a whole number from 1 to "
+                          "100000"));
+  }
+  // Defaults when not given.
+  auto none = parseFlags({}, spec);
+  ASSERT_TRUE(none.ok());
+  EXPECT_EQ(parseHarborFlags(*none)->engineOptions().settings.maxImageLookupsPerReview, 64u);
+}
+
 TEST(HarborFlagsTest, ReadsUsernameAndPasswordFromTheCredentialsFile) {
   hm::testing::TempDir dir;
   dir.write("creds", "robot$ci+bot:pa:ss\r\nignored\n");
