@@ -11,6 +11,9 @@ import os
 import sys
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+# Go's time.ParseDuration grammar, without a sign: the one grammar hm::parseGoDuration reads
+# (pkg/base/src/time.cpp), so the API server and the loader refuse the same strings.
+GO_DURATION = r"^\+?(0|(([0-9]+(\.[0-9]*)?|\.[0-9]+)(ns|us|µs|μs|ms|s|m|h))+)$"
 OUT = sys.argv[2] if len(sys.argv) > 2 and sys.argv[1] == "--out" else os.path.join(ROOT, "crds")
 
 
@@ -142,9 +145,9 @@ def policy_spec(cluster):
                     "namespaceSelector": dict(LABEL_SELECTOR, description="Namespaces whose "
                                               "ImageExceptions may apply; absent: any."),
                     "maxDuration": s("The longest an exception may run, from its creation to "
-                                     "expiresAt: hours, minutes and seconds as in Go "
+                                     "expiresAt: a Go duration "
                                      "(720h, 168h, 1h30m). Default 720h.",
-                                     pattern="^([0-9]+[hms])+$"),
+                                     pattern=GO_DURATION),
                 },
             },
             "vulnerabilities": {

@@ -5,7 +5,6 @@
 #include <cstdlib>
 #include <ctime>
 #include <limits>
-#include <regex>
 
 namespace hm {
 namespace {
@@ -126,33 +125,157 @@ std::string formatRfc3339Micro(WallTime t) {
   return base.substr(0, base.size() - 1) + frac + "Z";
 }
 
-StatusOr<std::chrono::milliseconds> parseGoDuration(const std::string& text) {
-  static const std::regex part("([0-9]+(?:\\.[0-9]+)?)(h|ms|m|s)");
-  if (text.empty()) {
-    return invalidArgument("empty duration");
-  }
-  double ms = 0;
-  size_t pos = 0;
-  for (auto it = std::sregex_iterator(text.begin(), text.end(), part); it != std::sregex_iterator();
-       ++it) {
-    if (static_cast<size_t>(it->position()) != pos) {
-      break;
+namespace {
+
+// Go's time.ParseDuration, step by step (src/time/format.go): a sign, then one or more
+// "number unit" parts; a number has digits before or after an optional '.', a unit is one of
+// ns us µs μs ms s m h. Integer nanoseconds with overflow checks, as Go, so "2562048h" is out
+// of range in both and a fraction never adds rounding error to whole units.
+constexpr uint64_t kMaxNanos = static_cast<uint64_t>(std::numeric_limits<int64_t>::max());
+
+struct Unit {
+  std::string_view name;
+  uint64_t nanos;
+};
+constexpr Unit kUnits[] = {
+    {"ns", 1},
+    {"us", 1'000},
+    {"\xC2\xB5s", 1'000},  // U+00B5 micro sign
+    {"\xCE\xBCs", 1'000},  // U+03BC Greek mu
+    {"ms", 1'000'000},
+    {"s", 1'000'000'000},
+    {"m", 60'000'000'000},
+    {"h", 3'600'000'000'000},
+};
+
+// The unit named by the longest run of non-digit, non-dot bytes, as Go reads it.
+const Unit* unitNamed(std::string_view name) {
+  for (const Unit& u : kUnits) {
+    if (u.name == name) {
+      return &u;
     }
-    const std::string unit = (*it)[2].str();
-    // strtod, not stod: a number beyond a double is infinite (refused below), not an
-    // exception (a fuzz finding).
-    errno = 0;
-    double n = std::strtod((*it)[1].str().c_str(), nullptr);
-    if (errno == ERANGE) {
-      n = std::numeric_limits<double>::infinity();
+  }
+  return nullptr;
+}
+
+enum class DurationError { kNone, kSyntax, kRange };
+
+struct ParsedNanos {
+  uint64_t nanos = 0;
+  DurationError error = DurationError::kNone;
+};
+
+constexpr ParsedNanos kSyntaxError{0, DurationError::kSyntax};
+constexpr ParsedNanos kRangeError{0, DurationError::kRange};
+
+ParsedNanos goDurationNanos(std::string_view s) {
+  uint64_t total = 0;
+  if (s == "0") {
+    return {};
+  }
+  if (s.empty()) {
+    return kSyntaxError;
+  }
+  while (!s.empty()) {
+    // The integer part; overflow is an error, as in Go's leadingInt.
+    uint64_t v = 0;
+    size_t i = 0;
+    for (; i < s.size() && s[i] >= '0' && s[i] <= '9'; ++i) {
+      if (v > kMaxNanos / 10) {
+        return kRangeError;
+      }
+      v = v * 10 + static_cast<uint64_t>(s[i] - '0');
+      if (v > kMaxNanos) {
+        return kRangeError;
+      }
     }
-    ms += n * (unit == "h" ? 3.6e6 : unit == "m" ? 6e4 : unit == "s" ? 1e3 : 1);
-    pos += static_cast<size_t>(it->length());
+    const bool pre = i > 0;
+    s.remove_prefix(i);
+    // The fraction: digits past what fits are ignored, as in Go's leadingFraction.
+    uint64_t f = 0;
+    double scale = 1;
+    bool post = false;
+    if (!s.empty() && s[0] == '.') {
+      s.remove_prefix(1);
+      bool overflow = false;
+      for (i = 0; i < s.size() && s[i] >= '0' && s[i] <= '9'; ++i) {
+        if (overflow) {
+          continue;
+        }
+        if (f > kMaxNanos / 10) {
+          overflow = true;
+          continue;
+        }
+        uint64_t next = f * 10 + static_cast<uint64_t>(s[i] - '0');
+        if (next > kMaxNanos) {
+          overflow = true;
+          continue;
+        }
+        f = next;
+        scale *= 10;
+      }
+      post = i > 0;
+      s.remove_prefix(i);
+    }
+    if (!pre && !post) {
+      return kSyntaxError;
+    }
+    i = 0;
+    while (i < s.size() && s[i] != '.' && (s[i] < '0' || s[i] > '9')) {
+      ++i;
+    }
+    if (i == 0) {
+      return kSyntaxError;
+    }
+    const Unit* unit = unitNamed(s.substr(0, i));
+    if (unit == nullptr) {
+      return kSyntaxError;
+    }
+    s.remove_prefix(i);
+    if (v > kMaxNanos / unit->nanos) {
+      return kRangeError;
+    }
+    v *= unit->nanos;
+    if (f > 0) {
+      // float64 is needed to be nanosecond accurate for fractions of hours, as in Go.
+      v += static_cast<uint64_t>(static_cast<double>(f) *
+                                 (static_cast<double>(unit->nanos) / scale));
+      if (v > kMaxNanos) {
+        return kRangeError;
+      }
+    }
+    total += v;
+    if (total > kMaxNanos) {
+      return kRangeError;
+    }
   }
-  if (pos != text.size() || ms > 1e15) {
-    return invalidArgument("\"" + text + "\" is not a duration like 168h, 90m or 30s");
+  return {total, DurationError::kNone};
+}
+
+}  // namespace
+
+StatusOr<std::chrono::milliseconds> parseGoDuration(std::string_view text) {
+  auto bad = [&](std::string_view why) {
+    return invalidArgument("\"" + std::string(text.substr(0, 64)) + (text.size() > 64 ? "…" : "") +
+                           "\" " + std::string(why));
+  };
+  std::string_view s = text;
+  bool negative = false;
+  if (!s.empty() && (s[0] == '-' || s[0] == '+')) {
+    negative = s[0] == '-';
+    s.remove_prefix(1);
   }
-  return std::chrono::milliseconds(static_cast<int64_t>(ms));
+  const ParsedNanos parsed = goDurationNanos(s);
+  if (parsed.error != DurationError::kNone) {
+    return bad(parsed.error == DurationError::kRange
+                   ? "is out of range (Go durations end near 2562047h)"
+                   : "is not a duration like 168h, 1h30m, 90s or 250ms");
+  }
+  if (negative && parsed.nanos > 0) {
+    return bad("is negative; a duration here must be zero or more");
+  }
+  // Truncated to milliseconds, as Go's Duration.Milliseconds() does.
+  return std::chrono::milliseconds(static_cast<int64_t>(parsed.nanos / 1'000'000));
 }
 
 }  // namespace hm

@@ -3,6 +3,7 @@
 #include <nlohmann/json.hpp>
 
 #include "harbormaster/base/log.h"
+#include "harbormaster/base/time.h"
 #include "harbormaster/harbor/model.h"
 
 namespace hm::review {
@@ -52,43 +53,6 @@ std::string_view operationLabel(const admission::Request& r) {
     }
   }
   return "unknown";
-}
-
-// A Go duration as the API server writes it ("10s", "1m30s", "500ms"); nullopt otherwise.
-std::optional<std::chrono::milliseconds> parseGoDuration(std::string_view text) {
-  if (text.empty() || text.size() > 32) {
-    return std::nullopt;
-  }
-  double total = 0;
-  size_t i = 0;
-  while (i < text.size()) {
-    size_t start = i;
-    while (i < text.size() &&
-           (std::isdigit(static_cast<unsigned char>(text[i])) || text[i] == '.')) {
-      ++i;
-    }
-    if (start == i) {
-      return std::nullopt;
-    }
-    double value = std::strtod(std::string(text.substr(start, i - start)).c_str(), nullptr);
-    size_t unitStart = i;
-    while (i < text.size() && std::isalpha(static_cast<unsigned char>(text[i]))) {
-      ++i;
-    }
-    std::string_view unit = text.substr(unitStart, i - unitStart);
-    if (unit == "ms") {
-      total += value;
-    } else if (unit == "s") {
-      total += value * 1e3;
-    } else if (unit == "m") {
-      total += value * 60e3;
-    } else if (unit == "h") {
-      total += value * 3600e3;
-    } else {
-      return std::nullopt;
-    }
-  }
-  return std::chrono::milliseconds(static_cast<int64_t>(std::min(total, 1e12)));
 }
 
 // Compares in time independent of where the first difference is.
@@ -167,7 +131,8 @@ Deadline WebhookHandler::reviewDeadline(std::string_view target, Clock::SteadyTi
       std::string_view param = rest.substr(0, rest.find('&'));
       rest = param.size() < rest.size() ? rest.substr(param.size() + 1) : std::string_view();
       if (param.rfind("timeout=", 0) == 0) {
-        if (auto t = parseGoDuration(param.substr(8)); t && t->count() > 0) {
+        // The API server writes Go's Duration.String(); a value we cannot read is ignored.
+        if (auto t = parseGoDuration(param.substr(8)); t.ok() && t->count() > 0) {
           budget = std::min(budget, *t * 8 / 10);
         }
       }

@@ -1,5 +1,6 @@
 #include "flags.h"
 
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
 namespace hm::cli {
@@ -29,7 +30,14 @@ TEST(FlagsTest, ParsesDurations) {
   EXPECT_EQ(*parseDuration("t", "250ms"), std::chrono::milliseconds(250));
   EXPECT_EQ(*parseDuration("t", "2m"), std::chrono::milliseconds(120'000));
   EXPECT_EQ(*parseDuration("t", "2160h"), std::chrono::milliseconds(2160LL * 3'600'000));
-  EXPECT_EQ(*parseDuration("t", "3"), std::chrono::milliseconds(3'000));
+  // The CRDs' grammar: what a RobotAccount accepts, a flag accepts (and a bare number is
+  // refused in both, as by Kubernetes' own flags).
+  EXPECT_EQ(*parseDuration("t", "1h30m"), std::chrono::minutes(90));
+  EXPECT_EQ(*parseDuration("t", "1.5s"), std::chrono::milliseconds(1'500));
+  EXPECT_FALSE(parseDuration("t", "3").ok());
+  auto negative = parseDuration("resync", "-5m");
+  ASSERT_FALSE(negative.ok());
+  EXPECT_THAT(negative.status().message(), testing::StartsWith("--resync: \"-5m\" is negative"));
   EXPECT_FALSE(parseDuration("t", "").ok());
   EXPECT_FALSE(parseDuration("t", "s").ok());
   EXPECT_FALSE(parseDuration("t", "10d").ok());

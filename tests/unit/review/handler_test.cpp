@@ -58,6 +58,9 @@ TEST_F(HandlerTest, TheDeadlineIsTheBudgetCutToEightyPercentOfTheApiServersTimeo
   EXPECT_EQ(h.reviewDeadline("/validate?timeout=2s", now), now + 1600ms);
   EXPECT_EQ(h.reviewDeadline("/validate?x=1&timeout=1m30s", now), now + 8s);
   EXPECT_EQ(h.reviewDeadline("/validate?timeout=500ms", now), now + 400ms);
+  // Go's Duration.String() forms, read by the one grammar (fractions, µs).
+  EXPECT_EQ(h.reviewDeadline("/validate?timeout=2.5s", now), now + 2000ms);
+  EXPECT_EQ(h.reviewDeadline("/validate?timeout=1500000us", now), now + 1200ms);
   for (const char* junk : {"/validate?timeout=", "/validate?timeout=soon", "/validate?timeout=-3s",
                            "/validate?mytimeout=1s"}) {
     EXPECT_EQ(h.reviewDeadline(junk, now), now + 8s) << junk;

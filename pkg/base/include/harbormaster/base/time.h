@@ -17,7 +17,9 @@ std::string formatRfc3339(WallTime t, bool millis = false);
 // Kubernetes metav1.MicroTime: 2026-11-23T12:00:05.123456Z.
 std::string formatRfc3339Micro(WallTime t);
 
-// Go durations as Kubernetes and our CRDs write them: "168h", "1h30m", "90s", "1.5s", "250ms".
-StatusOr<std::chrono::milliseconds> parseGoDuration(const std::string& text);
+// Go's time.ParseDuration grammar (units ns us µs ms s m h, fractions, a sign), one grammar
+// for flags, CRDs and the API server's ?timeout=. Negative durations are refused: none of ours
+// means anything below zero. Truncated to milliseconds.
+StatusOr<std::chrono::milliseconds> parseGoDuration(std::string_view text);
 
 }  // namespace hm
