@@ -1,9 +1,11 @@
 // `harbormaster check`: the webhook's engine from a shell or a CI job.
 #include "harbormaster/net/client.h"
 
+#include <algorithm>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
+#include <cctype>
 #include <cstdlib>
 #include <future>
 #include <iostream>
@@ -11,6 +13,7 @@
 #include "commands.h"
 #include "flags.h"
 #include "harbor_flags.h"
+#include "harbormaster/admission/review.h"
 #include "harbormaster/kube/config.h"
 #include "harbormaster/policy/evaluate.h"
 #include "harbormaster/policysource/cluster_policies.h"
@@ -85,14 +88,6 @@ StatusOr<policy::PolicySet> clusterPolicies(asio::io_context& ioc, const Flags& 
   return runSync(ioc, policysource::listClusterPolicies(**client, file, {}, deadline));
 }
 
-// A digest: Pin policy judges the image and it names a tag.
-bool pinned(const policy::PlannedImage& image) {
-  return image.ref.ok() && !image.ref->isPinned() &&
-         std::any_of(image.judging.begin(), image.judging.end(), [](const policy::ImagePolicy* p) {
-           return p->digest == policy::DigestRule::kPin;
-         });
-}
-
 }  // namespace
 
 int runCheck(const std::vector<std::string>& args) {
@@ -143,7 +138,10 @@ int runCheck(const std::vector<std::string>& args) {
   }
   std::vector<policy::ImageUse> uses;
   for (const std::string& image : flags->positional) {
-    uses.emplace_back().image = image;
+    // Judged as a Pod's container: what a deploy finally creates, so digest: Pin applies.
+    policy::ImageUse& use = uses.emplace_back();
+    use.image = image;
+    use.pod = true;
   }
   // Every image's facts at once, as the webhook gathers a Pod's; `inspect` shows what Harbor
   // knows about an image even when no policy asks.
@@ -163,13 +161,19 @@ int runCheck(const std::vector<std::string>& args) {
   review::Gathered gathered = runSync(
       ioc, (*engine)->gather(uses, ns, shared, deadline, {.dryRun = false, .inspect = true}));
   bool anyDenied = false;
-  auto now = std::chrono::system_clock::now();
+  // The webhook's verdict in the webhook's words: /mutate's Pin rule, then /validate, with the
+  // plan the facts were gathered by (admission::judgeAsAdmitted); Audit findings are listed but
+  // allow, as the webhook allows them silently.
+  const auto verdicts = admission::judgeAsAdmitted(*shared, ns, gathered.images, gathered.plan,
+                                                   std::chrono::system_clock::now());
   for (size_t u = 0; u < gathered.images.size(); ++u) {
     const policy::ImageUse& use = gathered.images[u];
-    policy::Evaluation ev = policy::evaluate(*shared, ns, {use}, now);
-    bool denied = ev.denied();
-    anyDenied = anyDenied || denied;
-    std::string verdict = denied ? "DENIED " : ev.findings.empty() ? "ALLOWED" : "WARNED ";
+    const admission::ImageVerdict& v = verdicts[u];
+    anyDenied = anyDenied || v.verdict == policy::Verdict::kDenied;
+    std::string verdict(policy::verdictName(v.verdict));
+    std::transform(verdict.begin(), verdict.end(), verdict.begin(),
+                   [](unsigned char c) { return static_cast<char>(std::toupper(c)); });
+    verdict.resize(7, ' ');
     std::cout << verdict << "  " << use.image << "\n";
     const std::string digest =
         use.scan && !use.scan->digest.empty() ? use.scan->digest : use.resolvedDigest;
@@ -177,8 +181,8 @@ int runCheck(const std::vector<std::string>& args) {
       std::cout << "  digest: " << digest << "\n";
     }
     // What a Pod would run under a digest: Pin policy (the mutating webhook's rewrite).
-    if (pinned(gathered.plan.images[gathered.plan.imageOfUse[u]]) && !use.resolvedDigest.empty()) {
-      std::cout << "  pinned: " << use.image << "@" << use.resolvedDigest << "\n";
+    if (!v.pinned.empty()) {
+      std::cout << "  pinned: " << v.pinned << "\n";
     }
     if (use.scan) {
       printFacts(*use.scan);
@@ -191,11 +195,11 @@ int runCheck(const std::vector<std::string>& args) {
         }
       }
     }
-    for (const auto& f : ev.findings) {
+    for (const auto& f : v.evaluation.findings) {
       std::cout << "  " << policy::modeName(f.mode) << " policy \"" << f.policy << "\" ("
                 << policy::checkName(f.check) << "): " << policy::describe(f) << "\n";
     }
-    if (ev.matchedPolicies.empty()) {
+    if (v.evaluation.matchedPolicies.empty() && v.evaluation.findings.empty()) {
       std::cout << "  no policy applies to this image in namespace " << ns << "\n";
     }
   }

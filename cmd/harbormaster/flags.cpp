@@ -2,6 +2,7 @@
 
 #include <chrono>
 
+#include "harbormaster/base/log.h"
 #include "harbormaster/base/time.h"
 
 namespace hm::cli {
@@ -131,6 +132,20 @@ Status applyServerFlags(const Flags& flags, net::ServerOptions& options) {
     }
   }
   return okStatus();
+}
+
+Status applyLogLevel(const Flags& flags) {
+  const std::string level = flags.get("log-level", "info");
+  for (auto [name, value] : {std::pair{"debug", log::Level::kDebug},
+                             {"info", log::Level::kInfo},
+                             {"warn", log::Level::kWarn},
+                             {"error", log::Level::kError}}) {
+    if (level == name) {
+      log::configure(value);
+      return okStatus();
+    }
+  }
+  return invalidArgument("--log-level must be debug, info, warn or error");
 }
 
 }  // namespace hm::cli

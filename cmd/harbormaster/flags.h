@@ -29,7 +29,7 @@ struct Flags {
 
 StatusOr<Flags> parseFlags(const std::vector<std::string>& args, const FlagSpec& spec);
 
-// "10s", "500ms", "2m", "2160h", or a bare number of seconds.
+// A Go duration ("10s", "500ms", "1h30m", "2160h"), as Kubernetes' own flags and our CRDs.
 StatusOr<std::chrono::milliseconds> parseDuration(const std::string& flag, const std::string& text);
 
 // A whole number from 1 to `max` ("--flag must be a whole number from 1 to max" otherwise).
@@ -42,5 +42,8 @@ StatusOr<size_t> parseByteSize(const std::string& flag, const std::string& text)
 // --request-timeout, --idle-timeout, --header-timeout, --handshake-timeout.
 extern const std::set<std::string> kServerFlags;
 Status applyServerFlags(const Flags& flags, net::ServerOptions& options);
+
+// --log-level debug|info|warn|error (default info), for every long-running command.
+Status applyLogLevel(const Flags& flags);
 
 }  // namespace hm::cli

@@ -24,7 +24,8 @@ Usage:
                         [--rotation-grace 5m] [--reconcile-timeout 2m] [--workers 4]
                         [--max-connections 256] [--ports-file F]
                         [--leader-elect-lease-duration 15s] [--leader-elect-renew-deadline 10s]
-                        [--leader-elect-retry-period 2s]
+                        [--leader-elect-retry-period 2s] [--shutdown-grace 15s]
+                        [--log-level info]
   harbormaster version
 
 --ports-file F: once listening, write "listen=PORT" (and "metrics=PORT") to F, for --listen

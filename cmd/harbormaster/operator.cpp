@@ -41,7 +41,7 @@ StatusOr<OperatorCommand> parseOperatorOptions(std::vector<std::string> args) {
   for (const char* f : {"kubeconfig", "context", "namespace", "resync", "leader-elect", "listen",
                         "rotation-grace", "reconcile-timeout", "identity", "workers", "log-level",
                         "ports-file", "leader-elect-lease-duration", "leader-elect-renew-deadline",
-                        "leader-elect-retry-period", "policy-check-interval"}) {
+                        "leader-elect-retry-period", "policy-check-interval", "shutdown-grace"}) {
     spec.valued.insert(f);
   }
   spec.valued.insert(kServerFlags.begin(), kServerFlags.end());
@@ -88,7 +88,8 @@ StatusOr<OperatorCommand> parseOperatorOptions(std::vector<std::string> args) {
         {"leader-elect-lease-duration", &c.op.leaseDuration},
         {"leader-elect-renew-deadline", &c.op.renewDeadline},
         {"leader-elect-retry-period", &c.op.retryPeriod},
-        {"policy-check-interval", &c.op.policyCheckInterval}}) {
+        {"policy-check-interval", &c.op.policyCheckInterval},
+        {"shutdown-grace", &c.op.shutdownGrace}}) {
     if (flags->has(name)) {
       auto d = parseDuration(name, flags->get(name));
       if (!d.ok()) {
@@ -110,6 +111,7 @@ StatusOr<OperatorCommand> parseOperatorOptions(std::vector<std::string> args) {
   if (c.op.resync < std::chrono::seconds(1)) {
     return invalidArgument("--resync must be at least 1s");
   }
+  HM_RETURN_IF_ERROR(applyLogLevel(*flags));
   if (flags->has("workers")) {
     int n = std::atoi(flags->get("workers").c_str());
     if (n < 1 || n > 64) {

@@ -228,18 +228,7 @@ StatusOr<WebhookOptions> parseWebhookOptions(const std::vector<std::string>& arg
   o.certificates = std::move(*certificates);
   o.kube.kubeconfig = flags->get("kubeconfig");
   o.kube.context = flags->get("context");
-  std::string level = flags->get("log-level", "info");
-  if (level == "debug") {
-    log::configure(log::Level::kDebug);
-  } else if (level == "info") {
-    log::configure(log::Level::kInfo);
-  } else if (level == "warn") {
-    log::configure(log::Level::kWarn);
-  } else if (level == "error") {
-    log::configure(log::Level::kError);
-  } else {
-    return invalidArgument("--log-level must be debug, info, warn or error");
-  }
+  HM_RETURN_IF_ERROR(applyLogLevel(*flags));
   return o;
 }
 

@@ -4,8 +4,8 @@
 
 namespace hm::testing {
 
-// Writes a self-signed P-256 certificate for localhost/127.0.0.1 with the given CN, using the
-// openssl command line (real OpenSSL, as an operator would).
+// Writes a self-signed P-256 certificate for localhost/127.0.0.1 with the given CN, made in
+// process with OpenSSL's API (as `openssl req -x509` makes it), so no process is started.
 void makeSelfSignedCert(const std::string& certPath, const std::string& keyPath,
                         const std::string& commonName,
                         const std::string& subjectAltName = "DNS:localhost,IP:127.0.0.1");

@@ -1,5 +1,10 @@
 #include "support/cosign.h"
 
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/rsa.h>
+
+#include <memory>
 #include <nlohmann/json.hpp>
 #include <stdexcept>
 
@@ -12,10 +17,16 @@ namespace {
 
 using nlohmann::json;
 
-void run(const std::vector<std::string>& argv) {
-  std::string out;
-  if (runCommand(argv, out) != 0) {
-    throw std::runtime_error(argv[0] + " " + argv[1] + " failed: " + out);
+struct PkeyFree {
+  void operator()(EVP_PKEY* p) const { EVP_PKEY_free(p); }
+};
+using Pkey = std::unique_ptr<EVP_PKEY, PkeyFree>;
+
+template <typename Write>
+void writePem(const std::string& path, Write write) {
+  std::unique_ptr<BIO, decltype(&BIO_free)> b(BIO_new_file(path.c_str(), "w"), &BIO_free);
+  if (!b || write(b.get()) != 1) {
+    throw std::runtime_error("OpenSSL could not write " + path);
   }
 }
 
@@ -33,38 +44,53 @@ std::string pae(const std::string& type, const std::string& body) {
 
 }  // namespace
 
+// Keys and signatures through OpenSSL's API (what `openssl genpkey` and `openssl dgst -sign`
+// call), in process: the unit tests that sign start no process.
 SigningKey makeSigningKey(const TempDir& dir, const std::string& type, const std::string& name) {
-  std::vector<std::string> gen = {"openssl", "genpkey", "-algorithm"};
+  EVP_PKEY* made = nullptr;
   if (type == "p256" || type == "p384") {
-    gen.insert(gen.end(),
-               {"EC", "-pkeyopt",
-                std::string("ec_paramgen_curve:") + (type == "p256" ? "P-256" : "P-384")});
+    made = EVP_EC_gen(type == "p256" ? "P-256" : "P-384");
   } else if (type == "rsa") {
-    gen.insert(gen.end(), {"RSA", "-pkeyopt", "rsa_keygen_bits:2048"});
+    made = EVP_RSA_gen(2048);
   } else if (type == "ed25519") {
-    gen.push_back("ED25519");
+    made = EVP_PKEY_Q_keygen(nullptr, nullptr, "ED25519");
   } else {
     throw std::invalid_argument("unknown key type " + type);
   }
+  Pkey pkey(made);
+  if (!pkey) {
+    throw std::runtime_error("OpenSSL could not make a " + type + " key");
+  }
   SigningKey key{type, dir.file(name + ".key"), dir.file(name + ".pub"), ""};
-  gen.insert(gen.end(), {"-out", key.privateFile});
-  run(gen);
-  run({"openssl", "pkey", "-in", key.privateFile, "-pubout", "-out", key.publicFile});
+  writePem(key.privateFile, [&](BIO* b) {
+    return PEM_write_bio_PrivateKey(b, pkey.get(), nullptr, nullptr, 0, nullptr, nullptr);
+  });
+  writePem(key.publicFile, [&](BIO* b) { return PEM_write_bio_PUBKEY(b, pkey.get()); });
   key.publicPem = readText(key.publicFile);
   return key;
 }
 
 std::string signMessage(const SigningKey& key, const std::string& message) {
-  TempDir tmp;
-  tmp.write("message", message);
-  if (key.type == "ed25519") {
-    run({"openssl", "pkeyutl", "-sign", "-rawin", "-inkey", key.privateFile, "-in",
-         tmp.file("message"), "-out", tmp.file("sig")});
-  } else {
-    run({"openssl", "dgst", "-sha256", "-sign", key.privateFile, "-out", tmp.file("sig"),
-         tmp.file("message")});
+  const std::string pem = readText(key.privateFile);
+  std::unique_ptr<BIO, decltype(&BIO_free)> bio(
+      BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size())), &BIO_free);
+  Pkey pkey(PEM_read_bio_PrivateKey(bio.get(), nullptr, nullptr, nullptr));
+  std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)> ctx(EVP_MD_CTX_new(), &EVP_MD_CTX_free);
+  // Ed25519 signs the message itself (no digest), as cosign signs with it.
+  const EVP_MD* md = key.type == "ed25519" ? nullptr : EVP_sha256();
+  size_t size = 0;
+  const auto* data = reinterpret_cast<const unsigned char*>(message.data());
+  if (!pkey || !ctx || EVP_DigestSignInit(ctx.get(), nullptr, md, nullptr, pkey.get()) != 1 ||
+      EVP_DigestSign(ctx.get(), nullptr, &size, data, message.size()) != 1) {
+    throw std::runtime_error("OpenSSL could not sign with " + key.privateFile);
   }
-  return readText(tmp.file("sig"));
+  std::string sig(size, '\0');
+  if (EVP_DigestSign(ctx.get(), reinterpret_cast<unsigned char*>(sig.data()), &size, data,
+                     message.size()) != 1) {
+    throw std::runtime_error("OpenSSL could not sign with " + key.privateFile);
+  }
+  sig.resize(size);
+  return sig;
 }
 
 std::string simpleSigningPayload(const std::string& dockerReference, const std::string& digest) {

@@ -17,7 +17,7 @@ struct SigningKey {
   std::string publicPem;
 };
 
-// A new key pair of `type` in `dir` (openssl genpkey).
+// A new key pair of `type` in `dir`, PEM files as `openssl genpkey` writes them.
 SigningKey makeSigningKey(const TempDir& dir, const std::string& type, const std::string& name);
 // The raw signature over `message`: ECDSA/RSA with SHA-256, Ed25519 pure (as cosign signs).
 std::string signMessage(const SigningKey& key, const std::string& message);

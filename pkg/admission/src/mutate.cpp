@@ -83,24 +83,18 @@ Outcome mutate(Request request, const policy::ReviewPlan& plan) {
       ++out.pins.alreadyPinned;
       continue;
     }
-    if (!use.resolvedDigest.empty()) {
-      const std::string pinned = use.image + "@" + use.resolvedDigest;
-      patch.push_back({{"op", "replace"}, {"path", pointerOf(use.path)}, {"value", pinned}});
-      record[use.container.empty() ? use.path : use.container] = pinned;
+    // The rule itself is policy's (judgePin); this turns its answer into the patch.
+    policy::PinJudgement judged = policy::judgePin(image, use);
+    if (!judged.pinned.empty()) {
+      patch.push_back({{"op", "replace"}, {"path", pointerOf(use.path)}, {"value", judged.pinned}});
+      record[use.container.empty() ? use.path : use.container] = judged.pinned;
       recorded = true;
       ++out.pins.pinned;
       continue;
     }
     ++out.pins.unresolved;
-    // Never a guessed digest: each Pin policy's mode says what an unpinned image means.
-    const std::string why = use.unresolved.empty()
-                                ? "the registry did not answer within the review deadline"
-                                : use.unresolved;
-    for (const policy::ImagePolicy* p : pins) {
-      out.evaluation.findings.push_back(
-          policy::Finding{p->name, p->mode, policy::Check::kDigest, use,
-                          "cannot be pinned to a digest (" + why + ")",
-                          "push the tag to its registry or name the image by digest", ""});
+    for (policy::Finding& f : judged.findings) {
+      out.evaluation.findings.push_back(std::move(f));
     }
   }
   for (const policy::PlannedImage& image : plan.images) {
@@ -131,6 +125,33 @@ Outcome mutate(Request request, const policy::ReviewPlan& plan) {
     response["patch"] = base64Encode(out.patch);
   }
   internal::finish(out, std::move(response));
+  return out;
+}
+
+std::vector<ImageVerdict> judgeAsAdmitted(const policy::PolicySet& policies, std::string_view ns,
+                                          const std::vector<policy::ImageUse>& uses,
+                                          const policy::ReviewPlan& plan, WallTime now) {
+  std::vector<ImageVerdict> out;
+  for (size_t u = 0; u < uses.size(); ++u) {
+    ImageVerdict& v = out.emplace_back();
+    policy::PinJudgement pin = policy::judgePin(plan.images[plan.imageOfUse[u]], uses[u]);
+    v.pinned = pin.pinned;
+    v.evaluation.findings = std::move(pin.findings);
+    if (policy::verdictOf(v.evaluation) != policy::Verdict::kDenied) {
+      // Validation sees the Pod as /mutate left it, planned afresh as the API server sends it.
+      policy::ImageUse asRun = uses[u];
+      if (!v.pinned.empty()) {
+        asRun.image = v.pinned;
+      }
+      policy::Evaluation validated = policy::evaluate(policies, ns, {asRun}, now);
+      for (policy::Finding& f : validated.findings) {
+        v.evaluation.findings.push_back(std::move(f));
+      }
+      v.evaluation.matchedPolicies = std::move(validated.matchedPolicies);
+      v.evaluation.exceptionsApplied = validated.exceptionsApplied;
+    }
+    v.verdict = policy::verdictOf(v.evaluation);
+  }
   return out;
 }
 

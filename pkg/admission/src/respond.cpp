@@ -145,14 +145,21 @@ void answer(Outcome& out, json& response) {
     violations += (violations.empty() ? "" : "; ") + f.policy + "/" +
                   std::string(policy::checkName(f.check)) + " " + f.use.path;
   }
-  if (ev.denied()) {
-    out.decision = Decision::kDenied;
-    out.message = denialMessage(req, ev);
-    response["allowed"] = false;
-    response["status"] = {
-        {"status", "Failure"}, {"code", 403}, {"reason", "Forbidden"}, {"message", out.message}};
-  } else {
-    out.decision = warnings.empty() ? Decision::kAllowed : Decision::kWarned;
+  // The verdict is policy's (the same function `check` answers with); this renders it.
+  switch (policy::verdictOf(ev)) {
+    case policy::Verdict::kDenied:
+      out.decision = Decision::kDenied;
+      out.message = denialMessage(req, ev);
+      response["allowed"] = false;
+      response["status"] = {
+          {"status", "Failure"}, {"code", 403}, {"reason", "Forbidden"}, {"message", out.message}};
+      break;
+    case policy::Verdict::kWarned:
+      out.decision = Decision::kWarned;
+      break;
+    case policy::Verdict::kAllowed:
+      out.decision = Decision::kAllowed;
+      break;
   }
   if (!warnings.empty()) {
     response["warnings"] = std::move(warnings);

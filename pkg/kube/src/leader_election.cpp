@@ -13,7 +13,6 @@ namespace hm::kube {
 namespace asio = boost::asio;
 using asio::awaitable;
 using nlohmann::json;
-using Clock = std::chrono::steady_clock;
 
 namespace {
 
@@ -25,11 +24,18 @@ std::string holderOf(const json& lease) {
              : "";
 }
 
+// Network deadlines are real time, whatever clock judges the lease.
 Deadline callDeadline(std::chrono::milliseconds budget) {
-  return Clock::now() + budget;
+  return std::chrono::steady_clock::now() + budget;
 }
 
 }  // namespace
+
+std::shared_ptr<LeaseFence> LeaseFence::open() {
+  auto f = std::make_shared<LeaseFence>();
+  f->extendTo(SteadyTime::max());
+  return f;
+}
 
 LeaderElector::LeaderElector(std::shared_ptr<Client> kube, LeaderElectionOptions options)
     : kube_(std::move(kube)), options_(std::move(options)) {}
@@ -39,7 +45,7 @@ awaitable<bool> LeaderElector::tryAcquireOrRenew() {
       1, std::chrono::duration_cast<std::chrono::seconds>(options_.leaseDuration).count()));
   auto got = co_await kube_->get(kLeases, options_.nameSpace, options_.name,
                                  callDeadline(options_.retryPeriod));
-  const std::string now = formatRfc3339Micro(std::chrono::system_clock::now());
+  const std::string now = formatRfc3339Micro(options_.timers->wallNow());
   if (!got.ok()) {
     if (got.status().code() != StatusCode::kNotFound) {
       co_return false;
@@ -59,17 +65,17 @@ awaitable<bool> LeaderElector::tryAcquireOrRenew() {
       co_return false;
     }
     observed_ = *created;
-    observedAt_ = Clock::now();
+    observedAt_ = options_.timers->steadyNow();
     co_return true;
   }
   json lease = *got;
   if (lease != observed_) {
     observed_ = lease;
-    observedAt_ = Clock::now();
+    observedAt_ = options_.timers->steadyNow();
   }
   const std::string holder = holderOf(lease);
   int64_t held = lease["spec"].value("leaseDurationSeconds", seconds);
-  const bool expired = Clock::now() > observedAt_ + std::chrono::seconds(held);
+  const bool expired = options_.timers->steadyNow() > observedAt_ + std::chrono::seconds(held);
   if (!holder.empty() && holder != options_.identity && !expired) {
     co_return false;
   }
@@ -87,64 +93,84 @@ awaitable<bool> LeaderElector::tryAcquireOrRenew() {
     co_return false;  // Conflict: someone else wrote first
   }
   observed_ = *updated;
-  observedAt_ = Clock::now();
+  observedAt_ = options_.timers->steadyNow();
   co_return true;
 }
 
 awaitable<void> LeaderElector::run(std::function<void()> onStartedLeading,
                                    std::function<void()> onStoppedLeading) {
-  asio::steady_timer timer(co_await asio::this_coro::executor);
-  timer_ = &timer;
+  const net::Timers& timers = *options_.timers;
   onStopped_ = onStoppedLeading;
-  Clock::time_point lastRenew{};
+  running_ = true;
+  Clock::SteadyTime lastRenew{};
   while (!stopping_) {
+    // The fence counts from when the renewal was sent, not from its answer: the API server
+    // may have written it at any moment in between.
+    const auto attempt = timers.steadyNow();
     const bool ok = co_await tryAcquireOrRenew();
     if (stopping_) {
       break;
     }
     if (ok) {
-      lastRenew = Clock::now();
+      lastRenew = attempt;
+      fence_->extendTo(attempt + options_.renewDeadline);
       if (!leading_) {
         leading_ = true;
         log::info("Became leader", {{"lease", options_.nameSpace + "/" + options_.name},
                                     {"identity", options_.identity}});
         onStartedLeading();
       }
-    } else if (leading_ && Clock::now() - lastRenew > options_.renewDeadline) {
-      // Stop at once: another replica may take over as soon as the lease expires.
+    } else if (leading_ && timers.steadyNow() - lastRenew >= options_.renewDeadline) {
+      // Stop at once: another replica may take over as soon as the lease expires. (The fence
+      // closed at the deadline already, whenever this loop got to notice.)
       leading_ = false;
+      fence_->close();
       log::warn("Lost leadership: the lease could not be renewed in time",
                 {{"lease", options_.nameSpace + "/" + options_.name}});
       onStoppedLeading();
     }
-    timer.expires_after(options_.retryPeriod);
-    boost::system::error_code ec;
-    co_await timer.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+    co_await net::sleepUntil(timers, timers.steadyNow() + options_.retryPeriod, &retry_);
   }
-  timer_ = nullptr;
+  retry_.reset();
   if (leading_) {
     leading_ = false;
+    fence_->close();
     onStoppedLeading();
+  }
+  running_ = false;
+  if (runEnded_) {
+    runEnded_->cancel();  // release() waits for this
   }
 }
 
 awaitable<Status> LeaderElector::release() {
   stopping_ = true;
-  if (timer_) {
-    timer_->cancel();  // run() ends now instead of after its retry period
+  if (retry_) {
+    retry_->cancel();  // run() ends now instead of after its retry period
   }
-  if (!leading_ || !observed_.is_object() || holderOf(observed_) != options_.identity) {
+  // As client-go: the renew loop ends before the release is written, so a renewal in flight
+  // cannot make the release conflict. run() stops leading (and calls onStoppedLeading) on its
+  // way out: the reconcilers end before the lease is handed over.
+  while (running_) {
+    co_await net::sleepUntil(*options_.timers, options_.timers->steadyNow() + options_.retryPeriod,
+                             &runEnded_);
+  }
+  if (leading_) {
+    leading_ = false;
+    fence_->close();
+    if (onStopped_) {
+      onStopped_();
+    }
+  }
+  // Whatever the loop last wrote: an acquisition that landed as the loop stopped is handed
+  // back too.
+  if (!observed_.is_object() || holderOf(observed_) != options_.identity) {
     co_return okStatus();
-  }
-  // Stop leading before anyone else can: the reconcilers end before the lease is handed over.
-  leading_ = false;
-  if (onStopped_) {
-    onStopped_();
   }
   json lease = observed_;
   lease["spec"]["holderIdentity"] = "";
   lease["spec"]["leaseDurationSeconds"] = 1;
-  lease["spec"]["renewTime"] = formatRfc3339Micro(std::chrono::system_clock::now());
+  lease["spec"]["renewTime"] = formatRfc3339Micro(options_.timers->wallNow());
   auto updated = co_await kube_->update(kLeases, options_.nameSpace, lease,
                                         callDeadline(options_.retryPeriod));
   if (!updated.ok()) {

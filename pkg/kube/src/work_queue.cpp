@@ -26,7 +26,10 @@ using Timer = asio::steady_timer;
 class Queue final : public WorkQueue {
  public:
   Queue(asio::any_io_executor executor, WorkQueueOptions options)
-      : strand_(asio::make_strand(executor)), options_(options), tokens_(options.retryBurst) {}
+      : strand_(asio::make_strand(executor)),
+        options_(options),
+        tokens_(options.retryBurst),
+        bucketTime_(now()) {}
 
   void start(Process process) override {
     auto self = std::static_pointer_cast<Queue>(shared_from_this());
@@ -56,8 +59,8 @@ class Queue final : public WorkQueue {
         t->cancel();
       }
       self->idle_.clear();
-      for (auto& [key, timer] : self->delayed_) {
-        timer->cancel();
+      for (auto& [key, delayed] : self->delayed_) {
+        delayed.handle->cancel();
       }
       self->delayed_.clear();
       if (self->running_ == 0) {
@@ -73,17 +76,19 @@ class Queue final : public WorkQueue {
 
   uint64_t threw() const override { return threw_; }
   InFlight inFlight() const override {
-    const auto now = std::chrono::steady_clock::now();
+    const auto current = now();
     InFlight out;
     std::lock_guard lock(startedMu_);
     for (const auto& [key, at] : started_) {
-      const double s = std::chrono::duration<double>(now - at).count();
+      const double s = std::chrono::duration<double>(current - at).count();
       out.unfinishedSeconds += s;
       out.longestSeconds = std::max(out.longestSeconds, s);
       ++out.processing;
     }
     return out;
   }
+  Clock::SteadyTime now() const { return options_.timers->steadyNow(); }
+
   int failures(const std::string& key) const override {
     auto it = failures_.find(key);
     return it == failures_.end() ? 0 : it->second;
@@ -97,7 +102,7 @@ class Queue final : public WorkQueue {
     if (options_.metrics) {
       options_.metrics->added(options_.name);
     }
-    enqueuedAt_[key] = std::chrono::steady_clock::now();
+    enqueuedAt_[key] = now();
     if (processing_.count(key)) {
       return;  // queued again when its worker finishes
     }
@@ -118,25 +123,25 @@ class Queue final : public WorkQueue {
     if (stopping_) {
       return;
     }
-    const auto due = std::chrono::steady_clock::now() + delay;
+    const auto due = now() + delay;
     if (auto it = delayed_.find(key); it != delayed_.end()) {
-      if (it->second->expiry() <= due) {
+      if (it->second.due <= due) {
         return;
       }
-      it->second->cancel();
+      it->second.handle->cancel();
       delayed_.erase(it);
     }
-    auto timer = std::make_shared<Timer>(strand_, due);
-    delayed_[key] = timer;
     auto self = std::static_pointer_cast<Queue>(shared_from_this());
-    timer->async_wait([self, key, timer](const boost::system::error_code& ec) {
-      if (auto it = self->delayed_.find(key); it != self->delayed_.end() && it->second == timer) {
+    const uint64_t id = ++delayedIds_;
+    auto handle = options_.timers->schedule(strand_, due, [self, key, id](bool fired) {
+      if (auto it = self->delayed_.find(key); it != self->delayed_.end() && it->second.id == id) {
         self->delayed_.erase(it);
       }
-      if (!ec) {
+      if (fired) {
         self->addNow(key);
       }
     });
+    delayed_[key] = Delayed{due, id, std::move(handle)};
   }
 
   void wakeOne() {
@@ -156,9 +161,9 @@ class Queue final : public WorkQueue {
 
   // Reserves a token from the retry bucket; returns how long until it is available.
   std::chrono::milliseconds retryDelay() {
-    auto now = std::chrono::steady_clock::now();
-    double elapsed = std::chrono::duration<double>(now - bucketTime_).count();
-    bucketTime_ = now;
+    const auto current = now();
+    double elapsed = std::chrono::duration<double>(current - bucketTime_).count();
+    bucketTime_ = current;
     tokens_ = std::min<double>(options_.retryBurst, tokens_ + elapsed * options_.retryQps);
     tokens_ -= 1;
     if (tokens_ >= 0 || options_.retryQps <= 0) {
@@ -202,7 +207,7 @@ class Queue final : public WorkQueue {
       queue_.pop_front();
       queued_.erase(key);
       reportDepth();
-      const auto started = std::chrono::steady_clock::now();
+      const auto started = now();
       if (auto it = enqueuedAt_.find(key); it != enqueuedAt_.end()) {
         if (options_.metrics) {
           options_.metrics->waited(options_.name,
@@ -222,9 +227,8 @@ class Queue final : public WorkQueue {
       }
       processing_.erase(key);
       if (options_.metrics) {
-        options_.metrics->worked(
-            options_.name,
-            std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
+        options_.metrics->worked(options_.name,
+                                 std::chrono::duration<double>(now() - started).count());
       }
       if (result.ok()) {
         failures_.erase(key);
@@ -252,15 +256,21 @@ class Queue final : public WorkQueue {
   std::deque<std::string> queue_;
   std::set<std::string> queued_;
   std::set<std::string> processing_;
-  std::map<std::string, std::chrono::steady_clock::time_point> enqueuedAt_;
+  std::map<std::string, Clock::SteadyTime> enqueuedAt_;
   mutable std::mutex startedMu_;  // started_ is read by metrics scrapes from other threads
-  std::map<std::string, std::chrono::steady_clock::time_point> started_;
+  std::map<std::string, Clock::SteadyTime> started_;
   std::atomic<uint64_t> threw_{0};
   std::map<std::string, int> failures_;
   double tokens_ = 0;  // the retry bucket; filled to retryBurst on creation
-  std::chrono::steady_clock::time_point bucketTime_ = std::chrono::steady_clock::now();
+  Clock::SteadyTime bucketTime_;
   std::vector<std::shared_ptr<Timer>> idle_;
-  std::map<std::string, std::shared_ptr<Timer>> delayed_;  // by key: the earliest pending add
+  struct Delayed {
+    Clock::SteadyTime due;
+    uint64_t id = 0;  // tells a cancelled timer's late callback from its replacement's
+    std::shared_ptr<net::TimerHandle> handle;
+  };
+  std::map<std::string, Delayed> delayed_;  // by key: the earliest pending add
+  uint64_t delayedIds_ = 0;
   bool stopping_ = false;
   int running_ = 0;
   std::function<void()> done_;

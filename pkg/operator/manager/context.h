@@ -3,11 +3,13 @@
 
 #include "harbormaster/kube/informer.h"
 
+#include <algorithm>
 #include <optional>
 #include <set>
 
 #include "harbormaster/base/clock.h"
 #include "harbormaster/kube/events.h"
+#include "harbormaster/kube/leader_election.h"
 #include "harbormaster/operator/conditions.h"
 #include "harbormaster/operator/operator.h"
 #include "harbormaster/operator/reasons.h"
@@ -48,11 +50,26 @@ struct Context {
 
   // Set for one reconcile (forReconcile()): no call outlives it.
   std::optional<kube::Deadline> bound;
+  // The fences every call stays inside: the lease's (closed at the renew deadline; see
+  // leader_election.h) and the process's own (closed when shutdown's grace is over). A call
+  // that would start past either gets a deadline already passed, so the clients refuse it
+  // before sending anything, and a call in flight is cut when its fence closes.
+  std::shared_ptr<const kube::LeaseFence> leaseFence = kube::LeaseFence::open();
+  std::shared_ptr<const kube::LeaseFence> runFence = kube::LeaseFence::open();
 
-  // Each Harbor or Kubernetes call's deadline: callTimeout, within the reconcile's bound.
+  // Each Harbor or Kubernetes call's deadline: callTimeout, within the reconcile's bound and
+  // the fences.
   kube::Deadline deadline() const {
-    const kube::Deadline call = clock->steadyNow() + options.callTimeout;
-    return bound ? std::min(call, *bound) : call;
+    kube::Deadline call = clock->steadyNow() + options.callTimeout;
+    if (bound) {
+      call = std::min(call, *bound);
+    }
+    return std::min({call, leaseFence->validUntil(), runFence->validUntil()});
+  }
+  // Whether this process may still act: a reconcile checks before it starts.
+  bool mayAct() const {
+    const auto now = clock->steadyNow();
+    return leaseFence->valid(now) && runFence->valid(now);
   }
   // A copy for one reconcile, bounded by options.reconcileTimeout in total.
   Context forReconcile() const {

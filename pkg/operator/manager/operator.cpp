@@ -1,9 +1,9 @@
 #include "context.h"
 
+#include <boost/asio/async_result.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
-#include <boost/asio/redirect_error.hpp>
-#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include "harbormaster/base/log.h"
 #include "harbormaster/kube/leader_election.h"
@@ -48,6 +48,10 @@ struct Operator::State {
   std::unique_ptr<kube::LeaderElector> elector;
   std::atomic<bool> leading{false};
   std::atomic<bool> stopping{false};
+  // Closed when shutdown's grace is over (ctx.runFence).
+  std::shared_ptr<kube::LeaseFence> runFence = kube::LeaseFence::open();
+  // The policy file check's wait (on the control strand).
+  std::shared_ptr<net::TimerHandle> fileCheckSleep;
 
   // The Harbor controllers' informers; none without Harbor.
   std::vector<std::shared_ptr<kube::Informer>> informers() const {
@@ -210,6 +214,7 @@ struct Operator::State {
     qo.metrics = queueMetrics;
     qo.workers = ctx.options.workers;
     qo.maxBackoff = ctx.options.maxBackoff;
+    qo.timers = ctx.options.timers;
     c->queue = kube::WorkQueue::create(ex, qo);
     c->queue->start(processor(*c));
     metrics->addController(name, ctx.options.workers);
@@ -224,7 +229,7 @@ struct Operator::State {
     State* s = this;
     Controller* cp = &c;
     return [s, cp](std::string key) -> awaitable<Status> {
-      if (s->stopping || !s->leading) {
+      if (s->stopping || !s->leading || !s->ctx.mayAct()) {
         co_return okStatus();  // a new leader starts from a full enqueue
       }
       const auto started = std::chrono::steady_clock::now();
@@ -324,6 +329,8 @@ Operator::Operator(std::shared_ptr<kube::Client> kube, std::shared_ptr<harbor::C
   state_->ctx.kube = kube;
   state_->ctx.harbor = std::move(harbor);
   state_->ctx.options = options;
+  state_->ctx.clock = options.timers;
+  state_->ctx.runFence = state_->runFence;
   state_->ctx.events =
       std::make_shared<kube::EventRecorder>(kube, "harbormaster-operator", options.identity);
   state_->ctx.newSecret = robotaccount::randomSecret;
@@ -338,6 +345,19 @@ Operator::~Operator() {
 awaitable<void> Operator::run() {
   auto st = state_;
   auto ex = co_await asio::this_coro::executor;
+  if (st->ctx.options.leaderElect) {
+    // Before the controllers: every call they make stays inside the lease's fence.
+    kube::LeaderElectionOptions lo;
+    lo.nameSpace = st->ctx.options.nameSpace;
+    lo.name = "harbormaster-operator";
+    lo.identity = st->ctx.options.identity;
+    lo.leaseDuration = st->ctx.options.leaseDuration;
+    lo.renewDeadline = st->ctx.options.renewDeadline;
+    lo.retryPeriod = st->ctx.options.retryPeriod;
+    lo.timers = st->ctx.options.timers;
+    st->elector = std::make_unique<kube::LeaderElector>(st->ctx.kube, lo);
+    st->ctx.leaseFence = st->elector->fence();
+  }
   if (st->ctx.harbor != nullptr) {
     st->buildInformers();
     st->addController(kProjectController, harborproject::newReconciler(st->ctx), ex);
@@ -370,12 +390,14 @@ awaitable<void> Operator::run() {
     asio::co_spawn(
         ex,
         [st]() -> awaitable<void> {
-          asio::steady_timer timer(co_await asio::this_coro::executor);
+          const net::Timers& timers = *st->ctx.options.timers;
           while (!st->stopping) {
-            timer.expires_after(st->ctx.options.policyCheckInterval);
-            boost::system::error_code ec;
-            co_await timer.async_wait(asio::redirect_error(asio::use_awaitable, ec));
-            if (st->policies->reloadChangedFiles() > 0 && st->leading) {
+            // shutdown() wakes this (on this strand), so the loop and its hold on the state
+            // end before the io_context stops.
+            co_await net::sleepUntil(timers,
+                                     timers.steadyNow() + st->ctx.options.policyCheckInterval,
+                                     &st->fileCheckSleep);
+            if (!st->stopping && st->policies->reloadChangedFiles() > 0 && st->leading) {
               st->addAllPolicyResources();
             }
           }
@@ -404,26 +426,83 @@ awaitable<void> Operator::run() {
   if (st->stopping) {
     co_return;
   }
-  if (!st->ctx.options.leaderElect) {
+  if (st->elector == nullptr) {
     st->startLeading();
     co_return;
   }
-  kube::LeaderElectionOptions lo;
-  lo.nameSpace = st->ctx.options.nameSpace;
-  lo.name = "harbormaster-operator";
-  lo.identity = st->ctx.options.identity;
-  lo.leaseDuration = st->ctx.options.leaseDuration;
-  lo.renewDeadline = st->ctx.options.renewDeadline;
-  lo.retryPeriod = st->ctx.options.retryPeriod;
-  st->elector = std::make_unique<kube::LeaderElector>(st->ctx.kube, lo);
   State* s = st.get();  // run() holds `st` for as long as the elector runs
   co_await st->elector->run([s] { s->startLeading(); }, [s] { s->stopLeading(); });
 }
 
+namespace {
+
+// Completes (on the caller's executor) once every queue has stopped and its items in flight
+// have finished.
+awaitable<void> drain(std::vector<std::shared_ptr<kube::WorkQueue>> queues) {
+  auto ex = co_await asio::this_coro::executor;
+  co_await asio::async_initiate<const asio::use_awaitable_t<>&, void()>(
+      [&queues, ex](auto handler) {
+        auto h = std::make_shared<decltype(handler)>(std::move(handler));
+        auto left = std::make_shared<std::atomic<size_t>>(queues.size() + 1);
+        auto one = [h, left, ex] {
+          if (--*left == 0) {
+            asio::post(ex, [h] { (*h)(); });
+          }
+        };
+        for (auto& q : queues) {
+          q->shutdown(one);
+        }
+        one();
+      },
+      asio::use_awaitable);
+}
+
+}  // namespace
+
+// controller-runtime's order: stop handing out work, wait for what runs (with a grace), and
+// only then give the lease away, so no standby leads while this process may still write.
 awaitable<void> Operator::shutdown() {
   auto st = state_;
   st->stopping = true;
+  std::vector<std::shared_ptr<kube::WorkQueue>> queues;
+  for (auto& c : st->controllers) {
+    queues.push_back(c->queue);
+  }
+  // The drain races the grace on this strand: the drain's end wakes the sleeper.
+  const net::Timers& timers = *st->ctx.options.timers;
+  auto drained = std::make_shared<bool>(false);
+  auto sleeper = std::make_shared<std::shared_ptr<net::TimerHandle>>();
+  // A local, not a co_await inside the call's arguments: GCC 12 mishandles those frames.
+  auto ex = co_await asio::this_coro::executor;
+  asio::co_spawn(
+      ex,
+      [queues, drained, sleeper]() -> awaitable<void> {
+        co_await drain(queues);
+        *drained = true;
+        if (*sleeper) {
+          (*sleeper)->cancel();
+        }
+      },
+      net::LogFailure{"queue drain"});
+  const auto graceEnd = timers.steadyNow() + st->ctx.options.shutdownGrace;
+  bool fenceClosed = false;
+  while (!*drained) {
+    const bool fired = co_await net::sleepUntil(
+        timers, fenceClosed ? Clock::SteadyTime::max() : graceEnd, sleeper.get());
+    if (fired && !fenceClosed) {
+      // Out of grace: no call starts any more; those in flight end by their own deadlines.
+      log::warn(
+          "Reconciles still running at the end of the shutdown grace; their remaining "
+          "calls are refused",
+          {{"grace", std::to_string(st->ctx.options.shutdownGrace.count()) + "ms"}});
+      st->runFence->close();
+      fenceClosed = true;
+    }
+  }
   st->stopLeading();
+  if (st->fileCheckSleep) {
+    st->fileCheckSleep->cancel();
+  }
   for (const auto& inf : st->informers()) {
     if (inf) {
       inf->stop();
@@ -434,9 +513,6 @@ awaitable<void> Operator::shutdown() {
   }
   if (st->elector) {
     (void)co_await st->elector->release();
-  }
-  for (auto& c : st->controllers) {
-    c->queue->shutdown([] {});
   }
 }
 

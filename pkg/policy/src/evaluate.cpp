@@ -347,6 +347,50 @@ bool Evaluation::denied() const {
                      [](const Finding& f) { return f.mode == Mode::kEnforce; });
 }
 
+Verdict verdictOf(const Evaluation& evaluation) {
+  if (evaluation.denied()) {
+    return Verdict::kDenied;
+  }
+  return std::any_of(evaluation.findings.begin(), evaluation.findings.end(),
+                     [](const Finding& f) { return f.mode == Mode::kWarn; })
+             ? Verdict::kWarned
+             : Verdict::kAllowed;
+}
+
+std::string_view verdictName(Verdict verdict) {
+  switch (verdict) {
+    case Verdict::kAllowed:
+      return "allowed";
+    case Verdict::kWarned:
+      return "warned";
+    case Verdict::kDenied:
+      return "denied";
+  }
+  return "denied";
+}
+
+PinJudgement judgePin(const PlannedImage& image, const ImageUse& use) {
+  PinJudgement out;
+  if (!image.wantsPin()) {
+    return out;
+  }
+  if (!use.resolvedDigest.empty()) {
+    out.pinned = use.image + "@" + use.resolvedDigest;
+    return out;
+  }
+  const std::string why = use.unresolved.empty()
+                              ? "the registry did not answer within the review deadline"
+                              : use.unresolved;
+  for (const ImagePolicy* p : image.judging) {
+    if (p->digest == DigestRule::kPin) {
+      out.findings.push_back(Finding{
+          p->name, p->mode, Check::kDigest, use, "cannot be pinned to a digest (" + why + ")",
+          "push the tag to its registry or name the image by digest", ""});
+    }
+  }
+  return out;
+}
+
 Evaluation evaluate(const PolicySet& policies, std::string_view ns,
                     const std::vector<ImageUse>& images, const ReviewPlan& plan, WallTime now) {
   Evaluation result;

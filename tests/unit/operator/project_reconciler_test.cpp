@@ -5,8 +5,10 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <mutex>
+
 #include "support/async.h"
-#include "support/fake_clock.h"
+#include "support/fake_timers.h"
 #include "support/mock_clients.h"
 
 namespace hm::op::harborproject {
@@ -82,7 +84,7 @@ class ProjectReconcilerTest : public ::testing::Test {
   }
 
   hm::testing::IoThreads io_;
-  hm::testing::FakeClock clock_;
+  hm::testing::FakeTimers clock_;  // a Clock whose timers (a blocked call) move with it
   std::shared_ptr<NiceMock<MockKubeClient>> kube_ = std::make_shared<NiceMock<MockKubeClient>>();
   std::shared_ptr<StrictMock<MockHarborClient>> harbor_ =
       std::make_shared<StrictMock<MockHarborClient>>();
@@ -176,6 +178,59 @@ TEST_F(ProjectReconcilerTest, SomeoneElsesProjectIsNotTakenWithoutAdoptExisting)
   ASSERT_EQ(written_.size(), 1u);
   EXPECT_EQ(condition(written_[0], "Ready", "reason"), "AlreadyExists");
   EXPECT_EQ(condition(written_[0], "Ready", "status"), "False");
+}
+
+// The fence (manager/context.h): a reconcile blocked in a Harbor call when the lease's renew
+// deadline passes is cut there, not at its callTimeout, and whatever it tries afterwards gets a
+// deadline already passed, which the clients refuse before sending (net::HttpClient checks the
+// deadline before every attempt).
+TEST_F(ProjectReconcilerTest, ALostLeaseEndsAReconcileBlockedInAHarborCall) {
+  ctx_.options.callTimeout = std::chrono::minutes(1);
+  auto fence = std::make_shared<kube::LeaseFence>();
+  fence->extendTo(clock_.steadyNow() + std::chrono::seconds(10));  // renewed just now
+  ctx_.leaseFence = fence;
+  json status = {{"projectName", "team-a"}, {"projectID", 11}, {"observedGeneration", 1}};
+  start(project(status));
+  std::promise<void> entered;
+  kube::Deadline harborDeadline{};
+  // Harbor stops answering: the call returns only when its deadline comes (as the client does).
+  EXPECT_CALL(*harbor_, getProject("team-a", _))
+      .WillOnce([&](std::string,
+                    harbor::Deadline d) -> boost::asio::awaitable<StatusOr<harbor::Project>> {
+        harborDeadline = d;
+        entered.set_value();
+        co_await net::sleepUntil(clock_, d);
+        co_return StatusOr<harbor::Project>(deadlineExceeded("GET /api/v2.0/projects/team-a"));
+      });
+  // Every Kubernetes write after the fence closed, with its deadline.
+  std::mutex mu;
+  std::vector<kube::Deadline> lateWrites;
+  ON_CALL(*kube_, updateStatus(_, _, _, _)).WillByDefault([&](auto, auto, json o, auto d) {
+    std::lock_guard lock(mu);
+    if (!fence->valid(clock_.steadyNow())) {
+      lateWrites.push_back(d);
+    }
+    return ready(StatusOr<json>(o));
+  });
+  auto result = std::make_shared<std::promise<Result>>();
+  auto reconciler = newReconciler(ctx_);
+  boost::asio::co_spawn(io_.ioc(), hm::testing::deliver(reconciler->reconcile("team-a"), result),
+                        boost::asio::detached);
+  ASSERT_EQ(entered.get_future().wait_for(std::chrono::seconds(30)), std::future_status::ready);
+  EXPECT_EQ(harborDeadline, fence->validUntil()) << "the fence, not the minute-long callTimeout";
+  // The lease is not renewed: its renew deadline passes while the call hangs.
+  clock_.advance(std::chrono::seconds(10));
+  auto done = result->get_future();
+  ASSERT_EQ(done.wait_for(std::chrono::seconds(30)), std::future_status::ready)
+      << "the blocked call ends at the fence";
+  Result r = done.get();
+  EXPECT_FALSE(r.error.ok());
+  EXPECT_EQ(r.error.code(), StatusCode::kDeadlineExceeded) << r.error.toString();
+  std::lock_guard lock(mu);
+  for (const auto& d : lateWrites) {
+    EXPECT_LE(d, clock_.steadyNow()) << "a write after the fence must be refused unsent";
+  }
+  // (StrictMock: any Harbor write would have failed the test.)
 }
 
 }  // namespace

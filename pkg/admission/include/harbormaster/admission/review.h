@@ -88,6 +88,20 @@ bool mutationTarget(const Request& request);
 // an Enforce Pin policy denies, Warn warns, Audit notes it. Pure.
 Outcome mutate(Request request, const policy::ReviewPlan& plan);
 
+// What the two webhooks answer, image by image, for a Pod that runs these images (their facts
+// gathered, planned by `plan`): /mutate's Pin rule first (policy::judgePin; an Enforce finding
+// there denies the Pod before validation), then /validate's evaluation of the image as it would
+// run (pinned to its digest when /mutate pins it). `harbormaster check` answers with this, so
+// it gives the webhook's verdict (policy::verdictOf) in the webhook's words. Pure.
+struct ImageVerdict {
+  std::string pinned;             // what the Pod would run, when /mutate pins the image
+  policy::Evaluation evaluation;  // /mutate's findings, then /validate's
+  policy::Verdict verdict = policy::Verdict::kAllowed;
+};
+std::vector<ImageVerdict> judgeAsAdmitted(const policy::PolicySet& policies, std::string_view ns,
+                                          const std::vector<policy::ImageUse>& uses,
+                                          const policy::ReviewPlan& plan, WallTime now);
+
 // The denial message for an evaluation: names the object, each failing image, check and fix.
 std::string denialMessage(const Request& request, const policy::Evaluation& evaluation);
 

@@ -9,6 +9,12 @@
 // Expiry is judged on this process's clock from when it last saw the Lease change (not from
 // the holder's renewTime), so clock skew between nodes cannot shorten a lease. A leader that
 // cannot renew for `renewDeadline` calls onStoppedLeading at once and keeps trying to lead.
+//
+// The fence: a leader may act until the start of its last successful renewal plus
+// renewDeadline, a bound that holds whether or not the elector has noticed anything yet (it may
+// be waiting on a slow API server). A standby can lead no sooner than leaseDuration after that
+// renewal, so what respects the fence never overlaps another leader, with leaseDuration -
+// renewDeadline to spare for clock rates and requests in flight.
 #pragma once
 
 // Boost 1.74's awaitable.hpp uses std::exchange without including <utility>: every header
@@ -16,9 +22,9 @@
 #include <utility>
 
 #include "harbormaster/kube/client.h"
+#include "harbormaster/net/timers.h"
 
 #include <atomic>
-#include <boost/asio/steady_timer.hpp>
 #include <functional>
 #include <memory>
 #include <string>
@@ -32,6 +38,23 @@ struct LeaderElectionOptions {
   std::chrono::milliseconds leaseDuration{15'000};
   std::chrono::milliseconds renewDeadline{10'000};
   std::chrono::milliseconds retryPeriod{2'000};
+  const net::Timers* timers = &net::Timers::system();  // renewals, expiry, the fence
+};
+
+// Until when this process may act as the leader (see above). Safe from any thread.
+class LeaseFence {
+ public:
+  using SteadyTime = Clock::SteadyTime;
+  // A fence that never closes: for a process that runs without leader election.
+  static std::shared_ptr<LeaseFence> open();
+
+  SteadyTime validUntil() const { return SteadyTime(SteadyTime::duration(until_.load())); }
+  bool valid(SteadyTime now) const { return now < validUntil(); }
+  void extendTo(SteadyTime until) { until_ = until.time_since_epoch().count(); }
+  void close() { until_ = SteadyTime::min().time_since_epoch().count(); }
+
+ private:
+  std::atomic<SteadyTime::rep> until_{SteadyTime::min().time_since_epoch().count()};
 };
 
 class LeaderElector {
@@ -48,6 +71,8 @@ class LeaderElector {
   // Ends run() without touching the lease (as a crash would).
   void stop() { stopping_ = true; }
   bool leading() const { return leading_; }
+  // Shared with whatever must stop when leadership ends (the operator's calls).
+  std::shared_ptr<const LeaseFence> fence() const { return fence_; }
 
  private:
   boost::asio::awaitable<bool> tryAcquireOrRenew();
@@ -58,8 +83,11 @@ class LeaderElector {
   std::atomic<bool> leading_{false};
   nlohmann::json observed_;  // the Lease as last seen
   std::function<void()> onStopped_;
-  boost::asio::steady_timer* timer_ = nullptr;  // run()'s retry timer while it runs
-  std::chrono::steady_clock::time_point observedAt_{};
+  std::shared_ptr<net::TimerHandle> retry_;     // run()'s wait between attempts
+  std::shared_ptr<net::TimerHandle> runEnded_;  // release()'s wait for run() to end
+  bool running_ = false;                        // run() is looping (on the strand)
+  Clock::SteadyTime observedAt_{};
+  std::shared_ptr<LeaseFence> fence_ = std::make_shared<LeaseFence>();
 };
 
 }  // namespace hm::kube

@@ -24,6 +24,7 @@
 #include <string>
 
 #include "harbormaster/base/status.h"
+#include "harbormaster/net/timers.h"
 
 namespace hm::kube {
 
@@ -49,6 +50,9 @@ struct WorkQueueOptions {
   int retryBurst = 100;
   std::string name = {};  // the metrics' `name` label: the controller's name
   std::shared_ptr<WorkQueueMetrics> metrics = {};  // optional
+  // Backoff, delayed adds, the retry bucket and the metrics' durations read this (tests move
+  // it by hand).
+  const net::Timers* timers = &net::Timers::system();
 };
 
 class WorkQueue : public std::enable_shared_from_this<WorkQueue> {

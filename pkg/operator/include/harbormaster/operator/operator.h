@@ -18,6 +18,7 @@
 
 #include "harbormaster/harbor/client.h"
 #include "harbormaster/metrics/metrics.h"
+#include "harbormaster/net/timers.h"
 
 namespace hm::op {
 
@@ -48,6 +49,13 @@ struct OperatorOptions {
   // How often the key and trusted-root files policies name are compared, as the webhook does: a
   // file that appears, changes or goes reloads the policies that read it and their status.
   std::chrono::milliseconds policyCheckInterval{2'000};
+  // On shutdown, reconciles in flight get this long to finish while the lease is still held;
+  // then every call they have not started is refused and the lease is released once they end
+  // (each call in flight ends by its own deadline, callTimeout at most). Chosen with the chart's
+  // terminationGracePeriodSeconds (30 s): grace + callTimeout fit inside it.
+  std::chrono::milliseconds shutdownGrace{15'000};
+  // Backoff, lease renewal and the fences read this (tests move it by hand).
+  const net::Timers* timers = &net::Timers::system();
 };
 
 class Operator {
@@ -62,7 +70,9 @@ class Operator {
 
   // Runs until shutdown(). Spawn once, on a strand.
   boost::asio::awaitable<void> run();
-  // Stops the reconcilers and releases the lease (a standby takes over at once).
+  // Stops handing out work, lets reconciles in flight finish (within shutdownGrace), then
+  // releases the lease (a standby takes over at once): the lease is never handed over while
+  // this process may still write.
   boost::asio::awaitable<void> shutdown();
   // Informers synced and, with leader election, leading or standing by.
   bool ready() const;

@@ -52,6 +52,13 @@ struct Evaluation {
   bool denied() const;
 };
 
+// The answer a review gives, from its findings alone: denied when an Enforce finding is there,
+// warned when a Warn one is, else allowed (Audit findings are recorded, never shown). The
+// webhook's AdmissionReview and `harbormaster check` both answer with this.
+enum class Verdict { kAllowed, kWarned, kDenied };
+Verdict verdictOf(const Evaluation& evaluation);
+std::string_view verdictName(Verdict verdict);  // "allowed", "warned", "denied"
+
 // One distinct image of a review (its text and whether oldObject had it), parsed once, with the
 // policies that select it and the ones that judge it, found once. Facts are gathered and checks
 // run from this plan, so no step parses or matches again.
@@ -102,6 +109,16 @@ Evaluation evaluate(const PolicySet& policies, std::string_view ns,
 // Plans, then judges: for callers that gathered no facts through a plan.
 Evaluation evaluate(const PolicySet& policies, std::string_view ns,
                     const std::vector<ImageUse>& images, WallTime now);
+
+// The digest: Pin rule, where the mutating webhook applies it (an image whose wantsPin() holds):
+// it runs as `<as written>@<digest>` when its digest was resolved; otherwise each Pin policy
+// that judges it gives a finding under its own mode, and the digest is never guessed. (A Pod
+// that reaches validation unpinned is judged by evaluate(): "is not pinned by digest".)
+struct PinJudgement {
+  std::string pinned;             // the reference it runs as; empty when it could not be pinned
+  std::vector<Finding> findings;  // one per Pin policy when it could not
+};
+PinJudgement judgePin(const PlannedImage& image, const ImageUse& use);
 
 // `container "web" (spec.containers[0].image) nginx:1.25 is not pinned by digest — use …`
 std::string describe(const Finding& finding);

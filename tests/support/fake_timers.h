@@ -1,0 +1,72 @@
+// Timers on a clock tests move by hand: advance() runs, on their executors, the callbacks of
+// every timer that came due. Nothing sleeps; a test that waits for an effect runs its
+// io_context (poll()) after advancing.
+#pragma once
+
+#include <algorithm>
+#include <boost/asio/post.hpp>
+#include <mutex>
+#include <vector>
+
+#include "harbormaster/net/timers.h"
+#include "support/fake_clock.h"
+
+namespace hm::testing {
+
+class FakeTimers final : public net::Timers {
+ public:
+  SteadyTime steadyNow() const override { return clock_.steadyNow(); }
+  WallTime wallNow() const override { return clock_.wallNow(); }
+
+  std::shared_ptr<net::TimerHandle> schedule(boost::asio::any_io_executor ex, SteadyTime due,
+                                             std::function<void(bool)> fn) const override {
+    auto entry = std::make_shared<Entry>(std::move(ex), due, std::move(fn));
+    std::lock_guard lock(mu_);
+    pending_.push_back(entry);
+    return entry;
+  }
+
+  // Moves time forward and fires what came due.
+  void advance(std::chrono::milliseconds by) {
+    clock_.advance(by);
+    std::vector<std::shared_ptr<Entry>> due;
+    {
+      std::lock_guard lock(mu_);
+      auto it = std::stable_partition(pending_.begin(), pending_.end(),
+                                      [&](const auto& e) { return e->due > clock_.steadyNow(); });
+      due.assign(it, pending_.end());
+      pending_.erase(it, pending_.end());
+    }
+    for (auto& e : due) {
+      e->finish(true);
+    }
+  }
+  // Timers scheduled and neither fired nor cancelled.
+  size_t pending() const {
+    std::lock_guard lock(mu_);
+    return static_cast<size_t>(
+        std::count_if(pending_.begin(), pending_.end(), [](const auto& e) { return !e->done; }));
+  }
+
+ private:
+  struct Entry final : net::TimerHandle {
+    Entry(boost::asio::any_io_executor e, SteadyTime d, std::function<void(bool)> f)
+        : ex(std::move(e)), due(d), fn(std::move(f)) {}
+    void cancel() override { finish(false); }
+    void finish(bool fired) {
+      if (!done.exchange(true)) {
+        boost::asio::post(ex, [fn = std::move(fn), fired] { fn(fired); });
+      }
+    }
+    boost::asio::any_io_executor ex;
+    SteadyTime due;
+    std::function<void(bool)> fn;
+    std::atomic<bool> done{false};
+  };
+
+  FakeClock clock_;
+  mutable std::mutex mu_;
+  mutable std::vector<std::shared_ptr<Entry>> pending_;
+};
+
+}  // namespace hm::testing
