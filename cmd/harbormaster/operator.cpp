@@ -124,19 +124,9 @@ StatusOr<OperatorCommand> parseOperatorOptions(std::vector<std::string> args) {
   const char* pod = std::getenv("POD_NAME");
   c.op.identity =
       flags->get("identity", pod ? pod : std::string(host) + "_" + std::to_string(getpid()));
-  if (c.harbor.url.empty()) {
-    return c;
-  }
-  // Pull secrets name the Harbor host and any other name its registry is reached by.
-  auto url = net::parseUrl(c.harbor.url);
-  if (!url.ok()) {
-    return url.status().withContext("--harbor-url");
-  }
-  const bool defaultPort =
-      (url->scheme == "https" && url->port == 443) || (url->scheme == "http" && url->port == 80);
-  c.op.registryHosts.push_back(defaultPort ? url->host : url->authority());
-  for (const auto& h : c.harbor.registryHosts) {
-    c.op.registryHosts.push_back(h);
+  if (!c.harbor.url.empty()) {
+    // Refused here, before anything starts; runOperator connects with the same builder.
+    HM_RETURN_IF_ERROR(net::parseUrl(c.harbor.url).status().withContext("--harbor-url"));
   }
   return c;
 }
@@ -180,18 +170,15 @@ int runOperator(const std::vector<std::string>& args) {
   }
   std::shared_ptr<harbor::Client> harbor;
   if (!c->harbor.url.empty()) {
-    net::ClientOptions ho;
-    if (!c->harbor.caFile.empty()) {
-      ho.caFile = c->harbor.caFile;
-    }
-    auto http = net::HttpClient::create(ioc.get_executor(), ho);
-    if (!http.ok()) {
-      log::error("Failed to set up the Harbor client", {{"error", http.status().message()}});
+    // The webhook's builder: the same CA handling (Harbor's CA and the system store) and the
+    // same registry host names, which the pull secrets' auths keys are.
+    auto connected = harbor::connect(ioc.get_executor(), c->harbor);
+    if (!connected.ok()) {
+      log::error("Failed to set up the Harbor client", {{"error", connected.status().message()}});
       return 2;
     }
-    harbor = harbor::Client::create(
-        std::shared_ptr<net::HttpClient>(std::move(*http)),
-        harbor::HarborOptions{c->harbor.url, c->harbor.username, c->harbor.password});
+    harbor = connected->client;
+    c->op.registryHosts = connected->registryHosts;
   }
   auto metrics = std::make_shared<metrics::OperatorMetrics>();
   op::Operator op(std::shared_ptr<kube::Client>(std::move(*kubeClient)), harbor, metrics, c->op);

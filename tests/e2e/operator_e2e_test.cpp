@@ -650,6 +650,15 @@ TEST_F(OperatorTest, AnOperatorKilledMidCreateLeavesNothingLostOrDuplicated) {
 
 // Dashboards built for controller-runtime operators read these names; each is on /metrics
 // for every controller from the start.
+// --log-level is honoured (it was accepted and ignored): at warn, a healthy start that
+// reconciles a project logs nothing at info.
+TEST_F(OperatorTest, LogLevelIsHonoured) {
+  auto op = startOperator("quiet.log", {"--identity", "op-quiet", "--log-level", "warn"});
+  apply(kProject);
+  ASSERT_TRUE(waitReady({"harborproject", "team-a"})) << op->output();
+  EXPECT_THAT(op->output(), Not(HasSubstr("\"level\":\"info\""))) << op->output();
+}
+
 TEST_F(OperatorTest, MetricsCarryControllerRuntimesNames) {
   auto op = startOperator("metrics.log", {"--identity", "op-metrics"});
   apply(kProject);
@@ -742,6 +751,10 @@ TEST(OperatorCommandTest, BadFlagsAndConfigurationAreClearErrors) {
         "--leader-elect-renew-deadline", "5s"},
        "--leader-elect-lease-duration must exceed --leader-elect-renew-deadline"},
       {{"--harbor-url", "https://h", "--workers", "0"}, "--workers must be between 1 and 64"},
+      {{"--harbor-url", "https://h", "--log-level", "loud"},
+       "--log-level must be debug, info, warn or error"},
+      {{"--harbor-url", "https://h", "--shutdown-grace", "15"},
+       "--shutdown-grace: \"15\" is not a duration like"},
       {{"--harbor-url", "https://h", "--bogus", "1"}, "bogus"},
       {{"--harbor-url", "https://h", "--kubeconfig", dir.file("kubeconfig")},
        "Failed to load the Kubernetes configuration"}};

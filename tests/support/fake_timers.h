@@ -21,17 +21,25 @@ class FakeTimers final : public net::Timers {
   std::shared_ptr<net::TimerHandle> schedule(boost::asio::any_io_executor ex, SteadyTime due,
                                              std::function<void(bool)> fn) const override {
     auto entry = std::make_shared<Entry>(std::move(ex), due, std::move(fn));
-    std::lock_guard lock(mu_);
-    pending_.push_back(entry);
+    {
+      std::lock_guard lock(mu_);
+      // A time already passed fires at once, as an asio timer's does (under the lock: an
+      // advance() on another thread either sees this entry or has moved time first).
+      if (due > clock_.steadyNow()) {
+        pending_.push_back(entry);
+        return entry;
+      }
+    }
+    entry->finish(true);
     return entry;
   }
 
   // Moves time forward and fires what came due.
   void advance(std::chrono::milliseconds by) {
-    clock_.advance(by);
     std::vector<std::shared_ptr<Entry>> due;
     {
       std::lock_guard lock(mu_);
+      clock_.advance(by);
       auto it = std::stable_partition(pending_.begin(), pending_.end(),
                                       [&](const auto& e) { return e->due > clock_.steadyNow(); });
       due.assign(it, pending_.end());

@@ -13,20 +13,18 @@ namespace asio = boost::asio;
 // otherwise destroy a timer while asio's services shut down).
 class SteadyHandle final : public TimerHandle {
  public:
-  SteadyHandle(std::weak_ptr<asio::steady_timer> timer, asio::any_io_executor ex)
-      : timer_(std::move(timer)), ex_(std::move(ex)) {}
-  // Through the timer's executor: a steady_timer is not safe to touch from two threads.
+  explicit SteadyHandle(std::weak_ptr<asio::steady_timer> timer) : timer_(std::move(timer)) {}
+  // Through the timer's executor: a steady_timer is not safe to touch from two threads. A
+  // timer already gone has fired; there is nothing to cancel. (The handle holds no executor
+  // either: destroying one after the io_context's services shut down is a use after free.)
   void cancel() override {
-    asio::post(ex_, [weak = timer_] {
-      if (auto t = weak.lock()) {
-        t->cancel();
-      }
-    });
+    if (auto t = timer_.lock()) {
+      asio::post(t->get_executor(), [t] { t->cancel(); });
+    }
   }
 
  private:
   std::weak_ptr<asio::steady_timer> timer_;
-  asio::any_io_executor ex_;
 };
 
 class SystemTimers final : public Timers {
@@ -39,7 +37,7 @@ class SystemTimers final : public Timers {
     std::weak_ptr<asio::steady_timer> weak = timer;
     timer->async_wait(
         [timer, fn = std::move(fn)](const boost::system::error_code& ec) { fn(!ec); });
-    return std::make_shared<SteadyHandle>(std::move(weak), std::move(ex));
+    return std::make_shared<SteadyHandle>(std::move(weak));
   }
 };
 

@@ -1,9 +1,10 @@
 #include "context.h"
 
-#include <boost/asio/async_result.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/post.hpp>
+#include <boost/asio/redirect_error.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include "harbormaster/base/log.h"
 #include "harbormaster/kube/leader_election.h"
@@ -363,9 +364,13 @@ awaitable<void> Operator::run() {
     st->addController(kProjectController, harborproject::newReconciler(st->ctx), ex);
     st->addController(kRobotController, robotaccount::newReconciler(st->ctx), ex);
   }
+  // The informers' coroutines hold their informer, not the state: a watch still in flight when
+  // the io_context stops is destroyed with it, and must not take the state (its strands,
+  // timers and clients) down inside asio's shutdown. Their handlers' State* stays valid as long
+  // as they can run: the Operator holds the state until the io_context has stopped.
   for (const auto& inf : st->informers()) {
     asio::co_spawn(
-        ex, [st, inf]() -> awaitable<void> { co_await inf->run(); }, net::LogFailure{"informer"});
+        ex, [inf]() -> awaitable<void> { co_await inf->run(); }, net::LogFailure{"informer"});
   }
   if (st->ctx.options.policyStatus) {
     policysource::Options po;
@@ -389,16 +394,23 @@ awaitable<void> Operator::run() {
     // follows what the webhook enforces when a mounted key appears, changes or goes.
     asio::co_spawn(
         ex,
-        [st]() -> awaitable<void> {
-          const net::Timers& timers = *st->ctx.options.timers;
-          while (!st->stopping) {
-            // shutdown() wakes this (on this strand), so the loop and its hold on the state
-            // end before the io_context stops.
-            co_await net::sleepUntil(timers,
-                                     timers.steadyNow() + st->ctx.options.policyCheckInterval,
-                                     &st->fileCheckSleep);
-            if (!st->stopping && st->policies->reloadChangedFiles() > 0 && st->leading) {
-              st->addAllPolicyResources();
+        [weak = std::weak_ptr<State>(st)]() -> awaitable<void> {
+          // Holds the state only between waits (see the informers above).
+          for (;;) {
+            auto state = weak.lock();
+            if (!state || state->stopping) {
+              co_return;
+            }
+            const net::Timers& timers = *state->ctx.options.timers;
+            const auto due = timers.steadyNow() + state->ctx.options.policyCheckInterval;
+            std::shared_ptr<net::TimerHandle>* handle = &state->fileCheckSleep;
+            state.reset();
+            // shutdown() wakes this early (on this strand).
+            co_await net::sleepUntil(timers, due, handle);
+            state = weak.lock();
+            if (state && !state->stopping && state->policies->reloadChangedFiles() > 0 &&
+                state->leading) {
+              state->addAllPolicyResources();
             }
           }
         },
@@ -434,31 +446,6 @@ awaitable<void> Operator::run() {
   co_await st->elector->run([s] { s->startLeading(); }, [s] { s->stopLeading(); });
 }
 
-namespace {
-
-// Completes (on the caller's executor) once every queue has stopped and its items in flight
-// have finished.
-awaitable<void> drain(std::vector<std::shared_ptr<kube::WorkQueue>> queues) {
-  auto ex = co_await asio::this_coro::executor;
-  co_await asio::async_initiate<const asio::use_awaitable_t<>&, void()>(
-      [&queues, ex](auto handler) {
-        auto h = std::make_shared<decltype(handler)>(std::move(handler));
-        auto left = std::make_shared<std::atomic<size_t>>(queues.size() + 1);
-        auto one = [h, left, ex] {
-          if (--*left == 0) {
-            asio::post(ex, [h] { (*h)(); });
-          }
-        };
-        for (auto& q : queues) {
-          q->shutdown(one);
-        }
-        one();
-      },
-      asio::use_awaitable);
-}
-
-}  // namespace
-
 // controller-runtime's order: stop handing out work, wait for what runs (with a grace), and
 // only then give the lease away, so no standby leads while this process may still write.
 awaitable<void> Operator::shutdown() {
@@ -468,28 +455,33 @@ awaitable<void> Operator::shutdown() {
   for (auto& c : st->controllers) {
     queues.push_back(c->queue);
   }
-  // The drain races the grace on this strand: the drain's end wakes the sleeper.
-  const net::Timers& timers = *st->ctx.options.timers;
-  auto drained = std::make_shared<bool>(false);
-  auto sleeper = std::make_shared<std::shared_ptr<net::TimerHandle>>();
-  // A local, not a co_await inside the call's arguments: GCC 12 mishandles those frames.
+  // Each queue's `done` (on its own strand) counts down on this strand; the last one wakes the
+  // wait, which also ends when the grace does. Plain asio (a timer as the signal, everything
+  // on this strand) keeps the shutdown path free of hand-invoked completion handlers.
+  struct Drain {
+    explicit Drain(asio::any_io_executor ex) : wake(ex, asio::steady_timer::time_point::max()) {}
+    size_t left = 0;
+    asio::steady_timer wake;
+  };
   auto ex = co_await asio::this_coro::executor;
-  asio::co_spawn(
-      ex,
-      [queues, drained, sleeper]() -> awaitable<void> {
-        co_await drain(queues);
-        *drained = true;
-        if (*sleeper) {
-          (*sleeper)->cancel();
+  auto drain = std::make_shared<Drain>(ex);
+  drain->left = queues.size();
+  for (auto& q : queues) {
+    q->shutdown([drain, ex] {
+      asio::post(ex, [drain] {
+        if (--drain->left == 0) {
+          drain->wake.cancel();
         }
-      },
-      net::LogFailure{"queue drain"});
-  const auto graceEnd = timers.steadyNow() + st->ctx.options.shutdownGrace;
+      });
+    });
+  }
+  const auto graceEnd = std::chrono::steady_clock::now() + st->ctx.options.shutdownGrace;
   bool fenceClosed = false;
-  while (!*drained) {
-    const bool fired = co_await net::sleepUntil(
-        timers, fenceClosed ? Clock::SteadyTime::max() : graceEnd, sleeper.get());
-    if (fired && !fenceClosed) {
+  while (drain->left > 0) {
+    drain->wake.expires_at(fenceClosed ? asio::steady_timer::time_point::max() : graceEnd);
+    boost::system::error_code ec;
+    co_await drain->wake.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+    if (!ec && !fenceClosed) {
       // Out of grace: no call starts any more; those in flight end by their own deadlines.
       log::warn(
           "Reconciles still running at the end of the shutdown grace; their remaining "

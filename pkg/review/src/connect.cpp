@@ -8,51 +8,46 @@ namespace hm::review {
 StatusOr<std::unique_ptr<Engine>> connect(boost::asio::any_io_executor executor,
                                           EngineOptions options, EngineObserver observer,
                                           const Clock& clock) {
-  net::ClientOptions co;
   registry::RegistryOptions ro;
   // Hosts compare as image references hold them (imageref::normalizeHost): a flag's
   // "HARBOR.example.com:443" is the registry of harbor.example.com/p/x.
   for (const auto& host : options.plainHttpRegistries) {
     ro.plainHttpHosts.insert(imageref::normalizeHost(host));
   }
+  // One HTTP client for Harbor's API and every registry: built by harbor::connect when Harbor
+  // is configured (the operator's builder too), else plain.
+  std::shared_ptr<net::HttpClient> shared;
   std::vector<std::string> harborHosts;
+  std::vector<std::shared_ptr<facts::Source>> sources;
+  std::shared_ptr<harbor::Client> harborClient;
   if (options.harbor) {
-    const HarborConnection& c = *options.harbor;
-    auto url = net::parseUrl(c.url);
-    if (!url.ok()) {
-      return url.status().withContext("--harbor-url");
+    auto connected = harbor::connect(executor, *options.harbor);
+    if (!connected.ok()) {
+      return connected.status();
     }
-    if (!c.caFile.empty()) {
-      co.caFile = c.caFile;
-      co.alsoSystemTrust = true;  // other registries keep the system trust store
-    }
-    for (const auto& h : c.registryHosts) {
-      harborHosts.push_back(imageref::normalizeHost(h));
-    }
-    harborHosts.push_back(imageref::normalizeHost(url->authority()));
+    shared = connected->http;
+    harborClient = connected->client;
+    harborHosts = connected->registryHosts;
     for (const auto& h : harborHosts) {
-      if (!c.username.empty()) {
-        ro.credentials[h] = {c.username, c.password};
+      if (!options.harbor->username.empty()) {
+        ro.credentials[h] = {options.harbor->username, options.harbor->password};
       }
-      if (url->scheme == "http") {
+      if (connected->plainHttp) {
         ro.plainHttpHosts.insert(h);
       }
     }
+  } else {
+    auto http = net::HttpClient::create(executor, {});
+    if (!http.ok()) {
+      return http.status();
+    }
+    shared = std::shared_ptr<net::HttpClient>(std::move(*http));
   }
-  auto http = net::HttpClient::create(executor, co);
-  if (!http.ok()) {
-    return http.status();
-  }
-  std::shared_ptr<net::HttpClient> shared(std::move(*http));
   auto registryClient = registry::Client::create(shared, std::move(ro));
-
-  std::vector<std::shared_ptr<facts::Source>> sources;
-  if (options.harbor) {
-    const HarborConnection& c = *options.harbor;
-    auto harborClient =
-        harbor::Client::create(shared, harbor::HarborOptions{c.url, c.username, c.password});
-    auto gate = scangate::ScanGate::create(std::move(harborClient), {c.url, harborHosts},
-                                           options.scanCache, std::move(observer.scan), clock);
+  if (harborClient) {
+    auto gate =
+        scangate::ScanGate::create(std::move(harborClient), {options.harbor->url, harborHosts},
+                                   options.scanCache, std::move(observer.scan), clock);
     if (!gate.ok()) {
       return gate.status();
     }

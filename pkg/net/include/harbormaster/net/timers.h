@@ -52,7 +52,12 @@ inline boost::asio::awaitable<bool> sleepUntil(const Timers& timers, Clock::Stea
   // A named initiation, not a temporary inside the co_await: GCC 12 mishandles those frames.
   auto initiation = [source, ex, due, handle](auto handler) {
     auto h = std::make_shared<decltype(handler)>(std::move(handler));
-    auto scheduled = source->schedule(ex, due, [h](bool fired) { (*h)(fired); });
+    // Invoked as asio invokes a completion handler: moved out of its storage, called, and
+    // destroyed at once, on the waiter's executor.
+    auto scheduled = source->schedule(ex, due, [h](bool fired) {
+      auto local = std::move(*h);
+      local(fired);
+    });
     if (handle != nullptr) {
       *handle = std::move(scheduled);
     }

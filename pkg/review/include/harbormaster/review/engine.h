@@ -27,6 +27,7 @@
 #include "harbormaster/admission/review.h"
 #include "harbormaster/base/clock.h"
 #include "harbormaster/facts/source.h"
+#include "harbormaster/harbor/connect.h"
 #include "harbormaster/policy/evaluate.h"
 #include "harbormaster/scangate/scan_gate.h"
 #include "harbormaster/signaturegate/signature_gate.h"
@@ -142,14 +143,8 @@ class Engine {
 
 // Where Harbor is and how to reach it: one connection (HTTP client, credentials, CA, token
 // cache) serves the scan source, the signature source and tag resolution.
-struct HarborConnection {
-  std::string url;     // https://harbor.example.com
-  std::string caFile;  // PEM bundle; empty: the system trust store
-  std::string username;
-  std::string password;
-  // Other host[:port] names Harbor's registry is reached by (the URL's host always is).
-  std::vector<std::string> registryHosts;
-};
+// Harbor's URL, CA, credentials and registry hosts: the operator's connection too.
+using HarborConnection = harbor::Connection;
 
 struct EngineOptions {
   std::optional<HarborConnection> harbor;  // without it, no scan source
