@@ -25,13 +25,9 @@ StatusOr<Connected> connect(boost::asio::any_io_executor executor, const Connect
   out.client = Client::create(
       out.http, HarborOptions{connection.url, connection.username, connection.password});
   out.plainHttp = url->scheme == "http";
-  // authority() brackets an IPv6 host; the scheme's default port is not part of the name
-  // image references use.
-  const bool defaultPort =
-      (url->scheme == "https" && url->port == 443) || (url->scheme == "http" && url->port == 80);
-  const std::string authority = url->authority();
-  out.registryHosts.push_back(
-      imageref::normalizeHost(defaultPort ? authority.substr(0, authority.rfind(':')) : authority));
+  // authority() brackets an IPv6 host and leaves out the scheme's default port, as image
+  // references name a registry.
+  out.registryHosts.push_back(imageref::normalizeHost(url->authority()));
   for (const auto& h : connection.registryHosts) {
     out.registryHosts.push_back(imageref::normalizeHost(h));
   }

@@ -129,7 +129,10 @@ awaitable<void> LeaderElector::run(std::function<void()> onStartedLeading,
                 {{"lease", options_.nameSpace + "/" + options_.name}});
       onStoppedLeading();
     }
-    co_await net::sleepUntil(timers, timers.steadyNow() + options_.retryPeriod, &retry_);
+    // A named deadline, not an expression in the co_await's arguments (docs/architecture.md,
+    // "GCC 12 and coroutines").
+    const auto next = timers.steadyNow() + options_.retryPeriod;
+    co_await net::sleepUntil(timers, next, &retry_);
   }
   retry_.reset();
   if (leading_) {
@@ -152,8 +155,8 @@ awaitable<Status> LeaderElector::release() {
   // cannot make the release conflict. run() stops leading (and calls onStoppedLeading) on its
   // way out: the reconcilers end before the lease is handed over.
   while (running_) {
-    co_await net::sleepUntil(*options_.timers, options_.timers->steadyNow() + options_.retryPeriod,
-                             &runEnded_);
+    const auto next = options_.timers->steadyNow() + options_.retryPeriod;
+    co_await net::sleepUntil(*options_.timers, next, &runEnded_);
   }
   if (leading_) {
     leading_ = false;

@@ -60,7 +60,8 @@ class LeaderElectorTest : public ::testing::Test {
   // What the API server answers: at once, or (hanging_) only after an hour of fake time.
   asio::awaitable<StatusOr<json>> answer(StatusOr<json> value) {
     if (hanging_) {
-      co_await net::sleepUntil(timers_, timers_.steadyNow() + std::chrono::hours(1));
+      const auto never = timers_.steadyNow() + std::chrono::hours(1);
+      co_await net::sleepUntil(timers_, never);
       co_return StatusOr<json>(unavailable("timed out"));
     }
     if (failing_) {

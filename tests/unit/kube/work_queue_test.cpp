@@ -37,7 +37,8 @@ struct Rig {
     run();
   }
   asio::awaitable<void> sleep(milliseconds d) {
-    co_await net::sleepUntil(timers, timers.steadyNow() + d);
+    const auto until = timers.steadyNow() + d;
+    co_await net::sleepUntil(timers, until);
   }
   bool shutdown(WorkQueue& q) {
     bool done = false;

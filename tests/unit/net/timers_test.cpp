@@ -23,13 +23,15 @@ TEST(TimersTest, SleepUntilWakesAtItsTimeOrWhenCancelled) {
   asio::co_spawn(
       io,
       [&]() -> asio::awaitable<void> {
-        late = co_await sleepUntil(timers, timers.steadyNow() + milliseconds(1));
+        const auto soon = timers.steadyNow() + milliseconds(1);
+        late = co_await sleepUntil(timers, soon);
       },
       asio::detached);
   asio::co_spawn(
       io,
       [&]() -> asio::awaitable<void> {
-        early = co_await sleepUntil(timers, timers.steadyNow() + std::chrono::hours(1), &handle);
+        const auto later = timers.steadyNow() + std::chrono::hours(1);
+        early = co_await sleepUntil(timers, later, &handle);
       },
       asio::detached);
   io.poll();
@@ -63,7 +65,8 @@ TEST(TimersTest, FakeTimersFireOnlyWhenTimeIsMovedAndExactlyOnce) {
 TEST(RunOnTest, WorkThatNeverFinishesFailsTheTestInsteadOfHangingIt) {
   hm::testing::IoThreads io;
   auto never = []() -> asio::awaitable<int> {
-    co_await sleepUntil(Timers::system(), Timers::system().steadyNow() + std::chrono::hours(1));
+    const auto later = Timers::system().steadyNow() + std::chrono::hours(1);
+    co_await sleepUntil(Timers::system(), later);
     co_return 1;
   };
   EXPECT_THROW(hm::testing::runOn(io.ioc(), never(), milliseconds(50)), std::runtime_error);
