@@ -33,8 +33,9 @@ TEST(HarborConnectTest, NamesTheRegistryAsImageReferencesDo) {
     EXPECT_NE(c->client, nullptr);
     EXPECT_NE(c->http, nullptr);
   }
-  auto more = connect(io.get_executor(),
-                      Connection{"https://harbor.example.com", "", "", "", {"Registry.Example.com"}});
+  auto more =
+      connect(io.get_executor(),
+              Connection{"https://harbor.example.com", "", "", "", {"Registry.Example.com"}});
   ASSERT_TRUE(more.ok());
   EXPECT_THAT(more->registryHosts, ElementsAre("harbor.example.com", "registry.example.com"));
 }
