@@ -15,6 +15,23 @@ namespace hm::testing {
 
 class FakeTimers final : public net::Timers {
  public:
+  FakeTimers() = default;
+  FakeTimers(const FakeTimers&) = delete;
+  FakeTimers& operator=(const FakeTimers&) = delete;
+  // Waits still pending are abandoned, as an io_context abandons its timers' waits: their
+  // callbacks are destroyed uncalled. (A waiter's frame holds its handle, which holds the
+  // entry, which holds the callback that owns the frame: without this, a cycle.)
+  ~FakeTimers() override {
+    std::vector<std::shared_ptr<Entry>> abandoned;
+    {
+      std::lock_guard lock(mu_);
+      abandoned.swap(pending_);
+    }
+    for (auto& e : abandoned) {
+      e->abandon();
+    }
+  }
+
   SteadyTime steadyNow() const override { return clock_.steadyNow(); }
   WallTime wallNow() const override { return clock_.wallNow(); }
 
@@ -61,6 +78,11 @@ class FakeTimers final : public net::Timers {
     Entry(boost::asio::any_io_executor e, SteadyTime d, std::function<void(bool)> f)
         : ex(std::move(e)), due(d), fn(std::move(f)) {}
     void cancel() override { finish(false); }
+    void abandon() {
+      if (!done.exchange(true)) {
+        std::function<void(bool)> dropped = std::move(fn);
+      }
+    }
     void finish(bool fired) {
       if (!done.exchange(true)) {
         boost::asio::post(ex, [fn = std::move(fn), fired] { fn(fired); });
