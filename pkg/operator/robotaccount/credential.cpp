@@ -1,6 +1,7 @@
 #include "robotaccount/credential.h"
 
 #include <nlohmann/json.hpp>
+#include <type_traits>
 
 namespace hm::op::robotaccount {
 namespace {
@@ -57,6 +58,13 @@ Status field(const json& j, const char* key, T& out) {
   auto it = j.find(key);
   if (it == j.end() || it->is_null()) {
     return okStatus();
+  }
+  // Whole numbers only: nlohmann converts a float (1e300) to an integer by a cast that is
+  // undefined beyond the type's range (a fuzz finding).
+  if constexpr (std::is_integral_v<T> && !std::is_same_v<T, bool>) {
+    if (!it->is_number_integer()) {
+      return invalidArgument(std::string(key) + ": wrong type");
+    }
   }
   try {
     out = it->get<T>();

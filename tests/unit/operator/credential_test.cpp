@@ -62,7 +62,10 @@ TEST(CredentialTest, AnEmptySecretIsAnEmptyCredential) {
 TEST(CredentialTest, ADamagedOrNewerRecordIsAnErrorNeverAnEmptyCredential) {
   for (const char* doc :
        {"not json", "[]", R"({"slots":{}})", R"({"version":"2"})",
-        R"({"version":2,"slots":{"a":{"id":"seven"}}})", R"({"version":2,"slots":{"a":[]}})"}) {
+        R"({"version":2,"slots":{"a":{"id":"seven"}}})", R"({"version":2,"slots":{"a":[]}})",
+        // A float where a whole number belongs: an error, not an undefined cast (fuzz finding).
+        R"({"version":2,"slots":{"a":{"id":1e300}}})",
+        R"({"version":2,"slots":{"a":{"id":7.5}}})"}) {
     auto c = readCredential({{kCredentialKey, doc}});
     EXPECT_FALSE(c.ok()) << doc;
   }
