@@ -253,7 +253,7 @@ asio::awaitable<void> watchPolicy(asio::steady_timer& timer, std::chrono::millis
     }
     if (store != nullptr) {
       if (auto status = store->reloadIfChanged()) {
-        metrics.policyReload(status->ok());
+        // Logged before counted: whoever sees the counter move finds the reason in the log.
         if (status->ok()) {
           log::info("Reloaded policy",
                     {{"file", path}, {"policies", store->current()->policies.size()}});
@@ -261,6 +261,7 @@ asio::awaitable<void> watchPolicy(asio::steady_timer& timer, std::chrono::millis
           log::error("Rejected invalid policy; the previous policy stays in force",
                      {{"file", path}, {"error", status->message()}});
         }
+        metrics.policyReload(status->ok());
       }
     }
     // Policy names are metric labels that tenants choose: a deleted policy's series go with it.
