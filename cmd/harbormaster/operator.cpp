@@ -18,12 +18,22 @@
 #include "harbormaster/base/log.h"
 #include "harbormaster/kube/config.h"
 #include "harbormaster/net/task_group.h"
+#include "harborproject/reconciler.h"
+#include "policystatus/reconciler.h"
+#include "robotaccount/reconciler.h"
 
 namespace hm::cli {
 namespace {
 
 namespace asio = boost::asio;
 using net::HttpRequest;
+
+// The operator's controllers: each folder under pkg/operator/ registers itself (manager.h).
+const std::vector<op::ControllerSetup> kControllers = {
+    op::harborproject::setup,
+    op::robotaccount::setup,
+    op::policystatus::setup,
+};
 using net::HttpResponse;
 
 struct OperatorCommand {
@@ -181,7 +191,8 @@ int runOperator(const std::vector<std::string>& args) {
     c->op.registryHosts = connected->registryHosts;
   }
   auto metrics = std::make_shared<metrics::OperatorMetrics>();
-  op::Operator op(std::shared_ptr<kube::Client>(std::move(*kubeClient)), harbor, metrics, c->op);
+  op::Operator op(std::shared_ptr<kube::Client>(std::move(*kubeClient)), harbor, metrics, c->op,
+                  kControllers);
 
   auto listen = net::parseListenAddress(c->listen);
   if (!listen.ok()) {

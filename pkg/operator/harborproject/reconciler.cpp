@@ -271,16 +271,18 @@ struct ProjectRun {
 
 class HarborProjectReconciler final : public Reconciler {
  public:
-  explicit HarborProjectReconciler(Context& ctx) : ctx_(ctx) {}
+  HarborProjectReconciler(Context& ctx, std::shared_ptr<kube::Informer> projects)
+      : ctx_(ctx), projects_(std::move(projects)) {}
   awaitable<Result> reconcile(std::string name) override;
 
  private:
   Context& ctx_;
+  std::shared_ptr<kube::Informer> projects_;
 };
 
 awaitable<Result> HarborProjectReconciler::reconcile(std::string name) {
   Context ctx = ctx_.forReconcile();
-  auto cached = ctx.projects->get(name);
+  auto cached = projects_->get(name);
   if (!cached) {
     co_return Result::done();
   }
@@ -307,8 +309,18 @@ awaitable<Result> HarborProjectReconciler::reconcile(std::string name) {
 
 }  // namespace
 
-std::shared_ptr<Reconciler> newReconciler(Context& ctx) {
-  return std::make_shared<HarborProjectReconciler>(ctx);
+std::shared_ptr<Reconciler> newReconciler(Context& ctx, std::shared_ptr<kube::Informer> projects) {
+  return std::make_shared<HarborProjectReconciler>(ctx, std::move(projects));
+}
+
+void setup(Manager& mgr) {
+  Context& ctx = mgr.context();
+  if (ctx.harbor == nullptr) {
+    return;  // nothing to reconcile into
+  }
+  mgr.controller("harborproject")
+      .forResource(kProjects)
+      .complete(newReconciler(ctx, mgr.informer(kProjects)));
 }
 
 }  // namespace hm::op::harborproject

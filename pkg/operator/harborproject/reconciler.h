@@ -4,10 +4,13 @@
 
 #include <memory>
 
-#include "context.h"
+#include "manager.h"
 
 namespace hm::op::harborproject {
 
-std::shared_ptr<Reconciler> newReconciler(Context& ctx);
+// Registers the controller (needs Harbor).
+void setup(Manager& mgr);
+
+std::shared_ptr<Reconciler> newReconciler(Context& ctx, std::shared_ptr<kube::Informer> projects);
 
 }  // namespace hm::op::harborproject

@@ -1,11 +1,11 @@
-// What the reconcilers share: clients, caches, options, the clock and the random source.
+// What the reconcilers share: clients, options, the clock, the fences. Caches are not here: each
+// controller asks the manager for the informers it reads (manager.h).
 #pragma once
 
 #include "harbormaster/kube/informer.h"
 
 #include <algorithm>
 #include <optional>
-#include <set>
 
 #include "harbormaster/base/clock.h"
 #include "harbormaster/kube/events.h"
@@ -38,15 +38,10 @@ struct Context {
   std::shared_ptr<kube::Client> kube;
   std::shared_ptr<harbor::Client> harbor;
   std::shared_ptr<kube::EventRecorder> events;
+  // The operator's registry; controllers record their own series in it.
+  std::shared_ptr<metrics::OperatorMetrics> metrics;
   OperatorOptions options;
-  std::shared_ptr<kube::Informer> projects;
-  std::shared_ptr<kube::Informer> robots;
-  std::shared_ptr<kube::Informer> namespaces;
-  std::shared_ptr<kube::Informer> secrets;  // only those labelled managed-by harbormaster
-  std::shared_ptr<kube::Informer> serviceAccounts;
   const Clock* clock = &Clock::system();
-  // A new robot secret (Harbor wants an upper-case letter, a lower-case one and a digit).
-  std::function<StatusOr<std::string>()> newSecret;
 
   // Set for one reconcile (forReconcile()): no call outlives it.
   std::optional<kube::Deadline> bound;
@@ -78,23 +73,6 @@ struct Context {
     return c;
   }
 };
-
-// The role label tells a robot's credential (operator namespace) from its pull secrets.
-inline constexpr const char* kRoleLabel = "harbormaster.io/role";
-inline constexpr const char* kRoleCredential = "robot-credential";
-inline constexpr const char* kRolePull = "pull-secret";
-nlohmann::json managedLabels(const std::string& owner, const std::string& role);
-
-// Writes the pull secret into every target namespace (and the ServiceAccount entries), removes
-// it where it no longer belongs. Returns the namespaces written and the conflicts
-// ("ns/name" of Secrets we do not own).
-boost::asio::awaitable<StatusOr<std::pair<int, std::vector<std::string>>>> fanOut(
-    Context& ctx, const std::string& owner, const RobotAccountSpec& spec,
-    const std::string& username, const std::string& password);
-// Removes the given pull secrets (the owner's) and their ServiceAccount entries, except those
-// in `keep` ("ns/name").
-boost::asio::awaitable<Status> removeFanOut(Context& ctx, const std::vector<nlohmann::json>& owned,
-                                            const std::set<std::string>& keep);
 
 // Shared steps.
 bool hasFinalizer(const nlohmann::json& object);

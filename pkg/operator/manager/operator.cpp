@@ -1,4 +1,7 @@
-#include "context.h"
+// The shared loop: informers shared between controllers, one work queue per controller, leader
+// election and its fences, metrics, and the shutdown order. Controllers come from their own
+// folders' setup(Manager&) (manager.h); nothing here names one.
+#include "manager.h"
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
@@ -10,10 +13,6 @@
 #include "harbormaster/kube/leader_election.h"
 #include "harbormaster/kube/work_queue.h"
 #include "harbormaster/net/task_group.h"
-#include "harbormaster/policysource/cluster_policies.h"
-#include "harborproject/reconciler.h"
-#include "policystatus/reconciler.h"
-#include "robotaccount/reconciler.h"
 
 namespace hm::op {
 
@@ -21,9 +20,7 @@ namespace asio = boost::asio;
 using asio::awaitable;
 using nlohmann::json;
 
-inline constexpr const char* kProjectController = "harborproject";
-inline constexpr const char* kRobotController = "robotaccount";
-inline constexpr const char* kPolicyStatusController = "policystatus";
+namespace {
 
 // client-go's workqueue metrics into the operator's registry.
 class QueueMetrics final : public kube::WorkQueueMetrics {
@@ -39,188 +36,293 @@ class QueueMetrics final : public kube::WorkQueueMetrics {
   std::shared_ptr<metrics::OperatorMetrics> m_;
 };
 
-struct Operator::State {
+// A controller's queue as its setup sees it: bound to the controller when complete() registers
+// it, and dropping keys while this replica does not lead.
+class BoundQueue final : public ControllerQueue {
+ public:
+  void add(const std::string& key) override {
+    if (target_ != nullptr) {
+      target_(key);
+    }
+  }
+  void addAll() override {
+    if (all_ != nullptr) {
+      all_();
+    }
+  }
+  void bind(std::function<void(const std::string&)> target, std::function<void()> all) {
+    target_ = std::move(target);
+    all_ = std::move(all);
+  }
+
+ private:
+  std::function<void(const std::string&)> target_;
+  std::function<void()> all_;
+};
+
+}  // namespace
+
+struct ControllerBuilder::Spec {
+  struct Watch {
+    kube::Resource resource;
+    std::string labelSelector;
+    MapFunc map;
+    WatchEvents events;
+  };
+  std::string name;
+  std::optional<kube::Resource> forKind;
+  std::vector<Watch> watches;
+  std::function<std::vector<std::string>()> leadingKeys;
+  int workers = 0;
+  std::shared_ptr<Reconciler> reconciler;
+  std::shared_ptr<BoundQueue> queue = std::make_shared<BoundQueue>();
+};
+
+ControllerBuilder::ControllerBuilder(Manager& manager, std::string name)
+    : manager_(manager), spec_(std::make_shared<Spec>()) {
+  spec_->name = std::move(name);
+}
+
+ControllerBuilder& ControllerBuilder::forResource(const kube::Resource& r) {
+  spec_->forKind = r;
+  return *this;
+}
+
+ControllerBuilder& ControllerBuilder::owns(const kube::Resource& r,
+                                           const std::string& labelSelector, MapFunc owner) {
+  WatchEvents events;
+  events.add = false;
+  return watches(r, std::move(owner), events, labelSelector);
+}
+
+ControllerBuilder& ControllerBuilder::watches(const kube::Resource& r, MapFunc map,
+                                              WatchEvents events,
+                                              const std::string& labelSelector) {
+  spec_->watches.push_back({r, labelSelector, std::move(map), events});
+  return *this;
+}
+
+ControllerBuilder& ControllerBuilder::onLeading(std::function<std::vector<std::string>()> keys) {
+  spec_->leadingKeys = std::move(keys);
+  return *this;
+}
+
+ControllerBuilder& ControllerBuilder::workers(int n) {
+  spec_->workers = n;
+  return *this;
+}
+
+std::shared_ptr<ControllerQueue> ControllerBuilder::queue() const {
+  return spec_->queue;
+}
+
+void ControllerBuilder::complete(std::shared_ptr<Reconciler> reconciler) {
+  spec_->reconciler = std::move(reconciler);
+  manager_.addController(spec_);
+}
+
+struct Operator::State final : Manager {
   Context ctx;
   std::shared_ptr<metrics::OperatorMetrics> metrics;
   std::shared_ptr<kube::WorkQueueMetrics> queueMetrics;
-  // Policy and exception resources (their last valid generations, namespaces): the status
-  // controller's cache, and the same merge the webhook judges by.
-  std::shared_ptr<policysource::ClusterPolicies> policies;
   std::unique_ptr<kube::LeaderElector> elector;
   std::atomic<bool> leading{false};
   std::atomic<bool> stopping{false};
+  // Set once every setup ran: from then on the informers, runnables and controllers are fixed,
+  // and readiness (asked from the ops listener's thread) may read them.
+  std::atomic<bool> setUp{false};
   // Closed when shutdown's grace is over (ctx.runFence).
   std::shared_ptr<kube::LeaseFence> runFence = kube::LeaseFence::open();
-  // The policy file check's wait (on the control strand).
-  std::shared_ptr<net::TimerHandle> fileCheckSleep;
 
-  // The Harbor controllers' informers; none without Harbor.
-  std::vector<std::shared_ptr<kube::Informer>> informers() const {
-    if (ctx.harbor == nullptr) {
-      return {};
+  // One informer per kind and label selector, its events fanned out to every controller that
+  // reads them. All handlers are added before the informer runs, so the list needs no lock.
+  struct SharedInformer {
+    kube::Resource resource;
+    std::string labelSelector;
+    std::shared_ptr<kube::Informer> informer;
+    std::vector<kube::InformerHandlers> handlers;
+    std::set<std::string> indexes;
+  };
+  std::vector<std::unique_ptr<SharedInformer>> informers;
+  std::vector<Runnable> runnables;
+
+  // One controller: its reconciler behind its own queue.
+  struct Controller {
+    std::shared_ptr<ControllerBuilder::Spec> spec;
+    std::shared_ptr<kube::WorkQueue> queue;
+    std::atomic<int> active{0};
+    const std::string& name() const { return spec->name; }
+  };
+  std::vector<std::unique_ptr<Controller>> controllers;
+  asio::any_io_executor executor;
+
+  Context& context() override { return ctx; }
+
+  SharedInformer& shared(const kube::Resource& r, const std::string& labelSelector) {
+    for (auto& s : informers) {
+      if (s->resource.group == r.group && s->resource.version == r.version &&
+          s->resource.resource == r.resource && s->labelSelector == labelSelector) {
+        return *s;
+      }
     }
-    return {ctx.projects, ctx.robots, ctx.namespaces, ctx.secrets, ctx.serviceAccounts};
+    auto s = std::make_unique<SharedInformer>();
+    s->resource = r;
+    s->labelSelector = labelSelector;
+    kube::InformerOptions o;
+    o.resource = r;
+    o.labelSelector = labelSelector;
+    o.resync = ctx.options.resync;
+    // Handlers and the queues' process function use plain pointers: the State outlives them,
+    // because Operator holds it while the io_context runs. (A handler that locked a weak
+    // pointer could end up the last owner and destroy the informer it is running in.)
+    SharedInformer* self = s.get();
+    kube::InformerHandlers fan;
+    fan.onAdd = [self](const json& o) {
+      for (const auto& h : self->handlers) {
+        if (h.onAdd) {
+          h.onAdd(o);
+        }
+      }
+    };
+    fan.onUpdate = [self](const json& before, const json& after) {
+      for (const auto& h : self->handlers) {
+        if (h.onUpdate) {
+          h.onUpdate(before, after);
+        }
+      }
+    };
+    fan.onDelete = [self](const json& o) {
+      for (const auto& h : self->handlers) {
+        if (h.onDelete) {
+          h.onDelete(o);
+        }
+      }
+    };
+    s->informer = std::make_shared<kube::Informer>(ctx.kube, o, std::move(fan));
+    informers.push_back(std::move(s));
+    return *informers.back();
   }
-  // The caches the operator waits for before it leads: the Harbor controllers'. Policy status
-  // never holds them up (a cluster upgraded without the policy CRDs must still rotate robot
-  // secrets); its own informers feed it as they sync. Without Harbor it is the only controller.
-  bool synced() const {
-    if (ctx.harbor == nullptr) {
-      return policies == nullptr || policies->synced();
+
+  std::shared_ptr<kube::Informer> informer(const kube::Resource& r,
+                                           const std::string& labelSelector) override {
+    return shared(r, labelSelector).informer;
+  }
+
+  void addIndex(const kube::Resource& r, const std::string& name, IndexFunc values,
+                const std::string& labelSelector) override {
+    SharedInformer& s = shared(r, labelSelector);
+    if (s.indexes.insert(name).second) {
+      s.informer->addIndex(name, std::move(values));
     }
-    for (const auto& inf : informers()) {
-      if (!inf || !inf->synced()) {
+  }
+
+  void add(Runnable runnable) override { runnables.push_back(std::move(runnable)); }
+
+  void addController(std::shared_ptr<ControllerBuilder::Spec> spec) override {
+    auto c = std::make_unique<Controller>();
+    c->spec = std::move(spec);
+    Controller* cp = c.get();
+    State* self = this;
+    const ControllerBuilder::Spec& sp = *cp->spec;
+    kube::WorkQueueOptions qo;
+    qo.name = sp.name;
+    qo.metrics = queueMetrics;
+    qo.workers = sp.workers > 0 ? sp.workers : ctx.options.workers;
+    qo.maxBackoff = ctx.options.maxBackoff;
+    qo.timers = ctx.options.timers;
+    c->queue = kube::WorkQueue::create(executor, qo);
+    c->queue->start(processor(*cp));
+    metrics->addController(sp.name, qo.workers);
+    auto enqueue = [self, cp](const std::string& key) { self->enqueue(*cp, key); };
+    auto enqueueMapped = [enqueue](const MapFunc& map, const json& o) {
+      for (const auto& key : map(o)) {
+        enqueue(key);
+      }
+    };
+    if (sp.forKind) {
+      // Every event, resyncs included: the resync is how a controller revisits what it owns.
+      auto own = [enqueue](const json& o) { enqueue(kube::Informer::keyOf(o)); };
+      shared(*sp.forKind, "")
+          .handlers.push_back({own, [own](const json&, const json& after) { own(after); }, own});
+    }
+    for (const auto& w : sp.watches) {
+      kube::InformerHandlers h;
+      MapFunc map = w.map;
+      const WatchEvents ev = w.events;
+      if (ev.add) {
+        h.onAdd = [enqueueMapped, map](const json& o) { enqueueMapped(map, o); };
+      }
+      if (ev.update) {
+        h.onUpdate = [enqueueMapped, map, ev](const json& before, const json& after) {
+          if (!ev.changesOnly || before["metadata"].value("resourceVersion", "") !=
+                                     after["metadata"].value("resourceVersion", "")) {
+            enqueueMapped(map, after);
+          }
+        };
+      }
+      if (ev.remove) {
+        h.onDelete = [enqueueMapped, map](const json& o) { enqueueMapped(map, o); };
+      }
+      shared(w.resource, w.labelSelector).handlers.push_back(std::move(h));
+    }
+    cp->spec->queue->bind(enqueue, [self, cp] { self->enqueueAll(*cp); });
+    controllers.push_back(std::move(c));
+  }
+
+  void enqueue(Controller& c, const std::string& key) {
+    if (leading && !stopping) {
+      c.queue->add(key);
+    }
+  }
+  // A full pass: what a new leader does first.
+  void enqueueAll(Controller& c) {
+    if (c.spec->leadingKeys) {
+      for (const auto& key : c.spec->leadingKeys()) {
+        enqueue(c, key);
+      }
+    } else if (c.spec->forKind) {
+      for (const auto& o : informer(*c.spec->forKind, "")->list()) {
+        enqueue(c, kube::Informer::keyOf(o));
+      }
+    }
+  }
+
+  // The caches leading and readiness wait for: every shared informer. Runnables' caches only
+  // when there is none (see Runnable::synced).
+  bool synced() const {
+    if (!setUp) {
+      return false;
+    }
+    if (informers.empty()) {
+      for (const auto& r : runnables) {
+        if (r.synced && !r.synced()) {
+          return false;
+        }
+      }
+      return true;
+    }
+    for (const auto& s : informers) {
+      if (!s->informer->synced()) {
         return false;
       }
     }
     return true;
   }
-
-  void addStatus(const std::string& key) { enqueue(kPolicyStatusController, key); }
-  void addAllExceptions() {
-    for (const auto& k : policies->keys(policysource::kImageExceptions)) {
-      addStatus("ImageException " + k);
-    }
-  }
-  // A policy's change can change every exception's standing; a namespace's labels those of
-  // the exceptions that a namespaceSelector judges.
-  void policyResourceChanged(const std::string& kind, const std::string& ns,
-                             const std::string& name, bool specChanged) {
-    if (!leading || controller(kPolicyStatusController) == nullptr) {
-      return;  // a new leader starts from a full enqueue
-    }
-    if (kind == "ImageException") {
-      addStatus(kind + " " + ns + "/" + name);
-      return;
-    }
-    if (kind != "Namespace") {
-      addStatus(kind + " " + (ns.empty() ? "" : ns + "/") + name);
-    }
-    if (specChanged) {
-      addAllExceptions();
-    }
-  }
-  void addAllPolicyResources() {
-    for (const auto& k : policies->keys(policysource::kClusterImagePolicies)) {
-      addStatus("ClusterImagePolicy " + k);
-    }
-    for (const auto& k : policies->keys(policysource::kImagePolicies)) {
-      addStatus("ImagePolicy " + k);
-    }
-    addAllExceptions();
-  }
-  void addProject(const std::string& name) { enqueue(kProjectController, name); }
-  void addRobot(const std::string& name) { enqueue(kRobotController, name); }
-  void addAllRobots(bool onlyWithPullSecret) {
-    for (const auto& r : ctx.robots->list()) {
-      if (!onlyWithPullSecret || r.value("spec", json::object()).contains("pullSecret")) {
-        addRobot(r["metadata"].value("name", ""));
-      }
-    }
-  }
-
-  // Handlers and the queues' process function use a plain pointer: the State outlives them,
-  // because Operator holds it while the io_context runs and every coroutine spawned here holds
-  // it too. (A handler that locked a weak pointer could end up the last owner and destroy the
-  // informer it is running in.)
-  void buildInformers() {
-    State* self = this;
-    auto informer = [&](kube::Resource r, std::string selector, kube::InformerHandlers h) {
-      kube::InformerOptions o;
-      o.resource = std::move(r);
-      o.labelSelector = std::move(selector);
-      o.resync = ctx.options.resync;
-      return std::make_shared<kube::Informer>(ctx.kube, o, std::move(h));
-    };
-    auto on = [self](auto fn) { return [self, fn](const json& o) { fn(*self, o); }; };
-    auto onUpdate = [self](auto fn) {
-      return [self, fn](const json&, const json& o) { fn(*self, o); };
-    };
-    // Only real changes: the periodic resync of the CR informers already revisits every object
-    // once per period, and must not come back a second time through a related informer.
-    auto onChange = [self](auto fn) {
-      return [self, fn](const json& before, const json& after) {
-        if (before["metadata"].value("resourceVersion", "") !=
-            after["metadata"].value("resourceVersion", "")) {
-          fn(*self, after);
+  awaitable<bool> waitForSync() {
+    if (informers.empty()) {
+      for (const auto& r : runnables) {
+        if (r.waitForSync && !co_await r.waitForSync()) {
+          co_return false;
         }
-      };
-    };
-    auto project = [](State& s, const json& o) { s.addProject(o["metadata"].value("name", "")); };
-    auto projectAndRobots = [project](State& s, const json& o) {
-      project(s, o);
-      for (const auto& r : s.ctx.robots->byIndex("project", o["metadata"].value("name", ""))) {
-        s.addRobot(r["metadata"].value("name", ""));
       }
-    };
-    auto projectUpdate = [project, projectAndRobots, self](const json& before, const json& after) {
-      if (before["metadata"].value("resourceVersion", "") ==
-          after["metadata"].value("resourceVersion", "")) {
-        project(*self, after);  // a resync: the robots have their own
-      } else {
-        projectAndRobots(*self, after);
+      co_return true;
+    }
+    for (const auto& s : informers) {
+      if (!co_await s->informer->waitForSync()) {
+        co_return false;
       }
-    };
-    ctx.projects =
-        informer(kProjects, "", {on(projectAndRobots), projectUpdate, on(projectAndRobots)});
-    auto robot = [](State& s, const json& o) { s.addRobot(o["metadata"].value("name", "")); };
-    auto robotGone = [](State& s, const json& o) {
-      s.metrics->forgetRobot(o["metadata"].value("name", ""));
-    };
-    ctx.robots = informer(kRobots, "", {on(robot), onUpdate(robot), on(robotGone)});
-    ctx.robots->addIndex("project", [](const json& o) {
-      return std::vector<std::string>{o.value("spec", json::object()).value("project", "")};
-    });
-    auto everyFanOut = [](State& s, const json&) { s.addAllRobots(true); };
-    ctx.namespaces =
-        informer(kNamespaces, "", {on(everyFanOut), onChange(everyFanOut), on(everyFanOut)});
-    // Managed Secrets only: a changed or deleted pull secret brings its owner back to repair it.
-    auto owner = [](State& s, const json& o) {
-      const std::string name = o["metadata"].value("labels", json::object()).value(kOwnerLabel, "");
-      if (!name.empty()) {
-        s.addRobot(name);
-      }
-    };
-    ctx.secrets = informer(kSecrets, std::string(kManagedByLabel) + "=" + kManagedByValue,
-                           {nullptr, onChange(owner), on(owner)});
-    ctx.secrets->addIndex("pull-owner", [](const json& o) {
-      const json labels = o["metadata"].value("labels", json::object());
-      if (labels.value(kRoleLabel, "") != kRolePull) {
-        return std::vector<std::string>{};
-      }
-      return std::vector<std::string>{labels.value(kOwnerLabel, "")};
-    });
-    ctx.serviceAccounts = informer(kServiceAccounts, "", {on(everyFanOut), nullptr, nullptr});
-    ctx.serviceAccounts->addIndex("namespace", [](const json& o) {
-      return std::vector<std::string>{o["metadata"].value("namespace", "")};
-    });
-  }
-
-  // One controller: its reconciler behind its own queue.
-  struct Controller {
-    std::string name;
-    std::shared_ptr<Reconciler> reconciler;
-    std::shared_ptr<kube::WorkQueue> queue;
-    std::atomic<int> active{0};
-  };
-  std::vector<std::unique_ptr<Controller>> controllers;
-
-  Controller& addController(const std::string& name, std::shared_ptr<Reconciler> reconciler,
-                            asio::any_io_executor ex) {
-    auto c = std::make_unique<Controller>();
-    c->name = name;
-    c->reconciler = std::move(reconciler);
-    kube::WorkQueueOptions qo;
-    qo.name = name;
-    qo.metrics = queueMetrics;
-    qo.workers = ctx.options.workers;
-    qo.maxBackoff = ctx.options.maxBackoff;
-    qo.timers = ctx.options.timers;
-    c->queue = kube::WorkQueue::create(ex, qo);
-    c->queue->start(processor(*c));
-    metrics->addController(name, ctx.options.workers);
-    controllers.push_back(std::move(c));
-    return *controllers.back();
+    }
+    co_return true;
   }
 
   // The loop around every reconcile: skipped unless leading, bounded in time (every call the
@@ -233,35 +335,32 @@ struct Operator::State {
       if (s->stopping || !s->leading || !s->ctx.mayAct()) {
         co_return okStatus();  // a new leader starts from a full enqueue
       }
+      const std::string& name = cp->name();
       const auto started = std::chrono::steady_clock::now();
-      s->metrics->activeWorkers(cp->name, ++cp->active);
+      s->metrics->activeWorkers(name, ++cp->active);
       Result out;
       try {
-        out = co_await cp->reconciler->reconcile(key);
+        out = co_await cp->spec->reconciler->reconcile(key);
       } catch (const std::exception& e) {
         out = Result::retry(internalError(std::string("the reconcile threw: ") + e.what()));
       } catch (...) {
         out = Result::retry(internalError("the reconcile threw"));
       }
-      s->metrics->activeWorkers(cp->name, --cp->active);
+      s->metrics->activeWorkers(name, --cp->active);
       const double seconds =
           std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
       const bool ok = out.error.ok();
-      s->metrics->reconcile(cp->name,
-                            ok ? (out.requeueAfter ? "requeue_after" : "success") : "error",
+      s->metrics->reconcile(name, ok ? (out.requeueAfter ? "requeue_after" : "success") : "error",
                             seconds, out.terminal);
       if (!ok) {
         log::warn(out.terminal ? "Reconcile failed; not retried until the object changes"
                                : "Reconcile failed",
-                  {{"controller", cp->name}, {"name", key}, {"error", out.error.message()}});
+                  {{"controller", name}, {"name", key}, {"error", out.error.message()}});
         // A terminal error is done with: the queue forgets its failures.
         co_return out.terminal ? okStatus() : out.error;
       }
       if (out.requeueAfter) {
         cp->queue->addAfter(key, *out.requeueAfter);
-      }
-      if (cp->name == kRobotController) {
-        s->noteExpiry(key);
       }
       co_return okStatus();
     };
@@ -270,34 +369,7 @@ struct Operator::State {
   void reportInFlight() {
     for (auto& c : controllers) {
       const auto f = c->queue->inFlight();
-      metrics->queueInFlight(c->name, f.unfinishedSeconds, f.longestSeconds);
-    }
-  }
-
-  Controller* controller(const std::string& name) {
-    for (auto& c : controllers) {
-      if (c->name == name) {
-        return c.get();
-      }
-    }
-    return nullptr;
-  }
-  void enqueue(const std::string& name, const std::string& key) {
-    if (Controller* c = controller(name)) {
-      c->queue->add(key);
-    }
-  }
-
-  void noteExpiry(const std::string& name) {
-    auto r = ctx.robots->get(name);
-    if (!r) {
-      return;
-    }
-    auto expires = parseRfc3339(r->value("status", json::object()).value("expiresAt", ""));
-    if (expires.ok()) {
-      double days =
-          std::chrono::duration<double>(*expires - ctx.clock->wallNow()).count() / 86400.0;
-      metrics->robotDaysToExpiry(name, days);
+      metrics->queueInFlight(c->name(), f.unfinishedSeconds, f.longestSeconds);
     }
   }
 
@@ -305,28 +377,29 @@ struct Operator::State {
     log::info("Leading: reconcilers started", {{"identity", ctx.options.identity}});
     leading = true;
     metrics->leading(true);
-    if (ctx.harbor != nullptr) {
-      for (const auto& p : ctx.projects->list()) {
-        addProject(p["metadata"].value("name", ""));
-      }
-      addAllRobots(false);
-    }
-    if (policies != nullptr) {
-      addAllPolicyResources();
+    for (auto& c : controllers) {
+      enqueueAll(*c);
     }
   }
 
-  void stopLeading() {
+  // `lost`: the lease went (a warning); otherwise this replica is shutting down.
+  void stopLeading(bool lost) {
     if (leading.exchange(false)) {
-      log::warn("Lost the leader lease: reconcilers stopped", {{"identity", ctx.options.identity}});
+      if (lost) {
+        log::warn("Lost the leader lease: reconcilers stopped",
+                  {{"identity", ctx.options.identity}});
+      } else {
+        log::info("Shutting down: reconcilers stopped", {{"identity", ctx.options.identity}});
+      }
     }
     metrics->leading(false);
   }
 };
 
 Operator::Operator(std::shared_ptr<kube::Client> kube, std::shared_ptr<harbor::Client> harbor,
-                   std::shared_ptr<metrics::OperatorMetrics> metrics, OperatorOptions options)
-    : state_(std::make_shared<State>()) {
+                   std::shared_ptr<metrics::OperatorMetrics> metrics, OperatorOptions options,
+                   std::vector<ControllerSetup> controllers)
+    : state_(std::make_shared<State>()), setups_(std::move(controllers)) {
   state_->ctx.kube = kube;
   state_->ctx.harbor = std::move(harbor);
   state_->ctx.options = options;
@@ -334,7 +407,7 @@ Operator::Operator(std::shared_ptr<kube::Client> kube, std::shared_ptr<harbor::C
   state_->ctx.runFence = state_->runFence;
   state_->ctx.events =
       std::make_shared<kube::EventRecorder>(kube, "harbormaster-operator", options.identity);
-  state_->ctx.newSecret = robotaccount::randomSecret;
+  state_->ctx.metrics = metrics;
   state_->queueMetrics = std::make_shared<QueueMetrics>(metrics);
   state_->metrics = std::move(metrics);
 }
@@ -346,6 +419,7 @@ Operator::~Operator() {
 awaitable<void> Operator::run() {
   auto st = state_;
   auto ex = co_await asio::this_coro::executor;
+  st->executor = ex;
   if (st->ctx.options.leaderElect) {
     // Before the controllers: every call they make stays inside the lease's fence.
     kube::LeaderElectionOptions lo;
@@ -359,91 +433,37 @@ awaitable<void> Operator::run() {
     st->elector = std::make_unique<kube::LeaderElector>(st->ctx.kube, lo);
     st->ctx.leaseFence = st->elector->fence();
   }
-  if (st->ctx.harbor != nullptr) {
-    st->buildInformers();
-    st->addController(kProjectController, harborproject::newReconciler(st->ctx), ex);
-    st->addController(kRobotController, robotaccount::newReconciler(st->ctx), ex);
+  for (const auto& setup : setups_) {
+    setup(*st);
   }
+  st->setUp = true;
   // The informers' coroutines hold their informer, not the state: a watch still in flight when
   // the io_context stops is destroyed with it, and must not take the state (its strands,
   // timers and clients) down inside asio's shutdown. Their handlers' State* stays valid as long
   // as they can run: the Operator holds the state until the io_context has stopped.
-  for (const auto& inf : st->informers()) {
+  for (const auto& s : st->informers) {
     asio::co_spawn(
-        ex, [inf]() -> awaitable<void> { co_await inf->run(); }, net::LogFailure{"informer"});
+        ex, [inf = s->informer]() -> awaitable<void> { co_await inf->run(); },
+        net::LogFailure{"informer"});
   }
-  if (st->ctx.options.policyStatus) {
-    policysource::Options po;
-    // The files policies name are read here as in the webhook (the chart mounts them into
-    // both), so a policy whose key is missing is reported Ready=False, not in force.
-    po.resync = st->ctx.options.resync;
-    policysource::Observer observer;
-    State* self = st.get();
-    observer.changed = [self](const std::string& kind, const std::string& ns,
-                              const std::string& name, bool specChanged) {
-      self->policyResourceChanged(kind, ns, name, specChanged);
-    };
-    st->policies = std::make_shared<policysource::ClusterPolicies>(st->ctx.kube, std::move(po),
-                                                                   std::move(observer));
-    st->addController(kPolicyStatusController,
-                      policystatus::newReconciler(st->ctx, st->policies, st->metrics), ex);
+  for (const auto& r : st->runnables) {
     asio::co_spawn(
-        ex, [st]() -> awaitable<void> { co_await st->policies->run(); },
-        net::LogFailure{"policy informers"});
-    // The files policies name, compared as the webhook compares them: the status written here
-    // follows what the webhook enforces when a mounted key appears, changes or goes.
-    asio::co_spawn(
-        ex,
-        [weak = std::weak_ptr<State>(st)]() -> awaitable<void> {
-          // Holds the state only between waits (see the informers above).
-          for (;;) {
-            auto state = weak.lock();
-            if (!state || state->stopping) {
-              co_return;
-            }
-            const net::Timers& timers = *state->ctx.options.timers;
-            const auto due = timers.steadyNow() + state->ctx.options.policyCheckInterval;
-            std::shared_ptr<net::TimerHandle>* handle = &state->fileCheckSleep;
-            state.reset();
-            // shutdown() wakes this early (on this strand).
-            co_await net::sleepUntil(timers, due, handle);
-            state = weak.lock();
-            if (state && !state->stopping && state->policies->reloadChangedFiles() > 0 &&
-                state->leading) {
-              state->addAllPolicyResources();
-            }
-          }
-        },
-        net::LogFailure{"policy file checks"});
+        ex, [run = r.run]() -> awaitable<void> { co_await run(); }, net::LogFailure{r.name});
   }
   st->metrics->onScrape([weak = std::weak_ptr<State>(st)] {
     if (auto s = weak.lock()) {
       s->reportInFlight();
     }
   });
-  // The Harbor controllers' caches, or (without Harbor) the policy ones: see synced().
-  bool synced = true;
-  for (const auto& inf : st->informers()) {
-    if (!co_await inf->waitForSync()) {
-      synced = false;
-      break;
-    }
-  }
-  if (synced && st->ctx.harbor == nullptr && st->policies != nullptr) {
-    synced = co_await st->policies->waitForSync();
-  }
-  if (!synced) {
+  if (!co_await st->waitForSync() || st->stopping) {
     co_return;  // stopped before the caches synced
-  }
-  if (st->stopping) {
-    co_return;
   }
   if (st->elector == nullptr) {
     st->startLeading();
     co_return;
   }
   State* s = st.get();  // run() holds `st` for as long as the elector runs
-  co_await st->elector->run([s] { s->startLeading(); }, [s] { s->stopLeading(); });
+  co_await st->elector->run([s] { s->startLeading(); }, [s] { s->stopLeading(true); });
 }
 
 // controller-runtime's order: stop handing out work, wait for what runs (with a grace), and
@@ -491,17 +511,14 @@ awaitable<void> Operator::shutdown() {
       fenceClosed = true;
     }
   }
-  st->stopLeading();
-  if (st->fileCheckSleep) {
-    st->fileCheckSleep->cancel();
-  }
-  for (const auto& inf : st->informers()) {
-    if (inf) {
-      inf->stop();
+  st->stopLeading(false);
+  for (const auto& r : st->runnables) {
+    if (r.stop) {
+      r.stop();
     }
   }
-  if (st->policies) {
-    st->policies->stop();
+  for (const auto& s : st->informers) {
+    s->informer->stop();
   }
   if (st->elector) {
     (void)co_await st->elector->release();

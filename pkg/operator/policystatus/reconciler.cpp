@@ -5,7 +5,10 @@
 
 #include "policystatus/status.h"
 
+#include <atomic>
+
 #include "harbormaster/base/log.h"
+#include "harbormaster/net/timers.h"
 
 namespace hm::op::policystatus {
 namespace {
@@ -134,6 +137,118 @@ std::shared_ptr<Reconciler> newReconciler(Context& ctx,
                                           std::shared_ptr<policysource::ClusterPolicies> policies,
                                           std::shared_ptr<metrics::OperatorMetrics> metrics) {
   return std::make_shared<PolicyStatusReconciler>(ctx, std::move(policies), std::move(metrics));
+}
+
+namespace {
+
+// Keys are "<Kind> [namespace/]name".
+std::vector<std::string> exceptionKeys(const policysource::ClusterPolicies& policies) {
+  std::vector<std::string> keys;
+  for (const auto& k : policies.keys(policysource::kImageExceptions)) {
+    keys.push_back("ImageException " + k);
+  }
+  return keys;
+}
+
+std::vector<std::string> allKeys(const policysource::ClusterPolicies& policies) {
+  std::vector<std::string> keys;
+  for (const auto& k : policies.keys(policysource::kClusterImagePolicies)) {
+    keys.push_back("ClusterImagePolicy " + k);
+  }
+  for (const auto& k : policies.keys(policysource::kImagePolicies)) {
+    keys.push_back("ImagePolicy " + k);
+  }
+  for (auto& k : exceptionKeys(policies)) {
+    keys.push_back(std::move(k));
+  }
+  return keys;
+}
+
+}  // namespace
+
+void setup(Manager& mgr) {
+  Context& ctx = mgr.context();
+  if (!ctx.options.policyStatus) {
+    return;
+  }
+  auto builder = mgr.controller("policystatus");
+  std::shared_ptr<ControllerQueue> queue = builder.queue();
+  // Filled in below; the observer runs only once the cache does, after setup.
+  auto cache = std::make_shared<std::weak_ptr<policysource::ClusterPolicies>>();
+  policysource::Observer observer;
+  // A policy's change can change every exception's standing; a namespace's labels those of
+  // the exceptions that a namespaceSelector judges.
+  observer.changed = [queue, cache](const std::string& kind, const std::string& ns,
+                                    const std::string& name, bool specChanged) {
+    if (kind == "ImageException") {
+      queue->add(kind + " " + ns + "/" + name);
+      return;
+    }
+    if (kind != "Namespace") {
+      queue->add(kind + " " + (ns.empty() ? "" : ns + "/") + name);
+    }
+    auto policies = cache->lock();
+    if (specChanged && policies != nullptr) {
+      for (const auto& key : exceptionKeys(*policies)) {
+        queue->add(key);
+      }
+    }
+  };
+  policysource::Options po;
+  // The files policies name are read here as in the webhook (the chart mounts them into both),
+  // so a policy whose key is missing is reported Ready=False, not in force.
+  po.resync = ctx.options.resync;
+  auto policies =
+      std::make_shared<policysource::ClusterPolicies>(ctx.kube, std::move(po), std::move(observer));
+  *cache = policies;
+
+  Runnable informers;
+  informers.name = "policy informers";
+  informers.run = [policies]() -> boost::asio::awaitable<void> { co_await policies->run(); };
+  informers.stop = [policies] { policies->stop(); };
+  informers.synced = [policies] { return policies->synced(); };
+  informers.waitForSync = [policies]() -> boost::asio::awaitable<bool> {
+    co_return co_await policies->waitForSync();
+  };
+  mgr.add(std::move(informers));
+
+  // The files policies name, compared as the webhook compares them: the status written here
+  // follows what the webhook enforces when a mounted key appears, changes or goes.
+  auto sleep = std::make_shared<std::shared_ptr<net::TimerHandle>>();
+  auto stopped = std::make_shared<std::atomic<bool>>(false);
+  Runnable files;
+  files.name = "policy file checks";
+  const net::Timers* timers = ctx.options.timers;
+  const auto interval = ctx.options.policyCheckInterval;
+  // Holds the cache only between waits: a wait still pending when the io_context stops is
+  // destroyed with it and must not take the cache down inside asio's shutdown.
+  files.run = [weak = std::weak_ptr<policysource::ClusterPolicies>(policies), queue, sleep, stopped,
+               timers, interval]() -> boost::asio::awaitable<void> {
+    while (!*stopped) {
+      // shutdown (stop below) wakes this early.
+      co_await net::sleepUntil(*timers, timers->steadyNow() + interval, sleep.get());
+      auto p = weak.lock();
+      if (p == nullptr || *stopped) {
+        co_return;
+      }
+      if (p->reloadChangedFiles() > 0) {
+        queue->addAll();
+      }
+    }
+  };
+  files.stop = [sleep, stopped] {
+    *stopped = true;
+    if (*sleep) {
+      (*sleep)->cancel();
+    }
+  };
+  mgr.add(std::move(files));
+
+  builder.onLeading([cache] {
+    auto p = cache->lock();
+    return p == nullptr ? std::vector<std::string>{} : allKeys(*p);
+  });
+  builder.complete(newReconciler(ctx, policies, ctx.metrics));
 }
 
 }  // namespace hm::op::policystatus

@@ -1,8 +1,9 @@
 // Pull secrets (kubernetes.io/dockerconfigjson) and ServiceAccount imagePullSecrets entries.
-#include "context.h"
+#include "robotaccount/fan_out.h"
+
 #include "harbormaster/base/encoding.h"
 
-namespace hm::op {
+namespace hm::op::robotaccount {
 namespace {
 
 using boost::asio::awaitable;
@@ -25,9 +26,9 @@ bool ours(const json& secret, const std::string& owner) {
          meta.value("annotations", json::object()).value(kOwnerAnnotation, "") == owner;
 }
 
-std::set<std::string> targetNamespaces(Context& ctx, const PullSecretSpec& ps) {
+std::set<std::string> targetNamespaces(const Caches& caches, const PullSecretSpec& ps) {
   std::set<std::string> out;
-  for (const auto& ns : ctx.namespaces->list()) {
+  for (const auto& ns : caches.namespaces->list()) {
     const json& meta = ns["metadata"];
     if (meta.contains("deletionTimestamp")) {
       continue;
@@ -45,11 +46,12 @@ std::set<std::string> targetNamespaces(Context& ctx, const PullSecretSpec& ps) {
 }
 
 // The ServiceAccounts of `ns` that should list the secret.
-std::vector<json> targetAccounts(Context& ctx, const PullSecretSpec& ps, const std::string& ns) {
+std::vector<json> targetAccounts(const Caches& caches, const PullSecretSpec& ps,
+                                 const std::string& ns) {
   std::vector<json> out;
   const bool all = std::find(ps.serviceAccounts.begin(), ps.serviceAccounts.end(), "*") !=
                    ps.serviceAccounts.end();
-  for (const auto& sa : ctx.serviceAccounts->byIndex("namespace", ns)) {
+  for (const auto& sa : caches.serviceAccounts->byIndex(kAccountsByNamespace, ns)) {
     const std::string name = sa["metadata"].value("name", "");
     if (all || std::find(ps.serviceAccounts.begin(), ps.serviceAccounts.end(), name) !=
                    ps.serviceAccounts.end()) {
@@ -99,8 +101,9 @@ awaitable<Status> patchAccount(Context& ctx, const json& sa, const std::string& 
 }
 
 // Creates or updates the pull secret in `ns`. False when a foreign Secret holds the name.
-awaitable<StatusOr<bool>> writeSecret(Context& ctx, const std::string& owner, const std::string& ns,
-                                      const std::string& name, const std::string& config) {
+awaitable<StatusOr<bool>> writeSecret(Context& ctx, const Caches& caches, const std::string& owner,
+                                      const std::string& ns, const std::string& name,
+                                      const std::string& config) {
   json desired = {{"apiVersion", "v1"},
                   {"kind", "Secret"},
                   {"metadata",
@@ -110,7 +113,7 @@ awaitable<StatusOr<bool>> writeSecret(Context& ctx, const std::string& owner, co
                     {"annotations", {{kOwnerAnnotation, owner}}}}},
                   {"type", "kubernetes.io/dockerconfigjson"},
                   {"data", {{".dockerconfigjson", hm::base64Encode(config)}}}};
-  auto cached = ctx.secrets->get(ns + "/" + name);
+  auto cached = caches.secrets->get(ns + "/" + name);
   if (cached && ours(*cached, owner) && cached->value("data", json::object()) == desired["data"] &&
       cached->value("type", "") == desired["type"]) {
     co_return true;  // steady state: no write
@@ -150,19 +153,17 @@ json managedLabels(const std::string& owner, const std::string& role) {
   return {{kManagedByLabel, kManagedByValue}, {kOwnerLabel, owner}, {kRoleLabel, role}};
 }
 
-awaitable<StatusOr<std::pair<int, std::vector<std::string>>>> fanOut(Context& ctx,
-                                                                     const std::string& owner,
-                                                                     const RobotAccountSpec& spec,
-                                                                     const std::string& username,
-                                                                     const std::string& password) {
+awaitable<StatusOr<std::pair<int, std::vector<std::string>>>> fanOut(
+    Context& ctx, const Caches& caches, const std::string& owner, const RobotAccountSpec& spec,
+    const std::string& username, const std::string& password) {
   std::pair<int, std::vector<std::string>> out{0, {}};
   std::set<std::string> targets;
   if (spec.pullSecret) {
     const PullSecretSpec& ps = *spec.pullSecret;
-    targets = targetNamespaces(ctx, ps);
+    targets = targetNamespaces(caches, ps);
     const std::string config = dockerConfig(ctx.options.registryHosts, username, password).dump();
     for (const auto& ns : targets) {
-      auto written = co_await writeSecret(ctx, owner, ns, ps.name, config);
+      auto written = co_await writeSecret(ctx, caches, owner, ns, ps.name, config);
       if (!written.ok()) {
         co_return written.status().withContext("pull secret " + ns + "/" + ps.name);
       }
@@ -171,7 +172,7 @@ awaitable<StatusOr<std::pair<int, std::vector<std::string>>>> fanOut(Context& ct
         continue;
       }
       ++out.first;
-      for (const auto& sa : targetAccounts(ctx, ps, ns)) {
+      for (const auto& sa : targetAccounts(caches, ps, ns)) {
         if (Status s = co_await patchAccount(ctx, sa, ps.name, true); !s.ok()) {
           co_return s;
         }
@@ -182,14 +183,14 @@ awaitable<StatusOr<std::pair<int, std::vector<std::string>>>> fanOut(Context& ct
   for (const auto& ns : targets) {
     keep.insert(ns + "/" + spec.pullSecret->name);
   }
-  const std::vector<json> owned = ctx.secrets->byIndex("pull-owner", owner);
-  if (Status s = co_await removeFanOut(ctx, owned, keep); !s.ok()) {
+  const std::vector<json> owned = caches.secrets->byIndex(kSecretsByPullOwner, owner);
+  if (Status s = co_await removeFanOut(ctx, caches, owned, keep); !s.ok()) {
     co_return s;
   }
   co_return out;
 }
 
-awaitable<Status> removeFanOut(Context& ctx, const std::vector<json>& owned,
+awaitable<Status> removeFanOut(Context& ctx, const Caches& caches, const std::vector<json>& owned,
                                const std::set<std::string>& keep) {
   for (const auto& secret : owned) {
     const std::string ns = secret["metadata"].value("namespace", "");
@@ -197,7 +198,7 @@ awaitable<Status> removeFanOut(Context& ctx, const std::vector<json>& owned,
     if (keep.count(ns + "/" + name)) {
       continue;
     }
-    for (const auto& sa : ctx.serviceAccounts->byIndex("namespace", ns)) {
+    for (const auto& sa : caches.serviceAccounts->byIndex(kAccountsByNamespace, ns)) {
       if (Status s = co_await patchAccount(ctx, sa, name, false); !s.ok()) {
         co_return s;
       }
@@ -212,4 +213,4 @@ awaitable<Status> removeFanOut(Context& ctx, const std::vector<json>& owned,
   co_return okStatus();
 }
 
-}  // namespace hm::op
+}  // namespace hm::op::robotaccount

@@ -66,6 +66,7 @@ bool isHarborStep(ActionKind k) {
 
 struct RobotRun {
   Context& ctx;
+  const Caches& caches;
   json object;
   std::string owner;
   RobotAccountSpec spec;
@@ -185,7 +186,8 @@ struct RobotRun {
   }
 
   awaitable<Status> writeSecrets(const Action& a) {
-    auto fanned = co_await fanOut(ctx, owner, spec, slot(a.slot).username, slot(a.slot).password);
+    auto fanned =
+        co_await fanOut(ctx, caches, owner, spec, slot(a.slot).username, slot(a.slot).password);
     if (!fanned.ok()) {
       co_return fanned.status();
     }
@@ -314,7 +316,7 @@ struct RobotRun {
     }
     const std::vector<json> owned = (*listed)["items"].get<std::vector<json>>();
     const std::set<std::string> keepNone;
-    if (Status st = co_await removeFanOut(ctx, owned, keepNone); !st.ok()) {
+    if (Status st = co_await removeFanOut(ctx, caches, owned, keepNone); !st.ok()) {
       co_return st;
     }
     if (Status st = co_await readMaster(); !st.ok() || !deleteRobots) {
@@ -378,16 +380,19 @@ struct RobotRun {
 
 class RobotAccountReconciler final : public Reconciler {
  public:
-  explicit RobotAccountReconciler(Context& ctx) : ctx_(ctx) {}
+  RobotAccountReconciler(Context& ctx, Caches caches) : ctx_(ctx), caches_(std::move(caches)) {}
 
   awaitable<Result> reconcile(std::string name) override {
     Context ctx = ctx_.forReconcile();
-    auto cached = ctx.robots->get(name);
+    auto cached = caches_.robots->get(name);
     if (!cached) {
+      if (ctx.metrics) {
+        ctx.metrics->forgetRobot(name);  // a deleted RobotAccount's series go with it
+      }
       co_return Result::done();
     }
     auto spec = parseRobotAccount(*cached);
-    RobotRun run{ctx, *cached, name, spec.ok() ? *spec : RobotAccountSpec{}};
+    RobotRun run{ctx, caches_, *cached, name, spec.ok() ? *spec : RobotAccountSpec{}};
     run.status = cached->value("status", json::object());
     run.s.owner = name;
     run.s.generation = (*cached)["metadata"].value("generation", int64_t{1});
@@ -409,7 +414,7 @@ class RobotAccountReconciler final : public Reconciler {
       co_return co_await run.fail(reason::kInvalidSpec, spec.status().message(), std::nullopt,
                                   spec.status(), true);
     }
-    auto project = ctx.projects->get(spec->project);
+    auto project = caches_.projects->get(spec->project);
     if (!project || conditionStatus(*project, condition::kReady) != condition::kTrue ||
         !(*project)["status"].contains("projectID")) {
       co_return co_await run.fail(reason::kProjectNotReady,
@@ -423,7 +428,7 @@ class RobotAccountReconciler final : public Reconciler {
         (*cached)["metadata"].value("annotations", json::object()).value(kRotateAnnotation, "");
     run.s.rotationGrace =
         std::chrono::duration_cast<std::chrono::seconds>(ctx.options.rotationGrace);
-    auto secret = ctx.newSecret ? ctx.newSecret() : randomSecret();
+    auto secret = caches_.newSecret ? caches_.newSecret() : randomSecret();
     if (!secret.ok()) {
       co_return Result::retry(secret.status());
     }
@@ -431,17 +436,98 @@ class RobotAccountReconciler final : public Reconciler {
     if (Status st = co_await run.readMaster(); !st.ok()) {
       co_return co_await run.fail(reason::kKubernetesError, st.message(), std::nullopt, st);
     }
-    co_return co_await run.converge(*cached);
+    Result out = co_await run.converge(*cached);
+    if (out.error.ok()) {
+      noteExpiry(ctx, name, run.status);
+    }
+    co_return out;
   }
 
  private:
+  // harbormaster_robot_days_to_expiry from the status just written.
+  static void noteExpiry(const Context& ctx, const std::string& name, const json& status) {
+    auto expires = parseRfc3339(status.value("expiresAt", ""));
+    if (expires.ok() && ctx.metrics) {
+      const double days =
+          std::chrono::duration<double>(*expires - ctx.clock->wallNow()).count() / 86400.0;
+      ctx.metrics->robotDaysToExpiry(name, days);
+    }
+  }
+
   Context& ctx_;
+  Caches caches_;
 };
 
 }  // namespace
 
-std::shared_ptr<Reconciler> newReconciler(Context& ctx) {
-  return std::make_shared<RobotAccountReconciler>(ctx);
+std::shared_ptr<Reconciler> newReconciler(Context& ctx, Caches caches) {
+  return std::make_shared<RobotAccountReconciler>(ctx, std::move(caches));
+}
+
+void setup(Manager& mgr) {
+  Context& ctx = mgr.context();
+  if (ctx.harbor == nullptr) {
+    return;  // robots live in Harbor
+  }
+  Caches c;
+  c.robots = mgr.informer(kRobots);
+  c.projects = mgr.informer(kProjects);
+  c.namespaces = mgr.informer(kNamespaces);
+  const std::string managed = std::string(kManagedByLabel) + "=" + kManagedByValue;
+  c.secrets = mgr.informer(kSecrets, managed);
+  c.serviceAccounts = mgr.informer(kServiceAccounts);
+  c.newSecret = randomSecret;
+  mgr.addIndex(kRobots, kRobotsByProject, [](const json& o) {
+    return std::vector<std::string>{o.value("spec", json::object()).value("project", "")};
+  });
+  mgr.addIndex(
+      kSecrets, kSecretsByPullOwner,
+      [](const json& o) {
+        const json labels = o["metadata"].value("labels", json::object());
+        if (labels.value(kRoleLabel, "") != kRolePull) {
+          return std::vector<std::string>{};
+        }
+        return std::vector<std::string>{labels.value(kOwnerLabel, "")};
+      },
+      managed);
+  mgr.addIndex(kServiceAccounts, kAccountsByNamespace, [](const json& o) {
+    return std::vector<std::string>{o["metadata"].value("namespace", "")};
+  });
+  auto robots = c.robots;
+  // A project's robots: when it appears, goes, or changes (its resync: the robots have theirs).
+  auto robotsOfProject = [robots](const json& project) {
+    std::vector<std::string> keys;
+    for (const auto& r : robots->byIndex(kRobotsByProject, project["metadata"].value("name", ""))) {
+      keys.push_back(r["metadata"].value("name", ""));
+    }
+    return keys;
+  };
+  // Namespaces and ServiceAccounts decide where pull secrets go: every robot that has one.
+  auto everyFanOut = [robots](const json&) {
+    std::vector<std::string> keys;
+    for (const auto& r : robots->list()) {
+      if (r.value("spec", json::object()).contains("pullSecret")) {
+        keys.push_back(r["metadata"].value("name", ""));
+      }
+    }
+    return keys;
+  };
+  // A changed or deleted pull secret or credential brings its owner back to repair it.
+  auto owner = [](const json& secret) {
+    const std::string name =
+        secret["metadata"].value("labels", json::object()).value(kOwnerLabel, "");
+    return name.empty() ? std::vector<std::string>{} : std::vector<std::string>{name};
+  };
+  WatchEvents created;
+  created.update = false;
+  created.remove = false;
+  mgr.controller("robotaccount")
+      .forResource(kRobots)
+      .owns(kSecrets, managed, owner)
+      .watches(kProjects, robotsOfProject)
+      .watches(kNamespaces, everyFanOut)
+      .watches(kServiceAccounts, everyFanOut, created)
+      .complete(newReconciler(ctx, std::move(c)));
 }
 
 StatusOr<std::string> randomSecret() {

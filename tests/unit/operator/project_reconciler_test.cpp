@@ -69,11 +69,13 @@ class ProjectReconcilerTest : public ::testing::Test {
     });
     kube::InformerOptions o;
     o.resource = kProjects;
-    ctx_.projects = std::make_shared<kube::Informer>(kube_, o, kube::InformerHandlers{});
-    ASSERT_TRUE(runOn(io_.ioc(), ctx_.projects->listOnce()).ok());
+    projects_ = std::make_shared<kube::Informer>(kube_, o, kube::InformerHandlers{});
+    ASSERT_TRUE(runOn(io_.ioc(), projects_->listOnce()).ok());
   }
 
-  Result reconcile() { return runOn(io_.ioc(), newReconciler(ctx_)->reconcile("team-a")); }
+  Result reconcile() {
+    return runOn(io_.ioc(), newReconciler(ctx_, projects_)->reconcile("team-a"));
+  }
 
   harbor::Project inHarbor(std::map<std::string, std::string> metadata) {
     harbor::Project p;
@@ -90,6 +92,7 @@ class ProjectReconcilerTest : public ::testing::Test {
       std::make_shared<StrictMock<MockHarborClient>>();
   std::vector<json> written_;  // status writes, in order
   Context ctx_;
+  std::shared_ptr<kube::Informer> projects_;
 };
 
 const std::map<std::string, std::string> kMatching = {{"public", "false"},
@@ -213,7 +216,7 @@ TEST_F(ProjectReconcilerTest, ALostLeaseEndsAReconcileBlockedInAHarborCall) {
     return ready(StatusOr<json>(o));
   });
   auto result = std::make_shared<std::promise<Result>>();
-  auto reconciler = newReconciler(ctx_);
+  auto reconciler = newReconciler(ctx_, projects_);
   boost::asio::co_spawn(io_.ioc(), hm::testing::deliver(reconciler->reconcile("team-a"), result),
                         boost::asio::detached);
   ASSERT_EQ(entered.get_future().wait_for(std::chrono::seconds(30)), std::future_status::ready);

@@ -82,7 +82,7 @@ class RobotReconcilerTest : public ::testing::Test {
     ctx_.harbor = harbor_;
     ctx_.clock = &clock_;
     ctx_.options.nameSpace = "harbormaster";
-    ctx_.newSecret = [] { return StatusOr<std::string>("Hm1chosenByTest"); };
+    caches_.newSecret = [] { return StatusOr<std::string>("Hm1chosenByTest"); };
     ctx_.events = std::make_shared<kube::EventRecorder>(kube_, "harbormaster-operator", "test");
     ON_CALL(*kube_, list(_, _, _, _)).WillByDefault([this](kube::Resource r, auto, auto, auto) {
       std::vector<json> items;
@@ -101,14 +101,14 @@ class RobotReconcilerTest : public ::testing::Test {
       EXPECT_TRUE(runOn(io_.ioc(), inf->listOnce()).ok());
       return inf;
     };
-    ctx_.robots = informer(kRobots);
-    ctx_.projects = informer(kProjects);
-    ctx_.namespaces = informer(kNamespaces);
-    ctx_.secrets = informer(kSecrets);
-    ctx_.serviceAccounts = informer(kServiceAccounts);
+    caches_.robots = informer(kRobots);
+    caches_.projects = informer(kProjects);
+    caches_.namespaces = informer(kNamespaces);
+    caches_.secrets = informer(kSecrets);
+    caches_.serviceAccounts = informer(kServiceAccounts);
   }
 
-  Result reconcile() { return runOn(io_.ioc(), newReconciler(ctx_)->reconcile("puller")); }
+  Result reconcile() { return runOn(io_.ioc(), newReconciler(ctx_, caches_)->reconcile("puller")); }
 
   Credential healthy() {
     Credential c;
@@ -133,6 +133,7 @@ class RobotReconcilerTest : public ::testing::Test {
   std::shared_ptr<StrictMock<MockHarborClient>> harbor_ =
       std::make_shared<StrictMock<MockHarborClient>>();
   Context ctx_;
+  Caches caches_;
 };
 
 TEST_F(RobotReconcilerTest, SteadyStateIsOneProbeAndNoSecretWrite) {

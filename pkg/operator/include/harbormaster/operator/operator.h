@@ -3,7 +3,7 @@
 // secrets; and the status of ClusterImagePolicy, ImagePolicy and ImageException resources.
 // See docs/operator.md for the behaviour and the Harbor permissions it needs.
 //
-//   Operator op(kube, harbor, options);
+//   Operator op(kube, harbor, metrics, options, {harborproject::setup, robotaccount::setup});
 //   co_spawn(strand, op.run(), detached);  // informers, queues, leader election
 //   …
 //   co_await op.shutdown();                // stop reconcilers, release the lease
@@ -12,6 +12,7 @@
 #include "harbormaster/kube/client.h"
 
 #include <chrono>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -58,12 +59,17 @@ struct OperatorOptions {
   const net::Timers* timers = &net::Timers::system();
 };
 
+// A controller folder's `setup(Manager&)` (pkg/operator/manager/manager.h): what it
+// reconciles, owns and watches, and its reconciler. cmd/ lists the setups.
+class Manager;
+using ControllerSetup = std::function<void(Manager&)>;
+
 class Operator {
  public:
-  // `harbor` may be null: the HarborProject and RobotAccount controllers then stay off and only
-  // the policy status controller runs (policies need no Harbor).
+  // `harbor` may be null: controllers that need Harbor then stay off (their setup sees it).
   Operator(std::shared_ptr<kube::Client> kube, std::shared_ptr<harbor::Client> harbor,
-           std::shared_ptr<metrics::OperatorMetrics> metrics, OperatorOptions options);
+           std::shared_ptr<metrics::OperatorMetrics> metrics, OperatorOptions options,
+           std::vector<ControllerSetup> controllers);
   ~Operator();
   Operator(const Operator&) = delete;
   Operator& operator=(const Operator&) = delete;
@@ -82,6 +88,7 @@ class Operator {
 
  private:
   std::shared_ptr<State> state_;
+  std::vector<ControllerSetup> setups_;
 };
 
 }  // namespace hm::op

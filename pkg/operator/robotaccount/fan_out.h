@@ -1,0 +1,51 @@
+// Pull secrets (kubernetes.io/dockerconfigjson) in the target namespaces and the
+// ServiceAccounts' imagePullSecrets entries, and the caches the RobotAccount controller reads.
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <set>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "context.h"
+
+namespace hm::op::robotaccount {
+
+// What the controller reads besides its clients: the manager's shared informers (setup() asks
+// for them), and the source of new robot secrets (tests choose theirs).
+struct Caches {
+  std::shared_ptr<kube::Informer> robots;
+  std::shared_ptr<kube::Informer> projects;
+  std::shared_ptr<kube::Informer> namespaces;
+  std::shared_ptr<kube::Informer> secrets;  // only those labelled managed-by harbormaster
+  std::shared_ptr<kube::Informer> serviceAccounts;
+  // A new robot secret (Harbor wants an upper-case letter, a lower-case one and a digit).
+  std::function<StatusOr<std::string>()> newSecret;
+};
+
+// The informer indexes the controller registers (setup()) and reads.
+inline constexpr const char* kRobotsByProject = "project";
+inline constexpr const char* kSecretsByPullOwner = "pull-owner";
+inline constexpr const char* kAccountsByNamespace = "namespace";
+
+// The role label tells a robot's credential (operator namespace) from its pull secrets.
+inline constexpr const char* kRoleLabel = "harbormaster.io/role";
+inline constexpr const char* kRoleCredential = "robot-credential";
+inline constexpr const char* kRolePull = "pull-secret";
+nlohmann::json managedLabels(const std::string& owner, const std::string& role);
+
+// Writes the pull secret into every target namespace (and the ServiceAccount entries), removes
+// it where it no longer belongs. Returns the namespaces written and the conflicts
+// ("ns/name" of Secrets we do not own).
+boost::asio::awaitable<StatusOr<std::pair<int, std::vector<std::string>>>> fanOut(
+    Context& ctx, const Caches& caches, const std::string& owner, const RobotAccountSpec& spec,
+    const std::string& username, const std::string& password);
+// Removes the given pull secrets (the owner's) and their ServiceAccount entries, except those
+// in `keep` ("ns/name").
+boost::asio::awaitable<Status> removeFanOut(Context& ctx, const Caches& caches,
+                                            const std::vector<nlohmann::json>& owned,
+                                            const std::set<std::string>& keep);
+
+}  // namespace hm::op::robotaccount
