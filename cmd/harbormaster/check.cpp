@@ -93,8 +93,9 @@ StatusOr<policy::PolicySet> clusterPolicies(asio::io_context& ioc, const Flags& 
 int runCheck(const std::vector<std::string>& args) {
   FlagSpec spec{.valued = {"policy", "namespace", "kubeconfig", "context"},
                 .boolean = {"in-cluster"}};
-  spec.valued.insert(kHarborFlags.begin(), kHarborFlags.end());
-  spec.valued.insert(kSignatureFlags.begin(), kSignatureFlags.end());
+  for (const auto& name : engineFlags()) {
+    spec.valued.insert(name);
+  }
   auto flags = parseFlags(args, spec);
   if (!flags.ok()) {
     std::cerr << "harbormaster check: " << flags.status().message() << "\n";

@@ -3,33 +3,44 @@
 #include <cstdlib>
 
 #include "harbormaster/base/files.h"
+#include "sources.h"
 
 namespace hm::cli {
 
-const std::set<std::string> kHarborFlags = {
-    "harbor-url",    "harbor-ca",      "harbor-credentials-file",
-    "registry-host", "scan-cache-ttl", "scan-negative-ttl"};
+const std::set<std::string> kHarborFlags = {"harbor-url", "harbor-ca", "harbor-credentials-file",
+                                            "registry-host"};
 
-const std::set<std::string> kSignatureFlags = {
-    "plain-http-registry",        "signature-cache-ttl", "signature-negative-ttl",
-    "digest-lookup-budget",       "tag-digest-ttl",      "max-image-lookups-per-review",
-    "max-image-lookups-in-flight"};
+const std::set<std::string> kRegistryFlags = {"plain-http-registry", "digest-lookup-budget",
+                                              "tag-digest-ttl", "max-image-lookups-per-review",
+                                              "max-image-lookups-in-flight"};
+
+std::set<std::string> engineFlags() {
+  std::set<std::string> names = kHarborFlags;
+  names.insert(kRegistryFlags.begin(), kRegistryFlags.end());
+  for (const auto& name : sourceFlags()) {
+    names.insert(name);
+  }
+  return names;
+}
 
 StatusOr<HarborFlags> parseHarborFlags(const Flags& flags) {
   HarborFlags out;
-  for (auto [name, target] :
-       {std::pair<const char*, std::chrono::seconds*>{"scan-cache-ttl", &out.cache.ttl},
-        {"scan-negative-ttl", &out.cache.negativeTtl},
-        {"signature-cache-ttl", &out.signatures.positiveTtl},
-        {"signature-negative-ttl", &out.signatures.negativeTtl},
-        {"tag-digest-ttl", &out.digests.tagTtl}}) {
-    if (flags.has(name)) {
-      auto d = parseDuration(name, flags.get(name));
-      if (!d.ok()) {
-        return d.status();
+  out.sources = sourceModules();
+  for (const auto& module : out.sources) {
+    for (const auto& f : module->flags()) {
+      if (flags.has(f.name)) {
+        if (Status st = f.set(flags.get(f.name)); !st.ok()) {
+          return st.withContext("--" + f.name);
+        }
       }
-      *target = std::chrono::duration_cast<std::chrono::seconds>(*d);
     }
+  }
+  if (flags.has("tag-digest-ttl")) {
+    auto d = parseDuration("tag-digest-ttl", flags.get("tag-digest-ttl"));
+    if (!d.ok()) {
+      return d.status();
+    }
+    out.digests.tagTtl = std::chrono::duration_cast<std::chrono::seconds>(*d);
   }
   if (flags.has("digest-lookup-budget")) {
     auto d = parseDuration("digest-lookup-budget", flags.get("digest-lookup-budget"));
@@ -98,8 +109,7 @@ review::EngineOptions HarborFlags::engineOptions() const {
   review::EngineOptions o;
   o.harbor = connection;
   o.plainHttpRegistries = plainHttpRegistries;
-  o.scanCache = cache;
-  o.signatures = signatures;
+  o.sources = sources;
   o.settings.digestFixBudget = digestLookupBudget;
   o.settings.maxImageLookupsPerReview = maxImageLookupsPerReview;
   o.settings.maxImageLookupsInFlight = maxImageLookupsInFlight;

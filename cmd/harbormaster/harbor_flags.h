@@ -11,18 +11,19 @@
 namespace hm::cli {
 
 // --harbor-url U [--harbor-ca F] [--harbor-credentials-file F] [--registry-host H]...
-// [--scan-cache-ttl D] [--scan-negative-ttl D]
 extern const std::set<std::string> kHarborFlags;
 // For any registry (webhook and check):
-// [--plain-http-registry H]... [--signature-cache-ttl D] [--signature-negative-ttl D]
-// [--digest-lookup-budget D] [--tag-digest-ttl D] [--max-image-lookups-per-review N]
-// [--max-image-lookups-in-flight N]
-extern const std::set<std::string> kSignatureFlags;
+// [--plain-http-registry H]... [--digest-lookup-budget D] [--tag-digest-ttl D]
+// [--max-image-lookups-per-review N] [--max-image-lookups-in-flight N]
+extern const std::set<std::string> kRegistryFlags;
+// What the review engine reads (webhook and check): the two sets above and every fact source
+// module's own flags (sources.h).
+std::set<std::string> engineFlags();
 
 struct HarborFlags {
   std::optional<review::HarborConnection> connection;  // absent without --harbor-url
-  scangate::CacheOptions cache;
-  signaturegate::Options signatures;
+  // The fact source modules, their flags set.
+  std::vector<std::shared_ptr<facts::SourceModule>> sources;
   std::vector<std::string> plainHttpRegistries;  // local registries without TLS (never production)
   std::chrono::milliseconds digestLookupBudget{2'000};
   review::DigestOptions digests;  // --tag-digest-ttl

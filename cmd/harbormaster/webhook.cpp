@@ -135,8 +135,9 @@ StatusOr<WebhookOptions> parseWebhookOptions(const std::vector<std::string>& arg
                            "cluster-policies",
                            "ports-file"},
                 .boolean = {}};
-  spec.valued.insert(kHarborFlags.begin(), kHarborFlags.end());
-  spec.valued.insert(kSignatureFlags.begin(), kSignatureFlags.end());
+  for (const auto& name : engineFlags()) {
+    spec.valued.insert(name);
+  }
   spec.valued.insert(kServerFlags.begin(), kServerFlags.end());
   auto flags = parseFlags(args, spec);
   if (!flags.ok()) {
@@ -396,16 +397,7 @@ int runWebhook(const std::vector<std::string>& args) {
     keeper = std::move(*k);
   }
   review::EngineObserver engineObserver;
-  engineObserver.scan.harborCall = [&metrics](std::string_view endpoint, double seconds, bool ok) {
-    metrics.harborCall(endpoint, seconds, ok);
-  };
-  engineObserver.scan.cacheLookup = [&metrics](bool hit) { metrics.scanCacheLookup(hit); };
-  engineObserver.signatures.cacheLookup = [&metrics](bool hit) {
-    metrics.signatureCacheLookup(hit);
-  };
-  engineObserver.signatures.lookup = [&metrics](std::string_view outcome, double seconds) {
-    metrics.signatureLookup(outcome, seconds);
-  };
+  engineObserver.metrics = metrics.registry();
   engineObserver.refused = [&metrics](std::string_view reason) {
     metrics.imageLookupRefused(reason);
   };

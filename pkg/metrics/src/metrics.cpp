@@ -29,6 +29,13 @@ prometheus::Family<prometheus::Counter>& connectionEventsFamily(prometheus::Regi
 
 }  // namespace
 
+const std::vector<double>& latencyBuckets() {
+  static const prometheus::Histogram::BucketBoundaries buckets{
+      0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025,
+      0.05,   0.1,     0.25,   0.5,   1,      2.5,   5,    10};
+  return buckets;
+}
+
 struct WebhookMetrics::Impl {
   std::shared_ptr<prometheus::Registry> registry = std::make_shared<prometheus::Registry>();
   prometheus::Family<prometheus::Counter>& requests =
@@ -127,42 +134,12 @@ struct WebhookMetrics::Impl {
           .Name("harbormaster_http_requests_total")
           .Help("HTTP requests served, by path and status code.")
           .Register(*registry);
-  prometheus::Family<prometheus::Histogram>& harborLatency =
-      prometheus::BuildHistogram()
-          .Name("harbormaster_harbor_request_duration_seconds")
-          .Help("Calls to Harbor and its registry, by endpoint.")
-          .Register(*registry);
-  prometheus::Family<prometheus::Counter>& harborErrors =
-      prometheus::BuildCounter()
-          .Name("harbormaster_harbor_request_errors_total")
-          .Help("Calls to Harbor and its registry that failed, by endpoint.")
-          .Register(*registry);
-  prometheus::Family<prometheus::Counter>& cacheLookups =
-      prometheus::BuildCounter()
-          .Name("harbormaster_scan_cache_lookups_total")
-          .Help("Scan fact lookups by digest, by result (hit or miss).")
-          .Register(*registry);
   prometheus::Family<prometheus::Counter>& verdicts =
       prometheus::BuildCounter()
           .Name("harbormaster_scan_verdicts_total")
           .Help("Images judged on their Harbor scan, by outcome.")
           .Register(*registry);
-  prometheus::Family<prometheus::Counter>& signatureCacheLookups =
-      prometheus::BuildCounter()
-          .Name("harbormaster_signature_cache_lookups_total")
-          .Help("Signature verdict lookups by (repository, digest, rule), by result (hit or miss).")
-          .Register(*registry);
-  prometheus::Family<prometheus::Histogram>& signatureLookups =
-      prometheus::BuildHistogram()
-          .Name("harbormaster_signature_lookup_duration_seconds")
-          .Help(
-              "Signature discovery and verification of one digest against one rule, by outcome "
-              "(verified, unverified, unreachable).")
-          .Register(*registry);
-  // Sub-millisecond buckets: a digest-only decision takes tens of microseconds.
-  const prometheus::Histogram::BucketBoundaries buckets{
-      0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025,
-      0.05,   0.1,     0.25,   0.5,   1,      2.5,   5,    10};
+  const prometheus::Histogram::BucketBoundaries& buckets = latencyBuckets();
 };
 
 WebhookMetrics::WebhookMetrics() : impl_(std::make_unique<Impl>()) {}
@@ -257,23 +234,8 @@ void WebhookMetrics::connectionEvent(std::string_view event) {
   impl_->connectionEvents.Add({{"event", std::string(event)}}).Increment();
 }
 
-void WebhookMetrics::harborCall(std::string_view endpoint, double seconds, bool ok) {
-  impl_->harborLatency.Add({{"endpoint", std::string(endpoint)}}, impl_->buckets).Observe(seconds);
-  if (!ok) {
-    impl_->harborErrors.Add({{"endpoint", std::string(endpoint)}}).Increment();
-  }
-}
-
-void WebhookMetrics::scanCacheLookup(bool hit) {
-  impl_->cacheLookups.Add({{"result", hit ? "hit" : "miss"}}).Increment();
-}
-
-void WebhookMetrics::signatureCacheLookup(bool hit) {
-  impl_->signatureCacheLookups.Add({{"result", hit ? "hit" : "miss"}}).Increment();
-}
-
-void WebhookMetrics::signatureLookup(std::string_view outcome, double seconds) {
-  impl_->signatureLookups.Add({{"outcome", std::string(outcome)}}, impl_->buckets).Observe(seconds);
+std::shared_ptr<prometheus::Registry> WebhookMetrics::registry() const {
+  return impl_->registry;
 }
 
 void WebhookMetrics::scanVerdict(std::string_view outcome) {

@@ -43,23 +43,26 @@ StatusOr<std::unique_ptr<Engine>> connect(boost::asio::any_io_executor executor,
     }
     shared = std::shared_ptr<net::HttpClient>(std::move(*http));
   }
-  auto registryClient = registry::Client::create(shared, std::move(ro));
-  if (harborClient) {
-    auto gate =
-        scangate::ScanGate::create(std::move(harborClient), {options.harbor->url, harborHosts},
-                                   options.scanCache, std::move(observer.scan), clock);
-    if (!gate.ok()) {
-      return gate.status();
+  facts::SharedClients clients;
+  clients.registry = registry::Client::create(shared, std::move(ro));
+  clients.harbor = std::move(harborClient);
+  clients.harborUrl = options.harbor ? options.harbor->url : "";
+  clients.harborHosts = harborHosts;
+  clients.clock = &clock;
+  clients.metrics = observer.metrics;
+  for (const auto& module : options.sources) {
+    auto source = module->create(clients);
+    if (!source.ok()) {
+      return source.status().withContext(std::string(module->name()) + " source");
     }
-    sources.push_back(scangate::makeScanSource(std::move(*gate)));
+    if (*source != nullptr) {
+      sources.push_back(std::move(*source));
+    }
   }
-  auto signatures = std::make_shared<signaturegate::SignatureGate>(
-      registryClient, options.signatures, std::move(observer.signatures), clock);
-  sources.push_back(signaturegate::makeSignatureSource(std::move(signatures)));
   EngineSettings settings = options.settings;
   settings.fixHosts = harborHosts;
   return std::make_unique<Engine>(std::move(sources),
-                                  makeRegistryResolver(registryClient, options.digests, clock),
+                                  makeRegistryResolver(clients.registry, options.digests, clock),
                                   std::move(settings), clock, std::move(observer.refused));
 }
 

@@ -3,6 +3,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include "sources.h"
 #include "support/temp_dir.h"
 
 namespace hm::cli {
@@ -23,7 +24,7 @@ StatusOr<HarborFlags> parse(const std::vector<std::string>& args) {
 
 TEST(HarborFlagsTest, LookupLimitsAreWholeNumbersAndReachTheEngine) {
   FlagSpec spec;
-  spec.valued = kSignatureFlags;
+  spec.valued = kRegistryFlags;
   auto flags = parseFlags(
       {"--max-image-lookups-per-review", "8", "--max-image-lookups-in-flight", "100"}, spec);
   ASSERT_TRUE(flags.ok()) << flags.status().message();
@@ -71,6 +72,40 @@ TEST(HarborFlagsTest, AMalformedOrMissingCredentialsFileIsAClearErrorThatHidesIt
                         dir.file("nope")});
   ASSERT_FALSE(missing.ok());
   EXPECT_THAT(missing.status().message(), HasSubstr("--harbor-credentials-file"));
+}
+
+}  // namespace
+}  // namespace hm::cli
+
+namespace hm::cli {
+namespace {
+
+using ::testing::Contains;
+using ::testing::IsSupersetOf;
+
+TEST(SourceModulesTest, EachModulesFlagsAreTheEnginesAndReachTheModule) {
+  const std::set<std::string> accepted = engineFlags();
+  for (const auto& module : sourceModules()) {
+    for (const auto& f : module->flags()) {
+      EXPECT_THAT(accepted, Contains(f.name)) << module->name();
+      EXPECT_FALSE(f.help.empty()) << f.name;
+    }
+  }
+  EXPECT_THAT(accepted, IsSupersetOf({"scan-cache-ttl", "signature-negative-ttl", "harbor-url",
+                                      "tag-digest-ttl"}));
+  FlagSpec spec;
+  spec.valued = accepted;
+  auto good = parseFlags({"--scan-cache-ttl", "90s", "--signature-negative-ttl", "1m"}, spec);
+  ASSERT_TRUE(good.ok());
+  auto parsed = parseHarborFlags(*good);
+  ASSERT_TRUE(parsed.ok()) << parsed.status().message();
+  EXPECT_EQ(parsed->engineOptions().sources.size(), sourceModules().size());
+  auto bad = parseFlags({"--scan-cache-ttl", "soon"}, spec);
+  ASSERT_TRUE(bad.ok());
+  auto refused = parseHarborFlags(*bad);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_THAT(refused.status().message(), HasSubstr("--scan-cache-ttl"));
+  EXPECT_THAT(refused.status().message(), HasSubstr("is not a duration"));
 }
 
 }  // namespace

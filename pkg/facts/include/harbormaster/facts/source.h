@@ -9,9 +9,10 @@
 // and a lookup that did not finish (cut at the deadline, threw, digest unresolved) is attached
 // as Lookup::unfinished() — never as a pass.
 //
-// Adding a source: implement Source and Lookup in its own module, give ImageUse a field for its
-// fact, add the policy section that asks for it and the check that judges it
-// (docs/architecture.md).
+// Adding a source: implement Source and Lookup in its own module with a SourceModule
+// (module.h: its flags, metrics and factory), list it in cmd/harbormaster/sources.cpp, give
+// ImageUse a field for its fact, the policy section that asks for it and the check that judges
+// it (docs/architecture.md).
 #pragma once
 
 // Boost 1.74's awaitable.hpp uses std::exchange without including <utility>.

@@ -1,7 +1,8 @@
 // The webhook's Prometheus metrics and their text exposition for GET /metrics.
 //
-// Every metric is registered up front by WebhookMetrics' constructor; recording is lock-free
-// apart from prometheus-cpp's own per-family label lookup.
+// The webhook's own families are registered up front by WebhookMetrics' constructor; fact source
+// modules register theirs on registry() when they are created (facts/module.h). Recording is
+// lock-free apart from prometheus-cpp's own per-family label lookup.
 #pragma once
 
 #include <functional>
@@ -9,8 +10,17 @@
 #include <set>
 #include <string>
 #include <string_view>
+#include <vector>
+
+namespace prometheus {
+class Registry;
+}
 
 namespace hm::metrics {
+
+// Sub-millisecond to 10 s: the buckets of every latency histogram of the webhook and its
+// modules (a digest-only decision takes tens of microseconds).
+const std::vector<double>& latencyBuckets();
 
 class WebhookMetrics {
  public:
@@ -53,18 +63,11 @@ class WebhookMetrics {
   void httpRequest(std::string_view path, int code);
   // harbormaster_http_connection_events_total{event}: net::connectionEventName() values.
   void connectionEvent(std::string_view event);
-  // harbormaster_harbor_request_duration_seconds{endpoint} and
-  // harbormaster_harbor_request_errors_total{endpoint}; endpoint comes from a fixed set.
-  void harborCall(std::string_view endpoint, double seconds, bool ok);
-  // harbormaster_scan_cache_lookups_total{result="hit"|"miss"}.
-  void scanCacheLookup(bool hit);
   // harbormaster_scan_verdicts_total{outcome}: pass, deny, warn, per image judged on its scan.
   void scanVerdict(std::string_view outcome);
 
-  // harbormaster_signature_cache_lookups_total{result="hit"|"miss"}.
-  void signatureCacheLookup(bool hit);
-  // harbormaster_signature_lookup_duration_seconds{outcome}: verified, unverified, unreachable.
-  void signatureLookup(std::string_view outcome, double seconds);
+  // Where modules register their own families; serialize() exposes them with these.
+  std::shared_ptr<prometheus::Registry> registry() const;
 
   // Prometheus text exposition format 0.0.4.
   std::string serialize() const;

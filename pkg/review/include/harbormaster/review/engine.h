@@ -26,11 +26,11 @@
 
 #include "harbormaster/admission/review.h"
 #include "harbormaster/base/clock.h"
+#include "harbormaster/facts/module.h"
 #include "harbormaster/facts/source.h"
 #include "harbormaster/harbor/connect.h"
 #include "harbormaster/policy/evaluate.h"
-#include "harbormaster/scangate/scan_gate.h"
-#include "harbormaster/signaturegate/signature_gate.h"
+#include "harbormaster/registry/client.h"
 
 namespace hm::review {
 
@@ -142,28 +142,28 @@ class Engine {
 };
 
 // Where Harbor is and how to reach it: one connection (HTTP client, credentials, CA, token
-// cache) serves the scan source, the signature source and tag resolution.
+// cache) serves every fact source and tag resolution.
 // Harbor's URL, CA, credentials and registry hosts: the operator's connection too.
 using HarborConnection = harbor::Connection;
 
 struct EngineOptions {
-  std::optional<HarborConnection> harbor;  // without it, no scan source
+  std::optional<HarborConnection> harbor;  // without it, sources that need Harbor stay off
   // Local registries without TLS (never production registries).
   std::vector<std::string> plainHttpRegistries;
-  scangate::CacheOptions scanCache;
-  signaturegate::Options signatures;
+  // The fact source modules, their flags already set (cmd/harbormaster/sources.cpp lists them).
+  std::vector<std::shared_ptr<facts::SourceModule>> sources;
   DigestOptions digests;
   EngineSettings settings;
 };
 
 struct EngineObserver {
-  scangate::Observer scan;
-  signaturegate::Observer signatures;
   RefusedObserver refused;
+  // Where the source modules register their metric families; null: none (check).
+  std::shared_ptr<prometheus::Registry> metrics;
 };
 
-// Builds the one connection and every fact source on it. Images on our Harbor are read with
-// Harbor's credentials and CA (plus the system trust store), other registries anonymously.
+// Builds the one connection and every module's source on it. Images on our Harbor are read
+// with Harbor's credentials and CA (plus the system trust store), other registries anonymously.
 StatusOr<std::unique_ptr<Engine>> connect(boost::asio::any_io_executor executor,
                                           EngineOptions options, EngineObserver observer = {},
                                           const Clock& clock = Clock::system());

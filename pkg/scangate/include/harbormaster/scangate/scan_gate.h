@@ -25,6 +25,7 @@
 
 #include "harbormaster/base/clock.h"
 #include "harbormaster/base/status.h"
+#include "harbormaster/facts/module.h"
 #include "harbormaster/facts/source.h"
 #include "harbormaster/imageref/reference.h"
 #include "harbormaster/policy/evaluate.h"
@@ -86,5 +87,11 @@ class ScanGate {
 // from other registries get kNotHarbor facts without a call. Dry runs never trigger a scan;
 // their facts say one would have been requested.
 std::shared_ptr<facts::Source> makeScanSource(std::shared_ptr<ScanGate> gate);
+
+// The module (facts/module.h): --scan-cache-ttl and --scan-negative-ttl; metrics
+// harbormaster_harbor_request_duration_seconds{endpoint},
+// harbormaster_harbor_request_errors_total{endpoint} and
+// harbormaster_scan_cache_lookups_total{result}; no source without Harbor.
+std::shared_ptr<facts::SourceModule> sourceModule();
 
 }  // namespace hm::scangate

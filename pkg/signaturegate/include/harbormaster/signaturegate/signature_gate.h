@@ -30,6 +30,7 @@
 #include <vector>
 
 #include "harbormaster/base/clock.h"
+#include "harbormaster/facts/module.h"
 #include "harbormaster/facts/source.h"
 #include "harbormaster/imageref/reference.h"
 #include "harbormaster/policy/evaluate.h"
@@ -81,5 +82,10 @@ class SignatureGate {
 
 // The fact source for spec.signatures: one lookup per image and rule that judges it.
 std::shared_ptr<facts::Source> makeSignatureSource(std::shared_ptr<SignatureGate> gate);
+
+// The module (facts/module.h): --signature-cache-ttl and --signature-negative-ttl; metrics
+// harbormaster_signature_cache_lookups_total{result} and
+// harbormaster_signature_lookup_duration_seconds{outcome}; reads every registry.
+std::shared_ptr<facts::SourceModule> sourceModule();
 
 }  // namespace hm::signaturegate

@@ -1,0 +1,18 @@
+// The fact source modules `webhook` and `check` run (facts/module.h).
+#pragma once
+
+#include <memory>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "harbormaster/facts/module.h"
+
+namespace hm::cli {
+
+// A fresh instance of every module, flags unset.
+std::vector<std::shared_ptr<facts::SourceModule>> sourceModules();
+// The names of every module's flags.
+std::set<std::string> sourceFlags();
+
+}  // namespace hm::cli
