@@ -172,7 +172,12 @@ StatusOr<std::shared_ptr<net::HttpClient>> RestClient::httpClient() {
 awaitable<StatusOr<net::ClientResponse>> RestClient::send(net::ClientRequest req,
                                                           std::string what) {
   for (int attempt = 0;; ++attempt) {
-    auto auth = credentials_.authorization(std::chrono::system_clock::now());
+    // Named first: GCC 12 mishandles temporaries in a co_awaited call's arguments.
+    const WallTime now = std::chrono::system_clock::now();
+    // A call without a deadline waits for the plugin as long as the plugin may run (30 s).
+    const Deadline deadline =
+        req.deadline.value_or(std::chrono::steady_clock::now() + std::chrono::seconds(30));
+    auto auth = co_await credentials_.authorization(now, deadline);
     if (!auth.ok()) {
       co_return auth.status();
     }

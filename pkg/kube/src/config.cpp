@@ -1,5 +1,6 @@
 #include "harbormaster/kube/config.h"
 
+#include <fcntl.h>
 #include <poll.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -8,9 +9,11 @@
 #include <cstdlib>
 #include <filesystem>
 #include <nlohmann/json.hpp>
+#include <thread>
 
 #include "harbormaster/base/encoding.h"
 #include "harbormaster/base/files.h"
+#include "harbormaster/net/flight.h"
 #include "harbormaster/yaml/load.h"
 
 extern char** environ;
@@ -282,45 +285,18 @@ StatusOr<ClusterConfig> loadConfig(const LoadOptions& options) {
       "create ~/.kube/config");
 }
 
-Credentials::Credentials(ClusterConfig config) : config_(std::move(config)) {}
+// What an exec plugin run yields, stored under the lock when it ends.
+struct ExecOutput {
+  std::string header;  // "Bearer …" or empty (a client certificate only)
+  std::optional<std::pair<std::string, std::string>> cert;
+  WallTime validUntil = WallTime::max();
+};
 
-void Credentials::invalidate() {
-  std::lock_guard lock(mu_);
-  validUntil_.reset();
-}
-
-std::optional<std::pair<std::string, std::string>> Credentials::execClientCertificate() const {
-  std::lock_guard lock(mu_);
-  return execCert_;
-}
-
-StatusOr<std::string> Credentials::authorization(WallTime now) {
-  std::lock_guard lock(mu_);
-  if (validUntil_ && now < *validUntil_) {
-    return cached_;
-  }
-  if (config_.exec) {
-    return runExec();
-  }
-  if (!config_.tokenFile.empty()) {
-    auto token = readFile(config_.tokenFile, 64 * 1024);
-    if (!token.ok()) {
-      return token.status().withContext("bearer token file");
-    }
-    std::string t = token->substr(0, token->find_first_of("\r\n"));
-    cached_ = t.empty() ? "" : "Bearer " + t;
-    validUntil_ = now + std::chrono::minutes(1);
-    return cached_;
-  }
-  cached_ = config_.token.empty() ? "" : "Bearer " + config_.token;
-  validUntil_ = WallTime::max();
-  return cached_;
-}
+namespace {
 
 // Runs the plugin as client-go does: KUBERNETES_EXEC_INFO in the environment, an ExecCredential
-// on stdout. Called with mu_ held.
-StatusOr<std::string> Credentials::runExec() {
-  const ExecPlugin& p = *config_.exec;
+// on stdout. Blocking (fork, poll up to 30 s, waitpid): only ever on a thread of its own.
+StatusOr<ExecOutput> runExec(const ExecPlugin& p) {
   std::string command =
       p.command.find('/') != std::string::npos ? resolve(p.baseDir, p.command) : p.command;
   nlohmann::json info = {
@@ -347,7 +323,7 @@ StatusOr<std::string> Credentials::runExec() {
   argv.push_back(nullptr);
 
   int out[2];
-  if (pipe(out) != 0) {
+  if (pipe2(out, O_CLOEXEC) != 0) {
     return unavailable("exec credential plugin: cannot create a pipe");
   }
   pid_t pid = fork();
@@ -357,9 +333,7 @@ StatusOr<std::string> Credentials::runExec() {
     return unavailable("exec credential plugin: cannot fork");
   }
   if (pid == 0) {
-    dup2(out[1], STDOUT_FILENO);
-    close(out[0]);
-    close(out[1]);
+    dup2(out[1], STDOUT_FILENO);  // dup2 clears O_CLOEXEC on the copy
     execvpe(argv[0], argv.data(), envp.data());
     _exit(127);
   }
@@ -409,21 +383,103 @@ StatusOr<std::string> Credentials::runExec() {
     return unauthenticated("exec credential plugin " + p.command +
                            " returned neither a token nor a client certificate");
   }
-  execCert_ =
-      certData.empty()
-          ? std::nullopt
-          : std::optional<std::pair<std::string, std::string>>(std::make_pair(certData, keyData));
-  cached_ = token.empty() ? "" : "Bearer " + token;
-  validUntil_ = WallTime::max();
+  ExecOutput o;
+  if (!certData.empty()) {
+    o.cert = std::make_pair(certData, keyData);
+  }
+  o.header = token.empty() ? "" : "Bearer " + token;
   if (st.contains("expirationTimestamp") && st["expirationTimestamp"].is_string()) {
     auto expiry = parseRfc3339(st["expirationTimestamp"].get<std::string>());
     if (!expiry.ok()) {
       return unauthenticated("exec credential plugin " + p.command +
                              " returned a bad expirationTimestamp");
     }
-    validUntil_ = *expiry - std::chrono::seconds(10);
+    o.validUntil = *expiry - std::chrono::seconds(10);
   }
-  return cached_;
+  return o;
+}
+
+}  // namespace
+
+struct Credentials::State {
+  explicit State(ClusterConfig c) : config(std::move(c)) {}
+  const ClusterConfig config;
+  std::mutex mu;
+  std::string cached;
+  std::optional<WallTime> validUntil;
+  std::optional<std::pair<std::string, std::string>> execCert;
+  // The plugin run in progress, if any; its waiters share it.
+  std::shared_ptr<net::Flight<StatusOr<std::string>>> flight;
+
+  // The run's outcome, stored before anyone is woken; a failure is not remembered (the next
+  // call runs the plugin again), as client-go does.
+  void finishRun(StatusOr<ExecOutput> out) {
+    std::shared_ptr<net::Flight<StatusOr<std::string>>> done;
+    StatusOr<std::string> header =
+        out.ok() ? StatusOr<std::string>(out->header) : StatusOr<std::string>(out.status());
+    {
+      std::lock_guard lock(mu);
+      if (out.ok()) {
+        cached = out->header;
+        execCert = out->cert;
+        validUntil = out->validUntil;
+      }
+      done.swap(flight);
+    }
+    done->finish(std::move(header));
+  }
+};
+
+Credentials::Credentials(ClusterConfig config)
+    : state_(std::make_shared<State>(std::move(config))) {}
+
+void Credentials::invalidate() {
+  std::lock_guard lock(state_->mu);
+  state_->validUntil.reset();
+}
+
+std::optional<std::pair<std::string, std::string>> Credentials::execClientCertificate() const {
+  std::lock_guard lock(state_->mu);
+  return state_->execCert;
+}
+
+boost::asio::awaitable<StatusOr<std::string>> Credentials::authorization(WallTime now,
+                                                                         Deadline deadline) {
+  State& s = *state_;
+  std::shared_ptr<net::Flight<StatusOr<std::string>>> flight;
+  {
+    std::lock_guard lock(s.mu);
+    if (s.validUntil && now < *s.validUntil) {
+      co_return s.cached;
+    }
+    if (!s.config.exec) {
+      if (!s.config.tokenFile.empty()) {
+        auto token = readFile(s.config.tokenFile, 64 * 1024);
+        if (!token.ok()) {
+          co_return token.status().withContext("bearer token file");
+        }
+        std::string t = token->substr(0, token->find_first_of("\r\n"));
+        s.cached = t.empty() ? "" : "Bearer " + t;
+        s.validUntil = now + std::chrono::minutes(1);
+        co_return s.cached;
+      }
+      s.cached = s.config.token.empty() ? "" : "Bearer " + s.config.token;
+      s.validUntil = WallTime::max();
+      co_return s.cached;
+    }
+    if (s.flight == nullptr) {
+      s.flight = std::make_shared<net::Flight<StatusOr<std::string>>>();
+      // The run holds the state: it may outlive these Credentials, never the other way round.
+      std::thread([state = state_] { state->finishRun(runExec(*state->config.exec)); }).detach();
+    }
+    flight = s.flight;
+  }
+  const bool finished = co_await flight->wait(deadline);
+  if (!finished) {
+    co_return deadlineExceeded("exec credential plugin " + s.config.exec->command +
+                               " did not answer before the call's deadline");
+  }
+  co_return flight->result();
 }
 
 }  // namespace hm::kube

@@ -8,6 +8,7 @@
 #include <fstream>
 
 #include "harbormaster/base/encoding.h"
+#include "support/async.h"
 #include "support/temp_dir.h"
 
 namespace hm::kube {
@@ -17,8 +18,15 @@ using ::testing::HasSubstr;
 
 const WallTime kNow = std::chrono::system_clock::now();
 
+// The header as a call would get it: on an I/O thread, with a call's deadline.
+StatusOr<std::string> authorize(Credentials& creds, WallTime at) {
+  static hm::testing::IoThreads io;
+  return hm::testing::runOn(io.ioc(), creds.authorization(at, std::chrono::steady_clock::now() +
+                                                                  std::chrono::seconds(40)));
+}
+
 std::string header(Credentials& creds, WallTime at) {
-  auto h = creds.authorization(at);
+  auto h = authorize(creds, at);
   return h.ok() ? *h : "error: " + h.status().message();
 }
 
