@@ -141,8 +141,7 @@ StatusOr<OperatorCommand> parseOperatorOptions(std::vector<std::string> args) {
   return c;
 }
 
-HttpResponse ops(const HttpRequest& req, const op::Operator& op,
-                 const metrics::OperatorMetrics& metrics) {
+HttpResponse ops(const HttpRequest& req, const op::Operator& op, const metrics::Registry& metrics) {
   const std::string path(req.path());
   if (path == "/healthz") {
     return {200, "text/plain", "ok", {}};
@@ -190,7 +189,7 @@ int runOperator(const std::vector<std::string>& args) {
     harbor = connected->client;
     c->op.registryHosts = connected->registryHosts;
   }
-  auto metrics = std::make_shared<metrics::OperatorMetrics>();
+  auto metrics = std::make_shared<metrics::Registry>();
   op::Operator op(std::shared_ptr<kube::Client>(std::move(*kubeClient)), harbor, metrics, c->op,
                   kControllers);
 

@@ -26,12 +26,24 @@
 #include "harbormaster/net/task_group.h"
 #include "harbormaster/policy/store.h"
 #include "harbormaster/policysource/cluster_policies.h"
+#include "harbormaster/policysource/metrics.h"
 #include "harbormaster/review/engine.h"
 #include "harbormaster/review/handler.h"
+#include "harbormaster/review/metrics.h"
 #include "harbormaster/webhookcert/keeper.h"
+#include "harbormaster/webhookcert/metrics.h"
 
 namespace hm::cli {
 namespace {
+
+// The webhook's metrics: each module registers its own families on the one registry that
+// GET /metrics exposes.
+struct WebhookMetrics {
+  metrics::Registry registry;
+  review::ReviewMetrics review{registry};
+  policysource::PolicyMetrics policies{registry};
+  webhookcert::CertificateMetrics certificates{registry};
+};
 
 namespace asio = boost::asio;
 using net::HttpRequest;
@@ -237,8 +249,8 @@ StatusOr<WebhookOptions> parseWebhookOptions(const std::vector<std::string>& arg
 // compared every interval (a mounted ConfigMap or Secret changes under the process).
 asio::awaitable<void> watchPolicy(asio::steady_timer& timer, std::chrono::milliseconds interval,
                                   policy::PolicyStore* store,
-                                  policysource::ClusterPolicies* cluster,
-                                  metrics::WebhookMetrics& metrics, std::string path) {
+                                  policysource::ClusterPolicies* cluster, WebhookMetrics& metrics,
+                                  std::string path) {
   for (;;) {
     boost::system::error_code ec;
     timer.expires_after(interval);
@@ -262,7 +274,7 @@ asio::awaitable<void> watchPolicy(asio::steady_timer& timer, std::chrono::millis
           log::error("Rejected invalid policy; the previous policy stays in force",
                      {{"file", path}, {"error", status->message()}});
         }
-        metrics.policyReload(status->ok());
+        metrics.policies.policyReload(status->ok());
       }
     }
     // Policy names are metric labels that tenants choose: a deleted policy's series go with it.
@@ -273,7 +285,7 @@ asio::awaitable<void> watchPolicy(asio::steady_timer& timer, std::chrono::millis
       for (const policy::ImagePolicy& p : current->policies) {
         names.insert(p.name);
       }
-      metrics.retainPolicies(names);
+      metrics.review.retainPolicies(names);
     }
   }
 }
@@ -283,12 +295,13 @@ asio::awaitable<void> watchPolicy(asio::steady_timer& timer, std::chrono::millis
 // reason in its log.
 StatusOr<std::unique_ptr<webhookcert::CertificateKeeper>> startCertificateKeeper(
     asio::io_context& ioc, std::shared_ptr<kube::Client> client, const WebhookOptions& opts,
-    metrics::WebhookMetrics& metrics) {
+    WebhookMetrics& metrics) {
   webhookcert::CertificateKeeper::Observer observer;
   observer.synced = [&metrics](webhookcert::WallTime notAfter) {
-    metrics.certificateSynced(static_cast<double>(std::chrono::system_clock::to_time_t(notAfter)));
+    metrics.certificates.certificateSynced(
+        static_cast<double>(std::chrono::system_clock::to_time_t(notAfter)));
   };
-  observer.failed = [&metrics](const Status&) { metrics.certificateSyncFailed(); };
+  observer.failed = [&metrics](const Status&) { metrics.certificates.certificateSyncFailed(); };
   auto keeper = std::make_unique<webhookcert::CertificateKeeper>(std::move(client),
                                                                  *opts.certificates, observer);
   Status first = internalError("not run");
@@ -324,7 +337,7 @@ StatusOr<std::unique_ptr<webhookcert::CertificateKeeper>> startCertificateKeeper
 // Informers for policy resources and namespaces; the policy file, when given, is merged in.
 std::unique_ptr<policysource::ClusterPolicies> startClusterPolicies(
     std::shared_ptr<kube::Client> client, const WebhookOptions& opts, policy::PolicyStore* store,
-    metrics::WebhookMetrics& metrics) {
+    WebhookMetrics& metrics) {
   policysource::Options o;
   o.load.ownNamespace = opts.ownNamespace;
   if (store != nullptr) {
@@ -332,7 +345,7 @@ std::unique_ptr<policysource::ClusterPolicies> startClusterPolicies(
   }
   policysource::Observer observer;
   observer.rejected = [&metrics](const std::string&, const Status&) {
-    metrics.policyResourceRejected();
+    metrics.policies.policyResourceRejected();
   };
   return std::make_unique<policysource::ClusterPolicies>(std::move(client), std::move(o),
                                                          std::move(observer));
@@ -364,7 +377,7 @@ int runWebhook(const std::vector<std::string>& args) {
     std::cerr << "harbormaster webhook: " << opts.status().message() << "\n";
     return 2;
   }
-  metrics::WebhookMetrics metrics;
+  WebhookMetrics metrics;
   std::unique_ptr<policy::PolicyStore> store;
   if (!opts->policyFile.empty()) {
     auto loaded =
@@ -375,7 +388,7 @@ int runWebhook(const std::vector<std::string>& args) {
       return 2;
     }
     store = std::move(*loaded);
-    metrics.policyReload(true);
+    metrics.policies.policyReload(true);
   }
   asio::io_context ioc(static_cast<int>(opts->threads));
   auto kube = kubeClient(ioc, *opts);
@@ -397,9 +410,9 @@ int runWebhook(const std::vector<std::string>& args) {
     keeper = std::move(*k);
   }
   review::EngineObserver engineObserver;
-  engineObserver.metrics = metrics.registry();
+  engineObserver.metrics = metrics.registry.registry();
   engineObserver.refused = [&metrics](std::string_view reason) {
-    metrics.imageLookupRefused(reason);
+    metrics.review.imageLookupRefused(reason);
   };
   auto engine =
       review::connect(ioc.get_executor(), opts->harbor.engineOptions(), std::move(engineObserver));
@@ -410,30 +423,30 @@ int runWebhook(const std::vector<std::string>& args) {
   }
   review::HandlerObserver hooks;
   hooks.httpRequest = [&metrics](std::string_view path, int status) {
-    metrics.httpRequest(path, status);
+    metrics.review.httpRequest(path, status);
   };
-  hooks.reviewStarted = [&metrics] { metrics.reviewStarted(); };
+  hooks.reviewStarted = [&metrics] { metrics.review.reviewStarted(); };
   hooks.reviewed = [&metrics](const review::ReviewRecord& r) {
     for (std::string_view verdict : review::scanVerdicts(r.outcome)) {
-      metrics.scanVerdict(verdict);
+      metrics.review.scanVerdict(verdict);
     }
     for (const review::PolicyDecision& d : review::policyDecisions(r.outcome)) {
-      metrics.policyDecision(d.policy, d.check, d.result);
+      metrics.review.policyDecision(d.policy, d.check, d.result);
     }
-    metrics.reviewFinished();
-    metrics.observeReview(r.kind, r.operation, admission::decisionName(r.outcome.decision),
-                          r.seconds);
+    metrics.review.reviewFinished();
+    metrics.review.observeReview(r.kind, r.operation, admission::decisionName(r.outcome.decision),
+                                 r.seconds);
     review::logReview(r);
   };
   hooks.mutated = [&metrics](const review::ReviewRecord& r) {
-    metrics.pins("pinned", r.outcome.pins.pinned);
-    metrics.pins("already_pinned", r.outcome.pins.alreadyPinned);
-    metrics.pins("unresolved", r.outcome.pins.unresolved);
-    metrics.reviewFinished();
-    metrics.observeMutation(admission::decisionName(r.outcome.decision), r.seconds);
+    metrics.review.pins("pinned", r.outcome.pins.pinned);
+    metrics.review.pins("already_pinned", r.outcome.pins.alreadyPinned);
+    metrics.review.pins("unresolved", r.outcome.pins.unresolved);
+    metrics.review.reviewFinished();
+    metrics.review.observeMutation(admission::decisionName(r.outcome.decision), r.seconds);
     review::logReview(r);
   };
-  hooks.metricsText = [&metrics] { return metrics.serialize(); };
+  hooks.metricsText = [&metrics] { return metrics.registry.serialize(); };
   auto policies = [&store, &cluster]() -> std::shared_ptr<const policy::PolicySet> {
     return cluster ? cluster->current() : store->current();
   };
@@ -442,10 +455,10 @@ int runWebhook(const std::vector<std::string>& args) {
       std::move(hooks));
 
   opts->server.onCertificateReload = [&metrics](const Status& s) {
-    metrics.certificateReload(s.ok());
+    metrics.certificates.certificateReload(s.ok());
   };
   opts->server.onConnectionEvent = [&metrics](net::ConnectionEvent e) {
-    metrics.connectionEvent(net::connectionEventName(e));
+    metrics.registry.connectionEvent(net::connectionEventName(e));
   };
   if (opts->metricsServer) {
     // The ops port gets the same bounds: it is as reachable as the webhook's.

@@ -38,8 +38,6 @@ struct Context {
   std::shared_ptr<kube::Client> kube;
   std::shared_ptr<harbor::Client> harbor;
   std::shared_ptr<kube::EventRecorder> events;
-  // The operator's registry; controllers record their own series in it.
-  std::shared_ptr<metrics::OperatorMetrics> metrics;
   OperatorOptions options;
   const Clock* clock = &Clock::system();
 

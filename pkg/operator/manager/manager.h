@@ -22,6 +22,7 @@
 #include <vector>
 
 #include "context.h"
+#include "harbormaster/metrics/metrics.h"
 
 namespace hm::op {
 
@@ -100,6 +101,9 @@ class Manager {
  public:
   // The shared clients and options every reconciler reads.
   virtual Context& context() = 0;
+  // The process's registry: a controller registers its own metric families there (the loop's
+  // controller-runtime metrics are the manager's).
+  virtual metrics::Registry& metricsRegistry() = 0;
   // The shared informer of a kind (one per resource and label selector), created on first use
   // and started with the manager. Its cache gates leading and readiness.
   virtual std::shared_ptr<kube::Informer> informer(const kube::Resource& r,

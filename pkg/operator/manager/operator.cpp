@@ -9,6 +9,7 @@
 #include <boost/asio/redirect_error.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include "controller_metrics.h"
 #include "harbormaster/base/log.h"
 #include "harbormaster/kube/leader_election.h"
 #include "harbormaster/kube/work_queue.h"
@@ -21,20 +22,6 @@ using asio::awaitable;
 using nlohmann::json;
 
 namespace {
-
-// client-go's workqueue metrics into the operator's registry.
-class QueueMetrics final : public kube::WorkQueueMetrics {
- public:
-  explicit QueueMetrics(std::shared_ptr<metrics::OperatorMetrics> m) : m_(std::move(m)) {}
-  void added(const std::string& q) override { m_->queueAdd(q); }
-  void depth(const std::string& q, size_t d) override { m_->queueDepth(q, static_cast<double>(d)); }
-  void waited(const std::string& q, double s) override { m_->queueWaited(q, s); }
-  void worked(const std::string& q, double s) override { m_->queueWorked(q, s); }
-  void retried(const std::string& q) override { m_->queueRetry(q); }
-
- private:
-  std::shared_ptr<metrics::OperatorMetrics> m_;
-};
 
 // A controller's queue as its setup sees it: bound to the controller when complete() registers
 // it, and dropping keys while this replica does not lead.
@@ -123,8 +110,8 @@ void ControllerBuilder::complete(std::shared_ptr<Reconciler> reconciler) {
 
 struct Operator::State final : Manager {
   Context ctx;
-  std::shared_ptr<metrics::OperatorMetrics> metrics;
-  std::shared_ptr<kube::WorkQueueMetrics> queueMetrics;
+  std::shared_ptr<hm::metrics::Registry> registry;
+  std::shared_ptr<ControllerMetrics> loopMetrics;
   std::unique_ptr<kube::LeaderElector> elector;
   std::atomic<bool> leading{false};
   std::atomic<bool> stopping{false};
@@ -157,6 +144,7 @@ struct Operator::State final : Manager {
   asio::any_io_executor executor;
 
   Context& context() override { return ctx; }
+  hm::metrics::Registry& metricsRegistry() override { return *registry; }
 
   SharedInformer& shared(const kube::Resource& r, const std::string& labelSelector) {
     for (auto& s : informers) {
@@ -226,13 +214,13 @@ struct Operator::State final : Manager {
     const ControllerBuilder::Spec& sp = *cp->spec;
     kube::WorkQueueOptions qo;
     qo.name = sp.name;
-    qo.metrics = queueMetrics;
+    qo.metrics = loopMetrics;
     qo.workers = sp.workers > 0 ? sp.workers : ctx.options.workers;
     qo.maxBackoff = ctx.options.maxBackoff;
     qo.timers = ctx.options.timers;
     c->queue = kube::WorkQueue::create(executor, qo);
     c->queue->start(processor(*cp));
-    metrics->addController(sp.name, qo.workers);
+    loopMetrics->addController(sp.name, qo.workers);
     auto enqueue = [self, cp](const std::string& key) { self->enqueue(*cp, key); };
     auto enqueueMapped = [enqueue](const MapFunc& map, const json& o) {
       for (const auto& key : map(o)) {
@@ -337,7 +325,7 @@ struct Operator::State final : Manager {
       }
       const std::string& name = cp->name();
       const auto started = std::chrono::steady_clock::now();
-      s->metrics->activeWorkers(name, ++cp->active);
+      s->loopMetrics->activeWorkers(name, ++cp->active);
       Result out;
       try {
         out = co_await cp->spec->reconciler->reconcile(key);
@@ -346,12 +334,13 @@ struct Operator::State final : Manager {
       } catch (...) {
         out = Result::retry(internalError("the reconcile threw"));
       }
-      s->metrics->activeWorkers(name, --cp->active);
+      s->loopMetrics->activeWorkers(name, --cp->active);
       const double seconds =
           std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
       const bool ok = out.error.ok();
-      s->metrics->reconcile(name, ok ? (out.requeueAfter ? "requeue_after" : "success") : "error",
-                            seconds, out.terminal);
+      s->loopMetrics->reconcile(name,
+                                ok ? (out.requeueAfter ? "requeue_after" : "success") : "error",
+                                seconds, out.terminal);
       if (!ok) {
         log::warn(out.terminal ? "Reconcile failed; not retried until the object changes"
                                : "Reconcile failed",
@@ -369,14 +358,14 @@ struct Operator::State final : Manager {
   void reportInFlight() {
     for (auto& c : controllers) {
       const auto f = c->queue->inFlight();
-      metrics->queueInFlight(c->name(), f.unfinishedSeconds, f.longestSeconds);
+      loopMetrics->queueInFlight(c->name(), f.unfinishedSeconds, f.longestSeconds);
     }
   }
 
   void startLeading() {
     log::info("Leading: reconcilers started", {{"identity", ctx.options.identity}});
     leading = true;
-    metrics->leading(true);
+    loopMetrics->leading(true);
     for (auto& c : controllers) {
       enqueueAll(*c);
     }
@@ -392,12 +381,12 @@ struct Operator::State final : Manager {
         log::info("Shutting down: reconcilers stopped", {{"identity", ctx.options.identity}});
       }
     }
-    metrics->leading(false);
+    loopMetrics->leading(false);
   }
 };
 
 Operator::Operator(std::shared_ptr<kube::Client> kube, std::shared_ptr<harbor::Client> harbor,
-                   std::shared_ptr<metrics::OperatorMetrics> metrics, OperatorOptions options,
+                   std::shared_ptr<metrics::Registry> metrics, OperatorOptions options,
                    std::vector<ControllerSetup> controllers)
     : state_(std::make_shared<State>()), setups_(std::move(controllers)) {
   state_->ctx.kube = kube;
@@ -407,9 +396,8 @@ Operator::Operator(std::shared_ptr<kube::Client> kube, std::shared_ptr<harbor::C
   state_->ctx.runFence = state_->runFence;
   state_->ctx.events =
       std::make_shared<kube::EventRecorder>(kube, "harbormaster-operator", options.identity);
-  state_->ctx.metrics = metrics;
-  state_->queueMetrics = std::make_shared<QueueMetrics>(metrics);
-  state_->metrics = std::move(metrics);
+  state_->loopMetrics = std::make_shared<ControllerMetrics>(*metrics);
+  state_->registry = std::move(metrics);
 }
 
 Operator::~Operator() {
@@ -450,7 +438,7 @@ awaitable<void> Operator::run() {
     asio::co_spawn(
         ex, [run = r.run]() -> awaitable<void> { co_await run(); }, net::LogFailure{r.name});
   }
-  st->metrics->onScrape([weak = std::weak_ptr<State>(st)] {
+  st->registry->onScrape([weak = std::weak_ptr<State>(st)] {
     if (auto s = weak.lock()) {
       s->reportInFlight();
     }

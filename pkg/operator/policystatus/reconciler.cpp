@@ -5,6 +5,9 @@
 
 #include "policystatus/status.h"
 
+#include <prometheus/gauge.h>
+#include <prometheus/registry.h>
+
 #include <atomic>
 
 #include "harbormaster/base/log.h"
@@ -19,8 +22,8 @@ using nlohmann::json;
 class PolicyStatusReconciler final : public Reconciler {
  public:
   PolicyStatusReconciler(Context& ctx, std::shared_ptr<policysource::ClusterPolicies> policies,
-                         std::shared_ptr<metrics::OperatorMetrics> metrics)
-      : ctx_(ctx), policies(std::move(policies)), metrics_(std::move(metrics)) {}
+                         StateMetric states)
+      : ctx_(ctx), policies(std::move(policies)), stateMetric_(std::move(states)) {}
 
   // One policy or exception: load it as the webhook does, judge an exception's standing, and
   // write the status when it changed, with an Event when its state did.
@@ -119,14 +122,16 @@ class PolicyStatusReconciler final : public Reconciler {
     }
     for (const auto& [kind, byState] : counts) {
       for (const auto& [st, n] : byState) {
-        metrics_->policyStates(kind, st, n);
+        if (stateMetric_) {
+          stateMetric_(kind, st, n);
+        }
       }
     }
   }
 
   Context& ctx_;
   std::shared_ptr<policysource::ClusterPolicies> policies;
-  std::shared_ptr<metrics::OperatorMetrics> metrics_;
+  StateMetric stateMetric_;
   std::mutex statesMu_;
   std::map<std::string, std::string> states_;  // "Kind ns/name" → Ready/NotReady/Active/…
 };
@@ -135,8 +140,8 @@ class PolicyStatusReconciler final : public Reconciler {
 
 std::shared_ptr<Reconciler> newReconciler(Context& ctx,
                                           std::shared_ptr<policysource::ClusterPolicies> policies,
-                                          std::shared_ptr<metrics::OperatorMetrics> metrics) {
-  return std::make_shared<PolicyStatusReconciler>(ctx, std::move(policies), std::move(metrics));
+                                          StateMetric states) {
+  return std::make_shared<PolicyStatusReconciler>(ctx, std::move(policies), std::move(states));
 }
 
 namespace {
@@ -248,7 +253,20 @@ void setup(Manager& mgr) {
     auto p = cache->lock();
     return p == nullptr ? std::vector<std::string>{} : allKeys(*p);
   });
-  builder.complete(newReconciler(ctx, policies, ctx.metrics));
+  auto registry = mgr.metricsRegistry().registry();
+  auto& resources =
+      prometheus::BuildGauge()
+          .Name("harbormaster_policy_resources")
+          .Help(
+              "Policy resources by kind and state: ClusterImagePolicy and ImagePolicy Ready or "
+              "NotReady, ImageException Active, Expired or Rejected.")
+          .Register(*registry);
+  // The hook holds the registry its family lives in.
+  StateMetric states = [registry, &resources](std::string_view kind, std::string_view state,
+                                              double n) {
+    resources.Add({{"kind", std::string(kind)}, {"state", std::string(state)}}).Set(n);
+  };
+  builder.complete(newReconciler(ctx, policies, std::move(states)));
 }
 
 }  // namespace hm::op::policystatus

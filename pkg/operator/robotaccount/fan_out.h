@@ -13,8 +13,15 @@
 
 namespace hm::op::robotaccount {
 
+// harbormaster_robot_days_to_expiry{robot_account}, registered by setup(); empty in tests that
+// do not look.
+struct ExpiryMetric {
+  std::function<void(const std::string& robotAccount, double days)> set;
+  std::function<void(const std::string& robotAccount)> forget;
+};
+
 // What the controller reads besides its clients: the manager's shared informers (setup() asks
-// for them), and the source of new robot secrets (tests choose theirs).
+// for them), the source of new robot secrets (tests choose theirs), and its metric.
 struct Caches {
   std::shared_ptr<kube::Informer> robots;
   std::shared_ptr<kube::Informer> projects;
@@ -23,6 +30,7 @@ struct Caches {
   std::shared_ptr<kube::Informer> serviceAccounts;
   // A new robot secret (Harbor wants an upper-case letter, a lower-case one and a digit).
   std::function<StatusOr<std::string>()> newSecret;
+  ExpiryMetric expiry;
 };
 
 // The informer indexes the controller registers (setup()) and reads.

@@ -4,6 +4,8 @@
 #include "robotaccount/reconciler.h"
 
 #include <openssl/rand.h>
+#include <prometheus/gauge.h>
+#include <prometheus/registry.h>
 
 #include <set>
 
@@ -386,8 +388,8 @@ class RobotAccountReconciler final : public Reconciler {
     Context ctx = ctx_.forReconcile();
     auto cached = caches_.robots->get(name);
     if (!cached) {
-      if (ctx.metrics) {
-        ctx.metrics->forgetRobot(name);  // a deleted RobotAccount's series go with it
+      if (caches_.expiry.forget) {
+        caches_.expiry.forget(name);  // a deleted RobotAccount's series go with it
       }
       co_return Result::done();
     }
@@ -438,19 +440,20 @@ class RobotAccountReconciler final : public Reconciler {
     }
     Result out = co_await run.converge(*cached);
     if (out.error.ok()) {
-      noteExpiry(ctx, name, run.status);
+      noteExpiry(ctx, caches_, name, run.status);
     }
     co_return out;
   }
 
  private:
   // harbormaster_robot_days_to_expiry from the status just written.
-  static void noteExpiry(const Context& ctx, const std::string& name, const json& status) {
+  static void noteExpiry(const Context& ctx, const Caches& caches, const std::string& name,
+                         const json& status) {
     auto expires = parseRfc3339(status.value("expiresAt", ""));
-    if (expires.ok() && ctx.metrics) {
+    if (expires.ok() && caches.expiry.set) {
       const double days =
           std::chrono::duration<double>(*expires - ctx.clock->wallNow()).count() / 86400.0;
-      ctx.metrics->robotDaysToExpiry(name, days);
+      caches.expiry.set(name, days);
     }
   }
 
@@ -477,6 +480,20 @@ void setup(Manager& mgr) {
   c.secrets = mgr.informer(kSecrets, managed);
   c.serviceAccounts = mgr.informer(kServiceAccounts);
   c.newSecret = randomSecret;
+  auto registry = mgr.metricsRegistry().registry();
+  auto& days = prometheus::BuildGauge()
+                   .Name("harbormaster_robot_days_to_expiry")
+                   .Help(
+                       "Days until the active robot secret of a RobotAccount expires (absent: "
+                       "never).")
+                   .Register(*registry);
+  // Each hook holds the registry its family lives in.
+  c.expiry.set = [registry, &days](const std::string& robot, double d) {
+    days.Add({{"robot_account", robot}}).Set(d);
+  };
+  c.expiry.forget = [registry, &days](const std::string& robot) {
+    days.Remove(&days.Add({{"robot_account", robot}}));
+  };
   mgr.addIndex(kRobots, kRobotsByProject, [](const json& o) {
     return std::vector<std::string>{o.value("spec", json::object()).value("project", "")};
   });

@@ -28,6 +28,7 @@ using hm::testing::runOn;
 using nlohmann::json;
 using ::testing::_;
 using ::testing::ElementsAre;
+using ::testing::HasSubstr;
 using ::testing::IsEmpty;
 using ::testing::NiceMock;
 using ::testing::UnorderedElementsAre;
@@ -139,7 +140,7 @@ class ManagerTest : public ::testing::Test {
   hm::testing::IoThreads io_;
   Cluster cluster_;
   std::shared_ptr<NiceMock<MockKubeClient>> kube_ = std::make_shared<NiceMock<MockKubeClient>>();
-  std::shared_ptr<metrics::OperatorMetrics> metrics_ = std::make_shared<metrics::OperatorMetrics>();
+  std::shared_ptr<metrics::Registry> metrics_ = std::make_shared<metrics::Registry>();
   OperatorOptions options_;
   std::unique_ptr<Operator> op_;
 };
@@ -185,6 +186,16 @@ TEST_F(ManagerTest, ControllersShareOneInformerPerKindAndEachGetsItsOwnKeys) {
   EXPECT_TRUE(op_->leading());
   EXPECT_EQ(cluster_.listsOf(kWidgets), 1) << "one informer however many controllers read it";
   EXPECT_EQ(cluster_.listsOf(kGadgets), 1);
+  // The loop's controller-runtime metrics, per controller, on the process's registry.
+  // (Counted once the reconcile has returned: a moment after the reconciler saw the key.)
+  ASSERT_TRUE(hm::testing::eventually(10, [&] {
+    return metrics_->serialize().find(
+               "controller_runtime_reconcile_total{controller=\"gadget\","
+               "result=\"success\"} 2") != std::string::npos;
+  }));
+  const std::string text = metrics_->serialize();
+  EXPECT_THAT(text, HasSubstr("workqueue_adds_total{name=\"widget\"}"));
+  EXPECT_THAT(text, HasSubstr("harbormaster_operator_leader 1"));
 
   // A gadget changes: the widget that names it, and the gadget itself.
   widgets->clear();

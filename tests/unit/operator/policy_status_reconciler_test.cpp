@@ -68,8 +68,7 @@ class PolicyStatusReconcilerTest : public ::testing::Test {
   }
 
   Result reconcile(const std::string& key) {
-    auto metrics = std::make_shared<metrics::OperatorMetrics>();
-    return runOn(io_.ioc(), newReconciler(ctx_, policies_, metrics)->reconcile(key));
+    return runOn(io_.ioc(), newReconciler(ctx_, policies_)->reconcile(key));
   }
 
   hm::testing::IoThreads io_;

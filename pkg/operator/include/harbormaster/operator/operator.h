@@ -68,7 +68,7 @@ class Operator {
  public:
   // `harbor` may be null: controllers that need Harbor then stay off (their setup sees it).
   Operator(std::shared_ptr<kube::Client> kube, std::shared_ptr<harbor::Client> harbor,
-           std::shared_ptr<metrics::OperatorMetrics> metrics, OperatorOptions options,
+           std::shared_ptr<metrics::Registry> metrics, OperatorOptions options,
            std::vector<ControllerSetup> controllers);
   ~Operator();
   Operator(const Operator&) = delete;
