@@ -11,6 +11,7 @@
 #include <future>
 
 #include "harbormaster/kube/config.h"
+#include "harbormaster/kube/credentials.h"
 #include "support/async.h"
 #include "support/process.h"
 #include "support/temp_dir.h"

@@ -1,6 +1,7 @@
 #include "harbormaster/kube/client.h"
 
 #include "harbormaster/base/encoding.h"
+#include "harbormaster/kube/credentials.h"
 
 namespace hm::kube {
 

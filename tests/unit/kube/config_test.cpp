@@ -1,5 +1,6 @@
 // kubeconfig and in-cluster loading, token files and exec credential plugins.
 #include "harbormaster/kube/config.h"
+#include "harbormaster/kube/credentials.h"
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
