@@ -163,6 +163,11 @@ std::optional<std::string> env(const char* name) {
 
 }  // namespace
 
+std::string execCommandPath(const ExecPlugin& plugin) {
+  return plugin.command.find('/') != std::string::npos ? resolve(plugin.baseDir, plugin.command)
+                                                       : plugin.command;
+}
+
 StatusOr<ClusterConfig> loadKubeconfig(const std::vector<std::string>& paths,
                                        const std::string& context) {
   std::vector<KubeconfigText> texts;

@@ -9,6 +9,7 @@
 
 #include <mutex>
 #include <nlohmann/json.hpp>
+#include <system_error>
 #include <thread>
 #include <vector>
 
@@ -28,19 +29,10 @@ struct ExecOutput {
 
 namespace {
 
-// A relative command with a '/' is relative to the kubeconfig's directory, as in kubectl.
-std::string resolve(const std::string& dir, const std::string& path) {
-  if (path.empty() || path.front() == '/' || dir.empty()) {
-    return path;
-  }
-  return dir + "/" + path;
-}
-
 // Runs the plugin as client-go does: KUBERNETES_EXEC_INFO in the environment, an ExecCredential
 // on stdout. Blocking (fork, poll up to 30 s, waitpid): only ever on a thread of its own.
 StatusOr<ExecOutput> runExec(const ExecPlugin& p) {
-  std::string command =
-      p.command.find('/') != std::string::npos ? resolve(p.baseDir, p.command) : p.command;
+  const std::string command = execCommandPath(p);
   nlohmann::json info = {
       {"apiVersion", p.apiVersion}, {"kind", "ExecCredential"}, {"spec", {{"interactive", false}}}};
   std::vector<std::string> envStrings;
@@ -212,7 +204,15 @@ boost::asio::awaitable<StatusOr<std::string>> Credentials::authorization(WallTim
     if (s.flight == nullptr) {
       s.flight = std::make_shared<net::Flight<StatusOr<std::string>>>();
       // The run holds the state: it may outlive these Credentials, never the other way round.
-      std::thread([state = state_] { state->finishRun(runExec(*state->config.exec)); }).detach();
+      try {
+        std::thread([state = state_] { state->finishRun(runExec(*state->config.exec)); }).detach();
+      } catch (const std::system_error& e) {
+        // No thread (resource limits): this call fails, and the next one tries again rather
+        // than waiting on a run that never started.
+        s.flight.reset();
+        co_return unavailable(std::string("exec credential plugin: cannot start a thread: ") +
+                              e.what());
+      }
     }
     flight = s.flight;
   }

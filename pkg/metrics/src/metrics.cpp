@@ -6,9 +6,7 @@
 #include <prometheus/registry.h>
 #include <prometheus/text_serializer.h>
 
-#include <map>
 #include <mutex>
-#include <set>
 #include <sstream>
 #include <vector>
 

@@ -31,6 +31,10 @@ struct ExecPlugin {
   std::string baseDir;  // the kubeconfig's directory, for a relative command
 };
 
+// The command to run: a path with a '/' is relative to the kubeconfig's directory (as in
+// kubectl); a bare name is looked up in PATH.
+std::string execCommandPath(const ExecPlugin& plugin);
+
 struct ClusterConfig {
   std::string server;  // https://host:port
   std::string caPem;   // empty: the system trust store
