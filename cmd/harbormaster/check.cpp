@@ -18,6 +18,7 @@
 #include "harbormaster/policy/evaluate.h"
 #include "harbormaster/policysource/cluster_policies.h"
 #include "harbormaster/review/engine.h"
+#include "sources.h"
 
 namespace hm::cli {
 namespace {
@@ -91,6 +92,10 @@ StatusOr<policy::PolicySet> clusterPolicies(asio::io_context& ioc, const Flags& 
 }  // namespace
 
 int runCheck(const std::vector<std::string>& args) {
+  if (Status s = registerPolicySections(); !s.ok()) {
+    std::cerr << "harbormaster check: " << s.message() << "\n";
+    return 2;
+  }
   FlagSpec spec{.valued = {"policy", "namespace", "kubeconfig", "context"},
                 .boolean = {"in-cluster"}};
   for (const auto& name : engineFlags()) {

@@ -21,6 +21,7 @@
 #include "harborproject/reconciler.h"
 #include "policystatus/reconciler.h"
 #include "robotaccount/reconciler.h"
+#include "sources.h"
 
 namespace hm::cli {
 namespace {
@@ -159,6 +160,10 @@ HttpResponse ops(const HttpRequest& req, const op::Operator& op, const metrics::
 }  // namespace
 
 int runOperator(const std::vector<std::string>& args) {
+  if (Status s = registerPolicySections(); !s.ok()) {
+    std::cerr << "harbormaster operator: " << s.message() << "\n";
+    return 2;
+  }
   auto c = parseOperatorOptions(args);
   if (!c.ok()) {
     std::cerr << "harbormaster operator: " << c.status().message() << "\n";

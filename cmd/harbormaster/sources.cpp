@@ -1,5 +1,6 @@
 #include "sources.h"
 
+#include "harbormaster/policy/section.h"
 #include "harbormaster/scangate/scan_gate.h"
 #include "harbormaster/signaturegate/signature_gate.h"
 
@@ -21,6 +22,19 @@ std::set<std::string> sourceFlags() {
     }
   }
   return names;
+}
+
+Status registerPolicySections() {
+  // Sections hold no state: the instances registered here serve every module instance.
+  static const Status registered = [] {
+    for (const auto& m : sourceModules()) {
+      for (auto& section : m->sections()) {
+        HM_RETURN_IF_ERROR(policy::registerSection(std::move(section)));
+      }
+    }
+    return okStatus();
+  }();
+  return registered;
 }
 
 }  // namespace hm::cli

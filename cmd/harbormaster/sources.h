@@ -14,5 +14,9 @@ namespace hm::cli {
 std::vector<std::shared_ptr<facts::SourceModule>> sourceModules();
 // The names of every module's flags.
 std::set<std::string> sourceFlags();
+// Registers every module's policy sections (policy/section.h), once per process; each
+// subcommand calls it before reading a policy, so the webhook, the operator's status and `check`
+// read the same grammar.
+Status registerPolicySections();
 
 }  // namespace hm::cli

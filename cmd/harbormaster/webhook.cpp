@@ -32,6 +32,7 @@
 #include "harbormaster/review/metrics.h"
 #include "harbormaster/webhookcert/keeper.h"
 #include "harbormaster/webhookcert/metrics.h"
+#include "sources.h"
 
 namespace hm::cli {
 namespace {
@@ -372,6 +373,10 @@ StatusOr<std::shared_ptr<kube::Client>> kubeClient(asio::io_context& ioc,
 }  // namespace
 
 int runWebhook(const std::vector<std::string>& args) {
+  if (Status s = registerPolicySections(); !s.ok()) {
+    std::cerr << "harbormaster webhook: " << s.message() << "\n";
+    return 2;
+  }
   auto opts = parseWebhookOptions(args);
   if (!opts.ok()) {
     std::cerr << "harbormaster webhook: " << opts.status().message() << "\n";

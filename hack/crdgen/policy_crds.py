@@ -4,8 +4,10 @@
 The two policy kinds share one spec schema; generating them keeps it one definition. Run
 `hack/crdgen/policy_crds.py` after changing this file, then copy crds/ into the chart
 (tests/deploy checks both copies are identical, and that crds/ is what this writes).
-`--out DIR` writes into DIR instead. Only the standard library is used.
+`--out DIR` writes into DIR instead; `--pkg DIR` looks for policy sections there (tests).
+Only the standard library is used.
 """
+import argparse
 import json
 import os
 import sys
@@ -14,7 +16,12 @@ ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 # Go's time.ParseDuration grammar, without a sign: the one grammar hm::parseGoDuration reads
 # (pkg/base/src/time.cpp), so the API server and the loader refuse the same strings.
 GO_DURATION = r"^\+?(0|(([0-9]+(\.[0-9]*)?|\.[0-9]+)(ns|us|µs|μs|ms|s|m|h))+)$"
-OUT = sys.argv[2] if len(sys.argv) > 2 and sys.argv[1] == "--out" else os.path.join(ROOT, "crds")
+ARGS = argparse.ArgumentParser(description="Writes the policy CRDs.")
+ARGS.add_argument("--out", default=os.path.join(ROOT, "crds"), help="where to write (crds/)")
+ARGS.add_argument("--pkg", default=os.path.join(ROOT, "pkg"),
+                  help="where module folders with crd/policy-section.json are found (pkg/)")
+OPTIONS = ARGS.parse_args()
+OUT = OPTIONS.out
 
 
 def s(desc, **kw):
@@ -69,7 +76,28 @@ LABEL_SELECTOR = {
     },
 }
 
-CHECKS = ["registry", "digest", "vulnerabilities", "signatures"]
+
+
+def sections():
+    """The policy sections fact source modules register (pkg/policy/.../section.h): each module
+    folder with a policy section holds crd/policy-section.json, {"key": spec field, "check":
+    check name, "schema": OpenAPI schema of spec.<key>}, so a new section touches its own folder
+    only. Sorted by folder, so the output is stable."""
+    out = []
+    pkg = OPTIONS.pkg
+    for name in sorted(os.listdir(pkg)):
+        path = os.path.join(pkg, name, "crd", "policy-section.json")
+        if os.path.exists(path):
+            with open(path, encoding="utf-8") as f:
+                section = json.load(f)
+            if set(section) != {"key", "check", "schema"}:
+                sys.exit(f"{path}: must hold exactly key, check and schema")
+            out.append(section)
+    return out
+
+
+SECTIONS = sections()
+CHECKS = ["registry", "digest", "vulnerabilities", "signatures"] + [s["check"] for s in SECTIONS]
 DATE = {"type": "string", "format": "date-time"}
 SCAN_ACTIONS = ["Deny", "Warn", "Allow"]
 
@@ -271,6 +299,8 @@ def policy_spec(cluster):
             },
         },
     }
+    for section in SECTIONS:
+        spec["properties"][section["key"]] = section["schema"]
     return spec
 
 

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <filesystem>
+#include <fstream>
 #include <set>
 
 #include "harbormaster/base/encoding.h"
@@ -620,6 +621,57 @@ TEST(ChartTest, PolicyCrdsAreWhatTheGeneratorWrites) {
         << name << " is stale: run hack/crdgen/policy_crds.py and copy crds/ into the chart";
   }
   EXPECT_EQ(generated, 3);
+}
+
+// A fact source module's policy section reaches the CRDs from its own folder
+// (crd/policy-section.json): its schema under spec.<key>, its check among the checks both the
+// policies' exceptions and ImageExceptions accept.
+TEST(ChartTest, APolicySectionInAModuleFolderReachesThePolicyCrds) {
+  testing::TempDir pkg;
+  testing::TempDir out;
+  fs::create_directories(pkg.path() + "/agegate/crd");
+  const std::string section = pkg.path() + "/agegate/crd/policy-section.json";
+  std::ofstream(section) << (R"({"key": "age", "check": "age", "schema": {
+      "type": "object", "required": ["maxDays"],
+      "properties": {"maxDays": {"type": "integer", "minimum": 1, "maximum": 3650}}}})");
+  ASSERT_TRUE(fs::exists(section));
+  std::string log;
+  ASSERT_EQ(
+      testing::runCommand({"python3", std::string(HM_SOURCE_DIR) + "/hack/crdgen/policy_crds.py",
+                           "--out", out.path(), "--pkg", pkg.path()},
+                          log),
+      0)
+      << log;
+  auto load = [&](const std::string& name) {
+    std::string text = testing::readText(out.path() + "/" + name);
+    while (!text.empty() && text[0] == '#') {
+      text.erase(0, text.find('\n') + 1);
+    }
+    return json::parse(text);
+  };
+  for (const char* name :
+       {"clusterimagepolicies.harbormaster.io.yaml", "imagepolicies.harbormaster.io.yaml"}) {
+    const json spec = load(name)["spec"]["versions"][0]["schema"]["openAPIV3Schema"]["properties"]
+                                ["spec"]["properties"];
+    ASSERT_TRUE(spec.contains("age")) << name;
+    EXPECT_EQ(spec["age"]["required"], json::array({"maxDays"}));
+    EXPECT_THAT(spec["exceptions"]["items"]["properties"]["checks"]["items"]["enum"],
+                Contains("age"))
+        << name;
+  }
+  const json exception = load("imageexceptions.harbormaster.io.yaml");
+  EXPECT_THAT(exception["spec"]["versions"][0]["schema"]["openAPIV3Schema"]["properties"]["spec"]
+                       ["properties"]["checks"]["items"]["enum"],
+              Contains("age"));
+
+  // A malformed section file is an error naming it, not a CRD without it.
+  std::ofstream(section) << R"({"key": "age"})";
+  EXPECT_NE(
+      testing::runCommand({"python3", std::string(HM_SOURCE_DIR) + "/hack/crdgen/policy_crds.py",
+                           "--out", out.path(), "--pkg", pkg.path()},
+                          log),
+      0);
+  EXPECT_THAT(log, HasSubstr("policy-section.json: must hold exactly key, check and schema"));
 }
 
 TEST(ChartTest, SignatureKeysAndTrustedRootsAreMountedWhereThePolicyReadsThem) {

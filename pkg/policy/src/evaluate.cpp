@@ -166,8 +166,8 @@ std::vector<Finding> checkImage(const ImagePolicy& policy, const ImageUse& use,
             "it installed and did it resolve the tag?)");
   }
   // Warn-only problems (a state the rule allows with a warning, required: false) never deny.
-  auto addProblems = [&](Check check, const std::string& prefix, std::vector<ScanProblem> found) {
-    for (ScanProblem& p : found) {
+  auto addProblems = [&](Check check, const std::string& prefix, std::vector<Problem> found) {
+    for (Problem& p : found) {
       add(check, prefix + p.problem, std::move(p.fix));
       if (p.warnOnly && out.back().mode == Mode::kEnforce) {
         out.back().mode = Mode::kWarn;
@@ -210,6 +210,11 @@ std::vector<Finding> checkImage(const ImagePolicy& policy, const ImageUse& use,
     } else {
       addProblems(Check::kSignatures, "", judgeSignatures(*policy.signatures, *it->second));
     }
+  }
+  for (const SectionUse& section : policy.sections) {
+    auto it = use.facts.find(section.factKey);
+    const Fact* fact = it == use.facts.end() ? nullptr : it->second.get();
+    addProblems(section.check, "", section.rule->judge(fact, now));
   }
   return out;
 }
@@ -337,6 +342,25 @@ std::vector<const SignatureRule*> signatureRules(const PlannedImage& image) {
           return r->fingerprint == p->signatures->fingerprint;
         })) {
       out.push_back(&*p->signatures);
+    }
+  }
+  return out;
+}
+
+std::vector<PlannedRule> sectionRules(const PlannedImage& image, std::string_view key) {
+  std::vector<PlannedRule> out;
+  if (!image.ref.ok()) {
+    return out;  // evaluate() reports an unparseable reference itself
+  }
+  for (const ImagePolicy* p : image.judging) {
+    for (const SectionUse& s : p->sections) {
+      if (s.section->key() != key) {
+        continue;
+      }
+      if (std::none_of(out.begin(), out.end(),
+                       [&](const PlannedRule& r) { return r.factKey == s.factKey; })) {
+        out.push_back(PlannedRule{s.section, s.rule.get(), s.factKey});
+      }
     }
   }
   return out;

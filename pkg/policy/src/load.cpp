@@ -10,6 +10,7 @@
 #include "harbormaster/base/files.h"
 #include "harbormaster/imageref/reference.h"
 #include "harbormaster/policy/policy.h"
+#include "harbormaster/policy/section.h"
 #include "harbormaster/yaml/load.h"
 #include "load/reader.h"
 
@@ -183,8 +184,11 @@ std::string_view checkName(Check check) {
       return "vulnerabilities";
     case Check::kSignatures:
       return "signatures";
+    default:
+      break;
   }
-  return "unknown";
+  const Section* section = sectionOf(check);
+  return section != nullptr ? section->checkName() : "unknown";
 }
 
 std::string snapshotReferencedFile(const std::string& path) {

@@ -104,7 +104,7 @@ std::string allowance(int threshold) {
 
 // A scan that is no result yet: the policy's action for that state.
 void stateProblem(ScanStateAction action, const std::string& what, const std::string& fix,
-                  std::vector<ScanProblem>& out) {
+                  std::vector<Problem>& out) {
   if (action == ScanStateAction::kAllow) {
     return;
   }
@@ -112,7 +112,7 @@ void stateProblem(ScanStateAction action, const std::string& what, const std::st
 }
 
 void judgeFindings(const VulnerabilityRule& rule, const ScanFacts& facts, const ArtifactScan& a,
-                   WallTime now, std::vector<ScanProblem>& out) {
+                   WallTime now, std::vector<Problem>& out) {
   std::set<std::string> allowed;
   for (const AllowedCve& cve : rule.allowlist) {
     if (!cve.expires || now < *cve.expires) {
@@ -168,7 +168,7 @@ void judgeFindings(const VulnerabilityRule& rule, const ScanFacts& facts, const 
 // Harbor's pull-time rule (API-NOTES §6) for a project with prevent_vul: what Harbor itself
 // would refuse at pull time, so we refuse it at deploy time instead.
 void judgeProjectFloor(const ScanFacts& facts, const ArtifactScan& a, WallTime now,
-                       std::vector<ScanProblem>& out) {
+                       std::vector<Problem>& out) {
   const ProjectScanPolicy& p = facts.project;
   const std::string who = "Harbor project " + p.name + " prevents vulnerable images (prevent_vul)";
   switch (a.state) {
@@ -210,7 +210,7 @@ void judgeProjectFloor(const ScanFacts& facts, const ArtifactScan& a, WallTime n
   }
 }
 
-std::vector<ScanProblem> judgeUnavailable(const VulnerabilityRule& rule, const ScanFacts& facts) {
+std::vector<Problem> judgeUnavailable(const VulnerabilityRule& rule, const ScanFacts& facts) {
   const bool credentials = facts.source == ScanFacts::Source::kCredentials;
   const std::string what =
       credentials ? "could not be checked: Harbor refused Harbormaster's "
@@ -244,8 +244,8 @@ int severityCode(std::string_view severity) {
   return it == codes.end() ? 99 : it->second;
 }
 
-std::vector<ScanProblem> judgeScan(const VulnerabilityRule& rule, const ScanFacts& facts,
-                                   WallTime now) {
+std::vector<Problem> judgeScan(const VulnerabilityRule& rule, const ScanFacts& facts,
+                               WallTime now) {
   using Source = ScanFacts::Source;
   switch (facts.source) {
     case Source::kNotHarbor:
@@ -262,7 +262,7 @@ std::vector<ScanProblem> judgeScan(const VulnerabilityRule& rule, const ScanFact
     case Source::kHarbor:
       break;
   }
-  std::vector<ScanProblem> out;
+  std::vector<Problem> out;
   for (const ArtifactScan& a : facts.artifacts) {
     const std::string who = subject(facts, a);
     const size_t before = out.size();
@@ -295,13 +295,13 @@ std::vector<ScanProblem> judgeScan(const VulnerabilityRule& rule, const ScanFact
     }
     // Only when the policy itself passed this artifact: the project floor is then stricter.
     const bool passed = std::all_of(out.begin() + static_cast<std::ptrdiff_t>(before), out.end(),
-                                    [](const ScanProblem& p) { return p.warnOnly; });
+                                    [](const Problem& p) { return p.warnOnly; });
     if (passed && rule.projectPolicy && facts.project.preventVulnerable) {
       judgeProjectFloor(facts, a, now, out);
     }
   }
   if (facts.stale && !out.empty()) {
-    for (ScanProblem& p : out) {
+    for (Problem& p : out) {
       p.problem += " (from the last scan seen; Harbor is unreachable: " + facts.error + ")";
     }
   }

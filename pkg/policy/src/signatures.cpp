@@ -14,7 +14,7 @@ std::string attestorNames(const SignatureRule& rule) {
 
 }  // namespace
 
-std::vector<ScanProblem> judgeSignatures(const SignatureRule& rule, const SignatureFacts& facts) {
+std::vector<Problem> judgeSignatures(const SignatureRule& rule, const SignatureFacts& facts) {
   const bool warnOnly = !rule.required;
   if (facts.source == SignatureFacts::Source::kUnreachable) {
     return {{warnOnly, "could not check signatures: " + facts.error,

@@ -2,6 +2,7 @@
 // grammars read.
 #include <yaml-cpp/yaml.h>
 
+#include "harbormaster/policy/section.h"
 #include "reader.h"
 
 namespace hm::policy::load {
@@ -12,10 +13,14 @@ StatusOr<ImagePolicy> readPolicy(const Ctx& ctx, const YAML::Node& spec, PolicyS
   if (!spec || spec.IsNull()) {
     return ctx.error("spec", "is required");
   }
-  HM_RETURN_IF_ERROR(
-      requireMap(ctx, spec, "spec",
-                 {"mode", "match", "exclude", "registries", "digest", "onUpdate", "exceptions",
-                  "exceptionPolicy", "vulnerabilities", "signatures"}));
+  const std::vector<const Section*> sections = registeredSections();
+  std::vector<std::string_view> fields = {
+      "mode",     "match",      "exclude",         "registries",      "digest",
+      "onUpdate", "exceptions", "exceptionPolicy", "vulnerabilities", "signatures"};
+  for (const Section* section : sections) {
+    fields.push_back(section->key());
+  }
+  HM_RETURN_IF_ERROR(requireMap(ctx, spec, "spec", fields));
   if (spec["mode"]) {
     auto m = readEnum<Mode>(
         ctx, spec["mode"], "spec.mode",
@@ -113,6 +118,24 @@ StatusOr<ImagePolicy> readPolicy(const Ctx& ctx, const YAML::Node& spec, PolicyS
       return rule.status();
     }
     p.signatures = std::move(*rule);
+  }
+  for (size_t i = 0; i < sections.size(); ++i) {
+    const std::string key(sections[i]->key());
+    if (!spec[key] || spec[key].IsNull()) {
+      continue;
+    }
+    auto rule = sections[i]->read(SectionReader(ctx, spec[key], "spec." + key));
+    if (!rule.ok()) {
+      return rule.status();
+    }
+    if (*rule == nullptr) {
+      return ctx.error("spec." + key,
+                       "was read as nothing (the section's reader returned no rule)");
+    }
+    std::string where = factKey(*sections[i], **rule);
+    p.sections.push_back(
+        SectionUse{sections[i], static_cast<Check>(static_cast<size_t>(Check::kFirstSection) + i),
+                   std::move(*rule), std::move(where)});
   }
   p.match = std::move(*match);
   p.exclude = std::move(*exclude);

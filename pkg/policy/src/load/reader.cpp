@@ -7,11 +7,17 @@
 
 #include "harbormaster/base/time.h"
 #include "harbormaster/imageref/reference.h"
+#include "harbormaster/policy/section.h"
 
 namespace hm::policy::load {
 
 Status requireMap(const Ctx& ctx, const YAML::Node& node, const std::string& field,
                   std::initializer_list<std::string_view> allowed) {
+  return requireMap(ctx, node, field, std::vector<std::string_view>(allowed));
+}
+
+Status requireMap(const Ctx& ctx, const YAML::Node& node, const std::string& field,
+                  const std::vector<std::string_view>& allowed) {
   if (!node.IsMap()) {
     return ctx.error(field,
                      field.empty() ? "a policy document must be a mapping" : "must be a mapping");
@@ -113,26 +119,29 @@ StatusOr<std::vector<Check>> readChecks(const Ctx& ctx, const YAML::Node& node,
   if (!names.ok()) {
     return names.status();
   }
+  // Every check but kReference (an unparseable reference is never excepted), then the
+  // registered sections' checks.
+  std::vector<Check> known = {Check::kRegistry, Check::kDigest, Check::kVulnerabilities,
+                              Check::kSignatures};
+  for (size_t i = 0; i < registeredSections().size(); ++i) {
+    known.push_back(static_cast<Check>(static_cast<size_t>(Check::kFirstSection) + i));
+  }
+  std::string list;
+  for (Check c : known) {
+    list += (list.empty() ? "" : ", ") + std::string(checkName(c));
+  }
   if (names->empty()) {
-    return ctx.error(
-        field, "must name at least one check (registry, digest, vulnerabilities, signatures)");
+    return ctx.error(field, "must name at least one check (" + list + ")");
   }
   std::vector<Check> checks;
   for (size_t i = 0; i < names->size(); ++i) {
     const std::string& n = (*names)[i];
-    if (n == "digest") {
-      checks.push_back(Check::kDigest);
-    } else if (n == "registry") {
-      checks.push_back(Check::kRegistry);
-    } else if (n == "vulnerabilities") {
-      checks.push_back(Check::kVulnerabilities);
-    } else if (n == "signatures") {
-      checks.push_back(Check::kSignatures);
-    } else {
+    auto it = std::find_if(known.begin(), known.end(), [&](Check c) { return checkName(c) == n; });
+    if (it == known.end()) {
       return ctx.error(field + "[" + std::to_string(i) + "]",
-                       "unknown check \"" + n +
-                           "\" (known checks: registry, digest, vulnerabilities, signatures)");
+                       "unknown check \"" + n + "\" (known checks: " + list + ")");
     }
+    checks.push_back(*it);
   }
   return checks;
 }

@@ -52,6 +52,8 @@ constexpr char kUnreadableMarker = '\0';
 
 Status requireMap(const Ctx& ctx, const YAML::Node& node, const std::string& field,
                   std::initializer_list<std::string_view> allowed);
+Status requireMap(const Ctx& ctx, const YAML::Node& node, const std::string& field,
+                  const std::vector<std::string_view>& allowed);
 StatusOr<std::string> readString(const Ctx& ctx, const YAML::Node& node, const std::string& field);
 StatusOr<std::vector<std::string>> readStringList(const Ctx& ctx, const YAML::Node& node,
                                                   const std::string& field);

@@ -24,6 +24,7 @@
 #include "harbormaster/base/clock.h"
 #include "harbormaster/base/time.h"
 #include "harbormaster/facts/source.h"
+#include "harbormaster/policy/section.h"
 
 namespace prometheus {
 class Registry;
@@ -66,6 +67,10 @@ class SourceModule {
   // The source on the shared clients, or null when it has nothing to do here (a Harbor source
   // without Harbor).
   virtual StatusOr<std::shared_ptr<Source>> create(const SharedClients& clients) = 0;
+  // The policy sections its facts are judged by (policy/section.h): spec.<key> and a check
+  // each, registered by cmd/ at start-up. Stateless: the registered instances serve every
+  // module instance. None by default (the built-in scan and signature rules are the loader's).
+  virtual std::vector<std::shared_ptr<const policy::Section>> sections() { return {}; }
 };
 
 // A duration flag in Go's grammar ("10s", "1h30m"), kept in whole seconds; zero is allowed.

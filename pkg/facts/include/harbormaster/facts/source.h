@@ -10,9 +10,9 @@
 // as Lookup::unfinished() — never as a pass.
 //
 // Adding a source: implement Source and Lookup in its own module with a SourceModule
-// (module.h: its flags, metrics and factory), list it in cmd/harbormaster/sources.cpp, give
-// ImageUse a field for its fact, the policy section that asks for it and the check that judges
-// it (docs/architecture.md).
+// (module.h: its flags, metrics, factory and policy sections — policy/section.h: the spec
+// field that asks for the fact and the check that judges it) and list it in
+// cmd/harbormaster/sources.cpp (docs/architecture.md).
 #pragma once
 
 // Boost 1.74's awaitable.hpp uses std::exchange without including <utility>.
@@ -35,7 +35,8 @@ namespace hm::facts {
 
 using Deadline = std::chrono::steady_clock::time_point;
 
-// Puts a gathered fact on one use of the image (ImageUse::scan, ImageUse::signatures, …).
+// Puts a gathered fact on one use of the image (ImageUse::scan, ImageUse::signatures, a
+// section's ImageUse::facts entry).
 using Attach = std::function<void(policy::ImageUse&)>;
 
 // What a source is asked about one distinct image of a review.

@@ -12,6 +12,7 @@
 #include "harbormaster/imageref/reference.h"
 #include "harbormaster/policy/policy.h"
 #include "harbormaster/policy/scan.h"
+#include "harbormaster/policy/section.h"
 #include "harbormaster/policy/signatures.h"
 
 namespace hm::policy {
@@ -28,6 +29,8 @@ struct ImageUse {
   std::shared_ptr<const ScanFacts> scan;
   // Signature facts per spec.signatures rule that judges this image, by the rule's fingerprint.
   std::map<std::string, std::shared_ptr<const SignatureFacts>> signatures;
+  // Registered sections' facts, by factKey(section, rule) (section.h).
+  std::map<std::string, std::shared_ptr<const Fact>> facts;
   // The image is in a Pod (not a workload template): digest: Pin then requires a digest.
   bool pod = false;
   // Why the tag's digest is not known, when someone asked for it and the registry did not say.
@@ -102,6 +105,15 @@ ScanNeed scanNeed(const PlannedImage& image);
 // The spec.signatures rules that judge an image (one per distinct fingerprint), pointing into
 // the policy set the plan was made from.
 std::vector<const SignatureRule*> signatureRules(const PlannedImage& image);
+
+// The rules of the registered section `key` that judge an image (one per distinct
+// fingerprint), for its source's plan; pointers into the policy set the plan was made from.
+struct PlannedRule {
+  const Section* section = nullptr;
+  const SectionRule* rule = nullptr;
+  std::string factKey;  // where the source attaches its fact for this rule
+};
+std::vector<PlannedRule> sectionRules(const PlannedImage& image, std::string_view key);
 
 // Judges every use with the plan made for exactly these images.
 Evaluation evaluate(const PolicySet& policies, std::string_view ns,

@@ -28,14 +28,15 @@ namespace hm::policy {
 
 enum class Mode { kEnforce, kWarn, kAudit };
 
-// What a policy checks about an image. Each later capability (vulnerabilities, signatures)
-// adds a check here, a section in ImagePolicy, and a step in evaluate().
-enum class Check {
+// What a policy checks about an image. The built-in checks are named here; a module's policy
+// section (section.h) gets a check of its own when it registers, numbered from kFirstSection.
+enum class Check : uint8_t {
   kReference,        // the image reference parses (never excepted)
   kRegistry,         // the image comes from an allowed registry
   kDigest,           // the image is pinned by digest
   kVulnerabilities,  // Harbor's scan of the image passes spec.vulnerabilities
   kSignatures,       // cosign signatures by the policy's attestors (spec.signatures)
+  kFirstSection = 32,
 };
 
 // Require: images must name a digest. Pin: tags are allowed in workload templates, and a Pod's
@@ -49,7 +50,25 @@ enum class DigestRule { kRequire, kPin, kOptional };
 enum class UpdateRule { kSkipUnchanged, kCheckAll };
 
 std::string_view modeName(Mode mode);
+// "digest", "vulnerabilities", …; a registered section's check by its own name.
 std::string_view checkName(Check check);
+
+// One reason an image fails (or, warnOnly, only warns on) a check.
+struct Problem {
+  bool warnOnly = false;
+  std::string problem;  // "has 2 Critical vulnerabilities"
+  std::string fix;
+};
+
+class Section;
+class SectionRule;
+// A registered section as one policy declares it (spec.<section->key()>).
+struct SectionUse {
+  const Section* section = nullptr;
+  Check check = Check::kFirstSection;
+  std::shared_ptr<const SectionRule> rule;
+  std::string factKey;  // factKey(*section, *rule), worked out once when read
+};
 
 // Globs: '*' and '?' stay within one '/'-separated segment, '**' crosses segments.
 // An empty list matches everything.
@@ -183,6 +202,8 @@ struct ImagePolicy {
   std::vector<PolicyException> exceptions;
   std::optional<VulnerabilityRule> vulnerabilities;
   std::optional<SignatureRule> signatures;
+  // The registered sections it declares, in registration order.
+  std::vector<SectionUse> sections;
   // Why the policy cannot be enforced now: a key or trusted-root file it names does not load
   // ("cannot be enforced: spec.signatures.attestors[0].keys[0]: cannot open /etc/keys/a.pub: No
   // such file or directory"). Empty when it can. Such a policy is never skipped: every image it

@@ -84,19 +84,11 @@ struct ScanFacts {
   bool scanWouldBeRequested = false;
 };
 
-// One reason the image fails (or only warns on) spec.vulnerabilities.
-struct ScanProblem {
-  bool warnOnly = false;
-  std::string problem;
-  std::string fix;
-};
-
 // Harbor's comparison code for a severity (pkg/scan/vuln/severity.go): None = Unknown = 0,
 // Negligible 1, Low 2, Medium 3, High 4, Critical 5, anything else 99. Case-insensitive.
 int severityCode(std::string_view severity);
 
 // Empty when the image passes. `now` decides which allowlist entries still apply.
-std::vector<ScanProblem> judgeScan(const VulnerabilityRule& rule, const ScanFacts& facts,
-                                   WallTime now);
+std::vector<Problem> judgeScan(const VulnerabilityRule& rule, const ScanFacts& facts, WallTime now);
 
 }  // namespace hm::policy

@@ -35,6 +35,6 @@ struct SignatureFacts {
 };
 
 // Empty when the image passes: `rule.count` attestors verified.
-std::vector<ScanProblem> judgeSignatures(const SignatureRule& rule, const SignatureFacts& facts);
+std::vector<Problem> judgeSignatures(const SignatureRule& rule, const SignatureFacts& facts);
 
 }  // namespace hm::policy
