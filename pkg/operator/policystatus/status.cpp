@@ -24,7 +24,7 @@ json base(const json& object) {
 
 std::string checksOf(const policy::ImagePolicy& p) {
   std::string out;
-  auto add = [&out](bool on, const char* name) {
+  auto add = [&out](bool on, std::string_view name) {
     if (on) {
       out += (out.empty() ? "" : ",") + std::string(name);
     }
@@ -34,6 +34,9 @@ std::string checksOf(const policy::ImagePolicy& p) {
   add(p.digest == policy::DigestRule::kPin, "digest-pin");
   add(p.vulnerabilities.has_value(), "vulnerabilities");
   add(p.signatures.has_value(), "signatures");
+  for (const policy::SectionUse& section : p.sections) {
+    add(true, policy::checkName(section.check));
+  }
   return out.empty() ? "none" : out;
 }
 

@@ -4,6 +4,8 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include "harbormaster/policy/section.h"
+
 namespace hm::op {
 namespace {
 
@@ -38,6 +40,27 @@ TEST(PolicyStatusTest, AValidPolicyIsReadyAndListsItsChecks) {
   EXPECT_EQ(ready(status)["status"], "True");
   EXPECT_EQ(ready(status)["reason"], "Valid");
   EXPECT_EQ(ready(status)["observedGeneration"], 4);
+}
+
+// A fact source module's policy section (policy/section.h) is listed by its check's name.
+class Provenance final : public policy::Section {
+ public:
+  std::string_view key() const override { return "provenance"; }
+  std::string_view checkName() const override { return "provenance"; }
+  StatusOr<std::shared_ptr<const policy::SectionRule>> read(
+      const policy::SectionReader& in) const override {
+    return in.error(in.field(), "not read here");
+  }
+};
+
+TEST(PolicyStatusTest, ARegisteredSectionsCheckIsListed) {
+  static const auto section = std::make_shared<const Provenance>();
+  ASSERT_TRUE(policy::registerSection(section).ok());
+  policy::ImagePolicy p;
+  p.digest = policy::DigestRule::kOptional;
+  p.sections.push_back({section.get(), policy::Check::kFirstSection, nullptr, ""});
+  json status = policyStatus(objectAt(4), okStatus(), 4, &p, kT1);
+  EXPECT_EQ(status["checks"], "provenance");
 }
 
 TEST(PolicyStatusTest, AnInvalidGenerationNamesTheFieldAndTheGenerationInForce) {
