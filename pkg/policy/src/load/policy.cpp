@@ -124,7 +124,14 @@ StatusOr<ImagePolicy> readPolicy(const Ctx& ctx, const YAML::Node& spec, PolicyS
     if (!spec[key] || spec[key].IsNull()) {
       continue;
     }
-    auto rule = sections[i]->read(SectionReader(ctx, spec[key], "spec." + key));
+    // A module's grammar is not ours: whatever it throws is an error about its field, never a
+    // loader that stops.
+    StatusOr<std::shared_ptr<const SectionRule>> rule = internalError("not read");
+    try {
+      rule = sections[i]->read(SectionReader(ctx, spec[key], "spec." + key));
+    } catch (const std::exception& e) {
+      return ctx.error("spec." + key, std::string("could not be read (") + e.what() + ")");
+    }
     if (!rule.ok()) {
       return rule.status();
     }
