@@ -33,11 +33,11 @@ class AgeRule final : public policy::SectionRule {
     const auto* age = dynamic_cast<const AgeFact*>(fact);
     if (age == nullptr) {
       return {{!required_, "cannot be checked for age: it was not looked up",
-               "run the check with registry access"}};
+               "run the check with registry access", true}};
     }
     if (!age->error.empty()) {
       return {{!required_, "cannot be checked for age (" + age->error + ")",
-               "make the registry reachable"}};
+               "make the registry reachable", true}};
     }
     if (age->days > maxDays_) {
       return {{!required_,

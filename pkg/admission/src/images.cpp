@@ -83,3 +83,17 @@ std::vector<policy::ImageUse> collectImages(const json& object, std::string_view
 }
 
 }  // namespace hm::admission::internal
+
+namespace hm::admission {
+
+std::optional<std::vector<policy::ImageUse>> imagesOf(const nlohmann::json& object,
+                                                      std::string_view group,
+                                                      std::string_view kind) {
+  auto path = internal::podSpecPath(group, kind);
+  if (!path) {
+    return std::nullopt;
+  }
+  return internal::collectImages(object, *path);
+}
+
+}  // namespace hm::admission

@@ -135,9 +135,9 @@ std::vector<Finding> checkImage(const ImagePolicy& policy, const ImageUse& use,
                                 const PlannedImage& parsed, const NamespaceView& view,
                                 WallTime now) {
   std::vector<Finding> out;
-  auto add = [&](Check check, std::string problem, std::string fix) {
-    out.push_back(
-        Finding{policy.name, policy.mode, check, use, std::move(problem), std::move(fix), {}});
+  auto add = [&](Check check, std::string problem, std::string fix, bool unchecked = false) {
+    out.push_back(Finding{
+        policy.name, policy.mode, check, use, std::move(problem), std::move(fix), {}, unchecked});
   };
   if (!parsed.ref.ok()) {
     add(Check::kReference, "is not a valid image reference (" + parsed.ref.status().message() + ")",
@@ -168,7 +168,7 @@ std::vector<Finding> checkImage(const ImagePolicy& policy, const ImageUse& use,
   // Warn-only problems (a state the rule allows with a warning, required: false) never deny.
   auto addProblems = [&](Check check, const std::string& prefix, std::vector<Problem> found) {
     for (Problem& p : found) {
-      add(check, prefix + p.problem, std::move(p.fix));
+      add(check, prefix + p.problem, std::move(p.fix), p.unchecked);
       if (p.warnOnly && out.back().mode == Mode::kEnforce) {
         out.back().mode = Mode::kWarn;
       }
@@ -177,7 +177,7 @@ std::vector<Finding> checkImage(const ImagePolicy& policy, const ImageUse& use,
   if (policy.vulnerabilities && !use.scan) {
     add(Check::kVulnerabilities,
         "cannot be checked for vulnerabilities: Harbormaster has no Harbor for " + ref.registry,
-        "start Harbormaster with --harbor-url (and --registry-host for other names of it)");
+        "start Harbormaster with --harbor-url (and --registry-host for other names of it)", true);
   } else if (policy.vulnerabilities) {
     // A tag names no content: say which digest was judged.
     const std::string judged =
@@ -201,12 +201,13 @@ std::vector<Finding> checkImage(const ImagePolicy& policy, const ImageUse& use,
     add(Check::kSignatures,
         "is not checked: policy \"" + policy.name + "\" " + policy.unenforceable,
         "make the file readable where Harbormaster runs (the chart mounts signature sources into "
-        "the webhook and the operator: signatureSources in values.yaml)");
+        "the webhook and the operator: signatureSources in values.yaml)",
+        true);
   } else if (policy.signatures) {
     auto it = use.signatures.find(policy.signatures->fingerprint);
     if (it == use.signatures.end() || !it->second) {
       add(Check::kSignatures, "cannot be checked for signatures: they were not looked up",
-          "run the check with registry access");
+          "run the check with registry access", true);
     } else {
       addProblems(Check::kSignatures, "", judgeSignatures(*policy.signatures, *it->second));
     }
@@ -409,7 +410,7 @@ PinJudgement judgePin(const PlannedImage& image, const ImageUse& use) {
     if (p->digest == DigestRule::kPin) {
       out.findings.push_back(Finding{
           p->name, p->mode, Check::kDigest, use, "cannot be pinned to a digest (" + why + ")",
-          "push the tag to its registry or name the image by digest", ""});
+          "push the tag to its registry or name the image by digest", "", true});
     }
   }
   return out;

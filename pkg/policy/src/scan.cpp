@@ -108,7 +108,7 @@ void stateProblem(ScanStateAction action, const std::string& what, const std::st
   if (action == ScanStateAction::kAllow) {
     return;
   }
-  out.push_back({action == ScanStateAction::kWarn, what, fix});
+  out.push_back({action == ScanStateAction::kWarn, what, fix, true});
 }
 
 void judgeFindings(const VulnerabilityRule& rule, const ScanFacts& facts, const ArtifactScan& a,
@@ -223,13 +223,13 @@ std::vector<Problem> judgeUnavailable(const VulnerabilityRule& rule, const ScanF
                               : "retry when Harbor is reachable";
   switch (rule.harborUnreachable) {
     case UnreachableAction::kAllow:
-      return {{true, what + "; admitted because harborUnreachable is Allow", fix}};
+      return {{true, what + "; admitted because harborUnreachable is Allow", fix, true}};
     case UnreachableAction::kAllowIfCached:
-      return {{false, what + " and no earlier scan of this digest is cached", fix}};
+      return {{false, what + " and no earlier scan of this digest is cached", fix, true}};
     case UnreachableAction::kDeny:
       break;
   }
-  return {{false, what, fix}};
+  return {{false, what, fix, true}};
 }
 
 }  // namespace
@@ -250,9 +250,11 @@ std::vector<Problem> judgeScan(const VulnerabilityRule& rule, const ScanFacts& f
   switch (facts.source) {
     case Source::kNotHarbor:
       return {{false, "cannot be checked for vulnerabilities: " + facts.error,
-               "use an image from the Harbor Harbormaster checks, or exclude it from this policy"}};
+               "use an image from the Harbor Harbormaster checks, or exclude it from this policy",
+               true}};
     case Source::kNotFound:
-      return {{false, "is not in Harbor (" + facts.error + ")", "push the image to Harbor first"}};
+      return {{false, "is not in Harbor (" + facts.error + ")", "push the image to Harbor first",
+               true}};
     case Source::kUnreachable:
     case Source::kCredentials:
       if (!(facts.stale && rule.harborUnreachable == UnreachableAction::kAllowIfCached)) {

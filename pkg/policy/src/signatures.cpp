@@ -19,7 +19,8 @@ std::vector<Problem> judgeSignatures(const SignatureRule& rule, const SignatureF
   if (facts.source == SignatureFacts::Source::kUnreachable) {
     return {{warnOnly, "could not check signatures: " + facts.error,
              "make the registry reachable from Harbormaster (and its credentials valid); the "
-             "image is not judged unsigned"}};
+             "image is not judged unsigned",
+             true}};
   }
   size_t verified = 0;
   std::string detail;

@@ -8,6 +8,8 @@
 // tested without sockets.
 #pragma once
 
+#include <nlohmann/json_fwd.hpp>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -41,6 +43,14 @@ struct Request {
 // The annotation on a Pod that records what the mutating webhook pinned: a JSON object from
 // container name to the reference it now runs, so `kubectl describe pod` shows it.
 inline constexpr std::string_view kPinnedImagesAnnotation = "harbormaster.io/pinned-images";
+
+// The images of an object of a kind admission judges (Pod, Deployment, ReplicaSet, StatefulSet,
+// DaemonSet, Job, CronJob, ReplicationController; `group` "" for the core group), found as
+// admission finds them: init, regular and ephemeral containers, each with its container name and
+// JSON path (spec.template.spec.containers[0].image). nullopt for a kind it does not judge.
+std::optional<std::vector<policy::ImageUse>> imagesOf(const nlohmann::json& object,
+                                                      std::string_view group,
+                                                      std::string_view kind);
 
 // Decodes and validates. Bodies that are not an AdmissionReview give InvalidArgument with a
 // message naming the field.

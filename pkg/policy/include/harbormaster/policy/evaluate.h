@@ -42,9 +42,10 @@ struct Finding {
   Mode mode = Mode::kEnforce;
   Check check = Check::kDigest;
   ImageUse use;
-  std::string problem;  // "is not pinned by digest"
-  std::string fix;      // "use harbor.example.com/shop/web@sha256:<digest>"
-  std::string note;     // e.g. an exception that no longer applies because it expired
+  std::string problem;     // "is not pinned by digest"
+  std::string fix;         // "use harbor.example.com/shop/web@sha256:<digest>"
+  std::string note;        // e.g. an exception that no longer applies because it expired
+  bool unchecked = false;  // the check could not be made (Problem::unchecked)
 };
 
 struct Evaluation {

@@ -58,6 +58,9 @@ struct Problem {
   bool warnOnly = false;
   std::string problem;  // "has 2 Critical vulnerabilities"
   std::string fix;
+  // The check could not be made (Harbor unreachable, no scan result, the image not in Harbor, a
+  // fact not looked up): admission judges it all the same, reports say error rather than fail.
+  bool unchecked = false;
 };
 
 class Section;
