@@ -407,3 +407,66 @@ json clusterReport(const std::map<std::string, std::vector<ResultRow>>& rowsByNa
 }
 
 }  // namespace hm::compliance
+
+namespace hm::compliance {
+
+std::vector<Transition> transitions(const Standings& before, const std::vector<ResultRow>& rows,
+                                    Standings& after) {
+  struct Image {
+    const ResultRow* first = nullptr;
+    bool fails = false;
+    bool known = false;  // some result is not an error
+    std::vector<const ResultRow*> failing;
+  };
+  std::map<std::string, Image> images;
+  for (const ResultRow& row : rows) {
+    const std::string key = row.workload.nameSpace + "/" + row.workload.kind + "/" +
+                            row.workload.name + "/" + row.container + "/" + row.image;
+    Image& image = images[key];
+    if (image.first == nullptr) {
+      image.first = &row;
+    }
+    if (row.result != Result::kError) {
+      image.known = true;
+    }
+    if (row.result == Result::kFail) {
+      image.fails = true;
+      image.failing.push_back(&row);
+    }
+  }
+  after.clear();
+  std::vector<Transition> out;
+  for (const auto& [key, image] : images) {
+    auto last = before.find(key);
+    const Standing was = last == before.end() ? Standing::kUnknown : last->second;
+    const Standing now = image.fails   ? Standing::kNonCompliant
+                         : image.known ? Standing::kCompliant
+                                       : was;  // only errors: keep what was known
+    after[key] = now;
+    if (now == was || now == Standing::kUnknown ||
+        (now == Standing::kCompliant && was == Standing::kUnknown)) {
+      continue;  // first seen compliant is no news
+    }
+    const ResultRow& row = *image.first;
+    Transition t{row.workload, row.container, row.image, now, "", "", ""};
+    const std::string subject =
+        "container \"" + clip(row.container, 128) + "\" (" + clip(row.image, 300) + ")";
+    if (now == Standing::kNonCompliant) {
+      std::string which;
+      for (const ResultRow* f : image.failing) {
+        which += (which.empty() ? "" : ", ") + ("\"" + f->policy + "\" (" + f->check + ")");
+      }
+      t.type = "Warning";
+      t.reason = "ImageNonCompliant";
+      t.note = subject + " no longer complies with " + which + ": " + image.failing[0]->message;
+    } else {
+      t.type = "Normal";
+      t.reason = "ImageCompliant";
+      t.note = subject + " complies with every policy that selects it again";
+    }
+    out.push_back(std::move(t));
+  }
+  return out;
+}
+
+}  // namespace hm::compliance

@@ -338,3 +338,73 @@ TEST(NamespaceReportsTest, ReportsAreValidPolicyReportsAndOpenReports) {
 
 }  // namespace
 }  // namespace hm::compliance
+
+namespace hm::compliance {
+namespace {
+
+ResultRow row(const std::string& container, const std::string& check, Result result,
+              const std::string& message = "") {
+  ResultRow r;
+  r.workload = ObjectRef{"apps/v1", "Deployment", "shop", "web", "web-uid"};
+  r.container = container;
+  r.image = "harbor.example.com/shop/" + container + ":1";
+  r.policy = "strict";
+  r.check = check;
+  r.result = result;
+  r.message = message;
+  return r;
+}
+
+TEST(TransitionsTest, OnlyChangesAreEventsAndAnOutageFlapsNothing) {
+  Standings standings;
+  Standings next;
+  // First pass: web passes (no news), db fails (news: first seen failing).
+  auto t = transitions(standings,
+                       {row("web", "digest", Result::kPass), row("db", "digest", Result::kPass),
+                        row("db", "vulnerabilities", Result::kFail, "has 1 Critical — fix")},
+                       next);
+  ASSERT_EQ(t.size(), 1u);
+  EXPECT_EQ(t[0].container, "db");
+  EXPECT_EQ(t[0].type, "Warning");
+  EXPECT_EQ(t[0].reason, "ImageNonCompliant");
+  EXPECT_THAT(t[0].note, HasSubstr("\"strict\" (vulnerabilities): has 1 Critical — fix"));
+  standings = next;
+
+  // The same again: nothing.
+  EXPECT_TRUE(transitions(standings,
+                          {row("web", "digest", Result::kPass),
+                           row("db", "vulnerabilities", Result::kFail, "has 1 Critical")},
+                          next)
+                  .empty());
+  standings = next;
+
+  // Harbor down: errors keep the standings; no event either way.
+  EXPECT_TRUE(transitions(standings,
+                          {row("web", "vulnerabilities", Result::kError),
+                           row("db", "vulnerabilities", Result::kError)},
+                          next)
+                  .empty());
+  standings = next;
+
+  // db fixed; web newly failing.
+  t = transitions(standings,
+                  {row("web", "vulnerabilities", Result::kFail, "has 2 High"),
+                   row("db", "vulnerabilities", Result::kPass)},
+                  next);
+  ASSERT_EQ(t.size(), 2u);
+  EXPECT_EQ(t[0].container, "db");
+  EXPECT_EQ(t[0].reason, "ImageCompliant");
+  EXPECT_EQ(t[0].type, "Normal");
+  EXPECT_EQ(t[1].container, "web");
+  EXPECT_EQ(t[1].reason, "ImageNonCompliant");
+  standings = next;
+
+  // Warnings are admitted: compliant. A workload image gone is forgotten.
+  t = transitions(standings, {row("web", "vulnerabilities", Result::kWarn)}, next);
+  ASSERT_EQ(t.size(), 1u);
+  EXPECT_EQ(t[0].reason, "ImageCompliant");
+  EXPECT_EQ(next.size(), 1u);
+}
+
+}  // namespace
+}  // namespace hm::compliance

@@ -86,3 +86,31 @@ nlohmann::json clusterReport(const std::map<std::string, std::vector<ResultRow>>
                              const ReportOptions& options);
 
 }  // namespace hm::compliance
+
+namespace hm::compliance {
+
+// A workload image's standing across passes: compliant (no result fails), not compliant (one
+// fails), or not known (nothing but errors: Harbor down, no scan yet).
+enum class Standing { kUnknown, kCompliant, kNonCompliant };
+// By workload and image ("ns/Kind/name/container/image").
+using Standings = std::map<std::string, Standing>;
+
+// A workload image that became not compliant (from compliant, or first seen failing) or
+// compliant again; what the Event on the workload says.
+struct Transition {
+  ObjectRef workload;
+  std::string container;
+  std::string image;
+  Standing to = Standing::kUnknown;
+  std::string type;    // Warning (not compliant) or Normal (compliant again)
+  std::string reason;  // ImageNonCompliant, ImageCompliant
+  std::string note;    // which image, which policies and checks, and the first failure's words
+};
+
+// Compares a pass's rows (of one namespace, or all) with the standings the last pass left:
+// only a change is a transition, an error keeps the last standing (an outage flaps nothing), and
+// a workload image no longer running is forgotten. `after` gets the new standings.
+std::vector<Transition> transitions(const Standings& before, const std::vector<ResultRow>& rows,
+                                    Standings& after);
+
+}  // namespace hm::compliance
