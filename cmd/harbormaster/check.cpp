@@ -164,8 +164,9 @@ int runCheck(const std::vector<std::string>& args) {
   }
   auto shared = std::make_shared<const policy::PolicySet>(std::move(*policies));
   auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
-  review::Gathered gathered = runSync(
-      ioc, (*engine)->gather(uses, ns, shared, deadline, {.dryRun = false, .inspect = true}));
+  review::Gathered gathered =
+      runSync(ioc, (*engine)->gather(uses, ns, shared, deadline,
+                                     {.dryRun = false, .inspect = true, .knownDigests = {}}));
   bool anyDenied = false;
   // The webhook's verdict in the webhook's words: /mutate's Pin rule, then /validate, with the
   // plan the facts were gathered by (admission::judgeAsAdmitted); Audit findings are listed but

@@ -12,6 +12,7 @@
 #include <thread>
 
 #include "commands.h"
+#include "compliance/reconciler.h"
 #include "flags.h"
 #include "harbor_flags.h"
 #include "harbormaster/base/files.h"
@@ -34,12 +35,15 @@ const std::vector<op::ControllerSetup> kControllers = {
     op::harborproject::setup,
     op::robotaccount::setup,
     op::policystatus::setup,
+    op::compliance::setup,
 };
 using net::HttpResponse;
 
 struct OperatorCommand {
   kube::LoadOptions kube;
   review::HarborConnection harbor;
+  // With --compliance: the review engine's flags (registry access and every fact source's).
+  std::optional<HarborFlags> engine;
   op::OperatorOptions op;
   std::string listen = "0.0.0.0:8080";
   std::string portsFile;      // --ports-file: the port bound, once listening
@@ -48,11 +52,13 @@ struct OperatorCommand {
 
 StatusOr<OperatorCommand> parseOperatorOptions(std::vector<std::string> args) {
   FlagSpec spec;
-  spec.valued = kHarborFlags;
-  for (const char* f : {"kubeconfig", "context", "namespace", "resync", "leader-elect", "listen",
-                        "rotation-grace", "reconcile-timeout", "identity", "workers", "log-level",
-                        "ports-file", "leader-elect-lease-duration", "leader-elect-renew-deadline",
-                        "leader-elect-retry-period", "policy-check-interval", "shutdown-grace"}) {
+  spec.valued = engineFlags();
+  spec.boolean = {"compliance"};
+  for (const char* f :
+       {"kubeconfig", "context", "namespace", "resync", "leader-elect", "listen", "rotation-grace",
+        "reconcile-timeout", "identity", "workers", "log-level", "ports-file",
+        "leader-elect-lease-duration", "leader-elect-renew-deadline", "leader-elect-retry-period",
+        "policy-check-interval", "shutdown-grace", "compliance-interval", "compliance-reports"}) {
     spec.valued.insert(f);
   }
   spec.valued.insert(kServerFlags.begin(), kServerFlags.end());
@@ -135,6 +141,38 @@ StatusOr<OperatorCommand> parseOperatorOptions(std::vector<std::string> args) {
   const char* pod = std::getenv("POD_NAME");
   c.op.identity =
       flags->get("identity", pod ? pod : std::string(host) + "_" + std::to_string(getpid()));
+  if (flags->has("compliance")) {
+    c.engine = *harbor;
+    if (flags->has("compliance-interval")) {
+      auto d = parseDuration("compliance-interval", flags->get("compliance-interval"));
+      if (!d.ok()) {
+        return d.status();
+      }
+      if (*d < std::chrono::minutes(1)) {
+        return invalidArgument("--compliance-interval must be at least 1m");
+      }
+      c.op.compliance.interval = std::chrono::duration_cast<std::chrono::seconds>(*d);
+    }
+    const std::string reports = flags->get("compliance-reports", "wgpolicyk8s.io/v1alpha2");
+    if (reports != "wgpolicyk8s.io/v1alpha2" && reports != "openreports.io/v1alpha1") {
+      return invalidArgument(
+          "--compliance-reports must be wgpolicyk8s.io/v1alpha2 or openreports.io/v1alpha1");
+    }
+    c.op.compliance.reportApiVersion = reports;
+  } else {
+    // The engine's own flags mean nothing without it: refused rather than ignored.
+    std::set<std::string> needs = {"compliance-interval", "compliance-reports"};
+    for (const auto& f : engineFlags()) {
+      if (!kHarborFlags.count(f)) {
+        needs.insert(f);
+      }
+    }
+    for (const auto& f : needs) {
+      if (flags->has(f)) {
+        return invalidArgument("--" + f + " needs --compliance");
+      }
+    }
+  }
   if (!c.harbor.url.empty()) {
     // Refused here, before anything starts; runOperator connects with the same builder.
     HM_RETURN_IF_ERROR(net::parseUrl(c.harbor.url).status().withContext("--harbor-url"));
@@ -195,6 +233,18 @@ int runOperator(const std::vector<std::string>& args) {
     c->op.registryHosts = connected->registryHosts;
   }
   auto metrics = std::make_shared<metrics::Registry>();
+  if (c->engine) {
+    // The webhook's engine on a connection of its own: what runs is judged as admission judged
+    // it, with the same sources, caches and limits.
+    review::EngineObserver observer;
+    observer.metrics = metrics->registry();
+    auto engine = review::connect(ioc.get_executor(), c->engine->engineOptions(), observer);
+    if (!engine.ok()) {
+      log::error("Failed to set up the review engine", {{"error", engine.status().message()}});
+      return 2;
+    }
+    c->op.compliance.engine = std::shared_ptr<review::Engine>(std::move(*engine));
+  }
   op::Operator op(std::shared_ptr<kube::Client>(std::move(*kubeClient)), harbor, metrics, c->op,
                   kControllers);
 

@@ -37,7 +37,10 @@ struct Fixture {
   std::promise<void> finished;
   std::map<std::string, int> resyncs;  // onUpdate with an unchanged object, by key
 
-  explicit Fixture(std::chrono::milliseconds resync = std::chrono::milliseconds(600'000)) {
+  int updates = 0;  // onUpdate with a changed object
+
+  explicit Fixture(std::chrono::milliseconds resync = std::chrono::milliseconds(600'000),
+                   std::function<json(const json&)> transform = {}) {
     auto config = loadKubeconfig({rig.kubeconfig()}, "");
     auto client = Client::create(io.ioc().get_executor(), *config);
     kube = std::shared_ptr<Client>(std::move(client).value());
@@ -47,6 +50,9 @@ struct Fixture {
       if (old == o) {
         std::lock_guard lock(mu);
         ++resyncs[Informer::keyOf(o)];
+      } else {
+        std::lock_guard lock(mu);
+        ++updates;
       }
       note(o, false);
     };
@@ -57,7 +63,8 @@ struct Fixture {
                       resync,
                       std::chrono::milliseconds(20),
                       std::chrono::milliseconds(200),
-                      2};
+                      2,
+                      transform};
     informer = std::make_unique<Informer>(kube, o, h);
     asio::co_spawn(
         asio::make_strand(io.ioc()),
@@ -122,6 +129,40 @@ struct Fixture {
     }
   }
 };
+
+// A transform (client-go's SetTransform): the cache and the handlers see only what it keeps,
+// and a change to nothing it keeps is no update when its resourceVersion says so.
+TEST(InformerTest, ATransformKeepsWhatReadersReadAndHidesOtherChanges) {
+  Fixture f(std::chrono::milliseconds(600'000), [](const json& o) {
+    const std::string v = o.value("data", json::object()).value("v", "");
+    return json{{"metadata",
+                 {{"name", o["metadata"]["name"]},
+                  {"namespace", o["metadata"]["namespace"]},
+                  {"resourceVersion", "v=" + v}}},
+                {"data", {{"v", v}}}};
+  });
+  ASSERT_TRUE(hm::testing::eventually(5, [&] { return f.informer->synced(); }));
+  json cm = {{"metadata", {{"name", "big"}}},
+             {"data", {{"v", "1"}, {"blob", std::string(4096, 'x')}}}};
+  ASSERT_TRUE(runOn(f.io.ioc(), f.kube->create(kConfigMaps, "default", cm, soon())).ok());
+  ASSERT_TRUE(hm::testing::eventually(5, [&] { return f.handled()["default/big"] == "1"; }));
+  auto cached = f.informer->get("default/big");
+  ASSERT_TRUE(cached.has_value());
+  EXPECT_FALSE((*cached)["data"].contains("blob"));
+  // A change to what the transform drops: no update.
+  auto current = runOn(f.io.ioc(), f.kube->get(kConfigMaps, "default", "big", soon()));
+  ASSERT_TRUE(current.ok());
+  (*current)["data"]["blob"] = std::string(4096, 'y');
+  ASSERT_TRUE(runOn(f.io.ioc(), f.kube->update(kConfigMaps, "default", *current, soon())).ok());
+  // A change to what it keeps: one update, after the first (the watch delivers in order).
+  current = runOn(f.io.ioc(), f.kube->get(kConfigMaps, "default", "big", soon()));
+  ASSERT_TRUE(current.ok());
+  (*current)["data"]["v"] = "2";
+  ASSERT_TRUE(runOn(f.io.ioc(), f.kube->update(kConfigMaps, "default", *current, soon())).ok());
+  ASSERT_TRUE(hm::testing::eventually(5, [&] { return f.handled()["default/big"] == "2"; }));
+  std::lock_guard lock(f.mu);
+  EXPECT_EQ(f.updates, 1);
+}
 
 TEST(InformerTest, CacheAndHandlersMatchTheServerAcrossDroppedWatches) {
   Fixture f;

@@ -110,7 +110,8 @@ void Informer::reindex(const std::string& key, const json* before, const json* a
   }
 }
 
-void Informer::upsert(const json& object) {
+void Informer::upsert(const json& raw) {
+  const json object = options_.transform ? options_.transform(raw) : raw;
   std::optional<json> before;
   {
     std::lock_guard lock(mu_);
@@ -169,7 +170,7 @@ awaitable<Status> Informer::relist() {
   }
   std::map<std::string, json> fresh;
   for (const auto& item : (*listed)["items"]) {
-    fresh[keyOf(item)] = item;
+    fresh[keyOf(item)] = item;  // upsert() transforms it
   }
   // What vanished while we were not watching gets its delete now.
   std::vector<std::string> vanished;

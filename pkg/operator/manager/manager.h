@@ -113,6 +113,11 @@ class Manager {
   virtual void addIndex(const kube::Resource& r, const std::string& name, IndexFunc values,
                         const std::string& labelSelector = "") = 0;
   virtual void add(Runnable runnable) = 0;
+  // What every informer of kind `r` keeps of an object (InformerOptions::transform); declared
+  // before the kind's first informer() and by one controller only (a second one is an error
+  // of the setups, reported by the manager's start).
+  virtual void transform(const kube::Resource& r,
+                         std::function<nlohmann::json(const nlohmann::json&)> fn) = 0;
   ControllerBuilder controller(std::string name) {
     return ControllerBuilder(*this, std::move(name));
   }

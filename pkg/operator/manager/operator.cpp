@@ -9,6 +9,8 @@
 #include <boost/asio/redirect_error.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <map>
+#include <stdexcept>
 #include "controller_metrics.h"
 #include "harbormaster/base/log.h"
 #include "harbormaster/kube/leader_election.h"
@@ -132,6 +134,12 @@ struct Operator::State final : Manager {
   };
   std::vector<std::unique_ptr<SharedInformer>> informers;
   std::vector<Runnable> runnables;
+  // By "group/version/resource": what the kind's informers keep (Manager::transform).
+  std::map<std::string, std::function<json(const json&)>> transforms;
+
+  static std::string kindKey(const kube::Resource& r) {
+    return r.group + "/" + r.version + "/" + r.resource;
+  }
 
   // One controller: its reconciler behind its own queue.
   struct Controller {
@@ -160,6 +168,9 @@ struct Operator::State final : Manager {
     o.resource = r;
     o.labelSelector = labelSelector;
     o.resync = ctx.options.resync;
+    if (auto t = transforms.find(kindKey(r)); t != transforms.end()) {
+      o.transform = t->second;
+    }
     // Handlers and the queues' process function use plain pointers: the State outlives them,
     // because Operator holds it while the io_context runs. (A handler that locked a weak
     // pointer could end up the last owner and destroy the informer it is running in.)
@@ -205,6 +216,19 @@ struct Operator::State final : Manager {
   }
 
   void add(Runnable runnable) override { runnables.push_back(std::move(runnable)); }
+
+  void transform(const kube::Resource& r, std::function<json(const json&)> fn) override {
+    // Setups run once at start: a second transform, or one after the kind's informer exists,
+    // would leave readers of one kind seeing different objects.
+    for (const auto& s : informers) {
+      if (kindKey(s->resource) == kindKey(r)) {
+        throw std::logic_error("transform for " + kindKey(r) + " declared after its informer");
+      }
+    }
+    if (!transforms.emplace(kindKey(r), std::move(fn)).second) {
+      throw std::logic_error("a second transform for " + kindKey(r));
+    }
+  }
 
   void addController(std::shared_ptr<ControllerBuilder::Spec> spec) override {
     auto c = std::make_unique<Controller>();

@@ -144,6 +144,12 @@ std::shared_ptr<Work> planLookups(const policy::ReviewPlan& plan,
       }
     }
     w.resolve = !w.ref->isPinned() && (w.forFacts || forFix);
+    // A digest known to run is what the image is judged at, and what a fix names.
+    if (auto known = options.knownDigests.find(planned.image);
+        !w.ref->isPinned() && known != options.knownDigests.end()) {
+      w.resolve = false;
+      w.digest = known->second;
+    }
     takeCached(w, resolver);
   }
   return work;
@@ -342,7 +348,7 @@ awaitable<admission::Outcome> Engine::review(std::string body,
   admission::Request request = std::move(decoded).value();
   if (request.handled) {
     Gathered g = co_await gather(std::move(request.images), request.ns, policies, deadline,
-                                 {.dryRun = request.dryRun, .inspect = false});
+                                 {.dryRun = request.dryRun, .inspect = false, .knownDigests = {}});
     request.images = std::move(g.images);
     co_return admission::respond(std::move(request), *policies, g.plan, clock_->wallNow());
   }
@@ -360,7 +366,8 @@ awaitable<admission::Outcome> Engine::mutate(std::string body,
   if (!admission::mutationTarget(request)) {
     co_return admission::mutate(std::move(request), policy::ReviewPlan{});
   }
-  const GatherOptions options{.dryRun = true, .inspect = false};  // named: GCC 12
+  const GatherOptions options{
+      .dryRun = true, .inspect = false, .knownDigests = {}};  // named: GCC 12
   Gathered g = co_await gather(std::move(request.images), request.ns, policies, deadline, options);
   request.images = std::move(g.images);
   co_return admission::mutate(std::move(request), g.plan);

@@ -268,6 +268,11 @@ Store::Store() {
   // What the Helm chart installs, stored as written (no controllers run them).
   addType({"", "v1", "services", "Service", "service", {"svc"}, true, true});
   addType({"apps", "v1", "deployments", "Deployment", "deployment", {"deploy"}, true, true});
+  // What runs, as the controllers and the kubelet would write it (tests write their status
+  // through the status subresource, as the kubelet does).
+  addType({"", "v1", "pods", "Pod", "pod", {"po"}, true, true});
+  addType({"apps", "v1", "replicasets", "ReplicaSet", "replicaset", {"rs"}, true, true});
+  addType({"batch", "v1", "jobs", "Job", "job", {}, true, true});
   addType({"policy",
            "v1",
            "poddisruptionbudgets",

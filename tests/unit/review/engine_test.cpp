@@ -328,8 +328,8 @@ TEST_F(EngineTest, DryRunsAndInspectionReachTheSources) {
   review(engine, podReview({"harbor.example.com/shop/web@" + kDigest}, false), scanPolicy());
   std::vector<policy::ImageUse> uses(1);
   uses[0].image = "harbor.example.com/shop/web@" + kDigest;
-  runOn(io_.ioc(),
-        engine.gather(uses, "shop", scanPolicy(), in(5s), {.dryRun = false, .inspect = true}));
+  runOn(io_.ioc(), engine.gather(uses, "shop", scanPolicy(), in(5s),
+                                 {.dryRun = false, .inspect = true, .knownDigests = {}}));
   ASSERT_EQ(scan->queries.size(), 3u);
   EXPECT_TRUE(scan->queries[0].dryRun);
   EXPECT_FALSE(scan->queries[1].dryRun);

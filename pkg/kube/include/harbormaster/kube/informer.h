@@ -29,6 +29,11 @@ struct InformerOptions {
   std::chrono::milliseconds initialBackoff{100};
   std::chrono::milliseconds maxBackoff{30'000};
   int watchTimeoutSeconds = 300;
+  // What the cache keeps of each object (client-go's SetTransform): applied before caching and
+  // before handlers see it, so a cache of every Pod holds only what its readers read. Updates
+  // reach handlers when the transformed object's metadata.resourceVersion changes: a transform
+  // that puts a digest of what it kept there hides changes its readers do not care about.
+  std::function<nlohmann::json(const nlohmann::json&)> transform;
 };
 
 struct InformerHandlers {

@@ -21,7 +21,23 @@
 #include "harbormaster/metrics/metrics.h"
 #include "harbormaster/net/timers.h"
 
+namespace hm::review {
+class Engine;
+}
+
 namespace hm::op {
+
+// What already runs, judged again (pkg/operator/compliance): off without an engine.
+struct ComplianceOptions {
+  // The webhook's review engine on the operator's own Harbor connection; null: no compliance.
+  std::shared_ptr<review::Engine> engine;
+  std::chrono::seconds interval{6 * 3600};  // the periodic pass
+  // wgpolicyk8s.io/v1alpha2 (PolicyReport, ClusterPolicyReport) or openreports.io/v1alpha1
+  // (Report, ClusterReport).
+  std::string reportApiVersion = "wgpolicyk8s.io/v1alpha2";
+  // One namespace's pass (every workload's images gathered and judged, its reports written).
+  std::chrono::milliseconds passTimeout{60'000};
+};
 
 struct OperatorOptions {
   std::string nameSpace = "harbormaster";  // where robot credentials and the Lease live
@@ -55,6 +71,7 @@ struct OperatorOptions {
   // (each call in flight ends by its own deadline, callTimeout at most). Chosen with the chart's
   // terminationGracePeriodSeconds (30 s): grace + callTimeout fit inside it.
   std::chrono::milliseconds shutdownGrace{15'000};
+  ComplianceOptions compliance;
   // Backoff, lease renewal and the fences read this (tests move it by hand).
   const net::Timers* timers = &net::Timers::system();
 };

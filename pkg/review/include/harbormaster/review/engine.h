@@ -19,6 +19,7 @@
 #include <atomic>
 #include <chrono>
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -92,6 +93,9 @@ inline constexpr std::string_view kRefusedFixHost = "fix_host_not_trusted";
 struct GatherOptions {
   bool dryRun = false;   // no side effects: no scan requests
   bool inspect = false;  // sources gather what they can even when no policy asks (check)
+  // Image (as written) → the digest it is known to run at (the kubelet's imageID), taken
+  // instead of resolving the tag: what runs is judged, wherever the tag points now.
+  std::map<std::string, std::string> knownDigests;
 };
 
 // Images with their facts attached, and the plan they were gathered by (evaluate() takes it).

@@ -1,0 +1,411 @@
+// The compliance controller (reconciler.h). One reconcile is one namespace: its running Pods
+// grouped by workload, each workload's images gathered by the engine (the kubelet's digest, not
+// the tag's current one) and judged by the policies in force, its reports written when they
+// changed, and Events for the images whose standing changed. The cluster summary follows.
+#include "compliance/reconciler.h"
+
+#include <atomic>
+#include <functional>
+#include <map>
+#include <mutex>
+
+#include "harbormaster/base/log.h"
+#include "harbormaster/compliance/report.h"
+#include "harbormaster/compliance/running.h"
+#include "harbormaster/compliance/schedule.h"
+#include "harbormaster/net/timers.h"
+#include "harbormaster/policysource/cluster_policies.h"
+#include "harbormaster/review/engine.h"
+
+namespace hm::op::compliance {
+namespace {
+
+using boost::asio::awaitable;
+using nlohmann::json;
+namespace cmp = hm::compliance;
+
+// What an owner cache keeps of a ReplicaSet or Job: who controls it.
+json ownerOnly(const json& object) {
+  json out = cmp::stripPod(object);  // metadata with the controller reference, and no spec
+  out["kind"] = object.value("kind", "");
+  out["apiVersion"] = object.value("apiVersion", "");
+  out.erase("spec");
+  out.erase("status");
+  return out;
+}
+
+std::string namespaceOf(const json& object) {
+  return object.contains("metadata") && object["metadata"].is_object()
+             ? object["metadata"].value("namespace", "")
+             : "";
+}
+
+// Results without their timestamps: a report is rewritten only when what it says changed.
+json comparable(const json& report) {
+  json out = {{"summary", report.value("summary", json::object())},
+              {"results", report.value("results", json::array())}};
+  for (auto& r : out["results"]) {
+    if (r.is_object()) {
+      r.erase("timestamp");
+    }
+  }
+  return out;
+}
+
+// Images with the same text but different running digests (a tag that moved during a rollout)
+// are gathered apart: the engine plans one digest per text.
+std::vector<std::vector<const cmp::RunningImage*>> batches(const cmp::Subject& s) {
+  std::vector<std::vector<const cmp::RunningImage*>> out;
+  for (const cmp::RunningImage& image : s.images) {
+    bool placed = false;
+    for (auto& batch : out) {
+      const bool clash = std::any_of(batch.begin(), batch.end(), [&](const cmp::RunningImage* b) {
+        return b->use.image == image.use.image && b->digest != image.digest;
+      });
+      if (!clash) {
+        batch.push_back(&image);
+        placed = true;
+        break;
+      }
+    }
+    if (!placed) {
+      out.push_back({&image});
+    }
+  }
+  return out;
+}
+
+// What the namespaces' passes left for the cluster summary and the next pass's transitions.
+struct Memory {
+  std::mutex mu;
+  std::map<std::string, std::vector<cmp::ResultRow>> rows;  // by namespace
+  std::map<std::string, cmp::Standings> standings;          // by namespace
+};
+
+class ComplianceReconciler final : public Reconciler {
+ public:
+  ComplianceReconciler(Context& ctx, std::shared_ptr<kube::Informer> pods,
+                       std::shared_ptr<kube::Informer> replicaSets,
+                       std::shared_ptr<kube::Informer> jobs,
+                       std::shared_ptr<policysource::ClusterPolicies> policies,
+                       std::shared_ptr<Memory> memory, std::shared_ptr<ControllerQueue> queue)
+      : ctx_(ctx),
+        pods_(std::move(pods)),
+        replicaSets_(std::move(replicaSets)),
+        jobs_(std::move(jobs)),
+        policies_(std::move(policies)),
+        memory_(std::move(memory)),
+        queue_(std::move(queue)) {}
+
+  awaitable<Result> reconcile(std::string key) override {
+    Context ctx = ctx_.forReconcile();
+    if (key == kClusterKey) {
+      co_return co_await summarise(ctx);
+    }
+    auto set = policies_->current();
+    if (set == nullptr) {
+      co_return Result::after(std::chrono::seconds(5));  // the policy caches are not synced
+    }
+    const std::string& ns = key;
+    const auto& options = ctx.options.compliance;
+    cmp::OwnerLookup owners = [this](std::string_view kind, std::string_view n,
+                                     std::string_view name) -> std::optional<cmp::ObjectRef> {
+      const auto& informer = kind == "Job" ? jobs_ : replicaSets_;
+      auto object = informer->get(std::string(n) + "/" + std::string(name));
+      return object ? cmp::controllerOf(*object) : std::nullopt;
+    };
+    std::vector<cmp::RunningPod> running;
+    for (const json& pod : pods_->byIndex("namespace", ns)) {
+      if (auto p = cmp::runningPod(pod, owners)) {
+        running.push_back(std::move(*p));
+      }
+    }
+    std::vector<cmp::ResultRow> rows;
+    const WallTime now = ctx.clock->wallNow();
+    for (const cmp::Subject& subject : cmp::subjects(running)) {
+      for (const auto& batch : batches(subject)) {
+        std::vector<policy::ImageUse> uses;
+        review::GatherOptions gather;
+        for (const cmp::RunningImage* image : batch) {
+          uses.push_back(image->use);
+          if (!image->digest.empty()) {
+            gather.knownDigests[image->use.image] = image->digest;
+          }
+        }
+        review::Gathered g =
+            co_await options.engine->gather(std::move(uses), ns, set, ctx.deadline(), gather);
+        const policy::Evaluation evaluation = policy::evaluate(*set, ns, g.images, g.plan, now);
+        // What runs: the kubelet's digest or the spec's, else the tag's as the engine found it.
+        std::vector<std::string> digests;
+        for (size_t i = 0; i < g.images.size(); ++i) {
+          digests.push_back(i < batch.size() && !batch[i]->digest.empty()
+                                ? batch[i]->digest
+                                : g.images[i].resolvedDigest);
+        }
+        for (auto& row :
+             cmp::rowsOf(subject.workload, g.images, digests, *set, g.plan, evaluation)) {
+          rows.push_back(std::move(row));
+        }
+      }
+    }
+    cmp::ReportOptions ro;
+    ro.apiVersion = options.reportApiVersion;
+    ro.now = now;
+    std::vector<json> reports = cmp::namespaceReports(ns, rows, ro);
+    const Status written = co_await write(ctx, ns, std::move(reports));
+    if (!written.ok()) {
+      co_return Result::retry(written);
+    }
+    std::vector<cmp::Transition> changes;
+    {
+      std::lock_guard lock(memory_->mu);
+      cmp::Standings after;
+      changes = cmp::transitions(memory_->standings[ns], rows, after);
+      if (rows.empty()) {
+        memory_->standings.erase(ns);
+        memory_->rows.erase(ns);
+      } else {
+        memory_->standings[ns] = std::move(after);
+        memory_->rows[ns] = std::move(rows);
+      }
+    }
+    for (const cmp::Transition& t : changes) {
+      json regarding = {{"apiVersion", t.workload.apiVersion},
+                        {"kind", t.workload.kind},
+                        {"metadata",
+                         {{"name", t.workload.name},
+                          {"namespace", t.workload.nameSpace},
+                          {"uid", t.workload.uid}}}};
+      // Named first: GCC 12 mishandles temporaries in a co_awaited call's arguments. An Event
+      // that cannot be written does not undo the report.
+      kube::EventSpec spec{t.type, t.reason, "Judge", t.note};
+      const kube::Deadline deadline = ctx.deadline();
+      const Status recorded = co_await ctx.events->record(std::move(regarding), spec, deadline);
+      if (!recorded.ok()) {
+        log::warn("Could not record an Event",
+                  {{"workload", t.workload.nameSpace + "/" + t.workload.name},
+                   {"reason", t.reason},
+                   {"error", recorded.message()}});
+      }
+    }
+    queue_->add(std::string(kClusterKey));
+    co_return Result::done();
+  }
+
+ private:
+  // The namespace's reports: created, updated when what they say changed, and the ones no
+  // longer needed (fewer results than before) deleted.
+  awaitable<Status> write(Context& ctx, const std::string& ns, std::vector<json> reports) {
+    const kube::Resource r = namespaceReports(ctx.options.compliance.reportApiVersion);
+    kube::ListOptions lo;
+    lo.labelSelector = std::string(cmp::kManagedByLabel) + "=harbormaster";
+    auto existing = co_await ctx.kube->list(r, ns, lo, ctx.deadline());
+    if (!existing.ok()) {
+      co_return Status(existing.status().code(), "listing " + r.resource + " in " + ns + ": " +
+                                                     existing.status().message() +
+                                                     " (are the report CRDs installed?)");
+    }
+    std::map<std::string, json> have;
+    for (auto& item : (*existing)["items"]) {
+      have[item["metadata"].value("name", "")] = item;
+    }
+    for (json& report : reports) {
+      const std::string name = report["metadata"]["name"];
+      auto it = have.find(name);
+      if (it == have.end()) {
+        auto created = co_await ctx.kube->create(r, ns, report, ctx.deadline());
+        if (!created.ok()) {
+          co_return created.status();
+        }
+        continue;
+      }
+      json before = std::move(it->second);
+      have.erase(it);
+      if (comparable(before) == comparable(report) &&
+          before["metadata"].value("annotations", json::object()) ==
+              report["metadata"].value("annotations", json::object())) {
+        continue;
+      }
+      report["metadata"]["resourceVersion"] = before["metadata"].value("resourceVersion", "");
+      auto updated = co_await ctx.kube->update(r, ns, report, ctx.deadline());
+      if (!updated.ok()) {
+        co_return updated.status();
+      }
+    }
+    for (const auto& [name, _] : have) {
+      const kube::DeleteOptions remove;
+      auto removed = co_await ctx.kube->remove(r, ns, name, remove, ctx.deadline());
+      if (!removed.ok() && removed.status().code() != StatusCode::kNotFound) {
+        co_return removed.status();
+      }
+    }
+    co_return okStatus();
+  }
+
+  awaitable<Result> summarise(Context& ctx) {
+    const auto& options = ctx.options.compliance;
+    cmp::ReportOptions ro;
+    ro.apiVersion = options.reportApiVersion;
+    ro.now = ctx.clock->wallNow();
+    json report;
+    {
+      std::lock_guard lock(memory_->mu);
+      report = cmp::clusterReport(memory_->rows, ro);
+    }
+    const kube::Resource r = clusterReports(options.reportApiVersion);
+    const std::string name(cmp::kReportName);
+    auto existing = co_await ctx.kube->get(r, "", name, ctx.deadline());
+    if (!existing.ok() && existing.status().code() != StatusCode::kNotFound) {
+      co_return Result::retry(existing.status());
+    }
+    if (!existing.ok()) {
+      auto created = co_await ctx.kube->create(r, "", report, ctx.deadline());
+      co_return created.ok() ? Result::done() : Result::retry(created.status());
+    }
+    if (comparable(*existing) == comparable(report)) {
+      co_return Result::done();
+    }
+    report["metadata"]["resourceVersion"] = (*existing)["metadata"].value("resourceVersion", "");
+    auto updated = co_await ctx.kube->update(r, "", report, ctx.deadline());
+    co_return updated.ok() ? Result::done() : Result::retry(updated.status());
+  }
+
+  Context& ctx_;
+  std::shared_ptr<kube::Informer> pods_, replicaSets_, jobs_;
+  std::shared_ptr<policysource::ClusterPolicies> policies_;
+  std::shared_ptr<Memory> memory_;
+  std::shared_ptr<ControllerQueue> queue_;
+};
+
+}  // namespace
+
+kube::Resource namespaceReports(const std::string& apiVersion) {
+  if (apiVersion.rfind("openreports.io/", 0) == 0) {
+    return {"openreports.io", apiVersion.substr(apiVersion.find('/') + 1), "reports"};
+  }
+  return {"wgpolicyk8s.io", apiVersion.substr(apiVersion.find('/') + 1), "policyreports"};
+}
+
+kube::Resource clusterReports(const std::string& apiVersion) {
+  if (apiVersion.rfind("openreports.io/", 0) == 0) {
+    return {"openreports.io", apiVersion.substr(apiVersion.find('/') + 1), "clusterreports", false};
+  }
+  return {"wgpolicyk8s.io", apiVersion.substr(apiVersion.find('/') + 1), "clusterpolicyreports",
+          false};
+}
+
+json podForCompliance(const json& pod) {
+  json out = cmp::stripPod(pod);
+  out["metadata"].erase("resourceVersion");
+  out["metadata"]["resourceVersion"] = std::to_string(std::hash<std::string>{}(out.dump()));
+  return out;
+}
+
+void setup(Manager& mgr) {
+  Context& ctx = mgr.context();
+  if (ctx.options.compliance.engine == nullptr) {
+    return;
+  }
+  mgr.transform(kPods, podForCompliance);
+  mgr.transform(kReplicaSets, ownerOnly);
+  mgr.transform(kJobs, ownerOnly);
+  auto pods = mgr.informer(kPods);
+  auto replicaSets = mgr.informer(kReplicaSets);
+  auto jobs = mgr.informer(kJobs);
+  mgr.addIndex(kPods, "namespace",
+               [](const json& pod) { return std::vector<std::string>{namespaceOf(pod)}; });
+  auto builder = mgr.controller("compliance");
+  std::shared_ptr<ControllerQueue> queue = builder.queue();
+  auto memory = std::make_shared<Memory>();
+
+  // Policies and exceptions as the webhook reads them: any change of what is in force is a new
+  // pass everywhere.
+  policysource::Observer observer;
+  observer.changed = [queue](const std::string&, const std::string&, const std::string&,
+                             bool specChanged) {
+    if (specChanged) {
+      queue->addAll();
+    }
+  };
+  policysource::Options po;
+  po.resync = ctx.options.resync;
+  auto policies =
+      std::make_shared<policysource::ClusterPolicies>(ctx.kube, std::move(po), std::move(observer));
+  Runnable informers;
+  informers.name = "compliance policy informers";
+  informers.run = [policies]() -> awaitable<void> { co_await policies->run(); };
+  informers.stop = [policies] { policies->stop(); };
+  informers.synced = [policies] { return policies->synced(); };
+  informers.waitForSync = [policies]() -> awaitable<bool> {
+    co_return co_await policies->waitForSync();
+  };
+  mgr.add(std::move(informers));
+
+  // The schedule: the periodic pass, or an expiry's instant when that comes first. Woken at
+  // least every minute to see expiries that policies added since.
+  auto sleep = std::make_shared<std::shared_ptr<net::TimerHandle>>();
+  auto stopped = std::make_shared<std::atomic<bool>>(false);
+  Runnable passes;
+  passes.name = "compliance passes";
+  const net::Timers* timers = ctx.options.timers;
+  const cmp::PassSchedule schedule{ctx.options.compliance.interval};
+  passes.run = [weak = std::weak_ptr<policysource::ClusterPolicies>(policies), queue, sleep,
+                stopped, timers, schedule]() -> awaitable<void> {
+    WallTime last = timers->wallNow();
+    while (!*stopped) {
+      WallTime due = last + schedule.interval;
+      if (auto p = weak.lock()) {
+        if (auto set = p->current()) {
+          due = cmp::nextPass(*set, last, schedule);
+        }
+      }
+      const auto wait = std::min<std::chrono::nanoseconds>(
+          std::chrono::duration_cast<std::chrono::nanoseconds>(due - timers->wallNow()),
+          std::chrono::minutes(1));
+      if (wait.count() > 0) {
+        co_await net::sleepUntil(*timers, timers->steadyNow() + wait, sleep.get());
+        continue;  // recompute: policies may have changed
+      }
+      if (*stopped) {
+        co_return;
+      }
+      last = timers->wallNow();
+      queue->addAll();
+    }
+  };
+  passes.stop = [sleep, stopped] {
+    *stopped = true;
+    if (*sleep) {
+      (*sleep)->cancel();
+    }
+  };
+  mgr.add(std::move(passes));
+
+  auto inNamespace = [](const json& o) { return std::vector<std::string>{namespaceOf(o)}; };
+  // An owner that appears after its Pods regroups them under their workload.
+  WatchEvents additions;
+  additions.update = false;
+  additions.remove = false;
+  builder.watches(kPods, inNamespace)
+      .watches(kReplicaSets, inNamespace, additions)
+      .watches(kJobs, inNamespace, additions)
+      .onLeading([pods, memory] {
+        std::set<std::string> keys;
+        for (const json& pod : pods->list()) {
+          keys.insert(namespaceOf(pod));
+        }
+        {
+          std::lock_guard lock(memory->mu);
+          for (const auto& [ns, _] : memory->rows) {
+            keys.insert(ns);  // where reports were written and Pods have gone since
+          }
+        }
+        std::vector<std::string> out(keys.begin(), keys.end());
+        out.emplace_back(kClusterKey);
+        return out;
+      })
+      .complete(std::make_shared<ComplianceReconciler>(ctx, pods, replicaSets, jobs, policies,
+                                                       memory, queue));
+}
+
+}  // namespace hm::op::compliance
