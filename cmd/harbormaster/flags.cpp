@@ -2,6 +2,7 @@
 
 #include <chrono>
 
+#include "harbormaster/base/files.h"
 #include "harbormaster/base/log.h"
 #include "harbormaster/base/time.h"
 
@@ -132,6 +133,18 @@ Status applyServerFlags(const Flags& flags, net::ServerOptions& options) {
     }
   }
   return okStatus();
+}
+
+StatusOr<std::string> readSecretFlag(const Flags& flags, const std::string& flag) {
+  auto text = readFile(flags.get(flag), 4096);
+  if (!text.ok()) {
+    return text.status().withContext("--" + flag);
+  }
+  std::string secret = text->substr(0, text->find_first_of("\r\n"));
+  if (secret.empty()) {
+    return invalidArgument("--" + flag + " is empty");
+  }
+  return secret;
 }
 
 Status applyLogLevel(const Flags& flags) {

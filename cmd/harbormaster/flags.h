@@ -46,4 +46,8 @@ Status applyServerFlags(const Flags& flags, net::ServerOptions& options);
 // --log-level debug|info|warn|error (default info), for every long-running command.
 Status applyLogLevel(const Flags& flags);
 
+// The first line of the file a secret flag names (a mounted Secret's key): errors name the flag,
+// an empty secret is one.
+StatusOr<std::string> readSecretFlag(const Flags& flags, const std::string& flag);
+
 }  // namespace hm::cli

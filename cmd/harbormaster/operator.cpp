@@ -19,6 +19,7 @@
 #include "harbormaster/base/log.h"
 #include "harbormaster/kube/config.h"
 #include "harbormaster/net/task_group.h"
+#include "harbormaster/review/handler.h"
 #include "harborproject/reconciler.h"
 #include "policystatus/reconciler.h"
 #include "robotaccount/reconciler.h"
@@ -44,6 +45,9 @@ struct OperatorCommand {
   review::HarborConnection harbor;
   // With --compliance: the review engine's flags (registry access and every fact source's).
   std::optional<HarborFlags> engine;
+  // With --compliance: the Authorization value Harbor's notifications carry to /harbor-events;
+  // empty: the endpoint is off.
+  std::string eventsSecret;
   op::OperatorOptions op;
   std::string listen = "0.0.0.0:8080";
   std::string portsFile;      // --ports-file: the port bound, once listening
@@ -54,11 +58,26 @@ StatusOr<OperatorCommand> parseOperatorOptions(std::vector<std::string> args) {
   FlagSpec spec;
   spec.valued = engineFlags();
   spec.boolean = {"compliance"};
-  for (const char* f :
-       {"kubeconfig", "context", "namespace", "resync", "leader-elect", "listen", "rotation-grace",
-        "reconcile-timeout", "identity", "workers", "log-level", "ports-file",
-        "leader-elect-lease-duration", "leader-elect-renew-deadline", "leader-elect-retry-period",
-        "policy-check-interval", "shutdown-grace", "compliance-interval", "compliance-reports"}) {
+  for (const char* f : {"kubeconfig",
+                        "context",
+                        "namespace",
+                        "resync",
+                        "leader-elect",
+                        "listen",
+                        "rotation-grace",
+                        "reconcile-timeout",
+                        "identity",
+                        "workers",
+                        "log-level",
+                        "ports-file",
+                        "leader-elect-lease-duration",
+                        "leader-elect-renew-deadline",
+                        "leader-elect-retry-period",
+                        "policy-check-interval",
+                        "shutdown-grace",
+                        "compliance-interval",
+                        "compliance-reports",
+                        "harbor-events-secret-file"}) {
     spec.valued.insert(f);
   }
   spec.valued.insert(kServerFlags.begin(), kServerFlags.end());
@@ -159,9 +178,18 @@ StatusOr<OperatorCommand> parseOperatorOptions(std::vector<std::string> args) {
           "--compliance-reports must be wgpolicyk8s.io/v1alpha2 or openreports.io/v1alpha1");
     }
     c.op.compliance.reportApiVersion = reports;
+    if (flags->has("harbor-events-secret-file")) {
+      auto secret = readSecretFlag(*flags, "harbor-events-secret-file");
+      if (!secret.ok()) {
+        return secret.status();
+      }
+      c.eventsSecret = std::move(*secret);
+      c.op.compliance.changes = std::make_shared<op::DigestChanges>();
+    }
   } else {
     // The engine's own flags mean nothing without it: refused rather than ignored.
-    std::set<std::string> needs = {"compliance-interval", "compliance-reports"};
+    std::set<std::string> needs = {"compliance-interval", "compliance-reports",
+                                   "harbor-events-secret-file"};
     for (const auto& f : engineFlags()) {
       if (!kHarborFlags.count(f)) {
         needs.insert(f);
@@ -180,8 +208,19 @@ StatusOr<OperatorCommand> parseOperatorOptions(std::vector<std::string> args) {
   return c;
 }
 
-HttpResponse ops(const HttpRequest& req, const op::Operator& op, const metrics::Registry& metrics) {
+HttpResponse ops(const HttpRequest& req, const op::Operator& op, const metrics::Registry& metrics,
+                 const OperatorCommand& c) {
   const std::string path(req.path());
+  if (path == "/harbor-events" && !c.eventsSecret.empty()) {
+    // Harbor's notification: the engine forgets the digests, compliance judges again what runs
+    // them (a standby replica forgets too, and its queue drops the keys: it does not lead).
+    std::vector<std::string> digests;
+    HttpResponse out = review::harborEvent(req, c.eventsSecret, *c.op.compliance.engine, &digests);
+    if (out.status == 200) {
+      c.op.compliance.changes->publish(digests);
+    }
+    return out;
+  }
   if (path == "/healthz") {
     return {200, "text/plain", "ok", {}};
   }
@@ -260,7 +299,7 @@ int runOperator(const std::vector<std::string>& args) {
   so.address = listen->first;
   so.port = listen->second;
   auto server = net::Server::create(ioc, so, [&](HttpRequest req) -> asio::awaitable<HttpResponse> {
-    co_return ops(req, op, *metrics);
+    co_return ops(req, op, *metrics, *c);
   });
   if (!server.ok()) {
     log::error("Failed to start the health and metrics server",

@@ -179,14 +179,11 @@ StatusOr<WebhookOptions> parseWebhookOptions(const std::vector<std::string>& arg
     if (!o.harbor.connection) {
       return invalidArgument("--harbor-events-secret-file needs --harbor-url");
     }
-    auto secret = readFile(flags->get("harbor-events-secret-file"), 4096);
+    auto secret = readSecretFlag(*flags, "harbor-events-secret-file");
     if (!secret.ok()) {
-      return secret.status().withContext("--harbor-events-secret-file");
+      return secret.status();
     }
-    o.eventsSecret = secret->substr(0, secret->find_first_of("\r\n"));
-    if (o.eventsSecret.empty()) {
-      return invalidArgument("--harbor-events-secret-file is empty");
-    }
+    o.eventsSecret = std::move(*secret);
   }
   auto listen = net::parseListenAddress(flags->get("listen", ":8443"));
   if (!listen.ok()) {

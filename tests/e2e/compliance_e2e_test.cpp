@@ -10,7 +10,9 @@
 #include "harbormaster/base/time.h"
 #include "support/kube_rig.h"
 #include "support/process.h"
+#include "support/registry_rig.h"
 #include "support/temp_dir.h"
+#include "support/tls_client.h"
 
 namespace hm {
 namespace {
@@ -218,6 +220,118 @@ TEST_F(ComplianceTest, TheOperatorRefusesEngineFlagsWithoutCompliance) {
                      dir_.file("refused.log"));
   EXPECT_EQ(p.wait(10), 2);
   EXPECT_THAT(p.output(), HasSubstr("--scan-cache-ttl needs --compliance"));
+}
+
+// Harbor learns more: a rescan of a running image finds a Critical CVE, Harbor posts its
+// notification to the operator's /harbor-events, and the report and the Deployment say so within
+// seconds — with the scan facts cached for a minute and the periodic pass hours away, only the
+// event can have done it.
+TEST(HarborComplianceTest, AScanEventTurnsARunningImagesResultWithinSeconds) {
+  testing::TempDir dir;
+  testing::HarborRig harbor;
+  testing::OciLayout layout;
+  testing::KubeSimRig kube;
+  harbor.createProject("shop");
+  auto img = layout.addImage("web", "compliance web");
+  layout.push("web", harbor.host() + "/shop/web:1", false, "admin:" + harbor.adminPassword());
+  harbor.setScan(R"({"digest":")" + img.digest + R"(","status":"Success","vulnerabilities":[]})");
+  std::string out;
+  ASSERT_EQ(kube.kubectl({"apply", "-f", std::string(HM_SOURCE_DIR) + "/crds"}, out), 0) << out;
+  ASSERT_EQ(
+      kube.kubectl({"apply", "-f", std::string(HM_SHARED_DIR) + "/crds/policyreport.yaml"}, out), 0)
+      << out;
+  dir.write("apply.yaml", R"(apiVersion: v1
+kind: Namespace
+metadata: {name: shop}
+---
+apiVersion: harbormaster.io/v1alpha1
+kind: ClusterImagePolicy
+metadata: {name: scanned}
+spec:
+  match: {namespaces: [shop]}
+  digest: Optional
+  vulnerabilities: {severity: High}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: web, namespace: shop}
+spec:
+  containers: [{name: web, image: ")" +
+                              harbor.host() + R"(/shop/web:1"}]
+)");
+  ASSERT_EQ(kube.kubectl({"apply", "-f", dir.file("apply.yaml")}, out), 0) << out;
+  const json status = {
+      {"status",
+       {{"phase", "Running"},
+        {"containerStatuses",
+         {{{"name", "web"}, {"imageID", harbor.host() + "/shop/web@" + img.digest}}}}}}};
+  ASSERT_EQ(kube.kubectl({"patch", "pod", "web", "-n", "shop", "--subresource=status",
+                          "--type=merge", "-p", status.dump()},
+                         out),
+            0)
+      << out;
+  dir.write("harbor-credentials", "admin:" + harbor.adminPassword() + "\n");
+  dir.write("events-secret", "Bearer s3cret\n");
+  testing::Process op({HM_BINARY,
+                       "operator",
+                       "--kubeconfig",
+                       kube.kubeconfig(),
+                       "--namespace",
+                       "default",
+                       "--leader-elect=false",
+                       "--compliance",
+                       "--harbor-url",
+                       harbor.url(),
+                       "--harbor-credentials-file",
+                       dir.file("harbor-credentials"),
+                       "--harbor-events-secret-file",
+                       dir.file("events-secret"),
+                       "--scan-cache-ttl",
+                       "1h",
+                       "--listen",
+                       "127.0.0.1:0",
+                       "--ports-file",
+                       dir.file("operator.ports")},
+                      dir.file("operator.log"));
+  const uint16_t port = testing::waitForPorts(dir.file("operator.ports"), op)["listen"];
+  auto result = [&] {
+    json r = kube.get({"policyreports.v1alpha2.wgpolicyk8s.io", "harbormaster", "-n", "shop"});
+    for (const auto& x : r.is_object() ? r["results"] : json::array()) {
+      if (x.value("rule", "") == "vulnerabilities") {
+        return x;
+      }
+    }
+    return json();
+  };
+  ASSERT_TRUE(testing::eventually(20, [&] { return result().value("result", "") == "pass"; }))
+      << op.output();
+  EXPECT_EQ(result()["resources"][0]["kind"], "Pod") << "a bare Pod is its own workload";
+
+  // The rescan finds a Critical CVE.
+  harbor.setScan(
+      R"({"digest":")" + img.digest +
+      R"(","status":"Success","vulnerabilities":[{"id":"CVE-2026-1","package":"openssl","version":"3.0.1","fix_version":"3.0.9","severity":"Critical"}]})");
+  auto post = [&](const std::string& authorization) {
+    const std::string body = R"({"type":"SCANNING_COMPLETED","occur_at":1767312000,)"
+                             R"("operator":"admin","event_data":{"resources":[{"digest":")" +
+                             img.digest +
+                             R"(","tag":"1"}],"repository":{"name":"web",)"
+                             R"("namespace":"shop","repo_full_name":"shop/web"}}})";
+    testing::Client c(port, false);
+    c.writeRaw(
+        "POST /harbor-events HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+        "Authorization: " +
+        authorization + "\r\nContent-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body);
+    return c.readReply();
+  };
+  EXPECT_EQ(post("Bearer wrong").status, 401);
+  auto accepted = post("Bearer s3cret");
+  EXPECT_EQ(accepted.status, 200) << accepted.body;
+  EXPECT_EQ(json::parse(accepted.body)["invalidated"], 1);
+  ASSERT_TRUE(testing::eventually(10, [&] { return result().value("result", "") == "fail"; }))
+      << result().dump(2) << op.output();
+  EXPECT_EQ(result()["severity"], "critical");
+  EXPECT_THAT(result()["message"].get<std::string>(), HasSubstr("CVE-2026-1"));
 }
 
 }  // namespace

@@ -8,6 +8,7 @@
 #include <functional>
 #include <map>
 #include <mutex>
+#include <set>
 
 #include "harbormaster/base/log.h"
 #include "harbormaster/compliance/report.h"
@@ -314,9 +315,36 @@ void setup(Manager& mgr) {
   auto jobs = mgr.informer(kJobs);
   mgr.addIndex(kPods, "namespace",
                [](const json& pod) { return std::vector<std::string>{namespaceOf(pod)}; });
+  // The digests a Pod runs (the kubelet's, and those its spec names): where a Harbor event about
+  // a digest finds the namespaces to judge again.
+  mgr.addIndex(kPods, "digest", [](const json& pod) {
+    std::vector<std::string> out;
+    if (auto p = cmp::runningPod(pod, nullptr)) {
+      for (const auto& image : p->images) {
+        if (!image.digest.empty()) {
+          out.push_back(image.digest);
+        }
+      }
+    }
+    return out;
+  });
   auto builder = mgr.controller("compliance");
   std::shared_ptr<ControllerQueue> queue = builder.queue();
   auto memory = std::make_shared<Memory>();
+  if (const auto& changes = ctx.options.compliance.changes) {
+    // The engine has already forgotten these digests' facts (the endpoint does that first).
+    changes->subscribe([pods, queue](const std::vector<std::string>& digests) {
+      std::set<std::string> namespaces;
+      for (const auto& digest : digests) {
+        for (const json& pod : pods->byIndex("digest", digest)) {
+          namespaces.insert(namespaceOf(pod));
+        }
+      }
+      for (const auto& ns : namespaces) {
+        queue->add(ns);
+      }
+    });
+  }
 
   // Policies and exceptions as the webhook reads them: any change of what is in force is a new
   // pass everywhere.

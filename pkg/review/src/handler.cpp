@@ -171,28 +171,39 @@ asio::awaitable<HttpResponse> WebhookHandler::admit(const HttpRequest& req, bool
 
 // Harbor's webhook notifications: a scan finished, an artifact was pushed or deleted. The
 // affected digests are dropped from every cache so the next review asks again.
-HttpResponse WebhookHandler::harborEvent(const HttpRequest& req) {
+HttpResponse harborEvent(const HttpRequest& req, const std::string& secret, Engine& engine,
+                         std::vector<std::string>* digests) {
   if (req.method != "POST") {
     return methodNotAllowed("POST");
   }
-  if (!sameSecret(req.header("Authorization"), options_.eventsSecret)) {
+  if (!sameSecret(req.header("Authorization"), secret)) {
     log::warn("Refused a Harbor event with a wrong or missing Authorization header",
               {{"remote", req.remote}});
     return {401, "application/json", R"({"error":"wrong or missing Authorization"})", {}};
   }
-  auto digests = harbor::digestsInvalidatedBy(req.body);
-  if (!digests.ok()) {
-    nlohmann::json error = {{"error", digests.status().message()}};
+  auto found = harbor::digestsInvalidatedBy(req.body);
+  if (!found.ok()) {
+    nlohmann::json error = {{"error", found.status().message()}};
     return {400, "application/json", error.dump(), {}};
   }
-  for (const auto& d : *digests) {
-    engine_.invalidate(d);
+  for (const auto& d : *found) {
+    engine.invalidate(d);
   }
-  if (observer_.harborEvent) {
-    observer_.harborEvent(digests->size());
+  log::info("Harbor event", {{"invalidated", found->size()}});
+  const size_t n = found->size();
+  if (digests != nullptr) {
+    *digests = std::move(*found);
   }
-  log::info("Harbor event", {{"invalidated", digests->size()}});
-  return {200, "application/json", nlohmann::json{{"invalidated", digests->size()}}.dump(), {}};
+  return {200, "application/json", nlohmann::json{{"invalidated", n}}.dump(), {}};
+}
+
+HttpResponse WebhookHandler::harborEvent(const HttpRequest& req) {
+  std::vector<std::string> digests;
+  HttpResponse out = review::harborEvent(req, options_.eventsSecret, engine_, &digests);
+  if (out.status == 200 && observer_.harborEvent) {
+    observer_.harborEvent(digests.size());
+  }
+  return out;
 }
 
 void logReview(const ReviewRecord& record) {

@@ -14,6 +14,7 @@
 #include <chrono>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -27,6 +28,32 @@ class Engine;
 
 namespace hm::op {
 
+// Digests Harbor said changed (its notifications on the operator's /harbor-events: a scan that
+// finished, an artifact pushed or deleted): the compliance controller judges again what runs
+// them. Subscribers are added at setup, before anything is published.
+class DigestChanges {
+ public:
+  using Subscriber = std::function<void(const std::vector<std::string>& digests)>;
+  void subscribe(Subscriber s) {
+    std::lock_guard lock(mu_);
+    subscribers_.push_back(std::move(s));
+  }
+  void publish(const std::vector<std::string>& digests) const {
+    std::vector<Subscriber> to;
+    {
+      std::lock_guard lock(mu_);
+      to = subscribers_;
+    }
+    for (const auto& s : to) {
+      s(digests);
+    }
+  }
+
+ private:
+  mutable std::mutex mu_;
+  std::vector<Subscriber> subscribers_;
+};
+
 // What already runs, judged again (pkg/operator/compliance): off without an engine.
 struct ComplianceOptions {
   // The webhook's review engine on the operator's own Harbor connection; null: no compliance.
@@ -37,6 +64,8 @@ struct ComplianceOptions {
   std::string reportApiVersion = "wgpolicyk8s.io/v1alpha2";
   // One namespace's pass (every workload's images gathered and judged, its reports written).
   std::chrono::milliseconds passTimeout{60'000};
+  // Harbor's notifications, when the operator serves /harbor-events; may be null.
+  std::shared_ptr<DigestChanges> changes;
 };
 
 struct OperatorOptions {

@@ -47,6 +47,13 @@ struct HandlerObserver {
   std::function<std::string()> metricsText;  // the /metrics body
 };
 
+// POST /harbor-events, for the webhook and the operator alike: Harbor's notification,
+// authenticated by the Authorization value its webhook policy sends (compared in constant time),
+// the digests it names forgotten by `engine` and put into `digests`. 401 for a wrong secret, 400
+// for a body that is no Harbor event.
+net::HttpResponse harborEvent(const net::HttpRequest& req, const std::string& secret,
+                              Engine& engine, std::vector<std::string>* digests = nullptr);
+
 class WebhookHandler {
  public:
   using Policies = std::function<std::shared_ptr<const policy::PolicySet>()>;
