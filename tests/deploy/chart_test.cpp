@@ -255,6 +255,52 @@ TEST(ChartTest, DefaultsAreSelfManagedCertificatesInWarnMode) {
   EXPECT_TRUE(findDocuments(r.documents, "ServiceMonitor").empty());
 }
 
+// Compliance is off by default; on, the operator gets its flags and exactly the reads and
+// report writes it makes.
+TEST(ChartTest, ComplianceAddsItsFlagsAndOnlyTheRightsItUses) {
+  auto verbsOf = [](const json& role) {
+    std::map<std::string, std::vector<std::string>> verbs;
+    for (const auto& rule : role["rules"]) {
+      for (const auto& res : strings(rule["resources"])) {
+        verbs[res] = strings(rule["verbs"]);
+      }
+    }
+    return verbs;
+  };
+  auto off = renderChart({});
+  ASSERT_EQ(off.exitCode, 0) << off.output;
+  EXPECT_EQ(verbsOf(findDocument(off.documents, "ClusterRole", "hm-harbormaster-operator-hm-system"))
+                .count("pods"),
+            0u);
+  EXPECT_THAT(args(findDocument(off.documents, "Deployment", "hm-harbormaster-operator")),
+              Not(Contains("--compliance")));
+
+  using V = std::vector<std::string>;
+  auto on = renderChart({}, {"operator.compliance.enabled=true", "operator.compliance.interval=2h"});
+  ASSERT_EQ(on.exitCode, 0) << on.output;
+  EXPECT_THAT(args(findDocument(on.documents, "Deployment", "hm-harbormaster-operator")),
+              IsSupersetOf({"--compliance", "--compliance-interval=2h",
+                            "--compliance-reports=wgpolicyk8s.io/v1alpha2"}));
+  auto verbs =
+      verbsOf(findDocument(on.documents, "ClusterRole", "hm-harbormaster-operator-hm-system"));
+  EXPECT_EQ(verbs["pods"], (V{"list", "watch"}));
+  EXPECT_EQ(verbs["replicasets"], (V{"list", "watch"}));
+  EXPECT_EQ(verbs["jobs"], (V{"list", "watch"}));
+  EXPECT_EQ(verbs["policyreports"], (V{"get", "list", "create", "update", "delete"}));
+  EXPECT_EQ(verbs["clusterpolicyreports"], (V{"get", "list", "create", "update", "delete"}));
+  EXPECT_EQ(verbs.count("reports"), 0u);
+
+  auto open = renderChart({}, {"operator.compliance.enabled=true",
+                               "operator.compliance.reports=openreports.io/v1alpha1"});
+  ASSERT_EQ(open.exitCode, 0) << open.output;
+  verbs = verbsOf(findDocument(open.documents, "ClusterRole", "hm-harbormaster-operator-hm-system"));
+  EXPECT_EQ(verbs["reports"], (V{"get", "list", "create", "update", "delete"}));
+  EXPECT_EQ(verbs.count("policyreports"), 0u);
+  // The schema refuses what the operator would.
+  auto bad = renderChart({}, {"operator.compliance.reports=wgpolicyk8s.io/v1"});
+  EXPECT_NE(bad.exitCode, 0);
+}
+
 TEST(ChartTest, SelfManagedWithHarborWiresBothComponents) {
   auto r = renderChart({ciFile("self-managed-values.yaml")});
   ASSERT_EQ(r.exitCode, 0) << r.output;
