@@ -269,14 +269,16 @@ TEST(ChartTest, ComplianceAddsItsFlagsAndOnlyTheRightsItUses) {
   };
   auto off = renderChart({});
   ASSERT_EQ(off.exitCode, 0) << off.output;
-  EXPECT_EQ(verbsOf(findDocument(off.documents, "ClusterRole", "hm-harbormaster-operator-hm-system"))
-                .count("pods"),
-            0u);
+  EXPECT_EQ(
+      verbsOf(findDocument(off.documents, "ClusterRole", "hm-harbormaster-operator-hm-system"))
+          .count("pods"),
+      0u);
   EXPECT_THAT(args(findDocument(off.documents, "Deployment", "hm-harbormaster-operator")),
               Not(Contains("--compliance")));
 
   using V = std::vector<std::string>;
-  auto on = renderChart({}, {"operator.compliance.enabled=true", "operator.compliance.interval=2h"});
+  auto on =
+      renderChart({}, {"operator.compliance.enabled=true", "operator.compliance.interval=2h"});
   ASSERT_EQ(on.exitCode, 0) << on.output;
   EXPECT_THAT(args(findDocument(on.documents, "Deployment", "hm-harbormaster-operator")),
               IsSupersetOf({"--compliance", "--compliance-interval=2h",
@@ -293,7 +295,8 @@ TEST(ChartTest, ComplianceAddsItsFlagsAndOnlyTheRightsItUses) {
   auto open = renderChart({}, {"operator.compliance.enabled=true",
                                "operator.compliance.reports=openreports.io/v1alpha1"});
   ASSERT_EQ(open.exitCode, 0) << open.output;
-  verbs = verbsOf(findDocument(open.documents, "ClusterRole", "hm-harbormaster-operator-hm-system"));
+  verbs =
+      verbsOf(findDocument(open.documents, "ClusterRole", "hm-harbormaster-operator-hm-system"));
   EXPECT_EQ(verbs["reports"], (V{"get", "list", "create", "update", "delete"}));
   EXPECT_EQ(verbs.count("policyreports"), 0u);
   // The schema refuses what the operator would.

@@ -332,6 +332,15 @@ spec:
       << result().dump(2) << op.output();
   EXPECT_EQ(result()["severity"], "critical");
   EXPECT_THAT(result()["message"].get<std::string>(), HasSubstr("CVE-2026-1"));
+  // What it reports about itself.
+  ASSERT_TRUE(testing::eventually(10, [&] {
+    const std::string m = testing::Client(port, false).get("/metrics").body;
+    return m.find("harbormaster_compliance_results{result=\"fail\"} 1") != std::string::npos;
+  })) << testing::Client(port, false).get("/metrics").body;
+  const std::string m = testing::Client(port, false).get("/metrics").body;
+  EXPECT_THAT(m, HasSubstr("harbormaster_compliance_harbor_events_total 1"));
+  EXPECT_THAT(m, HasSubstr("harbormaster_compliance_namespace_pass_duration_seconds_count"));
+  EXPECT_THAT(m, HasSubstr("harbormaster_scan_cache_lookups_total")) << "the engine's own";
 }
 
 }  // namespace

@@ -10,10 +10,16 @@
 #include <mutex>
 #include <set>
 
+#include <prometheus/counter.h>
+#include <prometheus/gauge.h>
+#include <prometheus/histogram.h>
+#include <prometheus/registry.h>
+
 #include "harbormaster/base/log.h"
 #include "harbormaster/compliance/report.h"
 #include "harbormaster/compliance/running.h"
 #include "harbormaster/compliance/schedule.h"
+#include "harbormaster/metrics/metrics.h"
 #include "harbormaster/net/timers.h"
 #include "harbormaster/policysource/cluster_policies.h"
 #include "harbormaster/review/engine.h"
@@ -76,6 +82,12 @@ std::vector<std::vector<const cmp::RunningImage*>> batches(const cmp::Subject& s
   return out;
 }
 
+// What the controller reports about itself (registered on the shared registry by setup()).
+struct Metrics {
+  std::function<void(const cmp::Summary&)> results;         // every row, by result
+  std::function<void(double seconds, WallTime at)> passed;  // one namespace judged
+};
+
 // What the namespaces' passes left for the cluster summary and the next pass's transitions.
 struct Memory {
   std::mutex mu;
@@ -89,14 +101,16 @@ class ComplianceReconciler final : public Reconciler {
                        std::shared_ptr<kube::Informer> replicaSets,
                        std::shared_ptr<kube::Informer> jobs,
                        std::shared_ptr<policysource::ClusterPolicies> policies,
-                       std::shared_ptr<Memory> memory, std::shared_ptr<ControllerQueue> queue)
+                       std::shared_ptr<Memory> memory, std::shared_ptr<ControllerQueue> queue,
+                       Metrics metrics)
       : ctx_(ctx),
         pods_(std::move(pods)),
         replicaSets_(std::move(replicaSets)),
         jobs_(std::move(jobs)),
         policies_(std::move(policies)),
         memory_(std::move(memory)),
-        queue_(std::move(queue)) {}
+        queue_(std::move(queue)),
+        metrics_(std::move(metrics)) {}
 
   awaitable<Result> reconcile(std::string key) override {
     Context ctx = ctx_.forReconcile();
@@ -109,6 +123,7 @@ class ComplianceReconciler final : public Reconciler {
     }
     const std::string& ns = key;
     const auto& options = ctx.options.compliance;
+    const auto started = ctx.clock->steadyNow();
     cmp::OwnerLookup owners = [this](std::string_view kind, std::string_view n,
                                      std::string_view name) -> std::optional<cmp::ObjectRef> {
       const auto& informer = kind == "Job" ? jobs_ : replicaSets_;
@@ -189,6 +204,10 @@ class ComplianceReconciler final : public Reconciler {
                    {"error", recorded.message()}});
       }
     }
+    if (metrics_.passed) {
+      metrics_.passed(std::chrono::duration<double>(ctx.clock->steadyNow() - started).count(),
+                      ctx.clock->wallNow());
+    }
     queue_->add(std::string(kClusterKey));
     co_return Result::done();
   }
@@ -253,6 +272,16 @@ class ComplianceReconciler final : public Reconciler {
       std::lock_guard lock(memory_->mu);
       report = cmp::clusterReport(memory_->rows, ro);
     }
+    if (metrics_.results) {
+      cmp::Summary all;
+      const json& s = report["summary"];
+      all.pass = s.value("pass", 0);
+      all.fail = s.value("fail", 0);
+      all.warn = s.value("warn", 0);
+      all.error = s.value("error", 0);
+      all.skip = s.value("skip", 0);
+      metrics_.results(all);
+    }
     const kube::Resource r = clusterReports(options.reportApiVersion);
     const std::string name(cmp::kReportName);
     auto existing = co_await ctx.kube->get(r, "", name, ctx.deadline());
@@ -276,7 +305,54 @@ class ComplianceReconciler final : public Reconciler {
   std::shared_ptr<policysource::ClusterPolicies> policies_;
   std::shared_ptr<Memory> memory_;
   std::shared_ptr<ControllerQueue> queue_;
+  Metrics metrics_;
 };
+
+Metrics registerMetrics(Manager& mgr, std::function<void()>* harborEvent) {
+  auto registry = mgr.metricsRegistry().registry();
+  auto& results = prometheus::BuildGauge()
+                      .Name("harbormaster_compliance_results")
+                      .Help(
+                          "Results of running workload images in the compliance reports, by "
+                          "result (pass, fail, warn, error, skip).")
+                      .Register(*registry);
+  auto& last = prometheus::BuildGauge()
+                   .Name("harbormaster_compliance_last_pass_timestamp_seconds")
+                   .Help("When a namespace's running images were last judged (Unix time).")
+                   .Register(*registry);
+  auto& duration = prometheus::BuildHistogram()
+                       .Name("harbormaster_compliance_namespace_pass_duration_seconds")
+                       .Help("How long judging one namespace's running images took.")
+                       .Register(*registry);
+  auto& events = prometheus::BuildCounter()
+                     .Name("harbormaster_compliance_harbor_events_total")
+                     .Help(
+                         "Harbor notifications that made compliance judge running images "
+                         "again.")
+                     .Register(*registry);
+  // Every series from the start, so dashboards see them before the first pass.
+  for (const char* r : {"pass", "fail", "warn", "error", "skip"}) {
+    results.Add({{"result", r}});
+  }
+  last.Add({});
+  duration.Add({}, hm::metrics::latencyBuckets());
+  events.Add({});
+  *harborEvent = [registry, &events] { events.Add({}).Increment(); };
+  Metrics m;
+  // Each hook holds the registry its families live in.
+  m.results = [registry, &results](const cmp::Summary& s) {
+    results.Add({{"result", "pass"}}).Set(static_cast<double>(s.pass));
+    results.Add({{"result", "fail"}}).Set(static_cast<double>(s.fail));
+    results.Add({{"result", "warn"}}).Set(static_cast<double>(s.warn));
+    results.Add({{"result", "error"}}).Set(static_cast<double>(s.error));
+    results.Add({{"result", "skip"}}).Set(static_cast<double>(s.skip));
+  };
+  m.passed = [registry, &last, &duration](double seconds, WallTime at) {
+    duration.Add({}, hm::metrics::latencyBuckets()).Observe(seconds);
+    last.Add({}).Set(std::chrono::duration<double>(at.time_since_epoch()).count());
+  };
+  return m;
+}
 
 }  // namespace
 
@@ -331,9 +407,12 @@ void setup(Manager& mgr) {
   auto builder = mgr.controller("compliance");
   std::shared_ptr<ControllerQueue> queue = builder.queue();
   auto memory = std::make_shared<Memory>();
+  std::function<void()> harborEvent;
+  Metrics metrics = registerMetrics(mgr, &harborEvent);
   if (const auto& changes = ctx.options.compliance.changes) {
     // The engine has already forgotten these digests' facts (the endpoint does that first).
-    changes->subscribe([pods, queue](const std::vector<std::string>& digests) {
+    changes->subscribe([pods, queue, harborEvent](const std::vector<std::string>& digests) {
+      harborEvent();
       std::set<std::string> namespaces;
       for (const auto& digest : digests) {
         for (const json& pod : pods->byIndex("digest", digest)) {
@@ -433,7 +512,7 @@ void setup(Manager& mgr) {
         return out;
       })
       .complete(std::make_shared<ComplianceReconciler>(ctx, pods, replicaSets, jobs, policies,
-                                                       memory, queue));
+                                                       memory, queue, std::move(metrics)));
 }
 
 }  // namespace hm::op::compliance
