@@ -438,15 +438,7 @@ void setup(Manager& mgr) {
   po.resync = ctx.options.resync;
   auto policies =
       std::make_shared<policysource::ClusterPolicies>(ctx.kube, std::move(po), std::move(observer));
-  Runnable informers;
-  informers.name = "compliance policy informers";
-  informers.run = [policies]() -> awaitable<void> { co_await policies->run(); };
-  informers.stop = [policies] { policies->stop(); };
-  informers.synced = [policies] { return policies->synced(); };
-  informers.waitForSync = [policies]() -> awaitable<bool> {
-    co_return co_await policies->waitForSync();
-  };
-  mgr.add(std::move(informers));
+  mgr.add(cacheRunnable("compliance policy informers", policies));
 
   // The schedule: the periodic pass, or an expiry's instant when that comes first. Woken at
   // least every minute to see expiries that policies added since.

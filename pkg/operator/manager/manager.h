@@ -65,6 +65,21 @@ struct Runnable {
   std::function<boost::asio::awaitable<bool>()> waitForSync;
 };
 
+// A cache with run(), stop(), synced() and waitForSync() of its own (policysource's
+// ClusterPolicies) as a Runnable.
+template <typename Cache>
+Runnable cacheRunnable(std::string name, std::shared_ptr<Cache> cache) {
+  Runnable r;
+  r.name = std::move(name);
+  r.run = [cache]() -> boost::asio::awaitable<void> { co_await cache->run(); };
+  r.stop = [cache] { cache->stop(); };
+  r.synced = [cache] { return cache->synced(); };
+  r.waitForSync = [cache]() -> boost::asio::awaitable<bool> {
+    co_return co_await cache->waitForSync();
+  };
+  return r;
+}
+
 class Manager;
 
 class ControllerBuilder {

@@ -207,15 +207,7 @@ void setup(Manager& mgr) {
       std::make_shared<policysource::ClusterPolicies>(ctx.kube, std::move(po), std::move(observer));
   *cache = policies;
 
-  Runnable informers;
-  informers.name = "policy informers";
-  informers.run = [policies]() -> boost::asio::awaitable<void> { co_await policies->run(); };
-  informers.stop = [policies] { policies->stop(); };
-  informers.synced = [policies] { return policies->synced(); };
-  informers.waitForSync = [policies]() -> boost::asio::awaitable<bool> {
-    co_return co_await policies->waitForSync();
-  };
-  mgr.add(std::move(informers));
+  mgr.add(cacheRunnable("policy informers", policies));
 
   // The files policies name, compared as the webhook compares them: the status written here
   // follows what the webhook enforces when a mounted key appears, changes or goes.
