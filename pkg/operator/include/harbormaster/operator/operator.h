@@ -62,8 +62,6 @@ struct ComplianceOptions {
   // wgpolicyk8s.io/v1alpha2 (PolicyReport, ClusterPolicyReport) or openreports.io/v1alpha1
   // (Report, ClusterReport).
   std::string reportApiVersion = "wgpolicyk8s.io/v1alpha2";
-  // One namespace's pass (every workload's images gathered and judged, its reports written).
-  std::chrono::milliseconds passTimeout{60'000};
   // Harbor's notifications, when the operator serves /harbor-events; may be null.
   std::shared_ptr<DigestChanges> changes;
 };
