@@ -6,6 +6,8 @@
 
 #include "fuzz.h"
 #include "harbormaster/admission/review.h"
+#include "harbormaster/compliance/report.h"
+#include "harbormaster/compliance/running.h"
 #include "harbormaster/policy/policy.h"
 
 namespace {
@@ -66,6 +68,49 @@ void mutateAndApply(std::string_view input) {
   }
 }
 
+// The compliance path over the same object, as a Pod a tenant wrote: what the informer keeps
+// (stripPod) says what the whole Pod says, and its reports stay within their limits.
+void complianceOf(std::string_view input) {
+  auto doc = nlohmann::json::parse(input, nullptr, false);
+  if (!doc.is_object() || !doc.contains("request") || !doc["request"].is_object()) {
+    return;
+  }
+  const nlohmann::json& object = doc["request"]["object"];
+  auto whole = hm::compliance::runningPod(object, nullptr);
+  auto kept = hm::compliance::runningPod(hm::compliance::stripPod(object), nullptr);
+  hm::fuzz::require(whole.has_value() == kept.has_value(), "stripping keeps whether it runs",
+                    input);
+  if (!whole) {
+    return;
+  }
+  hm::fuzz::require(whole->images.size() == kept->images.size(), "stripping keeps the images",
+                    input);
+  for (size_t i = 0; i < whole->images.size(); ++i) {
+    hm::fuzz::require(whole->images[i].use.image == kept->images[i].use.image &&
+                          whole->images[i].digest == kept->images[i].digest,
+                      "stripping keeps each image and its digest", input);
+  }
+  hm::fuzz::require(whole->workload == kept->workload, "stripping keeps the workload", input);
+  std::vector<hm::policy::ImageUse> uses;
+  std::vector<std::string> digests;
+  for (const auto& image : whole->images) {
+    uses.push_back(image.use);
+    digests.push_back(image.digest);
+  }
+  const std::string ns = whole->pod.nameSpace;
+  auto plan = hm::policy::planReview(policies(), ns, uses);
+  auto now = std::chrono::system_clock::time_point(std::chrono::seconds(1'800'000'000));
+  auto evaluation = hm::policy::evaluate(policies(), ns, uses, plan, now);
+  auto rows = hm::compliance::rowsOf(whole->workload, uses, digests, policies(), plan, evaluation);
+  hm::compliance::ReportOptions options;
+  options.now = now;
+  options.maxResultsPerReport = 50;
+  options.maxReportsPerNamespace = 2;
+  for (const auto& report : hm::compliance::namespaceReports(ns, rows, options)) {
+    hm::fuzz::require(report["results"].size() <= 50, "a report holds at most its limit", input);
+  }
+}
+
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
@@ -81,5 +126,6 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     hm::fuzz::require(out.message.size() < 64 * 1024, "messages are bounded", input);
   }
   mutateAndApply(input);
+  complianceOf(input);
   return 0;
 }

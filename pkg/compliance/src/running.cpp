@@ -190,8 +190,17 @@ std::optional<RunningPod> runningPod(const json& pod, const OwnerLookup& owners)
 }
 
 json stripPod(const json& pod) {
-  json out = {
-      {"apiVersion", "v1"}, {"kind", "Pod"}, {"metadata", stripMetadata(childAt(pod, "metadata"))}};
+  if (!pod.is_object()) {
+    return nullptr;  // no Pod: runningPod() says so of both
+  }
+  // apiVersion and kind as they were (list items carry none): runningPod() reads the kind.
+  json out = json::object();
+  for (const char* key : {"apiVersion", "kind"}) {
+    if (auto it = pod.find(key); it != pod.end()) {
+      out[key] = *it;
+    }
+  }
+  out["metadata"] = stripMetadata(childAt(pod, "metadata"));
   const json& spec = childAt(pod, "spec");
   json keptSpec = json::object();
   for (const char* list : {"initContainers", "containers", "ephemeralContainers"}) {
