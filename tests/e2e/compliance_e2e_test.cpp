@@ -135,6 +135,9 @@ spec:
   json events(const std::string& reason) {
     json list = kube_.get({"events.events.k8s.io", "-n", "shop"});
     json out = json::array();
+    if (!list.is_object()) {
+      return out;  // kubectl failed: none seen yet
+    }
     for (const auto& e : list.value("items", json::array())) {
       if (e.value("reason", "") == reason) {
         out.push_back(e);
@@ -301,7 +304,7 @@ spec:
         return x;
       }
     }
-    return json();
+    return json::object();  // not (yet) reported
   };
   ASSERT_TRUE(testing::eventually(20, [&] { return result().value("result", "") == "pass"; }))
       << op.output();
