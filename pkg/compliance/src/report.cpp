@@ -94,6 +94,13 @@ std::string severityOf(const policy::Finding& f, Result result) {
   return "high";
 }
 
+// PolicyReport's timestamp: a protobuf Timestamp, whole seconds.
+json timestampOf(WallTime t) {
+  return {
+      {"seconds", std::chrono::duration_cast<std::chrono::seconds>(t.time_since_epoch()).count()},
+      {"nanos", 0}};
+}
+
 bool isOpenReports(const ReportOptions& o) {
   return o.apiVersion.rfind("openreports.io/", 0) == 0;
 }
@@ -106,10 +113,7 @@ json resultJson(const ResultRow& row, const ReportOptions& options) {
       {"scored", true},
       {"source", options.source},
       {"category", "Image"},
-      {"timestamp",
-       {{"seconds",
-         std::chrono::duration_cast<std::chrono::seconds>(options.now.time_since_epoch()).count()},
-        {"nanos", 0}}},
+      {"timestamp", timestampOf(options.now)},
       {"resources", json::array({{{"apiVersion", row.workload.apiVersion},
                                   {"kind", row.workload.kind},
                                   {"namespace", row.workload.nameSpace},
@@ -387,11 +391,7 @@ json clusterReport(const std::map<std::string, std::vector<ResultRow>>& rowsByNa
               {"source", options.source},
               {"category", "Image"},
               {"message", message},
-              {"timestamp",
-               {{"seconds",
-                 std::chrono::duration_cast<std::chrono::seconds>(options.now.time_since_epoch())
-                     .count()},
-                {"nanos", 0}}},
+              {"timestamp", timestampOf(options.now)},
               {"properties",
                {{"pass", std::to_string(p.summary.pass)},
                 {"fail", std::to_string(p.summary.fail)},
