@@ -54,10 +54,44 @@ struct OperatorCommand {
   net::ServerOptions server;  // bounds of the health and metrics listener
 };
 
+// --notifications-url: every HarborProject keeps a Harbor webhook policy posting to it with the
+// --harbor-events-secret-file secret (so it needs that, and Harbor).
+Status parseNotificationFlags(const Flags& flags, OperatorCommand& c) {
+  if (!flags.has("notifications-url")) {
+    for (const char* f : {"notifications-format", "notifications-skip-cert-verify"}) {
+      if (flags.has(f)) {
+        return invalidArgument(std::string("--") + f + " needs --notifications-url");
+      }
+    }
+    return okStatus();
+  }
+  if (c.eventsSecret.empty()) {
+    return invalidArgument(
+        "--notifications-url needs --harbor-events-secret-file: Harbor sends that secret, and "
+        "/harbor-events refuses notifications without it");
+  }
+  if (c.harbor.url.empty()) {
+    return invalidArgument("--notifications-url needs --harbor-url");
+  }
+  op::NotificationOptions& n = c.op.notifications;
+  n.url = flags.get("notifications-url");
+  auto url = net::parseUrl(n.url);
+  if (!url.ok()) {
+    return url.status().withContext("--notifications-url");
+  }
+  n.authHeader = c.eventsSecret;
+  n.skipCertVerify = flags.has("notifications-skip-cert-verify");
+  n.payloadFormat = flags.get("notifications-format", "Default");
+  if (n.payloadFormat != "Default" && n.payloadFormat != "CloudEvents") {
+    return invalidArgument("--notifications-format must be Default or CloudEvents");
+  }
+  return okStatus();
+}
+
 StatusOr<OperatorCommand> parseOperatorOptions(std::vector<std::string> args) {
   FlagSpec spec;
   spec.valued = engineFlags();
-  spec.boolean = {"compliance"};
+  spec.boolean = {"compliance", "notifications-skip-cert-verify"};
   for (const char* f : {"kubeconfig",
                         "context",
                         "namespace",
@@ -77,7 +111,11 @@ StatusOr<OperatorCommand> parseOperatorOptions(std::vector<std::string> args) {
                         "shutdown-grace",
                         "compliance-interval",
                         "compliance-reports",
-                        "harbor-events-secret-file"}) {
+                        "harbor-events-secret-file",
+                        "notifications-url",
+                        "notifications-format",
+                        "tls-cert",
+                        "tls-key"}) {
     spec.valued.insert(f);
   }
   spec.valued.insert(kServerFlags.begin(), kServerFlags.end());
@@ -201,6 +239,14 @@ StatusOr<OperatorCommand> parseOperatorOptions(std::vector<std::string> args) {
       }
     }
   }
+  if (flags->has("tls-cert") != flags->has("tls-key")) {
+    return invalidArgument("--tls-cert and --tls-key go together");
+  }
+  if (flags->has("tls-cert")) {
+    // Harbor's notifications reach /harbor-events over TLS; probes and scrapes use it too.
+    c.server.tls = net::TlsFiles{flags->get("tls-cert"), flags->get("tls-key")};
+  }
+  HM_RETURN_IF_ERROR(parseNotificationFlags(*flags, c));
   if (!c.harbor.url.empty()) {
     // Refused here, before anything starts; runOperator connects with the same builder.
     HM_RETURN_IF_ERROR(net::parseUrl(c.harbor.url).status().withContext("--harbor-url"));

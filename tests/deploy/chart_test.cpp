@@ -257,6 +257,61 @@ TEST(ChartTest, DefaultsAreSelfManagedCertificatesInWarnMode) {
 
 // Compliance is off by default; on, the operator gets its flags and exactly the reads and
 // report writes it makes.
+// operator.notifications: the URL and the shared secret reach the operator (which writes them
+// into each project's Harbor webhook policy); the secret is generated once when not given.
+// operator.tls: the port, its probes and its scrape over https.
+TEST(ChartTest, NotificationsWireTheSecretAndTheUrlAndTlsServesTheirPort) {
+  const std::vector<std::string> base = {
+      "harbor.url=https://harbor.example.com", "operator.compliance.enabled=true",
+      "operator.notifications.url=http://op.hm.svc:8080/harbor-events"};
+  auto with = [&](std::vector<std::string> more) {
+    more.insert(more.begin(), base.begin(), base.end());
+    return renderChart({}, more);
+  };
+  auto on = with({"operator.tls.secretName=op-tls", "metrics.serviceMonitor.enabled=true"});
+  ASSERT_EQ(on.exitCode, 0) << on.output;
+  const json deployment = findDocument(on.documents, "Deployment", "hm-harbormaster-operator");
+  EXPECT_THAT(args(deployment),
+              IsSupersetOf({"--notifications-url=http://op.hm.svc:8080/harbor-events",
+                            "--notifications-format=Default",
+                            "--harbor-events-secret-file=/etc/harbormaster/events/secret",
+                            "--tls-cert=/etc/harbormaster/tls/tls.crt",
+                            "--tls-key=/etc/harbormaster/tls/tls.key"}));
+  const json secret =
+      findDocument(on.documents, "Secret", "hm-harbormaster-operator-harbor-events");
+  ASSERT_TRUE(secret.is_object());
+  EXPECT_EQ(secret["stringData"]["secret"].get<std::string>().size(), 40u) << "generated";
+  const std::string pod = deployment["spec"]["template"]["spec"].dump();
+  EXPECT_THAT(pod, HasSubstr(R"("secretName":"hm-harbormaster-operator-harbor-events")"));
+  EXPECT_THAT(pod, HasSubstr(R"("secretName":"op-tls")"));
+  const json container = deployment["spec"]["template"]["spec"]["containers"][0];
+  EXPECT_EQ(container["readinessProbe"]["httpGet"]["scheme"], "HTTPS");
+  EXPECT_EQ(container["livenessProbe"]["httpGet"]["scheme"], "HTTPS");
+  const json monitor = findDocument(on.documents, "ServiceMonitor", "hm-harbormaster");
+  EXPECT_THAT(monitor["spec"]["endpoints"].dump(), HasSubstr(R"("scheme":"https")"));
+
+  // A Secret of the user's: used, not rendered.
+  auto existing = with({"operator.notifications.existingSecret=harbor-webhook"});
+  ASSERT_EQ(existing.exitCode, 0) << existing.output;
+  EXPECT_FALSE(findDocument(existing.documents, "Secret", "hm-harbormaster-operator-harbor-events")
+                   .is_object());
+  EXPECT_THAT(findDocument(existing.documents, "Deployment", "hm-harbormaster-operator").dump(),
+              HasSubstr(R"("secretName":"harbor-webhook")"));
+  EXPECT_EQ(findDocument(existing.documents, "Deployment",
+                         "hm-harbormaster-operator")["spec"]["template"]["spec"]["containers"][0]
+                                                    ["readinessProbe"]["httpGet"]["scheme"],
+            "HTTP");
+
+  // Refused as the operator would refuse it: nothing reads the notifications without
+  // compliance.
+  auto alone = renderChart({}, {"harbor.url=https://harbor.example.com",
+                                "operator.notifications.url=http://op/harbor-events"});
+  EXPECT_NE(alone.exitCode, 0);
+  EXPECT_THAT(alone.output, HasSubstr("needs operator.compliance.enabled"));
+  auto format = with({"operator.notifications.format=Xml"});
+  EXPECT_NE(format.exitCode, 0) << "the schema knows Harbor's payload formats";
+}
+
 TEST(ChartTest, ComplianceAddsItsFlagsAndOnlyTheRightsItUses) {
   auto verbsOf = [](const json& role) {
     std::map<std::string, std::vector<std::string>> verbs;

@@ -7,7 +7,12 @@
 
 #include <nlohmann/json.hpp>
 
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+
 #include "harbormaster/base/time.h"
+#include "support/certs.h"
+#include "support/chart.h"
 #include "support/kube_rig.h"
 #include "support/process.h"
 #include "support/registry_rig.h"
@@ -345,6 +350,229 @@ spec:
   EXPECT_THAT(m, HasSubstr("harbormaster_compliance_namespace_pass_duration_seconds_count"));
   EXPECT_THAT(m, HasSubstr("harbormaster_scan_cache_lookups_total")) << "the engine's own";
 }
+
+// A loopback port free now, for a process that must know its own address before it starts (the
+// operator writes it into Harbor's webhook policy).
+uint16_t freeLoopbackPort() {
+  boost::asio::io_context io;
+  boost::asio::ip::tcp::acceptor a(io, {boost::asio::ip::make_address("127.0.0.1"), 0});
+  return a.local_endpoint().port();
+}
+
+struct NotifyCase {
+  const char* name;
+  std::string format;  // the payload format the operator asks Harbor for
+  bool tls;            // the operator's port over TLS, Harbor verifying its certificate
+  bool chartCrds;      // the chart's PolicyReport CRDs instead of the upstream ones
+};
+
+class HarborNotificationsTest : public ::testing::TestWithParam<NotifyCase> {};
+
+// The whole loop with nothing wired by hand: the operator keeps a Harbor webhook policy on the
+// HarborProject's project; Harbor (the simulator, sending as Harbor does) posts the scan event
+// to the operator's endpoint; the report turns. The policy is repaired after edits in Harbor and
+// removed with the HarborProject.
+TEST_P(HarborNotificationsTest, TheOperatorKeepsHarborsWebhookPolicyAndHearsItsEvents) {
+  const NotifyCase& c = GetParam();
+  testing::TempDir dir;
+  testing::HarborRigOptions ho;
+  if (c.tls) {
+    testing::makeSelfSignedCert(dir.file("op.crt"), dir.file("op.key"), "operator");
+    ho.notifyCa = dir.file("op.crt");
+  }
+  testing::HarborRig harbor(ho);
+  testing::OciLayout layout;
+  testing::KubeSimRig kube;
+  std::string out;
+  ASSERT_EQ(kube.kubectl({"apply", "-f", std::string(HM_SOURCE_DIR) + "/crds"}, out), 0) << out;
+  std::string reportCrds = std::string(HM_SHARED_DIR) + "/crds/policyreport.yaml";
+  if (c.chartCrds) {
+    // The PolicyReport CRDs the chart installs (operator.compliance.installCrds) take the
+    // reports as the upstream ones do.
+    auto chart = testing::renderChart({}, {"operator.compliance.installCrds=true"}, "hm-system",
+                                      {"--show-only", "templates/policyreport-crds.yaml"});
+    ASSERT_EQ(chart.exitCode, 0) << chart.output;
+    ASSERT_EQ(chart.documents.size(), 2u);
+    std::string docs;  // JSON is YAML: one document each
+    for (const auto& d : chart.documents) {
+      docs += "---\n" + d.dump() + "\n";
+    }
+    dir.write("report-crds.yaml", docs);
+    reportCrds = dir.file("report-crds.yaml");
+  }
+  ASSERT_EQ(kube.kubectl({"apply", "-f", reportCrds}, out), 0) << out;
+  dir.write("project.yaml", R"(apiVersion: v1
+kind: Namespace
+metadata: {name: shop}
+---
+apiVersion: harbormaster.io/v1alpha1
+kind: ClusterImagePolicy
+metadata: {name: scanned}
+spec:
+  match: {namespaces: [shop]}
+  digest: Optional
+  vulnerabilities: {severity: High}
+---
+apiVersion: harbormaster.io/v1alpha1
+kind: HarborProject
+metadata: {name: shop}
+spec: {}
+)");
+  ASSERT_EQ(kube.kubectl({"apply", "-f", dir.file("project.yaml")}, out), 0) << out;
+  const uint16_t port = freeLoopbackPort();
+  const std::string url = std::string(c.tls ? "https" : "http") +
+                          "://127.0.0.1:" + std::to_string(port) + "/harbor-events";
+  dir.write("harbor-credentials", "admin:" + harbor.adminPassword() + "\n");
+  dir.write("events-secret", "Bearer s3cret\n");
+  std::vector<std::string> args = {HM_BINARY,
+                                   "operator",
+                                   "--kubeconfig",
+                                   kube.kubeconfig(),
+                                   "--namespace",
+                                   "default",
+                                   "--leader-elect=false",
+                                   "--resync=2s",
+                                   "--compliance",
+                                   "--harbor-url",
+                                   harbor.url(),
+                                   "--harbor-credentials-file",
+                                   dir.file("harbor-credentials"),
+                                   "--harbor-events-secret-file",
+                                   dir.file("events-secret"),
+                                   "--notifications-url",
+                                   url,
+                                   "--notifications-format",
+                                   c.format,
+                                   "--scan-cache-ttl",
+                                   "1h",
+                                   "--listen",
+                                   "127.0.0.1:" + std::to_string(port)};
+  if (c.tls) {
+    args.insert(args.end(), {"--tls-cert", dir.file("op.crt"), "--tls-key", dir.file("op.key")});
+  }
+  testing::Process op(args, dir.file("operator.log"));
+  auto condition = [&](const std::string& type) {
+    json hp = kube.get({"harborprojects.harbormaster.io", "shop"});
+    const json status = hp.is_object() ? hp.value("status", json::object()) : json::object();
+    for (const auto& x : status.value("conditions", json::array())) {
+      if (x.value("type", "") == type) {
+        return x;
+      }
+    }
+    return json::object();
+  };
+  auto policies = [&] {
+    std::string body;
+    const int code = harbor.curl("GET", "/api/v2.0/projects/shop/webhook/policies", "", body,
+                                 "admin:" + harbor.adminPassword());
+    json list = code == 200 ? json::parse(body, nullptr, false) : json();
+    return list.is_array() ? list : json::array();
+  };
+  ASSERT_TRUE(testing::eventually(
+      20, [&] { return condition("Notifications").value("status", "") == "True"; }))
+      << condition("Notifications").dump() << op.output();
+  json list = policies();
+  ASSERT_EQ(list.size(), 1u) << list.dump();
+  EXPECT_EQ(list[0]["name"], "harbormaster");
+  EXPECT_TRUE(list[0]["enabled"].get<bool>());
+  EXPECT_EQ(list[0]["targets"][0]["address"], url);
+  EXPECT_EQ(list[0]["targets"][0]["auth_header"], "Bearer s3cret");
+  EXPECT_EQ(list[0]["targets"][0]["payload_format"], c.format);
+  EXPECT_THAT(list[0]["event_types"].dump(), HasSubstr("SCANNING_COMPLETED"));
+  const int64_t firstId = list[0]["id"].get<int64_t>();
+  EXPECT_EQ(kube.get({"harborprojects.harbormaster.io", "shop"})["status"]["webhookPolicyID"],
+            firstId);
+
+  // An image pushed to the project and running in the cluster; Harbor's first scan is clean.
+  auto img = layout.addImage("web", "notified web");
+  layout.push("web", harbor.host() + "/shop/web:1", false, "admin:" + harbor.adminPassword());
+  harbor.setScan(R"({"digest":")" + img.digest + R"(","status":"Success","vulnerabilities":[]})");
+  dir.write("pod.yaml", R"(apiVersion: v1
+kind: Pod
+metadata: {name: web, namespace: shop}
+spec:
+  containers: [{name: web, image: ")" +
+                            harbor.host() +
+                            R"(/shop/web:1"}]
+)");
+  ASSERT_EQ(kube.kubectl({"apply", "-f", dir.file("pod.yaml")}, out), 0) << out;
+  const json status = {
+      {"status",
+       {{"phase", "Running"},
+        {"containerStatuses",
+         {{{"name", "web"}, {"imageID", harbor.host() + "/shop/web@" + img.digest}}}}}}};
+  ASSERT_EQ(kube.kubectl({"patch", "pod", "web", "-n", "shop", "--subresource=status",
+                          "--type=merge", "-p", status.dump()},
+                         out),
+            0)
+      << out;
+  auto result = [&] {
+    json r = kube.get({"policyreports.v1alpha2.wgpolicyk8s.io", "harbormaster", "-n", "shop"});
+    for (const auto& x : r.is_object() ? r["results"] : json::array()) {
+      if (x.value("rule", "") == "vulnerabilities") {
+        return x;
+      }
+    }
+    return json::object();
+  };
+  ASSERT_TRUE(testing::eventually(20, [&] { return result().value("result", "") == "pass"; }))
+      << op.output();
+
+  // A rescan finds a Critical CVE: Harbor notifies, nobody posts by hand.
+  harbor.setScan(
+      R"({"digest":")" + img.digest +
+      R"(","status":"Success","vulnerabilities":[{"id":"CVE-2026-7","package":"zlib","version":"1.2","fix_version":"1.3","severity":"Critical"}]})");
+  ASSERT_TRUE(testing::eventually(10, [&] { return result().value("result", "") == "fail"; }))
+      << result().dump(2) << harbor.control("GET", "/sim/notifications") << op.output();
+  EXPECT_THAT(result()["message"].get<std::string>(), HasSubstr("CVE-2026-7"));
+  const json deliveries = json::parse(harbor.control("GET", "/sim/notifications"))["deliveries"];
+  bool scanDelivered = false;
+  for (const auto& d : deliveries) {
+    if (d["event_type"] == "SCANNING_COMPLETED" && d["status"] == 200) {
+      scanDelivered = true;
+      EXPECT_EQ(d["content_type"],
+                c.format == "CloudEvents" ? "application/cloudevents+json" : "application/json");
+    }
+  }
+  EXPECT_TRUE(scanDelivered) << deliveries.dump(2);
+
+  // Someone disables the policy in Harbor's UI: restored at the next resync, with a Warning.
+  json edited = list[0];
+  edited["enabled"] = false;
+  std::string body;
+  ASSERT_EQ(
+      harbor.curl("PUT", "/api/v2.0/projects/shop/webhook/policies/" + std::to_string(firstId),
+                  edited.dump(), body, "admin:" + harbor.adminPassword()),
+      200)
+      << body;
+  ASSERT_TRUE(testing::eventually(10, [&] {
+    json l = policies();
+    return l.size() == 1 && l[0].value("enabled", false);
+  })) << policies().dump();
+  // … and deletes it: recreated.
+  ASSERT_EQ(
+      harbor.curl("DELETE", "/api/v2.0/projects/shop/webhook/policies/" + std::to_string(firstId),
+                  "", body, "admin:" + harbor.adminPassword()),
+      200)
+      << body;
+  ASSERT_TRUE(testing::eventually(10, [&] {
+    json l = policies();
+    return l.size() == 1 && l[0].value("id", int64_t{0}) != firstId;
+  })) << policies().dump();
+  json events = kube.get({"events.v1.events.k8s.io", "-n", "default"});
+  EXPECT_THAT(events.dump(), HasSubstr("DriftRepaired"));
+
+  // The HarborProject goes (the project is retained): the policy goes with it.
+  ASSERT_EQ(kube.kubectl({"delete", "harborproject", "shop", "--wait=false"}, out), 0) << out;
+  ASSERT_TRUE(testing::eventually(10, [&] { return policies().empty(); }))
+      << policies().dump() << op.output();
+}
+
+INSTANTIATE_TEST_SUITE_P(Formats, HarborNotificationsTest,
+                         ::testing::Values(NotifyCase{"Default", "Default", false, false},
+                                           NotifyCase{"CloudEventsOverTlsWithTheChartsCrds",
+                                                      "CloudEvents", true, true}),
+                         [](const auto& info) { return std::string(info.param.name); });
 
 }  // namespace
 }  // namespace hm

@@ -17,6 +17,7 @@ namespace hm::harbor {
 namespace {
 
 using hm::testing::runOn;
+using nlohmann::json;
 using ::testing::HasSubstr;
 
 Deadline soon() {
@@ -324,6 +325,96 @@ TEST_F(HarborContractTest, UsersGetTheirProjectRoleAndPublicProjectsAreReadable)
                                     out),
             0)
       << "anonymous pulls of a private project are refused";
+}
+
+// Harbor's webhook policies through the client, Harbor's validation through raw requests, and
+// the notifications Harbor then sends (recorded by the simulator's /sim/notifications).
+TEST_F(HarborContractTest, WebhookPoliciesAreKeptAndNotifyAsHarborDoes) {
+  auto c = client();
+  ASSERT_TRUE(runOn(io_.ioc(), c->createProject({"hooked", {}, {}}, soon())).ok());
+  harbor::WebhookPolicy p;
+  p.name = "ours";
+  p.eventTypes = {"PUSH_ARTIFACT", "DELETE_ARTIFACT"};
+  harbor::WebhookTarget t;
+  t.address = rig_->url() + "/sim/sink";
+  t.authHeader = "Bearer s3cret";
+  p.targets = {t};
+  auto id = runOn(io_.ioc(), c->createWebhookPolicy("hooked", p, soon()));
+  ASSERT_TRUE(id.ok()) << id.status().message();
+  auto again = runOn(io_.ioc(), c->createWebhookPolicy("hooked", p, soon()));
+  EXPECT_EQ(again.status().code(), StatusCode::kConflict) << "names are unique per project";
+  auto listed = runOn(io_.ioc(), c->listWebhookPolicies("hooked", soon()));
+  ASSERT_TRUE(listed.ok()) << listed.status().message();
+  ASSERT_EQ(listed->size(), 1u);
+  EXPECT_EQ((*listed)[0].id, *id);
+  EXPECT_TRUE((*listed)[0].enabled);
+  EXPECT_EQ((*listed)[0].targets, p.targets);
+
+  // Harbor's checks: event types first, then targets.
+  std::string body;
+  const std::string base = "/api/v2.0/projects/hooked/webhook/policies";
+  for (
+      const auto& [bad, why] : std::vector<std::pair<std::string, std::string>>{
+          {R"({"name":"x","event_types":[],"targets":[{"type":"http","address":"http://a"}]})",
+           "empty event type"},
+          {R"({"name":"x","event_types":["FOO"],"targets":[{"type":"http","address":"http://a"}]})",
+           "unsupported event type FOO"},
+          {R"({"name":"x","event_types":["PUSH_ARTIFACT"],"targets":[]})",
+           "empty notification target"},
+          {R"({"name":"x","event_types":["PUSH_ARTIFACT"],"targets":[{"type":"http","address":"ftp://a"}]})",
+           "invalid scheme: ftp"},
+          {R"({"name":"x","event_types":["PUSH_ARTIFACT"],"targets":[{"type":"http","address":"http://a","payload_format":"Xml"}]})",
+           "unsupported payload format type: Xml"}}) {
+    EXPECT_EQ(rig_->curl("POST", base, bad, body), 400) << bad;
+    EXPECT_THAT(body, HasSubstr(why)) << bad;
+  }
+
+  // A push notifies: Harbor's default payload, the auth header as Authorization.
+  layout_->push("1.4", rig_->host() + "/hooked/web:7", false, "admin:" + rig_->adminPassword());
+  auto delivered = [&](const std::string& type) {
+    json found;
+    hm::testing::eventually(5, [&] {
+      const json log = json::parse(rig_->control("GET", "/sim/notifications"));
+      for (const auto& d : log["deliveries"]) {
+        if (d["event_type"] == type &&
+            d["body"]["event_data"]["repository"]["namespace"] == "hooked") {
+          found = d;
+        }
+      }
+      return !found.is_null();
+    });
+    return found;
+  };
+  json push = delivered("PUSH_ARTIFACT");
+  ASSERT_FALSE(push.is_null()) << rig_->control("GET", "/sim/notifications");
+  EXPECT_EQ(push["status"], 200);
+  EXPECT_EQ(push["content_type"], "application/json");
+  const json& resource = push["body"]["event_data"]["resources"][0];
+  EXPECT_EQ(resource["digest"], image_.digest);
+  EXPECT_EQ(resource["tag"], "7");
+  EXPECT_THAT(resource["resource_url"].get<std::string>(), HasSubstr("/hooked/web:7"));
+  EXPECT_EQ(push["body"]["event_data"]["repository"]["repo_full_name"], "hooked/web");
+  EXPECT_EQ(push["body"]["operator"], "admin");
+
+  // Deleting the artifact notifies too; a disabled policy is kept as PUT sent it.
+  ASSERT_EQ(
+      rig_->curl("DELETE", "/api/v2.0/projects/hooked/repositories/web/artifacts/7", "", body), 200)
+      << body;
+  json deleted = delivered("DELETE_ARTIFACT");
+  ASSERT_FALSE(deleted.is_null());
+  EXPECT_EQ(deleted["body"]["event_data"]["resources"][0]["digest"], image_.digest);
+  p.id = *id;
+  p.enabled = false;
+  ASSERT_TRUE(runOn(io_.ioc(), c->updateWebhookPolicy("hooked", p, soon())).ok());
+  listed = runOn(io_.ioc(), c->listWebhookPolicies("hooked", soon()));
+  ASSERT_TRUE(listed.ok());
+  EXPECT_FALSE((*listed)[0].enabled);
+  ASSERT_TRUE(runOn(io_.ioc(), c->deleteWebhookPolicy("hooked", *id, soon())).ok());
+  EXPECT_EQ(runOn(io_.ioc(), c->deleteWebhookPolicy("hooked", *id, soon())).code(),
+            StatusCode::kNotFound);
+  listed = runOn(io_.ioc(), c->listWebhookPolicies("hooked", soon()));
+  ASSERT_TRUE(listed.ok());
+  EXPECT_TRUE(listed->empty());
 }
 
 TEST_F(HarborContractTest, ScanTriggerQueuesAndRefusesWhileRunning) {
@@ -660,7 +751,10 @@ TEST_F(HarborContractTest, CheckCommandResolvesDigestAndShowsTheScan) {
 // harbor-sim over HTTPS with an external URL: the client verifies the certificate, and the
 // registry token flow runs against an https realm (the only kind credentials are sent to).
 TEST(HarborTlsTest, VerifiesTheCertificateAndRunsTheTokenFlowOverTls) {
-  hm::testing::HarborRig rig({.tls = true, .externalUrl = "https://harbor.test.example"});
+  hm::testing::HarborRigOptions options;
+  options.tls = true;
+  options.externalUrl = "https://harbor.test.example";
+  hm::testing::HarborRig rig(options);
   rig.createProject("secure");
   hm::testing::OciLayout layout;
   auto img = layout.addImage("1", "tls image");

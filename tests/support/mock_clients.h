@@ -49,6 +49,13 @@ class MockHarborClient : public harbor::Client {
               (std::string, std::string, std::string, Deadline), (override));
   MOCK_METHOD(A<Status>, scanArtifact, (std::string, std::string, std::string, Deadline),
               (override));
+  MOCK_METHOD(A<StatusOr<std::vector<harbor::WebhookPolicy>>>, listWebhookPolicies,
+              (std::string, Deadline), (override));
+  MOCK_METHOD(A<StatusOr<int64_t>>, createWebhookPolicy,
+              (std::string, harbor::WebhookPolicy, Deadline), (override));
+  MOCK_METHOD(A<Status>, updateWebhookPolicy, (std::string, harbor::WebhookPolicy, Deadline),
+              (override));
+  MOCK_METHOD(A<Status>, deleteWebhookPolicy, (std::string, int64_t, Deadline), (override));
   MOCK_METHOD(A<StatusOr<harbor::CreatedRobot>>, createRobot, (harbor::RobotSpec, Deadline),
               (override));
   MOCK_METHOD(A<StatusOr<std::vector<harbor::Robot>>>, listProjectRobots,

@@ -78,6 +78,9 @@ HarborRig::HarborRig(HarborRigOptions options) : options_(std::move(options)) {
   if (!options_.externalUrl.empty()) {
     argv.insert(argv.end(), {"--external-url", options_.externalUrl});
   }
+  if (!options_.notifyCa.empty()) {
+    argv.insert(argv.end(), {"--notify-ca", options_.notifyCa});
+  }
   sim_ = std::make_unique<Process>(argv, dir_.file("sim.log"));
   simPort_ = waitForPorts(dir_.file("sim.ports"), *sim_)["listen"];
   dir_.write("config.yml", registryConfig(dir_.file("data")) +

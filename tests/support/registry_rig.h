@@ -36,6 +36,7 @@ struct HarborRigOptions {
   // realm is then https too.
   bool tls = false;
   std::string externalUrl;  // harbor-sim --external-url, when set
+  std::string notifyCa;     // harbor-sim --notify-ca: trusted for webhook targets, when set
 };
 
 class HarborRig {

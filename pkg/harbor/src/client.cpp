@@ -20,6 +20,17 @@ std::string artifactPath(const std::string& project, const std::string& reposito
          encodeRepository(repository) + "/artifacts/" + hm::percentEncode(reference);
 }
 
+// The id at the end of a Location header (…/projects/7, …/webhook/policies/12).
+std::optional<int64_t> locationId(std::string_view location) {
+  size_t slash = location.rfind('/');
+  std::string id(slash == std::string_view::npos ? "" : location.substr(slash + 1));
+  if (id.empty() || id.size() > 18 ||
+      !std::all_of(id.begin(), id.end(), [](char c) { return c >= '0' && c <= '9'; })) {
+    return std::nullopt;
+  }
+  return std::stoll(id);
+}
+
 // Harbor over HTTP: the only implementation outside tests.
 class ApiClient final : public Client {
  public:
@@ -55,6 +66,15 @@ class ApiClient final : public Client {
       Deadline deadline) override;
   boost::asio::awaitable<Status> scanArtifact(std::string project, std::string repository,
                                               std::string reference, Deadline deadline) override;
+  boost::asio::awaitable<StatusOr<std::vector<WebhookPolicy>>> listWebhookPolicies(
+      std::string project, Deadline deadline) override;
+  boost::asio::awaitable<StatusOr<int64_t>> createWebhookPolicy(std::string project,
+                                                                WebhookPolicy policy,
+                                                                Deadline deadline) override;
+  boost::asio::awaitable<Status> updateWebhookPolicy(std::string project, WebhookPolicy policy,
+                                                     Deadline deadline) override;
+  boost::asio::awaitable<Status> deleteWebhookPolicy(std::string project, int64_t id,
+                                                     Deadline deadline) override;
   boost::asio::awaitable<StatusOr<CreatedRobot>> createRobot(RobotSpec spec,
                                                              Deadline deadline) override;
   boost::asio::awaitable<StatusOr<std::vector<Robot>>> listProjectRobots(
@@ -81,6 +101,11 @@ class ApiClient final : public Client {
   boost::asio::awaitable<Status> call(std::string method, std::string path, std::string body,
                                       int want, std::string what, Deadline deadline);
   Status errorFrom(const net::ClientResponse& res, const std::string& what) const;
+  // Every page of a list (`path` ends in '?' or '&'), 100 a page, at most 1,000 pages.
+  template <typename T>
+  boost::asio::awaitable<StatusOr<std::vector<T>>> listPages(
+      std::string path, std::string what, StatusOr<std::vector<T>> (*parse)(std::string_view),
+      Deadline deadline);
 
   std::shared_ptr<net::HttpClient> http_;
   HarborOptions options_;
@@ -227,15 +252,12 @@ awaitable<StatusOr<int64_t>> ApiClient::createProject(ProjectSpec spec, Deadline
   if (res->status != 201) {
     co_return errorFrom(*res, "create project " + spec.name);
   }
-  std::string_view location = res->header("Location");
-  size_t slash = location.rfind('/');
-  std::string id(slash == std::string_view::npos ? "" : location.substr(slash + 1));
-  if (id.empty() || id.size() > 18 ||
-      !std::all_of(id.begin(), id.end(), [](char c) { return c >= '0' && c <= '9'; })) {
+  auto id = locationId(res->header("Location"));
+  if (!id) {
     co_return invalidArgument("Harbor created project " + spec.name +
                               " but its Location header holds no id");
   }
-  co_return std::stoll(id);
+  co_return *id;
 }
 
 awaitable<Status> ApiClient::deleteProject(std::string name, Deadline deadline) {
@@ -397,30 +419,91 @@ awaitable<StatusOr<std::vector<Robot>>> ApiClient::listProjectRobots(int64_t pro
     }
     q += ",name=" + escaped;
   }
-  std::vector<Robot> all;
+  std::string path = "/api/v2.0/robots?q=" + hm::percentEncode(q) + "&";
+  co_return co_await listPages(std::move(path), "robots of project " + std::to_string(projectId),
+                               &parseRobotList, deadline);
+}
+
+template <typename T>
+awaitable<StatusOr<std::vector<T>>> ApiClient::listPages(
+    std::string path, std::string what, StatusOr<std::vector<T>> (*parse)(std::string_view),
+    Deadline deadline) {
+  std::vector<T> all;
   constexpr int kPageSize = 100;  // Harbor's maximum
   for (int page = 1; page <= 1000; ++page) {
-    std::string path = "/api/v2.0/robots?page=" + std::to_string(page) +
-                       "&page_size=" + std::to_string(kPageSize) + "&q=" + hm::percentEncode(q);
-    auto res = co_await send("GET", std::move(path), "", deadline);
+    std::string url =
+        path + "page=" + std::to_string(page) + "&page_size=" + std::to_string(kPageSize);
+    auto res = co_await send("GET", std::move(url), "", deadline);
     if (!res.ok()) {
       co_return res.status();
     }
     if (res->status != 200) {
-      co_return errorFrom(*res, "robots of project " + std::to_string(projectId));
+      co_return errorFrom(*res, what);
     }
-    auto items = parseRobotList(res->body);
+    auto items = parse(res->body);
     if (!items.ok()) {
       co_return items.status();
     }
-    all.insert(all.end(), items->begin(), items->end());
+    const size_t n = items->size();
+    all.insert(all.end(), std::make_move_iterator(items->begin()),
+               std::make_move_iterator(items->end()));
     // Stop on a short page or when Harbor's Link header has no next page.
-    if (items->size() < static_cast<size_t>(kPageSize) ||
+    if (n < static_cast<size_t>(kPageSize) ||
         linkRelations(res->header("Link")).count("next") == 0) {
       break;
     }
   }
   co_return all;
+}
+
+namespace {
+
+std::string webhookPoliciesPath(const std::string& project) {
+  return "/api/v2.0/projects/" + hm::percentEncode(project) + "/webhook/policies";
+}
+
+}  // namespace
+
+awaitable<StatusOr<std::vector<WebhookPolicy>>> ApiClient::listWebhookPolicies(std::string project,
+                                                                               Deadline deadline) {
+  co_return co_await listPages(webhookPoliciesPath(project) + "?",
+                               "webhook policies of project " + project, &parseWebhookPolicyList,
+                               deadline);
+}
+
+awaitable<StatusOr<int64_t>> ApiClient::createWebhookPolicy(std::string project,
+                                                            WebhookPolicy policy,
+                                                            Deadline deadline) {
+  auto res =
+      co_await send("POST", webhookPoliciesPath(project), webhookPolicyJson(policy), deadline);
+  if (!res.ok()) {
+    co_return res.status();
+  }
+  if (res->status != 201) {
+    co_return errorFrom(*res, "create webhook policy " + policy.name + " in project " + project);
+  }
+  auto id = locationId(res->header("Location"));
+  if (!id) {
+    co_return invalidArgument("Harbor created webhook policy " + policy.name +
+                              " but its Location header holds no id");
+  }
+  co_return *id;
+}
+
+awaitable<Status> ApiClient::updateWebhookPolicy(std::string project, WebhookPolicy policy,
+                                                 Deadline deadline) {
+  std::string path = webhookPoliciesPath(project) + "/" + std::to_string(policy.id);
+  co_return co_await call("PUT", std::move(path), webhookPolicyJson(policy), 200,
+                          "update webhook policy " + policy.name + " in project " + project,
+                          deadline);
+}
+
+awaitable<Status> ApiClient::deleteWebhookPolicy(std::string project, int64_t id,
+                                                 Deadline deadline) {
+  std::string path = webhookPoliciesPath(project) + "/" + std::to_string(id);
+  co_return co_await call("DELETE", std::move(path), "", 200,
+                          "delete webhook policy " + std::to_string(id) + " in project " + project,
+                          deadline);
 }
 
 awaitable<StatusOr<Robot>> ApiClient::getRobot(int64_t id, Deadline deadline) {

@@ -260,6 +260,95 @@ StatusOr<std::vector<Robot>> parseRobotList(std::string_view body) {
   return out;
 }
 
+namespace {
+
+Status readBool(const json& obj, const char* key, bool& out, const std::string& what) {
+  auto it = obj.find(key);
+  if (it == obj.end() || it->is_null()) {
+    return okStatus();
+  }
+  if (!it->is_boolean()) {
+    return bad(what, key, "must be a boolean");
+  }
+  out = it->get<bool>();
+  return okStatus();
+}
+
+StatusOr<WebhookPolicy> readWebhookPolicy(const json& j) {
+  const std::string what = "webhook policy";
+  if (!j.is_object()) {
+    return invalidArgument("malformed Harbor " + what + ": not a JSON object");
+  }
+  WebhookPolicy p;
+  p.enabled = false;  // Harbor shows it always; absent would mean its zero value
+  HM_RETURN_IF_ERROR(read(j, "id", p.id, what));
+  HM_RETURN_IF_ERROR(read(j, "name", p.name, what));
+  HM_RETURN_IF_ERROR(read(j, "description", p.description, what));
+  HM_RETURN_IF_ERROR(readBool(j, "enabled", p.enabled, what));
+  if (j.contains("event_types") && j["event_types"].is_array()) {
+    for (const auto& e : j["event_types"]) {
+      if (!e.is_string()) {
+        return bad(what, "event_types", "must hold strings");
+      }
+      p.eventTypes.push_back(e.get<std::string>());
+    }
+  }
+  if (j.contains("targets") && j["targets"].is_array()) {
+    for (const auto& t : j["targets"]) {
+      if (!t.is_object()) {
+        return bad(what, "targets", "must hold objects");
+      }
+      WebhookTarget target;
+      target.payloadFormat.clear();
+      HM_RETURN_IF_ERROR(read(t, "type", target.type, what));
+      HM_RETURN_IF_ERROR(read(t, "address", target.address, what));
+      HM_RETURN_IF_ERROR(read(t, "auth_header", target.authHeader, what));
+      HM_RETURN_IF_ERROR(readBool(t, "skip_cert_verify", target.skipCertVerify, what));
+      HM_RETURN_IF_ERROR(read(t, "payload_format", target.payloadFormat, what));
+      p.targets.push_back(std::move(target));
+    }
+  }
+  return p;
+}
+
+}  // namespace
+
+StatusOr<std::vector<WebhookPolicy>> parseWebhookPolicyList(std::string_view body) {
+  json j = json::parse(body, nullptr, false);
+  if (j.is_null()) {
+    return std::vector<WebhookPolicy>{};  // go-swagger writes a nil slice as null
+  }
+  if (j.is_discarded() || !j.is_array()) {
+    return invalidArgument("malformed Harbor webhook policy list: not a JSON array");
+  }
+  std::vector<WebhookPolicy> out;
+  for (const auto& item : j) {
+    auto p = readWebhookPolicy(item);
+    if (!p.ok()) {
+      return p.status();
+    }
+    out.push_back(std::move(*p));
+  }
+  return out;
+}
+
+std::string webhookPolicyJson(const WebhookPolicy& policy) {
+  json targets = json::array();
+  for (const auto& t : policy.targets) {
+    targets.push_back({{"type", t.type},
+                       {"address", t.address},
+                       {"auth_header", t.authHeader},
+                       {"skip_cert_verify", t.skipCertVerify},
+                       {"payload_format", t.payloadFormat}});
+  }
+  return json{{"name", policy.name},
+              {"description", policy.description},
+              {"enabled", policy.enabled},
+              {"event_types", policy.eventTypes},
+              {"targets", targets}}
+      .dump();
+}
+
 StatusOr<Artifact> parseArtifact(std::string_view body) {
   auto j = parseObject(body, "artifact");
   if (!j.ok()) {

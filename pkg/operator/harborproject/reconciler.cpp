@@ -3,6 +3,8 @@
 // project it made instead of reporting it as someone else's.
 #include "harborproject/reconciler.h"
 
+#include "harborproject/notifications.h"
+
 namespace hm::op::harborproject {
 namespace {
 
@@ -99,6 +101,15 @@ struct ProjectRun {
   awaitable<Result> remove(const HarborProjectSpec* spec) {
     const std::string name = status.value("projectName", spec ? spec->projectName : std::string());
     const bool owned = status.contains("projectID");
+    if (status.contains("webhookPolicyID") && !name.empty()) {
+      // Harbor would keep posting to the operator about a project nothing manages.
+      const int64_t id = status.value("webhookPolicyID", int64_t{0});
+      Status s = co_await ctx.harbor->deleteWebhookPolicy(name, id, ctx.deadline());
+      if (!s.ok() && s.code() != StatusCode::kNotFound) {
+        co_return co_await fail(reason::kHarborError, s.message(), std::nullopt, s);
+      }
+      status.erase("webhookPolicyID");
+    }
     if (spec && spec->deletionPolicy == DeletionPolicy::kDelete && owned && !name.empty()) {
       Status s = co_await ctx.harbor->deleteProject(name, ctx.deadline());
       if (s.code() == StatusCode::kFailedPrecondition) {
@@ -189,9 +200,7 @@ struct ProjectRun {
     }
     co_await recordEvent(ctx, object, eventtype::kNormal, reason::kProjectCreated,
                          "created Harbor project " + spec.projectName);
-    conditions(true, reason::kSynced, "Harbor project " + spec.projectName + " matches the spec");
-    Status done = co_await writeStatus(ctx, kProjects, object, status);
-    co_return resultOf(done);
+    co_return co_await synced(spec);
   }
 
   // The quota is a second Harbor read, so it is checked when the spec changed (or the last sync
@@ -263,9 +272,100 @@ struct ProjectRun {
       }
       co_await recordEvent(ctx, object, type, reason, note);
     }
+    co_return co_await synced(spec);
+  }
+
+  // The project matches the spec; the notifications are synced on their own condition, and a
+  // failure there is retried in 30 s without holding anything else back.
+  awaitable<Result> synced(const HarborProjectSpec& spec) {
+    const bool notified = co_await syncNotifications(spec);
     conditions(true, reason::kSynced, "Harbor project " + spec.projectName + " matches the spec");
     Status done = co_await writeStatus(ctx, kProjects, object, status);
-    co_return resultOf(done);
+    std::optional<std::chrono::milliseconds> requeue;
+    if (!notified) {
+      requeue = std::chrono::seconds(30);
+    }
+    co_return resultOf(done, requeue);
+  }
+
+  void notificationsCondition(const char* state, const std::string& why,
+                              const std::string& message) {
+    setCondition(status, {condition::kNotifications, state, why, message}, generation, now);
+  }
+
+  // The project's Harbor webhook policy (notifications.h). False when Harbor refused a call.
+  awaitable<bool> syncNotifications(const HarborProjectSpec& spec) {
+    const NotificationOptions& options = ctx.options.notifications;
+    if (!managesNotifications(options)) {
+      co_return true;
+    }
+    const auto desired = desiredWebhookPolicy(options, spec);
+    auto observed = co_await ctx.harbor->listWebhookPolicies(spec.projectName, ctx.deadline());
+    if (!observed.ok()) {
+      notificationsCondition(condition::kFalse, reason::kHarborError, observed.status().message());
+      co_return false;
+    }
+    const WebhookPlan plan = planWebhookPolicy(desired, *observed);
+    const std::string policy = std::string("Harbor webhook policy ") + kWebhookPolicyName +
+                               " of project " + spec.projectName;
+    const bool hadOne = status.contains("webhookPolicyID");
+    std::string type = eventtype::kNormal, why, note;
+    Status s = okStatus();
+    switch (plan.action) {
+      case WebhookPlan::Action::kNone:
+        if (desired) {
+          status["webhookPolicyID"] = plan.policy.id;
+        }
+        break;
+      case WebhookPlan::Action::kCreate: {
+        auto id =
+            co_await ctx.harbor->createWebhookPolicy(spec.projectName, plan.policy, ctx.deadline());
+        s = id.status();
+        if (id.ok()) {
+          status["webhookPolicyID"] = *id;
+          why = hadOne ? reason::kDriftRepaired : reason::kWebhookPolicyCreated;
+          type = hadOne ? eventtype::kWarning : eventtype::kNormal;
+          note = hadOne ? policy + " had been deleted outside Harbormaster; recreated it"
+                        : "created " + policy + ": Harbor posts scan and artifact events to " +
+                              options.url;
+        }
+        break;
+      }
+      case WebhookPlan::Action::kUpdate:
+        s = co_await ctx.harbor->updateWebhookPolicy(spec.projectName, plan.policy, ctx.deadline());
+        status["webhookPolicyID"] = plan.policy.id;
+        type = eventtype::kWarning;
+        why = reason::kDriftRepaired;
+        note = policy + " had been changed outside Harbormaster; restored " + plan.drift;
+        break;
+      case WebhookPlan::Action::kDelete:
+        s = co_await ctx.harbor->deleteWebhookPolicy(spec.projectName, plan.policy.id,
+                                                     ctx.deadline());
+        if (s.code() == StatusCode::kNotFound) {
+          s = okStatus();
+        }
+        why = reason::kWebhookPolicyRemoved;
+        note = "removed " + policy + " (spec.notifications.enabled is false)";
+        break;
+    }
+    if (!s.ok()) {
+      notificationsCondition(condition::kFalse, reason::kHarborError, s.message());
+      co_return false;
+    }
+    if (!why.empty()) {
+      co_await recordEvent(ctx, object, type, why, note);
+    }
+    if (!desired) {
+      status.erase("webhookPolicyID");
+      notificationsCondition(condition::kFalse, reason::kDisabled,
+                             "spec.notifications.enabled is false: Harbor does not notify the "
+                             "operator about this project");
+    } else {
+      notificationsCondition(
+          condition::kTrue, reason::kSynced,
+          "Harbor posts scan and artifact events of this project to " + options.url);
+    }
+    co_return true;
   }
 };
 

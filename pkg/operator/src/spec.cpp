@@ -246,7 +246,8 @@ StatusOr<HarborProjectSpec> parseHarborProject(const json& object) {
   HarborProjectSpec p;
   p.projectName = metadataName(object);
   std::string quota;
-  json prevent = json::object(), allowlist;
+  json prevent = json::object(), allowlist, notifications = json::object();
+  bool notify = true;
   for (Status s :
        {read(spec, "spec", "projectName", p.projectName), read(spec, "spec", "public", p.isPublic),
         read(spec, "spec", "autoScan", p.autoScan),
@@ -257,11 +258,19 @@ StatusOr<HarborProjectSpec> parseHarborProject(const json& object) {
         read(spec, "spec", "adoptExisting", p.adoptExisting),
         read(spec, "spec", "preventVulnerable", prevent),
         read(spec, "spec", "cveAllowlist", allowlist),
+        read(spec, "spec", "notifications", notifications),
+        read(notifications, "spec.notifications", "enabled", notify),
         read(prevent, "spec.preventVulnerable", "enabled", p.preventVulnerable),
         read(prevent, "spec.preventVulnerable", "severity", p.severity)}) {
     if (!s.ok()) {
       return s;
     }
+  }
+  if (!notifications.is_object()) {
+    return invalidArgument("spec.notifications must be an object, e.g. {enabled: false}");
+  }
+  if (notifications.contains("enabled")) {
+    p.notifications = notify;
   }
   if (!harborName(p.projectName)) {
     return invalidArgument("spec.projectName \"" + p.projectName +

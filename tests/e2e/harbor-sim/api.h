@@ -48,4 +48,24 @@ hm::net::HttpResponse quotasApi(State& state, const hm::net::HttpRequest& req,
 hm::net::HttpResponse systemApi(State& state, const hm::net::HttpRequest& req, const Caller& caller,
                                 const SimInfo& info);
 
+// /api/v2.0/projects/{p}/webhook/policies[/{id}] and /webhook/events.
+hm::net::HttpResponse webhooksApi(State& state, const hm::net::HttpRequest& req,
+                                  const Caller& caller, const Project& project,
+                                  const std::vector<std::string>& segs);
+
+// One POST Harbor's job service makes for an event: to a target of an enabled policy of the
+// event's project that subscribes to its type, in the target's payload format.
+struct Notification {
+  std::string address;
+  std::string authHeader;  // sent as Authorization when not empty
+  bool skipCertVerify = false;
+  std::string eventType;
+  std::string contentType;  // application/json, or application/cloudevents+json
+  std::string body;
+};
+// `externalHost` is Harbor's external URL without the scheme (resource_url); ids number the
+// CloudEvents.
+std::vector<Notification> notificationsFor(const State& state, const HarborEvent& event,
+                                           const std::string& externalHost, int64_t& nextId);
+
 }  // namespace harborsim

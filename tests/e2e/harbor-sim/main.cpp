@@ -4,6 +4,7 @@
 #include <openssl/evp.h>
 #include <strings.h>
 
+#include <boost/asio/co_spawn.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
@@ -71,6 +72,7 @@ struct Options {
   std::string tlsKey;
   std::string externalUrl;
   std::string portsFile;
+  std::string notifyCa;  // CA bundle trusted for webhook targets, besides the system store
 };
 
 // A /sim/faults entry: the next `count` requests whose path starts with `pathPrefix` wait
@@ -108,8 +110,17 @@ std::optional<std::pair<std::string, std::string>> basicAuth(std::string_view he
 class HarborSim {
  public:
   HarborSim(Options opts, std::unique_ptr<TokenSigner> signer,
-            std::shared_ptr<hm::net::HttpClient> upstream)
-      : opts_(std::move(opts)), signer_(std::move(signer)), upstream_(std::move(upstream)) {}
+            std::shared_ptr<hm::net::HttpClient> upstream,
+            std::shared_ptr<hm::net::HttpClient> notifier,
+            std::shared_ptr<hm::net::HttpClient> insecureNotifier, asio::any_io_executor executor)
+      : opts_(std::move(opts)),
+        signer_(std::move(signer)),
+        upstream_(std::move(upstream)),
+        notifier_(std::move(notifier)),
+        insecureNotifier_(std::move(insecureNotifier)),
+        executor_(std::move(executor)) {
+    state_.setEventSink([this](HarborEvent e) { notify(std::move(e)); });
+  }
 
   void setExternalUrl(std::string url) { info_.externalUrl = std::move(url); }
 
@@ -211,11 +222,69 @@ class HarborSim {
       }
       return {200, "application/json", json{{"requests", byPath}}.dump(), {}};
     }
+    if (path == "/sim/sink" && req.method == "POST") {
+      return {200, "application/json", "{}", {}};  // a webhook target for tests
+    }
+    if (path == "/sim/notifications" && req.method == "GET") {
+      return {200, "application/json", json{{"deliveries", deliveries_}}.dump(), {}};
+    }
     if (path == "/sim/stats" && req.method == "DELETE") {
       stats_.clear();
       return {200, "application/json", "{}", {}};
     }
     return harborError(404, "NOT_FOUND", "path " + path + " was not found");
+  }
+
+  // Harbor's job service posts each notification on its own, after the request that caused
+  // it, and tries a failed one again (three attempts here, a second apart).
+  void notify(HarborEvent event) {
+    std::vector<Notification> out;
+    {
+      std::lock_guard lock(simMu_);
+      std::string host = info_.externalUrl.substr(info_.externalUrl.find("://") + 3);
+      out = notificationsFor(state_, event, host, nextEventId_);
+    }
+    for (auto& n : out) {
+      asio::co_spawn(executor_, deliver(std::move(n)), [](std::exception_ptr e) {
+        if (e) {
+          hm::log::error("harbor-sim: a notification failed unexpectedly", {});
+        }
+      });
+    }
+  }
+
+  asio::awaitable<void> deliver(Notification n) {
+    json record = {{"address", n.address},
+                   {"event_type", n.eventType},
+                   {"content_type", n.contentType},
+                   {"body", json::parse(n.body)}};
+    for (int attempt = 1; attempt <= 3; ++attempt) {
+      hm::net::ClientRequest req;
+      req.method = "POST";
+      req.url = n.address;
+      req.body = n.body;
+      req.headers.push_back({"Content-Type", n.contentType});
+      if (!n.authHeader.empty()) {
+        req.headers.push_back({"Authorization", n.authHeader});
+      }
+      req.deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+      auto& client = n.skipCertVerify ? insecureNotifier_ : notifier_;
+      auto res = co_await client->send(std::move(req));
+      record["attempts"] = attempt;
+      if (res.ok()) {
+        record["status"] = res->status;
+        if (res->status >= 200 && res->status < 300) {
+          break;
+        }
+      } else {
+        record["status"] = 0;
+        record["error"] = res.status().message();
+      }
+      asio::steady_timer wait(executor_, std::chrono::seconds(1));
+      co_await wait.async_wait(asio::use_awaitable);
+    }
+    std::lock_guard lock(simMu_);
+    deliveries_.push_back(std::move(record));
   }
 
   void countRequest(const std::string& method, const std::string& path) {
@@ -376,6 +445,18 @@ class HarborSim {
     if (!digest.empty()) {
       state_.recordPush(repository, reference, digest, std::string(req.header("Content-Type")),
                         req.body);
+      std::string project = repository.substr(0, repository.find('/'));
+      if (auto p = state_.project(project, true)) {
+        HarborEvent e;
+        e.type = "PUSH_ARTIFACT";
+        e.project = project;
+        e.repository = repository;
+        e.resources.emplace_back(digest, reference);  // a push by digest names the digest
+        e.operatorName = tokenSubject(req.header("Authorization"));
+        e.occurAt = unixNow();
+        e.publicProject = p->metadata.count("public") && p->metadata.at("public") == "true";
+        state_.publish(std::move(e));
+      }
     }
   }
 
@@ -418,8 +499,65 @@ class HarborSim {
       r.findings.push_back({v.value("id", ""), v.value("package", ""), v.value("version", ""),
                             v.value("fix_version", ""), v.value("severity", "Unknown")});
     }
-    state_.setReport(body["digest"].get<std::string>(), std::move(r));
+    const std::string digest = body["digest"].get<std::string>();
+    const std::string status = r.status;
+    state_.setReport(digest, std::move(r));
+    // Harbor notifies when a scan ends: completed, failed (Error) or stopped.
+    const std::string type = status == "Success"   ? "SCANNING_COMPLETED"
+                             : status == "Error"   ? "SCANNING_FAILED"
+                             : status == "Stopped" ? "SCANNING_STOPPED"
+                                                   : "";
+    const std::string repository = body.value("repository", "");
+    for (const auto& a : state_.artifactsWithDigest(digest)) {
+      if (type.empty() || (!repository.empty() && a.repository != repository)) {
+        continue;
+      }
+      std::string project = a.repository.substr(0, a.repository.find('/'));
+      auto p = state_.project(project, true);
+      if (!p) {
+        continue;
+      }
+      HarborEvent e;
+      e.type = type;
+      e.project = project;
+      e.repository = a.repository;
+      e.resources.emplace_back(digest, a.tags.empty() ? digest : a.tags.front());
+      e.operatorName = "admin";
+      e.occurAt = unixNow();
+      e.publicProject = p->metadata.count("public") && p->metadata.at("public") == "true";
+      e.scanOverview = artifactJson(a, state_.effectiveReport(a), true, false, project)
+                           .value("scan_overview", json());
+      state_.publish(std::move(e));
+    }
     return {200, "application/json", "{}", {}};
+  }
+
+  static int64_t unixNow() {
+    return std::chrono::duration_cast<std::chrono::seconds>(
+               std::chrono::system_clock::now().time_since_epoch())
+        .count();
+  }
+
+  // The `sub` of the registry token a push carried: who pushed (Harbor's event operator).
+  static std::string tokenSubject(std::string_view authorization) {
+    if (authorization.substr(0, 7) != "Bearer ") {
+      return "";
+    }
+    std::string jwt(authorization.substr(7));
+    size_t a = jwt.find('.'), b = jwt.find('.', a + 1);
+    if (a == std::string::npos || b == std::string::npos) {
+      return "";
+    }
+    std::string part = jwt.substr(a + 1, b - a - 1);
+    for (char& c : part) {
+      c = c == '-' ? '+' : c == '_' ? '/' : c;
+    }
+    while (part.size() % 4 != 0) {
+      part += '=';
+    }
+    auto decoded = hm::base64Decode(part);
+    json claims = decoded ? json::parse(*decoded, nullptr, false) : json();
+    return claims.is_object() ? claims.value("sub", "") : "";
   }
 
   State state_;
@@ -431,6 +569,11 @@ class HarborSim {
   std::map<std::string, int64_t> stats_;
   std::unique_ptr<TokenSigner> signer_;
   std::shared_ptr<hm::net::HttpClient> upstream_;
+  std::shared_ptr<hm::net::HttpClient> notifier_;          // verifies targets' certificates
+  std::shared_ptr<hm::net::HttpClient> insecureNotifier_;  // skip_cert_verify targets
+  asio::any_io_executor executor_;
+  int64_t nextEventId_ = 0;
+  json deliveries_ = json::array();  // GET /sim/notifications
 };
 
 int run(int argc, char** argv) {
@@ -440,7 +583,7 @@ int run(int argc, char** argv) {
       {"--registry", &o.registryUrl}, {"--token-cert", &o.tokenCert},
       {"--token-key", &o.tokenKey},   {"--tls-cert", &o.tlsCert},
       {"--tls-key", &o.tlsKey},       {"--external-url", &o.externalUrl},
-      {"--ports-file", &o.portsFile}};
+      {"--ports-file", &o.portsFile}, {"--notify-ca", &o.notifyCa}};
   for (int i = 1; i < argc; ++i) {
     auto it = flags.find(argv[i]);
     if (it == flags.end() || i + 1 >= argc) {
@@ -468,7 +611,26 @@ int run(int argc, char** argv) {
     std::cerr << "harbor-sim: " << upstream.status().message() << "\n";
     return 2;
   }
-  HarborSim sim(o, std::move(*signer), std::shared_ptr<hm::net::HttpClient>(std::move(*upstream)));
+  // Notifications verify the target's certificate against the system store and --notify-ca.
+  hm::net::ClientOptions no;
+  no.retry.maxAttempts = 1;
+  if (!o.notifyCa.empty()) {
+    no.caFile = o.notifyCa;
+    no.alsoSystemTrust = true;
+  }
+  auto notifier = hm::net::HttpClient::create(ioc.get_executor(), no);
+  no.insecureSkipVerify = true;
+  no.caFile.reset();
+  auto insecureNotifier = hm::net::HttpClient::create(ioc.get_executor(), no);
+  if (!notifier.ok() || !insecureNotifier.ok()) {
+    std::cerr << "harbor-sim: "
+              << (notifier.ok() ? insecureNotifier.status() : notifier.status()).message() << "\n";
+    return 2;
+  }
+  HarborSim sim(o, std::move(*signer), std::shared_ptr<hm::net::HttpClient>(std::move(*upstream)),
+                std::shared_ptr<hm::net::HttpClient>(std::move(*notifier)),
+                std::shared_ptr<hm::net::HttpClient>(std::move(*insecureNotifier)),
+                ioc.get_executor());
   auto listen = hm::net::parseListenAddress(o.listen);
   if (!listen.ok()) {
     std::cerr << "harbor-sim: " << listen.status().message() << "\n";

@@ -1,5 +1,6 @@
 // /api/v2.0/projects… as API-NOTES §3 and §5 describe Harbor's project and artifact APIs.
 #include <algorithm>
+#include <chrono>
 #include <nlohmann/json.hpp>
 #include <set>
 
@@ -261,6 +262,24 @@ HttpResponse membersApi(State& state, const HttpRequest& req, const Caller& call
                             std::to_string(user->id)}}};
 }
 
+// Harbor's DELETE_ARTIFACT for an artifact just deleted (its first tag, else its digest).
+HarborEvent deletedEvent(const Artifact& a, const Project& project, const Caller& caller) {
+  HarborEvent e;
+  e.type = "DELETE_ARTIFACT";
+  e.project = project.name;
+  e.repository = a.repository;
+  e.resources.emplace_back(a.digest, a.tags.empty() ? a.digest : a.tags.front());
+  e.operatorName = caller.robot  ? "robot$" + caller.robot->name
+                   : caller.user ? caller.user->name
+                                 : "admin";
+  e.occurAt = std::chrono::duration_cast<std::chrono::seconds>(
+                  std::chrono::system_clock::now().time_since_epoch())
+                  .count();
+  auto pub = project.metadata.find("public");
+  e.publicProject = pub != project.metadata.end() && pub->second == "true";
+  return e;
+}
+
 // projects/{p}/repositories/{r}/artifacts/{ref}[/scan | /accessories | /additions/vulnerabilities]
 HttpResponse artifactsApi(State& state, const HttpRequest& req, const Caller& caller,
                           const Project& project, const std::vector<std::string>& segs) {
@@ -277,10 +296,14 @@ HttpResponse artifactsApi(State& state, const HttpRequest& req, const Caller& ca
     action = "list";
   } else if (tail == "additions/vulnerabilities") {
     resource = "artifact-addition";
+  } else if (tail.empty() && req.method == "DELETE") {
+    action = "delete";
   } else if (!tail.empty()) {
     return harborError(404, "NOT_FOUND", "path " + std::string(req.path()) + " was not found");
   }
-  const std::string expectedMethod = tail == "scan" ? "POST" : "GET";
+  const std::string expectedMethod = tail == "scan"       ? "POST"
+                                     : action == "delete" ? "DELETE"
+                                                          : "GET";
   if (req.method != expectedMethod) {
     return harborError(405, "METHOD_NOT_ALLOWED", "method not allowed");
   }
@@ -295,6 +318,11 @@ HttpResponse artifactsApi(State& state, const HttpRequest& req, const Caller& ca
     bool digest = reference.rfind("sha256:", 0) == 0;
     return harborError(404, "NOT_FOUND",
                        "artifact " + repository + (digest ? "@" : ":") + reference + " not found");
+  }
+  if (action == "delete") {
+    state.deleteArtifact(repository, artifact->digest);
+    state.publish(deletedEvent(*artifact, project, caller));
+    return ok();
   }
   auto q = req.query();
   auto flag = [&](const char* name) { return q.count(name) && q.find(name)->second == "true"; };
@@ -386,6 +414,9 @@ HttpResponse projectsApi(State& state, const HttpRequest& req, const Caller& cal
   if (segs[4] == "members" && segs.size() == 5) {
     return membersApi(state, req, caller, *project);
   }
+  if (segs[4] == "webhook") {
+    return webhooksApi(state, req, caller, *project, segs);
+  }
   if (segs[4] == "repositories" && segs.size() == 6 && req.method == "DELETE") {
     // The registry keeps the blobs until garbage collection, as in Harbor; the repository is
     // gone from the API at once.
@@ -393,8 +424,13 @@ HttpResponse projectsApi(State& state, const HttpRequest& req, const Caller& cal
       return refused(caller);
     }
     std::string repository = project->name + "/" + hm::percentDecode(segs[5], false);
+    auto artifacts = state.repositoryArtifacts(repository);
     if (!state.deleteRepository(repository)) {
       return harborError(404, "NOT_FOUND", "repository " + repository + " not found");
+    }
+    // Harbor deletes the repository's artifacts one by one, each with its DELETE_ARTIFACT.
+    for (const auto& a : artifacts) {
+      state.publish(deletedEvent(a, *project, caller));
     }
     return ok();
   }

@@ -456,6 +456,114 @@ std::optional<Robot> State::authenticateRobot(const std::string& prefixedName,
   return std::nullopt;
 }
 
+std::optional<Artifact> State::deleteArtifact(const std::string& repository,
+                                              const std::string& reference) {
+  std::lock_guard lock(mu_);
+  for (auto it = artifacts_.begin(); it != artifacts_.end(); ++it) {
+    const Artifact& a = it->second;
+    if (a.repository == repository &&
+        (a.digest == reference ||
+         std::find(a.tags.begin(), a.tags.end(), reference) != a.tags.end())) {
+      Artifact out = a;
+      artifacts_.erase(it);
+      return out;
+    }
+  }
+  return std::nullopt;
+}
+
+std::vector<Artifact> State::artifactsWithDigest(const std::string& digest) const {
+  std::lock_guard lock(mu_);
+  std::vector<Artifact> out;
+  for (const auto& [_, a] : artifacts_) {
+    if (a.digest == digest) {
+      out.push_back(a);
+    }
+  }
+  return out;
+}
+
+std::vector<Artifact> State::repositoryArtifacts(const std::string& repository) const {
+  std::lock_guard lock(mu_);
+  std::vector<Artifact> out;
+  for (const auto& [_, a] : artifacts_) {
+    if (a.repository == repository) {
+      out.push_back(a);
+    }
+  }
+  return out;
+}
+
+std::pair<int, std::string> State::createWebhookPolicy(WebhookPolicy& policy) {
+  std::lock_guard lock(mu_);
+  for (const auto& [_, p] : webhookPolicies_) {
+    if (p.projectId == policy.projectId && p.name == policy.name) {
+      return {409, "notification policy " + policy.name + " already exists"};
+    }
+  }
+  policy.id = nextId_++;
+  policy.created = policy.updated = now();
+  webhookPolicies_[policy.id] = policy;
+  return {201, ""};
+}
+
+std::optional<WebhookPolicy> State::webhookPolicy(int64_t id) const {
+  std::lock_guard lock(mu_);
+  auto it = webhookPolicies_.find(id);
+  return it == webhookPolicies_.end() ? std::nullopt : std::optional<WebhookPolicy>(it->second);
+}
+
+std::vector<WebhookPolicy> State::webhookPolicies(int64_t projectId) const {
+  std::lock_guard lock(mu_);
+  std::vector<WebhookPolicy> out;
+  for (const auto& [_, p] : webhookPolicies_) {
+    if (p.projectId == projectId) {
+      out.push_back(p);
+    }
+  }
+  return out;
+}
+
+std::pair<int, std::string> State::putWebhookPolicy(const WebhookPolicy& policy) {
+  std::lock_guard lock(mu_);
+  auto it = webhookPolicies_.find(policy.id);
+  if (it == webhookPolicies_.end()) {
+    return {404, "notification policy " + std::to_string(policy.id) + " not found"};
+  }
+  for (const auto& [id, p] : webhookPolicies_) {
+    if (id != policy.id && p.projectId == policy.projectId && p.name == policy.name) {
+      return {409, "notification policy " + policy.name + " already exists"};
+    }
+  }
+  WebhookPolicy stored = policy;
+  stored.created = it->second.created;
+  stored.creator = it->second.creator;
+  stored.updated = now();
+  it->second = std::move(stored);
+  return {200, ""};
+}
+
+bool State::deleteWebhookPolicy(int64_t id) {
+  std::lock_guard lock(mu_);
+  return webhookPolicies_.erase(id) > 0;
+}
+
+void State::setEventSink(std::function<void(HarborEvent)> sink) {
+  std::lock_guard lock(mu_);
+  eventSink_ = std::move(sink);
+}
+
+void State::publish(HarborEvent event) const {
+  std::function<void(HarborEvent)> sink;
+  {
+    std::lock_guard lock(mu_);
+    sink = eventSink_;
+  }
+  if (sink) {
+    sink(std::move(event));
+  }
+}
+
 void State::setReport(const std::string& digest, ScanReport report) {
   std::lock_guard lock(mu_);
   report.id = "report-" + std::to_string(nextId_++);

@@ -112,6 +112,41 @@ struct Robot {
            const std::string& action) const;
 };
 
+// A project's webhook policy (Harbor's notification policy): where events of the listed types go.
+struct WebhookTarget {
+  std::string type;  // http, slack, teams
+  std::string address;
+  std::string authHeader;  // sent as Authorization
+  bool skipCertVerify = false;
+  std::string payloadFormat;  // Default or CloudEvents (http only)
+};
+
+struct WebhookPolicy {
+  int64_t id = 0;
+  int64_t projectId = 0;
+  std::string name;
+  std::string description;
+  bool enabled = true;
+  std::vector<std::string> eventTypes;
+  std::vector<WebhookTarget> targets;
+  std::string creator;
+  std::string created;
+  std::string updated;
+};
+
+// Something happened that Harbor notifies about (pkg/notifier/model/event.go, reduced to the
+// artifact and scan events): resources are (digest, tag) pairs of one repository.
+struct HarborEvent {
+  std::string type;        // PUSH_ARTIFACT, DELETE_ARTIFACT, SCANNING_COMPLETED, …
+  std::string project;     // the project's name
+  std::string repository;  // full name: "team/app"
+  std::vector<std::pair<std::string, std::string>> resources;
+  std::string operatorName;
+  int64_t occurAt = 0;
+  nlohmann::json scanOverview;  // scan events: the artifact's scan_overview
+  bool publicProject = false;
+};
+
 // Harbor's severity codes (pkg/scan/vuln/severity.go): None = Unknown = 0 … Critical = 5,
 // anything unrecognised 99.
 int severityCode(const std::string& s);
@@ -163,6 +198,27 @@ class State {
   std::optional<Robot> authenticateRobot(const std::string& prefixedName,
                                          const std::string& secret) const;
 
+  // DELETE …/artifacts/{ref}: the artifact (with its tags) removed, or nullopt when there was
+  // none.
+  std::optional<Artifact> deleteArtifact(const std::string& repository,
+                                         const std::string& reference);
+  // Every recorded artifact with this digest (a digest may sit in several repositories).
+  std::vector<Artifact> artifactsWithDigest(const std::string& digest) const;
+  // The artifacts of a repository (for the events its deletion sends).
+  std::vector<Artifact> repositoryArtifacts(const std::string& repository) const;
+
+  // Webhook policies; the pair is (HTTP status, Harbor error message) when refused: 409 for a
+  // name the project already uses.
+  std::pair<int, std::string> createWebhookPolicy(WebhookPolicy& policy);
+  std::optional<WebhookPolicy> webhookPolicy(int64_t id) const;
+  std::vector<WebhookPolicy> webhookPolicies(int64_t projectId) const;
+  std::pair<int, std::string> putWebhookPolicy(const WebhookPolicy& policy);
+  bool deleteWebhookPolicy(int64_t id);
+
+  // Where events go (the simulator's notifier); called without the state's lock held.
+  void setEventSink(std::function<void(HarborEvent)> sink);
+  void publish(HarborEvent event) const;
+
   void setReport(const std::string& digest, ScanReport report);
   std::optional<ScanReport> report(const std::string& digest) const;
 
@@ -178,6 +234,8 @@ class State {
   std::map<std::string, std::vector<Accessory>> accessories_;
   std::map<std::string, std::vector<nlohmann::json>> referrers_;  // by repository@subject
   CveAllowlist systemAllowlist_;
+  std::map<int64_t, WebhookPolicy> webhookPolicies_;
+  std::function<void(HarborEvent)> eventSink_;
 };
 
 // The artifact JSON Harbor returns, with scan_overview when asked and a report exists.

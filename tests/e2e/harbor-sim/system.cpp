@@ -22,8 +22,9 @@ const std::set<std::string> kReader = {
 const std::set<std::string> kDeveloper = {"repository:push", "artifact:create", "tag:create",
                                           "scan:create", "scan:stop"};
 // Added for maintainers (4).
-const std::set<std::string> kMaintainer = {"repository:delete", "artifact:delete", "tag:delete",
-                                           "robot:read", "robot:list"};
+const std::set<std::string> kMaintainer = {
+    "repository:delete",        "artifact:delete",         "tag:delete", "robot:read", "robot:list",
+    "notification-policy:read", "notification-policy:list"};
 
 // rbac_role.go, reduced: 1 projectAdmin, 2 developer, 3 guest, 4 maintainer, 5 limitedGuest.
 bool roleAllows(int role, const std::string& permission) {

@@ -2,6 +2,8 @@
 // Ready kept while only an update fails, Harbor's 400 terminal.
 #include "harborproject/reconciler.h"
 
+#include "harborproject/notifications.h"
+
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
@@ -170,6 +172,53 @@ TEST_F(ProjectReconcilerTest, HarborRefusingTheUpdateIsTerminal) {
   EXPECT_TRUE(r.terminal);
   ASSERT_EQ(written_.size(), 1u);
   EXPECT_EQ(condition(written_[0], "Synced", "reason"), "HarborRejected");
+}
+
+// With a notifications URL, one more Harbor read a resync: the project's webhook policies.
+TEST_F(ProjectReconcilerTest, AMatchingWebhookPolicyCostsOneReadAndNoWrite) {
+  ctx_.options.notifications.url = "http://operator/harbor-events";
+  ctx_.options.notifications.authHeader = "Bearer s3cret";
+  json status = {{"projectName", "team-a"}, {"projectID", 11}, {"observedGeneration", 1}};
+  start(project(status));
+  EXPECT_CALL(*harbor_, getProject("team-a", _))
+      .WillOnce(Return(ready(StatusOr<harbor::Project>(inHarbor(kMatching)))));
+  harbor::WebhookPolicy held = *desiredWebhookPolicy(ctx_.options.notifications, {});
+  held.id = 5;
+  EXPECT_CALL(*harbor_, listWebhookPolicies("team-a", _))
+      .WillOnce(Return(ready(
+          StatusOr<std::vector<harbor::WebhookPolicy>>(std::vector<harbor::WebhookPolicy>{held}))));
+  Result r = reconcile();
+  EXPECT_TRUE(r.error.ok()) << r.error.message();
+  EXPECT_FALSE(r.requeueAfter);
+  ASSERT_EQ(written_.size(), 1u);
+  EXPECT_EQ(condition(written_[0], "Notifications", "status"), "True");
+  EXPECT_EQ(written_[0]["status"]["webhookPolicyID"], 5);
+}
+
+// Harbor refusing the webhook policy (an account without notification-policy rights) is the
+// Notifications condition's business: the project stays Synced and Ready, and it is tried again.
+TEST_F(ProjectReconcilerTest, ARefusedWebhookPolicyHoldsBackNothingElse) {
+  ctx_.options.notifications.url = "http://operator/harbor-events";
+  ctx_.options.notifications.authHeader = "Bearer s3cret";
+  json status = {{"projectName", "team-a"}, {"projectID", 11}, {"observedGeneration", 1}};
+  start(project(status));
+  EXPECT_CALL(*harbor_, getProject("team-a", _))
+      .WillOnce(Return(ready(StatusOr<harbor::Project>(inHarbor(kMatching)))));
+  EXPECT_CALL(*harbor_, listWebhookPolicies("team-a", _))
+      .WillOnce(Return(ready(
+          StatusOr<std::vector<harbor::WebhookPolicy>>(std::vector<harbor::WebhookPolicy>{}))));
+  EXPECT_CALL(*harbor_, createWebhookPolicy("team-a", _, _))
+      .WillOnce(Return(ready(StatusOr<int64_t>(permissionDenied("Harbor: HTTP 403")))));
+  Result r = reconcile();
+  EXPECT_TRUE(r.error.ok()) << r.error.message();
+  ASSERT_TRUE(r.requeueAfter.has_value());
+  EXPECT_EQ(*r.requeueAfter, std::chrono::seconds(30));
+  ASSERT_EQ(written_.size(), 1u);
+  EXPECT_EQ(condition(written_[0], "Synced", "status"), "True");
+  EXPECT_EQ(condition(written_[0], "Ready", "status"), "True");
+  EXPECT_EQ(condition(written_[0], "Notifications", "status"), "False");
+  EXPECT_EQ(condition(written_[0], "Notifications", "reason"), "HarborError");
+  EXPECT_EQ(written_[0].dump().find("s3cret"), std::string::npos) << "never in status";
 }
 
 TEST_F(ProjectReconcilerTest, SomeoneElsesProjectIsNotTakenWithoutAdoptExisting) {

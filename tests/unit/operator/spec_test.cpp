@@ -25,6 +25,7 @@ TEST(HarborProjectSpecTest, DefaultsFollowTheCrdAndTheNameComesFromMetadata) {
   EXPECT_EQ(p->projectName, "team-a");
   EXPECT_EQ(p->deletionPolicy, DeletionPolicy::kRetain);
   EXPECT_FALSE(p->storageLimitBytes.has_value()) << "unset quota is not managed";
+  EXPECT_FALSE(p->notifications.has_value()) << "the operator's notifications URL decides";
   EXPECT_EQ(p->harborMetadata(),
             (std::map<std::string, std::string>{{"public", "false"},
                                                 {"auto_scan", "true"},
@@ -45,8 +46,10 @@ TEST(HarborProjectSpecTest, ReadsEveryField) {
             {"cveAllowlist", {{"items", {"CVE-2024-0001"}}, {"expiresAt", "2030-01-01T00:00:00Z"}}},
             {"reuseSystemAllowlist", false},
             {"adoptExisting", true},
-            {"deletionPolicy", "Delete"}}));
+            {"deletionPolicy", "Delete"},
+            {"notifications", {{"enabled", false}}}}));
   ASSERT_TRUE(p.ok()) << p.status().message();
+  EXPECT_EQ(p->notifications, std::optional<bool>(false));
   EXPECT_EQ(p->projectName, "shop.web_1");
   EXPECT_EQ(*p->storageLimitBytes, 10LL * 1024 * 1024 * 1024);
   ASSERT_TRUE(p->cveAllowlist.has_value());
@@ -69,7 +72,9 @@ TEST(HarborProjectSpecTest, BadSpecsNameTheField) {
       {{{"preventVulnerable", {{"severity", "severe"}}}}, "severity"},
       {{{"storageQuota", "10GB"}}, "spec.storageQuota"},
       {{{"cveAllowlist", {{"expiresAt", "tomorrow"}}}}, "spec.cveAllowlist.expiresAt"},
-      {{{"deletionPolicy", "Orphan"}}, "spec.deletionPolicy"}};
+      {{{"deletionPolicy", "Orphan"}}, "spec.deletionPolicy"},
+      {{{"notifications", true}}, "spec.notifications must be an object"},
+      {{{"notifications", {{"enabled", "yes"}}}}, "spec.notifications.enabled"}};
   for (const auto& [spec, want] : cases) {
     auto p = parseHarborProject(object("ok", spec));
     ASSERT_FALSE(p.ok()) << spec;

@@ -249,3 +249,41 @@ with digest: Pin (policies applied with kubectl are not seen here: set the value
 {{- end }}
 {{- if and .Values.webhook.enabled $on }}true{{ end }}
 {{- end -}}
+
+{{/*
+The operator's own files: the notifications secret Harbor sends (operator.notifications) and
+the certificate of its port (operator.tls).
+*/}}
+{{- define "harbormaster.eventsSecretName" -}}
+{{- default (printf "%s-harbor-events" (include "harbormaster.operatorName" .)) .Values.operator.notifications.existingSecret -}}
+{{- end -}}
+
+{{- define "harbormaster.operatorMounts" -}}
+{{- if .Values.operator.notifications.url }}
+- name: harbor-events
+  mountPath: /etc/harbormaster/events
+  readOnly: true
+{{- end }}
+{{- if .Values.operator.tls.secretName }}
+- name: tls
+  mountPath: /etc/harbormaster/tls
+  readOnly: true
+{{- end }}
+{{- end -}}
+
+{{- define "harbormaster.operatorVolumes" -}}
+{{- if .Values.operator.notifications.url }}
+- name: harbor-events
+  secret:
+    secretName: {{ include "harbormaster.eventsSecretName" . }}
+    defaultMode: 0440
+    items: [{key: secret, path: secret}]
+{{- end }}
+{{- if .Values.operator.tls.secretName }}
+- name: tls
+  secret:
+    secretName: {{ .Values.operator.tls.secretName }}
+    defaultMode: 0440
+    items: [{key: tls.crt, path: tls.crt}, {key: tls.key, path: tls.key}]
+{{- end }}
+{{- end -}}

@@ -76,6 +76,21 @@ class Client {
   virtual boost::asio::awaitable<Status> scanArtifact(std::string project, std::string repository,
                                                       std::string reference, Deadline deadline) = 0;
 
+  // A project's webhook policies (every page); they hold the target's auth_header, so the
+  // caller must not log them.
+  virtual boost::asio::awaitable<StatusOr<std::vector<WebhookPolicy>>> listWebhookPolicies(
+      std::string project, Deadline deadline) = 0;
+  // Returns the new policy's id (from the Location header); Conflict for a taken name.
+  virtual boost::asio::awaitable<StatusOr<int64_t>> createWebhookPolicy(std::string project,
+                                                                        WebhookPolicy policy,
+                                                                        Deadline deadline) = 0;
+  // PUT replaces every field of policy `policy.id`.
+  virtual boost::asio::awaitable<Status> updateWebhookPolicy(std::string project,
+                                                             WebhookPolicy policy,
+                                                             Deadline deadline) = 0;
+  virtual boost::asio::awaitable<Status> deleteWebhookPolicy(std::string project, int64_t id,
+                                                             Deadline deadline) = 0;
+
   // Robots. The secret is only in createRobot's and refreshRobotSecret's results.
   virtual boost::asio::awaitable<StatusOr<CreatedRobot>> createRobot(RobotSpec spec,
                                                                      Deadline deadline) = 0;

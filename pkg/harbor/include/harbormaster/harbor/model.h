@@ -145,12 +145,35 @@ struct Quota {
   int64_t usedStorage = 0;
 };
 
+// A project's webhook policy (notification policy): Harbor posts events of these types to its
+// targets (API-NOTES §7).
+struct WebhookTarget {
+  std::string type = "http";
+  std::string address;
+  std::string authHeader;  // sent as the Authorization header
+  bool skipCertVerify = false;
+  std::string payloadFormat = "Default";  // or CloudEvents
+  bool operator==(const WebhookTarget&) const = default;
+};
+
+struct WebhookPolicy {
+  int64_t id = 0;
+  std::string name;
+  std::string description;
+  bool enabled = true;
+  std::vector<std::string> eventTypes;
+  std::vector<WebhookTarget> targets;
+};
+
 StatusOr<Project> parseProject(std::string_view body);
 // The first (only) quota of a list; NotFound when the list is empty.
 StatusOr<Quota> parseQuotaList(std::string_view body);
 StatusOr<Robot> parseRobot(std::string_view body);
 StatusOr<std::vector<Robot>> parseRobotList(std::string_view body);
 StatusOr<Artifact> parseArtifact(std::string_view body);
+StatusOr<std::vector<WebhookPolicy>> parseWebhookPolicyList(std::string_view body);
+// The body of POST and PUT …/webhook/policies (every field: PUT replaces the policy).
+std::string webhookPolicyJson(const WebhookPolicy& policy);
 StatusOr<CveAllowlist> parseAllowlist(std::string_view body);
 StatusOr<SystemInfo> parseSystemInfo(std::string_view body);
 // The additions/vulnerabilities map; nullopt when Harbor has no report ({}).

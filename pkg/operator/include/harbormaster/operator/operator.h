@@ -66,6 +66,15 @@ struct ComplianceOptions {
   std::shared_ptr<DigestChanges> changes;
 };
 
+// Harbor's notifications to the operator: each HarborProject (unless its spec.notifications
+// says otherwise) gets a Harbor webhook policy that posts scan and artifact events here.
+struct NotificationOptions {
+  std::string url;         // where Harbor posts: the operator's /harbor-events; empty: not managed
+  std::string authHeader;  // the shared secret, sent by Harbor as Authorization
+  bool skipCertVerify = false;
+  std::string payloadFormat = "Default";  // or CloudEvents
+};
+
 struct OperatorOptions {
   std::string nameSpace = "harbormaster";  // where robot credentials and the Lease live
   std::vector<std::string> registryHosts;  // the pull secrets' auths keys
@@ -99,6 +108,7 @@ struct OperatorOptions {
   // terminationGracePeriodSeconds (30 s): grace + callTimeout fit inside it.
   std::chrono::milliseconds shutdownGrace{15'000};
   ComplianceOptions compliance;
+  NotificationOptions notifications;
   // Backoff, lease renewal and the fences read this (tests move it by hand).
   const net::Timers* timers = &net::Timers::system();
 };

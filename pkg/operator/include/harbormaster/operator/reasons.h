@@ -7,6 +7,9 @@
 //   Synced  (HarborProject, RobotAccount) True when Harbor matches the spec, whatever else
 //           holds Ready back (a RobotAccount whose pull secret name is taken is Synced, not
 //           Ready).
+//   Notifications  (HarborProject, when the operator has a notifications URL) True when the
+//           project's Harbor webhook policy posts to the operator; its failure holds back
+//           nothing else.
 #pragma once
 
 namespace hm::op {
@@ -14,6 +17,7 @@ namespace hm::op {
 namespace condition {
 inline constexpr const char* kReady = "Ready";
 inline constexpr const char* kSynced = "Synced";
+inline constexpr const char* kNotifications = "Notifications";
 inline constexpr const char* kTrue = "True";
 inline constexpr const char* kFalse = "False";
 inline constexpr const char* kUnknown = "Unknown";
@@ -32,6 +36,7 @@ inline constexpr const char* kAlreadyExists = "AlreadyExists";      // project n
 inline constexpr const char* kDeletionBlocked = "DeletionBlocked";  // project still has content
 inline constexpr const char* kProjectNotReady = "ProjectNotReady";  // RobotAccount waits
 inline constexpr const char* kSecretConflict = "SecretConflict";    // pull secret name taken
+inline constexpr const char* kDisabled = "Disabled";  // spec.notifications.enabled: false
 // Event reasons (Normal unless noted).
 inline constexpr const char* kProjectCreated = "ProjectCreated";
 inline constexpr const char* kProjectAdopted = "ProjectAdopted";
@@ -43,6 +48,8 @@ inline constexpr const char* kRobotRecreated = "RobotRecreated";          // War
 inline constexpr const char* kDriftRepaired = "DriftRepaired";            // Warning
 inline constexpr const char* kCredentialRejected = "CredentialRejected";  // Warning
 inline constexpr const char* kSecretRotated = "SecretRotated";
+inline constexpr const char* kWebhookPolicyCreated = "WebhookPolicyCreated";
+inline constexpr const char* kWebhookPolicyRemoved = "WebhookPolicyRemoved";
 }  // namespace reason
 
 namespace eventtype {

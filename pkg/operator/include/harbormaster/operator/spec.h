@@ -43,6 +43,8 @@ struct HarborProjectSpec {
   bool reuseSystemAllowlist = true;
   bool adoptExisting = false;
   DeletionPolicy deletionPolicy = DeletionPolicy::kRetain;
+  // spec.notifications.enabled; absent: on when the operator is given its notifications URL.
+  std::optional<bool> notifications;
 
   // Harbor project metadata as Harbor stores it ("true"/"false", lower-case severity).
   std::map<std::string, std::string> harborMetadata() const;
