@@ -260,10 +260,11 @@ HttpResponse ops(const HttpRequest& req, const op::Operator& op, const metrics::
   if (path == "/harbor-events" && !c.eventsSecret.empty()) {
     // Harbor's notification: the engine forgets the digests, compliance judges again what runs
     // them (a standby replica forgets too, and its queue drops the keys: it does not lead).
-    std::vector<std::string> digests;
-    HttpResponse out = review::harborEvent(req, c.eventsSecret, *c.op.compliance.engine, &digests);
+    harbor::Invalidation invalidated;
+    HttpResponse out =
+        review::harborEvent(req, c.eventsSecret, *c.op.compliance.engine, &invalidated);
     if (out.status == 200) {
-      c.op.compliance.changes->publish(digests);
+      c.op.compliance.changes->publish(invalidated.digests);
     }
     return out;
   }

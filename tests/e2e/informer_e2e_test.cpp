@@ -64,7 +64,8 @@ struct Fixture {
                       std::chrono::milliseconds(20),
                       std::chrono::milliseconds(200),
                       2,
-                      transform};
+                      transform,
+                      ""};
     informer = std::make_unique<Informer>(kube, o, h);
     asio::co_spawn(
         asio::make_strand(io.ioc()),

@@ -36,10 +36,17 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       (void)h::harborError(input);
       break;
     case 9: {
-      auto digests = h::digestsInvalidatedBy(input);
-      if (digests.ok()) {
-        for (const auto& d : *digests) {
+      auto found = h::invalidationOf(input);
+      if (found.ok()) {
+        for (const auto& d : found->digests) {
           hm::fuzz::require(d.rfind("sha", 0) == 0, "events yield digests only", input);
+        }
+        for (const auto& t : found->tags) {
+          // A cache key is built from it: one repository path and one tag, nothing else.
+          hm::fuzz::require(t.size() <= 384 && t.find(':') != std::string::npos &&
+                                t.find("//") == std::string::npos &&
+                                t.find('@') == std::string::npos,
+                            "tags are repository:tag", input);
         }
       }
       break;

@@ -2,6 +2,8 @@
 
 #include "harbormaster/harbor/model.h"
 
+#include <algorithm>
+#include <cctype>
 #include <set>
 
 #include "harbormaster/imageref/reference.h"
@@ -521,7 +523,29 @@ std::pair<std::string, std::string> harborError(std::string_view body) {
   return {"", ""};
 }
 
-StatusOr<std::vector<std::string>> digestsInvalidatedBy(std::string_view body) {
+namespace {
+
+// A tag as the distribution spec allows it, and a repository path as Harbor names them: what a
+// notification names is checked before a cache key is built from it.
+bool plausibleTag(const std::string& tag) {
+  auto word = [](char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '_'; };
+  return !tag.empty() && tag.size() <= 128 && word(tag[0]) &&
+         std::all_of(tag.begin(), tag.end(),
+                     [&](char c) { return word(c) || c == '.' || c == '-'; });
+}
+// project/repository: lower-case letters, digits and separators, at least one '/'.
+bool plausibleRepository(const std::string& repo) {
+  return !repo.empty() && repo.size() <= 255 && repo.find('/') != std::string::npos &&
+         repo.front() != '/' && repo.back() != '/' && repo.find("//") == std::string::npos &&
+         std::all_of(repo.begin(), repo.end(), [](char c) {
+           return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '.' || c == '_' ||
+                  c == '-' || c == '/';
+         });
+}
+
+}  // namespace
+
+StatusOr<Invalidation> invalidationOf(std::string_view body) {
   json j = json::parse(body, nullptr, false, /*ignore_comments=*/false);
   if (!j.is_object() || !j.contains("type") || !j["type"].is_string()) {
     return invalidArgument("not a Harbor event: a JSON object with a string \"type\" is expected");
@@ -534,8 +558,11 @@ StatusOr<std::vector<std::string>> digestsInvalidatedBy(std::string_view body) {
       "PUSH_ARTIFACT",          "DELETE_ARTIFACT",     "harbor.scan.completed",
       "harbor.scan.failed",     "harbor.scan.stopped", "harbor.artifact.pushed",
       "harbor.artifact.deleted"};
+  static const std::set<std::string> movesTags = {"PUSH_ARTIFACT", "DELETE_ARTIFACT",
+                                                  "harbor.artifact.pushed",
+                                                  "harbor.artifact.deleted"};
   if (!relevant.count(type)) {
-    return std::vector<std::string>{};
+    return Invalidation{};
   }
   const char* dataKey = cloudEvent ? "data" : "event_data";
   if (!j.contains(dataKey) || !j[dataKey].is_object() || !j[dataKey].contains("resources") ||
@@ -543,14 +570,37 @@ StatusOr<std::vector<std::string>> digestsInvalidatedBy(std::string_view body) {
     return invalidArgument(std::string("Harbor event ") + type + " has no " + dataKey +
                            ".resources list");
   }
-  std::vector<std::string> digests;
-  for (const auto& r : j[dataKey]["resources"]) {
-    if (r.is_object() && r.contains("digest") && r["digest"].is_string() &&
+  const json& data = j[dataKey];
+  std::string repository;
+  if (data.contains("repository") && data["repository"].is_object() &&
+      data["repository"].contains("repo_full_name") &&
+      data["repository"]["repo_full_name"].is_string()) {
+    repository = data["repository"]["repo_full_name"].get<std::string>();
+  }
+  Invalidation out;
+  for (const auto& r : data["resources"]) {
+    if (!r.is_object()) {
+      continue;
+    }
+    if (r.contains("digest") && r["digest"].is_string() &&
         imageref::validateDigest(r["digest"].get<std::string>()).ok()) {
-      digests.push_back(r["digest"].get<std::string>());
+      out.digests.push_back(r["digest"].get<std::string>());
+    }
+    // After a push by digest Harbor puts the digest in "tag": no tag moved.
+    if (movesTags.count(type) && r.contains("tag") && r["tag"].is_string() &&
+        plausibleTag(r["tag"].get<std::string>()) && plausibleRepository(repository)) {
+      out.tags.push_back(repository + ":" + r["tag"].get<std::string>());
     }
   }
-  return digests;
+  return out;
+}
+
+StatusOr<std::vector<std::string>> digestsInvalidatedBy(std::string_view body) {
+  auto found = invalidationOf(body);
+  if (!found.ok()) {
+    return found.status();
+  }
+  return std::move(found->digests);
 }
 
 }  // namespace hm::harbor

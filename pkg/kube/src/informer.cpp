@@ -163,6 +163,7 @@ void Informer::apply(const WatchEvent& e) {
 awaitable<Status> Informer::relist() {
   ListOptions lo;
   lo.labelSelector = options_.labelSelector;
+  lo.fieldSelector = options_.fieldSelector;
   auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
   auto listed = co_await kube_->list(options_.resource, options_.nameSpace, lo, deadline);
   if (!listed.ok()) {
@@ -252,6 +253,7 @@ awaitable<void> Informer::run() {
     WatchOptions wo;
     wo.resourceVersion = resourceVersion_;
     wo.labelSelector = options_.labelSelector;
+    wo.fieldSelector = options_.fieldSelector;
     wo.timeoutSeconds = options_.watchTimeoutSeconds;
     auto deadline =
         std::chrono::steady_clock::now() + std::chrono::seconds(options_.watchTimeoutSeconds + 30);

@@ -379,4 +379,10 @@ void Engine::invalidate(const std::string& digest) {
   }
 }
 
+void Engine::forgetTag(const std::string& repositoryTag) {
+  if (resolver_) {
+    resolver_->forget(repositoryTag);
+  }
+}
+
 }  // namespace hm::review

@@ -172,7 +172,7 @@ asio::awaitable<HttpResponse> WebhookHandler::admit(const HttpRequest& req, bool
 // Harbor's webhook notifications: a scan finished, an artifact was pushed or deleted. The
 // affected digests are dropped from every cache so the next review asks again.
 HttpResponse harborEvent(const HttpRequest& req, const std::string& secret, Engine& engine,
-                         std::vector<std::string>* digests) {
+                         harbor::Invalidation* invalidated) {
   if (req.method != "POST") {
     return methodNotAllowed("POST");
   }
@@ -181,27 +181,35 @@ HttpResponse harborEvent(const HttpRequest& req, const std::string& secret, Engi
               {{"remote", req.remote}});
     return {401, "application/json", R"({"error":"wrong or missing Authorization"})", {}};
   }
-  auto found = harbor::digestsInvalidatedBy(req.body);
+  auto found = harbor::invalidationOf(req.body);
   if (!found.ok()) {
     nlohmann::json error = {{"error", found.status().message()}};
     return {400, "application/json", error.dump(), {}};
   }
-  for (const auto& d : *found) {
+  applyInvalidation(engine, *found);
+  const size_t n = found->digests.size(), tags = found->tags.size();
+  log::info("Harbor event", {{"invalidated", n}, {"tags", tags}});
+  if (invalidated != nullptr) {
+    *invalidated = std::move(*found);
+  }
+  return {200, "application/json",
+          nlohmann::json{{"invalidated", n}, {"tags", tags}}.dump(), {}};
+}
+
+void applyInvalidation(Engine& engine, const harbor::Invalidation& invalidation) {
+  for (const auto& d : invalidation.digests) {
     engine.invalidate(d);
   }
-  log::info("Harbor event", {{"invalidated", found->size()}});
-  const size_t n = found->size();
-  if (digests != nullptr) {
-    *digests = std::move(*found);
+  for (const auto& t : invalidation.tags) {
+    engine.forgetTag(t);
   }
-  return {200, "application/json", nlohmann::json{{"invalidated", n}}.dump(), {}};
 }
 
 HttpResponse WebhookHandler::harborEvent(const HttpRequest& req) {
-  std::vector<std::string> digests;
-  HttpResponse out = review::harborEvent(req, options_.eventsSecret, engine_, &digests);
+  harbor::Invalidation invalidated;
+  HttpResponse out = review::harborEvent(req, options_.eventsSecret, engine_, &invalidated);
   if (out.status == 200 && observer_.harborEvent) {
-    observer_.harborEvent(digests.size());
+    observer_.harborEvent(invalidated.digests.size());
   }
   return out;
 }

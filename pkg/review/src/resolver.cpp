@@ -61,6 +61,16 @@ class RegistryResolver final : public DigestResolver {
     return StatusOr<std::string>(hit->digest);
   }
 
+  // Keys are normalized references, "host/project/repository:tag": every host's entry goes.
+  void forget(const std::string& repositoryTag) override {
+    const std::string suffix = "/" + repositoryTag;
+    cache_.eraseIf([&](const std::string& key) {
+      return key.size() > suffix.size() &&
+             key.compare(key.size() - suffix.size(), suffix.size(), suffix) == 0 &&
+             key.find('/') == key.size() - suffix.size();
+    });
+  }
+
  private:
   // A failure remembered for messages is not good enough for a fact source.
   static facts::FactCache<Resolution>::Accept acceptFor(bool forFacts) {

@@ -2,6 +2,8 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <tuple>
+
 #include "harbormaster/harbor/model.h"
 
 namespace hm::harbor {
@@ -50,6 +52,36 @@ TEST(HarborEventsTest, HostileBodiesAreErrorsOrIgnored) {
       R"({"type":"PUSH_ARTIFACT","event_data":{"resources":[{"digest":"sha256:short"},{"digest":5},{}]}})");
   ASSERT_TRUE(d.ok());
   EXPECT_TRUE(d->empty());
+}
+
+// A push moves a tag: its resolution is stale too. A push by digest names the digest as "tag" and
+// moves none; a scan never moves one; a repository or tag that is no such name is not trusted.
+TEST(HarborEventsTest, PushesAndDeletionsNameTheTagsTheyMoved) {
+  auto event = [](const std::string& type, const std::string& tag, const std::string& repo) {
+    return R"({"type":")" + type + R"(","event_data":{"resources":[{"digest":")" + kDigest +
+           R"(","tag":")" + tag + R"("}],"repository":{"repo_full_name":")" + repo + R"("}}})";
+  };
+  auto pushed = invalidationOf(event("PUSH_ARTIFACT", "v1", "team-a/app"));
+  ASSERT_TRUE(pushed.ok());
+  EXPECT_EQ(pushed->digests, std::vector<std::string>{kDigest});
+  EXPECT_EQ(pushed->tags, std::vector<std::string>{"team-a/app:v1"});
+  auto deleted = invalidationOf(event("DELETE_ARTIFACT", "release-2.1_x", "team-a/sub/app"));
+  ASSERT_TRUE(deleted.ok());
+  EXPECT_EQ(deleted->tags, std::vector<std::string>{"team-a/sub/app:release-2.1_x"});
+  for (const auto& [type, tag, repo] :
+       std::vector<std::tuple<std::string, std::string, std::string>>{
+           {"PUSH_ARTIFACT", kDigest, "team-a/app"},
+           {"SCANNING_COMPLETED", "v1", "team-a/app"},
+           {"PUSH_ARTIFACT", "v1", "app"},
+           {"PUSH_ARTIFACT", "v1", "Team-A/app"},
+           {"PUSH_ARTIFACT", "v1", "team-a//app"},
+           {"PUSH_ARTIFACT", ".v1", "team-a/app"},
+           {"PUSH_ARTIFACT", std::string(129, 'a'), "team-a/app"}}) {
+    auto found = invalidationOf(event(type, tag, repo));
+    ASSERT_TRUE(found.ok()) << type << " " << tag << " " << repo;
+    EXPECT_TRUE(found->tags.empty()) << type << " " << tag << " " << repo;
+    EXPECT_EQ(found->digests.size(), 1u) << "the digest still counts";
+  }
 }
 
 }  // namespace

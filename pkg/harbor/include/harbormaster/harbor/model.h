@@ -192,4 +192,13 @@ std::pair<std::string, std::string> harborError(std::string_view body);
 // list; a body that is no Harbor event is InvalidArgument.
 StatusOr<std::vector<std::string>> digestsInvalidatedBy(std::string_view body);
 
+// What a notification makes stale: the digests' facts, and (PUSH_ARTIFACT, DELETE_ARTIFACT of a
+// tag) what the tags resolve to, as "project/repository:tag" (Harbor's repo_full_name).
+struct Invalidation {
+  std::vector<std::string> digests;
+  std::vector<std::string> tags;
+  bool empty() const { return digests.empty() && tags.empty(); }
+};
+StatusOr<Invalidation> invalidationOf(std::string_view body);
+
 }  // namespace hm::harbor

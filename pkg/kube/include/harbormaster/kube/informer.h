@@ -34,6 +34,9 @@ struct InformerOptions {
   // reach handlers when the transformed object's metadata.resourceVersion changes: a transform
   // that puts a digest of what it kept there hides changes its readers do not care about.
   std::function<nlohmann::json(const nlohmann::json&)> transform;
+  // "metadata.name=X": one object, which RBAC can grant by resourceNames (list and watch are
+  // authorized against them only with this selector).
+  std::string fieldSelector;
 };
 
 struct InformerHandlers {

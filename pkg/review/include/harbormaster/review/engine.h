@@ -53,6 +53,8 @@ class DigestResolver {
     (void)forFacts;
     return std::nullopt;
   }
+  // A tag moved (Harbor's push event): "project/repository:tag", on whichever registry host.
+  virtual void forget(const std::string& repositoryTag) { (void)repositoryTag; }
 };
 
 struct DigestOptions {
@@ -130,6 +132,9 @@ class Engine {
 
   // A Harbor event said this digest changed: every source forgets it.
   void invalidate(const std::string& digest);
+  // ... or that this tag ("project/repository:tag") moved: its resolution is forgotten, so the
+  // next review asks the registry instead of pinning the old digest for --tag-digest-ttl.
+  void forgetTag(const std::string& repositoryTag);
 
   const Clock& clock() const { return *clock_; }
   // Images whose lookups are under way now (at most EngineSettings::maxImageLookupsInFlight).

@@ -49,10 +49,12 @@ struct HandlerObserver {
 
 // POST /harbor-events, for the webhook and the operator alike: Harbor's notification,
 // authenticated by the Authorization value its webhook policy sends (compared in constant time),
-// the digests it names forgotten by `engine` and put into `digests`. 401 for a wrong secret, 400
-// for a body that is no Harbor event.
+// what it makes stale forgotten by `engine` (applyInvalidation) and put into `invalidated`. 401
+// for a wrong secret, 400 for a body that is no Harbor event.
 net::HttpResponse harborEvent(const net::HttpRequest& req, const std::string& secret,
-                              Engine& engine, std::vector<std::string>* digests = nullptr);
+                              Engine& engine, harbor::Invalidation* invalidated = nullptr);
+// The digests' facts and the tags' resolutions forgotten (a relayed notification too).
+void applyInvalidation(Engine& engine, const harbor::Invalidation& invalidation);
 
 class WebhookHandler {
  public:
