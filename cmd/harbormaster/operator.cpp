@@ -17,6 +17,7 @@
 #include "harbor_flags.h"
 #include "harbormaster/base/files.h"
 #include "harbormaster/base/log.h"
+#include "harbormaster/eventrelay/relay.h"
 #include "harbormaster/kube/config.h"
 #include "harbormaster/net/task_group.h"
 #include "harbormaster/review/handler.h"
@@ -48,6 +49,8 @@ struct OperatorCommand {
   // With --compliance: the Authorization value Harbor's notifications carry to /harbor-events;
   // empty: the endpoint is off.
   std::string eventsSecret;
+  // --harbor-events-relay: what /harbor-events hears is relayed to every webhook replica.
+  bool eventsRelay = false;
   op::OperatorOptions op;
   std::string listen = "0.0.0.0:8080";
   std::string portsFile;      // --ports-file: the port bound, once listening
@@ -91,7 +94,7 @@ Status parseNotificationFlags(const Flags& flags, OperatorCommand& c) {
 StatusOr<OperatorCommand> parseOperatorOptions(std::vector<std::string> args) {
   FlagSpec spec;
   spec.valued = engineFlags();
-  spec.boolean = {"compliance", "notifications-skip-cert-verify"};
+  spec.boolean = {"compliance", "notifications-skip-cert-verify", "harbor-events-relay"};
   for (const char* f : {"kubeconfig",
                         "context",
                         "namespace",
@@ -247,6 +250,12 @@ StatusOr<OperatorCommand> parseOperatorOptions(std::vector<std::string> args) {
     c.server.tls = net::TlsFiles{flags->get("tls-cert"), flags->get("tls-key")};
   }
   HM_RETURN_IF_ERROR(parseNotificationFlags(*flags, c));
+  c.eventsRelay = flags->has("harbor-events-relay");
+  if (c.eventsRelay && c.eventsSecret.empty()) {
+    return invalidArgument(
+        "--harbor-events-relay needs --harbor-events-secret-file: it relays what /harbor-events "
+        "hears");
+  }
   if (!c.harbor.url.empty()) {
     // Refused here, before anything starts; runOperator connects with the same builder.
     HM_RETURN_IF_ERROR(net::parseUrl(c.harbor.url).status().withContext("--harbor-url"));
@@ -255,7 +264,7 @@ StatusOr<OperatorCommand> parseOperatorOptions(std::vector<std::string> args) {
 }
 
 HttpResponse ops(const HttpRequest& req, const op::Operator& op, const metrics::Registry& metrics,
-                 const OperatorCommand& c) {
+                 const OperatorCommand& c, eventrelay::Publisher* relay) {
   const std::string path(req.path());
   if (path == "/harbor-events" && !c.eventsSecret.empty()) {
     // Harbor's notification: the engine forgets the digests, compliance judges again what runs
@@ -265,6 +274,9 @@ HttpResponse ops(const HttpRequest& req, const op::Operator& op, const metrics::
         review::harborEvent(req, c.eventsSecret, *c.op.compliance.engine, &invalidated);
     if (out.status == 200) {
       c.op.compliance.changes->publish(invalidated.digests);
+      if (relay != nullptr) {
+        relay->publish(std::move(invalidated));
+      }
     }
     return out;
   }
@@ -331,8 +343,8 @@ int runOperator(const std::vector<std::string>& args) {
     }
     c->op.compliance.engine = std::shared_ptr<review::Engine>(std::move(*engine));
   }
-  op::Operator op(std::shared_ptr<kube::Client>(std::move(*kubeClient)), harbor, metrics, c->op,
-                  kControllers);
+  std::shared_ptr<kube::Client> kube(std::move(*kubeClient));
+  op::Operator op(kube, harbor, metrics, c->op, kControllers);
 
   auto listen = net::parseListenAddress(c->listen);
   if (!listen.ok()) {
@@ -345,8 +357,14 @@ int runOperator(const std::vector<std::string>& args) {
   };
   so.address = listen->first;
   so.port = listen->second;
+  // Harbor posts to one operator replica; the webhook replicas hear it through a ConfigMap.
+  auto control = asio::make_strand(ioc);
+  std::unique_ptr<eventrelay::Publisher> relay;
+  if (c->eventsRelay) {
+    relay = std::make_unique<eventrelay::Publisher>(control, kube, c->op.nameSpace);
+  }
   auto server = net::Server::create(ioc, so, [&](HttpRequest req) -> asio::awaitable<HttpResponse> {
-    co_return ops(req, op, *metrics, *c);
+    co_return ops(req, op, *metrics, *c, relay.get());
   });
   if (!server.ok()) {
     log::error("Failed to start the health and metrics server",
@@ -354,8 +372,10 @@ int runOperator(const std::vector<std::string>& args) {
     return 2;
   }
   (*server)->start();
-  auto control = asio::make_strand(ioc);
   asio::co_spawn(control, op.run(), net::LogFailure{"operator"});
+  if (relay) {
+    asio::co_spawn(control, relay->run(), net::LogFailure{"Harbor event relay"});
+  }
   asio::signal_set signals(control, SIGTERM, SIGINT);
   signals.async_wait([&](const boost::system::error_code& ec, int signal) {
     if (ec) {
@@ -366,6 +386,9 @@ int runOperator(const std::vector<std::string>& args) {
         control,
         [&]() -> asio::awaitable<void> {
           co_await op.shutdown();
+          if (relay) {
+            relay->stop();
+          }
           (*server)->shutdown(std::chrono::seconds(2), [&ioc] { ioc.stop(); });
         },
         net::LogFailure{"shutdown"});

@@ -2,6 +2,8 @@
 #include "harbormaster/net/server.h"
 
 #include <boost/asio/co_spawn.hpp>
+
+#include "harbormaster/eventrelay/relay.h"
 #include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/redirect_error.hpp>
@@ -66,6 +68,8 @@ struct WebhookOptions {
   std::chrono::milliseconds reviewBudget{8'000};
   // The Authorization value Harbor's webhook policy sends to POST /harbor-events; empty: off.
   std::string eventsSecret;
+  // --harbor-events-relay: hear the Harbor notifications the operator relays (eventrelay).
+  bool eventsRelay = false;
   // Self-managed certificates (--cert-secret): the keeper writes the serving pair to the files
   // --tls-cert/--tls-key name, from a Secret it maintains, and keeps the webhook configuration's
   // caBundle.
@@ -147,7 +151,7 @@ StatusOr<WebhookOptions> parseWebhookOptions(const std::vector<std::string>& arg
                            "context",
                            "cluster-policies",
                            "ports-file"},
-                .boolean = {}};
+                .boolean = {"harbor-events-relay"}};
   for (const auto& name : engineFlags()) {
     spec.valued.insert(name);
   }
@@ -185,6 +189,10 @@ StatusOr<WebhookOptions> parseWebhookOptions(const std::vector<std::string>& arg
     }
     o.eventsSecret = std::move(*secret);
   }
+  o.eventsRelay = flags->has("harbor-events-relay");
+  if (o.eventsRelay && !o.harbor.connection) {
+    return invalidArgument("--harbor-events-relay needs --harbor-url");
+  }
   auto listen = net::parseListenAddress(flags->get("listen", ":8443"));
   if (!listen.ok()) {
     return listen.status();
@@ -206,6 +214,9 @@ StatusOr<WebhookOptions> parseWebhookOptions(const std::vector<std::string>& arg
   o.portsFile = flags->get("ports-file");
   const char* podNamespace = std::getenv("POD_NAMESPACE");
   o.ownNamespace = flags->get("namespace", podNamespace != nullptr ? podNamespace : "");
+  if (o.eventsRelay && o.ownNamespace.empty()) {
+    return invalidArgument("--harbor-events-relay needs --namespace (or POD_NAMESPACE)");
+  }
   if (flags->has("threads")) {
     int n = std::atoi(flags->get("threads").c_str());
     if (n < 1 || n > 256) {
@@ -353,7 +364,7 @@ std::unique_ptr<policysource::ClusterPolicies> startClusterPolicies(
 // policy informers; null when neither is wanted.
 StatusOr<std::shared_ptr<kube::Client>> kubeClient(asio::io_context& ioc,
                                                    const WebhookOptions& opts) {
-  if (!opts.certificates && !opts.clusterPolicies) {
+  if (!opts.certificates && !opts.clusterPolicies && !opts.eventsRelay) {
     return std::shared_ptr<kube::Client>();
   }
   auto config = kube::loadConfig(opts.kube);
@@ -507,6 +518,18 @@ int runWebhook(const std::vector<std::string>& args) {
     asio::co_spawn(control, keeper->run(opts->certCheckInterval, std::chrono::seconds(2)),
                    net::LogFailure{"certificate keeper"});
   }
+  // Harbor posts to one replica (the operator's); every replica hears it through the relay.
+  std::unique_ptr<eventrelay::Subscriber> relay;
+  if (opts->eventsRelay) {
+    review::Engine* e = engine->get();
+    relay = std::make_unique<eventrelay::Subscriber>(
+        *kube, opts->ownNamespace, [e](const harbor::Invalidation& notice) {
+          review::applyInvalidation(*e, notice);
+          log::info("Relayed Harbor event",
+                    {{"invalidated", notice.digests.size()}, {"tags", notice.tags.size()}});
+        });
+    asio::co_spawn(control, relay->run(), net::LogFailure{"Harbor event relay"});
+  }
 
   asio::signal_set signals(control, SIGTERM, SIGINT);
   signals.async_wait([&](const boost::system::error_code& ec, int signal) {
@@ -522,6 +545,9 @@ int runWebhook(const std::vector<std::string>& args) {
     }
     if (keeper) {
       keeper->stop();
+    }
+    if (relay) {
+      relay->stop();
     }
     auto pending = std::make_shared<int>(opsServer ? 2 : 1);
     auto finished = [&ioc, pending] {

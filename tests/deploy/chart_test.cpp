@@ -277,6 +277,22 @@ TEST(ChartTest, NotificationsWireTheSecretAndTheUrlAndTlsServesTheirPort) {
                             "--harbor-events-secret-file=/etc/harbormaster/events/secret",
                             "--tls-cert=/etc/harbormaster/tls/tls.crt",
                             "--tls-key=/etc/harbormaster/tls/tls.key"}));
+  // Every webhook replica hears what Harbor tells the operator: the relay's flags on both sides,
+  // and rights to the one ConfigMap only.
+  EXPECT_THAT(args(deployment), Contains("--harbor-events-relay"));
+  EXPECT_THAT(args(findDocument(on.documents, "Deployment", "hm-harbormaster-webhook")),
+              Contains("--harbor-events-relay"));
+  const json webhookRole =
+      findDocument(on.documents, "Role", "hm-harbormaster-webhook-harbor-events");
+  ASSERT_TRUE(webhookRole.is_object());
+  EXPECT_EQ(webhookRole["rules"].size(), 1u);
+  EXPECT_EQ(webhookRole["rules"][0]["resourceNames"][0], "harbormaster-harbor-events");
+  EXPECT_EQ(strings(webhookRole["rules"][0]["verbs"]),
+            (std::vector<std::string>{"get", "list", "watch"}));
+  EXPECT_THAT(
+      findDocument(on.documents, "Role", "hm-harbormaster-operator-leader-election")["rules"]
+          .dump(),
+      HasSubstr("harbormaster-harbor-events"));
   const json secret =
       findDocument(on.documents, "Secret", "hm-harbormaster-operator-harbor-events");
   ASSERT_TRUE(secret.is_object());

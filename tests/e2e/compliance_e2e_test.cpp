@@ -18,6 +18,7 @@
 #include "support/registry_rig.h"
 #include "support/temp_dir.h"
 #include "support/tls_client.h"
+#include "support/webhook_rig.h"
 
 namespace hm {
 namespace {
@@ -566,6 +567,99 @@ spec:
   ASSERT_EQ(kube.kubectl({"delete", "harborproject", "shop", "--wait=false"}, out), 0) << out;
   ASSERT_TRUE(testing::eventually(10, [&] { return policies().empty(); }))
       << policies().dump() << op.output();
+}
+
+// Harbor posts to one address; behind a Service that is one replica. The operator relays what it
+// hears (--harbor-events-relay) through a ConfigMap every webhook replica watches: two webhooks
+// with hour-long caches both forget a rescanned digest, and both forget a moved tag.
+TEST(HarborEventRelayTest, EveryWebhookReplicaHearsWhatHarborToldTheOperator) {
+  testing::TempDir dir, first, second;
+  testing::HarborRig harbor;
+  testing::OciLayout layout;
+  testing::KubeSimRig kube;
+  harbor.createProject("shop");
+  auto v1 = layout.addImage("v1", "relayed web 1");
+  layout.push("v1", harbor.host() + "/shop/web:1", false, "admin:" + harbor.adminPassword());
+  harbor.setScan(R"({"digest":")" + v1.digest + R"(","status":"Success","vulnerabilities":[]})");
+  dir.write("policy.yaml", R"(apiVersion: harbormaster.io/v1alpha1
+kind: ImagePolicy
+metadata: {name: scans}
+spec:
+  match: {namespaces: [shop]}
+  digest: Optional
+  vulnerabilities: {severity: High}
+)");
+  dir.write("harbor-credentials", "admin:" + harbor.adminPassword() + "\n");
+  dir.write("events-secret", "Bearer s3cret\n");
+  const std::vector<std::string> webhookFlags = {"--policy",
+                                                 dir.file("policy.yaml"),
+                                                 "--harbor-url",
+                                                 harbor.url(),
+                                                 "--harbor-credentials-file",
+                                                 dir.file("harbor-credentials"),
+                                                 "--kubeconfig",
+                                                 kube.kubeconfig(),
+                                                 "--namespace",
+                                                 "default",
+                                                 "--scan-cache-ttl",
+                                                 "1h",
+                                                 "--tag-digest-ttl",
+                                                 "1h",
+                                                 "--harbor-events-relay"};
+  testing::WebhookProcess a = testing::startWebhook(first, webhookFlags);
+  testing::WebhookProcess b = testing::startWebhook(second, webhookFlags);
+  ASSERT_TRUE(a.ready && b.ready) << a.process->output() << b.process->output();
+  const std::string image = harbor.host() + "/shop/web:1";
+  auto allowed = [&](const testing::WebhookProcess& w) {
+    json r = testing::reviewResponse(w.port, testing::podReview(image, "shop"));
+    return r.is_object() && r.value("allowed", false);
+  };
+  ASSERT_TRUE(allowed(a)) << a.process->output();
+  ASSERT_TRUE(allowed(b)) << b.process->output();
+
+  testing::Process op(
+      {HM_BINARY, "operator", "--kubeconfig", kube.kubeconfig(), "--namespace", "default",
+       "--leader-elect=false", "--compliance", "--harbor-url", harbor.url(),
+       "--harbor-credentials-file", dir.file("harbor-credentials"), "--harbor-events-secret-file",
+       dir.file("events-secret"), "--harbor-events-relay", "--listen", "127.0.0.1:0",
+       "--ports-file", dir.file("operator.ports")},
+      dir.file("operator.log"));
+  const uint16_t port = testing::waitForPorts(dir.file("operator.ports"), op)["listen"];
+  auto post = [&](const std::string& body) {
+    testing::Client c(port, false);
+    c.writeRaw(
+        "POST /harbor-events HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+        "Authorization: Bearer s3cret\r\nContent-Length: " +
+        std::to_string(body.size()) + "\r\n\r\n" + body);
+    return c.readReply().status;
+  };
+  auto event = [](const std::string& type, const std::string& digest, const std::string& tag) {
+    return R"({"type":")" + type + R"(","occur_at":1767312000,"operator":"admin",)" +
+           R"("event_data":{"resources":[{"digest":")" + digest + R"(","tag":")" + tag +
+           R"("}],"repository":{"name":"web","namespace":"shop","repo_full_name":"shop/web"}}})";
+  };
+
+  // A rescan finds a Critical CVE; Harbor tells the operator, and only the operator.
+  harbor.setScan(
+      R"({"digest":")" + v1.digest +
+      R"(","status":"Success","vulnerabilities":[{"id":"CVE-2026-9","package":"zlib","version":"1","fix_version":"2","severity":"Critical"}]})");
+  EXPECT_TRUE(allowed(a)) << "cached for an hour: nothing told this replica yet";
+  ASSERT_EQ(post(event("SCANNING_COMPLETED", v1.digest, "1")), 200);
+  EXPECT_TRUE(testing::eventually(10, [&] { return !allowed(a); })) << a.process->output();
+  EXPECT_TRUE(testing::eventually(10, [&] { return !allowed(b); })) << b.process->output();
+  json cm = kube.get({"configmap", "harbormaster-harbor-events", "-n", "default"});
+  ASSERT_TRUE(cm.is_object());
+  EXPECT_THAT(cm["data"]["notices"].get<std::string>(), HasSubstr(v1.digest));
+
+  // The tag moves to a fixed build: the push event makes both forget where web:1 pointed (an
+  // hour's --tag-digest-ttl would otherwise keep judging the old digest).
+  auto v2 = layout.addImage("v2", "relayed web 2");
+  layout.push("v2", harbor.host() + "/shop/web:1", false, "admin:" + harbor.adminPassword());
+  harbor.setScan(R"({"digest":")" + v2.digest + R"(","status":"Success","vulnerabilities":[]})");
+  EXPECT_FALSE(allowed(a)) << "still the old digest";
+  ASSERT_EQ(post(event("PUSH_ARTIFACT", v2.digest, "1")), 200);
+  EXPECT_TRUE(testing::eventually(10, [&] { return allowed(a); })) << a.process->output();
+  EXPECT_TRUE(testing::eventually(10, [&] { return allowed(b); })) << b.process->output();
 }
 
 INSTANTIATE_TEST_SUITE_P(Formats, HarborNotificationsTest,
