@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <filesystem>
 #include <fstream>
+#include <regex>
 #include <set>
 
 #include "harbormaster/base/encoding.h"
@@ -326,6 +327,66 @@ TEST(ChartTest, NotificationsWireTheSecretAndTheUrlAndTlsServesTheirPort) {
   EXPECT_THAT(alone.output, HasSubstr("needs operator.compliance.enabled"));
   auto format = with({"operator.notifications.format=Xml"});
   EXPECT_NE(format.exitCode, 0) << "the schema knows Harbor's payload formats";
+}
+
+// The Grafana dashboard: off by default; on, a ConfigMap with the sidecar's label holding a
+// dashboard whose every query names metrics the code registers (so a renamed metric fails here,
+// not in someone's Grafana).
+TEST(ChartTest, TheGrafanaDashboardQueriesOnlyMetricsWeExport) {
+  auto off = renderChart({});
+  ASSERT_EQ(off.exitCode, 0) << off.output;
+  EXPECT_FALSE(findDocument(off.documents, "ConfigMap", "hm-harbormaster-dashboard").is_object());
+  auto on = renderChart(
+      {}, {"metrics.grafanaDashboard.enabled=true", "metrics.grafanaDashboard.folder=Platform"});
+  ASSERT_EQ(on.exitCode, 0) << on.output;
+  const json cm = findDocument(on.documents, "ConfigMap", "hm-harbormaster-dashboard");
+  ASSERT_TRUE(cm.is_object());
+  EXPECT_EQ(cm["metadata"]["labels"]["grafana_dashboard"], "1");
+  EXPECT_EQ(cm["metadata"]["annotations"]["grafana_folder"], "Platform");
+  const json dashboard = json::parse(cm["data"]["harbormaster.json"].get<std::string>());
+  EXPECT_EQ(dashboard["uid"], "harbormaster");
+  // What the code registers: every "harbormaster_…" name in a source file under pkg/.
+  std::set<std::string> exported;
+  const std::regex quoted("\"(harbormaster_[a-z_]+)\"");
+  for (const auto& entry :
+       std::filesystem::recursive_directory_iterator(std::string(HM_SOURCE_DIR) + "/pkg")) {
+    if (entry.path().extension() != ".cpp") {
+      continue;
+    }
+    std::ifstream in(entry.path());
+    const std::string text((std::istreambuf_iterator<char>(in)), {});
+    for (std::sregex_iterator it(text.begin(), text.end(), quoted), end; it != end; ++it) {
+      exported.insert((*it)[1]);
+    }
+  }
+  ASSERT_GT(exported.size(), 20u);
+  const std::regex metric("harbormaster_[a-z_]+");
+  std::set<std::string> queried;
+  for (const auto& panel : dashboard["panels"]) {
+    for (const auto& target : panel.value("targets", json::array())) {
+      const std::string expr = target["expr"];
+      for (std::sregex_iterator it(expr.begin(), expr.end(), metric), end; it != end; ++it) {
+        std::string name = it->str();
+        for (const char* suffix : {"_bucket", "_count", "_sum"}) {
+          const std::string sfx(suffix);
+          if (name.size() > sfx.size() &&
+              name.compare(name.size() - sfx.size(), sfx.size(), sfx) == 0 &&
+              !exported.count(name)) {
+            name.resize(name.size() - sfx.size());
+          }
+        }
+        queried.insert(name);
+        EXPECT_TRUE(exported.count(name)) << name << " in " << panel["title"];
+      }
+    }
+  }
+  // The views the dashboard is for.
+  for (const char* needed :
+       {"harbormaster_policy_decisions_total", "harbormaster_admission_duration_seconds",
+        "harbormaster_scan_cache_lookups_total", "harbormaster_signature_cache_lookups_total",
+        "harbormaster_compliance_results"}) {
+    EXPECT_TRUE(queried.count(needed)) << needed;
+  }
 }
 
 TEST(ChartTest, ComplianceAddsItsFlagsAndOnlyTheRightsItUses) {
