@@ -8,7 +8,7 @@
 namespace hm::cli {
 
 const std::set<std::string> kHarborFlags = {"harbor-url", "harbor-ca", "harbor-credentials-file",
-                                            "registry-host"};
+                                            "registry-host", "harbor-rate-limit"};
 
 const std::set<std::string> kRegistryFlags = {"plain-http-registry", "digest-lookup-budget",
                                               "tag-digest-ttl", "max-image-lookups-per-review",
@@ -64,7 +64,8 @@ StatusOr<HarborFlags> parseHarborFlags(const Flags& flags) {
     out.plainHttpRegistries = it->second;
   }
   if (!flags.has("harbor-url")) {
-    for (const char* needsUrl : {"harbor-ca", "harbor-credentials-file", "registry-host"}) {
+    for (const char* needsUrl :
+         {"harbor-ca", "harbor-credentials-file", "registry-host", "harbor-rate-limit"}) {
       if (flags.has(needsUrl)) {
         return invalidArgument(std::string("--") + needsUrl + " needs --harbor-url");
       }
@@ -76,6 +77,15 @@ StatusOr<HarborFlags> parseHarborFlags(const Flags& flags) {
   c.caFile = flags.get("harbor-ca");
   if (auto it = flags.values.find("registry-host"); it != flags.values.end()) {
     c.registryHosts = it->second;
+  }
+  if (flags.has("harbor-rate-limit")) {
+    // Requests per second to Harbor's API, per process and connection (the compliance engine
+    // and the operator's controllers each have one).
+    auto n = parseCount("harbor-rate-limit", flags.get("harbor-rate-limit"), 100'000);
+    if (!n.ok()) {
+      return n.status();
+    }
+    c.requestsPerSecond = static_cast<double>(*n);
   }
   if (flags.has("harbor-credentials-file")) {
     const std::string path = flags.get("harbor-credentials-file");

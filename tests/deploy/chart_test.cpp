@@ -389,6 +389,20 @@ TEST(ChartTest, TheGrafanaDashboardQueriesOnlyMetricsWeExport) {
   }
 }
 
+TEST(ChartTest, TheHarborRateLimitReachesBothComponents) {
+  auto r = renderChart({}, {"harbor.url=https://harbor.example.com", "harbor.rateLimit=40"});
+  ASSERT_EQ(r.exitCode, 0) << r.output;
+  for (const char* name : {"hm-harbormaster-webhook", "hm-harbormaster-operator"}) {
+    EXPECT_THAT(args(findDocument(r.documents, "Deployment", name)),
+                Contains("--harbor-rate-limit=40"))
+        << name;
+  }
+  auto none = renderChart({}, {"harbor.url=https://harbor.example.com"});
+  ASSERT_EQ(none.exitCode, 0) << none.output;
+  EXPECT_THAT(none.output, Not(HasSubstr("--harbor-rate-limit"))) << "no limit by default";
+  EXPECT_NE(renderChart({}, {"harbor.rateLimit=-1"}).exitCode, 0);
+}
+
 TEST(ChartTest, ComplianceAddsItsFlagsAndOnlyTheRightsItUses) {
   auto verbsOf = [](const json& role) {
     std::map<std::string, std::vector<std::string>> verbs;

@@ -417,6 +417,30 @@ TEST_F(HarborContractTest, WebhookPoliciesAreKeptAndNotifyAsHarborDoes) {
   EXPECT_TRUE(listed->empty());
 }
 
+// --harbor-rate-limit: a call that has no slot before its deadline fails at once, as a
+// ResourceExhausted that names the limit, and sends nothing.
+TEST_F(HarborContractTest, ARateLimitedClientRefusesWhatItCannotSendInTime) {
+  auto http = net::HttpClient::create(io_.ioc().get_executor(), {});
+  ASSERT_TRUE(http.ok());
+  HarborOptions o;
+  o.url = "http://" + rig_->host();
+  o.username = "admin";
+  o.password = rig_->adminPassword();
+  o.requestsPerSecond = 2;
+  auto c = Client::create(std::shared_ptr<net::HttpClient>(std::move(*http)), o);
+  rig_->control("DELETE", "/sim/stats");
+  for (int i = 0; i < 2; ++i) {
+    EXPECT_TRUE(runOn(io_.ioc(), c->getProject("shop", soon())).ok()) << "within the burst";
+  }
+  auto refused = runOn(io_.ioc(), c->getProject("shop", std::chrono::steady_clock::now() +
+                                                            std::chrono::milliseconds(100)));
+  EXPECT_EQ(refused.status().code(), StatusCode::kResourceExhausted);
+  EXPECT_THAT(refused.status().message(), HasSubstr("--harbor-rate-limit (2/s)"));
+  const json stats = json::parse(rig_->control("GET", "/sim/stats"));
+  EXPECT_EQ(stats["requests"].value("GET /api/v2.0/projects/shop", 0), 2) << stats.dump();
+  EXPECT_TRUE(runOn(io_.ioc(), c->getProject("shop", soon())).ok()) << "waits for its slot";
+}
+
 TEST_F(HarborContractTest, ScanTriggerQueuesAndRefusesWhileRunning) {
   auto c = client();
   auto img = layout_->addImage("scan-me", "scan trigger");

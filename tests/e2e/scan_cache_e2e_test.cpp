@@ -44,7 +44,7 @@ class ScanGateCacheTest : public ::testing::Test {
     const std::string url = "http://" + rig_->host();
     auto harbor =
         harbor::Client::create(std::shared_ptr<net::HttpClient>(std::move(*http)),
-                               harbor::HarborOptions{url, "admin", rig_->adminPassword()});
+                               harbor::HarborOptions{url, "admin", rig_->adminPassword(), 0});
     auto g = ScanGate::create(harbor, {url, {}}, cache);
     EXPECT_TRUE(g.ok());
     return std::move(*g);

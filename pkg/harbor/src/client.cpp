@@ -1,6 +1,11 @@
 #include "harbormaster/harbor/client.h"
 
 #include "harbormaster/base/encoding.h"
+#include "harbormaster/harbor/rate.h"
+
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
 
 #include <openssl/evp.h>
 
@@ -110,6 +115,7 @@ class ApiClient final : public Client {
   std::shared_ptr<net::HttpClient> http_;
   HarborOptions options_;
   std::string authorization_;
+  std::unique_ptr<RequestRate> rate_;  // null: no limit
 };
 
 }  // namespace
@@ -131,6 +137,29 @@ ApiClient::ApiClient(std::shared_ptr<net::HttpClient> http, HarborOptions option
   if (!options_.username.empty()) {
     authorization_ = "Basic " + hm::base64Encode(options_.username + ":" + options_.password);
   }
+  if (options_.requestsPerSecond > 0) {
+    rate_ = std::make_unique<RequestRate>(options_.requestsPerSecond);
+  }
+}
+
+RequestRate::RequestRate(double perSecond)
+    : perSecond_(perSecond),
+      interval_(std::chrono::nanoseconds(static_cast<int64_t>(1e9 / perSecond))),
+      burst_(std::chrono::nanoseconds(static_cast<int64_t>(1e9))) {}
+
+std::optional<RequestRate::Time> RequestRate::reserve(Time now, Time deadline) {
+  std::lock_guard lock(mu_);
+  const Time scheduled = std::max(next_, now);
+  // A second's worth may go at once: the schedule may run up to burst_ ahead of now.
+  Time at = scheduled - burst_ + interval_;
+  if (at < now) {
+    at = now;
+  }
+  if (at > deadline) {
+    return std::nullopt;
+  }
+  next_ = scheduled + interval_;
+  return at;
 }
 
 Status ApiClient::errorFrom(const net::ClientResponse& res, const std::string& what) const {
@@ -169,6 +198,19 @@ awaitable<StatusOr<net::ClientResponse>> ApiClient::send(std::string method, std
   }
   if (!authorization_.empty()) {
     req.headers.push_back({"Authorization", authorization_});
+  }
+  if (rate_) {
+    const auto now = std::chrono::steady_clock::now();
+    auto at = rate_->reserve(now, deadline);
+    if (!at) {
+      co_return resourceExhausted("Harbor " + options_.url + ": --harbor-rate-limit (" +
+                                  std::to_string(static_cast<int64_t>(rate_->perSecond())) +
+                                  "/s) leaves no slot before the deadline");
+    }
+    if (*at > now) {
+      boost::asio::steady_timer wait(co_await boost::asio::this_coro::executor, *at);
+      co_await wait.async_wait(boost::asio::use_awaitable);
+    }
   }
   auto res = co_await http_->send(std::move(req));
   if (!res.ok()) {

@@ -47,6 +47,25 @@ TEST(HarborFlagsTest, LookupLimitsAreWholeNumbersAndReachTheEngine) {
   EXPECT_EQ(parseHarborFlags(*none)->engineOptions().settings.maxImageLookupsPerReview, 64u);
 }
 
+TEST(HarborFlagsTest, TheHarborRateLimitIsAWholeNumberOfRequestsPerSecond) {
+  auto f = parse({"--harbor-url", "https://harbor.example.com", "--harbor-rate-limit", "50"});
+  ASSERT_TRUE(f.ok()) << f.status().message();
+  ASSERT_TRUE(f->connection.has_value());
+  EXPECT_EQ(f->connection->requestsPerSecond, 50);
+  EXPECT_EQ(f->engineOptions().harbor->requestsPerSecond, 50) << "the engine's connection too";
+  auto unlimited = parse({"--harbor-url", "https://harbor.example.com"});
+  ASSERT_TRUE(unlimited.ok());
+  EXPECT_EQ(unlimited->connection->requestsPerSecond, 0) << "no limit unless asked";
+  for (const char* bad : {"0", "-5", "1.5", "fast"}) {
+    auto b = parse({"--harbor-url", "https://harbor.example.com", "--harbor-rate-limit", bad});
+    ASSERT_FALSE(b.ok()) << bad;
+    EXPECT_THAT(b.status().message(), HasSubstr("--harbor-rate-limit")) << bad;
+  }
+  auto alone = parse({"--harbor-rate-limit", "5"});
+  ASSERT_FALSE(alone.ok());
+  EXPECT_THAT(alone.status().message(), HasSubstr("needs --harbor-url"));
+}
+
 TEST(HarborFlagsTest, ReadsUsernameAndPasswordFromTheCredentialsFile) {
   hm::testing::TempDir dir;
   dir.write("creds", "robot$ci+bot:pa:ss\r\nignored\n");

@@ -25,7 +25,7 @@ TEST(HarborConnectTest, NamesTheRegistryAsImageReferencesDo) {
       {"https://[fd00::5]", "[fd00::5]"},
   };
   for (const auto& [url, host] : cases) {
-    auto c = connect(io.get_executor(), Connection{url, "", "robot$x", "s", {}});
+    auto c = connect(io.get_executor(), Connection{url, "", "robot$x", "s", {}, 0});
     ASSERT_TRUE(c.ok()) << url << ": " << c.status().message();
     ASSERT_FALSE(c->registryHosts.empty());
     EXPECT_EQ(c->registryHosts.front(), host) << url;
@@ -35,18 +35,18 @@ TEST(HarborConnectTest, NamesTheRegistryAsImageReferencesDo) {
   }
   auto more =
       connect(io.get_executor(),
-              Connection{"https://harbor.example.com", "", "", "", {"Registry.Example.com"}});
+              Connection{"https://harbor.example.com", "", "", "", {"Registry.Example.com"}, 0});
   ASSERT_TRUE(more.ok());
   EXPECT_THAT(more->registryHosts, ElementsAre("harbor.example.com", "registry.example.com"));
 }
 
 TEST(HarborConnectTest, ABadUrlOrCaFileIsAClearError) {
   boost::asio::io_context io;
-  auto url = connect(io.get_executor(), Connection{"harbor.example.com", "", "", "", {}});
+  auto url = connect(io.get_executor(), Connection{"harbor.example.com", "", "", "", {}, 0});
   ASSERT_FALSE(url.ok());
   EXPECT_THAT(url.status().message(), HasSubstr("--harbor-url"));
   auto ca = connect(io.get_executor(),
-                    Connection{"https://harbor.example.com", "/nonexistent/ca.pem", "", "", {}});
+                    Connection{"https://harbor.example.com", "/nonexistent/ca.pem", "", "", {}, 0});
   ASSERT_FALSE(ca.ok());
   EXPECT_THAT(ca.status().message(), HasSubstr("the Harbor connection"));
 }

@@ -131,6 +131,9 @@ harbor.credentials (NOTES.txt warns).
 {{- range $root.Values.harbor.registryHosts }}
 - --registry-host={{ . }}
 {{- end }}
+{{- with $root.Values.harbor.rateLimit }}
+- --harbor-rate-limit={{ . }}
+{{- end }}
 {{- end }}
 {{- end -}}
 

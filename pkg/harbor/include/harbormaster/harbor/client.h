@@ -24,6 +24,9 @@ struct HarborOptions {
   std::string url;  // https://harbor.example.com (no trailing /api/v2.0)
   std::string username;
   std::string password;
+  // API requests per second this client sends at most (a second's worth at once); 0: no limit.
+  // A request that would wait past its deadline fails at once with ResourceExhausted.
+  double requestsPerSecond = 0;
 };
 
 using Deadline = std::chrono::steady_clock::time_point;

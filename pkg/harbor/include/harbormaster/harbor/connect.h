@@ -22,6 +22,7 @@ struct Connection {
   std::string password;
   // Other host[:port] names Harbor's registry is reached by (the URL's host always is).
   std::vector<std::string> registryHosts;
+  double requestsPerSecond = 0;  // --harbor-rate-limit: API requests per second; 0: no limit
 };
 
 struct Connected {
