@@ -231,6 +231,31 @@ TEST_F(ComplianceTest, TheOperatorRefusesEngineFlagsWithoutCompliance) {
   EXPECT_THAT(p.output(), HasSubstr("--scan-cache-ttl needs --compliance"));
 }
 
+// What the kubelet reports of a running Pod's one container "web": the digest it runs.
+void kubeletReports(testing::KubeSimRig& kube, const std::string& ns, const std::string& pod,
+                    const std::string& imageId) {
+  const json status = {
+      {"status",
+       {{"phase", "Running"}, {"containerStatuses", {{{"name", "web"}, {"imageID", imageId}}}}}}};
+  std::string out;
+  ASSERT_EQ(kube.kubectl({"patch", "pod", pod, "-n", ns, "--subresource=status", "--type=merge",
+                          "-p", status.dump()},
+                         out),
+            0)
+      << out;
+}
+
+// The namespace's vulnerabilities result (one workload); empty until reported.
+json vulnerabilityResult(testing::KubeSimRig& kube, const std::string& ns) {
+  json r = kube.get({"policyreports.v1alpha2.wgpolicyk8s.io", "harbormaster", "-n", ns});
+  for (const auto& x : r.is_object() ? r["results"] : json::array()) {
+    if (x.value("rule", "") == "vulnerabilities") {
+      return x;
+    }
+  }
+  return json::object();
+}
+
 // Harbor learns more: a rescan of a running image finds a Critical CVE, Harbor posts its
 // notification to the operator's /harbor-events, and the report and the Deployment say so within
 // seconds — with the scan facts cached for a minute and the periodic pass hours away, only the
@@ -269,16 +294,8 @@ spec:
                               harbor.host() + R"(/shop/web:1"}]
 )");
   ASSERT_EQ(kube.kubectl({"apply", "-f", dir.file("apply.yaml")}, out), 0) << out;
-  const json status = {
-      {"status",
-       {{"phase", "Running"},
-        {"containerStatuses",
-         {{{"name", "web"}, {"imageID", harbor.host() + "/shop/web@" + img.digest}}}}}}};
-  ASSERT_EQ(kube.kubectl({"patch", "pod", "web", "-n", "shop", "--subresource=status",
-                          "--type=merge", "-p", status.dump()},
-                         out),
-            0)
-      << out;
+  ASSERT_NO_FATAL_FAILURE(
+      kubeletReports(kube, "shop", "web", harbor.host() + "/shop/web@" + img.digest));
   dir.write("harbor-credentials", "admin:" + harbor.adminPassword() + "\n");
   dir.write("events-secret", "Bearer s3cret\n");
   testing::Process op({HM_BINARY,
@@ -303,15 +320,7 @@ spec:
                        dir.file("operator.ports")},
                       dir.file("operator.log"));
   const uint16_t port = testing::waitForPorts(dir.file("operator.ports"), op)["listen"];
-  auto result = [&] {
-    json r = kube.get({"policyreports.v1alpha2.wgpolicyk8s.io", "harbormaster", "-n", "shop"});
-    for (const auto& x : r.is_object() ? r["results"] : json::array()) {
-      if (x.value("rule", "") == "vulnerabilities") {
-        return x;
-      }
-    }
-    return json::object();  // not (yet) reported
-  };
+  auto result = [&] { return vulnerabilityResult(kube, "shop"); };
   ASSERT_TRUE(testing::eventually(20, [&] { return result().value("result", "") == "pass"; }))
       << op.output();
   EXPECT_EQ(result()["resources"][0]["kind"], "Pod") << "a bare Pod is its own workload";
@@ -497,25 +506,9 @@ spec:
                             R"(/shop/web:1"}]
 )");
   ASSERT_EQ(kube.kubectl({"apply", "-f", dir.file("pod.yaml")}, out), 0) << out;
-  const json status = {
-      {"status",
-       {{"phase", "Running"},
-        {"containerStatuses",
-         {{{"name", "web"}, {"imageID", harbor.host() + "/shop/web@" + img.digest}}}}}}};
-  ASSERT_EQ(kube.kubectl({"patch", "pod", "web", "-n", "shop", "--subresource=status",
-                          "--type=merge", "-p", status.dump()},
-                         out),
-            0)
-      << out;
-  auto result = [&] {
-    json r = kube.get({"policyreports.v1alpha2.wgpolicyk8s.io", "harbormaster", "-n", "shop"});
-    for (const auto& x : r.is_object() ? r["results"] : json::array()) {
-      if (x.value("rule", "") == "vulnerabilities") {
-        return x;
-      }
-    }
-    return json::object();
-  };
+  ASSERT_NO_FATAL_FAILURE(
+      kubeletReports(kube, "shop", "web", harbor.host() + "/shop/web@" + img.digest));
+  auto result = [&] { return vulnerabilityResult(kube, "shop"); };
   ASSERT_TRUE(testing::eventually(20, [&] { return result().value("result", "") == "pass"; }))
       << op.output();
 

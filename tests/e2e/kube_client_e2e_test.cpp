@@ -116,23 +116,39 @@ TEST_F(KubeClientTest, ListsEveryPageAndFiltersByLabel) {
     ASSERT_TRUE(runOn(io_.ioc(), kube_->create(kConfigMaps, "default", cm, soon())).ok());
   }
   rig_->control("DELETE", "/sim/stats");
-  auto all = runOn(io_.ioc(), kube_->list(kConfigMaps, "default", {"", "", 3}, soon()));
+  auto all = runOn(io_.ioc(), kube_->list(kConfigMaps, "default", {"", "", 3, {}}, soon()));
   ASSERT_TRUE(all.ok()) << all.status().message();
   EXPECT_EQ((*all)["items"].size(), 7u);
   EXPECT_FALSE((*all)["metadata"].contains("continue"));
   auto stats = json::parse(rig_->control("GET", "/sim/stats"))["requests"];
   EXPECT_EQ(stats.value("GET /api/v1/namespaces/default/configmaps", 0), 3) << "pages of 3";
-  auto odd = runOn(io_.ioc(), kube_->list(kConfigMaps, "default", {"app=odd", "", 500}, soon()));
+  auto odd =
+      runOn(io_.ioc(), kube_->list(kConfigMaps, "default", {"app=odd", "", 500, {}}, soon()));
   ASSERT_TRUE(odd.ok());
   EXPECT_EQ((*odd)["items"].size(), 3u);
   auto set = runOn(io_.ioc(), kube_->list(kConfigMaps, "default",
-                                          {"app in (odd,even),app!=even", "", 2}, soon()));
+                                          {"app in (odd,even),app!=even", "", 2, {}}, soon()));
   ASSERT_TRUE(set.ok());
   EXPECT_EQ((*set)["items"].size(), 3u);
-  auto byName = runOn(
-      io_.ioc(), kube_->list(kConfigMaps, "default", {"", "metadata.name=page-4", 500}, soon()));
+  auto byName = runOn(io_.ioc(), kube_->list(kConfigMaps, "default",
+                                             {"", "metadata.name=page-4", 500, {}}, soon()));
   ASSERT_TRUE(byName.ok());
   ASSERT_EQ((*byName)["items"].size(), 1u);
+  // A transform is applied to every item of every page as it arrives.
+  auto names =
+      runOn(io_.ioc(),
+            kube_->list(kConfigMaps, "default",
+                        {"", "", 3,
+                         [](const nlohmann::json& item) {
+                           return nlohmann::json{{"metadata", item["metadata"]}, {"kept", true}};
+                         }},
+                        soon()));
+  ASSERT_TRUE(names.ok()) << names.status().message();
+  EXPECT_EQ((*names)["items"].size(), 7u) << "every page";
+  for (const auto& item : (*names)["items"]) {
+    EXPECT_TRUE(item.value("kept", false));
+    EXPECT_FALSE(item.contains("data")) << "only what the transform kept";
+  }
 }
 
 TEST_F(KubeClientTest, PatchTypes) {

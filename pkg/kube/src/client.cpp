@@ -259,6 +259,11 @@ awaitable<StatusOr<json>> RestClient::list(Resource r, std::string ns, ListOptio
     if (!list.contains("items") || !list["items"].is_array()) {
       co_return unavailable("list of " + r.resource + ": the answer has no items");
     }
+    if (options.transform) {
+      for (auto& item : list["items"]) {
+        item = options.transform(item);
+      }
+    }
     if (merged.is_null()) {
       merged = list;
     } else {

@@ -110,8 +110,8 @@ void Informer::reindex(const std::string& key, const json* before, const json* a
   }
 }
 
-void Informer::upsert(const json& raw) {
-  const json object = options_.transform ? options_.transform(raw) : raw;
+void Informer::upsert(const json& raw, bool transformed) {
+  const json object = options_.transform && !transformed ? options_.transform(raw) : raw;
   std::optional<json> before;
   {
     std::lock_guard lock(mu_);
@@ -164,15 +164,29 @@ awaitable<Status> Informer::relist() {
   ListOptions lo;
   lo.labelSelector = options_.labelSelector;
   lo.fieldSelector = options_.fieldSelector;
+  // Page by page, so the whole list is never held untransformed; a client that does not apply
+  // it (a test's) leaves it to upsert().
+  auto applied = std::make_shared<bool>(false);
+  if (options_.transform) {
+    lo.transform = [transform = options_.transform, applied](const json& item) {
+      *applied = true;
+      return transform(item);
+    };
+  }
   auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
   auto listed = co_await kube_->list(options_.resource, options_.nameSpace, lo, deadline);
   if (!listed.ok()) {
     co_return listed.status();
   }
   std::map<std::string, json> fresh;
-  for (const auto& item : (*listed)["items"]) {
-    fresh[keyOf(item)] = item;  // upsert() transforms it
+  for (auto& item : (*listed)["items"]) {
+    // The key first: json's operator= takes its argument by value, and C++17 evaluates the
+    // right side of an assignment first, so the move would come before keyOf() reads it.
+    std::string key = keyOf(item);
+    fresh[std::move(key)] = std::move(item);
   }
+  const std::string listedVersion = (*listed)["metadata"].value("resourceVersion", "");
+  listed->clear();
   // What vanished while we were not watching gets its delete now.
   std::vector<std::string> vanished;
   {
@@ -187,9 +201,9 @@ awaitable<Status> Informer::relist() {
     erase(key);
   }
   for (const auto& [_, item] : fresh) {
-    upsert(item);
+    upsert(item, *applied);
   }
-  resourceVersion_ = (*listed)["metadata"].value("resourceVersion", "");
+  resourceVersion_ = listedVersion;
   synced_ = true;
   syncFlight_->finish(true);
   co_return okStatus();

@@ -1,6 +1,7 @@
 #include "harborproject/notifications.h"
 
 #include <algorithm>
+#include <cstdio>
 #include <set>
 
 namespace hm::op::harborproject {
@@ -28,6 +29,25 @@ std::optional<harbor::WebhookPolicy> desiredWebhookPolicy(const NotificationOpti
   t.payloadFormat = options.payloadFormat;
   p.targets = {t};
   return p;
+}
+
+std::string webhookPolicyConfig(const harbor::WebhookPolicy& desired) {
+  std::string text = desired.description;
+  for (const auto& e : desired.eventTypes) {
+    text += "|" + e;
+  }
+  for (const auto& t : desired.targets) {
+    text += "|" + t.type + "|" + t.address + "|" + t.payloadFormat + "|" +
+            (t.skipCertVerify ? "skip" : "verify");
+  }
+  // FNV-1a: stable across builds, unlike std::hash.
+  uint64_t h = 1469598103934665603ULL;
+  for (unsigned char c : text) {
+    h = (h ^ c) * 1099511628211ULL;
+  }
+  char out[17];
+  std::snprintf(out, sizeof out, "%016llx", static_cast<unsigned long long>(h));
+  return out;
 }
 
 WebhookPlan planWebhookPolicy(const std::optional<harbor::WebhookPolicy>& desired,

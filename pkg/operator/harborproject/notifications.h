@@ -26,6 +26,11 @@ inline bool managesNotifications(const NotificationOptions& options) {
 std::optional<harbor::WebhookPolicy> desiredWebhookPolicy(const NotificationOptions& options,
                                                           const HarborProjectSpec& spec);
 
+// What the policy is configured from, the secret left out: status.webhookPolicyConfig keeps the
+// one last applied, so a policy that differs because the operator's flags changed is an update,
+// and one that differs with the same configuration was changed in Harbor (drift).
+std::string webhookPolicyConfig(const harbor::WebhookPolicy& desired);
+
 struct WebhookPlan {
   enum class Action { kNone, kCreate, kUpdate, kDelete };
   Action action = Action::kNone;

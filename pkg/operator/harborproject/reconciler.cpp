@@ -109,6 +109,7 @@ struct ProjectRun {
         co_return co_await fail(reason::kHarborError, s.message(), std::nullopt, s);
       }
       status.erase("webhookPolicyID");
+      status.erase("webhookPolicyConfig");
     }
     if (spec && spec->deletionPolicy == DeletionPolicy::kDelete && owned && !name.empty()) {
       Status s = co_await ctx.harbor->deleteProject(name, ctx.deadline());
@@ -331,13 +332,19 @@ struct ProjectRun {
         }
         break;
       }
-      case WebhookPlan::Action::kUpdate:
+      case WebhookPlan::Action::kUpdate: {
         s = co_await ctx.harbor->updateWebhookPolicy(spec.projectName, plan.policy, ctx.deadline());
         status["webhookPolicyID"] = plan.policy.id;
-        type = eventtype::kWarning;
-        why = reason::kDriftRepaired;
-        note = policy + " had been changed outside Harbormaster; restored " + plan.drift;
+        // Our configuration changed (a new URL, format or event list), or someone edited it.
+        const bool reconfigured =
+            status.value("webhookPolicyConfig", "") != webhookPolicyConfig(plan.policy);
+        type = reconfigured ? eventtype::kNormal : eventtype::kWarning;
+        why = reconfigured ? reason::kWebhookPolicyUpdated : reason::kDriftRepaired;
+        note = reconfigured
+                   ? "updated " + policy + " to the operator's configuration: " + plan.drift
+                   : policy + " had been changed outside Harbormaster; restored " + plan.drift;
         break;
+      }
       case WebhookPlan::Action::kDelete:
         s = co_await ctx.harbor->deleteWebhookPolicy(spec.projectName, plan.policy.id,
                                                      ctx.deadline());
@@ -357,10 +364,12 @@ struct ProjectRun {
     }
     if (!desired) {
       status.erase("webhookPolicyID");
+      status.erase("webhookPolicyConfig");
       notificationsCondition(condition::kFalse, reason::kDisabled,
                              "spec.notifications.enabled is false: Harbor does not notify the "
                              "operator about this project");
     } else {
+      status["webhookPolicyConfig"] = webhookPolicyConfig(*desired);
       notificationsCondition(
           condition::kTrue, reason::kSynced,
           "Harbor posts scan and artifact events of this project to " + options.url);

@@ -33,6 +33,12 @@ hm::net::HttpResponse harborError(int status, const std::string& code, const std
 hm::net::HttpResponse refused(const Caller& caller);
 // Decodes one level of query-string escaping ('+' is a space), as Go's url.QueryUnescape.
 std::string formDecode(std::string_view s);
+// Harbor's list paging: page (from 1) and page_size (default 10, at most 100; 422 otherwise).
+struct Paging {
+  int64_t page = 1;
+  int64_t pageSize = 10;
+};
+std::optional<hm::net::HttpResponse> readPaging(const hm::net::HttpRequest& req, Paging& out);
 // Path segments after decoding the path once (go-swagger's unescape).
 std::vector<std::string> segments(std::string_view path);
 

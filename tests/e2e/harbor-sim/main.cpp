@@ -37,6 +37,25 @@ std::string formDecode(std::string_view s) {
   return hm::percentDecode(s, /*plusAsSpace=*/true);
 }
 
+std::optional<HttpResponse> readPaging(const HttpRequest& req, Paging& out) {
+  auto q = req.query();
+  try {
+    if (q.count("page")) {
+      out.page = std::stoll(q.find("page")->second);
+    }
+    if (q.count("page_size")) {
+      out.pageSize = std::stoll(q.find("page_size")->second);
+    }
+  } catch (const std::exception&) {
+    return harborError(422, "UNPROCESSABLE_ENTITY", "page and page_size must be integers");
+  }
+  if (out.pageSize > 100 || out.pageSize < 1 || out.page < 1) {
+    return harborError(422, "UNPROCESSABLE_ENTITY",
+                       "page_size in query should be less than or equal to 100");
+  }
+  return std::nullopt;
+}
+
 std::vector<std::string> segments(std::string_view path) {
   std::string once = hm::percentDecode(path, false);
   std::vector<std::string> out;

@@ -207,21 +207,11 @@ HttpResponse list(State& state, const hm::net::HttpRequest& req, const Caller& c
                               : harborError(403, "FORBIDDEN", "forbidden");
   }
   auto q = req.query();
-  int64_t page = 1, pageSize = 10;
-  try {
-    if (q.count("page")) {
-      page = std::stoll(q.find("page")->second);
-    }
-    if (q.count("page_size")) {
-      pageSize = std::stoll(q.find("page_size")->second);
-    }
-  } catch (const std::exception&) {
-    return harborError(422, "UNPROCESSABLE_ENTITY", "page and page_size must be integers");
+  Paging paging;
+  if (auto bad = readPaging(req, paging)) {
+    return *bad;
   }
-  if (pageSize > 100 || pageSize < 1 || page < 1) {
-    return harborError(422, "UNPROCESSABLE_ENTITY",
-                       "page_size in query should be less than or equal to 100");
-  }
+  const int64_t page = paging.page, pageSize = paging.pageSize;
   // q is unescaped a second time before it is split on ',' (lib/q/builder.go).
   std::map<std::string, std::string> filter;
   std::string qs = q.count("q") ? formDecode(q.find("q")->second) : "";

@@ -187,21 +187,11 @@ HttpResponse webhooksApi(State& state, const HttpRequest& req, const Caller& cal
       if (!caller.can(project, "notification-policy", "list")) {
         return refused(caller);
       }
-      auto q = req.query();
-      int64_t page = 1, pageSize = 10;
-      try {
-        if (q.count("page")) {
-          page = std::stoll(q.find("page")->second);
-        }
-        if (q.count("page_size")) {
-          pageSize = std::stoll(q.find("page_size")->second);
-        }
-      } catch (const std::exception&) {
-        return harborError(422, "UNPROCESSABLE_ENTITY", "page and page_size must be integers");
+      Paging paging;
+      if (auto bad = readPaging(req, paging)) {
+        return *bad;
       }
-      if (page < 1 || pageSize < 1 || pageSize > 100) {
-        return harborError(422, "UNPROCESSABLE_ENTITY", "page_size in query should be <= 100");
-      }
+      const int64_t page = paging.page, pageSize = paging.pageSize;
       auto all = state.webhookPolicies(project.id);
       json list = json::array();
       for (size_t i = static_cast<size_t>((page - 1) * pageSize);

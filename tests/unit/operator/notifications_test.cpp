@@ -93,5 +93,22 @@ TEST(WebhookPolicyTest, PlansFromWhatHarborHolds) {
   }
 }
 
+// The configuration fingerprint tells the operator's own changes from edits in Harbor: it moves
+// with what the flags set, never with the secret (which it must not hold).
+TEST(WebhookPolicyTest, TheConfigurationFingerprintFollowsTheFlagsNotTheSecret) {
+  const HarborProjectSpec spec;
+  NotificationOptions o = options();
+  const std::string base = webhookPolicyConfig(*desiredWebhookPolicy(o, spec));
+  EXPECT_EQ(base.size(), 16u);
+  EXPECT_EQ(base, webhookPolicyConfig(*desiredWebhookPolicy(o, spec))) << "deterministic";
+  o.authHeader = "Bearer rotated";
+  EXPECT_EQ(webhookPolicyConfig(*desiredWebhookPolicy(o, spec)), base);
+  o.url = "https://elsewhere.example/harbor-events";
+  EXPECT_NE(webhookPolicyConfig(*desiredWebhookPolicy(o, spec)), base);
+  o = options();
+  o.payloadFormat = "CloudEvents";
+  EXPECT_NE(webhookPolicyConfig(*desiredWebhookPolicy(o, spec)), base);
+}
+
 }  // namespace
 }  // namespace hm::op::harborproject

@@ -19,6 +19,7 @@
 #include <mutex>
 #include <nlohmann/json.hpp>
 #include <optional>
+#include <functional>
 #include <string>
 
 #include "harbormaster/base/status.h"
@@ -43,6 +44,9 @@ struct ListOptions {
   std::string labelSelector;
   std::string fieldSelector;
   int64_t pageSize = 500;  // `limit` per request; every page is fetched
+  // Applied to each item as its page arrives (an informer's transform), so a list of every Pod
+  // is never held whole, only what is kept of it and one page.
+  std::function<nlohmann::json(const nlohmann::json&)> transform;
 };
 
 enum class PatchType { kMerge, kJsonPatch, kStrategicMerge };

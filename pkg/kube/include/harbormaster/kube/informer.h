@@ -73,7 +73,8 @@ class Informer {
   boost::asio::awaitable<Status> relist();
   boost::asio::awaitable<void> resyncLoop();
   void apply(const WatchEvent& e);
-  void upsert(const nlohmann::json& object);
+  // `transformed`: the list already applied options.transform.
+  void upsert(const nlohmann::json& object, bool transformed = false);
   void erase(const std::string& key);
   // Moves `key` from the index values of `before` to those of `after` (either may be null).
   void reindex(const std::string& key, const nlohmann::json* before, const nlohmann::json* after);

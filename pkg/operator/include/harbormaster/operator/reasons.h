@@ -49,6 +49,7 @@ inline constexpr const char* kDriftRepaired = "DriftRepaired";            // War
 inline constexpr const char* kCredentialRejected = "CredentialRejected";  // Warning
 inline constexpr const char* kSecretRotated = "SecretRotated";
 inline constexpr const char* kWebhookPolicyCreated = "WebhookPolicyCreated";
+inline constexpr const char* kWebhookPolicyUpdated = "WebhookPolicyUpdated";
 inline constexpr const char* kWebhookPolicyRemoved = "WebhookPolicyRemoved";
 }  // namespace reason
 
