@@ -225,8 +225,15 @@ kind: ServiceAccount
 metadata: {name: default, namespace: shop-prod}
 YAML
 kc apply -f examples/operator.yaml | sed 's/^/  /'
-echo "  harbormaster operator --kubeconfig … --harbor-url http://$harbor --namespace harbormaster"
-hm_start_operator "$bin" "http://$harbor"
+# Harbor's notifications reach the operator at an address it must know before it starts (it
+# writes it into Harbor's webhook policy).
+HM_OP_LISTEN=127.0.0.1:$(hm_free_port)
+events_url="http://$HM_OP_LISTEN/harbor-events"
+echo "Bearer demo-events-secret" >"$work/events-secret"
+echo "  harbormaster operator --kubeconfig … --harbor-url http://$harbor --namespace harbormaster \\"
+echo "    --compliance --harbor-events-secret-file … --notifications-url $events_url"
+hm_start_operator "$bin" "http://$harbor" --compliance --harbor-events-secret-file \
+  "$work/events-secret" --notifications-url "$events_url"
 for _ in $(seq 100); do
   ready=$(kc get robotaccount shop-puller -o jsonpath='{.status.conditions[?(@.type=="Ready")].status}')
   [ "$ready" = "True" ] && break
@@ -347,6 +354,73 @@ wait_for cip_ready False
 kc get cip -o custom-columns="$cip_columns" | sed 's/^/  /'
 review "$(in_ns shop-dev)" "kubectl -n shop-dev run web (still judged by the last valid generation: Enforce)"
 port=$first_port
+
+echo
+echo "==> Continuous compliance: what already runs, judged again when Harbor learns more"
+echo "  The operator keeps a Harbor webhook policy on project shop (HarborProject status):"
+kc get harborproject shop -o custom-columns='HARBORPROJECT:.metadata.name,WEBHOOKPOLICY:.status.webhookPolicyID,NOTIFICATIONS:.status.conditions[?(@.type=="Notifications")].message' | sed 's/^/    /'
+curl -s -u admin:Harbor12345 "http://$harbor/api/v2.0/projects/shop/webhook/policies" |
+  jq -r '.[] | "    Harbor: policy \(.name), events \(.event_types | join(",")) → \(.targets[0].address)"'
+kc apply -f - >/dev/null <<YAML
+apiVersion: v1
+kind: Namespace
+metadata: {name: shop-live}
+---
+apiVersion: harbormaster.io/v1alpha1
+kind: ClusterImagePolicy
+metadata: {name: running-scans}
+spec:
+  match: {namespaces: [shop-live]}
+  digest: Optional
+  vulnerabilities: {severity: High}
+---
+apiVersion: apps/v1
+kind: ReplicaSet
+metadata:
+  name: web-7c9f
+  namespace: shop-live
+  ownerReferences: [{apiVersion: apps/v1, kind: Deployment, name: web, uid: web-uid, controller: true}]
+spec:
+  selector: {matchLabels: {app: web}}
+  template:
+    metadata: {labels: {app: web}}
+    spec: {containers: [{name: web, image: $harbor/shop/web:1.4}]}
+YAML
+for i in 1 2 3; do
+  kc apply -f - >/dev/null <<YAML
+apiVersion: v1
+kind: Pod
+metadata:
+  name: web-7c9f-$i
+  namespace: shop-live
+  labels: {app: web}
+  ownerReferences: [{apiVersion: apps/v1, kind: ReplicaSet, name: web-7c9f, uid: rs-uid, controller: true}]
+spec: {containers: [{name: web, image: $harbor/shop/web:1.4}]}
+YAML
+  kc patch pod "web-7c9f-$i" -n shop-live --subresource=status --type=merge -p \
+    "{\"status\":{\"phase\":\"Running\",\"containerStatuses\":[{\"name\":\"web\",\"imageID\":\"$harbor/shop/web@$clean\"}]}}" >/dev/null
+done
+echo "  Deployment web in shop-live runs $harbor/shop/web:1.4 (3 Pods; the kubelet reports $clean)"
+report() {
+  kc get policyreports.v1alpha2.wgpolicyk8s.io harbormaster -n shop-live -o json 2>/dev/null |
+    jq -r '.results[]? | select(.rule == "vulnerabilities") | .result' | head -1
+}
+for _ in $(seq 100); do [ "$(report)" = "pass" ] && break; sleep 0.1; done
+echo "  kubectl get policyreport -A:"
+kc get policyreports.v1alpha2.wgpolicyk8s.io -A | sed 's/^/    /'
+echo "  Harbor rescans web:1.4 and finds a Critical CVE; Harbor posts SCANNING_COMPLETED to the operator:"
+hm_set_scan "$clean" Success '[{"id":"CVE-2026-0042","package":"openssl","version":"3.0.1","fix_version":"3.0.15","severity":"Critical"}]'
+rescanned=$(date +%s.%N)
+for _ in $(seq 100); do [ "$(report)" = "fail" ] && break; sleep 0.05; done
+echo "    the report said fail $(awk -v s="$rescanned" -v e="$(date +%s.%N)" 'BEGIN { printf "%.2f", e - s }') s after the scan finished:"
+kc get policyreports.v1alpha2.wgpolicyk8s.io harbormaster -n shop-live -o json |
+  jq -r '.results[] | select(.rule == "vulnerabilities") | "    \(.resources[0].kind)/\(.resources[0].name): \(.result) (\(.severity)) \(.message)"'
+for _ in $(seq 50); do
+  kc get events -n shop-live -o json | jq -e '.items[] | select(.reason == "ImageNonCompliant")' >/dev/null 2>&1 && break
+  sleep 0.1
+done
+kc get events -n shop-live -o json |
+  jq -r '.items[] | select(.reason == "ImageNonCompliant") | "    Event \(.type) \(.reason) on \(.involvedObject.kind // .regarding.kind)/\(.involvedObject.name // .regarding.name): \(.message // .note)"' | head -1
 
 echo
 echo "==> The Helm chart: helm template deploy/helm/harbormaster, applied to kube-sim with kubectl"

@@ -182,6 +182,11 @@ hm_cosign_sign() {
 }
 
 # hm_set_scan DIGEST STATUS [VULNERABILITIES-JSON]: stores a scan report in harbor-sim.
+# hm_free_port: a loopback port free now (for a process that must know its address first).
+hm_free_port() {
+  python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
 hm_set_scan() {
   curl -sf -o /dev/null -H 'Content-Type: application/json' "http://$HM_HARBOR/sim/scan" \
     -d "{\"digest\":\"$1\",\"status\":\"$2\",\"vulnerabilities\":${3:-[]}}"
@@ -206,7 +211,8 @@ hm_start_kube() {
 }
 
 # hm_start_operator BINARY HARBOR_URL [EXTRA FLAGS...]: the operator against $HM_KUBECONFIG with
-# admin credentials for Harbor; sets HM_OP_LOG and HM_OP_PORT (health and metrics).
+# admin credentials for Harbor, on HM_OP_LISTEN (default a port it picks); sets HM_OP_LOG and
+# HM_OP_PORT (health, metrics and Harbor's notifications).
 hm_start_operator() {
   local bin=$1 url=$2
   shift 2
@@ -215,7 +221,8 @@ hm_start_operator() {
   echo "admin:Harbor12345" >"$HM_WORK/operator-harbor-credentials"
   "$bin" operator --kubeconfig "$HM_KUBECONFIG" --harbor-url "$url" \
     --harbor-credentials-file "$HM_WORK/operator-harbor-credentials" --namespace harbormaster \
-    --listen 127.0.0.1:0 --ports-file "$HM_WORK/operator.ports" "$@" >"$HM_OP_LOG" 2>&1 &
+    --listen "${HM_OP_LISTEN:-127.0.0.1:0}" --ports-file "$HM_WORK/operator.ports" "$@" \
+    >"$HM_OP_LOG" 2>&1 &
   HM_EXTRA_PIDS+=($!)
   HM_OP_PORT=$(hm_port "$HM_WORK/operator.ports") || { cat "$HM_OP_LOG" >&2; return 1; }
   for _ in $(seq 100); do

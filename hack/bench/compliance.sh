@@ -119,11 +119,14 @@ finding). The operator starts cold (empty caches), with \`--compliance-interval 
 | Harbor scan event → the namespace's PolicyReport shows the new Critical | ${to_report} s | < 5 s |
 | a periodic pass with no events: Harbor API calls per distinct digest | $periodic_per | ≤ 1 lookup |
 
-A lookup of a digest's scan is Harbor's artifact with its scan overview plus, when an allowlist
-applies, the vulnerabilities addition (docs/architecture.md, "Scan facts"); the engine's single
-flight makes it once per digest however many Pods run it. The event path: the operator's
-\`/harbor-events\` forgets the digest's facts, its Pod index by digest names the namespaces
-that run it, and only those are judged again.
+One lookup of a digest's scan is two API calls made together: the artifact with its scan
+overview and its vulnerability report (so a failing image's message can name its CVEs without a
+second round trip); the engine's single flight makes that lookup once per digest however many
+Pods run it, hence 2 calls per distinct digest in a pass and none for the 9,700 other Pods. The
+event path: the operator's \`/harbor-events\` forgets the digest's facts, its Pod index by digest
+names the namespaces that run it, and only those are judged again. Memory: on the same day,
+before the informers applied their transform page by page, the operator held the whole
+10,000-Pod list untransformed while listing and stayed at 142 MiB after the pass; now 85 MiB.
 MD
 )
 out=docs/benchmarks.md
