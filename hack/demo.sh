@@ -203,6 +203,9 @@ echo "==> The operator: a HarborProject and a RobotAccount applied with kubectl 
 hm_start_kube build/bin/kube-sim
 kc() { KUBECONFIG="$HM_KUBECONFIG" kubectl "$@"; }
 kc apply -f crds/ | sed 's/^/  /'
+# The PolicyReport CRDs, as the chart installs them with operator.compliance.installCrds=true.
+helm template hm deploy/helm/harbormaster --set operator.compliance.installCrds=true \
+  --show-only templates/policyreport-crds.yaml | kc apply -f - | sed 's/^/  /'
 kc apply -f - >/dev/null <<YAML
 apiVersion: v1
 kind: Namespace
@@ -406,8 +409,8 @@ report() {
     jq -r '.results[]? | select(.rule == "vulnerabilities") | .result' | head -1
 }
 for _ in $(seq 100); do [ "$(report)" = "pass" ] && break; sleep 0.1; done
-echo "  kubectl get policyreport -A:"
-kc get policyreports.v1alpha2.wgpolicyk8s.io -A | sed 's/^/    /'
+echo "  kubectl get policyreport -A (the Pass/Fail columns a real API server prints from the CRD):"
+kc get policyreports.v1alpha2.wgpolicyk8s.io -A -o custom-columns='NAMESPACE:.metadata.namespace,NAME:.metadata.name,PASS:.summary.pass,FAIL:.summary.fail,WARN:.summary.warn,ERROR:.summary.error' | sed 's/^/    /'
 echo "  Harbor rescans web:1.4 and finds a Critical CVE; Harbor posts SCANNING_COMPLETED to the operator:"
 hm_set_scan "$clean" Success '[{"id":"CVE-2026-0042","package":"openssl","version":"3.0.1","fix_version":"3.0.15","severity":"Critical"}]'
 rescanned=$(date +%s.%N)
@@ -416,10 +419,10 @@ echo "    the report said fail $(awk -v s="$rescanned" -v e="$(date +%s.%N)" 'BE
 kc get policyreports.v1alpha2.wgpolicyk8s.io harbormaster -n shop-live -o json |
   jq -r '.results[] | select(.rule == "vulnerabilities") | "    \(.resources[0].kind)/\(.resources[0].name): \(.result) (\(.severity)) \(.message)"'
 for _ in $(seq 50); do
-  kc get events -n shop-live -o json | jq -e '.items[] | select(.reason == "ImageNonCompliant")' >/dev/null 2>&1 && break
+  kc get events.v1.events.k8s.io -n shop-live -o json | jq -e '.items[] | select(.reason == "ImageNonCompliant")' >/dev/null 2>&1 && break
   sleep 0.1
 done
-kc get events -n shop-live -o json |
+kc get events.v1.events.k8s.io -n shop-live -o json |
   jq -r '.items[] | select(.reason == "ImageNonCompliant") | "    Event \(.type) \(.reason) on \(.involvedObject.kind // .regarding.kind)/\(.involvedObject.name // .regarding.name): \(.message // .note)"' | head -1
 
 echo
