@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include <nlohmann/json.hpp>
+#include <thread>
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
@@ -359,6 +360,141 @@ spec:
   EXPECT_THAT(m, HasSubstr("harbormaster_compliance_harbor_events_total 1"));
   EXPECT_THAT(m, HasSubstr("harbormaster_compliance_namespace_pass_duration_seconds_count"));
   EXPECT_THAT(m, HasSubstr("harbormaster_scan_cache_lookups_total")) << "the engine's own";
+}
+
+// Bounded work and honest results: however many Pods run a digest, a pass looks it up once (the
+// sim's counters, after the scan cache expired); an image deleted in Harbor is an `error` with the
+// reason, never a pass.
+TEST(HarborComplianceTest, APassLooksEachDigestUpOnceAndADeletedImageIsAnError) {
+  testing::TempDir dir;
+  testing::HarborRig harbor;
+  testing::OciLayout layout;
+  testing::KubeSimRig kube;
+  harbor.createProject("shop");
+  auto web = layout.addImage("web", "bounded web");
+  auto api = layout.addImage("api", "bounded api");
+  layout.push("web", harbor.host() + "/shop/web:1", false, "admin:" + harbor.adminPassword());
+  layout.push("api", harbor.host() + "/shop/api:1", false, "admin:" + harbor.adminPassword());
+  for (const auto& d : {web.digest, api.digest}) {
+    harbor.setScan(R"({"digest":")" + d + R"(","status":"Success","vulnerabilities":[]})");
+  }
+  std::string out;
+  ASSERT_EQ(kube.kubectl({"apply", "-f", std::string(HM_SOURCE_DIR) + "/crds"}, out), 0) << out;
+  ASSERT_EQ(
+      kube.kubectl({"apply", "-f", std::string(HM_SHARED_DIR) + "/crds/policyreport.yaml"}, out), 0)
+      << out;
+  // Six Pods in two namespaces, all but one running web's digest.
+  std::string objects = R"(apiVersion: harbormaster.io/v1alpha1
+kind: ClusterImagePolicy
+metadata: {name: scanned}
+spec:
+  match: {namespaces: [shop, shop-b]}
+  digest: Optional
+  vulnerabilities: {severity: High}
+)";
+  std::vector<std::pair<std::string, std::string>> pods;  // namespace, name
+  for (const char* ns : {"shop", "shop-b"}) {
+    objects += std::string("---\napiVersion: v1\nkind: Namespace\nmetadata: {name: ") + ns + "}\n";
+    for (int i = 0; i < 3; ++i) {
+      const std::string name = "pod-" + std::to_string(i);
+      const bool isApi = std::string(ns) == "shop-b" && i == 2;
+      objects += "---\napiVersion: v1\nkind: Pod\nmetadata: {name: " + name + ", namespace: " + ns +
+                 "}\nspec:\n  containers: [{name: web, image: " + harbor.host() + "/shop/" +
+                 (isApi ? "api" : "web") + "@" + (isApi ? api.digest : web.digest) + "}]\n";
+      pods.emplace_back(ns, name);
+    }
+  }
+  dir.write("objects.yaml", objects);
+  ASSERT_EQ(kube.kubectl({"apply", "-f", dir.file("objects.yaml")}, out), 0) << out;
+  dir.write("harbor-credentials", "admin:" + harbor.adminPassword() + "\n");
+  dir.write("events-secret", "Bearer s3cret\n");
+  testing::Process op({HM_BINARY,
+                       "operator",
+                       "--kubeconfig",
+                       kube.kubeconfig(),
+                       "--namespace",
+                       "default",
+                       "--leader-elect=false",
+                       "--compliance",
+                       "--harbor-url",
+                       harbor.url(),
+                       "--harbor-credentials-file",
+                       dir.file("harbor-credentials"),
+                       "--harbor-events-secret-file",
+                       dir.file("events-secret"),
+                       "--scan-cache-ttl",
+                       "1s",
+                       "--listen",
+                       "127.0.0.1:0",
+                       "--ports-file",
+                       dir.file("operator.ports")},
+                      dir.file("operator.log"));
+  const uint16_t port = testing::waitForPorts(dir.file("operator.ports"), op)["listen"];
+  auto results = [&](const std::string& ns) {
+    json r = kube.get({"policyreports.v1alpha2.wgpolicyk8s.io", "harbormaster", "-n", ns});
+    return r.is_object() ? r.value("results", json::array()) : json::array();
+  };
+  ASSERT_TRUE(testing::eventually(20, [&] {
+    return results("shop").size() == 3 && results("shop-b").size() == 3;
+  })) << op.output();
+
+  // A pass of every namespace once the cached facts expired: a policy change.
+  const std::string artifacts = "GET /api/v2.0/projects/shop/repositories/";
+  auto lookups = [&] {
+    const json stats = json::parse(harbor.control("GET", "/sim/stats"))["requests"];
+    std::map<std::string, int64_t> out;
+    for (const auto& [path, n] : stats.items()) {
+      if (path.rfind(artifacts, 0) == 0 && path.find("/additions/") == std::string::npos) {
+        out[path] = n.get<int64_t>();
+      }
+    }
+    return out;
+  };
+  // A separate process: no clock to move, so the facts' short TTL runs out for real.
+  std::this_thread::sleep_for(std::chrono::milliseconds(2100));  // --scan-cache-ttl 2s
+  harbor.control("DELETE", "/sim/stats");
+  ASSERT_EQ(kube.kubectl({"patch", "clusterimagepolicy", "scanned", "--type=merge", "-p",
+                          R"({"spec":{"vulnerabilities":{"severity":"Critical"}}})"},
+                         out),
+            0)
+      << out;
+  // Both namespaces are judged again; both digests are looked up.
+  ASSERT_TRUE(testing::eventually(20, [&] { return lookups().size() == 2; }))
+      << harbor.control("GET", "/sim/stats");
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));  // anything still to come
+  for (const auto& [path, n] : lookups()) {
+    EXPECT_EQ(n, 1) << path << ": five Pods run web's digest, one lookup serves them";
+  }
+  EXPECT_EQ(lookups().size(), 2u) << "one per distinct digest";
+
+  // The image is deleted in Harbor; Harbor's event makes the operator ask again.
+  std::string body;
+  ASSERT_EQ(
+      harbor.curl("DELETE", "/api/v2.0/projects/shop/repositories/api/artifacts/" + api.digest, "",
+                  body, "admin:" + harbor.adminPassword()),
+      200)
+      << body;
+  const std::string event =
+      R"({"type":"DELETE_ARTIFACT","occur_at":1767312000,"operator":"admin","event_data":{"resources":[{"digest":")" +
+      api.digest +
+      R"(","tag":"1"}],"repository":{"name":"api","namespace":"shop","repo_full_name":"shop/api"}}})";
+  testing::Client c(port, false);
+  c.writeRaw(
+      "POST /harbor-events HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+      "Authorization: Bearer s3cret\r\nContent-Length: " +
+      std::to_string(event.size()) + "\r\n\r\n" + event);
+  ASSERT_EQ(c.readReply().status, 200);
+  auto apiResult = [&] {
+    for (const auto& r : results("shop-b")) {
+      if (r["properties"].value("digest", "") == api.digest) {
+        return r;
+      }
+    }
+    return json::object();
+  };
+  ASSERT_TRUE(testing::eventually(10, [&] { return apiResult().value("result", "") == "error"; }))
+      << apiResult().dump(2) << op.output();
+  EXPECT_FALSE(apiResult().value("message", "").empty()) << "the reason it could not be checked";
 }
 
 // A loopback port free now, for a process that must know its own address before it starts (the
