@@ -3,7 +3,6 @@
 
 #include <boost/asio/co_spawn.hpp>
 
-#include "harbormaster/eventrelay/relay.h"
 #include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/redirect_error.hpp>
@@ -15,6 +14,7 @@
 #include <cstdlib>
 #include <iostream>
 #include <thread>
+#include "harbormaster/eventrelay/relay.h"
 
 #include "commands.h"
 #include "flags.h"

@@ -558,9 +558,8 @@ StatusOr<Invalidation> invalidationOf(std::string_view body) {
       "PUSH_ARTIFACT",          "DELETE_ARTIFACT",     "harbor.scan.completed",
       "harbor.scan.failed",     "harbor.scan.stopped", "harbor.artifact.pushed",
       "harbor.artifact.deleted"};
-  static const std::set<std::string> movesTags = {"PUSH_ARTIFACT", "DELETE_ARTIFACT",
-                                                  "harbor.artifact.pushed",
-                                                  "harbor.artifact.deleted"};
+  static const std::set<std::string> movesTags = {
+      "PUSH_ARTIFACT", "DELETE_ARTIFACT", "harbor.artifact.pushed", "harbor.artifact.deleted"};
   if (!relevant.count(type)) {
     return Invalidation{};
   }

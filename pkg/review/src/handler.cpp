@@ -192,8 +192,7 @@ HttpResponse harborEvent(const HttpRequest& req, const std::string& secret, Engi
   if (invalidated != nullptr) {
     *invalidated = std::move(*found);
   }
-  return {200, "application/json",
-          nlohmann::json{{"invalidated", n}, {"tags", tags}}.dump(), {}};
+  return {200, "application/json", nlohmann::json{{"invalidated", n}, {"tags", tags}}.dump(), {}};
 }
 
 void applyInvalidation(Engine& engine, const harbor::Invalidation& invalidation) {

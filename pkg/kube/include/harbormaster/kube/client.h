@@ -15,11 +15,11 @@
 
 #include "harbormaster/net/client.h"
 
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <nlohmann/json.hpp>
 #include <optional>
-#include <functional>
 #include <string>
 
 #include "harbormaster/base/status.h"
