@@ -153,10 +153,17 @@ asio::awaitable<void> Publisher::run() {
   std::chrono::milliseconds backoff{200};
   while (!stopped_) {
     boost::system::error_code ec;
-    co_await wake_.async_wait(asio::redirect_error(asio::use_awaitable, ec));
-    wake_.expires_at(asio::steady_timer::time_point::max());
-    if (stopped_) {
-      break;
+    bool queued = false;
+    {
+      std::lock_guard lock(mu_);
+      queued = !pending_.empty();
+    }
+    if (!queued) {
+      // publish() posts the wake-up to this strand: it runs after this wait began (or found the
+      // queue non-empty above), so none is lost.
+      co_await wake_.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+      wake_.expires_at(asio::steady_timer::time_point::max());
+      continue;
     }
     // A moment for the notifications of one push (an index and its children) to come together.
     asio::steady_timer gather(executor_, std::chrono::milliseconds(50));
@@ -175,18 +182,20 @@ asio::awaitable<void> Publisher::run() {
         failed.push_back(std::move(notice));
       }
     }
-    if (!failed.empty()) {
-      {
-        std::lock_guard lock(mu_);
-        pending_.insert(pending_.begin(), failed.begin(), failed.end());
-      }
-      asio::steady_timer wait(executor_, backoff);
-      co_await wait.async_wait(asio::redirect_error(asio::use_awaitable, ec));
-      backoff = std::min(backoff * 2, std::chrono::milliseconds(10'000));
-      wake_.cancel();
+    if (failed.empty()) {
+      backoff = std::chrono::milliseconds(200);
       continue;
     }
-    backoff = std::chrono::milliseconds(200);
+    {
+      std::lock_guard lock(mu_);
+      pending_.insert(pending_.begin(), failed.begin(), failed.end());
+      while (pending_.size() > kMaxNotices * 4) {
+        pending_.erase(pending_.begin());  // the oldest go first, as in publish()
+      }
+    }
+    asio::steady_timer wait(executor_, backoff);
+    co_await wait.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+    backoff = std::min(backoff * 2, std::chrono::milliseconds(10'000));
   }
 }
 
