@@ -655,6 +655,17 @@ spec:
   ASSERT_TRUE(testing::eventually(10, [&] { return result().value("result", "") == "fail"; }))
       << result().dump(2) << harbor.control("GET", "/sim/notifications") << op.output();
   EXPECT_THAT(result()["message"].get<std::string>(), HasSubstr("CVE-2026-7"));
+  // … and the workload says so, once.
+  auto nonCompliant = [&] {
+    json events = kube.get({"events.v1.events.k8s.io", "-n", "shop"});
+    int n = 0;
+    for (const auto& e : events.is_object() ? events["items"] : json::array()) {
+      n += e.value("reason", "") == "ImageNonCompliant" &&
+           e.value("regarding", json::object()).value("name", "") == "web";
+    }
+    return n;
+  };
+  EXPECT_TRUE(testing::eventually(10, [&] { return nonCompliant() == 1; })) << op.output();
   const json deliveries = json::parse(harbor.control("GET", "/sim/notifications"))["deliveries"];
   bool scanDelivered = false;
   for (const auto& d : deliveries) {
