@@ -5,6 +5,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <filesystem>
 #include <nlohmann/json.hpp>
 #include <thread>
 
@@ -70,6 +71,12 @@ spec:
     for (const char* name : {"web-5d4f-a", "web-5d4f-b"}) {
       pod(name);
     }
+    startOperator();
+  }
+
+  void startOperator() {
+    operator_.reset();
+    std::filesystem::remove(dir_.file("operator.ports"));
     operator_ = std::make_unique<testing::Process>(
         std::vector<std::string>{HM_BINARY, "operator", "--kubeconfig", kube_.kubeconfig(),
                                  "--namespace", "harbormaster", "--leader-elect=false",
@@ -221,6 +228,20 @@ spec:
   std::string out;
   ASSERT_EQ(kube_.kubectl({"delete", "pods", "--all", "-n", "shop"}, out), 0) << out;
   ASSERT_TRUE(testing::eventually(20, [&] { return report().is_null(); })) << report().dump(2);
+}
+
+// Pods that went while no operator ran: the next one finds the reports an earlier process wrote
+// where nothing runs now, and removes them (its own memory does not know them).
+TEST_F(ComplianceTest, AReportWhosePodsWentWhileNoOperatorRanIsRemoved) {
+  ASSERT_TRUE(testing::eventually(20, [&] { return report().is_object(); })) << operator_->output();
+  operator_.reset();  // stopped
+  std::string out;
+  for (const char* name : {"web-5d4f-a", "web-5d4f-b"}) {
+    ASSERT_EQ(kube_.kubectl({"delete", "pod", name, "-n", "shop"}, out), 0) << out;
+  }
+  startOperator();
+  EXPECT_TRUE(testing::eventually(20, [&] { return !report().is_object(); }))
+      << report().dump() << operator_->output();
 }
 
 TEST_F(ComplianceTest, TheOperatorRefusesEngineFlagsWithoutCompliance) {

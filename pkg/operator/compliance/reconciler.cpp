@@ -93,7 +93,16 @@ struct Memory {
   std::mutex mu;
   std::map<std::string, std::vector<cmp::ResultRow>> rows;  // by namespace
   std::map<std::string, cmp::Standings> standings;          // by namespace
+  // Set when leading starts: the next summary looks for reports that an earlier process wrote
+  // in namespaces that run nothing now (this process's memory does not know them).
+  bool sweep = false;
 };
+
+// One of ours: "harbormaster" or a split's "harbormaster-N" (a label alone could be copied).
+bool ourReportName(const std::string& name) {
+  const std::string base(cmp::kReportName);
+  return name == base || name.rfind(base + "-", 0) == 0;
+}
 
 class ComplianceReconciler final : public Reconciler {
  public:
@@ -227,7 +236,10 @@ class ComplianceReconciler final : public Reconciler {
     }
     std::map<std::string, json> have;
     for (auto& item : (*existing)["items"]) {
-      have[item["metadata"].value("name", "")] = item;
+      const std::string name = item["metadata"].value("name", "");
+      if (ourReportName(name)) {
+        have[name] = item;
+      }
     }
     for (json& report : reports) {
       const std::string name = report["metadata"]["name"];
@@ -262,7 +274,48 @@ class ComplianceReconciler final : public Reconciler {
     co_return okStatus();
   }
 
+  // Reports an earlier leader wrote where nothing runs now: their namespaces are judged (to no
+  // results), which deletes them. Once per leadership; a failed list is tried at the next summary.
+  awaitable<void> sweepStaleReports(Context& ctx) {
+    bool sweep = false;
+    {
+      std::lock_guard lock(memory_->mu);
+      std::swap(sweep, memory_->sweep);
+    }
+    if (!sweep) {
+      co_return;
+    }
+    const kube::Resource r = namespaceReports(ctx.options.compliance.reportApiVersion);
+    kube::ListOptions lo;
+    lo.labelSelector = std::string(cmp::kManagedByLabel) + "=harbormaster";
+    lo.transform = [](const json& report) {  // only where and what it is, not its results
+      return json{{"metadata",
+                   {{"namespace", report["metadata"].value("namespace", "")},
+                    {"name", report["metadata"].value("name", "")}}}};
+    };
+    const std::string everywhere;
+    auto all = co_await ctx.kube->list(r, everywhere, lo, ctx.deadline());
+    if (!all.ok()) {
+      log::warn("Could not list reports to find stale ones", {{"error", all.status().message()}});
+      std::lock_guard lock(memory_->mu);
+      memory_->sweep = true;
+      co_return;
+    }
+    std::set<std::string> stale;
+    for (const auto& item : (*all)["items"]) {
+      const std::string ns = item["metadata"].value("namespace", "");
+      if (ourReportName(item["metadata"].value("name", "")) &&
+          pods_->byIndex("namespace", ns).empty()) {
+        stale.insert(ns);
+      }
+    }
+    for (const auto& ns : stale) {
+      queue_->add(ns);
+    }
+  }
+
   awaitable<Result> summarise(Context& ctx) {
+    co_await sweepStaleReports(ctx);
     const auto& options = ctx.options.compliance;
     cmp::ReportOptions ro;
     ro.apiVersion = options.reportApiVersion;
@@ -489,6 +542,10 @@ void setup(Manager& mgr) {
       .watches(kReplicaSets, inNamespace, additions)
       .watches(kJobs, inNamespace, additions)
       .onLeading([pods, memory] {
+        {
+          std::lock_guard lock(memory->mu);
+          memory->sweep = true;
+        }
         std::set<std::string> keys;
         for (const json& pod : pods->list()) {
           keys.insert(namespaceOf(pod));
