@@ -253,6 +253,40 @@ TEST_F(ComplianceTest, TheOperatorRefusesEngineFlagsWithoutCompliance) {
   EXPECT_THAT(p.output(), HasSubstr("--scan-cache-ttl needs --compliance"));
 }
 
+// The notification and relay flags are refused, with the reason, when what they need is missing;
+// nothing starts.
+TEST_F(ComplianceTest, TheNotificationFlagsSayWhatTheyNeed) {
+  dir_.write("secret", "Bearer s3cret\n");
+  const std::string harbor = "--harbor-url=http://127.0.0.1:1";
+  const std::vector<std::pair<std::vector<std::string>, std::string>> cases = {
+      {{"--notifications-url=http://op/harbor-events"}, "needs --harbor-events-secret-file"},
+      {{"--notifications-format=CloudEvents"}, "needs --notifications-url"},
+      {{"--compliance", harbor, "--harbor-events-secret-file=" + dir_.file("secret"),
+        "--notifications-url=ftp//nowhere"},
+       "--notifications-url"},
+      {{"--compliance", harbor, "--harbor-events-secret-file=" + dir_.file("secret"),
+        "--notifications-url=http://op/harbor-events", "--notifications-format=Xml"},
+       "must be Default or CloudEvents"},
+      {{"--harbor-events-relay"}, "--harbor-events-relay needs --harbor-events-secret-file"},
+      {{"--tls-cert=" + dir_.file("secret")}, "--tls-cert and --tls-key go together"},
+      {{harbor, "--harbor-rate-limit=0"}, "--harbor-rate-limit"},
+  };
+  for (const auto& [flags, why] : cases) {
+    std::vector<std::string> argv = {HM_BINARY,          "operator", "--kubeconfig",
+                                     kube_.kubeconfig(), "--listen", "127.0.0.1:0"};
+    argv.insert(argv.end(), flags.begin(), flags.end());
+    testing::Process p(argv, dir_.file("refused.log"));
+    EXPECT_EQ(p.wait(10), 2) << why;
+    EXPECT_THAT(p.output(), HasSubstr(why)) << p.output();
+  }
+  testing::Process webhook(
+      {HM_BINARY, "webhook", "--tls-cert", dir_.file("secret"), "--tls-key", dir_.file("secret"),
+       "--cluster-policies=true", "--harbor-events-relay"},
+      dir_.file("webhook.log"));
+  EXPECT_EQ(webhook.wait(10), 2);
+  EXPECT_THAT(webhook.output(), HasSubstr("--harbor-events-relay needs --harbor-url"));
+}
+
 // What the kubelet reports of a running Pod's one container "web": the digest it runs.
 void kubeletReports(testing::KubeSimRig& kube, const std::string& ns, const std::string& pod,
                     const std::string& imageId) {

@@ -594,12 +594,4 @@ StatusOr<Invalidation> invalidationOf(std::string_view body) {
   return out;
 }
 
-StatusOr<std::vector<std::string>> digestsInvalidatedBy(std::string_view body) {
-  auto found = invalidationOf(body);
-  if (!found.ok()) {
-    return found.status();
-  }
-  return std::move(found->digests);
-}
-
 }  // namespace hm::harbor

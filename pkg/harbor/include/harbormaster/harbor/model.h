@@ -186,14 +186,11 @@ std::map<std::string, std::string> linkRelations(std::string_view header);
 // The first {code, message} of a Harbor error body, or empty strings.
 std::pair<std::string, std::string> harborError(std::string_view body);
 
-// A Harbor webhook notification (Default or CloudEvents payload format) → the digests whose
-// cached facts it makes stale: SCANNING_COMPLETED/FAILED/STOPPED, PUSH_ARTIFACT and
-// DELETE_ARTIFACT (harbor.scan.completed, … as CloudEvents). Other event types give an empty
-// list; a body that is no Harbor event is InvalidArgument.
-StatusOr<std::vector<std::string>> digestsInvalidatedBy(std::string_view body);
-
-// What a notification makes stale: the digests' facts, and (PUSH_ARTIFACT, DELETE_ARTIFACT of a
-// tag) what the tags resolve to, as "project/repository:tag" (Harbor's repo_full_name).
+// A Harbor webhook notification (Default or CloudEvents payload format) → what it makes stale:
+// SCANNING_COMPLETED/FAILED/STOPPED, PUSH_ARTIFACT and DELETE_ARTIFACT (harbor.scan.completed, …
+// as CloudEvents) name digests; a push or deletion of a tag names "project/repository:tag"
+// (Harbor's repo_full_name). Other event types give nothing; a body that is no Harbor event is
+// InvalidArgument.
 struct Invalidation {
   std::vector<std::string> digests;
   std::vector<std::string> tags;
