@@ -10,7 +10,48 @@ namespace hm::cli {
 
 std::string Flags::get(const std::string& name, const std::string& fallback) const {
   auto it = values.find(name);
-  return it == values.end() || it->second.empty() ? fallback : it->second.back();
+  if (it != values.end() && !it->second.empty()) {
+    return it->second.back();
+  }
+  auto d = defaults.find(name);
+  return d == defaults.end() ? fallback : d->second;
+}
+
+const Flag* FlagSpec::find(std::string_view name) const {
+  for (const FlagGroup& g : groups) {
+    for (const Flag& f : g.flags) {
+      if (f.name == name) {
+        return &f;
+      }
+    }
+  }
+  return nullptr;
+}
+
+const Flag* FlagSpec::findShorthand(std::string_view shorthand) const {
+  for (const FlagGroup& g : groups) {
+    for (const Flag& f : g.flags) {
+      if (!f.shorthand.empty() && f.shorthand == shorthand) {
+        return &f;
+      }
+    }
+  }
+  return nullptr;
+}
+
+std::set<std::string> FlagSpec::names() const {
+  std::set<std::string> out;
+  for (const FlagGroup& g : groups) {
+    for (const Flag& f : g.flags) {
+      out.insert(f.name);
+    }
+  }
+  return out;
+}
+
+FlagSpec& FlagSpec::add(std::string title, std::vector<Flag> flags) {
+  groups.push_back(FlagGroup{std::move(title), std::move(flags)});
+  return *this;
 }
 
 StatusOr<Flags> parseFlags(const std::vector<std::string>& args, const FlagSpec& spec) {
@@ -21,27 +62,39 @@ StatusOr<Flags> parseFlags(const std::vector<std::string>& args, const FlagSpec&
       flags.positional.insert(flags.positional.end(), args.begin() + i + 1, args.end());
       break;
     }
-    if (arg.size() < 3 || arg.rfind("--", 0) != 0) {
-      flags.positional.push_back(arg);
+    const bool longFlag = arg.size() >= 3 && arg.rfind("--", 0) == 0;
+    const bool shortFlag = !longFlag && arg.size() == 2 && arg[0] == '-' && arg[1] != '-';
+    if (!longFlag && !shortFlag) {
+      flags.positional.push_back(arg);  // "-" too: stdin, where a command takes it
       continue;
     }
-    std::string name = arg.substr(2);
+    const Flag* flag = nullptr;
     std::string value;
     bool inlineValue = false;
-    if (size_t eq = name.find('='); eq != std::string::npos) {
-      value = name.substr(eq + 1);
-      name = name.substr(0, eq);
-      inlineValue = true;
+    if (shortFlag) {
+      flag = spec.findShorthand(arg.substr(1));
+      if (flag == nullptr) {
+        return invalidArgument("unknown flag " + arg);
+      }
+    } else {
+      std::string name = arg.substr(2);
+      if (size_t eq = name.find('='); eq != std::string::npos) {
+        value = name.substr(eq + 1);
+        name = name.substr(0, eq);
+        inlineValue = true;
+      }
+      flag = spec.find(name);
+      if (flag == nullptr) {
+        return invalidArgument("unknown flag --" + name);
+      }
     }
-    if (spec.boolean.count(name)) {
+    const std::string& name = flag->name;
+    if (flag->arg.empty()) {
       if (inlineValue) {
         return invalidArgument("flag --" + name + " takes no value");
       }
       flags.set.insert(name);
       continue;
-    }
-    if (!spec.valued.count(name)) {
-      return invalidArgument("unknown flag --" + name);
     }
     if (!inlineValue) {
       if (i + 1 >= args.size()) {
@@ -52,7 +105,110 @@ StatusOr<Flags> parseFlags(const std::vector<std::string>& args, const FlagSpec&
     flags.values[name].push_back(value);
     flags.set.insert(name);
   }
+  for (const FlagGroup& g : spec.groups) {
+    for (const Flag& f : g.flags) {
+      if (!f.defaultValue.empty()) {
+        flags.defaults[f.name] = f.defaultValue;
+      }
+    }
+  }
   return flags;
+}
+
+bool helpRequested(const std::vector<std::string>& args) {
+  for (const std::string& a : args) {
+    if (a == "--") {
+      return false;
+    }
+    if (a == "-h" || a == "--help") {
+      return true;
+    }
+  }
+  return false;
+}
+
+namespace {
+
+constexpr size_t kHelpColumn = 38;
+constexpr size_t kHelpWidth = 100;
+
+// Words onto lines of at most kHelpWidth columns, continuation lines under the help column.
+std::string wrap(const std::string& text) {
+  std::string out;
+  size_t column = kHelpColumn;
+  size_t start = 0;
+  while (start < text.size()) {
+    size_t end = text.find(' ', start);
+    end = end == std::string::npos ? text.size() : end;
+    const std::string word = text.substr(start, end - start);
+    if (column > kHelpColumn && column + 1 + word.size() > kHelpWidth) {
+      out += "\n" + std::string(kHelpColumn, ' ');
+      column = kHelpColumn;
+    } else if (column > kHelpColumn) {
+      out += ' ';
+      ++column;
+    }
+    out += word;
+    column += word.size();
+    start = end + 1;
+  }
+  return out;
+}
+
+}  // namespace
+
+std::string helpText(const FlagSpec& spec) {
+  std::string out = "Usage:\n  harbormaster " + spec.synopsis + "\n";
+  if (!spec.description.empty()) {
+    out += "\n" + spec.description;
+    if (out.back() != '\n') {
+      out += "\n";
+    }
+  }
+  for (const FlagGroup& g : spec.groups) {
+    if (g.flags.empty()) {
+      continue;
+    }
+    out += "\n" + g.title + ":\n";
+    for (const Flag& f : g.flags) {
+      std::string head = "  ";
+      head += f.shorthand.empty() ? "    " : "-" + f.shorthand + ", ";
+      head += "--" + f.name + (f.arg.empty() ? "" : " " + f.arg);
+      std::string help = f.help;
+      if (!f.defaultValue.empty()) {
+        help += " (default " + f.defaultValue + ")";
+      }
+      if (f.repeatable) {
+        help += " [repeatable]";
+      }
+      out += head + (head.size() < kHelpColumn ? std::string(kHelpColumn - head.size(), ' ')
+                                               : "\n" + std::string(kHelpColumn, ' '));
+      out += wrap(help) + "\n";
+    }
+  }
+  out += "\n  -h, --help                          this help\n";
+  return out;
+}
+
+std::string formatDuration(std::chrono::milliseconds d) {
+  using namespace std::chrono;
+  if (d.count() % 1000 != 0) {
+    return std::to_string(d.count()) + "ms";
+  }
+  int64_t s = duration_cast<seconds>(d).count();
+  std::string out;
+  if (s >= 3600) {
+    out += std::to_string(s / 3600) + "h";
+    s %= 3600;
+  }
+  if (s >= 60) {
+    out += std::to_string(s / 60) + "m";
+    s %= 60;
+  }
+  if (s > 0 || out.empty()) {
+    out += std::to_string(s) + "s";
+  }
+  return out;
 }
 
 StatusOr<std::chrono::milliseconds> parseDuration(const std::string& flag,
@@ -92,9 +248,39 @@ StatusOr<size_t> parseCount(const std::string& flag, const std::string& text, si
   return static_cast<size_t>(std::stoul(text));
 }
 
-const std::set<std::string> kServerFlags = {"max-connections", "max-buffered-bytes",
-                                            "request-timeout", "idle-timeout",
-                                            "header-timeout",  "handshake-timeout"};
+namespace {
+
+std::string formatBytes(size_t bytes) {
+  for (auto [unit, size] :
+       {std::pair{"Gi", size_t{1} << 30}, {"Mi", size_t{1} << 20}, {"Ki", size_t{1} << 10}}) {
+    if (bytes >= size && bytes % size == 0) {
+      return std::to_string(bytes / size) + unit;
+    }
+  }
+  return std::to_string(bytes);
+}
+
+}  // namespace
+
+std::vector<Flag> serverFlags(const net::ServerOptions& d) {
+  return {
+      {"max-connections", "N",
+       "connections open at once; past it an idle one is closed for a new one, else the new one is "
+       "refused",
+       std::to_string(d.maxConnections)},
+      {"max-buffered-bytes", "BYTES",
+       "request bytes buffered across all connections (64Ki, 32Mi); one client may buffer half",
+       formatBytes(d.maxBufferedBytes)},
+      {"request-timeout", "DURATION", "time to read a whole request and answer it",
+       formatDuration(d.requestTimeout)},
+      {"idle-timeout", "DURATION", "how long a kept-alive connection may wait for its next request",
+       formatDuration(d.idleTimeout)},
+      {"header-timeout", "DURATION", "time to read a request's headers",
+       formatDuration(d.headerTimeout)},
+      {"handshake-timeout", "DURATION", "time for a client's TLS handshake",
+       formatDuration(d.handshakeTimeout)},
+  };
+}
 
 Status applyServerFlags(const Flags& flags, net::ServerOptions& options) {
   if (flags.has("max-connections")) {
@@ -146,6 +332,8 @@ StatusOr<std::string> readSecretFlag(const Flags& flags, const std::string& flag
   }
   return secret;
 }
+
+const Flag kLogLevelFlag{"log-level", "LEVEL", "debug, info, warn or error", "info"};
 
 Status applyLogLevel(const Flags& flags) {
   const std::string level = flags.get("log-level", "info");

@@ -1,5 +1,6 @@
 #include "harbor_flags.h"
 
+#include <algorithm>
 #include <cstdlib>
 
 #include "harbormaster/base/files.h"
@@ -7,20 +8,93 @@
 
 namespace hm::cli {
 
-const std::set<std::string> kHarborFlags = {"harbor-url", "harbor-ca", "harbor-credentials-file",
-                                            "registry-host", "harbor-rate-limit"};
+namespace {
 
-const std::set<std::string> kRegistryFlags = {"plain-http-registry", "digest-lookup-budget",
-                                              "tag-digest-ttl", "max-image-lookups-per-review",
-                                              "max-image-lookups-in-flight"};
+std::set<std::string> namesOf(const std::vector<Flag>& flags) {
+  std::set<std::string> out;
+  for (const Flag& f : flags) {
+    out.insert(f.name);
+  }
+  return out;
+}
+
+}  // namespace
+
+std::vector<Flag> harborFlags() {
+  return {
+      {"harbor-url", "URL",
+       "Harbor's address (https://harbor.example.com): tags resolve through it and scans are "
+       "read from it"},
+      {"harbor-ca", "FILE", "PEM bundle Harbor's certificate is verified against"},
+      {"harbor-credentials-file", "FILE",
+       "first line \"username:password\" (a mounted Secret); else HARBOR_USERNAME and "
+       "HARBOR_PASSWORD"},
+      {"registry-host", "HOST",
+       "another name images use for Harbor's registry (the URL's host always counts)", "", "",
+       true},
+      {"harbor-rate-limit", "N", "at most N requests per second to Harbor's API (off when unset)"},
+  };
+}
+
+std::vector<Flag> registryFlags() {
+  const review::EngineSettings engine;
+  return {
+      {"plain-http-registry", "HOST", "a registry reached without TLS (local test registries only)",
+       "", "", true},
+      {"digest-lookup-budget", "DURATION",
+       "how long a review waits for a tag's digest to name it in a fix",
+       formatDuration(HarborFlags{}.digestLookupBudget)},
+      {"tag-digest-ttl", "DURATION", "how long a tag's resolved digest is reused",
+       formatDuration(review::DigestOptions{}.tagTtl)},
+      {"max-image-lookups-per-review", "N",
+       "distinct images one review looks up; the rest are judged as not checked",
+       std::to_string(engine.maxImageLookupsPerReview)},
+      {"max-image-lookups-in-flight", "N",
+       "images looked up at once across reviews; past it a lookup is refused, not queued",
+       std::to_string(engine.maxImageLookupsInFlight)},
+  };
+}
+
+const std::set<std::string> kHarborFlags = namesOf(harborFlags());
+const std::set<std::string> kRegistryFlags = namesOf(registryFlags());
+
+FlagSpec& addEngineFlags(FlagSpec& spec) {
+  spec.add("Harbor", harborFlags());
+  spec.add("Registries", registryFlags());
+  std::vector<Flag> sources;
+  for (const auto& module : sourceModules()) {
+    for (const auto& f : module->flags()) {
+      sources.push_back(Flag{f.name, "VALUE", f.help});
+    }
+  }
+  return spec.add("Fact sources", std::move(sources));
+}
 
 std::set<std::string> engineFlags() {
-  std::set<std::string> names = kHarborFlags;
-  names.insert(kRegistryFlags.begin(), kRegistryFlags.end());
-  for (const auto& name : sourceFlags()) {
-    names.insert(name);
+  FlagSpec spec;
+  return addEngineFlags(spec).names();
+}
+
+HarborEnvironment harborEnvironment() {
+  auto get = [](const char* name) {
+    const char* v = std::getenv(name);
+    return std::string(v != nullptr ? v : "");
+  };
+  return {get("HARBOR_URL"), get("HARBOR_HOST"), get("HARBOR_USERNAME"), get("HARBOR_PASSWORD")};
+}
+
+std::vector<std::string> withHarborEnvironment(std::vector<std::string> args, const Flags& flags,
+                                               const HarborEnvironment& env) {
+  if (flags.has("harbor-url") || env.url.empty()) {
+    return args;
   }
-  return names;
+  // Inserted before any "--", where they are still flags.
+  auto at = std::find(args.begin(), args.end(), std::string("--"));
+  at = args.insert(at, "--harbor-url=" + env.url) + 1;
+  if (!env.host.empty()) {
+    args.insert(at, "--registry-host=" + env.host);
+  }
+  return args;
 }
 
 StatusOr<HarborFlags> parseHarborFlags(const Flags& flags) {
@@ -106,10 +180,15 @@ StatusOr<HarborFlags> parseHarborFlags(const Flags& flags) {
     c.username = line.substr(0, colon);
     c.password = line.substr(colon + 1);
   } else {
-    const char* user = std::getenv("HARBOR_USERNAME");
-    const char* password = std::getenv("HARBOR_PASSWORD");
-    c.username = user ? user : "";
-    c.password = password ? password : "";
+    HarborEnvironment env = harborEnvironment();
+    // GitLab writes a robot's "$" as "$$" so its own variable expansion leaves one; a value that
+    // reached the job unexpanded still names the robot (Harbor names never hold "$$").
+    for (size_t at = env.username.find("$$"); at != std::string::npos;
+         at = env.username.find("$$", at + 1)) {
+      env.username.erase(at, 1);
+    }
+    c.username = std::move(env.username);
+    c.password = std::move(env.password);
   }
   out.connection = std::move(c);
   return out;

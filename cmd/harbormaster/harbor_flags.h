@@ -11,14 +11,18 @@
 namespace hm::cli {
 
 // --harbor-url U [--harbor-ca F] [--harbor-credentials-file F] [--registry-host H]...
-extern const std::set<std::string> kHarborFlags;
+// [--harbor-rate-limit N]
+std::vector<Flag> harborFlags();
+extern const std::set<std::string> kHarborFlags;  // their names
 // For any registry (webhook and check):
 // [--plain-http-registry H]... [--digest-lookup-budget D] [--tag-digest-ttl D]
 // [--max-image-lookups-per-review N] [--max-image-lookups-in-flight N]
-extern const std::set<std::string> kRegistryFlags;
-// What the review engine reads (webhook and check): the two sets above and every fact source
-// module's own flags (sources.h).
-std::set<std::string> engineFlags();
+std::vector<Flag> registryFlags();
+extern const std::set<std::string> kRegistryFlags;  // their names
+// What the review engine reads (webhook and check): the two tables above and every fact source
+// module's own flags (sources.h), as groups of `spec`.
+FlagSpec& addEngineFlags(FlagSpec& spec);
+std::set<std::string> engineFlags();  // their names
 
 struct HarborFlags {
   std::optional<review::HarborConnection> connection;  // absent without --harbor-url
@@ -37,5 +41,20 @@ struct HarborFlags {
 // Credentials come from --harbor-credentials-file (one line "username:password", as a mounted
 // Secret holds it) or else HARBOR_USERNAME / HARBOR_PASSWORD.
 StatusOr<HarborFlags> parseHarborFlags(const Flags& flags);
+
+// What a CI job's environment says about Harbor: GitLab's Harbor integration sets these in every
+// job, GitHub workflows pass the same names from secrets.
+struct HarborEnvironment {
+  std::string url;       // HARBOR_URL: https://harbor.example.com
+  std::string host;      // HARBOR_HOST: harbor.example.com (the registry name images use)
+  std::string username;  // HARBOR_USERNAME (a robot: robot$project+name)
+  std::string password;  // HARBOR_PASSWORD
+};
+HarborEnvironment harborEnvironment();  // from the process's environment
+
+// `check`'s precedence: --harbor-url, else HARBOR_URL; with HARBOR_URL, HARBOR_HOST is one more
+// --registry-host. Credentials as parseHarborFlags. Returns the arguments to parse.
+std::vector<std::string> withHarborEnvironment(std::vector<std::string> args, const Flags& flags,
+                                               const HarborEnvironment& env);
 
 }  // namespace hm::cli

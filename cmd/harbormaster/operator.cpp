@@ -84,44 +84,89 @@ Status parseNotificationFlags(const Flags& flags, OperatorCommand& c) {
   }
   n.authHeader = c.eventsSecret;
   n.skipCertVerify = flags.has("notifications-skip-cert-verify");
-  n.payloadFormat = flags.get("notifications-format", "Default");
+  n.payloadFormat = flags.get("notifications-format");
   if (n.payloadFormat != "Default" && n.payloadFormat != "CloudEvents") {
     return invalidArgument("--notifications-format must be Default or CloudEvents");
   }
   return okStatus();
 }
 
+// Health probes and scrapes are small: a small budget keeps a flood far from the memory limit.
+net::ServerOptions operatorServerDefaults() {
+  net::ServerOptions server;
+  server.bodyLimit = 64 * 1024;
+  server.maxConnections = 256;
+  server.maxBufferedBytes = 4 * 1024 * 1024;
+  return server;
+}
+
+}  // namespace
+
+FlagSpec operatorFlagSpec() {
+  const op::OperatorOptions d;
+  FlagSpec spec{
+      "operator",
+      "operator [--harbor-url URL] [flags]",
+      "Reconciles HarborProject and RobotAccount resources into Harbor, writes pull\n"
+      "secrets, keeps policy and exception status and (with --compliance) PolicyReports.\n"
+      "Without --harbor-url (or HARBOR_URL) only policy and exception status runs.\n",
+      {}};
+  spec.add(
+      "Cluster",
+      {{"kubeconfig", "FILE", "kubeconfig for the API server (default: in-cluster)"},
+       {"context", "NAME", "kubeconfig context"},
+       {"namespace", "NS",
+        "where robot credentials and the Lease live (default $POD_NAMESPACE, else "
+        "harbormaster)"},
+       {"resync", "DURATION", "how often every resource is reconciled again",
+        formatDuration(d.resync)},
+       {"rotation-grace", "DURATION", "how long a rotated robot secret's predecessor keeps working",
+        formatDuration(d.rotationGrace)},
+       {"reconcile-timeout", "DURATION", "one reconcile's deadline",
+        formatDuration(d.reconcileTimeout)},
+       {"workers", "N", "resources reconciled at once", std::to_string(d.workers)},
+       {"policy-check-interval", "DURATION", "how often key files policies name are compared",
+        formatDuration(d.policyCheckInterval)},
+       {"shutdown-grace", "DURATION", "on SIGTERM, how long work under way may finish",
+        formatDuration(d.shutdownGrace)}});
+  spec.add("Leader election",
+           {{"leader-elect", "BOOL", "run only while holding the Lease (true or false)", "true"},
+            {"identity", "NAME", "this replica's name in the Lease (default $POD_NAME)"},
+            {"leader-elect-lease-duration", "DURATION", "how long a Lease holds",
+             formatDuration(d.leaseDuration)},
+            {"leader-elect-renew-deadline", "DURATION", "how long the leader tries to renew",
+             formatDuration(d.renewDeadline)},
+            {"leader-elect-retry-period", "DURATION", "how often candidates try",
+             formatDuration(d.retryPeriod)}});
+  spec.add("Serving",
+           {{"listen", "ADDR", "health probes, /metrics and /harbor-events", "0.0.0.0:8080"},
+            {"tls-cert", "FILE", "serve the port over TLS with this certificate (PEM)"},
+            {"tls-key", "FILE", "its private key"},
+            {"ports-file", "FILE", "write \"listen=PORT\" once listening (for port 0)"},
+            kLogLevelFlag});
+  spec.add("Listener bounds", serverFlags(operatorServerDefaults()));
+  spec.add("Compliance",
+           {{"compliance", "", "judge what runs and write PolicyReports and Events"},
+            {"compliance-interval", "DURATION", "the periodic full pass",
+             formatDuration(
+                 std::chrono::duration_cast<std::chrono::milliseconds>(d.compliance.interval))},
+            {"compliance-reports", "API", "wgpolicyk8s.io/v1alpha2 or openreports.io/v1alpha1",
+             d.compliance.reportApiVersion},
+            {"harbor-events-secret-file", "FILE",
+             "the Authorization value Harbor's notifications carry to /harbor-events"},
+            {"harbor-events-relay", "", "relay what /harbor-events hears to every webhook replica"},
+            {"notifications-url", "URL",
+             "each HarborProject keeps a Harbor webhook policy posting here"},
+            {"notifications-format", "FORMAT", "Default or CloudEvents", "Default"},
+            {"notifications-skip-cert-verify", "",
+             "Harbor does not verify the notification URL's certificate"}});
+  return addEngineFlags(spec);
+}
+
+namespace {
+
 StatusOr<OperatorCommand> parseOperatorOptions(std::vector<std::string> args) {
-  FlagSpec spec;
-  spec.valued = engineFlags();
-  spec.boolean = {"compliance", "notifications-skip-cert-verify", "harbor-events-relay"};
-  for (const char* f : {"kubeconfig",
-                        "context",
-                        "namespace",
-                        "resync",
-                        "leader-elect",
-                        "listen",
-                        "rotation-grace",
-                        "reconcile-timeout",
-                        "identity",
-                        "workers",
-                        "log-level",
-                        "ports-file",
-                        "leader-elect-lease-duration",
-                        "leader-elect-renew-deadline",
-                        "leader-elect-retry-period",
-                        "policy-check-interval",
-                        "shutdown-grace",
-                        "compliance-interval",
-                        "compliance-reports",
-                        "harbor-events-secret-file",
-                        "notifications-url",
-                        "notifications-format",
-                        "tls-cert",
-                        "tls-key"}) {
-    spec.valued.insert(f);
-  }
-  spec.valued.insert(kServerFlags.begin(), kServerFlags.end());
+  const FlagSpec spec = operatorFlagSpec();
   auto flags = parseFlags(args, spec);
   if (!flags.ok()) {
     return flags.status();
@@ -146,14 +191,11 @@ StatusOr<OperatorCommand> parseOperatorOptions(std::vector<std::string> args) {
   c.kube.context = flags->get("context");
   const char* podNs = std::getenv("POD_NAMESPACE");
   c.op.nameSpace = flags->get("namespace", podNs ? podNs : "harbormaster");
-  c.listen = flags->get("listen", c.listen);
+  c.listen = flags->get("listen");
   c.portsFile = flags->get("ports-file");
-  // Health probes and scrapes are small: a small budget keeps a flood far from the memory limit.
-  c.server.bodyLimit = 64 * 1024;
-  c.server.maxConnections = 256;
-  c.server.maxBufferedBytes = 4 * 1024 * 1024;
+  c.server = operatorServerDefaults();
   HM_RETURN_IF_ERROR(applyServerFlags(*flags, c.server));
-  const std::string elect = flags->get("leader-elect", "true");
+  const std::string elect = flags->get("leader-elect");
   if (elect != "true" && elect != "false") {
     return invalidArgument("--leader-elect must be true or false");
   }
@@ -213,7 +255,7 @@ StatusOr<OperatorCommand> parseOperatorOptions(std::vector<std::string> args) {
       }
       c.op.compliance.interval = std::chrono::duration_cast<std::chrono::seconds>(*d);
     }
-    const std::string reports = flags->get("compliance-reports", "wgpolicyk8s.io/v1alpha2");
+    const std::string reports = flags->get("compliance-reports");
     if (reports != "wgpolicyk8s.io/v1alpha2" && reports != "openreports.io/v1alpha1") {
       return invalidArgument(
           "--compliance-reports must be wgpolicyk8s.io/v1alpha2 or openreports.io/v1alpha1");
@@ -296,6 +338,10 @@ HttpResponse ops(const HttpRequest& req, const op::Operator& op, const metrics::
 }  // namespace
 
 int runOperator(const std::vector<std::string>& args) {
+  if (helpRequested(args)) {
+    std::cout << helpText(operatorFlagSpec());
+    return 0;
+  }
   if (Status s = registerPolicySections(); !s.ok()) {
     std::cerr << "harbormaster operator: " << s.message() << "\n";
     return 2;

@@ -14,16 +14,6 @@ std::vector<std::shared_ptr<facts::SourceModule>> sourceModules() {
   };
 }
 
-std::set<std::string> sourceFlags() {
-  std::set<std::string> names;
-  for (const auto& m : sourceModules()) {
-    for (const auto& f : m->flags()) {
-      names.insert(f.name);
-    }
-  }
-  return names;
-}
-
 Status registerPolicySections() {
   // Sections hold no state: the instances registered here serve every module instance.
   static const Status registered = [] {

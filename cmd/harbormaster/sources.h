@@ -12,8 +12,6 @@ namespace hm::cli {
 
 // A fresh instance of every module, flags unset.
 std::vector<std::shared_ptr<facts::SourceModule>> sourceModules();
-// The names of every module's flags.
-std::set<std::string> sourceFlags();
 // Registers every module's policy sections (policy/section.h), once per process; each
 // subcommand calls it before reading a policy, so the webhook, the operator's status and `check`
 // read the same grammar.

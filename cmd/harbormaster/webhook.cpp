@@ -126,36 +126,73 @@ StatusOr<std::optional<webhookcert::Settings>> parseCertificateFlags(const Flags
   return std::optional<webhookcert::Settings>(std::move(c));
 }
 
+using std::chrono::duration_cast;
+using std::chrono::milliseconds;
+
+}  // namespace
+
+FlagSpec webhookFlagSpec() {
+  const WebhookOptions d;
+  const webhookcert::Settings cert;
+  FlagSpec spec{
+      "webhook",
+      "webhook --tls-cert FILE --tls-key FILE (--policy FILE | --cluster-policies=true) [flags]",
+      "Serves the validating (/validate) and mutating (/mutate) admission webhooks over HTTPS,\n"
+      "Harbor's notifications (/harbor-events), /healthz, /readyz and /metrics.\n",
+      {}};
+  spec.add("Serving",
+           {{"listen", "ADDR", "where the webhook listens (HOST:PORT or :PORT)", ":8443"},
+            {"tls-cert", "FILE", "serving certificate (PEM), reloaded when it changes"},
+            {"tls-key", "FILE", "its private key"},
+            {"metrics-listen", "ADDR", "a separate plain-HTTP listener for /metrics (off unset)"},
+            {"threads", "N", "threads serving reviews (default: one per CPU)"},
+            {"shutdown-grace", "DURATION", "on SIGTERM, how long requests under way may finish",
+             formatDuration(d.shutdownGrace)},
+            {"review-budget", "DURATION",
+             "a review's lookups stop at this (and at 80 % of the API server's timeout)",
+             formatDuration(d.reviewBudget)},
+            {"ports-file", "FILE", "write \"listen=PORT\" lines once listening (for port 0)"},
+            kLogLevelFlag});
+  spec.add("Listener bounds", serverFlags(d.server));
+  spec.add(
+      "Policies",
+      {{"policy", "FILE", "ClusterImagePolicy, ImagePolicy and ImageException documents"},
+       {"cluster-policies", "BOOL", "also read them as cluster resources (true or false)", "false"},
+       {"policy-check-interval", "DURATION",
+        "how often the policy file and the key files policies name are compared",
+        formatDuration(d.policyCheckInterval)},
+       {"namespace", "NS",
+        "the webhook's own namespace, excluded from policies by default (default "
+        "$POD_NAMESPACE)"},
+       {"kubeconfig", "FILE", "kubeconfig for the API server (default: in-cluster)"},
+       {"context", "NAME", "kubeconfig context"}});
+  spec.add("Harbor events",
+           {{"harbor-events-secret-file", "FILE",
+             "the Authorization value Harbor's webhook policy sends to /harbor-events"},
+            {"harbor-events-relay", "",
+             "hear the notifications the operator relays through a ConfigMap"}});
+  spec.add("Self-managed certificates",
+           {{"cert-secret", "NAME", "Secret holding the CA and serving pair the webhook keeps"},
+            {"cert-service", "NAME", "the Service the certificate is for"},
+            {"cert-webhook-configuration", "NAME",
+             "ValidatingWebhookConfiguration whose caBundle is kept"},
+            {"cert-mutating-webhook-configuration", "NAME",
+             "MutatingWebhookConfiguration whose caBundle is kept"},
+            {"ca-validity", "DURATION", "the CA's lifetime",
+             formatDuration(duration_cast<milliseconds>(cert.caValidity))},
+            {"cert-validity", "DURATION", "a serving certificate's lifetime",
+             formatDuration(duration_cast<milliseconds>(cert.certValidity))},
+            {"ca-propagation", "DURATION", "how long a new CA is published before it signs",
+             formatDuration(duration_cast<milliseconds>(cert.caPropagation))},
+            {"cert-check-interval", "DURATION", "how often the certificates are checked",
+             formatDuration(d.certCheckInterval)}});
+  return addEngineFlags(spec);
+}
+
+namespace {
+
 StatusOr<WebhookOptions> parseWebhookOptions(const std::vector<std::string>& args) {
-  FlagSpec spec{.valued = {"listen",
-                           "tls-cert",
-                           "tls-key",
-                           "policy",
-                           "metrics-listen",
-                           "namespace",
-                           "threads",
-                           "shutdown-grace",
-                           "policy-check-interval",
-                           "log-level",
-                           "review-budget",
-                           "harbor-events-secret-file",
-                           "cert-secret",
-                           "cert-service",
-                           "cert-webhook-configuration",
-                           "cert-mutating-webhook-configuration",
-                           "ca-validity",
-                           "cert-validity",
-                           "ca-propagation",
-                           "cert-check-interval",
-                           "kubeconfig",
-                           "context",
-                           "cluster-policies",
-                           "ports-file"},
-                .boolean = {"harbor-events-relay"}};
-  for (const auto& name : engineFlags()) {
-    spec.valued.insert(name);
-  }
-  spec.valued.insert(kServerFlags.begin(), kServerFlags.end());
+  const FlagSpec spec = webhookFlagSpec();
   auto flags = parseFlags(args, spec);
   if (!flags.ok()) {
     return flags.status();
@@ -170,7 +207,7 @@ StatusOr<WebhookOptions> parseWebhookOptions(const std::vector<std::string>& arg
     }
   }
   WebhookOptions o;
-  const std::string cluster = flags->get("cluster-policies", "false");
+  const std::string cluster = flags->get("cluster-policies");
   if (cluster != "true" && cluster != "false") {
     return invalidArgument("--cluster-policies must be true or false");
   }
@@ -193,7 +230,7 @@ StatusOr<WebhookOptions> parseWebhookOptions(const std::vector<std::string>& arg
   if (o.eventsRelay && !o.harbor.connection) {
     return invalidArgument("--harbor-events-relay needs --harbor-url");
   }
-  auto listen = net::parseListenAddress(flags->get("listen", ":8443"));
+  auto listen = net::parseListenAddress(flags->get("listen"));
   if (!listen.ok()) {
     return listen.status();
   }
@@ -381,6 +418,10 @@ StatusOr<std::shared_ptr<kube::Client>> kubeClient(asio::io_context& ioc,
 }  // namespace
 
 int runWebhook(const std::vector<std::string>& args) {
+  if (helpRequested(args)) {
+    std::cout << helpText(webhookFlagSpec());
+    return 0;
+  }
   if (Status s = registerPolicySections(); !s.ok()) {
     std::cerr << "harbormaster webhook: " << s.message() << "\n";
     return 2;

@@ -149,6 +149,7 @@ std::vector<ImageVerdict> judgeAsAdmitted(const policy::PolicySet& policies, std
       }
       v.evaluation.matchedPolicies = std::move(validated.matchedPolicies);
       v.evaluation.exceptionsApplied = validated.exceptionsApplied;
+      v.evaluation.excepted = std::move(validated.excepted);
     }
     v.verdict = policy::verdictOf(v.evaluation);
   }

@@ -185,26 +185,6 @@ json Summary::toJson() const {
   return {{"pass", pass}, {"fail", fail}, {"warn", warn}, {"error", error}, {"skip", skip}};
 }
 
-std::vector<std::string> checksOf(const policy::ImagePolicy& p) {
-  std::vector<std::string> out;
-  if (!p.registries.empty()) {
-    out.emplace_back(policy::checkName(policy::Check::kRegistry));
-  }
-  if (p.digest != policy::DigestRule::kOptional) {
-    out.emplace_back(policy::checkName(policy::Check::kDigest));
-  }
-  if (p.vulnerabilities) {
-    out.emplace_back(policy::checkName(policy::Check::kVulnerabilities));
-  }
-  if (p.signatures || !p.unenforceable.empty()) {
-    out.emplace_back(policy::checkName(policy::Check::kSignatures));
-  }
-  for (const policy::SectionUse& s : p.sections) {
-    out.emplace_back(policy::checkName(s.check));
-  }
-  return out;
-}
-
 std::vector<ResultRow> rowsOf(const ObjectRef& workload, const std::vector<policy::ImageUse>& uses,
                               const std::vector<std::string>& digests,
                               const policy::PolicySet& policies, const policy::ReviewPlan& plan,
@@ -224,7 +204,10 @@ std::vector<ResultRow> rowsOf(const ObjectRef& workload, const std::vector<polic
           found.push_back(&f);
         }
       }
-      std::vector<std::string> checks = checksOf(p);
+      std::vector<std::string> checks;
+      for (policy::Check c : policy::checksOf(p)) {
+        checks.emplace_back(policy::checkName(c));
+      }
       for (const policy::Finding* f : found) {
         const std::string name(policy::checkName(f->check));
         if (std::find(checks.begin(), checks.end(), name) == checks.end()) {

@@ -367,6 +367,26 @@ std::vector<PlannedRule> sectionRules(const PlannedImage& image, std::string_vie
   return out;
 }
 
+std::vector<Check> checksOf(const ImagePolicy& p) {
+  std::vector<Check> out;
+  if (!p.registries.empty()) {
+    out.push_back(Check::kRegistry);
+  }
+  if (p.digest != DigestRule::kOptional) {
+    out.push_back(Check::kDigest);
+  }
+  if (p.vulnerabilities) {
+    out.push_back(Check::kVulnerabilities);
+  }
+  if (p.signatures || !p.unenforceable.empty()) {
+    out.push_back(Check::kSignatures);
+  }
+  for (const SectionUse& s : p.sections) {
+    out.push_back(s.check);
+  }
+  return out;
+}
+
 bool Evaluation::denied() const {
   return std::any_of(findings.begin(), findings.end(),
                      [](const Finding& f) { return f.mode == Mode::kEnforce; });
@@ -436,6 +456,7 @@ Evaluation evaluate(const PolicySet& policies, std::string_view ns,
       for (Finding& f : checkImage(policy, images[u], p, view, now)) {
         if (excepted(policy, view, names, p, f, now)) {
           ++result.exceptionsApplied;
+          result.excepted.push_back(std::move(f));
         } else {
           result.findings.push_back(std::move(f));
         }

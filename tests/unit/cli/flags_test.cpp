@@ -6,7 +6,14 @@
 namespace hm::cli {
 namespace {
 
-const FlagSpec kSpec{.valued = {"policy", "registry-host"}, .boolean = {"verbose"}};
+FlagSpec spec() {
+  FlagSpec s;
+  s.add("Test", {{"policy", "FILE", "a policy"},
+                 {"registry-host", "HOST", "a host", "", "", true},
+                 {"verbose", "", "say more"}});
+  return s;
+}
+const FlagSpec kSpec = spec();
 
 TEST(FlagsTest, ParsesValuesBooleansAndPositionals) {
   auto f = parseFlags({"--policy", "p.yaml", "img1", "--registry-host=a", "--registry-host", "b",
@@ -45,7 +52,8 @@ TEST(FlagsTest, ParsesDurations) {
 }
 
 TEST(FlagsTest, ServerBoundsComeFromFlagsAndBadValuesAreRefused) {
-  FlagSpec spec{.valued = kServerFlags, .boolean = {}};
+  FlagSpec spec;
+  spec.add("Listener bounds", serverFlags({}));
   auto f = parseFlags(
       {"--max-connections", "64", "--max-buffered-bytes", "20Mi", "--header-timeout", "2s",
        "--idle-timeout", "15s", "--handshake-timeout", "500ms", "--request-timeout", "4s"},

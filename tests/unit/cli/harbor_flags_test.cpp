@@ -14,7 +14,7 @@ using ::testing::Not;
 
 StatusOr<HarborFlags> parse(const std::vector<std::string>& args) {
   FlagSpec spec;
-  spec.valued = kHarborFlags;
+  spec.add("Harbor", harborFlags());
   auto flags = parseFlags(args, spec);
   if (!flags.ok()) {
     return flags.status();
@@ -24,7 +24,7 @@ StatusOr<HarborFlags> parse(const std::vector<std::string>& args) {
 
 TEST(HarborFlagsTest, LookupLimitsAreWholeNumbersAndReachTheEngine) {
   FlagSpec spec;
-  spec.valued = kRegistryFlags;
+  spec.add("Registries", registryFlags());
   auto flags = parseFlags(
       {"--max-image-lookups-per-review", "8", "--max-image-lookups-in-flight", "100"}, spec);
   ASSERT_TRUE(flags.ok()) << flags.status().message();
@@ -113,7 +113,7 @@ TEST(SourceModulesTest, EachModulesFlagsAreTheEnginesAndReachTheModule) {
   EXPECT_THAT(accepted, IsSupersetOf({"scan-cache-ttl", "signature-negative-ttl", "harbor-url",
                                       "tag-digest-ttl"}));
   FlagSpec spec;
-  spec.valued = accepted;
+  addEngineFlags(spec);
   auto good = parseFlags({"--scan-cache-ttl", "90s", "--signature-negative-ttl", "1m"}, spec);
   ASSERT_TRUE(good.ok());
   auto parsed = parseHarborFlags(*good);

@@ -48,9 +48,6 @@ std::vector<ResultRow> rowsOf(const ObjectRef& workload, const std::vector<polic
                               const policy::PolicySet& policies, const policy::ReviewPlan& plan,
                               const policy::Evaluation& evaluation);
 
-// The checks a policy makes on every image it judges, by name.
-std::vector<std::string> checksOf(const policy::ImagePolicy& policy);
-
 struct Summary {
   int64_t pass = 0, fail = 0, warn = 0, error = 0, skip = 0;
   void add(Result r);

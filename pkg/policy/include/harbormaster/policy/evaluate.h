@@ -52,6 +52,9 @@ struct Evaluation {
   std::vector<std::string> matchedPolicies;
   std::vector<Finding> findings;  // every mode; Enforce ones deny
   int exceptionsApplied = 0;
+  // The findings an exception removed (one per exceptionsApplied), so a report can say a check
+  // passed by exception rather than on its merits.
+  std::vector<Finding> excepted;
 
   bool denied() const;
 };
@@ -60,6 +63,11 @@ struct Evaluation {
 // warned when a Warn one is, else allowed (Audit findings are recorded, never shown). The
 // webhook's AdmissionReview and `harbormaster check` both answer with this.
 enum class Verdict { kAllowed, kWarned, kDenied };
+
+// The checks a policy makes on every image it judges, in a fixed order (reference failures,
+// which any policy reports, are not listed): compliance reports and `check` list each with its
+// result, passing ones included.
+std::vector<Check> checksOf(const ImagePolicy& policy);
 Verdict verdictOf(const Evaluation& evaluation);
 std::string_view verdictName(Verdict verdict);  // "allowed", "warned", "denied"
 
