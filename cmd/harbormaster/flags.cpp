@@ -132,15 +132,20 @@ namespace {
 constexpr size_t kHelpColumn = 38;
 constexpr size_t kHelpWidth = 100;
 
-// Words onto lines of at most kHelpWidth columns, continuation lines under the help column.
-std::string wrap(const std::string& text) {
-  std::string out;
-  size_t column = kHelpColumn;
-  size_t start = 0;
-  while (start < text.size()) {
+// Words onto lines of at most kHelpWidth columns, continuation lines under the help column;
+// each of `units` stays on one line ("(default 20s)").
+std::string wrap(const std::string& text, const std::vector<std::string>& units) {
+  std::vector<std::string> words;
+  for (size_t start = 0; start < text.size();) {
     size_t end = text.find(' ', start);
     end = end == std::string::npos ? text.size() : end;
-    const std::string word = text.substr(start, end - start);
+    words.push_back(text.substr(start, end - start));
+    start = end + 1;
+  }
+  words.insert(words.end(), units.begin(), units.end());
+  std::string out;
+  size_t column = kHelpColumn;
+  for (const std::string& word : words) {
     if (column > kHelpColumn && column + 1 + word.size() > kHelpWidth) {
       out += "\n" + std::string(kHelpColumn, ' ');
       column = kHelpColumn;
@@ -150,7 +155,6 @@ std::string wrap(const std::string& text) {
     }
     out += word;
     column += word.size();
-    start = end + 1;
   }
   return out;
 }
@@ -174,16 +178,16 @@ std::string helpText(const FlagSpec& spec) {
       std::string head = "  ";
       head += f.shorthand.empty() ? "    " : "-" + f.shorthand + ", ";
       head += "--" + f.name + (f.arg.empty() ? "" : " " + f.arg);
-      std::string help = f.help;
+      std::vector<std::string> units;
       if (!f.defaultValue.empty()) {
-        help += " (default " + f.defaultValue + ")";
+        units.push_back("(default " + f.defaultValue + ")");
       }
       if (f.repeatable) {
-        help += " [repeatable]";
+        units.push_back("[repeatable]");
       }
       out += head + (head.size() < kHelpColumn ? std::string(kHelpColumn - head.size(), ' ')
                                                : "\n" + std::string(kHelpColumn, ' '));
-      out += wrap(help) + "\n";
+      out += wrap(f.help, units) + "\n";
     }
   }
   out += "\n  -h, --help                          this help\n";

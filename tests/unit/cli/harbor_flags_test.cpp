@@ -3,6 +3,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include "commands.h"
 #include "sources.h"
 #include "support/temp_dir.h"
 
@@ -125,6 +126,46 @@ TEST(SourceModulesTest, EachModulesFlagsAreTheEnginesAndReachTheModule) {
   ASSERT_FALSE(refused.ok());
   EXPECT_THAT(refused.status().message(), HasSubstr("--scan-cache-ttl"));
   EXPECT_THAT(refused.status().message(), HasSubstr("is not a duration"));
+}
+
+}  // namespace
+}  // namespace hm::cli
+
+namespace hm::cli {
+namespace {
+
+TEST(HarborEnvironmentTest, GitLabsVariablesFillWhatTheFlagsLeaveOut) {
+  const FlagSpec spec = checkFlagSpec();
+  const HarborEnvironment env{"https://harbor.example.com", "harbor.example.com", "robot$shop+ci",
+                              "s3cret"};
+  auto flags = parseFlags({"--policy", "p.yaml", "img"}, spec);
+  ASSERT_TRUE(flags.ok());
+  EXPECT_EQ(withHarborEnvironment({"--policy", "p.yaml", "img"}, *flags, env),
+            (std::vector<std::string>{"--policy", "p.yaml", "img",
+                                      "--harbor-url=https://harbor.example.com",
+                                      "--registry-host=harbor.example.com"}));
+  auto explicitUrl = parseFlags({"--harbor-url", "https://other"}, spec);
+  ASSERT_TRUE(explicitUrl.ok());
+  EXPECT_EQ(withHarborEnvironment({"--harbor-url", "https://other"}, *explicitUrl, env),
+            (std::vector<std::string>{"--harbor-url", "https://other"}))
+      << "the flag wins over HARBOR_URL";
+  auto dashed = parseFlags({"--", "img"}, spec);
+  ASSERT_TRUE(dashed.ok());
+  EXPECT_EQ(withHarborEnvironment({"--", "img"}, *dashed, {"https://h", "", "", ""}),
+            (std::vector<std::string>{"--harbor-url=https://h", "--", "img"}))
+      << "inserted where they are still flags";
+  EXPECT_EQ(withHarborEnvironment({"img"}, *flags, {}), (std::vector<std::string>{"img"}));
+}
+
+TEST(HarborEnvironmentTest, CredentialsComeFromTheEnvironmentAndAnEscapedRobotNameIsRead) {
+  setenv("HARBOR_USERNAME", "robot$$shop+ci", 1);
+  setenv("HARBOR_PASSWORD", "s3cret", 1);
+  auto f = parse({"--harbor-url", "https://harbor.example.com"});
+  unsetenv("HARBOR_USERNAME");
+  unsetenv("HARBOR_PASSWORD");
+  ASSERT_TRUE(f.ok()) << f.status().message();
+  EXPECT_EQ(f->connection->username, "robot$shop+ci");
+  EXPECT_EQ(f->connection->password, "s3cret");
 }
 
 }  // namespace
