@@ -115,6 +115,30 @@ set +e
 "$bin" check --policy "$work/scan-policy.yaml" --namespace shop --harbor-url "http://$harbor" \
   --harbor-credentials-file "$work/harbor-credentials" "$harbor/shop/web:1.4" "$harbor/shop/api:2.0" \
   | sed 's/^/  /'
+
+echo
+echo "==> harbormaster check in a CI job: manifests on stdin, Harbor from GitLab's HARBOR_* variables,"
+echo "    a JUnit report (docs/ci.md)"
+cat >"$work/rendered.yaml" <<YAML
+---
+apiVersion: v1
+kind: Service
+metadata: {name: web}
+spec: {ports: [{port: 80}]}
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: web}
+spec:
+  template:
+    spec:
+      containers: [{name: web, image: "$harbor/shop/web:1.4"}, {name: api, image: "$harbor/shop/api:2.0"}]
+YAML
+HARBOR_URL="http://$harbor" HARBOR_HOST="$harbor" HARBOR_USERNAME=admin HARBOR_PASSWORD=Harbor12345 \
+  "$bin" check --policy "$work/scan-policy.yaml" --namespace shop -f - --output junit \
+  <"$work/rendered.yaml" >"$work/report.xml"
+echo "  (exit status $?; report.xml:)"
+grep -E '<testcase|<failure' "$work/report.xml" | sed -E 's/^ +/  /; s/(message="[^"]{0,110})[^"]*"/\1…"/'
 set -e
 
 echo
