@@ -138,7 +138,8 @@ HARBOR_URL="http://$harbor" HARBOR_HOST="$harbor" HARBOR_USERNAME=admin HARBOR_P
   "$bin" check --policy "$work/scan-policy.yaml" --namespace shop -f - --output junit \
   <"$work/rendered.yaml" >"$work/report.xml"
 echo "  (exit status $?; report.xml:)"
-grep -E '<testcase|<failure' "$work/report.xml" | sed -E 's/^ +/  /; s/(message="[^"]{0,110})[^"]*"/\1…"/'
+grep -E '<testcase|<failure' "$work/report.xml" \
+  | sed -E 's/^ +/  /; s/(message="[^"]{110})[^"]+"/\1…"/; s/(<failure[^>]*>).*/\1/'
 set -e
 
 echo
