@@ -252,6 +252,12 @@ apiVersion: v1
 kind: ServiceAccount
 metadata: {name: default, namespace: shop-prod}
 YAML
+# What exists in Harbor before the project is declared: the team's OIDC group (Harbor onboards
+# it at a member's first login) and the release bot's user.
+curl -sf -u admin:Harbor12345 -H 'Content-Type: application/json' -X POST \
+  -d '{"group_name":"shop-team","group_type":3}' "http://$harbor/api/v2.0/usergroups" >/dev/null
+curl -sf -u admin:Harbor12345 -H 'Content-Type: application/json' -X POST \
+  -d '{"username":"shop-release-bot","password":"Release-Bot-1"}' "http://$harbor/api/v2.0/users" >/dev/null
 kc apply -f examples/operator.yaml | sed 's/^/  /'
 # Harbor's notifications reach the operator at an address it must know before it starts (it
 # writes it into Harbor's webhook policy).
@@ -291,6 +297,22 @@ for _ in $(seq 50); do
   kc get secret -n shop-staging harbor-pull >/dev/null 2>&1 && break
   sleep 0.1
 done
+echo
+echo "  Project shop as declared (examples/operator.yaml), read back from Harbor:"
+for _ in $(seq 100); do
+  [ "$(kc get harborproject shop -o jsonpath='{.status.conditions[?(@.type=="Retention")].status}')" = True ] && break
+  sleep 0.1
+done
+kc get harborproject shop -o json | jq -r '.status.conditions[] | select(.type == "Retention" or
+  .type == "ImmutableTags" or .type == "Members") | "    \(.type): \(.status) — \(.message)"'
+retention_id=$(curl -s -u admin:Harbor12345 "http://$harbor/api/v2.0/projects/shop" | jq -r '.metadata.retention_id')
+curl -s -u admin:Harbor12345 "http://$harbor/api/v2.0/retentions/$retention_id" | jq -r '
+  "    retention \(.id), cron \(.trigger.settings.cron):",
+  (.rules[] | "      \(.template) \(.params[.template] // "") tags \(.tag_selectors[0].decoration) \(.tag_selectors[0].pattern)")'
+curl -s -u admin:Harbor12345 "http://$harbor/api/v2.0/projects/shop/immutabletagrules" | jq -r '
+  .[] | "    immutable: tags \(.tag_selectors[0].decoration) \(.tag_selectors[0].pattern) in \(.scope_selectors.repository[0].pattern)"'
+curl -s -u admin:Harbor12345 "http://$harbor/api/v2.0/projects/shop/members" | jq -r '
+  .[] | "    member: \(if .entity_type == "g" then "group" else "user" end) \(.entity_name) as \(.role_name)"'
 echo "  A namespace labelled team=shop later gets it too: $(kc get secret -n shop-staging harbor-pull -o name 2>&1)"
 kc annotate robotaccount shop-puller harbormaster.io/rotate=demo >/dev/null
 for _ in $(seq 100); do

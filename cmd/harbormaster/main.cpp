@@ -40,6 +40,14 @@ int main(int argc, char** argv) {
   if (command == "check") {
     return hm::cli::runCheck(args);
   }
+  if (command == "version" && !args.empty()) {
+    // No flags: `version --help` says so, anything else is refused as by every command.
+    const bool help = args[0] == "--help" || args[0] == "-h";
+    (help ? std::cout : std::cerr)
+        << (help ? "" : "harbormaster version: unexpected argument \"" + args[0] + "\"\n")
+        << "Usage:\n  harbormaster version\n\nPrints the version.\n";
+    return help ? 0 : 2;
+  }
   if (command == "version" || command == "--version") {
     std::cout << "harbormaster " << HM_VERSION << "\n";
     return 0;

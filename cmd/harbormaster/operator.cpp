@@ -186,6 +186,7 @@ StatusOr<OperatorCommand> parseOperatorOptions(std::vector<std::string> args) {
   // Without Harbor only the policy status controller runs.
   if (harbor->connection) {
     c.harbor = *harbor->connection;
+    c.op.harborUser = c.harbor.username;
   }
   c.kube.kubeconfig = flags->get("kubeconfig");
   c.kube.context = flags->get("context");

@@ -329,6 +329,129 @@ TEST_F(HarborContractTest, UsersGetTheirProjectRoleAndPublicProjectsAreReadable)
 
 // Harbor's webhook policies through the client, Harbor's validation through raw requests, and
 // the notifications Harbor then sends (recorded by the simulator's /sim/notifications).
+// Immutable tag rules through the client against the simulator's immutable handler: created
+// enabled, unique per project, PUT toggling only when `disabled` changes, deleted.
+TEST_F(HarborContractTest, ImmutableTagRulesAsHarborKeepsThem) {
+  auto c = client();
+  ASSERT_TRUE(runOn(io_.ioc(), c->createProject({"frozen", {}, {}}, soon())).ok());
+  harbor::ImmutableRule rule;
+  rule.tagPattern = "v*";
+  rule.disabled = true;  // Harbor enables every new rule whatever the body says
+  auto id = runOn(io_.ioc(), c->createImmutableRule("frozen", rule, soon()));
+  ASSERT_TRUE(id.ok()) << id.status().message();
+  rule.disabled = false;
+  EXPECT_EQ(runOn(io_.ioc(), c->createImmutableRule("frozen", rule, soon())).status().code(),
+            StatusCode::kConflict);
+  auto listed = runOn(io_.ioc(), c->listImmutableRules("frozen", soon()));
+  ASSERT_TRUE(listed.ok()) << listed.status().message();
+  ASSERT_EQ(listed->size(), 1u);
+  EXPECT_EQ((*listed)[0].id, *id);
+  EXPECT_FALSE((*listed)[0].disabled);
+  EXPECT_FALSE((*listed)[0].unmodelled);
+  EXPECT_TRUE((*listed)[0].sameSelectors(rule));
+  // A toggle with other selectors applies only the toggle, as Harbor's controller does.
+  harbor::ImmutableRule toggled = (*listed)[0];
+  toggled.disabled = true;
+  toggled.tagPattern = "ignored";
+  ASSERT_TRUE(runOn(io_.ioc(), c->updateImmutableRule("frozen", toggled, soon())).ok());
+  listed = runOn(io_.ioc(), c->listImmutableRules("frozen", soon()));
+  ASSERT_TRUE(listed.ok());
+  EXPECT_TRUE((*listed)[0].disabled);
+  EXPECT_EQ((*listed)[0].tagPattern, "v*");
+  std::string body;
+  EXPECT_EQ(
+      rig_->curl(
+          "POST", "/api/v2.0/projects/frozen/immutabletagrules",
+          R"({"action":"immutable","template":"immutable_template","tag_selectors":[{"kind":"label","decoration":"matches","pattern":"x"}],"scope_selectors":{"repository":[{"kind":"doublestar","decoration":"repoMatches","pattern":"**"}]}})",
+          body),
+      400);
+  EXPECT_THAT(body, HasSubstr("Kind must match /doublestar/"));
+  ASSERT_TRUE(runOn(io_.ioc(), c->deleteImmutableRule("frozen", *id, soon())).ok());
+  EXPECT_EQ(runOn(io_.ioc(), c->deleteImmutableRule("frozen", *id, soon())).code(),
+            StatusCode::kNotFound);
+}
+
+// Members: the creator listed as project admin, users and groups added and changed, an unknown
+// user 404 and a group Harbor cannot onboard 500, as Harbor's member controller answers.
+TEST_F(HarborContractTest, MembersAsHarborKeepsThem) {
+  auto c = client();
+  ASSERT_TRUE(runOn(io_.ioc(), c->createProject({"team", {}, {}}, soon())).ok());
+  std::string body;
+  ASSERT_EQ(
+      rig_->curl("POST", "/api/v2.0/users", R"({"username":"carol","password":"Passw0rd!"})", body),
+      201)
+      << body;
+  ASSERT_EQ(
+      rig_->curl("POST", "/api/v2.0/usergroups", R"({"group_name":"devs","group_type":3})", body),
+      201)
+      << body;
+  auto carol = runOn(io_.ioc(), c->addMember("team", {"carol", false, 0, 2}, soon()));
+  ASSERT_TRUE(carol.ok()) << carol.status().message();
+  auto devs = runOn(io_.ioc(), c->addMember("team", {"devs", true, 3, 3}, soon()));
+  ASSERT_TRUE(devs.ok()) << devs.status().message();
+  EXPECT_EQ(runOn(io_.ioc(), c->addMember("team", {"carol", false, 0, 4}, soon())).status().code(),
+            StatusCode::kConflict);
+  EXPECT_EQ(runOn(io_.ioc(), c->addMember("team", {"dave", false, 0, 2}, soon())).status().code(),
+            StatusCode::kNotFound);
+  auto unknown = runOn(io_.ioc(), c->addMember("team", {"strangers", true, 3, 2}, soon()));
+  ASSERT_FALSE(unknown.ok());
+  EXPECT_THAT(unknown.status().message(), HasSubstr("The group does not exist"));
+  ASSERT_TRUE(runOn(io_.ioc(), c->setMemberRole("team", *carol, 4, soon())).ok());
+  auto listed = runOn(io_.ioc(), c->listMembers("team", soon()));
+  ASSERT_TRUE(listed.ok()) << listed.status().message();
+  std::vector<std::string> seen;
+  for (const auto& m : *listed) {
+    seen.push_back((m.group ? "g " : "u ") + m.name + " " + std::to_string(m.role));
+  }
+  EXPECT_EQ(seen, (std::vector<std::string>{"u admin 1", "u carol 4", "g devs 3"}));
+  ASSERT_TRUE(runOn(io_.ioc(), c->removeMember("team", *devs, soon())).ok());
+  EXPECT_EQ(runOn(io_.ioc(), c->listMembers("team", soon()))->size(), 2u);
+}
+
+// Retention: one policy a project, bound through retention_id; PUT only for that id; a policy
+// deleted leaves the id behind and Harbor refuses another until the metadata key goes.
+TEST_F(HarborContractTest, RetentionPoliciesAsHarborKeepsThem) {
+  auto c = client();
+  auto pid = runOn(io_.ioc(), c->createProject({"kept", {}, {}}, soon()));
+  ASSERT_TRUE(pid.ok());
+  harbor::RetentionPolicy policy;
+  policy.projectId = *pid;
+  policy.cron = "0 0 2 * * *";
+  harbor::RetentionRule rule;
+  rule.templ = "latestPushedK";
+  rule.param = 10;
+  rule.tagPattern = "release-*";
+  policy.rules = {rule};
+  auto id = runOn(io_.ioc(), c->createRetention(policy, soon()));
+  ASSERT_TRUE(id.ok()) << id.status().message();
+  auto project = runOn(io_.ioc(), c->getProject("kept", soon()));
+  ASSERT_TRUE(project.ok());
+  EXPECT_EQ(project->metadata["retention_id"], std::to_string(*id));
+  auto held = runOn(io_.ioc(), c->getRetention(*id, soon()));
+  ASSERT_TRUE(held.ok()) << held.status().message();
+  EXPECT_EQ(held->cron, "0 0 2 * * *");
+  EXPECT_EQ(held->rules, policy.rules) << "what is sent is what is read back";
+  EXPECT_FALSE(held->unmodelled);
+  auto second = runOn(io_.ioc(), c->createRetention(policy, soon()));
+  ASSERT_FALSE(second.ok());
+  EXPECT_THAT(second.status().message(), HasSubstr("already has retention policy"));
+  policy.id = *id;
+  policy.rules[0].param = 5;
+  ASSERT_TRUE(runOn(io_.ioc(), c->updateRetention(policy, soon())).ok());
+  EXPECT_EQ(runOn(io_.ioc(), c->getRetention(*id, soon()))->rules[0].param, 5);
+  harbor::RetentionPolicy twice = policy;
+  twice.rules.push_back(policy.rules[0]);
+  EXPECT_EQ(runOn(io_.ioc(), c->updateRetention(twice, soon())).code(), StatusCode::kConflict)
+      << "identical rules";
+  std::string body;
+  ASSERT_EQ(rig_->curl("DELETE", "/api/v2.0/retentions/" + std::to_string(*id), "", body), 200);
+  EXPECT_EQ(runOn(io_.ioc(), c->getRetention(*id, soon())).status().code(), StatusCode::kNotFound);
+  EXPECT_FALSE(runOn(io_.ioc(), c->createRetention(policy, soon())).ok())
+      << "retention_id still names the deleted policy";
+  ASSERT_TRUE(runOn(io_.ioc(), c->deleteProjectMetadata("kept", "retention_id", soon())).ok());
+  EXPECT_TRUE(runOn(io_.ioc(), c->createRetention(policy, soon())).ok());
+}
+
 TEST_F(HarborContractTest, WebhookPoliciesAreKeptAndNotifyAsHarborDoes) {
   auto c = client();
   ASSERT_TRUE(runOn(io_.ioc(), c->createProject({"hooked", {}, {}}, soon())).ok());

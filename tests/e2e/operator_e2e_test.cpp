@@ -20,6 +20,7 @@ namespace hm {
 namespace {
 
 using nlohmann::json;
+using ::testing::AllOf;
 using ::testing::HasSubstr;
 
 class OperatorTest : public ::testing::Test {
@@ -245,6 +246,293 @@ TEST_F(OperatorTest, HarborProjectIsCreatedUpdatedRepairedAndRetained) {
   ASSERT_EQ(kube_.kubectl({"delete", "harborproject", "team-a", "--wait=false"}, out), 0) << out;
   ASSERT_TRUE(testing::eventually(20, [&] { return get({"harborproject", "team-a"}).is_null(); }));
   EXPECT_TRUE(harborGet("/api/v2.0/projects/team-a").is_object());
+}
+
+// spec.immutableTags, kept exactly as declared: created, changed with the spec, repaired after
+// changes made in Harbor (a rule disabled, one added, one deleted) with a DriftRepaired Event, and
+// an empty list removes them, and without the field Harbor's rules are left alone.
+TEST_F(OperatorTest, ImmutableTagRulesAreKeptExactlyAsDeclared) {
+  auto op = startOperator("operator.log");
+  apply(std::string(kProject) +
+        "  immutableTags:\n"
+        "  - tags: {matches: [\"v*\"]}\n"
+        "  - repositories: {matches: [\"release/**\"]}\n"
+        "    tags: {excludes: [latest, dev-*]}\n");
+  const std::string rules = "/api/v2.0/projects/team-a/immutabletagrules";
+  // What Harbor holds, as "decoration pattern / decoration pattern (disabled)" lines.
+  auto held = [&] {
+    std::vector<std::string> out;
+    json list = harborGet(rules);
+    for (const auto& r : list.is_array() ? list : json::array()) {
+      out.push_back(r["scope_selectors"]["repository"][0].value("decoration", "") + " " +
+                    r["scope_selectors"]["repository"][0].value("pattern", "") + " / " +
+                    r["tag_selectors"][0].value("decoration", "") + " " +
+                    r["tag_selectors"][0].value("pattern", "") +
+                    (r.value("disabled", false) ? " (disabled)" : ""));
+    }
+    std::sort(out.begin(), out.end());
+    return out;
+  };
+  const std::vector<std::string> declared = {"repoMatches ** / matches v*",
+                                             "repoMatches release/** / excludes {latest,dev-*}"};
+  ASSERT_TRUE(testing::eventually(30, [&] { return held() == declared; })) << op->output();
+  ASSERT_TRUE(testing::eventually(10, [&] {
+    return condition(get({"harborproject", "team-a"}), "ImmutableTags", "status") == "True";
+  }));
+
+  json list = harborGet(rules);
+  ASSERT_TRUE(list.is_array() && list.size() == 2);
+  const int64_t first = list[0].value("id", int64_t{0});
+  const int64_t second = list[1].value("id", int64_t{0});
+  std::string out;
+  // In Harbor's UI: one rule disabled, one deleted, one added.
+  json disabled = list[0];
+  disabled["disabled"] = true;
+  ASSERT_EQ(harbor_.curl("PUT", rules + "/" + std::to_string(first), disabled.dump(), out), 200)
+      << out;
+  ASSERT_EQ(harbor_.curl("DELETE", rules + "/" + std::to_string(second), "", out), 200) << out;
+  ASSERT_EQ(
+      harbor_.curl(
+          "POST", rules,
+          R"({"action":"immutable","template":"immutable_template","tag_selectors":[{"kind":"doublestar","decoration":"matches","pattern":"**"}],"scope_selectors":{"repository":[{"kind":"doublestar","decoration":"repoMatches","pattern":"**"}]}})",
+          out),
+      201)
+      << out;
+  ASSERT_TRUE(testing::eventually(20, [&] { return held() == declared; })) << op->output();
+  ASSERT_TRUE(testing::eventually(10, [&] {
+    const std::string events = get({"events.events.k8s.io", "-A"}).dump();
+    return events.find("DriftRepaired") != std::string::npos &&
+           events.find(
+               "immutable tag rules of Harbor project team-a had been changed outside "
+               "Harbormaster") != std::string::npos;
+  }));
+
+  // A spec change: the rules follow, with a Normal Event.
+  ASSERT_EQ(
+      kube_.kubectl({"patch", "harborproject", "team-a", "--type=merge", "-p",
+                     R"({"spec":{"immutableTags":[{"tags":{"matches":["v*","release-*"]}}]}})"},
+                    out),
+      0)
+      << out;
+  ASSERT_TRUE(testing::eventually(20, [&] {
+    return held() == std::vector<std::string>{"repoMatches ** / matches {v*,release-*}"};
+  })) << op->output();
+  EXPECT_TRUE(testing::eventually(10, [&] {
+    return get({"events.events.k8s.io", "-A"}).dump().find("ImmutableTagRulesUpdated") !=
+           std::string::npos;
+  }));
+
+  // Steady state: a list call a resync (two resyncs awaited), no writes.
+  harbor_.control("DELETE", "/sim/stats");
+  int64_t writes = 0, lists = 0;
+  auto count = [&] {
+    writes = lists = 0;
+    json stats = json::parse(harbor_.control("GET", "/sim/stats"), nullptr, false);
+    for (const auto& [key, n] : stats["requests"].items()) {
+      if (key.find("immutabletagrules") != std::string::npos) {
+        (key.rfind("GET", 0) == 0 ? lists : writes) += n.get<int64_t>();
+      }
+    }
+    return lists >= 2;
+  };
+  ASSERT_TRUE(testing::eventually(15, count));
+  EXPECT_EQ(writes, 0) << "no Harbor write while the rules match";
+
+  // An empty list removes every rule; without the field Harbor's rules are left alone.
+  ASSERT_EQ(kube_.kubectl({"patch", "harborproject", "team-a", "--type=merge", "-p",
+                           R"({"spec":{"immutableTags":[]}})"},
+                          out),
+            0)
+      << out;
+  ASSERT_TRUE(testing::eventually(20, [&] { return held().empty(); })) << op->output();
+  ASSERT_EQ(kube_.kubectl({"patch", "harborproject", "team-a", "--type=json", "-p",
+                           R"([{"op":"remove","path":"/spec/immutableTags"}])"},
+                          out),
+            0)
+      << out;
+  ASSERT_TRUE(testing::eventually(10, [&] {
+    return condition(get({"harborproject", "team-a"}), "ImmutableTags", "status").empty();
+  })) << "the condition goes with the section";
+  ASSERT_EQ(
+      harbor_.curl(
+          "POST", rules,
+          R"({"action":"immutable","template":"immutable_template","tag_selectors":[{"kind":"doublestar","decoration":"matches","pattern":"keep"}],"scope_selectors":{"repository":[{"kind":"doublestar","decoration":"repoMatches","pattern":"**"}]}})",
+          out),
+      201)
+      << out;
+  // Two resyncs later (each reads the project once) the rule made in Harbor is still there.
+  harbor_.control("DELETE", "/sim/stats");
+  ASSERT_TRUE(testing::eventually(15, [&] {
+    json stats = json::parse(harbor_.control("GET", "/sim/stats"), nullptr, false);
+    return stats["requests"].value("GET /api/v2.0/projects/team-a", int64_t{0}) >= 2;
+  }));
+  EXPECT_EQ(held(), std::vector<std::string>{"repoMatches ** / matches keep"});
+}
+
+// spec.members: users and groups added with their roles, a group Harbor does not know reported
+// on the Members condition while the other members and immutable tags sync, a role changed in
+// Harbor put back (DriftRepaired), and Exclusive removing who the spec does not name — never the
+// operator's own account.
+TEST_F(OperatorTest, MembersAreAddedRepairedAndUnderExclusiveOnlyTheDeclaredStay) {
+  std::string out;
+  for (const char* user : {"alice", "bob"}) {
+    ASSERT_EQ(
+        harbor_.curl("POST", "/api/v2.0/users",
+                     std::string(R"({"username":")") + user + R"(","password":"Passw0rd!"})", out),
+        201)
+        << out;
+  }
+  ASSERT_EQ(harbor_.curl("POST", "/api/v2.0/usergroups",
+                         R"({"group_name":"platform","group_type":3})", out),
+            201)
+      << out;
+  auto op = startOperator("operator.log");
+  apply(std::string(kProject) +
+        "  immutableTags: [{tags: {matches: [\"v*\"]}}]\n"
+        "  retention: {schedule: \"0 0 2 * * *\", rules: [{latestPushedK: 10}]}\n"
+        "  members:\n"
+        "  - {user: alice, role: maintainer}\n"
+        "  - {group: platform, type: oidc, role: developer}\n"
+        "  - {group: nobody-logged-in, type: oidc, role: guest}\n");
+  // Harbor's members as "u alice maintainer" lines.
+  auto members = [&] {
+    std::vector<std::string> lines;
+    json list = harborGet("/api/v2.0/projects/team-a/members");
+    for (const auto& m : list.is_array() ? list : json::array()) {
+      lines.push_back(m.value("entity_type", "") + " " + m.value("entity_name", "") + " " +
+                      m.value("role_name", ""));
+    }
+    std::sort(lines.begin(), lines.end());
+    return lines;
+  };
+  ASSERT_TRUE(testing::eventually(30, [&] {
+    return condition(get({"harborproject", "team-a"}), "Members", "status") == "False";
+  })) << op->output();
+  json hp = get({"harborproject", "team-a"});
+  EXPECT_THAT(condition(hp, "Members", "message"),
+              AllOf(HasSubstr("group nobody-logged-in"), HasSubstr("The group does not exist")));
+  EXPECT_EQ(condition(hp, "Ready", "status"), "True") << "a refused member holds back nothing";
+  EXPECT_TRUE(testing::eventually(10, [&] {
+    json now = get({"harborproject", "team-a"});
+    return condition(now, "ImmutableTags", "status") == "True" &&
+           condition(now, "Retention", "status") == "True";
+  })) << "the other sections sync while a member is refused";
+  EXPECT_EQ(members(), (std::vector<std::string>{"g platform developer", "u admin projectAdmin",
+                                                 "u alice maintainer"}))
+      << condition(get({"harborproject", "team-a"}), "Members", "message");
+
+  // The spec drops the unknown group: the condition clears.
+  ASSERT_EQ(kube_.kubectl({"patch", "harborproject", "team-a", "--type=json", "-p",
+                           R"([{"op":"remove","path":"/spec/members/2"}])"},
+                          out),
+            0)
+      << out;
+  ASSERT_TRUE(testing::eventually(20, [&] {
+    return condition(get({"harborproject", "team-a"}), "Members", "status") == "True";
+  })) << op->output();
+
+  // In Harbor's UI: alice demoted, bob added. Additive: alice restored, bob stays.
+  json list = harborGet("/api/v2.0/projects/team-a/members?entityname=alice");
+  ASSERT_TRUE(list.is_array() && list.size() == 1) << list;
+  ASSERT_EQ(harbor_.curl("PUT",
+                         "/api/v2.0/projects/team-a/members/" +
+                             std::to_string(list[0].value("id", int64_t{0})),
+                         R"({"role_id":3})", out),
+            200)
+      << out;
+  ASSERT_EQ(harbor_.curl("POST", "/api/v2.0/projects/team-a/members",
+                         R"({"role_id":2,"member_user":{"username":"bob"}})", out),
+            201)
+      << out;
+  ASSERT_TRUE(testing::eventually(20, [&] {
+    const auto m = members();
+    return std::find(m.begin(), m.end(), "u alice maintainer") != m.end();
+  })) << op->output();
+  EXPECT_TRUE(testing::eventually(10, [&] {
+    const std::string events = get({"events.events.k8s.io", "-A"}).dump();
+    return events.find(
+               "members of Harbor project team-a had been changed outside "
+               "Harbormaster; user alice guest → maintainer") != std::string::npos;
+  }));
+  EXPECT_EQ(members(), (std::vector<std::string>{"g platform developer", "u admin projectAdmin",
+                                                 "u alice maintainer", "u bob developer"}));
+
+  // Exclusive: bob goes; admin (the operator's own account) stays.
+  ASSERT_EQ(kube_.kubectl({"patch", "harborproject", "team-a", "--type=merge", "-p",
+                           R"({"spec":{"membersPolicy":"Exclusive"}})"},
+                          out),
+            0)
+      << out;
+  ASSERT_TRUE(testing::eventually(20, [&] {
+    return members() == std::vector<std::string>{"g platform developer", "u admin projectAdmin",
+                                                 "u alice maintainer"};
+  })) << op->output();
+}
+
+// spec.retention: the policy created and bound to the project, a change made in Harbor put back
+// in place (DriftRepaired), and a policy deleted through the API (which leaves the project's
+// retention_id behind) created again.
+TEST_F(OperatorTest, RetentionPolicyIsCreatedRepairedAndRecreated) {
+  auto op = startOperator("operator.log");
+  apply(std::string(kProject) +
+        "  retention:\n"
+        "    schedule: \"0 0 2 * * *\"\n"
+        "    rules:\n"
+        "    - {tags: {matches: [\"release-*\"]}, latestPushedK: 10}\n"
+        "    - {repositories: {excludes: [\"sandbox/**\"]}, nDaysSinceLastPull: 30}\n");
+  auto bound = [&] {
+    json p = harborGet("/api/v2.0/projects/team-a");
+    return p.is_object() ? p["metadata"].value("retention_id", "") : "";
+  };
+  // What Harbor holds, as "cron | template param tag-pattern repo-pattern, …".
+  auto held = [&] {
+    const std::string id = bound();
+    json policy = id.empty() ? json() : harborGet("/api/v2.0/retentions/" + id);
+    if (!policy.is_object()) {
+      return std::string();
+    }
+    std::string out = policy["trigger"]["settings"].value("cron", "") + " |";
+    for (const auto& r : policy["rules"]) {
+      const std::string templ = r.value("template", "");
+      out += " " + templ + " " + r["params"].value(templ, json(0)).dump() + " " +
+             r["tag_selectors"][0].value("pattern", "") + " " +
+             r["scope_selectors"]["repository"][0].value("decoration", "") + " " +
+             r["scope_selectors"]["repository"][0].value("pattern", "") + ",";
+    }
+    return out;
+  };
+  const std::string declared =
+      "0 0 2 * * * | latestPushedK 10 release-* repoMatches **, nDaysSinceLastPull 30 ** "
+      "repoExcludes sandbox/**,";
+  ASSERT_TRUE(testing::eventually(30, [&] { return held() == declared; })) << op->output();
+  ASSERT_TRUE(testing::eventually(10, [&] {
+    json hp = get({"harborproject", "team-a"});
+    return condition(hp, "Retention", "status") == "True" &&
+           std::to_string(hp["status"].value("retentionPolicyID", int64_t{0})) == bound();
+  }));
+
+  // In Harbor's UI: fewer tags kept, no schedule. Put back in place, with a Warning.
+  const std::string id = bound();
+  json edited = harborGet("/api/v2.0/retentions/" + id);
+  edited["rules"][0]["params"]["latestPushedK"] = 3;
+  edited["trigger"]["settings"]["cron"] = "";
+  std::string out;
+  ASSERT_EQ(harbor_.curl("PUT", "/api/v2.0/retentions/" + id, edited.dump(), out), 200) << out;
+  ASSERT_TRUE(testing::eventually(20, [&] { return held() == declared; })) << op->output();
+  EXPECT_EQ(bound(), id) << "updated in place";
+  EXPECT_TRUE(testing::eventually(10, [&] {
+    return get({"events.events.k8s.io", "-A"})
+               .dump()
+               .find(
+                   "retention policy of Harbor project team-a had been changed outside "
+                   "Harbormaster; schedule none → 0 0 2 * * *") != std::string::npos;
+  }));
+
+  // Deleted through the API: Harbor keeps retention_id and refuses a new policy until it goes.
+  ASSERT_EQ(harbor_.curl("DELETE", "/api/v2.0/retentions/" + id, "", out), 200) << out;
+  EXPECT_EQ(bound(), id);
+  ASSERT_TRUE(testing::eventually(20, [&] { return held() == declared && bound() != id; }))
+      << op->output();
 }
 
 TEST_F(OperatorTest, ExistingProjectsAreAdoptedOnlyWhenAskedAndDeletionWaitsForRepositories) {

@@ -56,6 +56,23 @@ class MockHarborClient : public harbor::Client {
   MOCK_METHOD(A<Status>, updateWebhookPolicy, (std::string, harbor::WebhookPolicy, Deadline),
               (override));
   MOCK_METHOD(A<Status>, deleteWebhookPolicy, (std::string, int64_t, Deadline), (override));
+  MOCK_METHOD(A<StatusOr<std::vector<harbor::ImmutableRule>>>, listImmutableRules,
+              (std::string, Deadline), (override));
+  MOCK_METHOD(A<StatusOr<int64_t>>, createImmutableRule,
+              (std::string, harbor::ImmutableRule, Deadline), (override));
+  MOCK_METHOD(A<Status>, updateImmutableRule, (std::string, harbor::ImmutableRule, Deadline),
+              (override));
+  MOCK_METHOD(A<Status>, deleteImmutableRule, (std::string, int64_t, Deadline), (override));
+  MOCK_METHOD(A<StatusOr<harbor::RetentionPolicy>>, getRetention, (int64_t, Deadline), (override));
+  MOCK_METHOD(A<StatusOr<int64_t>>, createRetention, (harbor::RetentionPolicy, Deadline),
+              (override));
+  MOCK_METHOD(A<Status>, updateRetention, (harbor::RetentionPolicy, Deadline), (override));
+  MOCK_METHOD(A<StatusOr<std::vector<harbor::ProjectMember>>>, listMembers, (std::string, Deadline),
+              (override));
+  MOCK_METHOD(A<StatusOr<int64_t>>, addMember, (std::string, harbor::MemberSpec, Deadline),
+              (override));
+  MOCK_METHOD(A<Status>, setMemberRole, (std::string, int64_t, int, Deadline), (override));
+  MOCK_METHOD(A<Status>, removeMember, (std::string, int64_t, Deadline), (override));
   MOCK_METHOD(A<StatusOr<harbor::CreatedRobot>>, createRobot, (harbor::RobotSpec, Deadline),
               (override));
   MOCK_METHOD(A<StatusOr<std::vector<harbor::Robot>>>, listProjectRobots,

@@ -80,6 +80,29 @@ class ApiClient final : public Client {
                                                      Deadline deadline) override;
   boost::asio::awaitable<Status> deleteWebhookPolicy(std::string project, int64_t id,
                                                      Deadline deadline) override;
+  boost::asio::awaitable<StatusOr<std::vector<ImmutableRule>>> listImmutableRules(
+      std::string project, Deadline deadline) override;
+  boost::asio::awaitable<StatusOr<int64_t>> createImmutableRule(std::string project,
+                                                                ImmutableRule rule,
+                                                                Deadline deadline) override;
+  boost::asio::awaitable<Status> updateImmutableRule(std::string project, ImmutableRule rule,
+                                                     Deadline deadline) override;
+  boost::asio::awaitable<Status> deleteImmutableRule(std::string project, int64_t id,
+                                                     Deadline deadline) override;
+  boost::asio::awaitable<StatusOr<RetentionPolicy>> getRetention(int64_t id,
+                                                                 Deadline deadline) override;
+  boost::asio::awaitable<StatusOr<int64_t>> createRetention(RetentionPolicy policy,
+                                                            Deadline deadline) override;
+  boost::asio::awaitable<Status> updateRetention(RetentionPolicy policy,
+                                                 Deadline deadline) override;
+  boost::asio::awaitable<StatusOr<std::vector<ProjectMember>>> listMembers(
+      std::string project, Deadline deadline) override;
+  boost::asio::awaitable<StatusOr<int64_t>> addMember(std::string project, MemberSpec member,
+                                                      Deadline deadline) override;
+  boost::asio::awaitable<Status> setMemberRole(std::string project, int64_t id, int role,
+                                               Deadline deadline) override;
+  boost::asio::awaitable<Status> removeMember(std::string project, int64_t id,
+                                              Deadline deadline) override;
   boost::asio::awaitable<StatusOr<CreatedRobot>> createRobot(RobotSpec spec,
                                                              Deadline deadline) override;
   boost::asio::awaitable<StatusOr<std::vector<Robot>>> listProjectRobots(
@@ -545,6 +568,135 @@ awaitable<Status> ApiClient::deleteWebhookPolicy(std::string project, int64_t id
   std::string path = webhookPoliciesPath(project) + "/" + std::to_string(id);
   co_return co_await call("DELETE", std::move(path), "", 200,
                           "delete webhook policy " + std::to_string(id) + " in project " + project,
+                          deadline);
+}
+
+namespace {
+
+std::string immutableRulesPath(const std::string& project) {
+  return "/api/v2.0/projects/" + hm::percentEncode(project) + "/immutabletagrules";
+}
+
+}  // namespace
+
+awaitable<StatusOr<std::vector<ImmutableRule>>> ApiClient::listImmutableRules(std::string project,
+                                                                              Deadline deadline) {
+  co_return co_await listPages(immutableRulesPath(project) + "?",
+                               "immutable tag rules of project " + project, &parseImmutableRuleList,
+                               deadline);
+}
+
+awaitable<StatusOr<int64_t>> ApiClient::createImmutableRule(std::string project, ImmutableRule rule,
+                                                            Deadline deadline) {
+  rule.id = 0;
+  auto res = co_await send("POST", immutableRulesPath(project), immutableRuleJson(rule), deadline);
+  if (!res.ok()) {
+    co_return res.status();
+  }
+  if (res->status != 201) {
+    co_return errorFrom(*res, "create immutable tag rule in project " + project);
+  }
+  auto id = locationId(res->header("Location"));
+  if (!id) {
+    co_return invalidArgument("Harbor created an immutable tag rule in project " + project +
+                              " but its Location header holds no id");
+  }
+  co_return *id;
+}
+
+awaitable<Status> ApiClient::updateImmutableRule(std::string project, ImmutableRule rule,
+                                                 Deadline deadline) {
+  std::string path = immutableRulesPath(project) + "/" + std::to_string(rule.id);
+  co_return co_await call(
+      "PUT", std::move(path), immutableRuleJson(rule), 200,
+      "update immutable tag rule " + std::to_string(rule.id) + " in project " + project, deadline);
+}
+
+awaitable<Status> ApiClient::deleteImmutableRule(std::string project, int64_t id,
+                                                 Deadline deadline) {
+  std::string path = immutableRulesPath(project) + "/" + std::to_string(id);
+  co_return co_await call(
+      "DELETE", std::move(path), "", 200,
+      "delete immutable tag rule " + std::to_string(id) + " in project " + project, deadline);
+}
+
+awaitable<StatusOr<RetentionPolicy>> ApiClient::getRetention(int64_t id, Deadline deadline) {
+  std::string path = "/api/v2.0/retentions/" + std::to_string(id);
+  co_return co_await get(std::move(path), "retention policy " + std::to_string(id),
+                         &parseRetentionPolicy, deadline);
+}
+
+awaitable<StatusOr<int64_t>> ApiClient::createRetention(RetentionPolicy policy, Deadline deadline) {
+  policy.id = 0;
+  const std::string what =
+      "create the retention policy of project " + std::to_string(policy.projectId);
+  auto res = co_await send("POST", "/api/v2.0/retentions", retentionPolicyJson(policy), deadline);
+  if (!res.ok()) {
+    co_return res.status();
+  }
+  if (res->status != 201) {
+    co_return errorFrom(*res, what);
+  }
+  auto id = locationId(res->header("Location"));
+  if (!id) {
+    co_return invalidArgument(
+        "Harbor created a retention policy but its Location header holds "
+        "no id");
+  }
+  co_return *id;
+}
+
+awaitable<Status> ApiClient::updateRetention(RetentionPolicy policy, Deadline deadline) {
+  std::string path = "/api/v2.0/retentions/" + std::to_string(policy.id);
+  co_return co_await call("PUT", std::move(path), retentionPolicyJson(policy), 200,
+                          "update retention policy " + std::to_string(policy.id), deadline);
+}
+
+namespace {
+
+std::string membersPath(const std::string& project) {
+  return "/api/v2.0/projects/" + hm::percentEncode(project) + "/members";
+}
+
+}  // namespace
+
+awaitable<StatusOr<std::vector<ProjectMember>>> ApiClient::listMembers(std::string project,
+                                                                       Deadline deadline) {
+  co_return co_await listPages(membersPath(project) + "?", "members of project " + project,
+                               &parseMemberList, deadline);
+}
+
+awaitable<StatusOr<int64_t>> ApiClient::addMember(std::string project, MemberSpec member,
+                                                  Deadline deadline) {
+  const std::string who = (member.group ? "group " : "user ") + member.name;
+  auto res = co_await send("POST", membersPath(project), memberJson(member), deadline);
+  if (!res.ok()) {
+    co_return res.status();
+  }
+  if (res->status != 201) {
+    co_return errorFrom(*res, "add member " + who + " to project " + project);
+  }
+  auto id = locationId(res->header("Location"));
+  if (!id) {
+    co_return invalidArgument("Harbor added member " + who + " to project " + project +
+                              " but its Location header holds no id");
+  }
+  co_return *id;
+}
+
+awaitable<Status> ApiClient::setMemberRole(std::string project, int64_t id, int role,
+                                           Deadline deadline) {
+  std::string path = membersPath(project) + "/" + std::to_string(id);
+  std::string body = json{{"role_id", role}}.dump();
+  co_return co_await call("PUT", std::move(path), std::move(body), 200,
+                          "set the role of member " + std::to_string(id) + " in project " + project,
+                          deadline);
+}
+
+awaitable<Status> ApiClient::removeMember(std::string project, int64_t id, Deadline deadline) {
+  std::string path = membersPath(project) + "/" + std::to_string(id);
+  co_return co_await call("DELETE", std::move(path), "", 200,
+                          "remove member " + std::to_string(id) + " from project " + project,
                           deadline);
 }
 

@@ -351,6 +351,262 @@ std::string webhookPolicyJson(const WebhookPolicy& policy) {
       .dump();
 }
 
+bool ImmutableRule::sameSelectors(const ImmutableRule& o) const {
+  return !unmodelled && !o.unmodelled && repositoryDecoration == o.repositoryDecoration &&
+         repositoryPattern == o.repositoryPattern && tagDecoration == o.tagDecoration &&
+         tagPattern == o.tagPattern;
+}
+
+std::string ImmutableRule::describe() const {
+  if (unmodelled) {
+    return "rule " + std::to_string(id) + " (selectors Harbormaster does not declare)";
+  }
+  auto verb = [](const std::string& decoration) {
+    return decoration.find("xcludes") != std::string::npos ? "excluding" : "matching";
+  };
+  return "tags " + std::string(verb(tagDecoration)) + " " + tagPattern + " in repositories " +
+         verb(repositoryDecoration) + " " + repositoryPattern;
+}
+
+namespace {
+
+// One doublestar selector {kind, decoration, pattern}; false when it is another kind.
+bool readSelector(const json& s, std::string& decoration, std::string& pattern) {
+  if (!s.is_object() || !s.contains("kind") || s["kind"] != "doublestar") {
+    return false;
+  }
+  auto text = [&](const char* key) {
+    auto it = s.find(key);
+    return it != s.end() && it->is_string() ? it->get<std::string>() : "";
+  };
+  decoration = text("decoration");
+  pattern = text("pattern");
+  return !decoration.empty() && !pattern.empty();
+}
+
+StatusOr<ImmutableRule> readImmutableRule(const json& j) {
+  const std::string what = "immutable tag rule";
+  if (!j.is_object()) {
+    return invalidArgument("malformed Harbor " + what + ": not a JSON object");
+  }
+  ImmutableRule r;
+  HM_RETURN_IF_ERROR(read(j, "id", r.id, what));
+  HM_RETURN_IF_ERROR(readBool(j, "disabled", r.disabled, what));
+  const json tags = j.contains("tag_selectors") ? j["tag_selectors"] : json();
+  const json scopes = j.contains("scope_selectors") ? j["scope_selectors"] : json();
+  const bool oneTag = tags.is_array() && tags.size() == 1;
+  const bool oneRepository = scopes.is_object() && scopes.size() == 1 &&
+                             scopes.contains("repository") && scopes["repository"].is_array() &&
+                             scopes["repository"].size() == 1;
+  r.unmodelled =
+      !oneTag || !oneRepository || !readSelector(tags[0], r.tagDecoration, r.tagPattern) ||
+      !readSelector(scopes["repository"][0], r.repositoryDecoration, r.repositoryPattern) ||
+      !j.contains("action") || j["action"] != "immutable";
+  return r;
+}
+
+}  // namespace
+
+StatusOr<std::vector<ImmutableRule>> parseImmutableRuleList(std::string_view body) {
+  json j = json::parse(body, nullptr, false);
+  if (j.is_null()) {
+    return std::vector<ImmutableRule>{};  // go-swagger writes a nil slice as null
+  }
+  if (j.is_discarded() || !j.is_array()) {
+    return invalidArgument("malformed Harbor immutable tag rule list: not a JSON array");
+  }
+  std::vector<ImmutableRule> out;
+  for (const auto& item : j) {
+    auto r = readImmutableRule(item);
+    if (!r.ok()) {
+      return r.status();
+    }
+    out.push_back(std::move(*r));
+  }
+  return out;
+}
+
+std::string RetentionRule::describe() const {
+  if (unmodelled) {
+    return "a rule Harbormaster does not declare";
+  }
+  auto verb = [](const std::string& decoration) {
+    return decoration.find("xcludes") != std::string::npos ? "excluding" : "matching";
+  };
+  std::string keep;
+  const std::string n = std::to_string(param);
+  if (templ == "latestPushedK") {
+    keep = "the " + n + " most recently pushed";
+  } else if (templ == "latestPulledN") {
+    keep = "the " + n + " most recently pulled";
+  } else if (templ == "nDaysSinceLastPush") {
+    keep = "those pushed within " + n + " days";
+  } else if (templ == "nDaysSinceLastPull") {
+    keep = "those pulled within " + n + " days";
+  } else {
+    keep = "all";
+  }
+  return "keep " + keep + " of tags " + verb(tagDecoration) + " " + tagPattern +
+         " in repositories " + verb(repositoryDecoration) + " " + repositoryPattern +
+         (disabled ? " (disabled)" : "");
+}
+
+StatusOr<RetentionPolicy> parseRetentionPolicy(std::string_view body) {
+  auto j = parseObject(body, "retention policy");
+  if (!j.ok()) {
+    return j.status();
+  }
+  const std::string what = "retention policy";
+  RetentionPolicy p;
+  HM_RETURN_IF_ERROR(read(*j, "id", p.id, what));
+  const json scope = j->contains("scope") && (*j)["scope"].is_object() ? (*j)["scope"] : json();
+  if (scope.is_object()) {
+    HM_RETURN_IF_ERROR(read(scope, "ref", p.projectId, what));
+  }
+  const json trigger =
+      j->contains("trigger") && (*j)["trigger"].is_object() ? (*j)["trigger"] : json();
+  const std::string kind =
+      trigger.is_object() && trigger.contains("kind") && trigger["kind"].is_string()
+          ? trigger["kind"].get<std::string>()
+          : "";
+  if (kind == "Schedule" && trigger.contains("settings") && trigger["settings"].is_object() &&
+      trigger["settings"].contains("cron") && trigger["settings"]["cron"].is_string()) {
+    p.cron = trigger["settings"]["cron"].get<std::string>();
+  }
+  p.unmodelled = !j->contains("algorithm") || (*j)["algorithm"] != "or" ||
+                 (kind != "Schedule" && !kind.empty());
+  if (j->contains("rules") && (*j)["rules"].is_array()) {
+    for (const json& r : (*j)["rules"]) {
+      if (!r.is_object()) {
+        return invalidArgument("malformed Harbor retention rule: not a JSON object");
+      }
+      RetentionRule rule;
+      HM_RETURN_IF_ERROR(readBool(r, "disabled", rule.disabled, what));
+      HM_RETURN_IF_ERROR(read(r, "template", rule.templ, what));
+      const json tags = r.contains("tag_selectors") ? r["tag_selectors"] : json();
+      const json scopes = r.contains("scope_selectors") ? r["scope_selectors"] : json();
+      const json params = r.contains("params") ? r["params"] : json();
+      const bool oneTag = tags.is_array() && tags.size() == 1;
+      const bool oneRepository = scopes.is_object() && scopes.size() == 1 &&
+                                 scopes.contains("repository") && scopes["repository"].is_array() &&
+                                 scopes["repository"].size() == 1;
+      rule.unmodelled = !oneTag || !oneRepository ||
+                        !readSelector(tags[0], rule.tagDecoration, rule.tagPattern) ||
+                        !readSelector(scopes["repository"][0], rule.repositoryDecoration,
+                                      rule.repositoryPattern) ||
+                        !r.contains("action") || r["action"] != "retain";
+      if (oneTag && tags[0].is_object() && tags[0].contains("extras") &&
+          tags[0]["extras"].is_string()) {
+        const json extras = json::parse(tags[0]["extras"].get<std::string>(), nullptr, false);
+        rule.untagged =
+            extras.is_object() && extras.contains("untagged") && extras["untagged"] == true;
+      } else {
+        rule.untagged = false;
+      }
+      if (rule.templ != "always") {
+        if (params.is_object() && params.contains(rule.templ) && params[rule.templ].is_number()) {
+          rule.param = static_cast<int64_t>(params[rule.templ].get<double>());
+        } else {
+          rule.unmodelled = true;
+        }
+      }
+      p.rules.push_back(std::move(rule));
+    }
+  }
+  return p;
+}
+
+std::string retentionPolicyJson(const RetentionPolicy& policy) {
+  json rules = json::array();
+  for (const RetentionRule& r : policy.rules) {
+    json params = json::object();
+    if (r.templ != "always") {
+      params[r.templ] = r.param;
+    }
+    rules.push_back(
+        {{"disabled", r.disabled},
+         {"action", "retain"},
+         {"template", r.templ},
+         {"params", params},
+         {"tag_selectors", json::array({{{"kind", "doublestar"},
+                                         {"decoration", r.tagDecoration},
+                                         {"pattern", r.tagPattern},
+                                         {"extras", json{{"untagged", r.untagged}}.dump()}}})},
+         {"scope_selectors",
+          {{"repository", json::array({{{"kind", "doublestar"},
+                                        {"decoration", r.repositoryDecoration},
+                                        {"pattern", r.repositoryPattern}}})}}}});
+  }
+  json body = {{"algorithm", "or"},
+               {"rules", rules},
+               {"trigger",
+                {{"kind", "Schedule"},
+                 {"settings", {{"cron", policy.cron}}},
+                 {"references", json::object()}}},
+               {"scope", {{"level", "project"}, {"ref", policy.projectId}}}};
+  if (policy.id != 0) {
+    body["id"] = policy.id;
+  }
+  return body.dump();
+}
+
+StatusOr<std::vector<ProjectMember>> parseMemberList(std::string_view body) {
+  json j = json::parse(body, nullptr, false);
+  if (j.is_null()) {
+    return std::vector<ProjectMember>{};
+  }
+  if (j.is_discarded() || !j.is_array()) {
+    return invalidArgument("malformed Harbor project member list: not a JSON array");
+  }
+  std::vector<ProjectMember> out;
+  const std::string what = "project member";
+  for (const auto& item : j) {
+    if (!item.is_object()) {
+      return invalidArgument("malformed Harbor " + what + ": not a JSON object");
+    }
+    ProjectMember m;
+    std::string type;
+    int64_t role = 0;
+    HM_RETURN_IF_ERROR(read(item, "id", m.id, what));
+    HM_RETURN_IF_ERROR(read(item, "entity_name", m.name, what));
+    HM_RETURN_IF_ERROR(read(item, "entity_type", type, what));
+    HM_RETURN_IF_ERROR(read(item, "role_id", role, what));
+    m.group = type == "g";
+    m.role = static_cast<int>(role);
+    out.push_back(std::move(m));
+  }
+  return out;
+}
+
+std::string memberJson(const MemberSpec& member) {
+  json body = {{"role_id", member.role}};
+  if (member.group) {
+    body["member_group"] = {{"group_name", member.name}, {"group_type", member.groupType}};
+  } else {
+    body["member_user"] = {{"username", member.name}};
+  }
+  return body.dump();
+}
+
+std::string immutableRuleJson(const ImmutableRule& rule) {
+  // What Harbor's UI sends: one doublestar selector each, the template the UI names.
+  json body = {{"disabled", rule.disabled},
+               {"action", "immutable"},
+               {"template", "immutable_template"},
+               {"priority", 0},
+               {"tag_selectors", json::array({{{"kind", "doublestar"},
+                                               {"decoration", rule.tagDecoration},
+                                               {"pattern", rule.tagPattern}}})},
+               {"scope_selectors",
+                {{"repository", json::array({{{"kind", "doublestar"},
+                                              {"decoration", rule.repositoryDecoration},
+                                              {"pattern", rule.repositoryPattern}}})}}}};
+  if (rule.id != 0) {
+    body["id"] = rule.id;
+  }
+  return body.dump();
+}
+
 StatusOr<Artifact> parseArtifact(std::string_view body) {
   auto j = parseObject(body, "artifact");
   if (!j.ok()) {

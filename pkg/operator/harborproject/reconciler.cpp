@@ -3,7 +3,10 @@
 // project it made instead of reporting it as someone else's.
 #include "harborproject/reconciler.h"
 
+#include "harborproject/immutable.h"
+#include "harborproject/members.h"
 #include "harborproject/notifications.h"
+#include "harborproject/retention.h"
 
 namespace hm::op::harborproject {
 namespace {
@@ -58,6 +61,9 @@ struct ProjectRun {
   int64_t generation;
   json status;
   WallTime now;
+  // The retention policy the Harbor project names (metadata retention_id), 0 for none: read
+  // with the project, so retention costs one more read only when declared.
+  int64_t boundRetention;
 
   // Synced says whether Harbor matches the spec; Ready whether the project is there to use: a
   // project that exists stays Ready while an update to it fails.
@@ -235,6 +241,9 @@ struct ProjectRun {
   }
 
   awaitable<Result> update(const HarborProjectSpec& spec, const harbor::Project& project) {
+    if (auto bound = project.metadata.find("retention_id"); bound != project.metadata.end()) {
+      boundRetention = std::strtoll(bound->second.c_str(), nullptr, 10);
+    }
     if (Status q = co_await syncQuota(spec, project.id); !q.ok()) {
       co_return co_await fail(reason::kHarborError, q.message(), std::nullopt, q);
     }
@@ -279,14 +288,217 @@ struct ProjectRun {
   // The project matches the spec; the notifications are synced on their own condition, and a
   // failure there is retried in 30 s without holding anything else back.
   awaitable<Result> synced(const HarborProjectSpec& spec) {
+    // Each section on its own condition: Harbor refusing one holds back none of the others.
     const bool notified = co_await syncNotifications(spec);
+    const bool immutable = co_await syncImmutableTags(spec);
+    const bool members = co_await syncMembers(spec);
+    const bool retention = co_await syncRetention(spec);
     conditions(true, reason::kSynced, "Harbor project " + spec.projectName + " matches the spec");
     Status done = co_await writeStatus(ctx, kProjects, object, status);
     std::optional<std::chrono::milliseconds> requeue;
-    if (!notified) {
+    if (!notified || !immutable || !members || !retention) {
       requeue = std::chrono::seconds(30);
     }
     co_return resultOf(done, requeue);
+  }
+
+  // A section's change, told apart: held for this generation before means someone changed
+  // Harbor behind our back (Warning DriftRepaired), else the spec changed (Normal `changed`).
+  // `subject` names the section ("members of Harbor project shop"), `changes` what was done.
+  awaitable<void> sectionEvent(const char* section, const char* changed, const std::string& subject,
+                               const std::string& changes) {
+    std::string type = eventtype::kNormal, why = changed, note = subject + ": " + changes;
+    if (conditionHeldFor(object, section, generation)) {
+      type = eventtype::kWarning;
+      why = reason::kDriftRepaired;
+      note = subject + " had been changed outside Harbormaster; " + changes;
+    }
+    co_await recordEvent(ctx, object, type, why, note);
+  }
+
+  // The project's retention policy (retention.h): one read when it matches.
+  awaitable<bool> syncRetention(const HarborProjectSpec& spec) {
+    if (!spec.retention) {
+      removeCondition(status, condition::kRetention);
+      co_return true;
+    }
+    auto refused = [this](const Status& s) {
+      setCondition(status,
+                   {condition::kRetention, condition::kFalse, reason::kHarborError, s.message()},
+                   generation, now);
+      return false;
+    };
+    std::optional<harbor::RetentionPolicy> held;
+    if (boundRetention > 0) {
+      auto got = co_await ctx.harbor->getRetention(boundRetention, ctx.deadline());
+      if (got.ok()) {
+        held = std::move(*got);
+      } else if (got.status().code() != StatusCode::kNotFound) {
+        co_return refused(got.status());
+      }
+    }
+    const int64_t projectId = status.value("projectID", int64_t{0});
+    const RetentionPlan plan = planRetention(*spec.retention, projectId, boundRetention, held);
+    if (plan.unbind) {
+      Status s = co_await ctx.harbor->deleteProjectMetadata(spec.projectName, "retention_id",
+                                                            ctx.deadline());
+      if (!s.ok() && s.code() != StatusCode::kNotFound) {
+        co_return refused(s);
+      }
+    }
+    if (plan.action == RetentionPlan::Action::kCreate) {
+      auto id = co_await ctx.harbor->createRetention(plan.policy, ctx.deadline());
+      if (!id.ok()) {
+        co_return refused(id.status());
+      }
+      status["retentionPolicyID"] = *id;
+    } else {
+      status["retentionPolicyID"] = plan.policy.id;
+    }
+    if (plan.action == RetentionPlan::Action::kUpdate) {
+      Status s = co_await ctx.harbor->updateRetention(plan.policy, ctx.deadline());
+      if (!s.ok()) {
+        co_return refused(s);
+      }
+    }
+    if (plan.action != RetentionPlan::Action::kNone) {
+      const std::string subject = "retention policy of Harbor project " + spec.projectName;
+      co_await sectionEvent(condition::kRetention, reason::kRetentionPolicyUpdated, subject,
+                            plan.changes);
+    }
+    setCondition(status,
+                 {condition::kRetention, condition::kTrue, reason::kSynced,
+                  describeRetention(*spec.retention)},
+                 generation, now);
+    co_return true;
+  }
+
+  // The project's members (members.h): each change on its own, so one member Harbor refuses (an
+  // OIDC group it does not know) holds back no other; the condition names every refusal.
+  awaitable<bool> syncMembers(const HarborProjectSpec& spec) {
+    if (!spec.members) {
+      removeCondition(status, condition::kMembers);
+      co_return true;
+    }
+    auto held = co_await ctx.harbor->listMembers(spec.projectName, ctx.deadline());
+    if (!held.ok()) {
+      setCondition(
+          status,
+          {condition::kMembers, condition::kFalse, reason::kHarborError, held.status().message()},
+          generation, now);
+      co_return false;
+    }
+    const MembersPlan plan =
+        planMembers(*spec.members, *held, spec.exclusiveMembers, ctx.options.harborUser);
+    MembersPlan done;
+    std::string refused;
+    auto refuse = [&refused](const std::string& who, const Status& s) {
+      refused += (refused.empty() ? "" : "; ") + who + ": " + s.message();
+    };
+    for (const harbor::ProjectMember& m : plan.remove) {
+      Status s = co_await ctx.harbor->removeMember(spec.projectName, m.id, ctx.deadline());
+      if (s.ok() || s.code() == StatusCode::kNotFound) {
+        done.remove.push_back(m);
+      } else {
+        refuse(std::string(m.group ? "group " : "user ") + m.name, s);
+      }
+    }
+    for (const MembersPlan::RoleChange& r : plan.roles) {
+      Status s =
+          co_await ctx.harbor->setMemberRole(spec.projectName, r.id, r.member.role, ctx.deadline());
+      if (s.ok()) {
+        done.roles.push_back(r);
+      } else {
+        refuse(memberName(r.member), s);
+      }
+    }
+    for (const harbor::MemberSpec& m : plan.add) {
+      auto id = co_await ctx.harbor->addMember(spec.projectName, m, ctx.deadline());
+      if (id.ok() || id.status().code() == StatusCode::kConflict) {
+        done.add.push_back(m);
+      } else {
+        refuse(memberName(m), id.status());
+      }
+    }
+    if (!done.empty()) {
+      const std::string subject = "members of Harbor project " + spec.projectName;
+      const std::string changes = done.describe();
+      co_await sectionEvent(condition::kMembers, reason::kMembersUpdated, subject, changes);
+    }
+    if (!refused.empty()) {
+      setCondition(status,
+                   {condition::kMembers, condition::kFalse, reason::kHarborError,
+                    "Harbor refused " + refused},
+                   generation, now);
+      co_return false;
+    }
+    const size_t n = spec.members->size();
+    setCondition(status,
+                 {condition::kMembers, condition::kTrue, reason::kSynced,
+                  std::to_string(n) + " declared member" + (n == 1 ? "" : "s") +
+                      " with their roles" + (spec.exclusiveMembers ? "; no other member" : "")},
+                 generation, now);
+    co_return true;
+  }
+
+  // The project's immutable tag rules (immutable.h): one list call when they match, the changes
+  // otherwise. False when Harbor refused a call.
+  awaitable<bool> syncImmutableTags(const HarborProjectSpec& spec) {
+    if (!spec.immutableTags) {
+      removeCondition(status, condition::kImmutableTags);
+      co_return true;
+    }
+    auto held = co_await ctx.harbor->listImmutableRules(spec.projectName, ctx.deadline());
+    if (!held.ok()) {
+      setCondition(status,
+                   {condition::kImmutableTags, condition::kFalse, reason::kHarborError,
+                    held.status().message()},
+                   generation, now);
+      co_return false;
+    }
+    const ImmutablePlan plan = planImmutableRules(*spec.immutableTags, *held);
+    Status s = okStatus();
+    for (const harbor::ImmutableRule& r : plan.remove) {
+      if (s.ok()) {
+        s = co_await ctx.harbor->deleteImmutableRule(spec.projectName, r.id, ctx.deadline());
+        if (s.code() == StatusCode::kNotFound) {
+          s = okStatus();  // gone already
+        }
+      }
+    }
+    for (const harbor::ImmutableRule& r : plan.enable) {
+      if (s.ok()) {
+        s = co_await ctx.harbor->updateImmutableRule(spec.projectName, r, ctx.deadline());
+      }
+    }
+    for (const harbor::ImmutableRule& r : plan.create) {
+      if (s.ok()) {
+        auto id = co_await ctx.harbor->createImmutableRule(spec.projectName, r, ctx.deadline());
+        // Someone created the same rule since the list: it is held, which is what we want.
+        s = id.status();
+        if (s.code() == StatusCode::kConflict) {
+          s = okStatus();
+        }
+      }
+    }
+    if (!s.ok()) {
+      setCondition(
+          status, {condition::kImmutableTags, condition::kFalse, reason::kHarborError, s.message()},
+          generation, now);
+      co_return false;
+    }
+    if (!plan.empty()) {
+      const std::string subject = "immutable tag rules of Harbor project " + spec.projectName;
+      const std::string changes = plan.describe();
+      co_await sectionEvent(condition::kImmutableTags, reason::kImmutableTagRulesUpdated, subject,
+                            changes);
+    }
+    const size_t n = spec.immutableTags->size();
+    setCondition(status,
+                 {condition::kImmutableTags, condition::kTrue, reason::kSynced,
+                  std::to_string(n) + " immutable tag rule" + (n == 1 ? "" : "s") + " as declared"},
+                 generation, now);
+    co_return true;
   }
 
   void notificationsCondition(const char* state, const std::string& why,
@@ -395,8 +607,12 @@ awaitable<Result> HarborProjectReconciler::reconcile(std::string name) {
   if (!cached) {
     co_return Result::done();
   }
-  ProjectRun run{ctx, *cached, (*cached)["metadata"].value("generation", int64_t{1}),
-                 cached->value("status", json::object()), ctx.clock->wallNow()};
+  ProjectRun run{ctx,
+                 *cached,
+                 (*cached)["metadata"].value("generation", int64_t{1}),
+                 cached->value("status", json::object()),
+                 ctx.clock->wallNow(),
+                 0};
   auto spec = parseHarborProject(*cached);
   if ((*cached)["metadata"].contains("deletionTimestamp")) {
     if (!hasFinalizer(*cached)) {

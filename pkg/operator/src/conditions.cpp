@@ -52,4 +52,29 @@ std::string conditionReason(const json& object, const std::string& type) {
   return conditionField(object, type, "reason");
 }
 
+bool conditionHeldFor(const json& object, const std::string& type, int64_t generation) {
+  const json status = object.value("status", json::object());
+  for (const auto& c : status.value("conditions", json::array())) {
+    if (c.is_object() && c.value("type", "") == type) {
+      const auto observed = c.find("observedGeneration");
+      return c.value("status", "") == "True" && observed != c.end() &&
+             observed->is_number_integer() && observed->get<int64_t>() == generation;
+    }
+  }
+  return false;
+}
+
+void removeCondition(json& status, const std::string& type) {
+  if (!status.is_object() || !status.contains("conditions") || !status["conditions"].is_array()) {
+    return;
+  }
+  json& list = status["conditions"];
+  for (auto it = list.begin(); it != list.end(); ++it) {
+    if (it->is_object() && it->value("type", "") == type) {
+      list.erase(it);
+      return;
+    }
+  }
+}
+
 }  // namespace hm::op

@@ -1,6 +1,7 @@
 #include "harbormaster/operator/spec.h"
 
 #include <algorithm>
+#include <cctype>
 #include <cerrno>
 #include <cmath>
 #include <cstdlib>
@@ -237,6 +238,286 @@ std::string metadataName(const json& object) {
   return name != meta->end() && name->is_string() ? name->get<std::string>() : "";
 }
 
+// Harbor keeps at most this many immutable tag rules a project in its UI; more is a typo.
+constexpr size_t kMaxImmutableRules = 15;
+constexpr size_t kMaxPatternLength = 256;
+
+// {matches: [patterns]} or {excludes: [patterns]} at `path` → a doublestar selector: Harbor's
+// decoration and one pattern ("{a,b}" for several). Absent: everything.
+Status readSelector(const json& rule, const std::string& path, const char* key,
+                    const std::string& matches, const std::string& excludes,
+                    std::string& decoration, std::string& pattern) {
+  const std::string at = path + "." + key;
+  if (!rule.contains(key) || rule[key].is_null()) {
+    decoration = matches;
+    pattern = "**";
+    return okStatus();
+  }
+  const json& s = rule[key];
+  if (!s.is_object() || s.size() != 1 || (!s.contains("matches") && !s.contains("excludes"))) {
+    return invalidArgument(at +
+                           " must hold exactly one of matches or excludes, e.g. {matches: "
+                           "[\"release-*\"]}");
+  }
+  const bool match = s.contains("matches");
+  const json& list = match ? s["matches"] : s["excludes"];
+  const std::string field = at + (match ? ".matches" : ".excludes");
+  if (!list.is_array() || list.empty() || list.size() > 32) {
+    return invalidArgument(field + " must be a list of 1 to 32 patterns");
+  }
+  std::vector<std::string> patterns;
+  for (size_t i = 0; i < list.size(); ++i) {
+    const std::string item = field + "[" + std::to_string(i) + "]";
+    if (!list[i].is_string() || list[i].get<std::string>().empty() ||
+        list[i].get<std::string>().size() > kMaxPatternLength) {
+      return invalidArgument(item + " must be a pattern of 1 to " +
+                             std::to_string(kMaxPatternLength) + " characters");
+    }
+    const std::string p = list[i].get<std::string>();
+    if (list.size() > 1 && p.find_first_of(",{}") != std::string::npos) {
+      // Several patterns become one "{a,b}" for Harbor: a ',' or brace inside would change it.
+      return invalidArgument(item + " \"" + p +
+                             "\" holds ',', '{' or '}': write it as the only pattern of its list");
+    }
+    patterns.push_back(p);
+  }
+  decoration = match ? matches : excludes;
+  pattern = patterns.size() == 1 ? patterns[0] : "{";
+  if (patterns.size() > 1) {
+    for (size_t i = 0; i < patterns.size(); ++i) {
+      pattern += (i ? "," : "") + patterns[i];
+    }
+    pattern += "}";
+  }
+  return okStatus();
+}
+
+StatusOr<std::vector<harbor::ImmutableRule>> parseImmutableTags(const json& list) {
+  if (!list.is_array()) {
+    return invalidArgument(
+        "spec.immutableTags must be a list of rules, e.g. [{tags: {matches: "
+        "[\"v*\"]}}]");
+  }
+  if (list.size() > kMaxImmutableRules) {
+    return invalidArgument("spec.immutableTags holds " + std::to_string(list.size()) +
+                           " rules; Harbor keeps at most " + std::to_string(kMaxImmutableRules));
+  }
+  std::vector<harbor::ImmutableRule> out;
+  for (size_t i = 0; i < list.size(); ++i) {
+    const std::string path = "spec.immutableTags[" + std::to_string(i) + "]";
+    const json& r = list[i];
+    if (!r.is_object()) {
+      return invalidArgument(path + " must be an object with repositories and tags");
+    }
+    for (const auto& [key, _] : r.items()) {
+      if (key != "repositories" && key != "tags") {
+        return invalidArgument(path + "." + key + " is not a field (repositories, tags)");
+      }
+    }
+    harbor::ImmutableRule rule;
+    HM_RETURN_IF_ERROR(readSelector(r, path, "repositories", "repoMatches", "repoExcludes",
+                                    rule.repositoryDecoration, rule.repositoryPattern));
+    HM_RETURN_IF_ERROR(
+        readSelector(r, path, "tags", "matches", "excludes", rule.tagDecoration, rule.tagPattern));
+    for (size_t k = 0; k < out.size(); ++k) {
+      if (out[k].sameSelectors(rule)) {
+        return invalidArgument(path + " repeats spec.immutableTags[" + std::to_string(k) + "]");
+      }
+    }
+    out.push_back(std::move(rule));
+  }
+  return out;
+}
+
+// Harbor's cron (robfig/cron with seconds): six fields of digits, names and * / , - ?.
+bool harborCron(const std::string& cron) {
+  if (cron.size() > 128) {
+    return false;
+  }
+  size_t fields = 0;
+  bool inField = false;
+  for (char c : cron) {
+    if (c == ' ') {
+      inField = false;
+      continue;
+    }
+    if (!std::isalnum(static_cast<unsigned char>(c)) &&
+        std::string_view("*/,-?").find(c) == std::string_view::npos) {
+      return false;
+    }
+    if (!inField) {
+      ++fields;
+      inField = true;
+    }
+  }
+  return fields == 6;
+}
+
+StatusOr<RetentionSpec> parseRetention(const json& r) {
+  if (!r.is_object()) {
+    return invalidArgument("spec.retention must be an object: {schedule, rules}");
+  }
+  for (const auto& [key, _] : r.items()) {
+    if (key != "schedule" && key != "rules") {
+      return invalidArgument("spec.retention." + key + " is not a field (schedule, rules)");
+    }
+  }
+  RetentionSpec out;
+  HM_RETURN_IF_ERROR(read(r, "spec.retention", "schedule", out.schedule));
+  if (!out.schedule.empty() && !harborCron(out.schedule)) {
+    return invalidArgument("spec.retention.schedule \"" + out.schedule +
+                           "\" is not Harbor's cron: six fields, seconds first (\"0 0 2 * * *\" "
+                           "runs at 02:00 every day)");
+  }
+  const json rules = r.contains("rules") && !r["rules"].is_null() ? r["rules"] : json::array();
+  if (!rules.is_array() || rules.size() > 15) {
+    return invalidArgument(
+        "spec.retention.rules must be a list of at most 15 rules (Harbor's "
+        "limit)");
+  }
+  static const std::vector<std::pair<std::string, int64_t>> kTemplates = {
+      {"latestPushedK", 10'000},
+      {"latestPulledN", 10'000},
+      {"nDaysSinceLastPush", 36'500},
+      {"nDaysSinceLastPull", 36'500}};
+  for (size_t i = 0; i < rules.size(); ++i) {
+    const std::string path = "spec.retention.rules[" + std::to_string(i) + "]";
+    const json& rule = rules[i];
+    if (!rule.is_object()) {
+      return invalidArgument(path + " must be an object");
+    }
+    harbor::RetentionRule out_rule;
+    std::string chosen;
+    for (const auto& [key, value] : rule.items()) {
+      if (key == "repositories" || key == "tags") {
+        continue;
+      }
+      auto t = std::find_if(kTemplates.begin(), kTemplates.end(),
+                            [&key](const auto& x) { return x.first == key; });
+      if (t == kTemplates.end() && key != "always") {
+        return invalidArgument(path + "." + key +
+                               " is not a field (repositories, tags, latestPushedK, "
+                               "latestPulledN, nDaysSinceLastPush, nDaysSinceLastPull, always)");
+      }
+      if (!chosen.empty()) {
+        return invalidArgument(path +
+                               " must hold exactly one of latestPushedK, latestPulledN, "
+                               "nDaysSinceLastPush, nDaysSinceLastPull or always: it holds " +
+                               chosen + " and " + key);
+      }
+      chosen = key;
+      if (key == "always") {
+        if (!value.is_boolean() || !value.get<bool>()) {
+          return invalidArgument(path + ".always must be true");
+        }
+        out_rule.templ = "always";
+        continue;
+      }
+      if (!value.is_number_integer() || value.get<int64_t>() < 1 ||
+          value.get<int64_t>() > t->second) {
+        return invalidArgument(path + "." + key + " must be a whole number from 1 to " +
+                               std::to_string(t->second));
+      }
+      out_rule.templ = key;
+      out_rule.param = value.get<int64_t>();
+    }
+    if (chosen.empty()) {
+      return invalidArgument(path +
+                             " must hold one of latestPushedK, latestPulledN, "
+                             "nDaysSinceLastPush, nDaysSinceLastPull or always");
+    }
+    HM_RETURN_IF_ERROR(readSelector(rule, path, "repositories", "repoMatches", "repoExcludes",
+                                    out_rule.repositoryDecoration, out_rule.repositoryPattern));
+    HM_RETURN_IF_ERROR(readSelector(rule, path, "tags", "matches", "excludes",
+                                    out_rule.tagDecoration, out_rule.tagPattern));
+    for (size_t k = 0; k < out.rules.size(); ++k) {
+      if (out.rules[k] == out_rule) {
+        return invalidArgument(path + " repeats spec.retention.rules[" + std::to_string(k) +
+                               "] (Harbor refuses identical rules)");
+      }
+    }
+    out.rules.push_back(std::move(out_rule));
+  }
+  return out;
+}
+
+// Harbor's role ids (common/const.go) by the names the CRD uses.
+const std::map<std::string, int>& memberRoles() {
+  static const std::map<std::string, int> roles = {
+      {"projectAdmin", 1}, {"developer", 2}, {"guest", 3}, {"maintainer", 4}, {"limitedGuest", 5}};
+  return roles;
+}
+
+constexpr size_t kMaxMembers = 256;
+
+StatusOr<std::vector<harbor::MemberSpec>> parseMembers(const json& list) {
+  if (!list.is_array()) {
+    return invalidArgument(
+        "spec.members must be a list, e.g. [{group: platform, type: oidc, role: developer}]");
+  }
+  if (list.size() > kMaxMembers) {
+    return invalidArgument("spec.members holds " + std::to_string(list.size()) +
+                           " members; at most " + std::to_string(kMaxMembers));
+  }
+  static const std::map<std::string, int> groupTypes = {{"ldap", 1}, {"http", 2}, {"oidc", 3}};
+  std::vector<harbor::MemberSpec> out;
+  for (size_t i = 0; i < list.size(); ++i) {
+    const std::string path = "spec.members[" + std::to_string(i) + "]";
+    const json& m = list[i];
+    if (!m.is_object()) {
+      return invalidArgument(path +
+                             " must be an object: {user: NAME, role: ROLE} or {group: "
+                             "NAME, type: oidc|ldap|http, role: ROLE}");
+    }
+    for (const auto& [key, _] : m.items()) {
+      if (key != "user" && key != "group" && key != "type" && key != "role") {
+        return invalidArgument(path + "." + key + " is not a field (user, group, type, role)");
+      }
+    }
+    std::string user, group, type, role;
+    for (Status s : {read(m, path, "user", user), read(m, path, "group", group),
+                     read(m, path, "type", type), read(m, path, "role", role)}) {
+      if (!s.ok()) {
+        return s;
+      }
+    }
+    if (user.empty() == group.empty()) {
+      return invalidArgument(path + " must name exactly one of user or group");
+    }
+    harbor::MemberSpec spec;
+    spec.group = !group.empty();
+    spec.name = spec.group ? group : user;
+    if (spec.name.size() > 255) {
+      return invalidArgument(path + (spec.group ? ".group" : ".user") +
+                             " is longer than 255 characters");
+    }
+    if (spec.group) {
+      auto t = groupTypes.find(type);
+      if (t == groupTypes.end()) {
+        return invalidArgument(path + ".type must be oidc, ldap or http");
+      }
+      spec.groupType = t->second;
+    } else if (!type.empty()) {
+      return invalidArgument(path + ".type is for groups only");
+    }
+    auto r = memberRoles().find(role);
+    if (r == memberRoles().end()) {
+      return invalidArgument(path +
+                             ".role must be one of projectAdmin, maintainer, developer, "
+                             "guest, limitedGuest");
+    }
+    spec.role = r->second;
+    for (size_t k = 0; k < out.size(); ++k) {
+      if (out[k].group == spec.group && out[k].name == spec.name) {
+        return invalidArgument(path + " names the same " + (spec.group ? "group" : "user") +
+                               " as spec.members[" + std::to_string(k) + "]");
+      }
+    }
+    out.push_back(std::move(spec));
+  }
+  return out;
+}
+
 StatusOr<HarborProjectSpec> parseHarborProject(const json& object) {
   auto specOr = specOf(object);
   if (!specOr.ok()) {
@@ -271,6 +552,33 @@ StatusOr<HarborProjectSpec> parseHarborProject(const json& object) {
   }
   if (notifications.contains("enabled")) {
     p.notifications = notify;
+  }
+  if (spec.contains("members") && !spec["members"].is_null()) {
+    auto members = parseMembers(spec["members"]);
+    if (!members.ok()) {
+      return members.status();
+    }
+    p.members = std::move(*members);
+  }
+  if (spec.contains("retention") && !spec["retention"].is_null()) {
+    auto retention = parseRetention(spec["retention"]);
+    if (!retention.ok()) {
+      return retention.status();
+    }
+    p.retention = std::move(*retention);
+  }
+  std::string membersPolicy = "Additive";
+  HM_RETURN_IF_ERROR(read(spec, "spec", "membersPolicy", membersPolicy));
+  if (membersPolicy != "Additive" && membersPolicy != "Exclusive") {
+    return invalidArgument("spec.membersPolicy must be Additive or Exclusive");
+  }
+  p.exclusiveMembers = membersPolicy == "Exclusive";
+  if (spec.contains("immutableTags") && !spec["immutableTags"].is_null()) {
+    auto rules = parseImmutableTags(spec["immutableTags"]);
+    if (!rules.ok()) {
+      return rules.status();
+    }
+    p.immutableTags = std::move(*rules);
   }
   if (!harborName(p.projectName)) {
     return invalidArgument("spec.projectName \"" + p.projectName +

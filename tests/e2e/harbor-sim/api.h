@@ -59,6 +59,14 @@ hm::net::HttpResponse webhooksApi(State& state, const hm::net::HttpRequest& req,
                                   const Caller& caller, const Project& project,
                                   const std::vector<std::string>& segs);
 
+// /api/v2.0/retentions[/{id}] and /retentions/metadatas.
+hm::net::HttpResponse retentionsApi(State& state, const hm::net::HttpRequest& req,
+                                    const Caller& caller);
+// /api/v2.0/projects/{p}/immutabletagrules[/{id}].
+hm::net::HttpResponse immutableApi(State& state, const hm::net::HttpRequest& req,
+                                   const Caller& caller, const Project& project,
+                                   const std::vector<std::string>& segs);
+
 // One POST Harbor's job service makes for an event: to a target of an enabled policy of the
 // event's project that subscribes to its type, in the target's payload format.
 struct Notification {

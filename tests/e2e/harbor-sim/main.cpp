@@ -200,6 +200,9 @@ class HarborSim {
     if (path.rfind("/api/v2.0/quotas", 0) == 0) {
       co_return quotasApi(state_, req, caller);
     }
+    if (path.rfind("/api/v2.0/retentions", 0) == 0) {
+      co_return retentionsApi(state_, req, caller);
+    }
     co_return systemApi(state_, req, caller, info_);
   }
 

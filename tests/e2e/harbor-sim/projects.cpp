@@ -135,6 +135,10 @@ HttpResponse createProject(State& state, const HttpRequest& req, const Caller& c
   if (status != 201) {
     return harborError(status, status == 409 ? "CONFLICT" : "BAD_REQUEST", message);
   }
+  // The creator becomes the project's first member, a project admin (the admin user, id 1).
+  state.updateProject(body["project_name"].get<std::string>(), [](Project& p) {
+    p.members.push_back(Member{p.nextMemberId++, "u", "admin", 1, 1});
+  });
   if (body.contains("storage_limit") && body["storage_limit"].is_number_integer()) {
     int64_t limit = body["storage_limit"].get<int64_t>();
     state.updateProject(body["project_name"].get<std::string>(),
@@ -229,37 +233,198 @@ HttpResponse metadataApi(State& state, const HttpRequest& req, const Caller& cal
   return ok();
 }
 
-HttpResponse membersApi(State& state, const HttpRequest& req, const Caller& caller,
-                        const Project& project) {
-  if (req.method != "POST") {
-    return harborError(405, "METHOD_NOT_ALLOWED", "method not allowed");
+const char* roleName(int role) {
+  switch (role) {
+    case 1:
+      return "projectAdmin";
+    case 2:
+      return "developer";
+    case 3:
+      return "guest";
+    case 4:
+      return "maintainer";
+    case 5:
+      return "limitedGuest";
   }
-  if (!caller.can(project, "member", "create")) {
-    return refused(caller);
+  return "";
+}
+
+json memberJson(const Member& m, int64_t projectId) {
+  return {{"id", m.id},
+          {"project_id", projectId},
+          {"entity_name", m.name},
+          {"role_name", roleName(m.role)},
+          {"role_id", m.role},
+          {"entity_id", m.entityId},
+          {"entity_type", m.entityType}};
+}
+
+// POST …/members as controller/member.Create: a user by id or name, a group by id, LDAP DN or
+// name and type; a member already there is 409 before the role is checked; a group Harbor does
+// not know cannot be onboarded in db_auth mode (auth.SearchAndOnBoardGroup: "The group does not
+// exist", an untyped error, so 500).
+HttpResponse addMember(State& state, const json& body, const Project& project) {
+  const int role = body.contains("role_id") && body["role_id"].is_number_integer()
+                       ? body["role_id"].get<int>()
+                       : 0;
+  const json user = body.contains("member_user") && body["member_user"].is_object()
+                        ? body["member_user"]
+                        : json::object();
+  const json group = body.contains("member_group") && body["member_group"].is_object()
+                         ? body["member_group"]
+                         : json::object();
+  auto text = [](const json& j, const char* key) {
+    return j.contains(key) && j[key].is_string() ? j[key].get<std::string>() : "";
+  };
+  auto number = [](const json& j, const char* key) {
+    return j.contains(key) && j[key].is_number_integer() ? j[key].get<int64_t>() : int64_t{0};
+  };
+  Member m;
+  if (number(user, "user_id") <= 0 && text(user, "username").empty() && number(group, "id") <= 0 &&
+      text(group, "group_name").empty() && text(group, "ldap_group_dn").empty()) {
+    return harborError(400, "BAD_REQUEST",
+                       "at least one of member_user or member_group must be provided");
   }
-  json body = json::parse(req.body, nullptr, false);
-  if (!body.is_object() || !body.contains("role_id") || !body["role_id"].is_number_integer() ||
-      !body.contains("member_user") || !body["member_user"].is_object()) {
-    return harborError(400, "BAD_REQUEST", "role_id and member_user are required");
+  if (!text(user, "username").empty() || number(user, "user_id") > 0) {
+    const std::string name = text(user, "username");
+    auto u = state.user(name);
+    if (!u) {
+      return harborError(404, "NOT_FOUND", "user " + name + " is not found");
+    }
+    m = {0, "u", u->name, u->id, role};
+  } else {
+    std::optional<UserGroup> g;
+    if (number(group, "id") > 0) {
+      g = state.groupById(number(group, "id"));
+      if (!g) {
+        return harborError(400, "BAD_REQUEST",
+                           "Group " + std::to_string(number(group, "id")) + " not found");
+      }
+    } else {
+      const int type =
+          text(group, "ldap_group_dn").empty() ? static_cast<int>(number(group, "group_type")) : 1;
+      g = state.group(text(group, "group_name"), type);
+    }
+    if (!g) {
+      return harborError(500, "UNKNOWN", "The group does not exist");
+    }
+    m = {0, "g", g->name, g->id, role};
   }
-  int role = body["role_id"].get<int>();
-  std::string username = body["member_user"].value("username", "");
+  for (const Member& held : project.members) {
+    // Users by name (the simulator's admin, Harbor's user 1, has no row in its user table),
+    // groups by id.
+    const bool same = m.entityType == "u" ? held.name == m.name : held.entityId == m.entityId;
+    if (held.entityType == m.entityType && same) {
+      return harborError(409, "CONFLICT", "The project member specified already exist");
+    }
+  }
   if (role < 1 || role > 5) {
-    return harborError(400, "BAD_REQUEST", "invalid role id " + std::to_string(role));
+    return harborError(400, "BAD_REQUEST",
+                       "invalid role: must be a built-in project role (1-5) or an existing custom "
+                       "role");
   }
-  auto user = state.user(username);
-  if (!user) {
-    return harborError(404, "NOT_FOUND", "user " + username + " not found");
-  }
-  if (project.members.count(username)) {
-    return harborError(409, "CONFLICT", "The user " + username + " is already a member");
-  }
-  state.updateProject(project.name, [&](Project& p) { p.members[username] = role; });
+  int64_t id = 0;
+  state.updateProject(project.name, [&](Project& p) {
+    m.id = id = p.nextMemberId++;
+    p.members.push_back(m);
+  });
   return {201,
           "application/json",
           "",
-          {{"Location", "/api/v2.0/projects/" + std::to_string(project.id) + "/members/" +
-                            std::to_string(user->id)}}};
+          {{"Location", "/api/v2.0/projects/" + project.name + "/members/" + std::to_string(id)}}};
+}
+
+HttpResponse membersApi(State& state, const HttpRequest& req, const Caller& caller,
+                        const Project& project, const std::vector<std::string>& segs) {
+  // api, v2.0, projects, {p}, members[, {mid}]
+  const std::string& m = req.method;
+  if (segs.size() == 5) {
+    if (m == "GET") {
+      if (!caller.can(project, "member", "list")) {
+        return refused(caller);
+      }
+      Paging paging;
+      if (auto bad = readPaging(req, paging)) {
+        return *bad;
+      }
+      const auto q = req.query();
+      const auto filter = q.find("entityname");
+      std::vector<Member> all;
+      for (const Member& member : project.members) {
+        // The DAO matches entityname with LIKE %…%.
+        if (filter == q.end() ||
+            member.name.find(formDecode(filter->second)) != std::string::npos) {
+          all.push_back(member);
+        }
+      }
+      json list = json::array();
+      for (size_t i = static_cast<size_t>((paging.page - 1) * paging.pageSize);
+           i < all.size() && list.size() < static_cast<size_t>(paging.pageSize); ++i) {
+        list.push_back(memberJson(all[i], project.id));
+      }
+      return {200,
+              "application/json",
+              list.dump(),
+              {{"X-Total-Count", std::to_string(project.members.size())}}};
+    }
+    if (m != "POST") {
+      return harborError(405, "METHOD_NOT_ALLOWED", "method not allowed");
+    }
+    if (!caller.can(project, "member", "create")) {
+      return refused(caller);
+    }
+    json body = json::parse(req.body, nullptr, false);
+    if (!body.is_object()) {
+      return harborError(400, "BAD_REQUEST", "the project member should provide");
+    }
+    return addMember(state, body, project);
+  }
+  int64_t mid = std::strtoll(segs[5].c_str(), nullptr, 10);
+  if (mid <= 0 || std::to_string(mid) != segs[5]) {
+    return harborError(422, "UNPROCESSABLE_ENTITY",
+                       "mid in path must be of type int64: \"" + segs[5] + "\"");
+  }
+  const std::string action = m == "GET" ? "read" : m == "PUT" ? "update" : "delete";
+  if (m != "GET" && m != "PUT" && m != "DELETE") {
+    return harborError(405, "METHOD_NOT_ALLOWED", "method not allowed");
+  }
+  if (!caller.can(project, "member", action)) {
+    return refused(caller);
+  }
+  auto held = std::find_if(project.members.begin(), project.members.end(),
+                           [&](const Member& x) { return x.id == mid; });
+  if (m == "GET") {
+    return held == project.members.end()
+               ? harborError(404, "NOT_FOUND", "member " + segs[5] + " not found")
+               : HttpResponse{200, "application/json", memberJson(*held, project.id).dump(), {}};
+  }
+  if (m == "DELETE") {
+    // The DAO deletes by project and id; nothing to delete is no error.
+    state.updateProject(project.name, [&](Project& p) {
+      p.members.erase(std::remove_if(p.members.begin(), p.members.end(),
+                                     [&](const Member& x) { return x.id == mid; }),
+                      p.members.end());
+    });
+    return ok();
+  }
+  json body = json::parse(req.body, nullptr, false);
+  if (!body.is_object() || !body.contains("role_id") || !body["role_id"].is_number_integer()) {
+    return harborError(400, "BAD_REQUEST", "role can not be empty");
+  }
+  const int role = body["role_id"].get<int>();
+  if (role < 1 || role > 5) {
+    return harborError(400, "BAD_REQUEST",
+                       "invalid role: must be a built-in project role (1-5) or an existing custom "
+                       "role");
+  }
+  state.updateProject(project.name, [&](Project& p) {
+    for (Member& x : p.members) {
+      if (x.id == mid) {
+        x.role = role;
+      }
+    }
+  });
+  return ok();
 }
 
 // Harbor's DELETE_ARTIFACT for an artifact just deleted (its first tag, else its digest).
@@ -411,11 +576,14 @@ HttpResponse projectsApi(State& state, const HttpRequest& req, const Caller& cal
   if (segs[4] == "metadatas" && segs.size() <= 6) {
     return metadataApi(state, req, caller, *project, segs);
   }
-  if (segs[4] == "members" && segs.size() == 5) {
-    return membersApi(state, req, caller, *project);
+  if (segs[4] == "members" && segs.size() <= 6) {
+    return membersApi(state, req, caller, *project, segs);
   }
   if (segs[4] == "webhook") {
     return webhooksApi(state, req, caller, *project, segs);
+  }
+  if (segs[4] == "immutabletagrules" && segs.size() <= 6) {
+    return immutableApi(state, req, caller, *project, segs);
   }
   if (segs[4] == "repositories" && segs.size() == 6 && req.method == "DELETE") {
     // The registry keeps the blobs until garbage collection, as in Harbor; the repository is

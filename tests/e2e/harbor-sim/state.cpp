@@ -122,6 +122,52 @@ bool State::updateProject(const std::string& name, const std::function<void(Proj
   return true;
 }
 
+int Project::roleOf(const std::string& user) const {
+  for (const Member& m : members) {
+    if (m.entityType == "u" && m.name == user) {
+      return m.role;
+    }
+  }
+  return 0;
+}
+
+std::pair<int, std::string> State::createGroup(UserGroup& group) {
+  std::lock_guard lock(mu_);
+  for (const auto& [_, g] : groups_) {
+    if (g.name == group.name && g.type == group.type) {
+      return {409, "group " + group.name + " already exists"};
+    }
+  }
+  group.id = nextId_++;
+  groups_[group.id] = group;
+  return {201, ""};
+}
+
+std::optional<UserGroup> State::group(const std::string& name, int type) const {
+  std::lock_guard lock(mu_);
+  for (const auto& [_, g] : groups_) {
+    if (g.name == name && (type == 0 || g.type == type)) {
+      return g;
+    }
+  }
+  return std::nullopt;
+}
+
+std::optional<UserGroup> State::groupById(int64_t id) const {
+  std::lock_guard lock(mu_);
+  auto it = groups_.find(id);
+  return it == groups_.end() ? std::nullopt : std::optional<UserGroup>(it->second);
+}
+
+std::vector<UserGroup> State::groups() const {
+  std::lock_guard lock(mu_);
+  std::vector<UserGroup> out;
+  for (const auto& [_, g] : groups_) {
+    out.push_back(g);
+  }
+  return out;
+}
+
 CveAllowlist State::systemAllowlist() const {
   std::lock_guard lock(mu_);
   return systemAllowlist_;
@@ -541,6 +587,86 @@ std::pair<int, std::string> State::putWebhookPolicy(const WebhookPolicy& policy)
   stored.updated = now();
   it->second = std::move(stored);
   return {200, ""};
+}
+
+namespace {
+
+// What Harbor's unique (project_id, tag_filter) constraint compares: the rule as stored.
+bool sameRule(const ImmutableRule& a, const ImmutableRule& b) {
+  return a.projectId == b.projectId && a.disabled == b.disabled && a.priority == b.priority &&
+         a.action == b.action && a.templ == b.templ && a.params == b.params &&
+         a.tagSelectors == b.tagSelectors && a.scopeSelectors == b.scopeSelectors;
+}
+
+}  // namespace
+
+std::pair<int, std::string> State::createImmutableRule(ImmutableRule& rule) {
+  std::lock_guard lock(mu_);
+  rule.disabled = false;  // the DAO enables every new rule
+  for (const auto& [_, r] : immutableRules_) {
+    if (sameRule(r, rule)) {
+      return {409, "immutable rule already exists"};
+    }
+  }
+  rule.id = nextId_++;
+  immutableRules_[rule.id] = rule;
+  return {201, ""};
+}
+
+std::optional<ImmutableRule> State::immutableRule(int64_t id) const {
+  std::lock_guard lock(mu_);
+  auto it = immutableRules_.find(id);
+  return it == immutableRules_.end() ? std::nullopt : std::optional<ImmutableRule>(it->second);
+}
+
+std::vector<ImmutableRule> State::immutableRules(int64_t projectId) const {
+  std::lock_guard lock(mu_);
+  std::vector<ImmutableRule> out;
+  for (const auto& [_, r] : immutableRules_) {
+    if (r.projectId == projectId) {
+      out.push_back(r);
+    }
+  }
+  return out;
+}
+
+bool State::putImmutableRule(const ImmutableRule& rule) {
+  std::lock_guard lock(mu_);
+  auto it = immutableRules_.find(rule.id);
+  if (it == immutableRules_.end()) {
+    return false;
+  }
+  it->second = rule;
+  return true;
+}
+
+bool State::deleteImmutableRule(int64_t id) {
+  std::lock_guard lock(mu_);
+  return immutableRules_.erase(id) > 0;
+}
+
+int64_t State::createRetention(nlohmann::json policy) {
+  std::lock_guard lock(mu_);
+  const int64_t id = nextId_++;
+  policy["id"] = id;
+  retentions_[id] = std::move(policy);
+  return id;
+}
+
+std::optional<nlohmann::json> State::retention(int64_t id) const {
+  std::lock_guard lock(mu_);
+  auto it = retentions_.find(id);
+  return it == retentions_.end() ? std::nullopt : std::optional<nlohmann::json>(it->second);
+}
+
+void State::putRetention(int64_t id, nlohmann::json policy) {
+  std::lock_guard lock(mu_);
+  retentions_[id] = std::move(policy);
+}
+
+void State::deleteRetention(int64_t id) {
+  std::lock_guard lock(mu_);
+  retentions_.erase(id);
 }
 
 bool State::deleteWebhookPolicy(int64_t id) {

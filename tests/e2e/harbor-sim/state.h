@@ -21,14 +21,35 @@ struct CveAllowlist {
   std::vector<std::string> items;
 };
 
+// A project member (pkg/member/models.Member): a user ("u") or a user group ("g") with a role.
+struct Member {
+  int64_t id = 0;
+  std::string entityType;  // "u" or "g"
+  std::string name;        // username or group name
+  int64_t entityId = 0;
+  int role = 0;  // 1 projectAdmin, 2 developer, 3 guest, 4 maintainer, 5 limitedGuest
+};
+
 struct Project {
   int64_t id = 0;
   std::string name;
   std::map<std::string, std::string> metadata;
   std::string created;
   CveAllowlist allowlist;
-  std::map<std::string, int> members;  // username → Harbor role id (1 projectAdmin … 5)
-  int64_t storageLimit = -1;           // the project quota's hard storage, bytes; -1 unlimited
+  std::vector<Member> members;
+  int64_t nextMemberId = 1;
+  int64_t storageLimit = -1;  // the project quota's hard storage, bytes; -1 unlimited
+
+  // The role of user `name`, or 0 when the user is no member.
+  int roleOf(const std::string& name) const;
+};
+
+// A user group Harbor knows (/usergroups): group_type 1 LDAP, 2 HTTP, 3 OIDC.
+struct UserGroup {
+  int64_t id = 0;
+  std::string name;
+  int type = 0;
+  std::string ldapDn;
 };
 
 // Harbor's quota ids are their own sequence; the simulator offsets them from project ids so a
@@ -147,6 +168,20 @@ struct HarborEvent {
   bool publicProject = false;
 };
 
+// An immutable tag rule (pkg/immutable/model Metadata) as the API shows it; Harbor stores it
+// whole as one JSON column (tag_filter), unique per project.
+struct ImmutableRule {
+  int64_t id = 0;
+  int64_t projectId = 0;
+  bool disabled = false;
+  int64_t priority = 0;
+  std::string action;
+  std::string templ;  // "template"
+  nlohmann::json params = nlohmann::json::object();
+  nlohmann::json tagSelectors = nlohmann::json::array();
+  nlohmann::json scopeSelectors = nlohmann::json::object();
+};
+
 // Harbor's severity codes (pkg/scan/vuln/severity.go): None = Unknown = 0 … Critical = 5,
 // anything unrecognised 99.
 int severityCode(const std::string& s);
@@ -169,6 +204,11 @@ class State {
   void setSystemAllowlist(CveAllowlist list);
 
   std::pair<int, std::string> createUser(User& user);
+  // 409 for a name the type already has.
+  std::pair<int, std::string> createGroup(UserGroup& group);
+  std::optional<UserGroup> group(const std::string& name, int type) const;
+  std::optional<UserGroup> groupById(int64_t id) const;
+  std::vector<UserGroup> groups() const;
   std::optional<User> user(const std::string& name) const;
   bool setSysadmin(int64_t id, bool sysadmin);
 
@@ -215,6 +255,20 @@ class State {
   std::pair<int, std::string> putWebhookPolicy(const WebhookPolicy& policy);
   bool deleteWebhookPolicy(int64_t id);
 
+  // Immutable tag rules; the pair is (HTTP status, Harbor error message) when refused: 409 for a
+  // rule the project already holds.
+  std::pair<int, std::string> createImmutableRule(ImmutableRule& rule);
+  std::optional<ImmutableRule> immutableRule(int64_t id) const;
+  std::vector<ImmutableRule> immutableRules(int64_t projectId) const;
+  bool putImmutableRule(const ImmutableRule& rule);
+  bool deleteImmutableRule(int64_t id);
+
+  // Retention policies, stored as sent (with their id).
+  int64_t createRetention(nlohmann::json policy);
+  std::optional<nlohmann::json> retention(int64_t id) const;
+  void putRetention(int64_t id, nlohmann::json policy);
+  void deleteRetention(int64_t id);
+
   // Where events go (the simulator's notifier); called without the state's lock held.
   void setEventSink(std::function<void(HarborEvent)> sink);
   void publish(HarborEvent event) const;
@@ -230,11 +284,14 @@ class State {
   std::map<std::string, ScanReport> reports_;  // by digest
   std::map<int64_t, Robot> robots_;
   std::map<std::string, User> users_;
+  std::map<int64_t, UserGroup> groups_;
   // Accessories by repository + "@" + subject digest; the subject may be pushed after them.
   std::map<std::string, std::vector<Accessory>> accessories_;
   std::map<std::string, std::vector<nlohmann::json>> referrers_;  // by repository@subject
   CveAllowlist systemAllowlist_;
   std::map<int64_t, WebhookPolicy> webhookPolicies_;
+  std::map<int64_t, ImmutableRule> immutableRules_;
+  std::map<int64_t, nlohmann::json> retentions_;
   std::function<void(HarborEvent)> eventSink_;
 };
 

@@ -58,8 +58,8 @@ bool Caller::can(const Project& project, const std::string& resource,
     return robot->can(project.name, resource, action);
   }
   if (user) {
-    auto member = project.members.find(user->name);
-    return member != project.members.end() && roleAllows(member->second, permission);
+    const int role = project.roleOf(user->name);
+    return role != 0 && roleAllows(role, permission);
   }
   return false;
 }
@@ -147,6 +147,27 @@ HttpResponse systemApi(State& state, const HttpRequest& req, const Caller& calle
       return harborError(status, status == 409 ? "CONFLICT" : "BAD_REQUEST", message);
     }
     return {201, "application/json", "", {{"Location", "/api/v2.0/users/" + std::to_string(u.id)}}};
+  }
+  if (path == "/api/v2.0/usergroups" && m == "POST") {
+    // POST /usergroups {group_name, group_type, ldap_group_dn}: the groups a project member may
+    // name (Harbor onboards OIDC and HTTP groups at login; tests declare them here).
+    if (!body.is_object() || !body.contains("group_name") || !body["group_name"].is_string() ||
+        !body.contains("group_type") || !body["group_type"].is_number_integer()) {
+      return harborError(400, "BAD_REQUEST", "group_name and group_type are required");
+    }
+    UserGroup g{0, body["group_name"].get<std::string>(), body["group_type"].get<int>(),
+                body.value("ldap_group_dn", "")};
+    if (g.type < 1 || g.type > 3) {
+      return harborError(400, "BAD_REQUEST", "invalid group type");
+    }
+    auto [status, message] = state.createGroup(g);
+    if (status != 201) {
+      return harborError(status, "CONFLICT", message);
+    }
+    return {201,
+            "application/json",
+            "",
+            {{"Location", "/api/v2.0/usergroups/" + std::to_string(g.id)}}};
   }
   auto segs = segments(path);  // api, v2.0, users, {id}, sysadmin
   if (segs.size() == 5 && segs[2] == "users" && segs[4] == "sysadmin" && m == "PUT" &&

@@ -22,6 +22,7 @@ using hm::testing::ready;
 using hm::testing::runOn;
 using nlohmann::json;
 using ::testing::_;
+using ::testing::AllOf;
 using ::testing::Field;
 using ::testing::InSequence;
 using ::testing::NiceMock;
@@ -219,6 +220,109 @@ TEST_F(ProjectReconcilerTest, ARefusedWebhookPolicyHoldsBackNothingElse) {
   EXPECT_EQ(condition(written_[0], "Notifications", "status"), "False");
   EXPECT_EQ(condition(written_[0], "Notifications", "reason"), "HarborError");
   EXPECT_EQ(written_[0].dump().find("s3cret"), std::string::npos) << "never in status";
+}
+
+harbor::ImmutableRule immutable(std::string tags, int64_t id, bool disabled = false) {
+  harbor::ImmutableRule r;
+  r.id = id;
+  r.tagPattern = std::move(tags);
+  r.disabled = disabled;
+  return r;
+}
+
+using RuleList = StatusOr<std::vector<harbor::ImmutableRule>>;
+
+// Declared immutable tags that Harbor holds cost one list call a resync and no write.
+TEST_F(ProjectReconcilerTest, MatchingImmutableTagsCostOneReadAndNoWrite) {
+  json status = {{"projectName", "team-a"}, {"projectID", 11}, {"observedGeneration", 1}};
+  json object = project(status);
+  object["spec"]["immutableTags"] = {{{"tags", {{"matches", {"v*"}}}}}};
+  start(object);
+  EXPECT_CALL(*harbor_, getProject("team-a", _))
+      .WillOnce(Return(ready(StatusOr<harbor::Project>(inHarbor(kMatching)))));
+  EXPECT_CALL(*harbor_, listImmutableRules("team-a", _))
+      .WillOnce(Return(ready(RuleList(std::vector<harbor::ImmutableRule>{immutable("v*", 4)}))));
+  Result r = reconcile();
+  EXPECT_TRUE(r.error.ok()) << r.error.message();
+  EXPECT_FALSE(r.requeueAfter);
+  ASSERT_EQ(written_.size(), 1u);
+  EXPECT_EQ(condition(written_[0], "ImmutableTags", "status"), "True");
+  EXPECT_EQ(condition(written_[0], "ImmutableTags", "message"), "1 immutable tag rule as declared");
+}
+
+// A rule disabled and one added in Harbor while the generation was in sync: enabled and removed,
+// with a DriftRepaired Warning naming both.
+TEST_F(ProjectReconcilerTest, ImmutableTagsChangedInHarborAreRepairedAsDrift) {
+  json status = {{"projectName", "team-a"},
+                 {"projectID", 11},
+                 {"observedGeneration", 1},
+                 {"conditions",
+                  {{{"type", "ImmutableTags"},
+                    {"status", "True"},
+                    {"reason", "Synced"},
+                    {"message", ""},
+                    {"observedGeneration", 1},
+                    {"lastTransitionTime", "2026-01-01T00:00:00Z"}}}}};
+  json object = project(status);
+  object["spec"]["immutableTags"] = {{{"tags", {{"matches", {"v*"}}}}}};
+  start(object);
+  EXPECT_CALL(*harbor_, getProject("team-a", _))
+      .WillOnce(Return(ready(StatusOr<harbor::Project>(inHarbor(kMatching)))));
+  EXPECT_CALL(*harbor_, listImmutableRules("team-a", _))
+      .WillOnce(Return(ready(RuleList(
+          std::vector<harbor::ImmutableRule>{immutable("v*", 4, true), immutable("latest", 5)}))));
+  {
+    InSequence order;
+    EXPECT_CALL(*harbor_, deleteImmutableRule("team-a", 5, _)).WillOnce(Return(ready(okStatus())));
+    EXPECT_CALL(*harbor_, updateImmutableRule("team-a",
+                                              AllOf(Field(&harbor::ImmutableRule::id, 4),
+                                                    Field(&harbor::ImmutableRule::disabled, false)),
+                                              _))
+        .WillOnce(Return(ready(okStatus())));
+  }
+  std::vector<json> events;
+  ON_CALL(*kube_, create(_, _, _, _)).WillByDefault([&events](auto, auto, json o, auto) {
+    events.push_back(o);
+    return ready(StatusOr<json>(o));
+  });
+  Result r = reconcile();
+  EXPECT_TRUE(r.error.ok()) << r.error.message();
+  ASSERT_EQ(written_.size(), 1u);
+  EXPECT_EQ(condition(written_[0], "ImmutableTags", "status"), "True");
+  std::string notes;
+  for (const json& e : events) {
+    notes += e.value("reason", "") + ": " + e.value("note", "") + "\n";
+  }
+  EXPECT_THAT(notes, ::testing::HasSubstr(
+                         "DriftRepaired: immutable tag rules of Harbor project team-a had been "
+                         "changed outside Harbormaster; removed tags matching latest in "
+                         "repositories matching **; enabled tags matching v* in repositories "
+                         "matching **"));
+}
+
+// Harbor refusing the rules (an account without immutable-tag rights) is the ImmutableTags
+// condition's business: the project stays Synced and Ready, and it is tried again in 30 s.
+TEST_F(ProjectReconcilerTest, RefusedImmutableTagsHoldBackNothingElse) {
+  json status = {{"projectName", "team-a"}, {"projectID", 11}, {"observedGeneration", 1}};
+  json object = project(status);
+  object["spec"]["immutableTags"] = {{{"tags", {{"matches", {"v*"}}}}}};
+  start(object);
+  EXPECT_CALL(*harbor_, getProject("team-a", _))
+      .WillOnce(Return(ready(StatusOr<harbor::Project>(inHarbor(kMatching)))));
+  EXPECT_CALL(*harbor_, listImmutableRules("team-a", _))
+      .WillOnce(Return(ready(RuleList(std::vector<harbor::ImmutableRule>{}))));
+  EXPECT_CALL(*harbor_,
+              createImmutableRule("team-a", Field(&harbor::ImmutableRule::tagPattern, "v*"), _))
+      .WillOnce(Return(ready(StatusOr<int64_t>(permissionDenied("Harbor: HTTP 403")))));
+  Result r = reconcile();
+  EXPECT_TRUE(r.error.ok()) << r.error.message();
+  ASSERT_TRUE(r.requeueAfter.has_value());
+  EXPECT_EQ(*r.requeueAfter, std::chrono::seconds(30));
+  ASSERT_EQ(written_.size(), 1u);
+  EXPECT_EQ(condition(written_[0], "Synced", "status"), "True");
+  EXPECT_EQ(condition(written_[0], "Ready", "status"), "True");
+  EXPECT_EQ(condition(written_[0], "ImmutableTags", "status"), "False");
+  EXPECT_EQ(condition(written_[0], "ImmutableTags", "reason"), "HarborError");
 }
 
 TEST_F(ProjectReconcilerTest, SomeoneElsesProjectIsNotTakenWithoutAdoptExisting) {

@@ -84,6 +84,158 @@ TEST(HarborProjectSpecTest, BadSpecsNameTheField) {
   EXPECT_FALSE(parseHarborProject({{"metadata", {{"name", "a"}}}, {"spec", 3}}).ok());
 }
 
+TEST(HarborProjectSpecTest, ImmutableTagsBecomeHarborsSelectors) {
+  auto none = parseHarborProject(object("a", json::object()));
+  ASSERT_TRUE(none.ok());
+  EXPECT_FALSE(none->immutableTags.has_value()) << "absent: Harbor's rules are left alone";
+  auto empty = parseHarborProject(object("a", {{"immutableTags", json::array()}}));
+  ASSERT_TRUE(empty.ok());
+  ASSERT_TRUE(empty->immutableTags.has_value());
+  EXPECT_TRUE(empty->immutableTags->empty()) << "an empty list removes every rule";
+  auto p =
+      parseHarborProject(object("a", {{"immutableTags",
+                                       {{{"tags", {{"matches", {"v*"}}}}},
+                                        {{"repositories", {{"excludes", {"sandbox/**", "tmp/**"}}}},
+                                         {"tags", {{"excludes", {"latest"}}}}}}}}));
+  ASSERT_TRUE(p.ok()) << p.status().message();
+  ASSERT_EQ(p->immutableTags->size(), 2u);
+  const harbor::ImmutableRule& first = (*p->immutableTags)[0];
+  EXPECT_EQ(first.repositoryDecoration, "repoMatches");
+  EXPECT_EQ(first.repositoryPattern, "**") << "absent: every repository";
+  EXPECT_EQ(first.tagDecoration, "matches");
+  EXPECT_EQ(first.tagPattern, "v*");
+  const harbor::ImmutableRule& second = (*p->immutableTags)[1];
+  EXPECT_EQ(second.repositoryDecoration, "repoExcludes");
+  EXPECT_EQ(second.repositoryPattern, "{sandbox/**,tmp/**}") << "several patterns, one rule";
+  EXPECT_EQ(second.tagDecoration, "excludes");
+  EXPECT_EQ(second.tagPattern, "latest");
+}
+
+TEST(HarborProjectSpecTest, BadImmutableTagsNameTheField) {
+  json sixteen = json::array();
+  for (int i = 0; i < 16; ++i) {
+    sixteen.push_back({{"tags", {{"matches", {"v" + std::to_string(i)}}}}});
+  }
+  const std::vector<std::pair<json, std::string>> cases = {
+      {{{"immutableTags", "v*"}}, "spec.immutableTags must be a list"},
+      {{{"immutableTags", {"v*"}}}, "spec.immutableTags[0] must be an object"},
+      {{{"immutableTags", {{{"tag", {{"matches", {"v*"}}}}}}}},
+       "spec.immutableTags[0].tag is not a field"},
+      {{{"immutableTags", {{{"tags", {{"matches", {"v*"}}, {"excludes", {"x"}}}}}}}},
+       "spec.immutableTags[0].tags must hold exactly one of matches or excludes"},
+      {{{"immutableTags", {{{"tags", {{"matches", json::array()}}}}}}},
+       "spec.immutableTags[0].tags.matches must be a list of 1 to 32 patterns"},
+      {{{"immutableTags", {{{"repositories", {{"matches", {""}}}}}}}},
+       "spec.immutableTags[0].repositories.matches[0] must be a pattern"},
+      {{{"immutableTags", {{{"tags", {{"matches", {"a", "{b,c}"}}}}}}}},
+       "spec.immutableTags[0].tags.matches[1] \"{b,c}\" holds ','"},
+      {{{"immutableTags", {{{"tags", {{"matches", {"v*"}}}}}, {{"tags", {{"matches", {"v*"}}}}}}}},
+       "spec.immutableTags[1] repeats spec.immutableTags[0]"},
+      {{{"immutableTags", sixteen}}, "holds 16 rules; Harbor keeps at most 15"},
+  };
+  for (const auto& [spec, want] : cases) {
+    auto p = parseHarborProject(object("ok", spec));
+    ASSERT_FALSE(p.ok()) << spec;
+    EXPECT_THAT(p.status().message(), HasSubstr(want)) << spec;
+  }
+}
+
+TEST(HarborProjectSpecTest, MembersAreUsersAndGroupsWithRoles) {
+  auto p = parseHarborProject(object(
+      "a", {{"members",
+             {{{"user", "alice"}, {"role", "maintainer"}},
+              {{"group", "platform"}, {"type", "oidc"}, {"role", "developer"}},
+              {{"group", "cn=ops,dc=example,dc=com"}, {"type", "ldap"}, {"role", "limitedGuest"}}}},
+            {"membersPolicy", "Exclusive"}}));
+  ASSERT_TRUE(p.ok()) << p.status().message();
+  ASSERT_TRUE(p->members.has_value());
+  EXPECT_EQ(*p->members,
+            (std::vector<harbor::MemberSpec>{{"alice", false, 0, 4},
+                                             {"platform", true, 3, 2},
+                                             {"cn=ops,dc=example,dc=com", true, 1, 5}}));
+  EXPECT_TRUE(p->exclusiveMembers);
+  auto none = parseHarborProject(object("a", json::object()));
+  ASSERT_TRUE(none.ok());
+  EXPECT_FALSE(none->members.has_value()) << "absent: members are left alone";
+  EXPECT_FALSE(none->exclusiveMembers) << "Additive by default";
+}
+
+TEST(HarborProjectSpecTest, BadMembersNameTheField) {
+  const std::vector<std::pair<json, std::string>> cases = {
+      {{{"members", "alice"}}, "spec.members must be a list"},
+      {{{"members", {{{"user", "a"}, {"role", "owner"}}}}}, "spec.members[0].role must be one of"},
+      {{{"members", {{{"role", "guest"}}}}},
+       "spec.members[0] must name exactly one of user or group"},
+      {{{"members", {{{"user", "a"}, {"group", "b"}, {"role", "guest"}}}}},
+       "must name exactly one of user or group"},
+      {{{"members", {{{"group", "b"}, {"role", "guest"}}}}}, "spec.members[0].type must be oidc"},
+      {{{"members", {{{"user", "a"}, {"type", "oidc"}, {"role", "guest"}}}}},
+       "spec.members[0].type is for groups only"},
+      {{{"members", {{{"user", "a"}, {"role", "guest"}, {"team", "x"}}}}},
+       "spec.members[0].team is not a field"},
+      {{{"members", {{{"user", "a"}, {"role", "guest"}}, {{"user", "a"}, {"role", "developer"}}}}},
+       "spec.members[1] names the same user as spec.members[0]"},
+      {{{"membersPolicy", "Strict"}}, "spec.membersPolicy must be Additive or Exclusive"},
+  };
+  for (const auto& [spec, want] : cases) {
+    auto p = parseHarborProject(object("ok", spec));
+    ASSERT_FALSE(p.ok()) << spec;
+    EXPECT_THAT(p.status().message(), HasSubstr(want)) << spec;
+  }
+}
+
+TEST(HarborProjectSpecTest, RetentionRulesBecomeHarborsTemplates) {
+  auto p = parseHarborProject(
+      object("a", {{"retention",
+                    {{"schedule", "0 0 2 * * *"},
+                     {"rules",
+                      {{{"tags", {{"matches", {"release-*"}}}}, {"latestPushedK", 10}},
+                       {{"repositories", {{"excludes", {"tmp/**"}}}}, {"nDaysSinceLastPull", 30}},
+                       {{"tags", {{"matches", {"v*"}}}}, {"always", true}}}}}}}));
+  ASSERT_TRUE(p.ok()) << p.status().message();
+  ASSERT_TRUE(p->retention.has_value());
+  EXPECT_EQ(p->retention->schedule, "0 0 2 * * *");
+  ASSERT_EQ(p->retention->rules.size(), 3u);
+  EXPECT_EQ(p->retention->rules[0].templ, "latestPushedK");
+  EXPECT_EQ(p->retention->rules[0].param, 10);
+  EXPECT_EQ(p->retention->rules[0].tagPattern, "release-*");
+  EXPECT_EQ(p->retention->rules[0].repositoryPattern, "**");
+  EXPECT_EQ(p->retention->rules[1].templ, "nDaysSinceLastPull");
+  EXPECT_EQ(p->retention->rules[1].repositoryDecoration, "repoExcludes");
+  EXPECT_EQ(p->retention->rules[2].templ, "always");
+  auto none = parseHarborProject(object("a", json::object()));
+  ASSERT_TRUE(none.ok());
+  EXPECT_FALSE(none->retention.has_value()) << "absent: the retention policy is left alone";
+}
+
+TEST(HarborProjectSpecTest, BadRetentionNamesTheField) {
+  const std::vector<std::pair<json, std::string>> cases = {
+      {{{"retention", "daily"}}, "spec.retention must be an object"},
+      {{{"retention", {{"cron", "x"}}}}, "spec.retention.cron is not a field"},
+      {{{"retention", {{"schedule", "0 2 * * *"}}}}, "is not Harbor's cron: six fields"},
+      {{{"retention", {{"schedule", "0 0 2 * * * ; rm"}}}}, "is not Harbor's cron"},
+      {{{"retention", {{"rules", {{{"tags", {{"matches", {"v*"}}}}}}}}}},
+       "spec.retention.rules[0] must hold one of latestPushedK"},
+      {{{"retention", {{"rules", {{{"latestPushedK", 3}, {"always", true}}}}}}},
+       "must hold exactly one of"},
+      {{{"retention", {{"rules", {{{"latestPushedK", 0}}}}}}},
+       "spec.retention.rules[0].latestPushedK must be a whole number from 1 to 10000"},
+      {{{"retention", {{"rules", {{{"nDaysSinceLastPush", "30"}}}}}}},
+       "nDaysSinceLastPush must be a whole number"},
+      {{{"retention", {{"rules", {{{"always", false}}}}}}},
+       "spec.retention.rules[0].always must be true"},
+      {{{"retention", {{"rules", {{{"keepAll", true}}}}}}},
+       "spec.retention.rules[0].keepAll is not a field"},
+      {{{"retention", {{"rules", {{{"latestPushedK", 3}}, {{"latestPushedK", 3}}}}}}},
+       "spec.retention.rules[1] repeats spec.retention.rules[0]"},
+  };
+  for (const auto& [spec, want] : cases) {
+    auto p = parseHarborProject(object("ok", spec));
+    ASSERT_FALSE(p.ok()) << spec;
+    EXPECT_THAT(p.status().message(), HasSubstr(want)) << spec;
+  }
+}
+
 // Objects of the wrong JSON shape are parsed, never thrown on (a fuzz finding).
 TEST(HarborProjectSpecTest, AMetadataNameOfAnotherTypeIsNoException) {
   nlohmann::json bad = {{"apiVersion", "harbormaster.io/v1alpha1"},

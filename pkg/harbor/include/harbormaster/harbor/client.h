@@ -94,6 +94,47 @@ class Client {
   virtual boost::asio::awaitable<Status> deleteWebhookPolicy(std::string project, int64_t id,
                                                              Deadline deadline) = 0;
 
+  // A project's immutable tag rules (every page).
+  virtual boost::asio::awaitable<StatusOr<std::vector<ImmutableRule>>> listImmutableRules(
+      std::string project, Deadline deadline) = 0;
+  // Returns the new rule's id; Conflict when the project holds the same rule. Harbor enables
+  // every new rule.
+  virtual boost::asio::awaitable<StatusOr<int64_t>> createImmutableRule(std::string project,
+                                                                        ImmutableRule rule,
+                                                                        Deadline deadline) = 0;
+  // PUT …/immutabletagrules/{rule.id}. Harbor applies only the toggle when `disabled` differs
+  // from what it holds, and otherwise only the selectors.
+  virtual boost::asio::awaitable<Status> updateImmutableRule(std::string project,
+                                                             ImmutableRule rule,
+                                                             Deadline deadline) = 0;
+  virtual boost::asio::awaitable<Status> deleteImmutableRule(std::string project, int64_t id,
+                                                             Deadline deadline) = 0;
+
+  // GET /retentions/{id}: NotFound when the policy is gone (its project's retention_id can
+  // outlive it).
+  virtual boost::asio::awaitable<StatusOr<RetentionPolicy>> getRetention(int64_t id,
+                                                                         Deadline deadline) = 0;
+  // POST /retentions: Harbor binds the new policy to the project (metadata retention_id);
+  // refused (400) while the project names one.
+  virtual boost::asio::awaitable<StatusOr<int64_t>> createRetention(RetentionPolicy policy,
+                                                                    Deadline deadline) = 0;
+  // PUT /retentions/{policy.id}: the whole policy.
+  virtual boost::asio::awaitable<Status> updateRetention(RetentionPolicy policy,
+                                                         Deadline deadline) = 0;
+
+  // A project's members (every page): users and groups with their roles.
+  virtual boost::asio::awaitable<StatusOr<std::vector<ProjectMember>>> listMembers(
+      std::string project, Deadline deadline) = 0;
+  // Returns the new member's id. NotFound for an unknown user; a group Harbor cannot onboard
+  // (an OIDC group nobody logged in with, under database authentication) is Harbor's 500.
+  virtual boost::asio::awaitable<StatusOr<int64_t>> addMember(std::string project,
+                                                              MemberSpec member,
+                                                              Deadline deadline) = 0;
+  virtual boost::asio::awaitable<Status> setMemberRole(std::string project, int64_t id, int role,
+                                                       Deadline deadline) = 0;
+  virtual boost::asio::awaitable<Status> removeMember(std::string project, int64_t id,
+                                                      Deadline deadline) = 0;
+
   // Robots. The secret is only in createRobot's and refreshRobotSecret's results.
   virtual boost::asio::awaitable<StatusOr<CreatedRobot>> createRobot(RobotSpec spec,
                                                                      Deadline deadline) = 0;

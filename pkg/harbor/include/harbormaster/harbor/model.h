@@ -165,6 +165,74 @@ struct WebhookPolicy {
   std::vector<WebhookTarget> targets;
 };
 
+// A tag immutability rule (the API's ImmutableRule, action "immutable", template
+// "immutable_template"): tags matching the tag selector in repositories matching the repository
+// selector cannot be pushed over or deleted. Harbor applies one doublestar selector of each; a
+// list of patterns is one pattern "{a,b}".
+struct ImmutableRule {
+  int64_t id = 0;
+  bool disabled = false;
+  std::string repositoryDecoration = "repoMatches";  // or repoExcludes
+  std::string repositoryPattern = "**";
+  std::string tagDecoration = "matches";  // or excludes
+  std::string tagPattern = "**";
+  // Harbor holds more than this model says (another selector kind, several selectors, other
+  // scopes, params): such a rule is never what a spec declares.
+  bool unmodelled = false;
+
+  // The same selectors (ids and `disabled` aside).
+  bool sameSelectors(const ImmutableRule& other) const;
+  // "tags matching v* in repositories matching **", for events and conditions.
+  std::string describe() const;
+};
+
+// A tag retention rule (RetentionRule, action "retain"): of the artifacts whose repository and
+// tags the selectors match, keep those the template picks; a policy run deletes what no rule
+// keeps.
+struct RetentionRule {
+  bool disabled = false;
+  // latestPushedK, latestPulledN, nDaysSinceLastPush, nDaysSinceLastPull or always.
+  std::string templ;
+  int64_t param = 0;                                 // params[templ]; none for always
+  std::string repositoryDecoration = "repoMatches";  // or repoExcludes
+  std::string repositoryPattern = "**";
+  std::string tagDecoration = "matches";  // or excludes
+  std::string tagPattern = "**";
+  bool untagged =
+      true;  // the tag selector's extras: untagged artifacts count too (the UI's default)
+  bool unmodelled = false;  // other selectors, scopes or params than these
+
+  bool operator==(const RetentionRule&) const = default;
+  // "keep the 10 most recently pushed of tags matching release-* in repositories matching **".
+  std::string describe() const;
+};
+
+// A project's retention policy (RetentionPolicy, algorithm "or", project scope).
+struct RetentionPolicy {
+  int64_t id = 0;
+  int64_t projectId = 0;  // scope.ref
+  std::string cron;       // trigger.settings.cron, Harbor's six fields; empty: never on its own
+  std::vector<RetentionRule> rules;
+  bool unmodelled = false;  // another algorithm or trigger kind
+};
+
+// A project member as GET /projects/{p}/members lists it (ProjectMemberEntity).
+struct ProjectMember {
+  int64_t id = 0;
+  std::string name;    // entity_name: a username or a group name
+  bool group = false;  // entity_type "g" (else "u")
+  int role = 0;        // 1 projectAdmin, 2 developer, 3 guest, 4 maintainer, 5 limitedGuest
+};
+
+// A member to add: a user by name, or a group by name and type.
+struct MemberSpec {
+  std::string name;
+  bool group = false;
+  int groupType = 0;  // 1 LDAP, 2 HTTP, 3 OIDC (group_type)
+  int role = 0;
+  bool operator==(const MemberSpec&) const = default;
+};
+
 StatusOr<Project> parseProject(std::string_view body);
 // The first (only) quota of a list; NotFound when the list is empty.
 StatusOr<Quota> parseQuotaList(std::string_view body);
@@ -174,6 +242,15 @@ StatusOr<Artifact> parseArtifact(std::string_view body);
 StatusOr<std::vector<WebhookPolicy>> parseWebhookPolicyList(std::string_view body);
 // The body of POST and PUT …/webhook/policies (every field: PUT replaces the policy).
 std::string webhookPolicyJson(const WebhookPolicy& policy);
+StatusOr<std::vector<ImmutableRule>> parseImmutableRuleList(std::string_view body);
+StatusOr<std::vector<ProjectMember>> parseMemberList(std::string_view body);
+StatusOr<RetentionPolicy> parseRetentionPolicy(std::string_view body);
+// The body of POST /retentions and PUT /retentions/{id}.
+std::string retentionPolicyJson(const RetentionPolicy& policy);
+// The body of POST …/members.
+std::string memberJson(const MemberSpec& member);
+// The body of POST and PUT …/immutabletagrules (PUT: with the rule's id).
+std::string immutableRuleJson(const ImmutableRule& rule);
 StatusOr<CveAllowlist> parseAllowlist(std::string_view body);
 StatusOr<SystemInfo> parseSystemInfo(std::string_view body);
 // The additions/vulnerabilities map; nullopt when Harbor has no report ({}).

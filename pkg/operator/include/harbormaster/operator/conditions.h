@@ -23,5 +23,10 @@ void setCondition(nlohmann::json& status, const Condition& condition, int64_t ge
 // The condition's status ("True", …) or reason, or "" when absent.
 std::string conditionStatus(const nlohmann::json& object, const std::string& type);
 std::string conditionReason(const nlohmann::json& object, const std::string& type);
+// Whether the condition was True for this generation: what Harbor holds for it now and differs
+// was changed outside Harbormaster (drift), not by a spec change.
+bool conditionHeldFor(const nlohmann::json& object, const std::string& type, int64_t generation);
+// Drops the condition (a section the spec no longer declares).
+void removeCondition(nlohmann::json& status, const std::string& type);
 
 }  // namespace hm::op

@@ -77,6 +77,9 @@ struct NotificationOptions {
 
 struct OperatorOptions {
   std::string nameSpace = "harbormaster";  // where robot credentials and the Lease live
+  // The operator's own Harbor account: spec.members never removes it from a project, nor
+  // changes its role (that could lock the operator out of the project).
+  std::string harborUser;
   std::vector<std::string> registryHosts;  // the pull secrets' auths keys
   std::chrono::milliseconds resync{600'000};
   // How long a rotated-out robot keeps working, for nodes whose kubelet still holds the old

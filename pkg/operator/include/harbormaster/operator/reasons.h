@@ -10,6 +10,12 @@
 //   Notifications  (HarborProject, when the operator has a notifications URL) True when the
 //           project's Harbor webhook policy posts to the operator; its failure holds back
 //           nothing else.
+//   ImmutableTags  (HarborProject with spec.immutableTags) True when the project's immutable
+//           tag rules are exactly the declared ones; its failure holds back nothing else.
+//   Retention  (HarborProject with spec.retention) True when the project's retention policy is
+//           the declared one; its failure holds back nothing else.
+//   Members  (HarborProject with spec.members) True when every declared member has its role
+//           (and, Exclusive, no other member is left); False names each member Harbor refused.
 #pragma once
 
 namespace hm::op {
@@ -18,6 +24,9 @@ namespace condition {
 inline constexpr const char* kReady = "Ready";
 inline constexpr const char* kSynced = "Synced";
 inline constexpr const char* kNotifications = "Notifications";
+inline constexpr const char* kImmutableTags = "ImmutableTags";
+inline constexpr const char* kMembers = "Members";
+inline constexpr const char* kRetention = "Retention";
 inline constexpr const char* kTrue = "True";
 inline constexpr const char* kFalse = "False";
 inline constexpr const char* kUnknown = "Unknown";
@@ -51,6 +60,9 @@ inline constexpr const char* kSecretRotated = "SecretRotated";
 inline constexpr const char* kWebhookPolicyCreated = "WebhookPolicyCreated";
 inline constexpr const char* kWebhookPolicyUpdated = "WebhookPolicyUpdated";
 inline constexpr const char* kWebhookPolicyRemoved = "WebhookPolicyRemoved";
+inline constexpr const char* kImmutableTagRulesUpdated = "ImmutableTagRulesUpdated";
+inline constexpr const char* kMembersUpdated = "MembersUpdated";
+inline constexpr const char* kRetentionPolicyUpdated = "RetentionPolicyUpdated";
 }  // namespace reason
 
 namespace eventtype {

@@ -30,6 +30,12 @@ inline constexpr const char* kRotateAnnotation = "harbormaster.io/rotate";
 
 enum class DeletionPolicy { kRetain, kDelete };
 
+// spec.retention: Harbor's tag retention policy for the project.
+struct RetentionSpec {
+  std::string schedule;  // Harbor's cron (six fields, seconds first); empty: runs only by hand
+  std::vector<harbor::RetentionRule> rules;
+};
+
 struct HarborProjectSpec {
   std::string projectName;
   bool isPublic = false;
@@ -45,6 +51,15 @@ struct HarborProjectSpec {
   DeletionPolicy deletionPolicy = DeletionPolicy::kRetain;
   // spec.notifications.enabled; absent: on when the operator is given its notifications URL.
   std::optional<bool> notifications;
+  // spec.immutableTags: the project's immutable tag rules, kept exactly as declared (an empty
+  // list removes every rule); absent: the operator leaves Harbor's rules alone.
+  std::optional<std::vector<harbor::ImmutableRule>> immutableTags;
+  // spec.members: users and groups with their roles; absent: members are left alone. Members
+  // the list does not name stay unless spec.membersPolicy is Exclusive.
+  std::optional<std::vector<harbor::MemberSpec>> members;
+  // spec.retention; absent: the project's retention policy is left alone.
+  std::optional<RetentionSpec> retention;
+  bool exclusiveMembers = false;
 
   // Harbor project metadata as Harbor stores it ("true"/"false", lower-case severity).
   std::map<std::string, std::string> harborMetadata() const;
