@@ -18,7 +18,7 @@ cmake --build "$build" --parallel "$(nproc)"
 
 targets=("$@")
 if [ ${#targets[@]} -eq 0 ]; then
-  targets=(admission imageref policy_yaml harbor registry sigstore kubeconfig operator_spec)
+  targets=(admission imageref policy_yaml harbor registry sigstore kubeconfig operator_spec manifest)
 fi
 mkdir -p "$out"
 scratch=$(mktemp -d)

@@ -1,5 +1,6 @@
 // Harbor API answers (artifacts and scan overviews, vulnerability reports, robots, projects,
-// quotas, allowlists, system info, error bodies), Harbor webhook events and Link headers: a
+// quotas, allowlists, system info, error bodies, immutable tag rules, members, retention
+// policies), Harbor webhook events and Link headers: a
 // hostile or broken Harbor gets an error, never a crash.
 #include "fuzz.h"
 #include "harbormaster/harbor/model.h"
@@ -7,7 +8,7 @@
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   auto [which, input] = hm::fuzz::split(data, size);
   namespace h = hm::harbor;
-  switch (which % 11) {
+  switch (which % 14) {
     case 0:
       (void)h::parseProject(input);
       break;
@@ -47,6 +48,30 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
                                 t.find("//") == std::string::npos &&
                                 t.find('@') == std::string::npos,
                             "tags are repository:tag", input);
+        }
+      }
+      break;
+    }
+    case 11: {
+      auto rules = h::parseImmutableRuleList(input);
+      if (rules.ok()) {
+        for (const auto& r : *rules) {
+          // What Harbor holds is compared and sent back: it must serialise.
+          (void)h::immutableRuleJson(r);
+          (void)r.describe();
+        }
+      }
+      break;
+    }
+    case 12:
+      (void)h::parseMemberList(input);
+      break;
+    case 13: {
+      auto policy = h::parseRetentionPolicy(input);
+      if (policy.ok()) {
+        (void)h::retentionPolicyJson(*policy);
+        for (const auto& r : policy->rules) {
+          (void)r.describe();
         }
       }
       break;

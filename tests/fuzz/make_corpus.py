@@ -162,6 +162,24 @@ write("harbor", "event-cloud", sel(9, json.dumps(
      "data": {"resources": [{"digest": D64}]}})))
 write("harbor", "link", sel(10, '</api/v2.0/robots?page=2&page_size=100>; rel="next" , '
                                 '</api/v2.0/robots?page=1>; rel="prev first"'))
+write("harbor", "immutable-rules", sel(11, json.dumps(
+    [{"id": 3, "disabled": False, "action": "immutable", "template": "immutable_template",
+      "tag_selectors": [{"kind": "doublestar", "decoration": "matches", "pattern": "v*"}],
+      "scope_selectors": {"repository": [{"kind": "doublestar", "decoration": "repoMatches",
+                                          "pattern": "**"}]}}])))
+write("harbor", "members", sel(12, json.dumps(
+    [{"id": 1, "project_id": 2, "entity_name": "admin", "role_name": "projectAdmin",
+      "role_id": 1, "entity_id": 1, "entity_type": "u"}])))
+write("harbor", "retention", sel(13, json.dumps(
+    {"id": 4, "algorithm": "or", "scope": {"level": "project", "ref": 2},
+     "trigger": {"kind": "Schedule", "settings": {"cron": "0 0 2 * * *"}},
+     "rules": [{"disabled": False, "action": "retain", "template": "latestPushedK",
+                "params": {"latestPushedK": 10},
+                "tag_selectors": [{"kind": "doublestar", "decoration": "matches",
+                                   "pattern": "release-*", "extras": '{"untagged":true}'}],
+                "scope_selectors": {"repository": [{"kind": "doublestar",
+                                                    "decoration": "repoMatches",
+                                                    "pattern": "**"}]}}]})))
 
 manifest = {"schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json",
             "config": {"mediaType": "application/vnd.oci.image.config.v1+json", "digest": D64,
@@ -262,3 +280,30 @@ write("operator_spec", "credential", sel(4, json.dumps(
                "b": {"id": 8, "username": "robot$t+p.b", "password": "Hm1b", "pending": "Hm1c",
                      "expiresAt": 1900000000, "createdAt": 2, "checkedGeneration": 1}},
      "lastRotation": "2027-01-15T08:00:00Z", "rotateRequest": "r1"})))
+write("manifest", "helm-template", """---
+# Source: shop/templates/service.yaml
+apiVersion: v1
+kind: Service
+metadata: {name: web}
+---
+# Source: shop/templates/web.yaml
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: web, namespace: shop}
+spec:
+  template:
+    spec:
+      initContainers: [{name: migrate, image: "harbor.example.com/shop/migrate:2"}]
+      containers: [{name: web, image: "harbor.example.com/shop/web@%s"}]
+---
+apiVersion: v1
+kind: Namespace
+metadata: {name: shop, labels: {env: production}}
+""" % D64)
+write("manifest", "json-list", json.dumps(
+    {"apiVersion": "v1", "kind": "List", "items": [
+        {"apiVersion": "batch/v1", "kind": "CronJob", "metadata": {"generateName": "nightly-"},
+         "spec": {"jobTemplate": {"spec": {"template": {"spec": {
+             "containers": [{"name": "job", "image": "busybox:1"}]}}}}}},
+        pod]}))
+write("manifest", "aliases", "a: &a [x, x]\nb: &b [*a, *a]\nc: [*b, *b]\nkind: Pod\napiVersion: v1\n")

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cmath>
 #include <set>
 
 #include "harbormaster/imageref/reference.h"
@@ -504,8 +505,14 @@ StatusOr<RetentionPolicy> parseRetentionPolicy(std::string_view body) {
         rule.untagged = false;
       }
       if (rule.templ != "always") {
-        if (params.is_object() && params.contains(rule.templ) && params[rule.templ].is_number()) {
-          rule.param = static_cast<int64_t>(params[rule.templ].get<double>());
+        // An integer as Harbor stores it; a float within range counts, anything else (a
+        // hostile 1e300) is a rule we do not model, never an out-of-range cast.
+        const json value =
+            params.is_object() && params.contains(rule.templ) ? params[rule.templ] : json();
+        if (value.is_number_integer()) {
+          rule.param = value.get<int64_t>();
+        } else if (value.is_number_float() && std::abs(value.get<double>()) < 1e15) {
+          rule.param = static_cast<int64_t>(value.get<double>());
         } else {
           rule.unmodelled = true;
         }

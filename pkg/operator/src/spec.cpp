@@ -388,7 +388,10 @@ StatusOr<RetentionSpec> parseRetention(const json& r) {
     }
     harbor::RetentionRule out_rule;
     std::string chosen;
-    for (const auto& [key, value] : rule.items()) {
+    for (const auto& item : rule.items()) {
+      // Named, not a structured binding: clang 14 (the fuzz build) cannot capture those.
+      const std::string& key = item.key();
+      const json& value = item.value();
       if (key == "repositories" || key == "tags") {
         continue;
       }
