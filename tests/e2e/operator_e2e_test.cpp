@@ -110,6 +110,17 @@ class OperatorTest : public ::testing::Test {
             auths[harbor_.host()].value("password", "")};
   }
 
+  // The credential in a RobotAccount's credentials Secret (username, password, registry).
+  std::pair<std::string, std::string> ciCredential(const std::string& ns, const std::string& name) {
+    json s = get({"secret", "-n", ns, name});
+    if (!s.is_object() || s.value("type", "") != "Opaque") {
+      return {};
+    }
+    const json data = s.value("data", json::object());
+    return {base64Decode(data.value("username", "")).value_or(""),
+            base64Decode(data.value("password", "")).value_or("")};
+  }
+
   bool harborAccepts(const std::pair<std::string, std::string>& cred) {
     std::string body;
     return !cred.first.empty() && harbor_.curl("GET", "/api/v2.0/system/CVEAllowlist", "", body,
@@ -765,13 +776,19 @@ TEST_F(OperatorTest, LostRejectedDeletedOrDisabledCredentialsAreReplaced) {
   EXPECT_THAT(get({"events.events.k8s.io", "-A"}).dump(), HasSubstr("RobotRecreated"));
 }
 
+// The pull secrets and the CI credentials Secret (spec.credentialsSecret) alike.
 TEST_F(OperatorTest, RotationPutsTheNewCredentialEverywhereBeforeTheOldOneStops) {
   auto op = startOperator("operator.log");
   apply(kProject);
   apply(kNamespaces);
-  apply(kRobot);
+  apply(std::string(kRobot) + "  credentialsSecret: {name: team-a-ci, namespace: apps}\n");
   ASSERT_TRUE(waitReady({"robotaccount", "puller"})) << op->output();
   auto before = pullCredential("apps", "harbor-pull");
+  ASSERT_TRUE(testing::eventually(10, [&] { return ciCredential("apps", "team-a-ci") == before; }))
+      << "the CI Secret holds the pull secrets' credential";
+  json ci = get({"secret", "-n", "apps", "team-a-ci"});
+  EXPECT_EQ(base64Decode(ci["data"].value("registry", "")).value_or(""), harbor_.host());
+  EXPECT_TRUE(harborAccepts(before));
 
   // Watch both target Secrets while rotating: a credential Harbor refuses must never still be
   // what a Secret holds.
@@ -785,6 +802,11 @@ TEST_F(OperatorTest, RotationPutsTheNewCredentialEverywhereBeforeTheOldOneStops)
         if (!harborAccepts(cred) && pullCredential(ns, "harbor-pull") == cred) {
           ++dead;
         }
+      }
+      auto ciCred = ciCredential("apps", "team-a-ci");
+      ++checks;
+      if (!harborAccepts(ciCred) && ciCredential("apps", "team-a-ci") == ciCred) {
+        ++dead;
       }
     }
   });
@@ -817,6 +839,8 @@ TEST_F(OperatorTest, RotationPutsTheNewCredentialEverywhereBeforeTheOldOneStops)
     EXPECT_EQ(now.first, "robot$team-a+puller.b");
     EXPECT_TRUE(harborAccepts(now));
   }
+  EXPECT_EQ(ciCredential("apps", "team-a-ci").first, "robot$team-a+puller.b");
+  EXPECT_TRUE(harborAccepts(ciCredential("apps", "team-a-ci")));
   EXPECT_FALSE(harborAccepts(before));
   EXPECT_FALSE(get({"robotaccount", "puller"})["status"].value("lastRotation", "").empty());
 
@@ -842,6 +866,20 @@ TEST_F(OperatorTest, RotationPutsTheNewCredentialEverywhereBeforeTheOldOneStops)
            "robot$team-a+puller.b";
   })) << op->output();
   EXPECT_TRUE(harborAccepts(pullCredential("apps", "harbor-pull")));
+  EXPECT_TRUE(testing::eventually(10, [&] {
+    return harborAccepts(ciCredential("apps", "team-a-ci"));
+  })) << "the CI Secret follows scheduled rotations too";
+
+  // Without credentialsSecret the CI Secret goes; the pull secrets stay.
+  ASSERT_EQ(kube_.kubectl({"patch", "robotaccount", "puller", "--type=json", "-p",
+                           R"([{"op":"remove","path":"/spec/credentialsSecret"}])"},
+                          out),
+            0)
+      << out;
+  EXPECT_TRUE(testing::eventually(10, [&] {
+    return get({"secret", "-n", "apps", "team-a-ci"}).is_null();
+  }));
+  EXPECT_FALSE(get({"secret", "-n", "apps", "harbor-pull"}).is_null());
 }
 
 TEST_F(OperatorTest, ARetainedRobotOutlivesItsResourceWithItsCredential) {

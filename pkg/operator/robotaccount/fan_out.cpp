@@ -1,6 +1,8 @@
 // Pull secrets (kubernetes.io/dockerconfigjson) and ServiceAccount imagePullSecrets entries.
 #include "robotaccount/fan_out.h"
 
+#include <map>
+
 #include "harbormaster/base/encoding.h"
 
 namespace hm::op::robotaccount {
@@ -100,19 +102,30 @@ awaitable<Status> patchAccount(Context& ctx, const json& sa, const std::string& 
   co_return res.ok() || res.status().code() == StatusCode::kNotFound ? okStatus() : res.status();
 }
 
-// Creates or updates the pull secret in `ns`. False when a foreign Secret holds the name.
+// A Secret we write: its role label, type and data (values not yet base64-encoded).
+struct SecretContent {
+  const char* role;
+  std::string type;
+  std::map<std::string, std::string> data;
+};
+
+// Creates or updates the Secret in `ns`. False when a foreign Secret holds the name.
 awaitable<StatusOr<bool>> writeSecret(Context& ctx, const Caches& caches, const std::string& owner,
                                       const std::string& ns, const std::string& name,
-                                      const std::string& config) {
+                                      const SecretContent& content) {
+  json data = json::object();
+  for (const auto& [key, value] : content.data) {
+    data[key] = hm::base64Encode(value);
+  }
   json desired = {{"apiVersion", "v1"},
                   {"kind", "Secret"},
                   {"metadata",
                    {{"name", name},
                     {"namespace", ns},
-                    {"labels", managedLabels(owner, kRolePull)},
+                    {"labels", managedLabels(owner, content.role)},
                     {"annotations", {{kOwnerAnnotation, owner}}}}},
-                  {"type", "kubernetes.io/dockerconfigjson"},
-                  {"data", {{".dockerconfigjson", hm::base64Encode(config)}}}};
+                  {"type", content.type},
+                  {"data", data}};
   auto cached = caches.secrets->get(ns + "/" + name);
   if (cached && ours(*cached, owner) && cached->value("data", json::object()) == desired["data"] &&
       cached->value("type", "") == desired["type"]) {
@@ -132,7 +145,7 @@ awaitable<StatusOr<bool>> writeSecret(Context& ctx, const Caches& caches, const 
   if (!ours(*current, owner)) {
     co_return false;
   }
-  if (current->value("type", "") != "kubernetes.io/dockerconfigjson") {
+  if (current->value("type", "") != content.type) {
     // The type is immutable: replace the Secret.
     kube::DeleteOptions plain;  // a named local: GCC 12 mishandles `{}` in a co_await call
     auto removed = co_await ctx.kube->remove(kSecrets, ns, name, plain, ctx.deadline());
@@ -161,9 +174,13 @@ awaitable<StatusOr<std::pair<int, std::vector<std::string>>>> fanOut(
   if (spec.pullSecret) {
     const PullSecretSpec& ps = *spec.pullSecret;
     targets = targetNamespaces(caches, ps);
-    const std::string config = dockerConfig(ctx.options.registryHosts, username, password).dump();
+    const SecretContent pull{
+        kRolePull,
+        "kubernetes.io/dockerconfigjson",
+        {{".dockerconfigjson",
+          dockerConfig(ctx.options.registryHosts, username, password).dump()}}};
     for (const auto& ns : targets) {
-      auto written = co_await writeSecret(ctx, caches, owner, ns, ps.name, config);
+      auto written = co_await writeSecret(ctx, caches, owner, ns, ps.name, pull);
       if (!written.ok()) {
         co_return written.status().withContext("pull secret " + ns + "/" + ps.name);
       }
@@ -183,6 +200,25 @@ awaitable<StatusOr<std::pair<int, std::vector<std::string>>>> fanOut(
   for (const auto& ns : targets) {
     keep.insert(ns + "/" + spec.pullSecret->name);
   }
+  if (spec.credentialsSecret) {
+    // For CI runners and secret syncers: a username and a password, and the registry to log in
+    // to (its first name, as the pull secret's first auths key).
+    const CredentialsSecretSpec& cs = *spec.credentialsSecret;
+    const std::string registry =
+        ctx.options.registryHosts.empty() ? "" : ctx.options.registryHosts.front();
+    const SecretContent credentials{
+        kRoleCiCredentials,
+        "Opaque",
+        {{"username", username}, {"password", password}, {"registry", registry}}};
+    auto written = co_await writeSecret(ctx, caches, owner, cs.nameSpace, cs.name, credentials);
+    if (!written.ok()) {
+      co_return written.status().withContext("credentials Secret " + cs.nameSpace + "/" + cs.name);
+    }
+    if (!*written) {
+      out.second.push_back(cs.nameSpace + "/" + cs.name);
+    }
+    keep.insert(cs.nameSpace + "/" + cs.name);
+  }
   const std::vector<json> owned = caches.secrets->byIndex(kSecretsByPullOwner, owner);
   if (Status s = co_await removeFanOut(ctx, caches, owned, keep); !s.ok()) {
     co_return s;
@@ -198,16 +234,19 @@ awaitable<Status> removeFanOut(Context& ctx, const Caches& caches, const std::ve
     if (keep.count(ns + "/" + name)) {
       continue;
     }
-    for (const auto& sa : caches.serviceAccounts->byIndex(kAccountsByNamespace, ns)) {
-      if (Status s = co_await patchAccount(ctx, sa, name, false); !s.ok()) {
-        co_return s;
+    const json labels = secret["metadata"].value("labels", json::object());
+    if (labels.value(kRoleLabel, "") == kRolePull) {
+      for (const auto& sa : caches.serviceAccounts->byIndex(kAccountsByNamespace, ns)) {
+        if (Status s = co_await patchAccount(ctx, sa, name, false); !s.ok()) {
+          co_return s;
+        }
       }
     }
     kube::DeleteOptions options;
     options.uidPrecondition = secret["metadata"].value("uid", "");
     auto removed = co_await ctx.kube->remove(kSecrets, ns, name, options, ctx.deadline());
     if (!removed.ok() && removed.status().code() != StatusCode::kNotFound) {
-      co_return removed.status().withContext("remove pull secret " + ns + "/" + name);
+      co_return removed.status().withContext("remove Secret " + ns + "/" + name);
     }
   }
   co_return okStatus();

@@ -42,16 +42,19 @@ inline constexpr const char* kAccountsByNamespace = "namespace";
 inline constexpr const char* kRoleLabel = "harbormaster.io/role";
 inline constexpr const char* kRoleCredential = "robot-credential";
 inline constexpr const char* kRolePull = "pull-secret";
+inline constexpr const char* kRoleCiCredentials = "ci-credentials";
 nlohmann::json managedLabels(const std::string& owner, const std::string& role);
 
-// Writes the pull secret into every target namespace (and the ServiceAccount entries), removes
-// it where it no longer belongs. Returns the namespaces written and the conflicts
-// ("ns/name" of Secrets we do not own).
+// Writes the pull secret into every target namespace (and the ServiceAccount entries) and the
+// credentials Secret (spec.credentialsSecret), removes them where they no longer belong. Returns
+// the namespaces written and the conflicts ("ns/name" of Secrets we do not own). Both follow the
+// same credential, so a rotation reaches a CI runner's Secret exactly when it reaches the pull
+// secrets: before the old robot stops.
 boost::asio::awaitable<StatusOr<std::pair<int, std::vector<std::string>>>> fanOut(
     Context& ctx, const Caches& caches, const std::string& owner, const RobotAccountSpec& spec,
     const std::string& username, const std::string& password);
-// Removes the given pull secrets (the owner's) and their ServiceAccount entries, except those
-// in `keep` ("ns/name").
+// Removes the given Secrets (the owner's pull and credentials Secrets) and the pull secrets'
+// ServiceAccount entries, except those in `keep` ("ns/name").
 boost::asio::awaitable<Status> removeFanOut(Context& ctx, const Caches& caches,
                                             const std::vector<nlohmann::json>& owned,
                                             const std::set<std::string>& keep);

@@ -300,8 +300,8 @@ struct RobotRun {
       list += (list.empty() ? "" : ", ") + c;
     }
     conditions(condition::kFalse, reason::kSecretConflict,
-               "Secrets not managed by Harbormaster already exist with the pull secret's name, "
-               "left untouched: " +
+               "Secrets not managed by Harbormaster already exist with the name of a Secret this "
+               "RobotAccount writes, left untouched: " +
                    list,
                condition::kTrue);
   }
@@ -310,8 +310,8 @@ struct RobotRun {
   awaitable<Status> remove(bool deleteRobots) {
     // From the API, not the cache: a Secret written just before the deletion must go too.
     kube::ListOptions selector;
-    selector.labelSelector =
-        std::string(kOwnerLabel) + "=" + owner + "," + kRoleLabel + "=" + kRolePull;
+    selector.labelSelector = std::string(kOwnerLabel) + "=" + owner + "," + kRoleLabel + " in (" +
+                             kRolePull + "," + kRoleCiCredentials + ")";
     auto listed = co_await ctx.kube->list(kSecrets, "", selector, ctx.deadline());
     if (!listed.ok()) {
       co_return listed.status();
@@ -501,7 +501,8 @@ void setup(Manager& mgr) {
       kSecrets, kSecretsByPullOwner,
       [](const json& o) {
         const json labels = o["metadata"].value("labels", json::object());
-        if (labels.value(kRoleLabel, "") != kRolePull) {
+        const std::string role = labels.value(kRoleLabel, "");
+        if (role != kRolePull && role != kRoleCiCredentials) {
           return std::vector<std::string>{};
         }
         return std::vector<std::string>{labels.value(kOwnerLabel, "")};
@@ -523,7 +524,8 @@ void setup(Manager& mgr) {
   auto everyFanOut = [robots](const json&) {
     std::vector<std::string> keys;
     for (const auto& r : robots->list()) {
-      if (r.value("spec", json::object()).contains("pullSecret")) {
+      const json spec = r.value("spec", json::object());
+      if (spec.contains("pullSecret") || spec.contains("credentialsSecret")) {
         keys.push_back(r["metadata"].value("name", ""));
       }
     }

@@ -734,6 +734,36 @@ StatusOr<RobotAccountSpec> parseRobotAccount(const json& object) {
   } else if (!pull.is_null()) {
     return invalidArgument("spec.pullSecret must be an object");
   }
+  if (spec.contains("credentialsSecret") && !spec["credentialsSecret"].is_null()) {
+    const json& cs = spec["credentialsSecret"];
+    if (!cs.is_object()) {
+      return invalidArgument("spec.credentialsSecret must be an object: {name, namespace}");
+    }
+    CredentialsSecretSpec out;
+    for (Status s : {read(cs, "spec.credentialsSecret", "name", out.name),
+                     read(cs, "spec.credentialsSecret", "namespace", out.nameSpace)}) {
+      if (!s.ok()) {
+        return s;
+      }
+    }
+    static const std::regex dns1123(
+        "^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$");
+    static const std::regex label("^[a-z0-9]([-a-z0-9]*[a-z0-9])?$");
+    if (out.name.empty() || out.name.size() > 253 || !std::regex_match(out.name, dns1123)) {
+      return invalidArgument(
+          "spec.credentialsSecret.name must be a Secret name (lower-case "
+          "DNS subdomain)");
+    }
+    if (out.nameSpace.empty() || out.nameSpace.size() > 63 ||
+        !std::regex_match(out.nameSpace, label)) {
+      return invalidArgument("spec.credentialsSecret.namespace must be a namespace name");
+    }
+    if (r.pullSecret && r.pullSecret->name == out.name) {
+      // The pull secret may land in the same namespace: one name would hold two Secrets.
+      return invalidArgument("spec.credentialsSecret.name must differ from spec.pullSecret.name");
+    }
+    r.credentialsSecret = std::move(out);
+  }
   auto policy = deletionPolicy(spec, DeletionPolicy::kDelete);
   if (!policy.ok()) {
     return policy.status();

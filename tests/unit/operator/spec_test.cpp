@@ -236,6 +236,34 @@ TEST(HarborProjectSpecTest, BadRetentionNamesTheField) {
   }
 }
 
+TEST(RobotAccountSpecTest, CredentialsSecretIsANamedSecretInANamespace) {
+  auto robot = [](json extra) {
+    json spec = {{"project", "shop"}};
+    spec.update(extra);
+    return parseRobotAccount(object("ci", spec));
+  };
+  auto ok = robot({{"credentialsSecret", {{"name", "shop-ci"}, {"namespace", "gitlab-runner"}}}});
+  ASSERT_TRUE(ok.ok()) << ok.status().message();
+  ASSERT_TRUE(ok->credentialsSecret.has_value());
+  EXPECT_EQ(ok->credentialsSecret->name, "shop-ci");
+  EXPECT_EQ(ok->credentialsSecret->nameSpace, "gitlab-runner");
+  EXPECT_FALSE(robot(json::object())->credentialsSecret.has_value());
+  const std::vector<std::pair<json, std::string>> cases = {
+      {{{"credentialsSecret", "shop-ci"}}, "spec.credentialsSecret must be an object"},
+      {{{"credentialsSecret", {{"name", "shop-ci"}}}}, "spec.credentialsSecret.namespace"},
+      {{{"credentialsSecret", {{"name", "Shop_CI"}, {"namespace", "ci"}}}},
+       "spec.credentialsSecret.name must be a Secret name"},
+      {{{"credentialsSecret", {{"name", "harbor-pull"}, {"namespace", "ci"}}},
+        {"pullSecret", {{"name", "harbor-pull"}, {"namespaces", {"ci"}}}}},
+       "spec.credentialsSecret.name must differ from spec.pullSecret.name"},
+  };
+  for (const auto& [extra, want] : cases) {
+    auto r = robot(extra);
+    ASSERT_FALSE(r.ok()) << extra;
+    EXPECT_THAT(r.status().message(), HasSubstr(want)) << extra;
+  }
+}
+
 // Objects of the wrong JSON shape are parsed, never thrown on (a fuzz finding).
 TEST(HarborProjectSpecTest, AMetadataNameOfAnotherTypeIsNoException) {
   nlohmann::json bad = {{"apiVersion", "harbormaster.io/v1alpha1"},

@@ -85,6 +85,13 @@ struct PullSecretSpec {
   std::vector<std::string> serviceAccounts;  // "*": every ServiceAccount
 };
 
+// spec.credentialsSecret: the robot's username and password as an Opaque Secret, for CI runners
+// and secret syncers.
+struct CredentialsSecretSpec {
+  std::string name;
+  std::string nameSpace;
+};
+
 struct RobotAccountSpec {
   std::string project;  // a HarborProject's metadata.name
   std::string name;     // the robot's short name
@@ -94,6 +101,7 @@ struct RobotAccountSpec {
   std::chrono::seconds rotateBefore{7 * 24 * 3600};
   std::optional<std::chrono::seconds> rotateEvery;
   std::optional<PullSecretSpec> pullSecret;
+  std::optional<CredentialsSecretSpec> credentialsSecret;
   DeletionPolicy deletionPolicy = DeletionPolicy::kDelete;
 };
 
