@@ -120,6 +120,10 @@ class ApiClient final : public Client {
  private:
   boost::asio::awaitable<StatusOr<net::ClientResponse>> send(std::string method, std::string path,
                                                              std::string body, Deadline deadline);
+  // POST that answers 201 with the new object's id in Location (projects, webhook policies,
+  // immutable rules, retention policies, members); `what` names the call in errors.
+  boost::asio::awaitable<StatusOr<int64_t>> create(std::string path, std::string body,
+                                                   std::string what, Deadline deadline);
   // GET, expect 200, parse the body.
   template <typename T>
   boost::asio::awaitable<StatusOr<T>> get(std::string path, std::string what,
@@ -310,17 +314,22 @@ awaitable<StatusOr<int64_t>> ApiClient::createProject(ProjectSpec spec, Deadline
   if (spec.storageLimit) {
     body["storage_limit"] = *spec.storageLimit;
   }
-  auto res = co_await send("POST", "/api/v2.0/projects", body.dump(), deadline);
+  std::string what = "create project " + spec.name;
+  co_return co_await create("/api/v2.0/projects", body.dump(), std::move(what), deadline);
+}
+
+awaitable<StatusOr<int64_t>> ApiClient::create(std::string path, std::string body, std::string what,
+                                               Deadline deadline) {
+  auto res = co_await send("POST", std::move(path), std::move(body), deadline);
   if (!res.ok()) {
     co_return res.status();
   }
   if (res->status != 201) {
-    co_return errorFrom(*res, "create project " + spec.name);
+    co_return errorFrom(*res, what);
   }
   auto id = locationId(res->header("Location"));
   if (!id) {
-    co_return invalidArgument("Harbor created project " + spec.name +
-                              " but its Location header holds no id");
+    co_return invalidArgument("Harbor: " + what + " succeeded but its Location header holds no id");
   }
   co_return *id;
 }
@@ -539,20 +548,9 @@ awaitable<StatusOr<std::vector<WebhookPolicy>>> ApiClient::listWebhookPolicies(s
 awaitable<StatusOr<int64_t>> ApiClient::createWebhookPolicy(std::string project,
                                                             WebhookPolicy policy,
                                                             Deadline deadline) {
-  auto res =
-      co_await send("POST", webhookPoliciesPath(project), webhookPolicyJson(policy), deadline);
-  if (!res.ok()) {
-    co_return res.status();
-  }
-  if (res->status != 201) {
-    co_return errorFrom(*res, "create webhook policy " + policy.name + " in project " + project);
-  }
-  auto id = locationId(res->header("Location"));
-  if (!id) {
-    co_return invalidArgument("Harbor created webhook policy " + policy.name +
-                              " but its Location header holds no id");
-  }
-  co_return *id;
+  std::string what = "create webhook policy " + policy.name + " in project " + project;
+  co_return co_await create(webhookPoliciesPath(project), webhookPolicyJson(policy),
+                            std::move(what), deadline);
 }
 
 awaitable<Status> ApiClient::updateWebhookPolicy(std::string project, WebhookPolicy policy,
@@ -589,19 +587,9 @@ awaitable<StatusOr<std::vector<ImmutableRule>>> ApiClient::listImmutableRules(st
 awaitable<StatusOr<int64_t>> ApiClient::createImmutableRule(std::string project, ImmutableRule rule,
                                                             Deadline deadline) {
   rule.id = 0;
-  auto res = co_await send("POST", immutableRulesPath(project), immutableRuleJson(rule), deadline);
-  if (!res.ok()) {
-    co_return res.status();
-  }
-  if (res->status != 201) {
-    co_return errorFrom(*res, "create immutable tag rule in project " + project);
-  }
-  auto id = locationId(res->header("Location"));
-  if (!id) {
-    co_return invalidArgument("Harbor created an immutable tag rule in project " + project +
-                              " but its Location header holds no id");
-  }
-  co_return *id;
+  std::string what = "create immutable tag rule in project " + project;
+  co_return co_await create(immutableRulesPath(project), immutableRuleJson(rule), std::move(what),
+                            deadline);
 }
 
 awaitable<Status> ApiClient::updateImmutableRule(std::string project, ImmutableRule rule,
@@ -628,22 +616,9 @@ awaitable<StatusOr<RetentionPolicy>> ApiClient::getRetention(int64_t id, Deadlin
 
 awaitable<StatusOr<int64_t>> ApiClient::createRetention(RetentionPolicy policy, Deadline deadline) {
   policy.id = 0;
-  const std::string what =
-      "create the retention policy of project " + std::to_string(policy.projectId);
-  auto res = co_await send("POST", "/api/v2.0/retentions", retentionPolicyJson(policy), deadline);
-  if (!res.ok()) {
-    co_return res.status();
-  }
-  if (res->status != 201) {
-    co_return errorFrom(*res, what);
-  }
-  auto id = locationId(res->header("Location"));
-  if (!id) {
-    co_return invalidArgument(
-        "Harbor created a retention policy but its Location header holds "
-        "no id");
-  }
-  co_return *id;
+  std::string what = "create the retention policy of project " + std::to_string(policy.projectId);
+  co_return co_await create("/api/v2.0/retentions", retentionPolicyJson(policy), std::move(what),
+                            deadline);
 }
 
 awaitable<Status> ApiClient::updateRetention(RetentionPolicy policy, Deadline deadline) {
@@ -668,20 +643,9 @@ awaitable<StatusOr<std::vector<ProjectMember>>> ApiClient::listMembers(std::stri
 
 awaitable<StatusOr<int64_t>> ApiClient::addMember(std::string project, MemberSpec member,
                                                   Deadline deadline) {
-  const std::string who = (member.group ? "group " : "user ") + member.name;
-  auto res = co_await send("POST", membersPath(project), memberJson(member), deadline);
-  if (!res.ok()) {
-    co_return res.status();
-  }
-  if (res->status != 201) {
-    co_return errorFrom(*res, "add member " + who + " to project " + project);
-  }
-  auto id = locationId(res->header("Location"));
-  if (!id) {
-    co_return invalidArgument("Harbor added member " + who + " to project " + project +
-                              " but its Location header holds no id");
-  }
-  co_return *id;
+  std::string what = "add member " + std::string(member.group ? "group " : "user ") + member.name +
+                     " to project " + project;
+  co_return co_await create(membersPath(project), memberJson(member), std::move(what), deadline);
 }
 
 awaitable<Status> ApiClient::setMemberRole(std::string project, int64_t id, int role,
