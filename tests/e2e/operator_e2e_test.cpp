@@ -8,6 +8,7 @@
 #include <csignal>
 #include <filesystem>
 #include <nlohmann/json.hpp>
+#include <set>
 #include <thread>
 
 #include "harbormaster/base/encoding.h"
@@ -722,6 +723,104 @@ data: {token: bWluZQ==}
   EXPECT_TRUE(get({"secret", "-n", "ns-d", "harbor-pull"}).is_object()) << "not ours: kept";
   EXPECT_TRUE(get({"secret", "-n", "harbormaster", "harbormaster-robot-puller"}).is_null());
   EXPECT_EQ(robotsInHarbor(), json::array());
+}
+
+// A CI robot spanning projects: one system robot pushes to staging and production (what a
+// promotion pipeline needs) and to nothing else, and follows its spec's grants.
+TEST_F(OperatorTest, ASystemRobotPushesToTheProjectsItNamesAndNoOthers) {
+  auto op = startOperator("operator.log");
+  apply(R"(apiVersion: harbormaster.io/v1alpha1
+kind: HarborProject
+metadata: {name: staging}
+---
+apiVersion: harbormaster.io/v1alpha1
+kind: HarborProject
+metadata: {name: production}
+---
+apiVersion: harbormaster.io/v1alpha1
+kind: HarborProject
+metadata: {name: other}
+---
+apiVersion: v1
+kind: Namespace
+metadata: {name: ci}
+---
+apiVersion: harbormaster.io/v1alpha1
+kind: RobotAccount
+metadata: {name: ci-pusher}
+spec:
+  level: System
+  permissions:
+    - {resource: repository, action: push}
+    - {resource: repository, action: pull}
+  projects:
+    - project: staging
+    - project: production
+  credentialsSecret: {name: harbor-ci, namespace: ci}
+)");
+  // Applied together: the robot waits for its projects instead of meeting Harbor's 404.
+  ASSERT_TRUE(waitReady({"robotaccount", "ci-pusher"})) << op->output();
+  json ra = get({"robotaccount", "ci-pusher"});
+  EXPECT_EQ(ra["status"]["robotName"], "robot$ci-pusher") << "a system robot has no project prefix";
+  const int64_t id = ra["status"].value("robotID", int64_t{0});
+  json robot = harborGet("/api/v2.0/robots/" + std::to_string(id));
+  ASSERT_TRUE(robot.is_object());
+  EXPECT_EQ(robot["level"], "system");
+  std::set<std::string> granted;
+  for (const auto& p : robot["permissions"]) {
+    granted.insert(p.value("namespace", ""));
+  }
+  EXPECT_EQ(granted, (std::set<std::string>{"staging", "production"}));
+
+  auto cred = ciCredential("ci", "harbor-ci");
+  ASSERT_EQ(cred.first, "robot$ci-pusher");
+  const std::string creds = cred.first + ":" + cred.second;
+  testing::OciLayout layout;
+  layout.addImage("v1", "ci-app");
+  auto pushes = [&](const std::string& project) {
+    try {
+      layout.push("v1", harbor_.host() + "/" + project + "/app:v1", false, creds);
+      return true;
+    } catch (const std::runtime_error&) {
+      return false;
+    }
+  };
+  EXPECT_TRUE(pushes("staging"));
+  EXPECT_TRUE(pushes("production"));
+  EXPECT_FALSE(pushes("other")) << "a project the spec does not name";
+  EXPECT_TRUE(canPull(cred, "production/app:v1"));
+
+  // Production dropped from the spec: Harbor's robot loses it, the credential stays the same.
+  apply(R"(apiVersion: harbormaster.io/v1alpha1
+kind: RobotAccount
+metadata: {name: ci-pusher}
+spec:
+  level: System
+  permissions:
+    - {resource: repository, action: push}
+    - {resource: repository, action: pull}
+  projects:
+    - project: staging
+  credentialsSecret: {name: harbor-ci, namespace: ci}
+)");
+  ASSERT_TRUE(testing::eventually(15, [&] {
+    json r = harborGet("/api/v2.0/robots/" + std::to_string(id));
+    return r.is_object() && r["permissions"].size() == 1 &&
+           r["permissions"][0].value("namespace", "") == "staging";
+  })) << op->output();
+  EXPECT_FALSE(pushes("production"));
+  EXPECT_TRUE(pushes("staging"));
+  EXPECT_EQ(ciCredential("ci", "harbor-ci"), cred);
+
+  // Deleted: the system robot goes from Harbor, the credentials Secret from the cluster.
+  std::string out;
+  ASSERT_EQ(kube_.kubectl({"delete", "robotaccount", "ci-pusher", "--wait=false"}, out), 0) << out;
+  ASSERT_TRUE(testing::eventually(20, [&] {
+    return get({"robotaccount", "ci-pusher"}).is_null();
+  })) << op->output();
+  EXPECT_EQ(harborGet("/api/v2.0/robots?q=Level%3Dsystem"), json::array());
+  EXPECT_TRUE(get({"secret", "-n", "ci", "harbor-ci"}).is_null());
+  EXPECT_FALSE(harborAccepts(cred));
 }
 
 TEST_F(OperatorTest, LostRejectedDeletedOrDisabledCredentialsAreReplaced) {

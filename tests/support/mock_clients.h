@@ -77,6 +77,8 @@ class MockHarborClient : public harbor::Client {
               (override));
   MOCK_METHOD(A<StatusOr<std::vector<harbor::Robot>>>, listProjectRobots,
               (int64_t, std::string, Deadline), (override));
+  MOCK_METHOD(A<StatusOr<std::vector<harbor::Robot>>>, listSystemRobots, (std::string, Deadline),
+              (override));
   MOCK_METHOD(A<StatusOr<harbor::Robot>>, getRobot, (int64_t, Deadline), (override));
   MOCK_METHOD(A<Status>, updateRobot, (harbor::Robot, Deadline), (override));
   MOCK_METHOD(A<Status>, deleteRobot, (int64_t, Deadline), (override));

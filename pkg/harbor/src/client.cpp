@@ -107,6 +107,8 @@ class ApiClient final : public Client {
                                                              Deadline deadline) override;
   boost::asio::awaitable<StatusOr<std::vector<Robot>>> listProjectRobots(
       int64_t projectId, std::string storedName, Deadline deadline) override;
+  boost::asio::awaitable<StatusOr<std::vector<Robot>>> listSystemRobots(std::string storedName,
+                                                                        Deadline deadline) override;
   boost::asio::awaitable<StatusOr<Robot>> getRobot(int64_t id, Deadline deadline) override;
   boost::asio::awaitable<Status> updateRobot(Robot robot, Deadline deadline) override;
   boost::asio::awaitable<Status> deleteRobot(int64_t id, Deadline deadline) override;
@@ -481,11 +483,11 @@ awaitable<StatusOr<CreatedRobot>> ApiClient::createRobot(RobotSpec spec, Deadlin
   co_return out;
 }
 
-awaitable<StatusOr<std::vector<Robot>>> ApiClient::listProjectRobots(int64_t projectId,
-                                                                     std::string storedName,
-                                                                     Deadline deadline) {
-  // Harbor unescapes q a second time, so a '+' in the name is sent as %252B.
-  std::string q = "Level=project,ProjectID=" + std::to_string(projectId);
+namespace {
+
+// Harbor's robot list query (q=Level=…,name=…). Harbor unescapes q a second time, so a '+' in a
+// project robot's stored name is sent as %252B.
+std::string robotsPath(std::string q, const std::string& storedName) {
   if (!storedName.empty()) {
     std::string escaped;
     for (char c : storedName) {
@@ -493,9 +495,24 @@ awaitable<StatusOr<std::vector<Robot>>> ApiClient::listProjectRobots(int64_t pro
     }
     q += ",name=" + escaped;
   }
-  std::string path = "/api/v2.0/robots?q=" + hm::percentEncode(q) + "&";
+  return "/api/v2.0/robots?q=" + hm::percentEncode(q) + "&";
+}
+
+}  // namespace
+
+awaitable<StatusOr<std::vector<Robot>>> ApiClient::listProjectRobots(int64_t projectId,
+                                                                     std::string storedName,
+                                                                     Deadline deadline) {
+  std::string path = robotsPath("Level=project,ProjectID=" + std::to_string(projectId), storedName);
   co_return co_await listPages(std::move(path), "robots of project " + std::to_string(projectId),
                                &parseRobotList, deadline);
+}
+
+awaitable<StatusOr<std::vector<Robot>>> ApiClient::listSystemRobots(std::string storedName,
+                                                                    Deadline deadline) {
+  // Without Level Harbor lists system robots too; naming it says what is meant.
+  std::string path = robotsPath("Level=system", storedName);
+  co_return co_await listPages(std::move(path), "system robots", &parseRobotList, deadline);
 }
 
 template <typename T>

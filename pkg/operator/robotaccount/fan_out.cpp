@@ -162,6 +162,16 @@ awaitable<StatusOr<bool>> writeSecret(Context& ctx, const Caches& caches, const 
 
 }  // namespace
 
+std::string harborProjectName(const nlohmann::json& project) {
+  const nlohmann::json status = project.value("status", nlohmann::json::object());
+  const nlohmann::json spec = project.value("spec", nlohmann::json::object());
+  std::string name = status.value("projectName", "");
+  if (name.empty()) {
+    name = spec.value("projectName", "");
+  }
+  return name.empty() ? project["metadata"].value("name", "") : name;
+}
+
 json managedLabels(const std::string& owner, const std::string& role) {
   return {{kManagedByLabel, kManagedByValue}, {kOwnerLabel, owner}, {kRoleLabel, role}};
 }

@@ -38,6 +38,10 @@ inline constexpr const char* kRobotsByProject = "project";
 inline constexpr const char* kSecretsByPullOwner = "pull-owner";
 inline constexpr const char* kAccountsByNamespace = "namespace";
 
+// The name a HarborProject's project has in Harbor: status.projectName once claimed, else
+// spec.projectName, else metadata.name (the CRD's default).
+std::string harborProjectName(const nlohmann::json& project);
+
 // The role label tells a robot's credential (operator namespace) from its pull secrets.
 inline constexpr const char* kRoleLabel = "harbormaster.io/role";
 inline constexpr const char* kRoleCredential = "robot-credential";

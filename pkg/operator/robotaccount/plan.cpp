@@ -1,6 +1,7 @@
 #include "robotaccount/plan.h"
 
 #include <algorithm>
+#include <array>
 
 namespace hm::op::robotaccount {
 namespace {
@@ -32,13 +33,14 @@ bool isBarrier(ActionKind kind) {
          kind == ActionKind::kFindRobot || kind == ActionKind::kCreateRobot;
 }
 
-using AccessList = std::vector<std::pair<std::string, std::string>>;
+// kind, namespace, resource, action: a system robot's grants differ by project too.
+using AccessList = std::vector<std::array<std::string, 4>>;
 
 AccessList accessOf(const std::vector<harbor::RobotPermission>& permissions) {
   AccessList out;
   for (const auto& p : permissions) {
     for (const auto& a : p.access) {
-      out.emplace_back(a.resource, a.action);
+      out.push_back({p.kind, p.nameSpace, a.resource, a.action});
     }
   }
   std::sort(out.begin(), out.end());
@@ -243,6 +245,13 @@ harbor::RobotSpec desiredRobot(const Situation& s, SlotName slot) {
                       ? "Managed by Harbormaster (RobotAccount " + s.owner + ")"
                       : s.spec.description;
   r.durationDays = s.spec.durationDays;
+  if (s.spec.level == RobotLevel::kSystem) {
+    r.level = "system";
+    for (const auto& g : s.spec.projects) {
+      r.permissions.push_back({"project", g.project, g.permissions});
+    }
+    return r;
+  }
   r.permissions = {{"project", s.projectName, s.spec.permissions}};
   return r;
 }

@@ -106,7 +106,8 @@ void advance(Situation& situation, const Action& action);
 // kCreateRobot's answer.
 void recordCreated(Situation& situation, SlotName slot, const harbor::CreatedRobot& created);
 
-// The robot Harbor should have for `slot`: `<name>` or `<name>.b`, in the project, per spec.
+// The robot Harbor should have for `slot`: `<name>` or `<name>.b`, in the project (or, for a
+// System robot, with a grant per spec.projects entry), per spec.
 harbor::RobotSpec desiredRobot(const Situation& situation, SlotName slot);
 // When the active credential should be replaced (nullopt: never).
 std::optional<WallTime> rotationDue(const Situation& situation);

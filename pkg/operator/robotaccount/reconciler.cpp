@@ -152,8 +152,15 @@ struct RobotRun {
   }
 
   awaitable<Status> findRobot(const Action& a) {
-    const std::string stored = s.projectName + "+" + desiredRobot(s, a.slot).name;
-    auto found = co_await ctx.harbor->listProjectRobots(projectId, stored, ctx.deadline());
+    // Harbor stores a project robot as <project>+<name>, a system robot as <name>.
+    const std::string name = desiredRobot(s, a.slot).name;
+    StatusOr<std::vector<harbor::Robot>> found = internalError("not listed");
+    if (spec.level == RobotLevel::kSystem) {
+      found = co_await ctx.harbor->listSystemRobots(name, ctx.deadline());
+    } else {
+      const std::string stored = s.projectName + "+" + name;
+      found = co_await ctx.harbor->listProjectRobots(projectId, stored, ctx.deadline());
+    }
     if (!found.ok()) {
       co_return found.status();
     }
@@ -236,6 +243,10 @@ struct RobotRun {
   awaitable<std::optional<StepError>> run(const Action& a) {
     if (isHarborStep(a.kind)) {
       if (Status h = co_await harborStep(a); !h.ok()) {
+        if (h.code() == StatusCode::kPermissionDenied && spec.level == RobotLevel::kSystem) {
+          h = h.withContext(
+              "a System robot needs the operator's Harbor account to be a Harbor administrator");
+        }
         co_return harborError(std::move(h));
       }
     } else if (a.kind == ActionKind::kWriteSecrets) {
@@ -416,16 +427,24 @@ class RobotAccountReconciler final : public Reconciler {
       co_return co_await run.fail(reason::kInvalidSpec, spec.status().message(), std::nullopt,
                                   spec.status(), true);
     }
-    auto project = caches_.projects->get(spec->project);
-    if (!project || conditionStatus(*project, condition::kReady) != condition::kTrue ||
-        !(*project)["status"].contains("projectID")) {
-      co_return co_await run.fail(reason::kProjectNotReady,
-                                  "waiting for HarborProject " + spec->project + " to be Ready",
-                                  std::chrono::seconds(30));
+    if (spec->level == RobotLevel::kSystem) {
+      if (auto waiting = unreadyProject(*spec)) {
+        co_return co_await run.fail(reason::kProjectNotReady,
+                                    "waiting for HarborProject " + *waiting + " to be Ready",
+                                    std::chrono::seconds(30));
+      }
+    } else {
+      auto project = caches_.projects->get(spec->project);
+      if (!project || conditionStatus(*project, condition::kReady) != condition::kTrue ||
+          !(*project)["status"].contains("projectID")) {
+        co_return co_await run.fail(reason::kProjectNotReady,
+                                    "waiting for HarborProject " + spec->project + " to be Ready",
+                                    std::chrono::seconds(30));
+      }
+      run.s.projectName = (*project)["status"].value("projectName", spec->project);
+      run.projectId = (*project)["status"].value("projectID", int64_t{0});
     }
     run.s.spec = *spec;
-    run.s.projectName = (*project)["status"].value("projectName", spec->project);
-    run.projectId = (*project)["status"].value("projectID", int64_t{0});
     run.s.rotateAnnotation =
         (*cached)["metadata"].value("annotations", json::object()).value(kRotateAnnotation, "");
     run.s.rotationGrace =
@@ -446,6 +465,23 @@ class RobotAccountReconciler final : public Reconciler {
   }
 
  private:
+  // A System robot names projects as Harbor does; one a HarborProject declares but has not made
+  // Ready yet is waited for (applied together, the robot would otherwise meet Harbor's 404).
+  // Projects no HarborProject declares are Harbor's to know: its answer is the condition.
+  std::optional<std::string> unreadyProject(const RobotAccountSpec& spec) const {
+    std::set<std::string> named;
+    for (const auto& g : spec.projects) {
+      named.insert(g.project);
+    }
+    for (const auto& p : caches_.projects->list()) {
+      if (named.count(harborProjectName(p)) &&
+          conditionStatus(p, condition::kReady) != condition::kTrue) {
+        return p["metadata"].value("name", "");
+      }
+    }
+    return std::nullopt;
+  }
+
   // harbormaster_robot_days_to_expiry from the status just written.
   static void noteExpiry(const Context& ctx, const Caches& caches, const std::string& name,
                          const json& status) {
@@ -494,8 +530,21 @@ void setup(Manager& mgr) {
   c.expiry.forget = [registry, &days](const std::string& robot) {
     days.Remove(&days.Add({{"robot_account", robot}}));
   };
+  // A Project robot by its HarborProject; a System robot by each project it names (as Harbor
+  // names them), which robotsOfProject looks up by the project's Harbor name.
   mgr.addIndex(kRobots, kRobotsByProject, [](const json& o) {
-    return std::vector<std::string>{o.value("spec", json::object()).value("project", "")};
+    const json spec = o.value("spec", json::object());
+    std::vector<std::string> keys;
+    if (spec.value("level", "Project") == "System") {
+      for (const auto& g : spec.value("projects", json::array())) {
+        if (g.is_object() && g.value("project", "") != "*") {
+          keys.push_back(g.value("project", ""));
+        }
+      }
+      return keys;
+    }
+    keys.push_back(spec.value("project", ""));
+    return keys;
   });
   mgr.addIndex(
       kSecrets, kSecretsByPullOwner,
@@ -514,11 +563,14 @@ void setup(Manager& mgr) {
   auto robots = c.robots;
   // A project's robots: when it appears, goes, or changes (its resync: the robots have theirs).
   auto robotsOfProject = [robots](const json& project) {
-    std::vector<std::string> keys;
-    for (const auto& r : robots->byIndex(kRobotsByProject, project["metadata"].value("name", ""))) {
-      keys.push_back(r["metadata"].value("name", ""));
+    std::set<std::string> keys;
+    for (const std::string& key :
+         {project["metadata"].value("name", ""), harborProjectName(project)}) {
+      for (const auto& r : robots->byIndex(kRobotsByProject, key)) {
+        keys.insert(r["metadata"].value("name", ""));
+      }
     }
-    return keys;
+    return std::vector<std::string>(keys.begin(), keys.end());
   };
   // Namespaces and ServiceAccounts decide where pull secrets go: every robot that has one.
   auto everyFanOut = [robots](const json&) {

@@ -628,6 +628,83 @@ StatusOr<HarborProjectSpec> parseHarborProject(const json& object) {
   return p;
 }
 
+namespace {
+
+StatusOr<std::vector<harbor::RobotAccess>> parsePermissions(const json& list,
+                                                            const std::string& path) {
+  if (!list.is_array() || list.empty()) {
+    return invalidArgument(path + " must be a non-empty list");
+  }
+  if (list.size() > 64) {
+    return invalidArgument(path + " has more than 64 entries");
+  }
+  std::vector<harbor::RobotAccess> out;
+  for (const auto& p : list) {
+    harbor::RobotAccess a;
+    for (Status s : {read(p, path, "resource", a.resource), read(p, path, "action", a.action)}) {
+      if (!s.ok()) {
+        return s;
+      }
+    }
+    if (!projectPermissions().count(a.resource + ":" + a.action)) {
+      return invalidArgument(path + ": \"" + a.resource + ":" + a.action +
+                             "\" is not a Harbor project permission (e.g. repository:pull, "
+                             "artifact:read, repository:push)");
+    }
+    out.push_back(std::move(a));
+  }
+  return out;
+}
+
+// spec.projects of a System robot; an entry without permissions gets spec.permissions.
+StatusOr<std::vector<ProjectGrant>> parseGrants(const json& list,
+                                                const std::vector<harbor::RobotAccess>& fallback) {
+  if (!list.is_array() || list.empty()) {
+    return invalidArgument(
+        "spec.projects is required for level System: a list of {project, permissions}, "
+        "project \"*\" for every project");
+  }
+  if (list.size() > 100) {
+    return invalidArgument("spec.projects has more than 100 entries");
+  }
+  std::vector<ProjectGrant> out;
+  std::set<std::string> seen;
+  for (size_t i = 0; i < list.size(); ++i) {
+    const std::string path = "spec.projects[" + std::to_string(i) + "]";
+    if (!list[i].is_object()) {
+      return invalidArgument(path + " must be an object: {project, permissions}");
+    }
+    ProjectGrant g;
+    json permissions;
+    for (Status s : {read(list[i], path, "project", g.project),
+                     read(list[i], path, "permissions", permissions)}) {
+      if (!s.ok()) {
+        return s;
+      }
+    }
+    if (g.project != "*" && !harborName(g.project)) {
+      return invalidArgument(path + ".project \"" + g.project +
+                             "\" is neither a Harbor project name nor \"*\" (every project)");
+    }
+    if (!seen.insert(g.project).second) {
+      return invalidArgument(path + ".project \"" + g.project + "\" is listed twice");
+    }
+    if (permissions.is_null()) {
+      g.permissions = fallback;
+    } else {
+      auto parsed = parsePermissions(permissions, path + ".permissions");
+      if (!parsed.ok()) {
+        return parsed.status();
+      }
+      g.permissions = std::move(*parsed);
+    }
+    out.push_back(std::move(g));
+  }
+  return out;
+}
+
+}  // namespace
+
 StatusOr<RobotAccountSpec> parseRobotAccount(const json& object) {
   auto specOr = specOf(object);
   if (!specOr.ok()) {
@@ -636,10 +713,11 @@ StatusOr<RobotAccountSpec> parseRobotAccount(const json& object) {
   const json& spec = **specOr;
   RobotAccountSpec r;
   r.name = metadataName(object);
-  json permissions, duration, pull;
-  std::string rotateBefore, rotateEvery;
+  json permissions, duration, pull, projects;
+  std::string rotateBefore, rotateEvery, level = "Project";
   for (Status s :
-       {read(spec, "spec", "project", r.project), read(spec, "spec", "name", r.name),
+       {read(spec, "spec", "level", level), read(spec, "spec", "projects", projects),
+        read(spec, "spec", "project", r.project), read(spec, "spec", "name", r.name),
         read(spec, "spec", "description", r.description),
         read(spec, "spec", "permissions", permissions), read(spec, "spec", "duration", duration),
         read(spec, "spec", "rotateBefore", rotateBefore),
@@ -648,8 +726,22 @@ StatusOr<RobotAccountSpec> parseRobotAccount(const json& object) {
       return s;
     }
   }
-  if (r.project.empty()) {
+  if (level != "Project" && level != "System") {
+    return invalidArgument("spec.level must be Project or System");
+  }
+  r.level = level == "System" ? RobotLevel::kSystem : RobotLevel::kProject;
+  if (r.level == RobotLevel::kProject && r.project.empty()) {
     return invalidArgument("spec.project is required: the HarborProject the robot belongs to");
+  }
+  if (r.level == RobotLevel::kProject && !projects.is_null()) {
+    return invalidArgument(
+        "spec.projects is for level System (a robot spanning projects); a Project robot "
+        "names its HarborProject in spec.project");
+  }
+  if (r.level == RobotLevel::kSystem && !r.project.empty()) {
+    return invalidArgument(
+        "spec.project is for level Project; a System robot names its projects in "
+        "spec.projects");
   }
   const std::string resourceName = metadataName(object);
   if (resourceName.size() > 63) {
@@ -665,24 +757,20 @@ StatusOr<RobotAccountSpec> parseRobotAccount(const json& object) {
   }
   if (permissions.is_null()) {
     r.permissions = {{"repository", "pull"}, {"artifact", "read"}};
-  } else if (!permissions.is_array() || permissions.empty()) {
-    return invalidArgument("spec.permissions must be a non-empty list");
   } else {
-    for (const auto& p : permissions) {
-      harbor::RobotAccess a;
-      for (Status s : {read(p, "spec.permissions", "resource", a.resource),
-                       read(p, "spec.permissions", "action", a.action)}) {
-        if (!s.ok()) {
-          return s;
-        }
-      }
-      if (!projectPermissions().count(a.resource + ":" + a.action)) {
-        return invalidArgument("spec.permissions: \"" + a.resource + ":" + a.action +
-                               "\" is not a Harbor project permission (e.g. repository:pull, "
-                               "artifact:read, repository:push)");
-      }
-      r.permissions.push_back(std::move(a));
+    auto parsed = parsePermissions(permissions, "spec.permissions");
+    if (!parsed.ok()) {
+      return parsed.status();
     }
+    r.permissions = std::move(*parsed);
+  }
+  if (r.level == RobotLevel::kSystem) {
+    auto grants = parseGrants(projects, r.permissions);
+    if (!grants.ok()) {
+      return grants.status();
+    }
+    r.projects = std::move(*grants);
+    r.permissions.clear();
   }
   if (duration.is_string() && duration == "Never") {
     r.durationDays = -1;

@@ -107,6 +107,18 @@ json robotJson(const Robot& r) {
           {"permissions", perms}};
 }
 
+// A system robot's project permissions name projects that exist, or "*" (toScope looks each
+// one up; the API's transaction then rolls the robot back).
+std::optional<HttpResponse> checkProjects(const State& state, const Robot& r) {
+  for (const auto& p : r.permissions) {
+    if (r.level == "system" && p.kind == "project" && p.nameSpace != "*" &&
+        !state.project(p.nameSpace, true)) {
+      return harborError(404, "NOT_FOUND", "project " + p.nameSpace + " not found");
+    }
+  }
+  return std::nullopt;
+}
+
 // Reads permissions; returns an error response when they break Harbor's rules.
 std::optional<HttpResponse> readPermissions(const json& body, Robot& r) {
   if (!body.contains("permissions") || !body["permissions"].is_array() ||
@@ -119,6 +131,17 @@ std::optional<HttpResponse> readPermissions(const json& body, Robot& r) {
       return harborError(400, "BAD_REQUEST", "bad request permission: empty access");
     }
     RobotPermission perm{p.value("kind", ""), p.value("namespace", ""), {}};
+    // controller/robot/controller.go toScope: "system" covers "/", "project" a name or "*".
+    if (perm.kind != "project" && perm.kind != "system") {
+      return harborError(400, "BAD_REQUEST", "bad request permission level: " + perm.kind);
+    }
+    if (perm.kind == "system" && perm.nameSpace != "/") {
+      return harborError(400, "BAD_REQUEST",
+                         "unknown namespace:" + perm.nameSpace + " for the system kind");
+    }
+    if (r.level == "project" && perm.kind != "project") {
+      return harborError(400, "BAD_REQUEST", "bad request permission");
+    }
     for (const auto& a : p["access"]) {
       if (!a.is_object()) {
         return harborError(422, "UNPROCESSABLE_ENTITY", "access must be objects");
@@ -168,6 +191,9 @@ HttpResponse create(State& state, const hm::net::HttpRequest& req, const Caller&
     return harborError(400, "BAD_REQUEST", "bad request error level input: " + r.level);
   }
   if (auto err = readPermissions(body, r)) {
+    return *err;
+  }
+  if (auto err = checkProjects(state, r)) {
     return *err;
   }
   // secret and disable in the request are ignored, as in Harbor.
@@ -340,6 +366,9 @@ HttpResponse robotsApi(State& state, const hm::net::HttpRequest& req, const Call
     if (updated.level == "project" &&
         updated.permissions[0].nameSpace != robot->permissions[0].nameSpace) {
       return harborError(400, "BAD_REQUEST", "cannot update the project of robot");
+    }
+    if (auto err = checkProjects(state, updated)) {
+      return *err;
     }
     updated.description = body.value("description", "");
     updated.disabled = body.value("disable", false);  // omitting disable enables the robot

@@ -158,6 +158,35 @@ TEST(RobotPlanTest, ASpecChangeReadsHarborsRecordAndUpdatesIt) {
   EXPECT_THAT(kinds(plan(s)), ElementsAre("MarkChecked a", "WriteSecrets a"));
 }
 
+TEST(RobotPlanTest, ASystemRobotHasAGrantPerProject) {
+  Situation s = situation();
+  s.spec.level = RobotLevel::kSystem;
+  s.spec.project.clear();
+  s.projectName.clear();
+  s.spec.permissions.clear();
+  s.spec.projects = {{"staging", {{"repository", "push"}}}, {"*", {{"project", "read"}}}};
+  harbor::RobotSpec want = desiredRobot(s, SlotName::kB);
+  EXPECT_EQ(want.level, "system");
+  EXPECT_EQ(want.name, "puller.b");
+  ASSERT_EQ(want.permissions.size(), 2u);
+  EXPECT_EQ(want.permissions[0].kind, "project");
+  EXPECT_EQ(want.permissions[0].nameSpace, "staging");
+  EXPECT_EQ(want.permissions[0].access[0].action, "push");
+  EXPECT_EQ(want.permissions[1].nameSpace, "*");
+  EXPECT_EQ(desiredRobot(situation(), SlotName::kA).level, "project");
+
+  // The same actions moved to another project is a change Harbor must hear of.
+  s.credential.a = healthy(7, "puller", kStart);
+  s.generation = 2;
+  s.a.robot = harborRecord(s, SlotName::kA, s.credential.a);
+  s.a.probe = Probe::kAccepted;
+  EXPECT_THAT(kinds(plan(s)), ElementsAre("MarkChecked a", "WriteSecrets a"));
+  s.spec.projects[0].project = "production";
+  Plan p = plan(s);
+  ASSERT_THAT(kinds(p), ElementsAre("UpdateRobot a", "MarkChecked a", "WriteSecrets a"));
+  EXPECT_EQ(p.actions[0].robot.permissions[0].nameSpace, "production");
+}
+
 TEST(RobotPlanTest, APendingSecretIsSetBeforeAnythingElse) {
   Situation s = situation();
   s.credential.a = healthy(7, "puller", kStart);

@@ -87,9 +87,9 @@ class RobotReconcilerTest : public ::testing::Test {
     ON_CALL(*kube_, list(_, _, _, _)).WillByDefault([this](kube::Resource r, auto, auto, auto) {
       std::vector<json> items;
       if (r.resource == "robotaccounts") {
-        items.push_back(robotAccount());
+        items.push_back(robot_);
       } else if (r.resource == "harborprojects") {
-        items.push_back(harborProject());
+        items.push_back(project_);
       }
       return ready(StatusOr<json>(listOf(items)));
     });
@@ -110,6 +110,13 @@ class RobotReconcilerTest : public ::testing::Test {
 
   Result reconcile() { return runOn(io_.ioc(), newReconciler(ctx_, caches_)->reconcile("puller")); }
 
+  // The caches read robot_ and project_ again.
+  void relist() {
+    for (const auto& inf : {caches_.robots, caches_.projects}) {
+      EXPECT_TRUE(runOn(io_.ioc(), inf->listOnce()).ok());
+    }
+  }
+
   Credential healthy() {
     Credential c;
     c.a.id = 7;
@@ -127,6 +134,8 @@ class RobotReconcilerTest : public ::testing::Test {
         .WillOnce(Return(ready(StatusOr<json>(masterSecret(c)))));
   }
 
+  json robot_ = robotAccount();
+  json project_ = harborProject();
   hm::testing::IoThreads io_;
   hm::testing::FakeClock clock_;
   std::shared_ptr<NiceMock<MockKubeClient>> kube_ = std::make_shared<NiceMock<MockKubeClient>>();
@@ -197,6 +206,58 @@ TEST_F(RobotReconcilerTest, HarborRefusingTheRobotIsTerminalAndSaysSo) {
   Result r = reconcile();
   EXPECT_FALSE(r.error.ok());
   EXPECT_TRUE(r.terminal) << "not retried until the RobotAccount changes";
+}
+
+json systemRobot() {
+  json o = robotAccount();
+  o["spec"] = {
+      {"level", "System"},
+      {"projects",
+       {{{"project", "team-a"},
+         {"permissions", {{{"resource", "repository"}, {"action", "push"}}}}},
+        {{"project", "*"}, {"permissions", {{{"resource", "artifact"}, {"action", "read"}}}}}}}};
+  return o;
+}
+
+TEST_F(RobotReconcilerTest, ASystemRobotIsLookedUpAmongSystemRobotsAndCreatedWithItsGrants) {
+  robot_ = systemRobot();
+  relist();
+  EXPECT_CALL(*kube_, get(Field(&kube::Resource::resource, "secrets"), _, _, _))
+      .WillOnce(Return(ready(StatusOr<json>(notFound("no master")))));
+  EXPECT_CALL(*harbor_, listSystemRobots("puller", _))
+      .WillOnce(Return(ready(StatusOr<std::vector<harbor::Robot>>(std::vector<harbor::Robot>{}))));
+  EXPECT_CALL(*harbor_, createRobot(Truly([](const harbor::RobotSpec& r) {
+                                      return r.name == "puller" && r.level == "system" &&
+                                             r.permissions.size() == 2 &&
+                                             r.permissions[0].nameSpace == "team-a" &&
+                                             r.permissions[0].access[0].action == "push" &&
+                                             r.permissions[1].nameSpace == "*";
+                                    }),
+                                    _))
+      .WillOnce(Return(ready(StatusOr<harbor::CreatedRobot>(
+          permissionDenied("Harbor create robot puller: HTTP 403")))));
+  EXPECT_CALL(*kube_, updateStatus(_, _, _, _)).WillOnce([](auto, auto, json o, auto) {
+    EXPECT_EQ(o["status"]["conditions"][0]["reason"], "HarborError");
+    EXPECT_THAT(o["status"]["conditions"][0]["message"].get<std::string>(),
+                ::testing::HasSubstr("Harbor administrator"));
+    return ready(StatusOr<json>(o));
+  });
+  Result r = reconcile();
+  EXPECT_EQ(r.error.code(), StatusCode::kPermissionDenied);
+}
+
+TEST_F(RobotReconcilerTest, ASystemRobotWaitsForAHarborProjectItNamesToBeReady) {
+  project_["status"]["conditions"][0]["status"] = "False";
+  robot_ = systemRobot();
+  relist();
+  EXPECT_CALL(*kube_, updateStatus(_, _, _, _)).WillOnce([](auto, auto, json o, auto) {
+    EXPECT_EQ(o["status"]["conditions"][0]["reason"], "ProjectNotReady");
+    EXPECT_THAT(o["status"]["conditions"][0]["message"].get<std::string>(),
+                ::testing::HasSubstr("HarborProject team-a"));
+    return ready(StatusOr<json>(o));
+  });
+  Result r = reconcile();
+  EXPECT_TRUE(r.error.ok()) << "waiting is not an error";
 }
 
 TEST_F(RobotReconcilerTest, HarborDownIsRetriedNotTerminal) {

@@ -381,6 +381,79 @@ TEST(RobotAccountSpecTest, BadSpecsNameTheProblem) {
   }
 }
 
+TEST(RobotAccountSpecTest, SystemRobotsSpanProjectsWithTheirOwnOrTheDefaultPermissions) {
+  // The CRD defaults spec.permissions; an entry without permissions takes them.
+  auto r = parseRobotAccount(object(
+      "ci",
+      {{"level", "System"},
+       {"permissions", {{{"resource", "repository"}, {"action", "pull"}}}},
+       {"projects",
+        {{{"project", "staging"},
+          {"permissions",
+           {{{"resource", "repository"}, {"action", "push"}},
+            {{"resource", "artifact"}, {"action", "read"}}}}},
+         {{"project", "production"}},
+         {{"project", "*"}, {"permissions", {{{"resource", "project"}, {"action", "read"}}}}}}}}));
+  ASSERT_TRUE(r.ok()) << r.status().message();
+  EXPECT_EQ(r->level, RobotLevel::kSystem);
+  EXPECT_TRUE(r->project.empty());
+  EXPECT_TRUE(r->permissions.empty()) << "a System robot's grants are in projects";
+  ASSERT_EQ(r->projects.size(), 3u);
+  EXPECT_EQ(r->projects[0].project, "staging");
+  ASSERT_EQ(r->projects[0].permissions.size(), 2u);
+  EXPECT_EQ(r->projects[0].permissions[0].action, "push");
+  EXPECT_EQ(r->projects[1].project, "production");
+  ASSERT_EQ(r->projects[1].permissions.size(), 1u);
+  EXPECT_EQ(r->projects[1].permissions[0].action, "pull");
+  EXPECT_EQ(r->projects[2].project, "*");
+  EXPECT_EQ(r->projects[2].permissions[0].resource, "project");
+
+  auto plain = parseRobotAccount(object("p", {{"project", "team-a"}}));
+  ASSERT_TRUE(plain.ok());
+  EXPECT_EQ(plain->level, RobotLevel::kProject) << "Project is the default level";
+}
+
+TEST(RobotAccountSpecTest, BadSystemRobotsNameTheField) {
+  const json push = {{{"resource", "repository"}, {"action", "push"}}};
+  const std::vector<std::pair<json, std::string>> cases = {
+      {{{"level", "Global"}, {"project", "p"}}, "spec.level must be Project or System"},
+      {{{"level", "System"}}, "spec.projects is required for level System"},
+      {{{"level", "System"}, {"projects", json::array()}}, "spec.projects is required"},
+      {{{"level", "System"}, {"project", "p"}, {"projects", {{{"project", "a"}}}}},
+       "spec.project is for level Project"},
+      {{{"project", "p"}, {"projects", {{{"project", "a"}}}}}, "spec.projects is for level System"},
+      {{{"level", "System"}, {"projects", {{{"project", "Team A"}}}}},
+       "spec.projects[0].project \"Team A\" is neither a Harbor project name nor \"*\""},
+      {{{"level", "System"}, {"projects", {{{"project", "a"}}, {{"project", "a"}}}}},
+       "spec.projects[1].project \"a\" is listed twice"},
+      {{{"level", "System"},
+        {"projects",
+         {{{"project", "a"}},
+          {{"project", "b"}, {"permissions", {{{"resource", "robot"}, {"action", "update"}}}}}}}},
+       "spec.projects[1].permissions: \"robot:update\""},
+      {{{"level", "System"}, {"projects", {{{"project", "a"}, {"permissions", json::array()}}}}},
+       "spec.projects[0].permissions must be a non-empty list"},
+      {{{"level", "System"}, {"projects", {"a"}}}, "spec.projects[0] must be an object"},
+      {{{"level", "System"}, {"projects", {{{"project", 7}}}}},
+       "spec.projects[0].project has the wrong type"},
+      {{{"level", "System"},
+        {"projects", json::array({json{{"project", "a"}, {"permissions", push}}})},
+        {"name", "ci.bot"}},
+       "no '.'"}};
+  for (const auto& [spec, want] : cases) {
+    auto r = parseRobotAccount(object("ok", spec));
+    ASSERT_FALSE(r.ok()) << spec;
+    EXPECT_THAT(r.status().message(), HasSubstr(want)) << spec;
+  }
+  json many = json::array();
+  for (int i = 0; i < 101; ++i) {
+    many.push_back({{"project", "p" + std::to_string(i)}});
+  }
+  auto tooMany = parseRobotAccount(object("ok", {{"level", "System"}, {"projects", many}}));
+  ASSERT_FALSE(tooMany.ok());
+  EXPECT_THAT(tooMany.status().message(), HasSubstr("more than 100"));
+}
+
 TEST(RotationScheduleTest, BeforeExpiryOrOnScheduleWhicheverIsFirst) {
   RobotAccountSpec spec;
   spec.rotateBefore = hours(24 * 7);

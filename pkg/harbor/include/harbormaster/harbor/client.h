@@ -141,6 +141,9 @@ class Client {
   // A project's robots, every page; `storedName` ("team-a+puller") narrows to one.
   virtual boost::asio::awaitable<StatusOr<std::vector<Robot>>> listProjectRobots(
       int64_t projectId, std::string storedName, Deadline deadline) = 0;
+  // System robots (those that span projects), every page; `storedName` ("ci-bot") narrows to one.
+  virtual boost::asio::awaitable<StatusOr<std::vector<Robot>>> listSystemRobots(
+      std::string storedName, Deadline deadline) = 0;
   virtual boost::asio::awaitable<StatusOr<Robot>> getRobot(int64_t id, Deadline deadline) = 0;
   // PUT with the full robot; `robot.name` must be the prefixed name Harbor showed.
   virtual boost::asio::awaitable<Status> updateRobot(Robot robot, Deadline deadline) = 0;

@@ -92,10 +92,23 @@ struct CredentialsSecretSpec {
   std::string nameSpace;
 };
 
+// spec.level: a robot of one project, or a system robot spanning projects (which needs the
+// operator to be a Harbor administrator).
+enum class RobotLevel { kProject, kSystem };
+
+// One entry of a System robot's spec.projects.
+struct ProjectGrant {
+  std::string project;  // the project as Harbor names it, or "*": every project
+  std::vector<harbor::RobotAccess> permissions;
+};
+
 struct RobotAccountSpec {
-  std::string project;  // a HarborProject's metadata.name
-  std::string name;     // the robot's short name
+  RobotLevel level = RobotLevel::kProject;
+  std::string project;                 // kProject: a HarborProject's metadata.name
+  std::vector<ProjectGrant> projects;  // kSystem
+  std::string name;                    // the robot's short name
   std::string description;
+  // kProject: what the robot may do in its project (kSystem: spec.projects carry theirs).
   std::vector<harbor::RobotAccess> permissions;
   int64_t durationDays = 30;  // -1: never expires
   std::chrono::seconds rotateBefore{7 * 24 * 3600};
