@@ -26,9 +26,9 @@ std::vector<Flag> harborFlags() {
        "Harbor's address (https://harbor.example.com): tags resolve through it and scans are "
        "read from it"},
       {"harbor-ca", "FILE", "PEM bundle Harbor's certificate is verified against"},
-      {"harbor-credentials-file", "FILE",
-       "first line \"username:password\" (a mounted Secret); else HARBOR_USERNAME and "
-       "HARBOR_PASSWORD"},
+      {"harbor-credentials-file", "PATH",
+       "first line \"username:password\", or a mounted Secret's directory with username and "
+       "password files (re-read when they change); else HARBOR_USERNAME and HARBOR_PASSWORD"},
       {"registry-host", "HOST",
        "another name images use for Harbor's registry (the URL's host always counts)", "", "",
        true},
@@ -162,23 +162,16 @@ StatusOr<HarborFlags> parseHarborFlags(const Flags& flags) {
     c.requestsPerSecond = static_cast<double>(*n);
   }
   if (flags.has("harbor-credentials-file")) {
-    const std::string path = flags.get("harbor-credentials-file");
-    auto text = readFile(path, 64 * 1024);
-    if (!text.ok()) {
-      return text.status().withContext("--harbor-credentials-file");
+    // Never echo the file in an error: it holds a secret (readCredentials does not).
+    auto file = CredentialsFile::open(flags.get("harbor-credentials-file"));
+    if (!file.ok()) {
+      return file.status().withContext("--harbor-credentials-file");
     }
-    std::string line = text->substr(0, text->find('\n'));
-    if (!line.empty() && line.back() == '\r') {
-      line.pop_back();
-    }
-    size_t colon = line.find(':');
-    if (colon == std::string::npos || colon == 0) {
-      // Never echo the file: it holds a secret.
-      return invalidArgument("--harbor-credentials-file " + path +
-                             ": the first line must be username:password");
-    }
-    c.username = line.substr(0, colon);
-    c.password = line.substr(colon + 1);
+    const BasicCredentials initial = (*file)->source()->get();
+    c.username = initial.username;
+    c.password = initial.password;
+    c.credentials = (*file)->source();
+    out.credentialsFile = std::move(*file);
   } else {
     HarborEnvironment env = harborEnvironment();
     // GitLab writes a robot's "$" as "$$" so its own variable expansion leaves one; a value that

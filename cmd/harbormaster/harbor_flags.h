@@ -6,6 +6,7 @@
 #include <string>
 
 #include "flags.h"
+#include "harbormaster/base/credentials.h"
 #include "harbormaster/review/engine.h"
 
 namespace hm::cli {
@@ -26,6 +27,9 @@ std::set<std::string> engineFlags();  // their names
 
 struct HarborFlags {
   std::optional<review::HarborConnection> connection;  // absent without --harbor-url
+  // --harbor-credentials-file, re-read by the command (its reload() swaps the connection's
+  // credentials in place); null with credentials from the environment or none.
+  std::shared_ptr<CredentialsFile> credentialsFile;
   // The fact source modules, their flags set.
   std::vector<std::shared_ptr<facts::SourceModule>> sources;
   std::vector<std::string> plainHttpRegistries;  // local registries without TLS (never production)
@@ -38,8 +42,9 @@ struct HarborFlags {
   review::EngineOptions engineOptions() const;
 };
 
-// Credentials come from --harbor-credentials-file (one line "username:password", as a mounted
-// Secret holds it) or else HARBOR_USERNAME / HARBOR_PASSWORD.
+// Credentials come from --harbor-credentials-file (one line "username:password", or a mounted
+// Secret's directory with username and password files) or else HARBOR_USERNAME /
+// HARBOR_PASSWORD.
 StatusOr<HarborFlags> parseHarborFlags(const Flags& flags);
 
 // What a CI job's environment says about Harbor: GitLab's Harbor integration sets these in every

@@ -159,7 +159,8 @@ FlagSpec webhookFlagSpec() {
       {{"policy", "FILE", "ClusterImagePolicy, ImagePolicy and ImageException documents"},
        {"cluster-policies", "BOOL", "also read them as cluster resources (true or false)", "false"},
        {"policy-check-interval", "DURATION",
-        "how often the policy file and the key files policies name are compared",
+        "how often the policy file, the key files policies name and the Harbor credentials "
+        "file are compared",
         formatDuration(d.policyCheckInterval)},
        {"namespace", "NS",
         "the webhook's own namespace, excluded from policies by default (default "
@@ -296,13 +297,27 @@ StatusOr<WebhookOptions> parseWebhookOptions(const std::vector<std::string>& arg
 asio::awaitable<void> watchPolicy(asio::steady_timer& timer, std::chrono::milliseconds interval,
                                   policy::PolicyStore* store,
                                   policysource::ClusterPolicies* cluster, WebhookMetrics& metrics,
-                                  std::string path) {
+                                  std::string path, CredentialsFile* credentials) {
   for (;;) {
     boost::system::error_code ec;
     timer.expires_after(interval);
     co_await timer.async_wait(asio::redirect_error(asio::use_awaitable, ec));
     if (ec) {
       co_return;
+    }
+    // The operator writes a rotated robot into the webhook's Secret before the old one stops
+    // (--rotation-grace): picked up here, the next request uses it and no review fails.
+    if (credentials != nullptr) {
+      if (auto status = credentials->reload()) {
+        if (status->ok()) {
+          log::info(
+              "Reloaded Harbor credentials",
+              {{"file", credentials->path()}, {"username", credentials->source()->get().username}});
+        } else {
+          log::error("Rejected new Harbor credentials; the previous ones stay",
+                     {{"file", credentials->path()}, {"error", status->message()}});
+        }
+      }
     }
     if (cluster != nullptr) {
       if (size_t n = cluster->reloadChangedFiles(); n > 0) {
@@ -549,7 +564,7 @@ int runWebhook(const std::vector<std::string>& args) {
   asio::steady_timer policyTimer(control);
   asio::co_spawn(control,
                  watchPolicy(policyTimer, opts->policyCheckInterval, store.get(), cluster.get(),
-                             metrics, opts->policyFile),
+                             metrics, opts->policyFile, opts->harbor.credentialsFile.get()),
                  net::LogFailure{"policy watch"});
   if (cluster) {
     asio::co_spawn(control, cluster->run(), net::LogFailure{"cluster policies"});

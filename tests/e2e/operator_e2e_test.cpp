@@ -16,6 +16,7 @@
 #include "support/process.h"
 #include "support/registry_rig.h"
 #include "support/temp_dir.h"
+#include "support/webhook_rig.h"
 
 namespace hm {
 namespace {
@@ -821,6 +822,122 @@ spec:
   EXPECT_EQ(harborGet("/api/v2.0/robots?q=Level%3Dsystem"), json::array());
   EXPECT_TRUE(get({"secret", "-n", "ci", "harbor-ci"}).is_null());
   EXPECT_FALSE(harborAccepts(cred));
+}
+
+// The chart's webhook.harbor.provisionRobot: the operator keeps the webhook's read-only system
+// robot in the webhook's Secret; the webhook, reading the mounted Secret, follows a rotation
+// without a restart and without a failed review.
+TEST_F(OperatorTest, TheWebhooksOwnRobotRotatesUnderReviewsWithoutAFailure) {
+  // The grace outlasts the kubelet's copy (here: below) plus the webhook's file check.
+  auto op = startOperator("operator.log", {"--rotation-grace", "4s"});
+  apply(R"(apiVersion: harbormaster.io/v1alpha1
+kind: HarborProject
+metadata: {name: shop}
+---
+apiVersion: harbormaster.io/v1alpha1
+kind: RobotAccount
+metadata: {name: harbormaster-webhook}
+spec:
+  level: System
+  name: harbormaster-webhook
+  projects:
+    - project: "*"
+      permissions:
+        - {resource: project, action: read}
+        - {resource: repository, action: pull}
+        - {resource: artifact, action: read}
+        - {resource: artifact-addition, action: read}
+        - {resource: accessory, action: list}
+  credentialsSecret: {name: harbormaster-webhook-harbor, namespace: harbormaster}
+)");
+  ASSERT_TRUE(waitReady({"harborproject", "shop"})) << op->output();
+  testing::OciLayout layout;
+  auto img = layout.addImage("v1", "shop-app");
+  layout.push("v1", harbor_.host() + "/shop/app:v1", false, "admin:" + harbor_.adminPassword());
+  harbor_.setScan(R"({"digest":")" + img.digest + R"(","status":"Success","vulnerabilities":[]})");
+  const std::string image = harbor_.host() + "/shop/app@" + img.digest;
+
+  // The kubelet's part: the Secret copied into a volume the way a Secret volume changes.
+  testing::SecretVolume volume(dir_, "webhook-harbor");
+  std::atomic<bool> stop{false};
+  std::thread kubelet([&] {
+    std::map<std::string, std::string> last;
+    while (!stop) {
+      json s = get({"secret", "-n", "harbormaster", "harbormaster-webhook-harbor"});
+      std::map<std::string, std::string> data;
+      if (s.is_object()) {
+        const json fields = s.value("data", json::object());  // items() of a temporary dangles
+        for (const auto& [k, v] : fields.items()) {
+          if (v.is_string()) {
+            data[k] = base64Decode(v.get<std::string>()).value_or("");
+          }
+        }
+      }
+      if (!data.empty() && data != last) {
+        volume.write(data);
+        last = data;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+  });
+  ASSERT_TRUE(waitReady({"robotaccount", "harbormaster-webhook"})) << op->output();
+  ASSERT_TRUE(testing::eventually(
+      10, [&] { return std::filesystem::exists(volume.path() + "/password"); }));
+  dir_.write("policy.yaml", R"(apiVersion: harbormaster.io/v1alpha1
+kind: ImagePolicy
+metadata: {name: scans}
+spec:
+  match: {namespaces: [shop]}
+  vulnerabilities: {severity: High}
+)");
+  testing::TempDir webhookDir;
+  auto webhook = testing::startWebhook(
+      webhookDir, {"--policy", dir_.file("policy.yaml"), "--harbor-url", harbor_.url(),
+                   "--harbor-credentials-file", volume.path(), "--policy-check-interval", "100ms",
+                   "--scan-cache-ttl", "1ms", "--scan-negative-ttl", "1ms"});
+  ASSERT_TRUE(webhook.ready) << webhook.process->output();
+
+  // Reviews all along; each asks Harbor with whatever credential the webhook holds.
+  std::atomic<int> reviews{0}, failed{0};
+  std::string lastFailure;
+  std::thread reviewer([&] {
+    while (!stop) {
+      json res = testing::reviewResponse(webhook.port, testing::podReview(image, "shop"));
+      ++reviews;
+      if (!res.is_object() || res.value("allowed", false) != true) {
+        ++failed;
+        lastFailure = res.dump();
+      }
+    }
+  });
+  ASSERT_TRUE(testing::eventually(10, [&] { return reviews > 3; }));
+  auto before = ciCredential("harbormaster", "harbormaster-webhook-harbor");
+  std::string out;
+  ASSERT_EQ(
+      kube_.kubectl(
+          {"annotate", "robotaccount", "harbormaster-webhook", "harbormaster.io/rotate=1"}, out),
+      0)
+      << out;
+  // Rotated, and the old robot deleted after its grace: from then on only the new one works.
+  const bool retired = testing::eventually(30, [&] {
+    json robots = harborGet("/api/v2.0/robots?q=Level%3Dsystem");
+    return robots.is_array() && robots.size() == 1 &&
+           robots[0].value("name", "") == "robot$harbormaster-webhook.b";
+  });
+  const int atRetirement = reviews;
+  const bool continued = testing::eventually(10, [&] { return reviews > atRetirement + 5; });
+  stop = true;
+  reviewer.join();
+  kubelet.join();
+  ASSERT_TRUE(retired) << op->output();
+  ASSERT_TRUE(continued);
+  EXPECT_FALSE(harborAccepts(before)) << "the old robot is gone";
+  EXPECT_EQ(failed, 0) << reviews << " reviews; last failure: " << lastFailure << "\n"
+                       << webhook.process->output();
+  EXPECT_THAT(webhook.process->output(), HasSubstr("Reloaded Harbor credentials"));
+  EXPECT_THAT(webhook.process->output(), HasSubstr("robot$harbormaster-webhook.b"));
+  EXPECT_THAT(webhook.process->output(), ::testing::Not(HasSubstr(before.second)))
+      << "never log a secret";
 }
 
 TEST_F(OperatorTest, LostRejectedDeletedOrDisabledCredentialsAreReplaced) {

@@ -42,9 +42,9 @@ class ScanGateCacheTest : public ::testing::Test {
     auto http = net::HttpClient::create(io_.ioc().get_executor(), {});
     EXPECT_TRUE(http.ok());
     const std::string url = "http://" + rig_->host();
-    auto harbor =
-        harbor::Client::create(std::shared_ptr<net::HttpClient>(std::move(*http)),
-                               harbor::HarborOptions{url, "admin", rig_->adminPassword(), 0});
+    auto harbor = harbor::Client::create(
+        std::shared_ptr<net::HttpClient>(std::move(*http)),
+        harbor::HarborOptions{url, "admin", rig_->adminPassword(), 0, nullptr});
     auto g = ScanGate::create(harbor, {url, {}}, cache);
     EXPECT_TRUE(g.ok());
     return std::move(*g);

@@ -33,6 +33,25 @@ void TempDir::write(const std::string& name, const std::string& content) const {
   std::filesystem::rename(tmp, file(name));
 }
 
+SecretVolume::SecretVolume(const TempDir& dir, const std::string& name) : root_(dir.file(name)) {
+  std::filesystem::create_directories(root_);
+}
+
+void SecretVolume::write(const std::map<std::string, std::string>& data) {
+  namespace fs = std::filesystem;
+  const std::string version = "..v" + std::to_string(++version_);
+  fs::create_directories(root_ + "/" + version);
+  for (const auto& [key, value] : data) {
+    std::ofstream(root_ + "/" + version + "/" + key, std::ios::binary) << value;
+    if (!fs::exists(fs::symlink_status(root_ + "/" + key))) {
+      fs::create_symlink("..data/" + key, root_ + "/" + key);
+    }
+  }
+  fs::remove(root_ + "/..data_tmp");
+  fs::create_symlink(version, root_ + "/..data_tmp");
+  fs::rename(root_ + "/..data_tmp", root_ + "/..data");
+}
+
 std::string readText(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   if (!in) {

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <map>
 #include <string>
 
 namespace hm::testing {
@@ -19,6 +20,20 @@ class TempDir {
 
  private:
   std::string path_;
+};
+
+// A Secret volume as the kubelet lays it out under `dir`/`name`: each key a symlink through
+// ..data into a versioned directory, an update swapping ..data in one rename (what a reader of a
+// mounted Secret sees when it changes).
+class SecretVolume {
+ public:
+  SecretVolume(const TempDir& dir, const std::string& name);
+  void write(const std::map<std::string, std::string>& data);
+  const std::string& path() const { return root_; }
+
+ private:
+  std::string root_;
+  int version_ = 0;
 };
 
 std::string readText(const std::string& path);

@@ -143,7 +143,8 @@ class ApiClient final : public Client {
 
   std::shared_ptr<net::HttpClient> http_;
   HarborOptions options_;
-  std::string authorization_;
+  // Read per request: the webhook's credentials are replaced when their Secret rotates.
+  std::shared_ptr<const CredentialSource> credentials_;
   std::unique_ptr<RequestRate> rate_;  // null: no limit
 };
 
@@ -163,9 +164,10 @@ ApiClient::ApiClient(std::shared_ptr<net::HttpClient> http, HarborOptions option
   while (!options_.url.empty() && options_.url.back() == '/') {
     options_.url.pop_back();
   }
-  if (!options_.username.empty()) {
-    authorization_ = "Basic " + hm::base64Encode(options_.username + ":" + options_.password);
-  }
+  credentials_ = options_.credentials != nullptr
+                     ? options_.credentials
+                     : std::make_shared<const CredentialSource>(
+                           BasicCredentials{options_.username, options_.password});
   if (options_.requestsPerSecond > 0) {
     rate_ = std::make_unique<RequestRate>(options_.requestsPerSecond);
   }
@@ -198,17 +200,16 @@ Status ApiClient::errorFrom(const net::ClientResponse& res, const std::string& w
   const std::string prefix = "Harbor " + what + ": HTTP " + std::to_string(res.status) + detail;
   // Harbor does not refuse bad credentials; it carries on as anonymous. So a 401 after sending
   // credentials means they were rejected, and a 403 that they lack the permission.
+  const std::string user = credentials_->get().username;
   if (res.status == 401) {
-    return unauthenticated(prefix + (authorization_.empty()
+    return unauthenticated(prefix + (user.empty()
                                          ? "; Harbor credentials are required"
-                                         : "; the credentials for user " + options_.username +
+                                         : "; the credentials for user " + user +
                                                " were rejected (Harbor treats them as anonymous)"));
   }
   if (res.status == 403) {
     return permissionDenied(
-        prefix + (authorization_.empty()
-                      ? ""
-                      : "; user " + options_.username + " lacks the permission for this call"));
+        prefix + (user.empty() ? "" : "; user " + user + " lacks the permission for this call"));
   }
   return net::statusFromHttp(res.status, prefix);
 }
@@ -225,8 +226,9 @@ awaitable<StatusOr<net::ClientResponse>> ApiClient::send(std::string method, std
     req.headers.push_back({"Content-Type", "application/json"});
     req.body = std::move(body);
   }
-  if (!authorization_.empty()) {
-    req.headers.push_back({"Authorization", authorization_});
+  if (const BasicCredentials c = credentials_->get(); !c.empty()) {
+    req.headers.push_back(
+        {"Authorization", "Basic " + hm::base64Encode(c.username + ":" + c.password)});
   }
   if (rate_) {
     const auto now = std::chrono::steady_clock::now();

@@ -22,9 +22,9 @@ StatusOr<Connected> connect(boost::asio::any_io_executor executor, const Connect
   }
   Connected out;
   out.http = std::shared_ptr<net::HttpClient>(std::move(*http));
-  out.client =
-      Client::create(out.http, HarborOptions{connection.url, connection.username,
-                                             connection.password, connection.requestsPerSecond});
+  out.client = Client::create(
+      out.http, HarborOptions{connection.url, connection.username, connection.password,
+                              connection.requestsPerSecond, connection.credentials});
   out.plainHttp = url->scheme == "http";
   // authority() brackets an IPv6 host and leaves out the scheme's default port, as image
   // references name a registry.

@@ -131,16 +131,18 @@ awaitable<StatusOr<DistributionClient::CachedAuth>> DistributionClient::authoriz
     co_return unauthenticated("registry " + registry +
                               " asked for authentication: " + challenge.status().message());
   }
-  auto creds = options_.credentials.find(registry);
-  const bool haveCreds = creds != options_.credentials.end();
+  auto configured = options_.credentials.find(registry);
+  // A source may be empty still (the webhook's Secret not written yet): anonymous until then.
+  const BasicCredentials creds =
+      configured != options_.credentials.end() ? configured->second.current() : BasicCredentials{};
+  const bool haveCreds = !creds.empty();
   if (challenge->scheme == "basic") {
     if (!haveCreds) {
       co_return unauthenticated("registry " + registry +
                                 " requires credentials and none are configured");
     }
-    co_return CachedAuth{
-        "Basic " + hm::base64Encode(creds->second.username + ":" + creds->second.password),
-        Clock::now() + std::chrono::hours(1)};
+    co_return CachedAuth{"Basic " + hm::base64Encode(creds.username + ":" + creds.password),
+                         Clock::now() + std::chrono::hours(1)};
   }
   if (challenge->scheme != "bearer") {
     co_return unauthenticated("registry " + registry + " asked for unsupported auth scheme \"" +
@@ -169,8 +171,7 @@ awaitable<StatusOr<DistributionClient::CachedAuth>> DistributionClient::authoriz
   req.targets = remoteChosenTargets(registry);
   if (haveCreds) {
     req.headers.push_back(
-        {"Authorization",
-         "Basic " + hm::base64Encode(creds->second.username + ":" + creds->second.password)});
+        {"Authorization", "Basic " + hm::base64Encode(creds.username + ":" + creds.password)});
   }
   ++tokenRequests_;
   auto res = co_await http_->send(std::move(req));

@@ -29,8 +29,9 @@ StatusOr<std::unique_ptr<Engine>> connect(boost::asio::any_io_executor executor,
     harborClient = connected->client;
     harborHosts = connected->registryHosts;
     for (const auto& h : harborHosts) {
-      if (!options.harbor->username.empty()) {
-        ro.credentials[h] = {options.harbor->username, options.harbor->password};
+      if (!options.harbor->username.empty() || options.harbor->credentials != nullptr) {
+        ro.credentials[h] = {options.harbor->username, options.harbor->password,
+                             options.harbor->credentials};
       }
       if (connected->plainHttp) {
         ro.plainHttpHosts.insert(h);

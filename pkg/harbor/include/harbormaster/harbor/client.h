@@ -15,6 +15,7 @@
 #include <memory>
 #include <string>
 
+#include "harbormaster/base/credentials.h"
 #include "harbormaster/harbor/model.h"
 #include "harbormaster/net/client.h"
 
@@ -27,6 +28,9 @@ struct HarborOptions {
   // API requests per second this client sends at most (a second's worth at once); 0: no limit.
   // A request that would wait past its deadline fails at once with ResourceExhausted.
   double requestsPerSecond = 0;
+  // When set, read on every request instead of username and password: credentials that are
+  // replaced while the client runs (a rotated robot in a mounted Secret).
+  std::shared_ptr<const CredentialSource> credentials = nullptr;
 };
 
 using Deadline = std::chrono::steady_clock::time_point;

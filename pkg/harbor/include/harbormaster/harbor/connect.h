@@ -23,6 +23,8 @@ struct Connection {
   // Other host[:port] names Harbor's registry is reached by (the URL's host always is).
   std::vector<std::string> registryHosts;
   double requestsPerSecond = 0;  // --harbor-rate-limit: API requests per second; 0: no limit
+  // When set, read on every request instead of username and password (HarborOptions).
+  std::shared_ptr<const CredentialSource> credentials = nullptr;
 };
 
 struct Connected {

@@ -18,6 +18,7 @@
 #include <string>
 #include <vector>
 
+#include "harbormaster/base/credentials.h"
 #include "harbormaster/imageref/reference.h"
 #include "harbormaster/net/client.h"
 #include "harbormaster/registry/types.h"
@@ -27,6 +28,13 @@ namespace hm::registry {
 struct Credentials {
   std::string username;
   std::string password;
+  // When set, read at every token request instead: credentials replaced while the client runs
+  // (the webhook's rotated robot). Tokens already issued stay valid until they expire.
+  std::shared_ptr<const CredentialSource> source = nullptr;
+
+  BasicCredentials current() const {
+    return source != nullptr ? source->get() : BasicCredentials{username, password};
+  }
 };
 
 struct RegistryOptions {
