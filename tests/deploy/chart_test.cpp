@@ -10,6 +10,7 @@
 #include <set>
 
 #include "harbormaster/base/encoding.h"
+#include "harbormaster/operator/spec.h"
 #include "support/chart.h"
 #include "support/process.h"
 #include "support/temp_dir.h"
@@ -547,6 +548,73 @@ TEST(ChartTest, TheWebhookCanHaveHarborCredentialsOfItsOwn) {
   auto noPassword = renderChart({}, {harbor[0], "webhook.harbor.credentials.username=r"});
   EXPECT_NE(noPassword.exitCode, 0);
   EXPECT_THAT(noPassword.output, HasSubstr("webhook.harbor.credentials.password is required"));
+}
+
+TEST(ChartTest, TheOperatorCanKeepTheWebhooksOwnReadOnlyRobot) {
+  const std::vector<std::string> values = {
+      "harbor.url=https://harbor.example.com", "harbor.credentials.username=admin",
+      "harbor.credentials.password=p1", "webhook.harbor.provisionRobot=true",
+      "webhook.harbor.robotProjects={shop,team-a}"};
+  auto r = renderChart({}, values);
+  ASSERT_EQ(r.exitCode, 0) << r.output;
+  json ra = findDocument(r.documents, "RobotAccount", "hm-system-hm-harbormaster-webhook");
+  ASSERT_TRUE(ra.is_object()) << "cluster-scoped: the release's namespace is in its name";
+  EXPECT_EQ(ra["metadata"]["annotations"]["helm.sh/resource-policy"], "keep");
+  // What the operator reads: parsed here as it parses it.
+  auto spec = op::parseRobotAccount(ra);
+  ASSERT_TRUE(spec.ok()) << spec.status().message();
+  EXPECT_EQ(spec->level, op::RobotLevel::kSystem);
+  ASSERT_EQ(spec->projects.size(), 2u);
+  EXPECT_EQ(spec->projects[1].project, "team-a");
+  std::set<std::string> granted;
+  for (const auto& a : spec->projects[0].permissions) {
+    granted.insert(a.resource + ":" + a.action);
+  }
+  EXPECT_EQ(granted, (std::set<std::string>{"project:read", "repository:pull", "artifact:read",
+                                            "artifact-addition:read", "accessory:list"}))
+      << "reads only: no push, no delete, no scan requests";
+  ASSERT_TRUE(spec->credentialsSecret.has_value());
+  EXPECT_EQ(spec->credentialsSecret->nameSpace, "hm-system");
+
+  // The webhook mounts that Secret whole (optional until written) and reads the directory; the
+  // operator keeps its own account; the chart writes no webhook Secret itself.
+  json webhook = findDocument(r.documents, "Deployment", "hm-harbormaster-webhook");
+  json operatorDeployment = findDocument(r.documents, "Deployment", "hm-harbormaster-operator");
+  json mounted = volume(webhook, "harbor-credentials")["secret"];
+  EXPECT_EQ(mounted["secretName"], spec->credentialsSecret->name);
+  EXPECT_EQ(mounted["optional"], true);
+  EXPECT_FALSE(mounted.contains("items")) << "username and password are separate keys";
+  EXPECT_THAT(args(webhook), Contains("--harbor-credentials-file=/etc/harbormaster/harbor"));
+  EXPECT_EQ(volume(operatorDeployment, "harbor-credentials")["secret"]["secretName"],
+            "hm-harbormaster-harbor");
+  EXPECT_TRUE(findDocument(r.documents, "Secret", spec->credentialsSecret->name).is_null());
+
+  // The robot's Harbor name can be set (clusters sharing a Harbor); the defaults cover "*".
+  auto named = renderChart(
+      {}, {values[0], values[1], values[2], values[3], "webhook.harbor.robotName=prod-eu-webhook",
+           "webhook.harbor.robotScanCreate=true"});
+  ASSERT_EQ(named.exitCode, 0) << named.output;
+  ra = findDocument(named.documents, "RobotAccount");
+  EXPECT_EQ(ra["spec"]["name"], "prod-eu-webhook");
+  EXPECT_EQ(ra["spec"]["projects"][0]["project"], "*");
+  EXPECT_THAT(ra["spec"]["projects"][0]["permissions"].dump(),
+              HasSubstr(R"({"action":"create","resource":"scan"})"))
+      << "for ScanAndDeny policies, when asked";
+
+  // Not with credentials of its own, nor without the operator; off by default.
+  auto both = renderChart(
+      {}, {values[0], values[1], values[2], values[3], "webhook.harbor.credentials.username=r",
+           "webhook.harbor.credentials.password=p"});
+  EXPECT_NE(both.exitCode, 0);
+  EXPECT_THAT(both.output, HasSubstr("choose one"));
+  auto noOperator = renderChart({}, {values[0], values[3], "operator.enabled=false"});
+  EXPECT_NE(noOperator.exitCode, 0);
+  EXPECT_THAT(noOperator.output, HasSubstr("needs operator.enabled"));
+  auto off = renderChart({}, {values[0], values[1], values[2]});
+  ASSERT_EQ(off.exitCode, 0);
+  EXPECT_TRUE(findDocument(off.documents, "RobotAccount").is_null());
+  auto badName = renderChart({}, {values[0], values[3], "webhook.harbor.robotName=Bad.Name"});
+  EXPECT_NE(badName.exitCode, 0) << "the schema checks Harbor's robot name rule";
 }
 
 TEST(ChartTest, CertManagerModeLetsCertManagerInjectTheCa) {

@@ -105,13 +105,27 @@ harbor.credentials (NOTES.txt warns).
 */}}
 {{- define "harbormaster.webhookOwnHarborCredentials" -}}
 {{- $own := ((.Values.webhook.harbor | default dict).credentials | default dict) -}}
-{{- if or $own.username $own.existingSecret }}true{{ end -}}
+{{- if or $own.username $own.existingSecret (include "harbormaster.webhookRobot" .) }}true{{ end -}}
+{{- end -}}
+{{/* webhook.harbor.provisionRobot in effect: the operator writes the webhook's Secret. */}}
+{{- define "harbormaster.webhookRobot" -}}
+{{- if and .Values.harbor.url .Values.webhook.enabled ((.Values.webhook.harbor | default dict).provisionRobot) }}true{{ end -}}
+{{- end -}}
+{{/* The RobotAccount (cluster-scoped, so the namespace is in its name). */}}
+{{- define "harbormaster.webhookRobotName" -}}
+{{- printf "%s-%s-webhook" .Release.Namespace (include "harbormaster.fullname" .) | trunc 63 | trimSuffix "-" -}}
+{{- end -}}
+{{- define "harbormaster.webhookHarborSecretName" -}}
+{{- include "harbormaster.fullname" . }}-webhook-harbor
 {{- end -}}
 {{- define "harbormaster.harborCredentials" -}}
 {{- $root := .root -}}
-{{- if and (eq .component "webhook") (include "harbormaster.webhookOwnHarborCredentials" $root) -}}
+{{- if and (eq .component "webhook") (include "harbormaster.webhookRobot" $root) -}}
+{{- /* The whole Secret (username, password, registry), optional until the operator writes it. */ -}}
+{{- toYaml (dict "secret" (include "harbormaster.webhookHarborSecretName" $root) "whole" true) -}}
+{{- else if and (eq .component "webhook") (include "harbormaster.webhookOwnHarborCredentials" $root) -}}
 {{- $own := $root.Values.webhook.harbor.credentials -}}
-{{- toYaml (dict "secret" (default (printf "%s-webhook-harbor" (include "harbormaster.fullname" $root)) $own.existingSecret) "key" (default "credentials" $own.existingSecretKey)) -}}
+{{- toYaml (dict "secret" (default (include "harbormaster.webhookHarborSecretName" $root) $own.existingSecret) "key" (default "credentials" $own.existingSecretKey)) -}}
 {{- else if or $root.Values.harbor.credentials.existingSecret $root.Values.harbor.credentials.username -}}
 {{- toYaml (dict "secret" (include "harbormaster.harborSecretName" $root) "key" $root.Values.harbor.credentials.existingSecretKey) -}}
 {{- end -}}
@@ -125,7 +139,9 @@ harbor.credentials (NOTES.txt warns).
 {{- if or $root.Values.harbor.caBundle $root.Values.harbor.existingCaConfigMap }}
 - --harbor-ca=/etc/harbormaster/harbor-ca/ca.crt
 {{- end }}
-{{- if $creds.secret }}
+{{- if $creds.whole }}
+- --harbor-credentials-file=/etc/harbormaster/harbor
+{{- else if $creds.secret }}
 - --harbor-credentials-file=/etc/harbormaster/harbor/credentials
 {{- end }}
 {{- range $root.Values.harbor.registryHosts }}
@@ -166,7 +182,13 @@ harbor.credentials (NOTES.txt warns).
   secret:
     secretName: {{ $creds.secret }}
     defaultMode: 0440
+    {{- if $creds.whole }}
+    # Written by the operator after the webhook may have started: mounted when it appears, and
+    # updated in place on rotation (the webhook re-reads it).
+    optional: true
+    {{- else }}
     items: [{key: {{ $creds.key | quote }}, path: credentials}]
+    {{- end }}
 {{- end }}
 {{- end -}}
 
