@@ -320,6 +320,22 @@ for _ in $(seq 100); do
   sleep 0.1
 done
 echo "  Rotated on request (annotation harbormaster.io/rotate): pull secrets now use $(kc get robotaccount shop-puller -o jsonpath='{.status.robotName}')"
+for _ in $(seq 100); do
+  kc get secret -n ci harbor-ci >/dev/null 2>&1 && break
+  sleep 0.1
+done
+ci_user=$(kc get secret -n ci harbor-ci -o jsonpath='{.data.username}' | base64 -d)
+ci_pass=$(kc get secret -n ci harbor-ci -o jsonpath='{.data.password}' | base64 -d)
+echo "  CI robot shop-ci (level System, projects shop-staging and shop): Secret ci/harbor-ci holds $ci_user"
+for project in shop-staging shop; do
+  if skopeo copy --quiet --src-tls-verify=false --dest-tls-verify=false \
+    --src-creds "$ci_user:$ci_pass" --dest-creds "$ci_user:$ci_pass" \
+    "docker://$harbor/shop/web:1.4" "docker://$harbor/$project/web:ci" >/dev/null 2>&1; then
+    echo "      skopeo copy shop/web:1.4 → $project/web:ci with it: pushed"
+  else
+    echo "      skopeo copy shop/web:1.4 → $project/web:ci with it: refused"
+  fi
+done
 
 echo
 echo "==> Policies and exceptions as cluster resources (kubectl apply; the operator writes status)"

@@ -857,4 +857,29 @@ StatusOr<Invalidation> invalidationOf(std::string_view body) {
   return out;
 }
 
+namespace {
+
+constexpr std::pair<int, std::string_view> kMemberRoles[] = {
+    {1, "projectAdmin"}, {2, "developer"}, {3, "guest"}, {4, "maintainer"}, {5, "limitedGuest"}};
+
+}  // namespace
+
+std::optional<int> memberRoleId(std::string_view name) {
+  for (const auto& [id, roleName] : kMemberRoles) {
+    if (roleName == name) {
+      return id;
+    }
+  }
+  return std::nullopt;
+}
+
+std::string memberRoleName(int role) {
+  for (const auto& [id, roleName] : kMemberRoles) {
+    if (id == role) {
+      return std::string(roleName);
+    }
+  }
+  return "role " + std::to_string(role);
+}
+
 }  // namespace hm::harbor

@@ -2,22 +2,6 @@
 
 namespace hm::op::harborproject {
 
-std::string memberRoleName(int role) {
-  switch (role) {
-    case 1:
-      return "projectAdmin";
-    case 2:
-      return "developer";
-    case 3:
-      return "guest";
-    case 4:
-      return "maintainer";
-    case 5:
-      return "limitedGuest";
-  }
-  return "role " + std::to_string(role);
-}
-
 std::string memberName(const harbor::MemberSpec& member) {
   return (member.group ? "group " : "user ") + member.name;
 }
@@ -26,11 +10,11 @@ std::string MembersPlan::describe() const {
   std::string out;
   auto add = [&out](const std::string& part) { out += (out.empty() ? "" : "; ") + part; };
   for (const harbor::MemberSpec& m : this->add) {
-    add("added " + memberName(m) + " as " + memberRoleName(m.role));
+    add("added " + memberName(m) + " as " + harbor::memberRoleName(m.role));
   }
   for (const RoleChange& r : roles) {
-    add(memberName(r.member) + " " + memberRoleName(r.from) + " → " +
-        memberRoleName(r.member.role));
+    add(memberName(r.member) + " " + harbor::memberRoleName(r.from) + " → " +
+        harbor::memberRoleName(r.member.role));
   }
   for (const harbor::ProjectMember& m : remove) {
     add("removed " + std::string(m.group ? "group " : "user ") + m.name);

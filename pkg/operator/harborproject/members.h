@@ -9,8 +9,6 @@
 
 namespace hm::op::harborproject {
 
-// "developer" for 2, as the CRD names Harbor's roles.
-std::string memberRoleName(int role);
 // "group platform" or "user alice".
 std::string memberName(const harbor::MemberSpec& member);
 

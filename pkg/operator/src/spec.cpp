@@ -444,13 +444,6 @@ StatusOr<RetentionSpec> parseRetention(const json& r) {
   return out;
 }
 
-// Harbor's role ids (common/const.go) by the names the CRD uses.
-const std::map<std::string, int>& memberRoles() {
-  static const std::map<std::string, int> roles = {
-      {"projectAdmin", 1}, {"developer", 2}, {"guest", 3}, {"maintainer", 4}, {"limitedGuest", 5}};
-  return roles;
-}
-
 constexpr size_t kMaxMembers = 256;
 
 StatusOr<std::vector<harbor::MemberSpec>> parseMembers(const json& list) {
@@ -503,13 +496,13 @@ StatusOr<std::vector<harbor::MemberSpec>> parseMembers(const json& list) {
     } else if (!type.empty()) {
       return invalidArgument(path + ".type is for groups only");
     }
-    auto r = memberRoles().find(role);
-    if (r == memberRoles().end()) {
+    auto r = harbor::memberRoleId(role);
+    if (!r) {
       return invalidArgument(path +
                              ".role must be one of projectAdmin, maintainer, developer, "
                              "guest, limitedGuest");
     }
-    spec.role = r->second;
+    spec.role = *r;
     for (size_t k = 0; k < out.size(); ++k) {
       if (out[k].group == spec.group && out[k].name == spec.name) {
         return invalidArgument(path + " names the same " + (spec.group ? "group" : "user") +

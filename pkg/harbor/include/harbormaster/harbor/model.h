@@ -224,6 +224,11 @@ struct ProjectMember {
   int role = 0;        // 1 projectAdmin, 2 developer, 3 guest, 4 maintainer, 5 limitedGuest
 };
 
+// Harbor's project role ids (common/const.go) and the names Harbormaster's resources use for
+// them (projectAdmin, developer, guest, maintainer, limitedGuest): one table both ways.
+std::optional<int> memberRoleId(std::string_view name);
+std::string memberRoleName(int role);  // "role 9" for an id Harbor added later
+
 // A member to add: a user by name, or a group by name and type.
 struct MemberSpec {
   std::string name;
