@@ -1127,10 +1127,22 @@ spec:
 
 TEST_F(OperatorTest, SteadyStateIsOneHarborReadPerObjectPerResyncAndNoWrites) {
   auto op = startOperator("operator.log");
-  apply(kProject);
+  // Every section declared, a project robot and a system robot.
+  apply(std::string(kProject) +
+        "  immutableTags: [{tags: {matches: [\"v*\"]}}]\n"
+        "  members: [{user: admin, role: projectAdmin}]\n"
+        "  retention: {schedule: \"0 0 2 * * *\", rules: [{latestPushedK: 10}]}\n");
   apply(kNamespaces);
   apply(kRobot);
+  apply(R"(apiVersion: harbormaster.io/v1alpha1
+kind: RobotAccount
+metadata: {name: ci}
+spec:
+  level: System
+  projects: [{project: team-a}]
+)");
   ASSERT_TRUE(waitReady({"robotaccount", "puller"})) << op->output();
+  ASSERT_TRUE(waitReady({"robotaccount", "ci"})) << op->output();
   ASSERT_TRUE(waitReady({"harborproject", "team-a"})) << op->output();
   std::this_thread::sleep_for(std::chrono::seconds(3));  // let the last status writes land
   harbor_.control("DELETE", "/sim/stats");
@@ -1141,18 +1153,24 @@ TEST_F(OperatorTest, SteadyStateIsOneHarborReadPerObjectPerResyncAndNoWrites) {
       std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count() / 2.0;
   json harbor = json::parse(harbor_.control("GET", "/sim/stats"))["requests"];
   json kube = json::parse(kube_.control("GET", "/sim/stats"))["requests"];
-  int64_t projectReads = 0, robotReads = 0;
+  // Reads by what they read: the project, each section, and the robots' credential probes.
+  std::map<std::string, int64_t> reads;
   for (const auto& [key, count] : harbor.items()) {
     EXPECT_EQ(key.rfind("GET ", 0), 0u) << "a Harbor write at steady state: " << key;
-    if (key == "GET /api/v2.0/projects/team-a") {
-      projectReads += count.get<int64_t>();
-    } else {
-      robotReads += count.get<int64_t>();
-    }
+    const std::string what = key == "GET /api/v2.0/projects/team-a"                ? "project"
+                             : key.find("/immutabletagrules") != std::string::npos ? "immutable"
+                             : key.find("/members") != std::string::npos           ? "members"
+                             : key.find("/retentions/") != std::string::npos       ? "retention"
+                                                                                   : "robots";
+    reads[what] += count.get<int64_t>();
   }
-  EXPECT_GE(projectReads, 2);
-  EXPECT_LE(projectReads, static_cast<int64_t>(periods) + 1) << harbor;
-  EXPECT_LE(robotReads, static_cast<int64_t>(periods) + 1) << harbor;
+  const auto perResync = static_cast<int64_t>(periods) + 1;
+  EXPECT_GE(reads["project"], 2);
+  for (const char* section : {"project", "immutable", "members", "retention"}) {
+    EXPECT_GE(reads[section], 1) << section << " is read at resync: " << harbor;
+    EXPECT_LE(reads[section], perResync) << section << ": " << harbor;
+  }
+  EXPECT_LE(reads["robots"], 2 * perResync) << "one probe per robot per resync: " << harbor;
   for (const auto& [key, count] : kube.items()) {
     const bool write = key.rfind("GET ", 0) != 0;
     const bool lease = key.find("/leases/") != std::string::npos;
