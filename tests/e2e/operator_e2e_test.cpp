@@ -792,18 +792,12 @@ spec:
   EXPECT_TRUE(canPull(cred, "production/app:v1"));
 
   // Production dropped from the spec: Harbor's robot loses it, the credential stays the same.
-  apply(R"(apiVersion: harbormaster.io/v1alpha1
-kind: RobotAccount
-metadata: {name: ci-pusher}
-spec:
-  level: System
-  permissions:
-    - {resource: repository, action: push}
-    - {resource: repository, action: pull}
-  projects:
-    - project: staging
-  credentialsSecret: {name: harbor-ci, namespace: ci}
-)");
+  std::string out;
+  ASSERT_EQ(kube_.kubectl({"patch", "robotaccount", "ci-pusher", "--type=merge", "-p",
+                           R"({"spec":{"projects":[{"project":"staging"}]}})"},
+                          out),
+            0)
+      << out;
   ASSERT_TRUE(testing::eventually(15, [&] {
     json r = harborGet("/api/v2.0/robots/" + std::to_string(id));
     return r.is_object() && r["permissions"].size() == 1 &&
@@ -814,7 +808,6 @@ spec:
   EXPECT_EQ(ciCredential("ci", "harbor-ci"), cred);
 
   // Deleted: the system robot goes from Harbor, the credentials Secret from the cluster.
-  std::string out;
   ASSERT_EQ(kube_.kubectl({"delete", "robotaccount", "ci-pusher", "--wait=false"}, out), 0) << out;
   ASSERT_TRUE(testing::eventually(20, [&] {
     return get({"robotaccount", "ci-pusher"}).is_null();
