@@ -533,17 +533,23 @@ void setup(Manager& mgr) {
   // A Project robot by its HarborProject; a System robot by each project it names (as Harbor
   // names them), which robotsOfProject looks up by the project's Harbor name.
   mgr.addIndex(kRobots, kRobotsByProject, [](const json& o) {
+    // Any shape a hand-made object may have: the spec is parsed (with errors) by the reconciler.
+    auto text = [](const json& parent, const char* key) {
+      auto it = parent.is_object() ? parent.find(key) : parent.end();
+      return it != parent.end() && it->is_string() ? it->get<std::string>() : std::string();
+    };
     const json spec = o.value("spec", json::object());
     std::vector<std::string> keys;
-    if (spec.value("level", "Project") == "System") {
-      for (const auto& g : spec.value("projects", json::array())) {
-        if (g.is_object() && g.value("project", "") != "*") {
-          keys.push_back(g.value("project", ""));
+    if (text(spec, "level") == "System") {
+      const json projects = spec.value("projects", json::array());
+      for (const auto& g : projects.is_array() ? projects : json::array()) {
+        if (const std::string p = text(g, "project"); !p.empty() && p != "*") {
+          keys.push_back(p);
         }
       }
       return keys;
     }
-    keys.push_back(spec.value("project", ""));
+    keys.push_back(text(spec, "project"));
     return keys;
   });
   mgr.addIndex(
