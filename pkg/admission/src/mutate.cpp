@@ -148,7 +148,6 @@ std::vector<ImageVerdict> judgeAsAdmitted(const policy::PolicySet& policies, std
         v.evaluation.findings.push_back(std::move(f));
       }
       v.evaluation.matchedPolicies = std::move(validated.matchedPolicies);
-      v.evaluation.exceptionsApplied = validated.exceptionsApplied;
       v.evaluation.excepted = std::move(validated.excepted);
     }
     v.verdict = policy::verdictOf(v.evaluation);

@@ -175,8 +175,8 @@ void answer(Outcome& out, json& response) {
   if (!violations.empty()) {
     audit["violations"] = clip(violations, 2048);
   }
-  if (ev.exceptionsApplied > 0) {
-    audit["exceptions-applied"] = std::to_string(ev.exceptionsApplied);
+  if (ev.exceptionsApplied() > 0) {
+    audit["exceptions-applied"] = std::to_string(ev.exceptionsApplied());
   }
   response["auditAnnotations"] = std::move(audit);
 }

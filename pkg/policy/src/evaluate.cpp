@@ -455,7 +455,6 @@ Evaluation evaluate(const PolicySet& policies, std::string_view ns,
       const ImageNames names{p.image, p.name, p.normalized};
       for (Finding& f : checkImage(policy, images[u], p, view, now)) {
         if (excepted(policy, view, names, p, f, now)) {
-          ++result.exceptionsApplied;
           result.excepted.push_back(std::move(f));
         } else {
           result.findings.push_back(std::move(f));

@@ -214,7 +214,7 @@ TEST(EvaluateTest, ExceptionsApplyUntilTheyExpire) {
 
   auto before = evaluate(set, "prod-legacy", legacy, at("2026-06-01T00:00:00Z"));
   EXPECT_FALSE(before.denied());
-  EXPECT_EQ(before.exceptionsApplied, 1);
+  EXPECT_EQ(before.exceptionsApplied(), 1);
 
   auto otherNs = evaluate(set, "prod-eu", legacy, at("2026-06-01T00:00:00Z"));
   EXPECT_TRUE(otherNs.denied()) << "the exception is scoped to its namespaces";
@@ -355,7 +355,7 @@ TEST(EvaluateTest, UnrequiredSignaturesOnlyWarnAndExceptionsApply) {
       {{"harbor.example.com/shop/**"}, {}, {Check::kSignatures}, {}, "vendor"});
   ev = evaluate(setOf({excepted}), "shop", {u}, at("2026-01-01T00:00:00Z"));
   EXPECT_TRUE(ev.findings.empty());
-  EXPECT_EQ(ev.exceptionsApplied, 1);
+  EXPECT_EQ(ev.exceptionsApplied(), 1);
 }
 
 TEST(EvaluateTest, SignatureFactsNotLookedUpAreAFindingNotAPass) {

@@ -314,7 +314,7 @@ TEST(ImageExceptionTest, ExceptsItsChecksInItsNamespaceUntilItExpires) {
   const std::string tagged = "harbor.example.com/shop/web:1.4";
   Evaluation excepted = evaluate(set, "shop", {use(tagged)}, kNow);
   EXPECT_FALSE(excepted.denied());
-  EXPECT_EQ(excepted.exceptionsApplied, 1);
+  EXPECT_EQ(excepted.exceptionsApplied(), 1);
 
   EXPECT_TRUE(evaluate(set, "other", {use(tagged)}, kNow).denied()) << "own namespace only";
   EXPECT_TRUE(evaluate(set, "shop", {use("harbor.example.com/ops/tool:1")}, kNow).denied())

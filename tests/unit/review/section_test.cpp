@@ -231,7 +231,7 @@ TEST_F(SectionTest, AnImageExceptionForTheCheckLetsTheImagePass) {
   auto out = review({"harbor.example.com/shop/web@" + kOld},
                     std::make_shared<const policy::PolicySet>(std::move(*set)));
   EXPECT_EQ(out.decision, admission::Decision::kAllowed) << out.message;
-  EXPECT_EQ(out.evaluation.exceptionsApplied, 1);
+  EXPECT_EQ(out.evaluation.exceptionsApplied(), 1);
 }
 
 TEST_F(SectionTest, PoliciesWithTheSameRuleShareOneLookup) {

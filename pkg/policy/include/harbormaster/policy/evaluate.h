@@ -51,10 +51,11 @@ struct Finding {
 struct Evaluation {
   std::vector<std::string> matchedPolicies;
   std::vector<Finding> findings;  // every mode; Enforce ones deny
-  int exceptionsApplied = 0;
-  // The findings an exception removed (one per exceptionsApplied), so a report can say a check
-  // passed by exception rather than on its merits.
+  // The findings an exception removed, so a report can say a check passed by exception rather
+  // than on its merits.
   std::vector<Finding> excepted;
+
+  int exceptionsApplied() const { return static_cast<int>(excepted.size()); }
 
   bool denied() const;
 };
