@@ -779,6 +779,45 @@ TEST_F(HarborContractTest, RobotValidationFollowsHarbor) {
   EXPECT_EQ(dup.status().code(), StatusCode::kConflict);
 }
 
+// System robots span projects: one grant per project (or "*"), listed apart from project robots,
+// refused for a project Harbor does not have, and updated in place when a grant moves.
+TEST_F(HarborContractTest, SystemRobotsSpanProjects) {
+  auto c = client();
+  ASSERT_TRUE(runOn(io_.ioc(), c->createProject({"promo", {}, std::nullopt}, soon())).ok());
+  RobotSpec spec = pullRobot("ci-bot", "shop");
+  spec.level = "system";
+  spec.permissions.push_back({"project", "promo", {{"repository", "push"}}});
+  auto created = runOn(io_.ioc(), c->createRobot(spec, soon()));
+  ASSERT_TRUE(created.ok()) << created.status().message();
+  EXPECT_EQ(created->name, "robot$ci-bot") << "no project prefix";
+
+  auto listed = runOn(io_.ioc(), c->listSystemRobots("ci-bot", soon()));
+  ASSERT_TRUE(listed.ok()) << listed.status().message();
+  ASSERT_EQ(listed->size(), 1u);
+  EXPECT_EQ((*listed)[0].level, "system");
+  ASSERT_EQ((*listed)[0].permissions.size(), 2u);
+  EXPECT_EQ((*listed)[0].permissions[1].nameSpace, "promo");
+  auto project = runOn(io_.ioc(), c->getProject("shop", soon()));
+  ASSERT_TRUE(project.ok());
+  for (const Robot& r : *runOn(io_.ioc(), c->listProjectRobots(project->id, "", soon()))) {
+    EXPECT_NE(r.id, created->id) << "a system robot is not one of the project's robots";
+  }
+  EXPECT_TRUE(runOn(io_.ioc(), c->listSystemRobots("ci-bot.b", soon()))->empty());
+
+  Robot moved = (*listed)[0];
+  moved.permissions[1].nameSpace = "*";
+  ASSERT_TRUE(runOn(io_.ioc(), c->updateRobot(moved, soon())).ok());
+  EXPECT_EQ(runOn(io_.ioc(), c->getRobot(created->id, soon()))->permissions[1].nameSpace, "*");
+
+  RobotSpec lost = spec;
+  lost.name = "lost-bot";
+  lost.permissions[1].nameSpace = "nope";
+  auto refused = runOn(io_.ioc(), c->createRobot(lost, soon()));
+  EXPECT_EQ(refused.status().code(), StatusCode::kNotFound) << refused.status().message();
+  EXPECT_TRUE(runOn(io_.ioc(), c->listSystemRobots("lost-bot", soon()))->empty())
+      << "nothing left behind by the refused create";
+}
+
 TEST_F(HarborContractTest, ListsRobotsPastOneHundred) {
   auto c = client();
   auto id = runOn(io_.ioc(), c->createProject({"bulk", {}, std::nullopt}, soon()));
