@@ -799,7 +799,9 @@ TEST_F(HarborContractTest, SystemRobotsSpanProjects) {
   EXPECT_EQ((*listed)[0].permissions[1].nameSpace, "promo");
   auto project = runOn(io_.ioc(), c->getProject("shop", soon()));
   ASSERT_TRUE(project.ok());
-  for (const Robot& r : *runOn(io_.ioc(), c->listProjectRobots(project->id, "", soon()))) {
+  auto projectRobots = runOn(io_.ioc(), c->listProjectRobots(project->id, "", soon()));
+  ASSERT_TRUE(projectRobots.ok()) << projectRobots.status().message();
+  for (const Robot& r : *projectRobots) {
     EXPECT_NE(r.id, created->id) << "a system robot is not one of the project's robots";
   }
   EXPECT_TRUE(runOn(io_.ioc(), c->listSystemRobots("ci-bot.b", soon()))->empty());
