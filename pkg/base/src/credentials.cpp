@@ -73,8 +73,10 @@ StatusOr<std::unique_ptr<CredentialsFile>> CredentialsFile::open(std::string pat
 }
 
 std::optional<Status> CredentialsFile::reload() {
+  // Only reload() sets the source: what it holds is what the last accepted read found.
+  const BasicCredentials current = source_->get();
   auto next = readCredentials(path_);
-  if (next.ok() && next->empty() && !last_.empty()) {
+  if (next.ok() && next->empty() && !current.empty()) {
     // A Secret emptied, or a volume caught mid-mount: anonymous would fail every private
     // project, and the previous credentials may still work.
     next = invalidArgument(path_ + " no longer holds credentials; keeping the previous ones");
@@ -87,10 +89,9 @@ std::optional<Status> CredentialsFile::reload() {
     return next.status();
   }
   lastError_.clear();
-  if (*next == last_) {
+  if (*next == current) {
     return std::nullopt;
   }
-  last_ = *next;
   source_->set(std::move(*next));
   return okStatus();
 }

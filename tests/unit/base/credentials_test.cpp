@@ -58,7 +58,7 @@ TEST(CredentialsTest, ReloadSwapsTheSharedValueOnlyWhenTheCredentialChanges) {
   SecretVolume volume(dir, "secret");
   auto file = CredentialsFile::open(volume.path());
   ASSERT_TRUE(file.ok());
-  std::shared_ptr<CredentialSource> source = (*file)->source();
+  std::shared_ptr<const CredentialSource> source = (*file)->source();
   EXPECT_TRUE(source->get().empty());
   EXPECT_EQ((*file)->reload(), std::nullopt) << "still nothing";
 

@@ -55,7 +55,8 @@ class CredentialsFile {
   static StatusOr<std::unique_ptr<CredentialsFile>> open(std::string path);
 
   const std::string& path() const { return path_; }
-  std::shared_ptr<CredentialSource> source() const { return source_; }
+  // Read-only to everyone else: only reload() replaces what it holds.
+  std::shared_ptr<const CredentialSource> source() const { return source_; }
   // Reads the path again. nullopt: nothing changed since the last attempt. OK: the source
   // holds the new credentials. An error: they were refused and the previous ones stay (a file
   // edited by hand may be caught half written; a Secret volume swaps atomically).
@@ -63,9 +64,7 @@ class CredentialsFile {
 
  private:
   CredentialsFile(std::string path, BasicCredentials initial)
-      : path_(std::move(path)),
-        source_(std::make_shared<CredentialSource>(initial)),
-        last_(std::move(initial)) {}
+      : path_(std::move(path)), source_(std::make_shared<CredentialSource>(std::move(initial))) {}
 
   std::string path_;
   std::shared_ptr<CredentialSource> source_;
